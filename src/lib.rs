@@ -1,0 +1,26 @@
+//! # mqttas: a sans-IO MQTT 3.1.1 and 5.0 client core
+//!
+//! `no_std`, no allocation, no I/O, no clock. Bytes, time and link state go
+//! in; bytes to send, events and the next deadline come out. The caller owns
+//! every buffer.
+//!
+//! - [`wire`]: the packet codec, zero-copy decode and encode into a buffer.
+//! - [`session`]: the client state machine (`handle_*` / `poll_*`).
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::unreachable
+    )
+)]
+
+pub mod session;
+pub mod wire;
+
+pub use session::{Client, Config, Error, Event};
+pub use wire::{QoS, ReasonCode, Version};

@@ -1,0 +1,163 @@
+//! What the session reports to the application.
+
+use core::fmt;
+
+use crate::wire::{DecodeError, Properties, QoS, ReasonCode, Version};
+
+/// An inbound application message that fits in the receive buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Message<'a> {
+    /// Topic name (resolved from a topic alias where one was used).
+    pub topic: &'a str,
+    /// Payload.
+    pub payload: &'a [u8],
+    /// QoS it was delivered with.
+    pub qos: QoS,
+    /// RETAIN flag: a retained message sent on subscription.
+    pub retain: bool,
+    /// DUP flag as received.
+    pub dup: bool,
+    /// Packet identifier, 0 for QoS 0.
+    pub packet_id: u16,
+    /// PUBLISH properties (5.0).
+    pub properties: Properties<'a>,
+}
+
+/// The start of an inbound message larger than the receive buffer: its
+/// payload follows in [`Event::MessageChunk`]s, then [`Event::MessageEnd`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageStart<'a> {
+    /// Topic name.
+    pub topic: &'a str,
+    /// Payload bytes that will follow in chunks.
+    pub total_len: u32,
+    /// QoS.
+    pub qos: QoS,
+    /// RETAIN flag.
+    pub retain: bool,
+    /// DUP flag.
+    pub dup: bool,
+    /// Packet identifier, 0 for QoS 0.
+    pub packet_id: u16,
+    /// PUBLISH properties (5.0).
+    pub properties: Properties<'a>,
+}
+
+/// A reply the session was waiting for when `response_time` ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Awaited {
+    ConnAck,
+    PingResp,
+    PubAck,
+    PubRec,
+    PubComp,
+    SubAck,
+    UnsubAck,
+}
+
+/// Why the connection is no longer usable.
+///
+/// After [`Event::ConnectionLost`] the caller closes the link; stored QoS 1
+/// and 2 messages stay in the store and are sent again on the next
+/// connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LostReason {
+    /// The caller reported the link down ([`crate::Client::handle_link_down`]).
+    LinkDown,
+    /// The broker refused the connection: CONNACK return code (3.1.1) or
+    /// reason code (5.0).
+    Refused(Version, ReasonCode),
+    /// No reply within `response_time` (after `max_repubs` republications for
+    /// a PUBACK in 3.1.1).
+    Timeout(Awaited),
+    /// The broker sent a malformed packet or broke a protocol rule; in 5.0 a
+    /// DISCONNECT with [`DecodeError::reason_code`] has been queued.
+    Protocol(DecodeError),
+    /// The broker sent more unacknowledged QoS 2 messages than we allow.
+    ReceiveMaximumExceeded,
+    /// The broker sent DISCONNECT (5.0) with this reason code.
+    ServerDisconnect(ReasonCode),
+}
+
+impl fmt::Display for LostReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LostReason::LinkDown => f.write_str("link down"),
+            LostReason::Refused(Version::V311, code) => write!(
+                f,
+                "broker refused the connection: {} (CONNACK {})",
+                code.connack311_description(),
+                code.0
+            ),
+            LostReason::Refused(Version::V5, code) => {
+                write!(f, "broker refused the connection: {code}")
+            }
+            LostReason::Timeout(what) => write!(f, "no {what:?} within response_time"),
+            LostReason::Protocol(e) => write!(f, "broker broke the protocol: {e}"),
+            LostReason::ReceiveMaximumExceeded => f.write_str("broker exceeded our receive maximum"),
+            LostReason::ServerDisconnect(code) => {
+                write!(f, "broker closed the connection: {code}")
+            }
+        }
+    }
+}
+
+/// An event for the application, from [`crate::Client::poll_event`].
+///
+/// Borrowed data stays valid until the next call into the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// CONNACK accepted the connection.
+    Connected {
+        /// The broker kept our session.
+        session_present: bool,
+        /// CONNACK properties (5.0): assigned client id, server keep alive, ...
+        properties: Properties<'a>,
+    },
+    /// A whole inbound message.
+    Message(Message<'a>),
+    /// The start of an inbound message delivered in chunks.
+    MessageStart(MessageStart<'a>),
+    /// The next piece of payload of a chunked message.
+    MessageChunk(&'a [u8]),
+    /// The last chunk has been delivered.
+    MessageEnd,
+    /// An outbound QoS 1 or 2 message is complete (PUBACK or PUBCOMP), or
+    /// the broker refused it (5.0 reason code >= 0x80).
+    Published {
+        /// Packet identifier returned by `publish`.
+        packet_id: u16,
+        /// Reason code (success in 3.1.1).
+        reason: ReasonCode,
+    },
+    /// SUBACK.
+    Subscribed {
+        /// Packet identifier returned by `subscribe`.
+        packet_id: u16,
+        /// One granted QoS or reason code per filter.
+        codes: &'a [u8],
+        /// SUBACK properties (5.0).
+        properties: Properties<'a>,
+    },
+    /// UNSUBACK.
+    Unsubscribed {
+        /// Packet identifier returned by `unsubscribe`.
+        packet_id: u16,
+        /// One reason code per filter (5.0; empty in 3.1.1).
+        codes: &'a [u8],
+        /// UNSUBACK properties (5.0).
+        properties: Properties<'a>,
+    },
+    /// AUTH from the broker (5.0 enhanced authentication).
+    Auth {
+        /// Reason code.
+        reason: ReasonCode,
+        /// Properties (authentication method and data).
+        properties: Properties<'a>,
+    },
+    /// The connection is lost; close the link, then reconnect.
+    ConnectionLost(LostReason),
+    /// Our DISCONNECT has been handed to `poll_transmit`; close the link.
+    Disconnected,
+}

@@ -1,0 +1,20 @@
+//! The client session: an MQTT state machine without I/O.
+//!
+//! In the handle/poll style of quinn-proto: the caller feeds bytes
+//! ([`Client::handle_input`]), time ([`Client::handle_timeout`]), link loss
+//! ([`Client::handle_link_down`]) and commands (connect, publish, ...), and
+//! takes bytes to send ([`Client::poll_transmit`]), events
+//! ([`Client::poll_event`]) and the next deadline ([`Client::poll_deadline`]).
+//! Time is a `u32` millisecond tick from any monotonic clock; it may wrap.
+
+mod client;
+mod config;
+mod error;
+mod event;
+mod store;
+mod time;
+
+pub use client::{Buffers, Client, State, INBOUND_QOS2_CAPACITY, MAX_PENDING_REQUESTS};
+pub use config::{Config, ConnectOptions};
+pub use error::Error;
+pub use event::{Awaited, Event, LostReason, Message, MessageStart};

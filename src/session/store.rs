@@ -1,0 +1,1 @@
+//! Store of outbound QoS 1/2 publications.

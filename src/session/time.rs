@@ -1,0 +1,1 @@
+//! Wrapping millisecond ticks.

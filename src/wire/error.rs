@@ -1,0 +1,185 @@
+//! Codec errors.
+
+use core::fmt;
+
+use super::ReasonCode;
+
+/// Why bytes from the network are not a valid MQTT packet.
+///
+/// Every variant is a rule of MQTT 3.1.1 or 5.0 that a client enforces on what
+/// it receives. [`DecodeError::reason_code`] gives the 5.0 reason code to send
+/// in the DISCONNECT that closes the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// Remaining length or another variable byte integer longer than 4 bytes
+    /// or not in its shortest form where the spec requires it.
+    MalformedVarInt,
+    /// Packet type 0, or 15 in MQTT 3.1.1.
+    InvalidPacketType(u8),
+    /// Fixed header flags that the spec reserves (e.g. PUBREL without 0b0010).
+    InvalidFlags,
+    /// A field runs past the end of the packet.
+    Truncated,
+    /// Bytes left over after the last field of a packet.
+    TrailingBytes,
+    /// A string is not well-formed UTF-8 or holds U+0000.
+    InvalidUtf8,
+    /// QoS 3 in a PUBLISH, or invalid QoS bits elsewhere.
+    InvalidQoS,
+    /// DUP set on a QoS 0 PUBLISH.
+    DupOnQos0,
+    /// A packet identifier of 0 where one is required.
+    PacketIdZero,
+    /// A PUBLISH topic name with `+` or `#`, or an empty one without a topic alias.
+    InvalidTopic,
+    /// CONNACK flags other than session present, or session present with a refusal.
+    InvalidConnAckFlags,
+    /// A reason or return code that the spec does not allow in this packet.
+    InvalidReasonCode(u8),
+    /// A property identifier unknown to MQTT 5.0.
+    InvalidPropertyId(u8),
+    /// A property that is not allowed in this packet.
+    PropertyNotAllowed(u8),
+    /// A property given twice that may appear only once.
+    DuplicateProperty(u8),
+    /// A property value outside its range (e.g. receive maximum 0).
+    InvalidPropertyValue(u8),
+    /// A topic alias of 0 or above our topic alias maximum, or an unknown alias.
+    InvalidTopicAlias,
+    /// SUBSCRIBE/UNSUBSCRIBE without any topic filter.
+    EmptyFilterList,
+    /// Invalid subscription options byte.
+    InvalidSubOptions,
+    /// Protocol name in CONNECT is not "MQTT".
+    InvalidProtocolName,
+    /// Protocol level in CONNECT is neither 4 nor 5.
+    UnsupportedProtocolLevel(u8),
+    /// Reserved CONNECT flag set or inconsistent will/password flags.
+    InvalidConnectFlags,
+    /// A packet larger than the limit we announced or can hold.
+    PacketTooLarge,
+    /// A packet a server never sends to a client (CONNECT, SUBSCRIBE, ...).
+    UnexpectedPacket(u8),
+}
+
+impl DecodeError {
+    /// MQTT 5.0 reason code for the DISCONNECT sent on this error.
+    pub fn reason_code(&self) -> ReasonCode {
+        match self {
+            DecodeError::PacketTooLarge => ReasonCode::PACKET_TOO_LARGE,
+            DecodeError::InvalidTopicAlias => ReasonCode::TOPIC_ALIAS_INVALID,
+            DecodeError::UnexpectedPacket(_) | DecodeError::DuplicateProperty(_) => {
+                ReasonCode::PROTOCOL_ERROR
+            }
+            _ => ReasonCode::MALFORMED_PACKET,
+        }
+    }
+
+    /// A short sentence for logs and exceptions.
+    pub fn description(&self) -> &'static str {
+        match self {
+            DecodeError::MalformedVarInt => "malformed variable byte integer",
+            DecodeError::InvalidPacketType(_) => "invalid packet type",
+            DecodeError::InvalidFlags => "invalid fixed header flags",
+            DecodeError::Truncated => "field runs past the end of the packet",
+            DecodeError::TrailingBytes => "bytes left over after the last field",
+            DecodeError::InvalidUtf8 => "string is not valid UTF-8 or holds U+0000",
+            DecodeError::InvalidQoS => "invalid QoS",
+            DecodeError::DupOnQos0 => "DUP flag set on a QoS 0 PUBLISH",
+            DecodeError::PacketIdZero => "packet identifier 0",
+            DecodeError::InvalidTopic => "invalid topic name",
+            DecodeError::InvalidConnAckFlags => "invalid CONNACK flags",
+            DecodeError::InvalidReasonCode(_) => "reason code not allowed in this packet",
+            DecodeError::InvalidPropertyId(_) => "unknown property identifier",
+            DecodeError::PropertyNotAllowed(_) => "property not allowed in this packet",
+            DecodeError::DuplicateProperty(_) => "property given more than once",
+            DecodeError::InvalidPropertyValue(_) => "property value out of range",
+            DecodeError::InvalidTopicAlias => "invalid topic alias",
+            DecodeError::EmptyFilterList => "no topic filter",
+            DecodeError::InvalidSubOptions => "invalid subscription options",
+            DecodeError::InvalidProtocolName => "protocol name is not MQTT",
+            DecodeError::UnsupportedProtocolLevel(_) => "unsupported protocol level",
+            DecodeError::InvalidConnectFlags => "invalid CONNECT flags",
+            DecodeError::PacketTooLarge => "packet larger than the maximum packet size",
+            DecodeError::UnexpectedPacket(_) => "packet a server must not send",
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())?;
+        match self {
+            DecodeError::InvalidPacketType(v)
+            | DecodeError::InvalidReasonCode(v)
+            | DecodeError::InvalidPropertyId(v)
+            | DecodeError::PropertyNotAllowed(v)
+            | DecodeError::DuplicateProperty(v)
+            | DecodeError::InvalidPropertyValue(v)
+            | DecodeError::UnsupportedProtocolLevel(v)
+            | DecodeError::UnexpectedPacket(v) => write!(f, " ({v:#04x})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Why a packet could not be encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// The output buffer is shorter than `needed` bytes.
+    BufferTooSmall {
+        /// Bytes the packet takes.
+        needed: usize,
+    },
+    /// A string or binary field longer than 65535 bytes.
+    StringTooLong,
+    /// The packet is longer than MQTT's largest remaining length.
+    PacketTooLarge,
+    /// An empty topic name or filter.
+    EmptyTopic,
+    /// Wildcards in a topic name, a misplaced wildcard in a filter, or U+0000.
+    InvalidTopic,
+    /// A packet identifier of 0 where one is required, or one given with QoS 0.
+    InvalidPacketId,
+    /// No topic filter in SUBSCRIBE/UNSUBSCRIBE.
+    EmptyFilterList,
+    /// A field that the chosen protocol version cannot carry (e.g. properties in 3.1.1).
+    NotInVersion,
+    /// A property not allowed in this packet or with an invalid value.
+    InvalidProperty(u8),
+}
+
+impl EncodeError {
+    /// A short sentence for logs and exceptions.
+    pub fn description(&self) -> &'static str {
+        match self {
+            EncodeError::BufferTooSmall { .. } => "buffer too small for the packet",
+            EncodeError::StringTooLong => "string longer than 65535 bytes",
+            EncodeError::PacketTooLarge => "packet larger than MQTT allows",
+            EncodeError::EmptyTopic => "empty topic",
+            EncodeError::InvalidTopic => "invalid topic (wildcard in a topic name, misplaced wildcard, or NUL)",
+            EncodeError::InvalidPacketId => "invalid packet identifier",
+            EncodeError::EmptyFilterList => "no topic filter",
+            EncodeError::NotInVersion => "field not available in this MQTT version",
+            EncodeError::InvalidProperty(_) => "property not allowed here or invalid",
+        }
+    }
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())?;
+        match self {
+            EncodeError::BufferTooSmall { needed } => write!(f, " (needs {needed} bytes)"),
+            EncodeError::InvalidProperty(id) => write!(f, " ({id:#04x})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for DecodeError {}
+#[cfg(feature = "std")]
+impl std::error::Error for EncodeError {}

@@ -1,0 +1,98 @@
+//! MQTT 3.1.1 and 5.0 packet codec.
+//!
+//! Pure functions over byte slices, in the manner of smoltcp's `wire`: decoding
+//! borrows from the input (zero copy) and validates every rule the specs give
+//! for a packet a client receives; encoding writes into a caller's buffer and
+//! reports a short buffer as an error. Nothing here knows about sessions,
+//! timers or I/O.
+
+mod error;
+mod packet;
+mod properties;
+mod reason;
+
+pub use error::{DecodeError, EncodeError};
+pub use packet::{
+    decode, decode_fixed_header, decode_publish_head, Ack, Auth, ConnAck, Connect, Disconnect,
+    FixedHeader, Packet, PacketType, Publish, PublishHead, SubAck, SubOptions, Subscribe,
+    Subscription, Subscriptions, TopicFilters, Unsubscribe, Will,
+};
+pub use properties::{Properties, Property, PropertyIter};
+pub use reason::ReasonCode;
+
+/// Protocol level sent in CONNECT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Version {
+    /// MQTT 3.1.1 (protocol level 4).
+    V311 = 4,
+    /// MQTT 5.0 (protocol level 5).
+    V5 = 5,
+}
+
+/// Quality of service of a publication or subscription.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum QoS {
+    /// At most once (fire and forget).
+    AtMostOnce = 0,
+    /// At least once (PUBACK).
+    AtLeastOnce = 1,
+    /// Exactly once (PUBREC, PUBREL, PUBCOMP).
+    ExactlyOnce = 2,
+}
+
+impl QoS {
+    /// The QoS for a wire value, `None` for 3.
+    pub fn from_u8(v: u8) -> Option<QoS> {
+        match v {
+            0 => Some(QoS::AtMostOnce),
+            1 => Some(QoS::AtLeastOnce),
+            2 => Some(QoS::ExactlyOnce),
+            _ => None,
+        }
+    }
+}
+
+/// Largest value of a variable byte integer (remaining length, property lengths).
+pub const MAX_VARINT: u32 = 268_435_455;
+
+/// Check a topic name for PUBLISH: not empty, at most 65535 bytes, no
+/// wildcards, no NUL (the string is valid UTF-8 by type).
+pub fn check_topic_name(topic: &str) -> Result<(), EncodeError> {
+    if topic.is_empty() {
+        return Err(EncodeError::EmptyTopic);
+    }
+    if topic.len() > u16::MAX as usize {
+        return Err(EncodeError::StringTooLong);
+    }
+    if topic.bytes().any(|b| b == b'+' || b == b'#' || b == 0) {
+        return Err(EncodeError::InvalidTopic);
+    }
+    Ok(())
+}
+
+/// Check a topic filter for SUBSCRIBE/UNSUBSCRIBE: not empty, at most 65535
+/// bytes, no NUL, `+` alone in its level, `#` alone in the last level.
+pub fn check_topic_filter(filter: &str) -> Result<(), EncodeError> {
+    if filter.is_empty() {
+        return Err(EncodeError::EmptyTopic);
+    }
+    if filter.len() > u16::MAX as usize {
+        return Err(EncodeError::StringTooLong);
+    }
+    let mut levels = filter.split('/').peekable();
+    while let Some(level) = levels.next() {
+        if level.contains('\0') {
+            return Err(EncodeError::InvalidTopic);
+        }
+        let last = levels.peek().is_none();
+        if level.contains('#') && (level != "#" || !last) {
+            return Err(EncodeError::InvalidTopic);
+        }
+        if level.contains('+') && level != "+" {
+            return Err(EncodeError::InvalidTopic);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! MQTT 5.0 reason codes (and 3.1.1 CONNACK return codes / SUBACK codes).
+
+use core::fmt;
+
+/// A reason code as it appears on the wire.
+///
+/// A newtype rather than an enum: which values are valid depends on the
+/// packet, and the decoder checks that per packet type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct ReasonCode(pub u8);
+
+macro_rules! codes {
+    ($($name:ident = $val:expr, $text:expr;)*) => {
+        impl ReasonCode {
+            $(
+                #[doc = $text]
+                pub const $name: ReasonCode = ReasonCode($val);
+            )*
+        }
+        /// Text for a 5.0 reason code, `None` for unknown values.
+        fn text5(v: u8) -> Option<&'static str> {
+            match v {
+                $($val => Some($text),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+codes! {
+    SUCCESS = 0x00, "success";
+    GRANTED_QOS_1 = 0x01, "granted QoS 1";
+    GRANTED_QOS_2 = 0x02, "granted QoS 2";
+    DISCONNECT_WITH_WILL = 0x04, "disconnect with will message";
+    NO_MATCHING_SUBSCRIBERS = 0x10, "no matching subscribers";
+    NO_SUBSCRIPTION_EXISTED = 0x11, "no subscription existed";
+    CONTINUE_AUTHENTICATION = 0x18, "continue authentication";
+    REAUTHENTICATE = 0x19, "re-authenticate";
+    UNSPECIFIED_ERROR = 0x80, "unspecified error";
+    MALFORMED_PACKET = 0x81, "malformed packet";
+    PROTOCOL_ERROR = 0x82, "protocol error";
+    IMPLEMENTATION_SPECIFIC_ERROR = 0x83, "implementation specific error";
+    UNSUPPORTED_PROTOCOL_VERSION = 0x84, "unsupported protocol version";
+    CLIENT_IDENTIFIER_NOT_VALID = 0x85, "client identifier not valid";
+    BAD_USER_NAME_OR_PASSWORD = 0x86, "bad user name or password";
+    NOT_AUTHORIZED = 0x87, "not authorised";
+    SERVER_UNAVAILABLE = 0x88, "server unavailable";
+    SERVER_BUSY = 0x89, "server busy";
+    BANNED = 0x8A, "banned";
+    SERVER_SHUTTING_DOWN = 0x8B, "server shutting down";
+    BAD_AUTHENTICATION_METHOD = 0x8C, "bad authentication method";
+    KEEP_ALIVE_TIMEOUT = 0x8D, "keep alive timeout";
+    SESSION_TAKEN_OVER = 0x8E, "session taken over";
+    TOPIC_FILTER_INVALID = 0x8F, "topic filter invalid";
+    TOPIC_NAME_INVALID = 0x90, "topic name invalid";
+    PACKET_IDENTIFIER_IN_USE = 0x91, "packet identifier in use";
+    PACKET_IDENTIFIER_NOT_FOUND = 0x92, "packet identifier not found";
+    RECEIVE_MAXIMUM_EXCEEDED = 0x93, "receive maximum exceeded";
+    TOPIC_ALIAS_INVALID = 0x94, "topic alias invalid";
+    PACKET_TOO_LARGE = 0x95, "packet too large";
+    MESSAGE_RATE_TOO_HIGH = 0x96, "message rate too high";
+    QUOTA_EXCEEDED = 0x97, "quota exceeded";
+    ADMINISTRATIVE_ACTION = 0x98, "administrative action";
+    PAYLOAD_FORMAT_INVALID = 0x99, "payload format invalid";
+    RETAIN_NOT_SUPPORTED = 0x9A, "retain not supported";
+    QOS_NOT_SUPPORTED = 0x9B, "QoS not supported";
+    USE_ANOTHER_SERVER = 0x9C, "use another server";
+    SERVER_MOVED = 0x9D, "server moved";
+    SHARED_SUBSCRIPTIONS_NOT_SUPPORTED = 0x9E, "shared subscriptions not supported";
+    CONNECTION_RATE_EXCEEDED = 0x9F, "connection rate exceeded";
+    MAXIMUM_CONNECT_TIME = 0xA0, "maximum connect time";
+    SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED = 0xA1, "subscription identifiers not supported";
+    WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED = 0xA2, "wildcard subscriptions not supported";
+}
+
+impl ReasonCode {
+    /// True for codes below 0x80 (success or a non-error outcome).
+    pub fn is_success(self) -> bool {
+        self.0 < 0x80
+    }
+
+    /// Text of a MQTT 5.0 reason code.
+    pub fn description(self) -> &'static str {
+        text5(self.0).unwrap_or("unknown reason code")
+    }
+
+    /// Text of a MQTT 3.1.1 CONNACK return code.
+    pub fn connack311_description(self) -> &'static str {
+        match self.0 {
+            0 => "connection accepted",
+            1 => "unacceptable protocol version",
+            2 => "identifier rejected",
+            3 => "server unavailable",
+            4 => "bad user name or password",
+            5 => "not authorised",
+            _ => "unknown return code",
+        }
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({:#04x})", self.description(), self.0)
+    }
+}
