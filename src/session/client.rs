@@ -1,7 +1,18 @@
 //! The client state machine.
 
-use crate::wire::{Property, QoS, ReasonCode, Subscription};
+use heapless::Vec;
 
+use crate::wire::{
+    check_topic_filter, check_topic_name, decode, decode_fixed_header, decode_publish_head, Ack,
+    Auth, ConnAck, Connect, DecodeError, Disconnect, FixedHeader, Packet, PacketType, Properties,
+    Property, Publish, QoS, ReasonCode, Subscribe, Subscription, Subscriptions, TopicFilters,
+    Unsubscribe, Version,
+};
+
+use super::aliases::Aliases;
+use super::event::{Awaited, LostReason, Message, MessageStart};
+use super::store::{Phase, Record, Store};
+use super::time::{earliest, reached};
 use super::{Config, ConnectOptions, Error, Event};
 
 /// Inbound QoS 2 packet ids remembered between PUBREC and PUBREL (the most
@@ -38,35 +49,382 @@ pub struct Buffers<'a> {
     pub aliases: &'a mut [u8],
 }
 
+/// Smallest receive and transmit buffers.
+pub const MIN_BUFFER: usize = 64;
+
+/// Room kept in the transmit buffer before taking a packet that needs an
+/// acknowledgement (PUBACK/PUBREC/PUBCOMP: at most 4 bytes without properties).
+const ACK_ROOM: usize = 4;
+
+/// Extra CONNECT properties an application may give.
+const MAX_CONNECT_PROPERTIES: usize = 12;
+
+/// A range of the receive buffer.
+type Span = (usize, usize);
+
+/// Where a topic lives: the receive buffer or the alias table.
+#[derive(Clone, Copy, Debug)]
+enum Topic {
+    Rx(Span),
+    Alias(Span),
+}
+
+/// An event described by ranges, turned into borrowed [`Event`]s at the end
+/// of `poll_event` (so the state machine can mutate freely before).
+#[derive(Clone, Copy, Debug)]
+enum Desc {
+    Connected {
+        session_present: bool,
+        props: Span,
+    },
+    Message {
+        topic: Topic,
+        payload: Span,
+        qos: QoS,
+        retain: bool,
+        dup: bool,
+        packet_id: u16,
+        props: Span,
+    },
+    Start {
+        topic: Topic,
+        total: u32,
+        qos: QoS,
+        retain: bool,
+        dup: bool,
+        packet_id: u16,
+        props: Span,
+    },
+    Chunk(Span),
+    End,
+    Published {
+        packet_id: u16,
+        reason: ReasonCode,
+    },
+    Subscribed {
+        packet_id: u16,
+        codes: Span,
+        props: Span,
+    },
+    Unsubscribed {
+        packet_id: u16,
+        codes: Span,
+        props: Span,
+    },
+    Auth {
+        reason: ReasonCode,
+        props: Span,
+    },
+    Lost(LostReason),
+    Disconnected,
+}
+
+/// What one step of input processing produced.
+enum Step {
+    Event(Desc),
+    /// A packet was handled without an event: look at the next one.
+    Continue,
+    /// Nothing more until more input arrives or the transmit buffer drains.
+    Wait,
+}
+
+/// A chunked inbound PUBLISH being delivered.
+#[derive(Clone, Copy, Debug)]
+struct Chunked {
+    remaining: u32,
+    qos: QoS,
+    packet_id: u16,
+    /// False for a QoS 2 duplicate: swallow the payload, acknowledge again.
+    deliver: bool,
+}
+
+/// A packet from the store to send.
+enum Stored {
+    /// A PUBLISH, sent from the store itself.
+    Publish(Record),
+    /// A PUBREL of this many bytes, written to the scratch buffer.
+    PubRel(usize),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ping {
+    Idle,
+    Queued,
+    Outstanding(u32),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Request {
+    packet_id: u16,
+    kind: Awaited,
+    sent_at: u32,
+}
+
+struct Rx<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+    /// Bytes handed out by the last event, dropped at the next call.
+    consume: usize,
+    chunk: Option<Chunked>,
+}
+
+impl Rx<'_> {
+    fn settle(&mut self) {
+        if self.consume > 0 {
+            let n = self.consume.min(self.len);
+            self.buf.copy_within(n..self.len, 0);
+            self.len -= n;
+            self.consume = 0;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+        self.consume = 0;
+        self.chunk = None;
+    }
+
+    fn data(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+
+    fn span(&self, part: &[u8]) -> Span {
+        let start = (part.as_ptr() as usize).wrapping_sub(self.buf.as_ptr() as usize);
+        (start, start.wrapping_add(part.len()))
+    }
+
+    fn props_span(&self, p: &Properties<'_>) -> Span {
+        match p {
+            Properties::Raw(b) => self.span(b),
+            Properties::List(_) => (0, 0),
+        }
+    }
+
+    fn bytes(&self, s: Span) -> &[u8] {
+        self.buf.get(s.0..s.1).unwrap_or(&[])
+    }
+}
+
+/// Everything but the receive buffer (split so a decoded packet can borrow
+/// the receive buffer while the state changes).
+struct Core<'a> {
+    cfg: Config,
+    tx: &'a mut [u8],
+    tx_len: usize,
+    /// The transmit buffer was handed out by `poll_transmit`: empty it at the
+    /// next call.
+    tx_out: bool,
+    scratch: [u8; 8],
+    store: Store<'a>,
+    aliases: Aliases<'a>,
+    state: State,
+    now: u32,
+    connected_once: bool,
+    next_packet_id: u16,
+    connect_sent: u32,
+    last_rx: u32,
+    last_tx: u32,
+    ping: Ping,
+    requests: Vec<Request, MAX_PENDING_REQUESTS>,
+    inbound_qos2: Vec<u16, INBOUND_QOS2_CAPACITY>,
+    /// Limits of the current connection (5.0 CONNACK).
+    keep_alive: u16,
+    server_receive_max: u16,
+    server_max_packet: u32,
+    server_max_qos: QoS,
+    retain_available: bool,
+    assigned_id: heapless::String<64>,
+    lost: Option<LostReason>,
+    /// `disconnect()` was called: report [`Event::Disconnected`] once the
+    /// DISCONNECT has been handed out.
+    disconnecting: bool,
+}
+
 /// An MQTT client session over caller-owned buffers.
+///
+/// The state itself is a few hundred bytes; all message data lives in the
+/// [`Buffers`].
 pub struct Client<'a> {
-    _b: Buffers<'a>,
-    _c: Config,
+    rx: Rx<'a>,
+    core: Core<'a>,
 }
 
 impl<'a> Client<'a> {
     /// A disconnected client. Fails when a buffer is below its minimum or a
     /// config value is out of range.
     pub fn new(config: Config, buffers: Buffers<'a>) -> Result<Self, Error> {
-        let _ = (config, buffers);
-        todo!()
+        if buffers.rx.len() < MIN_BUFFER {
+            return Err(Error::InvalidConfig("receive buffer below 64 bytes"));
+        }
+        if buffers.tx.len() < MIN_BUFFER {
+            return Err(Error::InvalidConfig("transmit buffer below 64 bytes"));
+        }
+        if config.response_time_ms == 0 || config.response_time_ms > i32::MAX as u32 / 2 {
+            return Err(Error::InvalidConfig("response_time out of range"));
+        }
+        if config.ping_interval_ms > i32::MAX as u32 / 2 {
+            return Err(Error::InvalidConfig("ping_interval out of range"));
+        }
+        if config.max_inflight == 0 {
+            return Err(Error::InvalidConfig("max_inflight must be at least 1"));
+        }
+        if config.receive_maximum == 0 || config.receive_maximum as usize > INBOUND_QOS2_CAPACITY {
+            return Err(Error::InvalidConfig("receive_maximum must be 1..=32"));
+        }
+        if config.topic_alias_maximum > 0
+            && (config.version != Version::V5 || buffers.aliases.len() < 8)
+        {
+            return Err(Error::InvalidConfig(
+                "topic_alias_maximum needs MQTT 5.0 and an alias buffer",
+            ));
+        }
+        Ok(Client {
+            rx: Rx {
+                buf: buffers.rx,
+                len: 0,
+                consume: 0,
+                chunk: None,
+            },
+            core: Core {
+                cfg: config,
+                tx: buffers.tx,
+                tx_len: 0,
+                tx_out: false,
+                scratch: [0; 8],
+                store: Store::new(buffers.store),
+                aliases: Aliases::new(buffers.aliases),
+                state: State::Disconnected,
+                now: 0,
+                connected_once: false,
+                next_packet_id: 0,
+                connect_sent: 0,
+                last_rx: 0,
+                last_tx: 0,
+                ping: Ping::Idle,
+                requests: Vec::new(),
+                inbound_qos2: Vec::new(),
+                keep_alive: config.keep_alive,
+                server_receive_max: u16::MAX,
+                server_max_packet: 0,
+                server_max_qos: QoS::ExactlyOnce,
+                retain_available: true,
+                assigned_id: heapless::String::new(),
+                lost: None,
+                disconnecting: false,
+            },
+        })
     }
 
     /// The configuration.
     pub fn config(&self) -> &Config {
-        todo!()
+        &self.core.cfg
     }
 
     /// Connection state.
     pub fn state(&self) -> State {
-        todo!()
+        self.core.state
+    }
+
+    /// The client identifier the broker assigned (5.0), empty if none.
+    pub fn assigned_client_id(&self) -> &str {
+        &self.core.assigned_id
+    }
+
+    /// QoS 1/2 publications in the store (sent or not, not yet complete).
+    pub fn pending_publications(&self) -> usize {
+        self.core
+            .store
+            .iter()
+            .filter(|r| r.phase != Phase::Done)
+            .count()
+    }
+
+    /// Drop what the previous call handed out.
+    fn settle(&mut self) {
+        self.rx.settle();
+        if self.core.tx_out {
+            self.core.tx_len = 0;
+            self.core.tx_out = false;
+        }
     }
 
     /// Queue CONNECT; the link must be up. Clean session is `clean_init` on
     /// the first connection and `clean` afterwards.
     pub fn connect(&mut self, now: u32, options: &ConnectOptions<'_>) -> Result<(), Error> {
-        let _ = (now, options);
-        todo!()
+        self.settle();
+        let c = &mut self.core;
+        c.now = now;
+        if c.state != State::Disconnected {
+            return Err(Error::AlreadyConnected);
+        }
+        let v = c.cfg.version;
+        let clean = if c.connected_once {
+            c.cfg.clean
+        } else {
+            c.cfg.clean_init
+        };
+        let mut props: Vec<Property<'_>, { MAX_CONNECT_PROPERTIES + 4 }> = Vec::new();
+        if v == Version::V5 {
+            let expiry = c
+                .cfg
+                .session_expiry
+                .unwrap_or(if clean { 0 } else { u32::MAX });
+            if expiry != 0 {
+                let _ = props.push(Property::SessionExpiryInterval(expiry));
+            }
+            if c.cfg.receive_maximum != u16::MAX {
+                let _ = props.push(Property::ReceiveMaximum(c.cfg.receive_maximum));
+            }
+            if c.cfg.maximum_packet_size != 0 {
+                let _ = props.push(Property::MaximumPacketSize(c.cfg.maximum_packet_size));
+            }
+            if c.cfg.topic_alias_maximum != 0 {
+                let _ = props.push(Property::TopicAliasMaximum(c.cfg.topic_alias_maximum));
+            }
+            for p in options.properties {
+                props
+                    .push(*p)
+                    .map_err(|_| Error::InvalidConfig("too many CONNECT properties"))?;
+            }
+        } else if !options.properties.is_empty() {
+            return Err(Error::Encode(crate::wire::EncodeError::NotInVersion));
+        }
+        let assigned = c.assigned_id.clone();
+        let client_id = if options.client_id.is_empty() {
+            assigned.as_str()
+        } else {
+            options.client_id
+        };
+        let packet = Packet::Connect(Connect {
+            clean_start: clean,
+            keep_alive: c.cfg.keep_alive,
+            client_id,
+            will: options.will,
+            username: options.username,
+            password: options.password,
+            properties: Properties::List(&props),
+        });
+        // A new connection starts from nothing but the store and, with a
+        // kept session, the inbound QoS 2 ids.
+        c.tx_len = 0;
+        c.tx_write(&packet)?;
+        self.rx.clear();
+        let c = &mut self.core;
+        c.state = State::Connecting;
+        c.connect_sent = now;
+        c.last_rx = now;
+        c.last_tx = now;
+        c.ping = Ping::Idle;
+        c.requests.clear();
+        c.aliases.clear();
+        c.keep_alive = c.cfg.keep_alive;
+        c.server_receive_max = u16::MAX;
+        c.server_max_packet = 0;
+        c.server_max_qos = QoS::ExactlyOnce;
+        c.retain_available = true;
+        c.lost = None;
+        c.disconnecting = false;
+        Ok(())
     }
 
     /// Publish. QoS 0 goes to the transmit buffer (needs a connection); QoS
@@ -81,8 +439,46 @@ impl<'a> Client<'a> {
         retain: bool,
         properties: &[Property<'_>],
     ) -> Result<u16, Error> {
-        let _ = (now, topic, payload, qos, retain, properties);
-        todo!()
+        self.settle();
+        let c = &mut self.core;
+        c.now = now;
+        check_topic_name(topic)?;
+        if qos > c.server_max_qos {
+            return Err(Error::QoSNotSupported);
+        }
+        if retain && !c.retain_available {
+            return Err(Error::RetainNotSupported);
+        }
+        let v = c.cfg.version;
+        if v == Version::V311 && !properties.is_empty() {
+            return Err(Error::Encode(crate::wire::EncodeError::NotInVersion));
+        }
+        let mut publish = Publish {
+            dup: false,
+            qos,
+            retain,
+            topic,
+            packet_id: None,
+            properties: Properties::List(properties),
+            payload,
+        };
+        if qos == QoS::AtMostOnce {
+            if c.state != State::Connected {
+                return Err(Error::NotConnected);
+            }
+            let packet = Packet::Publish(publish);
+            c.check_server_size(packet.encoded_len(v)?)?;
+            c.tx_write(&packet)?;
+            return Ok(0);
+        }
+        let id = c.alloc_packet_id();
+        publish.packet_id = Some(id);
+        let packet = Packet::Publish(publish);
+        let len = packet.encoded_len(v)?;
+        c.check_server_size(len)?;
+        c.store.push(id, len, |buf| packet.encode(v, buf))?;
+        c.next_packet_id = id;
+        Ok(id)
     }
 
     /// Queue SUBSCRIBE; returns its packet id, later reported by
@@ -93,8 +489,20 @@ impl<'a> Client<'a> {
         subscriptions: &[Subscription<'_>],
         properties: &[Property<'_>],
     ) -> Result<u16, Error> {
-        let _ = (now, subscriptions, properties);
-        todo!()
+        self.settle();
+        let c = &mut self.core;
+        c.now = now;
+        for s in subscriptions {
+            check_topic_filter(s.filter)?;
+        }
+        let make = |packet_id| {
+            Packet::Subscribe(Subscribe {
+                packet_id,
+                properties: Properties::List(properties),
+                subscriptions: Subscriptions::List(subscriptions),
+            })
+        };
+        c.request(now, Awaited::SubAck, make)
     }
 
     /// Queue UNSUBSCRIBE; returns its packet id, later reported by
@@ -105,27 +513,60 @@ impl<'a> Client<'a> {
         filters: &[&str],
         properties: &[Property<'_>],
     ) -> Result<u16, Error> {
-        let _ = (now, filters, properties);
-        todo!()
+        self.settle();
+        let c = &mut self.core;
+        c.now = now;
+        for f in filters {
+            check_topic_filter(f)?;
+        }
+        let make = |packet_id| {
+            Packet::Unsubscribe(Unsubscribe {
+                packet_id,
+                properties: Properties::List(properties),
+                filters: TopicFilters::List(filters),
+            })
+        };
+        c.request(now, Awaited::UnsubAck, make)
     }
 
     /// Queue PINGREQ now (the session also pings by itself).
     pub fn ping(&mut self, now: u32) -> Result<(), Error> {
-        let _ = now;
-        todo!()
+        self.settle();
+        let c = &mut self.core;
+        c.now = now;
+        if c.state != State::Connected {
+            return Err(Error::NotConnected);
+        }
+        if c.ping == Ping::Idle {
+            c.ping = Ping::Queued;
+        }
+        Ok(())
     }
 
-    /// Queue DISCONNECT (reason and properties in 5.0); then
-    /// [`Event::Disconnected`] tells the caller to close the link. Stored
-    /// messages stay for the next connection.
+    /// Queue DISCONNECT (reason and properties in 5.0) after anything already
+    /// queued; then [`Event::Disconnected`] tells the caller to close the
+    /// link. Stored messages stay for the next connection.
     pub fn disconnect(
         &mut self,
         now: u32,
         reason: ReasonCode,
         properties: &[Property<'_>],
     ) -> Result<(), Error> {
-        let _ = (now, reason, properties);
-        todo!()
+        self.settle();
+        let c = &mut self.core;
+        c.now = now;
+        if c.state == State::Disconnected {
+            return Err(Error::NotConnected);
+        }
+        c.tx_write(&Packet::Disconnect(Disconnect {
+            reason,
+            properties: Properties::List(properties),
+        }))?;
+        let keep = c.tx_len;
+        self.go_down();
+        self.core.tx_len = keep;
+        self.core.disconnecting = true;
+        Ok(())
     }
 
     /// Queue AUTH (5.0 enhanced authentication).
@@ -135,50 +576,846 @@ impl<'a> Client<'a> {
         reason: ReasonCode,
         properties: &[Property<'_>],
     ) -> Result<(), Error> {
-        let _ = (now, reason, properties);
-        todo!()
+        self.settle();
+        let c = &mut self.core;
+        c.now = now;
+        if c.cfg.version != Version::V5 {
+            return Err(Error::Encode(crate::wire::EncodeError::NotInVersion));
+        }
+        if c.state == State::Disconnected {
+            return Err(Error::NotConnected);
+        }
+        c.tx_write(&Packet::Auth(Auth {
+            reason,
+            properties: Properties::List(properties),
+        }))
     }
 
     /// Bytes received from the link. Returns how many were taken: fewer than
     /// given when the receive buffer is full (take events, then offer the
-    /// rest again).
+    /// rest again). Bytes arriving while disconnected are discarded.
     pub fn handle_input(&mut self, now: u32, data: &[u8]) -> usize {
-        let _ = (now, data);
-        todo!()
+        self.settle();
+        self.core.now = now;
+        if self.core.state == State::Disconnected {
+            return data.len();
+        }
+        let free = self.rx.buf.get_mut(self.rx.len..).unwrap_or(&mut []);
+        let n = free.len().min(data.len());
+        if let (Some(dst), Some(src)) = (free.get_mut(..n), data.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        self.rx.len += n;
+        if n > 0 {
+            self.core.last_rx = now;
+        }
+        n
     }
 
     /// Time has advanced: send pings, republish, declare timeouts.
     pub fn handle_timeout(&mut self, now: u32) {
-        let _ = now;
-        todo!()
+        self.settle();
+        self.core.now = now;
+        if let Some(reason) = self.core.timeout(now) {
+            self.go_down();
+            self.core.lost = Some(reason);
+        }
     }
 
     /// The link is down: the connection is lost (an
     /// [`Event::ConnectionLost`] follows if it was up).
     pub fn handle_link_down(&mut self, now: u32) {
-        let _ = now;
-        todo!()
+        self.settle();
+        self.core.now = now;
+        if self.core.state != State::Disconnected {
+            self.go_down();
+            self.core.lost = Some(LostReason::LinkDown);
+        }
     }
 
     /// Next bytes to send, valid until the next call into the client. The
     /// caller must send them all (or report the link down).
     pub fn poll_transmit(&mut self, now: u32) -> Option<&[u8]> {
-        let _ = now;
-        todo!()
+        self.settle();
+        let c = &mut self.core;
+        c.now = now;
+        if c.tx_len > 0 {
+            c.tx_out = true;
+            c.last_tx = now;
+            return c.tx.get(..c.tx_len);
+        }
+        if c.state != State::Connected {
+            return None;
+        }
+        if c.ping == Ping::Queued {
+            c.ping = Ping::Outstanding(now);
+            c.last_tx = now;
+            return Some(&[0xC0, 0]);
+        }
+        let next = c.next_stored(now)?;
+        c.last_tx = now;
+        match next {
+            Stored::Publish(r) => Some(c.store.packet(&r)),
+            Stored::PubRel(n) => c.scratch.get(..n),
+        }
     }
 
     /// Next event, borrowing from the client until the next call.
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
-        todo!()
+        self.settle();
+        let desc = self.next_desc()?;
+        Some(self.view(desc))
     }
 
     /// When [`Client::handle_timeout`] must be called next, if at all.
     pub fn poll_deadline(&self) -> Option<u32> {
-        todo!()
+        let c = &self.core;
+        let rt = c.cfg.response_time_ms;
+        match c.state {
+            State::Disconnected => None,
+            State::Connecting => Some(c.connect_sent.wrapping_add(rt)),
+            State::Connected => {
+                let now = c.now;
+                let mut d = match c.ping {
+                    Ping::Outstanding(t) => Some(t.wrapping_add(rt)),
+                    Ping::Queued => None,
+                    Ping::Idle => c.ping_interval().map(|i| {
+                        let rx = c.last_rx.wrapping_add(i);
+                        let tx = c.last_tx.wrapping_add(i);
+                        earliest(now, Some(rx), Some(tx)).unwrap_or(rx)
+                    }),
+                };
+                for r in &c.requests {
+                    d = earliest(now, d, Some(r.sent_at.wrapping_add(rt)));
+                }
+                for r in c.store.iter() {
+                    if matches!(r.phase, Phase::AwaitAck | Phase::AwaitComp) {
+                        d = earliest(now, d, Some(r.sent_at.wrapping_add(rt)));
+                    }
+                }
+                d
+            }
+        }
     }
 
-    /// QoS 1/2 publications in the store (sent or not, not yet complete).
-    pub fn pending_publications(&self) -> usize {
-        todo!()
+    /// The connection is gone: keep the store (to resend on the next
+    /// connection) and the inbound QoS 2 ids, drop everything else.
+    fn go_down(&mut self) {
+        self.rx.clear();
+        let c = &mut self.core;
+        c.state = State::Disconnected;
+        c.tx_len = 0;
+        c.tx_out = false;
+        c.ping = Ping::Idle;
+        c.requests.clear();
+        c.aliases.clear();
+        let mut at = 0;
+        while let Some(mut r) = c.store.record_at(at) {
+            at += r.len;
+            r.phase = match r.phase {
+                Phase::AwaitAck => Phase::Unsent,
+                Phase::AwaitComp => Phase::RelUnsent,
+                p => p,
+            };
+            c.store.update(&r);
+        }
+    }
+
+    /// The broker broke the protocol: queue a 5.0 DISCONNECT with the reason
+    /// code, drop the connection and report why.
+    fn fail(&mut self, reason: LostReason) -> Step {
+        self.go_down();
+        let code = match reason {
+            LostReason::Protocol(e) => Some(e.reason_code()),
+            LostReason::ReceiveMaximumExceeded => Some(ReasonCode::RECEIVE_MAXIMUM_EXCEEDED),
+            LostReason::AliasTableFull => Some(ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR),
+            _ => None,
+        };
+        if let (Some(reason), Version::V5) = (code, self.core.cfg.version) {
+            let d = Packet::Disconnect(Disconnect {
+                reason,
+                properties: Properties::default(),
+            });
+            // The buffer was just emptied and is at least 64 bytes.
+            let _ = self.core.tx_write(&d);
+        }
+        Step::Event(Desc::Lost(reason))
+    }
+
+    fn next_desc(&mut self) -> Option<Desc> {
+        if let Some(reason) = self.core.lost.take() {
+            return Some(Desc::Lost(reason));
+        }
+        if self.core.disconnecting && self.core.tx_len == 0 {
+            self.core.disconnecting = false;
+            return Some(Desc::Disconnected);
+        }
+        let done = self.core.store.iter().find(|r| r.phase == Phase::Done);
+        if let Some(r) = done {
+            self.core.store.remove(&r);
+            return Some(Desc::Published {
+                packet_id: r.packet_id,
+                reason: ReasonCode(r.reason),
+            });
+        }
+        loop {
+            match self.step() {
+                Step::Event(d) => return Some(d),
+                Step::Continue => self.rx.settle(),
+                Step::Wait => return None,
+            }
+        }
+    }
+
+    /// Take the next inbound packet (or chunk) from the receive buffer.
+    fn step(&mut self) -> Step {
+        if self.core.state == State::Disconnected {
+            return Step::Wait;
+        }
+        if let Some(ch) = self.rx.chunk {
+            return self.step_chunk(ch);
+        }
+        let v = self.core.cfg.version;
+        let header = match decode_fixed_header(self.rx.data()) {
+            Ok(Some(h)) => h,
+            Ok(None) => return Step::Wait,
+            Err(e) => return self.fail(LostReason::Protocol(e)),
+        };
+        let total = header
+            .header_len
+            .saturating_add(header.remaining_len as usize);
+        let limit = self.core.cfg.maximum_packet_size as usize;
+        if v == Version::V5 && limit != 0 && total > limit {
+            return self.fail(LostReason::Protocol(DecodeError::PacketTooLarge));
+        }
+        let needs_ack = match header.kind {
+            PacketType::Publish => header.flags & 0x06 != 0,
+            PacketType::PubRel => true,
+            _ => false,
+        };
+        if needs_ack && self.core.tx_free() < ACK_ROOM {
+            return Step::Wait;
+        }
+        if total > self.rx.buf.len() {
+            if header.kind != PacketType::Publish {
+                return self.fail(LostReason::Protocol(DecodeError::PacketTooLarge));
+            }
+            return self.start_chunked(&header);
+        }
+        if total > self.rx.len {
+            return Step::Wait;
+        }
+        let data = self.rx.buf.get(..total).unwrap_or(&[]);
+        let packet = match decode(data, v) {
+            Ok(Some((p, _))) => p,
+            Ok(None) => return Step::Wait,
+            Err(e) => return self.fail(LostReason::Protocol(e)),
+        };
+        self.rx.consume = total;
+        match self.core.on_packet(&self.rx, packet) {
+            Ok(Some(d)) => Step::Event(d),
+            Ok(None) => Step::Continue,
+            Err(reason) => self.fail(reason),
+        }
+    }
+
+    /// A PUBLISH larger than the receive buffer: report its head, then
+    /// stream its payload.
+    fn start_chunked(&mut self, header: &FixedHeader) -> Step {
+        let v = self.core.cfg.version;
+        let body = self
+            .rx
+            .buf
+            .get(header.header_len..self.rx.len)
+            .unwrap_or(&[]);
+        let (head, used) = match decode_publish_head(header, body, v) {
+            Ok(Some(h)) => h,
+            Ok(None) if self.rx.len < self.rx.buf.len() => return Step::Wait,
+            Ok(None) => return self.fail(LostReason::Protocol(DecodeError::PacketTooLarge)),
+            Err(e) => return self.fail(LostReason::Protocol(e)),
+        };
+        let packet_id = head.packet_id.unwrap_or(0);
+        let c = &mut self.core;
+        let topic = match c.resolve_topic(&self.rx, head.topic, &head.properties) {
+            Ok(t) => t,
+            Err(reason) => return self.fail(reason),
+        };
+        let deliver = !(head.qos == QoS::ExactlyOnce && c.inbound_qos2.contains(&packet_id));
+        if deliver && head.qos == QoS::ExactlyOnce && !c.inbound_room() {
+            return self.fail(LostReason::ReceiveMaximumExceeded);
+        }
+        self.rx.consume = header.header_len + used;
+        self.rx.chunk = Some(Chunked {
+            remaining: head.payload_len,
+            qos: head.qos,
+            packet_id,
+            deliver,
+        });
+        if !deliver {
+            return Step::Continue;
+        }
+        Step::Event(Desc::Start {
+            topic,
+            total: head.payload_len,
+            qos: head.qos,
+            retain: head.retain,
+            dup: head.dup,
+            packet_id,
+            props: self.rx.props_span(&head.properties),
+        })
+    }
+
+    fn step_chunk(&mut self, mut ch: Chunked) -> Step {
+        if ch.remaining > 0 {
+            if self.rx.len == 0 {
+                return Step::Wait;
+            }
+            let n = self.rx.len.min(ch.remaining as usize);
+            ch.remaining -= n as u32;
+            self.rx.chunk = Some(ch);
+            self.rx.consume = n;
+            return if ch.deliver {
+                Step::Event(Desc::Chunk((0, n)))
+            } else {
+                Step::Continue
+            };
+        }
+        if ch.qos != QoS::AtMostOnce && self.core.tx_free() < ACK_ROOM {
+            return Step::Wait;
+        }
+        self.rx.chunk = None;
+        let c = &mut self.core;
+        if ch.deliver && ch.qos == QoS::ExactlyOnce {
+            let _ = c.inbound_qos2.push(ch.packet_id);
+        }
+        c.ack_publish(ch.qos, ch.packet_id);
+        if ch.deliver {
+            Step::Event(Desc::End)
+        } else {
+            Step::Continue
+        }
+    }
+
+    /// Turn a description into an event borrowing the buffers.
+    fn view(&self, d: Desc) -> Event<'_> {
+        let rx = &self.rx;
+        let topic = |t: Topic| match t {
+            Topic::Rx(s) => core::str::from_utf8(rx.bytes(s)).unwrap_or(""),
+            Topic::Alias(s) => self.core.aliases.topic(s),
+        };
+        let props = |s: Span| Properties::Raw(rx.bytes(s));
+        match d {
+            Desc::Connected {
+                session_present,
+                props: p,
+            } => Event::Connected {
+                session_present,
+                properties: props(p),
+            },
+            Desc::Message {
+                topic: t,
+                payload,
+                qos,
+                retain,
+                dup,
+                packet_id,
+                props: p,
+            } => Event::Message(Message {
+                topic: topic(t),
+                payload: rx.bytes(payload),
+                qos,
+                retain,
+                dup,
+                packet_id,
+                properties: props(p),
+            }),
+            Desc::Start {
+                topic: t,
+                total,
+                qos,
+                retain,
+                dup,
+                packet_id,
+                props: p,
+            } => Event::MessageStart(MessageStart {
+                topic: topic(t),
+                total_len: total,
+                qos,
+                retain,
+                dup,
+                packet_id,
+                properties: props(p),
+            }),
+            Desc::Chunk(s) => Event::MessageChunk(rx.bytes(s)),
+            Desc::End => Event::MessageEnd,
+            Desc::Published { packet_id, reason } => Event::Published { packet_id, reason },
+            Desc::Subscribed {
+                packet_id,
+                codes,
+                props: p,
+            } => Event::Subscribed {
+                packet_id,
+                codes: rx.bytes(codes),
+                properties: props(p),
+            },
+            Desc::Unsubscribed {
+                packet_id,
+                codes,
+                props: p,
+            } => Event::Unsubscribed {
+                packet_id,
+                codes: rx.bytes(codes),
+                properties: props(p),
+            },
+            Desc::Auth { reason, props: p } => Event::Auth {
+                reason,
+                properties: props(p),
+            },
+            Desc::Lost(reason) => Event::ConnectionLost(reason),
+            Desc::Disconnected => Event::Disconnected,
+        }
+    }
+}
+
+impl Core<'_> {
+    fn tx_free(&self) -> usize {
+        self.tx.len().saturating_sub(self.tx_len)
+    }
+
+    /// Encode a packet at the end of the transmit buffer.
+    fn tx_write(&mut self, packet: &Packet<'_>) -> Result<(), Error> {
+        let len = packet.encoded_len(self.cfg.version)?;
+        if len > self.tx.len() {
+            return Err(Error::TooLarge);
+        }
+        let out = self.tx.get_mut(self.tx_len..).unwrap_or(&mut []);
+        if len > out.len() {
+            return Err(Error::TxFull);
+        }
+        let n = packet.encode(self.cfg.version, out)?;
+        self.tx_len += n;
+        Ok(())
+    }
+
+    fn check_server_size(&self, len: usize) -> Result<(), Error> {
+        if self.server_max_packet != 0 && len > self.server_max_packet as usize {
+            return Err(Error::TooLarge);
+        }
+        Ok(())
+    }
+
+    /// A packet id not used by a stored publication or a pending request.
+    fn alloc_packet_id(&self) -> u16 {
+        let mut id = self.next_packet_id;
+        loop {
+            id = id.wrapping_add(1);
+            if id == 0 {
+                id = 1;
+            }
+            let used = self.store.iter().any(|r| r.packet_id == id)
+                || self.requests.iter().any(|r| r.packet_id == id);
+            if !used || id == self.next_packet_id {
+                return id;
+            }
+        }
+    }
+
+    /// Queue SUBSCRIBE or UNSUBSCRIBE and remember it until acknowledged.
+    fn request<'p>(
+        &mut self,
+        now: u32,
+        kind: Awaited,
+        make: impl Fn(u16) -> Packet<'p>,
+    ) -> Result<u16, Error> {
+        if self.state != State::Connected {
+            return Err(Error::NotConnected);
+        }
+        if self.requests.is_full() {
+            return Err(Error::TooManyPending);
+        }
+        let id = self.alloc_packet_id();
+        self.tx_write(&make(id))?;
+        self.next_packet_id = id;
+        let _ = self.requests.push(Request {
+            packet_id: id,
+            kind,
+            sent_at: now,
+        });
+        Ok(id)
+    }
+
+    fn ping_interval(&self) -> Option<u32> {
+        let i = if self.cfg.ping_interval_ms != 0 {
+            self.cfg.ping_interval_ms
+        } else {
+            u32::from(self.keep_alive) * 250
+        };
+        (i != 0).then_some(i)
+    }
+
+    fn inbound_room(&self) -> bool {
+        let max = match self.cfg.version {
+            Version::V5 => self.cfg.receive_maximum as usize,
+            Version::V311 => INBOUND_QOS2_CAPACITY,
+        };
+        self.inbound_qos2.len() < max.min(INBOUND_QOS2_CAPACITY)
+    }
+
+    fn ack(&mut self, kind: PacketType, packet_id: u16, reason: ReasonCode) {
+        let ack = Ack {
+            packet_id,
+            reason,
+            properties: Properties::default(),
+        };
+        let packet = match kind {
+            PacketType::PubAck => Packet::PubAck(ack),
+            PacketType::PubRec => Packet::PubRec(ack),
+            PacketType::PubRel => Packet::PubRel(ack),
+            _ => Packet::PubComp(ack),
+        };
+        // Room was checked before the packet was taken (ACK_ROOM).
+        let _ = self.tx_write(&packet);
+    }
+
+    fn ack_publish(&mut self, qos: QoS, packet_id: u16) {
+        match qos {
+            QoS::AtMostOnce => {}
+            QoS::AtLeastOnce => self.ack(PacketType::PubAck, packet_id, ReasonCode::SUCCESS),
+            QoS::ExactlyOnce => self.ack(PacketType::PubRec, packet_id, ReasonCode::SUCCESS),
+        }
+    }
+
+    /// The topic of an inbound PUBLISH, through the 5.0 topic alias if any.
+    fn resolve_topic(
+        &mut self,
+        rx: &Rx<'_>,
+        topic: &str,
+        props: &Properties<'_>,
+    ) -> Result<Topic, LostReason> {
+        let alias = props.iter().find_map(|p| match p {
+            Property::TopicAlias(a) => Some(a),
+            _ => None,
+        });
+        let Some(alias) = alias else {
+            if topic.is_empty() {
+                return Err(LostReason::Protocol(DecodeError::InvalidTopic));
+            }
+            return Ok(Topic::Rx(rx.span(topic.as_bytes())));
+        };
+        if alias == 0 || alias > self.cfg.topic_alias_maximum {
+            return Err(LostReason::Protocol(DecodeError::InvalidTopicAlias));
+        }
+        if topic.is_empty() {
+            return self
+                .aliases
+                .get(alias)
+                .map(Topic::Alias)
+                .ok_or(LostReason::Protocol(DecodeError::InvalidTopicAlias));
+        }
+        self.aliases
+            .set(alias, topic)
+            .ok_or(LostReason::AliasTableFull)?;
+        Ok(Topic::Rx(rx.span(topic.as_bytes())))
+    }
+
+    /// React to one whole inbound packet.
+    fn on_packet(&mut self, rx: &Rx<'_>, packet: Packet<'_>) -> Result<Option<Desc>, LostReason> {
+        let unexpected =
+            |t: PacketType| Err(LostReason::Protocol(DecodeError::UnexpectedPacket(t as u8)));
+        if self.state == State::Connecting {
+            match packet {
+                Packet::ConnAck(a) => return self.on_connack(rx, &a),
+                Packet::Auth(_) | Packet::Disconnect(_) => {}
+                _ => return unexpected(PacketType::ConnAck),
+            }
+        }
+        match packet {
+            Packet::Publish(p) => self.on_publish(rx, &p),
+            Packet::PubAck(a) => Ok(self.on_ack(PacketType::PubAck, &a)),
+            Packet::PubRec(a) => Ok(self.on_ack(PacketType::PubRec, &a)),
+            Packet::PubComp(a) => Ok(self.on_ack(PacketType::PubComp, &a)),
+            Packet::PubRel(a) => {
+                let known = self.inbound_qos2.iter().position(|&id| id == a.packet_id);
+                let reason = match known {
+                    Some(i) => {
+                        self.inbound_qos2.swap_remove(i);
+                        ReasonCode::SUCCESS
+                    }
+                    None if self.cfg.version == Version::V5 => {
+                        ReasonCode::PACKET_IDENTIFIER_NOT_FOUND
+                    }
+                    None => ReasonCode::SUCCESS,
+                };
+                self.ack(PacketType::PubComp, a.packet_id, reason);
+                Ok(None)
+            }
+            Packet::SubAck(a) | Packet::UnsubAck(a) => {
+                let sub = matches!(packet, Packet::SubAck(_));
+                let kind = if sub {
+                    Awaited::SubAck
+                } else {
+                    Awaited::UnsubAck
+                };
+                let Some(i) = self
+                    .requests
+                    .iter()
+                    .position(|r| r.packet_id == a.packet_id && r.kind == kind)
+                else {
+                    return Ok(None);
+                };
+                self.requests.swap_remove(i);
+                let (packet_id, codes, props) =
+                    (a.packet_id, rx.span(a.codes), rx.props_span(&a.properties));
+                Ok(Some(if sub {
+                    Desc::Subscribed {
+                        packet_id,
+                        codes,
+                        props,
+                    }
+                } else {
+                    Desc::Unsubscribed {
+                        packet_id,
+                        codes,
+                        props,
+                    }
+                }))
+            }
+            Packet::PingResp => {
+                if let Ping::Outstanding(_) = self.ping {
+                    self.ping = Ping::Idle;
+                }
+                Ok(None)
+            }
+            Packet::Disconnect(d) => Err(LostReason::ServerDisconnect(d.reason)),
+            Packet::Auth(a) => Ok(Some(Desc::Auth {
+                reason: a.reason,
+                props: rx.props_span(&a.properties),
+            })),
+            Packet::ConnAck(_) => unexpected(PacketType::ConnAck),
+            Packet::Connect(_) => unexpected(PacketType::Connect),
+            Packet::Subscribe(_) => unexpected(PacketType::Subscribe),
+            Packet::Unsubscribe(_) => unexpected(PacketType::Unsubscribe),
+            Packet::PingReq => unexpected(PacketType::PingReq),
+        }
+    }
+
+    fn on_connack(&mut self, rx: &Rx<'_>, a: &ConnAck<'_>) -> Result<Option<Desc>, LostReason> {
+        if a.code.0 != 0 {
+            return Err(LostReason::Refused(self.cfg.version, a.code));
+        }
+        for p in a.properties.iter() {
+            match p {
+                Property::ReceiveMaximum(n) => self.server_receive_max = n,
+                Property::MaximumPacketSize(n) => self.server_max_packet = n,
+                Property::ServerKeepAlive(k) => self.keep_alive = k,
+                Property::MaximumQoS(q) => {
+                    self.server_max_qos = QoS::from_u8(q).unwrap_or(QoS::ExactlyOnce)
+                }
+                Property::RetainAvailable(r) => self.retain_available = r != 0,
+                Property::AssignedClientIdentifier(id) => {
+                    self.assigned_id.clear();
+                    // Longer ids cannot be kept: the next connection gets a new one.
+                    let _ = self.assigned_id.push_str(id);
+                }
+                _ => {}
+            }
+        }
+        self.state = State::Connected;
+        self.connected_once = true;
+        if !a.session_present {
+            // The broker has no session: nothing it owes us, nothing we owe
+            // it but the messages it never acknowledged, sent again as new.
+            self.inbound_qos2.clear();
+        }
+        let mut at = 0;
+        while let Some(mut r) = self.store.record_at(at) {
+            at += r.len;
+            r.repubs = 0;
+            if !a.session_present {
+                match r.phase {
+                    Phase::Unsent | Phase::AwaitAck => {
+                        r.phase = Phase::Unsent;
+                        r.sent_once = false;
+                    }
+                    // PUBREC came: the broker had taken the message.
+                    Phase::RelUnsent | Phase::AwaitComp => r.phase = Phase::Done,
+                    Phase::Done => {}
+                }
+            }
+            self.store.update(&r);
+        }
+        Ok(Some(Desc::Connected {
+            session_present: a.session_present,
+            props: rx.props_span(&a.properties),
+        }))
+    }
+
+    fn on_publish(&mut self, rx: &Rx<'_>, p: &Publish<'_>) -> Result<Option<Desc>, LostReason> {
+        let packet_id = p.packet_id.unwrap_or(0);
+        let topic = self.resolve_topic(rx, p.topic, &p.properties)?;
+        if p.qos == QoS::ExactlyOnce {
+            if self.inbound_qos2.contains(&packet_id) {
+                // Already delivered: acknowledge again, deliver nothing.
+                self.ack_publish(p.qos, packet_id);
+                return Ok(None);
+            }
+            if !self.inbound_room() {
+                return Err(LostReason::ReceiveMaximumExceeded);
+            }
+            let _ = self.inbound_qos2.push(packet_id);
+        }
+        self.ack_publish(p.qos, packet_id);
+        Ok(Some(Desc::Message {
+            topic,
+            payload: rx.span(p.payload),
+            qos: p.qos,
+            retain: p.retain,
+            dup: p.dup,
+            packet_id,
+            props: rx.props_span(&p.properties),
+        }))
+    }
+
+    /// PUBACK, PUBREC or PUBCOMP for one of our publications.
+    fn on_ack(&mut self, kind: PacketType, a: &Ack<'_>) -> Option<Desc> {
+        let mut r = self.store.find(a.packet_id)?;
+        let done = Some(Desc::Published {
+            packet_id: a.packet_id,
+            reason: a.reason,
+        });
+        match (kind, r.phase, r.qos2(&self.store)) {
+            (PacketType::PubAck, Phase::AwaitAck, false) => {
+                self.store.remove(&r);
+                done
+            }
+            (PacketType::PubRec, Phase::AwaitAck, true) => {
+                if !a.reason.is_success() {
+                    self.store.remove(&r);
+                    return done;
+                }
+                self.store.drop_packet(&mut r);
+                r.phase = Phase::RelUnsent;
+                r.repubs = 0;
+                self.store.update(&r);
+                None
+            }
+            (PacketType::PubComp, Phase::AwaitComp | Phase::RelUnsent, _) => {
+                self.store.remove(&r);
+                done
+            }
+            // A late or duplicate acknowledgement: nothing to do.
+            _ => None,
+        }
+    }
+
+    /// The next stored packet to send, marked as sent.
+    fn next_stored(&mut self, now: u32) -> Option<Stored> {
+        let window = match self.cfg.version {
+            Version::V5 => self.cfg.max_inflight.min(self.server_receive_max),
+            Version::V311 => self.cfg.max_inflight,
+        } as usize;
+        loop {
+            let inflight = self
+                .store
+                .iter()
+                .filter(|r| {
+                    matches!(
+                        r.phase,
+                        Phase::AwaitAck | Phase::RelUnsent | Phase::AwaitComp
+                    )
+                })
+                .count();
+            let pick = self.store.iter().find(|r| {
+                r.phase == Phase::RelUnsent || (r.phase == Phase::Unsent && inflight < window)
+            });
+            let mut r = pick?;
+            if r.phase == Phase::RelUnsent {
+                r.phase = Phase::AwaitComp;
+                r.sent_at = now;
+                self.store.update(&r);
+                let rel = Packet::PubRel(Ack {
+                    packet_id: r.packet_id,
+                    reason: ReasonCode::SUCCESS,
+                    properties: Properties::default(),
+                });
+                return Some(Stored::PubRel(
+                    rel.encode(self.cfg.version, &mut self.scratch).unwrap_or(0),
+                ));
+            }
+            if self.server_max_packet != 0
+                && self.store.packet(&r).len() > self.server_max_packet as usize
+            {
+                // This connection's broker can never take it.
+                r.phase = Phase::Done;
+                r.reason = ReasonCode::PACKET_TOO_LARGE.0;
+                self.store.update(&r);
+                continue;
+            }
+            self.store.set_dup(&r, r.sent_once);
+            r.sent_once = true;
+            r.phase = Phase::AwaitAck;
+            r.sent_at = now;
+            self.store.update(&r);
+            return Some(Stored::Publish(r));
+        }
+    }
+
+    /// Check timers; `Some(reason)` when the connection is lost.
+    fn timeout(&mut self, now: u32) -> Option<LostReason> {
+        let rt = self.cfg.response_time_ms;
+        match self.state {
+            State::Disconnected => None,
+            State::Connecting => reached(now, self.connect_sent.wrapping_add(rt))
+                .then_some(LostReason::Timeout(Awaited::ConnAck)),
+            State::Connected => {
+                if let Ping::Outstanding(t) = self.ping {
+                    if reached(now, t.wrapping_add(rt)) {
+                        return Some(LostReason::Timeout(Awaited::PingResp));
+                    }
+                }
+                if let Some(r) = self
+                    .requests
+                    .iter()
+                    .find(|r| reached(now, r.sent_at.wrapping_add(rt)))
+                {
+                    return Some(LostReason::Timeout(r.kind));
+                }
+                let mut at = 0;
+                while let Some(mut r) = self.store.record_at(at) {
+                    at += r.len;
+                    let awaited = match r.phase {
+                        Phase::AwaitAck if r.qos2(&self.store) => Awaited::PubRec,
+                        Phase::AwaitAck => Awaited::PubAck,
+                        Phase::AwaitComp => Awaited::PubComp,
+                        _ => continue,
+                    };
+                    if !reached(now, r.sent_at.wrapping_add(rt)) {
+                        continue;
+                    }
+                    // 3.1.1 allows resending on the same connection (mqtt_as's
+                    // max_repubs); 5.0 forbids it.
+                    if self.cfg.version == Version::V5 || r.repubs >= self.cfg.max_repubs {
+                        return Some(LostReason::Timeout(awaited));
+                    }
+                    r.repubs += 1;
+                    r.phase = if r.phase == Phase::AwaitComp {
+                        Phase::RelUnsent
+                    } else {
+                        Phase::Unsent
+                    };
+                    self.store.update(&r);
+                }
+                if self.ping == Ping::Idle {
+                    if let Some(i) = self.ping_interval() {
+                        if reached(now, self.last_rx.wrapping_add(i))
+                            || reached(now, self.last_tx.wrapping_add(i))
+                        {
+                            self.ping = Ping::Queued;
+                        }
+                    }
+                }
+                None
+            }
+        }
     }
 }

@@ -49,10 +49,16 @@ impl fmt::Display for Error {
         match self {
             Error::NotConnected => f.write_str("not connected"),
             Error::AlreadyConnected => f.write_str("already connected or connecting"),
-            Error::StoreFull => f.write_str("message store full: wait for a publication to complete"),
+            Error::StoreFull => {
+                f.write_str("message store full: wait for a publication to complete")
+            }
             Error::TxFull => f.write_str("transmit buffer full: send pending bytes first"),
-            Error::TooManyPending => f.write_str("too many subscribe/unsubscribe requests awaiting acknowledgement"),
-            Error::TooLarge => f.write_str("packet larger than the buffers or the broker's maximum packet size"),
+            Error::TooManyPending => {
+                f.write_str("too many subscribe/unsubscribe requests awaiting acknowledgement")
+            }
+            Error::TooLarge => {
+                f.write_str("packet larger than the buffers or the broker's maximum packet size")
+            }
             Error::QoSNotSupported => f.write_str("QoS not supported by the broker"),
             Error::RetainNotSupported => f.write_str("retain not supported by the broker"),
             Error::InvalidConfig(what) => write!(f, "invalid configuration: {what}"),

@@ -78,6 +78,9 @@ pub enum LostReason {
     ReceiveMaximumExceeded,
     /// The broker sent DISCONNECT (5.0) with this reason code.
     ServerDisconnect(ReasonCode),
+    /// The inbound topic alias table has no room for a new alias: give
+    /// a larger alias buffer or a lower `topic_alias_maximum`.
+    AliasTableFull,
 }
 
 impl fmt::Display for LostReason {
@@ -95,7 +98,10 @@ impl fmt::Display for LostReason {
             }
             LostReason::Timeout(what) => write!(f, "no {what:?} within response_time"),
             LostReason::Protocol(e) => write!(f, "broker broke the protocol: {e}"),
-            LostReason::ReceiveMaximumExceeded => f.write_str("broker exceeded our receive maximum"),
+            LostReason::ReceiveMaximumExceeded => {
+                f.write_str("broker exceeded our receive maximum")
+            }
+            LostReason::AliasTableFull => f.write_str("topic alias table full"),
             LostReason::ServerDisconnect(code) => {
                 write!(f, "broker closed the connection: {code}")
             }

@@ -7,6 +7,7 @@
 //! ([`Client::poll_event`]) and the next deadline ([`Client::poll_deadline`]).
 //! Time is a `u32` millisecond tick from any monotonic clock; it may wrap.
 
+mod aliases;
 mod client;
 mod config;
 mod error;
