@@ -220,6 +220,8 @@ struct Core<'a> {
     state: State,
     now: u32,
     connected_once: bool,
+    /// Clean session / clean start asked for in the current CONNECT.
+    clean_requested: bool,
     next_packet_id: u16,
     connect_sent: u32,
     last_rx: u32,
@@ -296,6 +298,7 @@ impl<'a> Client<'a> {
                 state: State::Disconnected,
                 now: 0,
                 connected_once: false,
+                clean_requested: true,
                 next_packet_id: 0,
                 connect_sent: 0,
                 last_rx: 0,
@@ -411,6 +414,7 @@ impl<'a> Client<'a> {
         self.rx.clear();
         let c = &mut self.core;
         c.state = State::Connecting;
+        c.clean_requested = clean;
         c.connect_sent = now;
         c.last_rx = now;
         c.last_tx = now;
@@ -1202,6 +1206,11 @@ impl Core<'_> {
     fn on_connack(&mut self, rx: &Rx<'_>, a: &ConnAck<'_>) -> Result<Option<Desc>, LostReason> {
         if a.code.0 != 0 {
             return Err(LostReason::Refused(self.cfg.version, a.code));
+        }
+        if a.session_present && self.clean_requested {
+            // MQTT-3.2.2-4 (5.0) / 3.2.2.2 (3.1.1): a session we did not ask
+            // to keep cannot be present.
+            return Err(LostReason::Protocol(DecodeError::InvalidConnAckFlags));
         }
         for p in a.properties.iter() {
             match p {

@@ -1,0 +1,853 @@
+//! Inbound messages: QoS 0/1/2, exactly once for QoS 2 (in one connection
+//! and across a reconnect), chunked delivery of messages larger than the
+//! receive buffer, 5.0 topic aliases, a full receive buffer.
+
+#[path = "sim/mod.rs"]
+mod sim;
+
+use mqttas::session::{LostReason, State};
+use mqttas::wire::{DecodeError, Packet, PacketType, Properties, Property, Publish, QoS};
+use mqttas::{Config, Version};
+use sim::{config, v311, v5, Cut, Delivered, Dir, Ev, Pair, Pkt, Reply, Rng, Sizes, VERSIONS};
+
+fn kept(v: Version) -> Config {
+    Config {
+        clean_init: false,
+        clean: false,
+        ..config(v)
+    }
+}
+
+/// (kind, id) of the client's acks on connection `conn`.
+fn acks_on(p: &Pair, conn: u32) -> Vec<(PacketType, u16)> {
+    p.broker
+        .up()
+        .filter(|r| r.conn == conn)
+        .filter(|r| {
+            matches!(
+                r.pkt,
+                Pkt::PubAck { .. } | Pkt::PubRec { .. } | Pkt::PubRel { .. } | Pkt::PubComp { .. }
+            )
+        })
+        .map(|r| (r.pkt.kind().unwrap(), r.pkt.id().unwrap()))
+        .collect()
+}
+
+fn payloads(d: &[Delivered]) -> Vec<Vec<u8>> {
+    d.iter().map(|m| m.payload.clone()).collect()
+}
+
+#[test]
+fn qos0_qos1_qos2_are_delivered_and_acknowledged() {
+    use PacketType::*;
+    for v in VERSIONS {
+        let mut p = Pair::new(config(v));
+        p.connect_ok();
+        p.broker.publish("a/0", b"zero", QoS::AtMostOnce);
+        let i1 = p.broker.publish("a/1", b"one", QoS::AtLeastOnce);
+        let i2 = p.broker.publish("a/2", b"two", QoS::ExactlyOnce);
+        p.pump();
+        let evs = p.take_events();
+        let got: Vec<_> = evs
+            .iter()
+            .map(|e| match e {
+                Ev::Message(m) => (
+                    m.topic.as_str(),
+                    &m.payload[..],
+                    m.qos,
+                    m.packet_id,
+                    m.dup,
+                    m.retain,
+                ),
+                e => panic!("unexpected {e:?}"),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a/0", &b"zero"[..], QoS::AtMostOnce, 0, false, false),
+                ("a/1", &b"one"[..], QoS::AtLeastOnce, i1, false, false),
+                ("a/2", &b"two"[..], QoS::ExactlyOnce, i2, false, false),
+            ],
+            "{v:?}"
+        );
+        assert_eq!(
+            acks_on(&p, 1),
+            vec![(PubAck, i1), (PubRec, i2), (PubComp, i2)]
+        );
+        assert_eq!(p.broker.outbound_pending(), 0);
+    }
+}
+
+#[test]
+fn qos1_redelivery_is_delivered_and_acknowledged_again() {
+    // At least once: a DUP QoS 1 is a message the app may see twice.
+    let mut p = Pair::new(v311());
+    p.connect_ok();
+    p.broker.lose_up = Some(Box::new(|pkt| matches!(pkt, Pkt::PubAck { .. })));
+    let id = p.broker.publish("a", b"x", QoS::AtLeastOnce);
+    p.pump();
+    p.broker.lose_up = None;
+    p.broker.resend_inflight();
+    p.pump();
+    let m = p.messages();
+    assert_eq!(m.len(), 2);
+    assert!(!m[0].dup && m[1].dup);
+    assert_eq!(acks_on(&p, 1), vec![(PacketType::PubAck, id)]);
+    assert_eq!(
+        p.broker.log.iter().filter(|r| r.dir == Dir::LostUp).count(),
+        1
+    );
+}
+
+#[test]
+fn retained_flag_and_properties_are_reported() {
+    let mut p = Pair::new(v5());
+    p.connect_ok();
+    let props = vec![
+        Property::UserProperty("k", "v"),
+        Property::MessageExpiryInterval(30),
+    ];
+    p.broker
+        .publish_with("r", b"x", QoS::AtLeastOnce, true, props.clone());
+    p.pump();
+    match &p.take_events()[..] {
+        [Ev::Message(m)] => {
+            assert!(m.retain);
+            assert_eq!(m.props, props);
+        }
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn qos2_duplicate_before_pubrel_is_not_delivered_twice() {
+    use PacketType::*;
+    for v in VERSIONS {
+        let mut p = Pair::new(config(v));
+        p.connect_ok();
+        // The first PUBREC is lost: the broker sends the PUBLISH again.
+        let mut lost = false;
+        p.broker.lose_up = Some(Box::new(move |pkt| {
+            let hit = !lost && matches!(pkt, Pkt::PubRec { .. });
+            lost |= hit;
+            hit
+        }));
+        let id = p.broker.publish("q2", b"once", QoS::ExactlyOnce);
+        p.pump();
+        assert_eq!(p.messages().len(), 1);
+        for _ in 0..3 {
+            p.broker.resend_inflight();
+            p.pump();
+        }
+        assert_eq!(payloads(&p.messages()), vec![b"once".to_vec()], "{v:?}");
+        assert_eq!(p.broker.outbound_pending(), 0);
+        assert_eq!(acks_on(&p, 1), vec![(PubRec, id), (PubComp, id)]);
+        // A duplicate after PUBCOMP would be a new message with that id.
+        let again = p.broker.publish("q2", b"twice", QoS::ExactlyOnce);
+        assert_ne!(again, 0);
+        p.pump();
+        assert_eq!(
+            payloads(&p.messages()),
+            vec![b"once".to_vec(), b"twice".to_vec()]
+        );
+    }
+}
+
+#[test]
+fn qos2_same_id_reused_after_pubcomp_is_a_new_message() {
+    let mut p = Pair::new(v311());
+    p.connect_ok();
+    // Packets sent by hand: the broker's session knows nothing of them.
+    p.broker.strict = false;
+    for i in 0..3u8 {
+        p.broker.send(&Packet::Publish(Publish {
+            dup: false,
+            qos: QoS::ExactlyOnce,
+            retain: false,
+            topic: "q",
+            packet_id: Some(9),
+            properties: Properties::List(&[]),
+            payload: &[i],
+        }));
+        p.pump();
+        p.broker.send(&Packet::PubRel(mqttas::wire::Ack {
+            packet_id: 9,
+            reason: mqttas::ReasonCode::SUCCESS,
+            properties: Properties::List(&[]),
+        }));
+        p.pump();
+    }
+    assert_eq!(payloads(&p.messages()), vec![vec![0], vec![1], vec![2]]);
+}
+
+#[test]
+fn qos2_exactly_once_across_a_reconnect() {
+    use PacketType::*;
+    for v in VERSIONS {
+        for cut in [Cut::Before, Cut::After] {
+            // Before: the broker never gets PUBREC and resends the PUBLISH.
+            // After: it got PUBREC but its PUBREL is lost; it resends PUBREL.
+            let mut p = Pair::new(kept(v));
+            p.connect_ok();
+            p.broker.cut_when = Some(Box::new(move |pkt| match pkt {
+                Pkt::PubRec { .. } => cut,
+                _ => Cut::No,
+            }));
+            let id = p.broker.publish("q2", b"once", QoS::ExactlyOnce);
+            p.pump();
+            assert!(!p.link_up);
+            assert_eq!(p.take_events().len(), 2, "message, then link down");
+            p.broker.cut_when = None;
+            assert!(p.connect_ok());
+            p.pump();
+            assert_eq!(
+                payloads(&p.messages()),
+                vec![b"once".to_vec()],
+                "{v:?} {cut:?}"
+            );
+            let want = match cut {
+                Cut::Before => vec![(PubRec, id), (PubComp, id)],
+                _ => vec![(PubComp, id)],
+            };
+            assert_eq!(acks_on(&p, 2), want, "{v:?} {cut:?}");
+            let redelivered = p
+                .broker
+                .down()
+                .filter(|r| r.conn == 2)
+                .filter_map(|r| r.pkt.publish())
+                .count();
+            assert_eq!(redelivered, if cut == Cut::Before { 1 } else { 0 });
+            assert_eq!(p.broker.outbound_pending(), 0);
+        }
+    }
+}
+
+#[test]
+fn qos1_unacknowledged_is_redelivered_after_reconnect() {
+    let mut p = Pair::new(kept(Version::V311));
+    p.connect_ok();
+    p.broker.cut_when = Some(Box::new(|pkt| {
+        if matches!(pkt, Pkt::PubAck { .. }) {
+            Cut::Before
+        } else {
+            Cut::No
+        }
+    }));
+    let id = p.broker.publish("q1", b"x", QoS::AtLeastOnce);
+    p.pump();
+    p.broker.cut_when = None;
+    assert!(p.connect_ok());
+    p.pump();
+    let m = p.messages();
+    assert_eq!(m.len(), 2, "at least once: delivered again");
+    assert!(m[1].dup);
+    assert_eq!(acks_on(&p, 2), vec![(PacketType::PubAck, id)]);
+}
+
+#[test]
+fn messages_queued_while_offline_arrive_on_reconnect() {
+    let mut p = Pair::new(kept(Version::V5));
+    p.connect_ok();
+    p.cut();
+    for i in 0..5u8 {
+        p.broker.publish(
+            "off",
+            &[i],
+            if i % 2 == 0 {
+                QoS::AtLeastOnce
+            } else {
+                QoS::ExactlyOnce
+            },
+        );
+    }
+    assert!(p.connect_ok());
+    p.pump();
+    assert_eq!(
+        payloads(&p.messages()),
+        (0..5u8).map(|i| vec![i]).collect::<Vec<_>>()
+    );
+    assert_eq!(p.broker.outbound_pending(), 0);
+}
+
+fn big_payload(n: usize) -> Vec<u8> {
+    let mut r = Rng::new(n as u64);
+    r.bytes(n)
+}
+
+#[test]
+fn large_message_arrives_in_chunks_at_every_qos() {
+    let payload = big_payload(50 * 1024);
+    for v in VERSIONS {
+        for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
+            for segment in [usize::MAX, 1460, 100, 1] {
+                if segment == 1 && qos != QoS::ExactlyOnce {
+                    continue; // byte by byte once is enough
+                }
+                let mut p = Pair::with(
+                    config(v),
+                    Sizes {
+                        rx: 1024,
+                        ..Sizes::default()
+                    },
+                    0,
+                );
+                p.segment = segment;
+                p.connect_ok();
+                let id = p.broker.publish("big/file", &payload, qos);
+                p.pump();
+                let evs = p.take_events();
+                let ctx = format!("{v:?} {qos:?} segment {segment}");
+                match evs.first() {
+                    Some(Ev::MessageStart(s)) => {
+                        assert_eq!(s.topic, "big/file", "{ctx}");
+                        assert_eq!(s.total_len as usize, payload.len(), "{ctx}");
+                        assert_eq!(s.qos, qos, "{ctx}");
+                        assert_eq!(s.packet_id, id, "{ctx}");
+                    }
+                    e => panic!("{ctx}: first event {e:?}"),
+                }
+                assert_eq!(evs.last(), Some(&Ev::MessageEnd), "{ctx}");
+                let m = p.messages();
+                assert_eq!(m.len(), 1, "{ctx}");
+                assert!(m[0].chunked);
+                assert!(m[0].payload == payload, "{ctx}: content differs");
+                assert!(
+                    m[0].chunks.iter().all(|&c| c > 0 && c <= 1024),
+                    "{ctx}: chunk sizes {:?}",
+                    m[0].chunks
+                );
+                // The acknowledgement goes after the last chunk.
+                let end_seq = p
+                    .events
+                    .iter()
+                    .find(|e| e.ev == Ev::MessageEnd)
+                    .unwrap()
+                    .seq;
+                for r in p
+                    .broker
+                    .up()
+                    .filter(|r| matches!(r.pkt, Pkt::PubAck { .. } | Pkt::PubRec { .. }))
+                {
+                    assert!(r.seq > end_seq, "{ctx}: {:?} before MessageEnd", r.pkt);
+                }
+                let want = match qos {
+                    QoS::AtMostOnce => vec![],
+                    QoS::AtLeastOnce => vec![(PacketType::PubAck, id)],
+                    QoS::ExactlyOnce => vec![(PacketType::PubRec, id), (PacketType::PubComp, id)],
+                };
+                assert_eq!(acks_on(&p, 1), want, "{ctx}");
+                assert_eq!(p.broker.outbound_pending(), 0);
+                // The link is still usable afterwards.
+                p.broker.publish("small", b"after", QoS::AtLeastOnce);
+                p.pump();
+                assert_eq!(p.messages().last().unwrap().payload, b"after".to_vec());
+                assert!(!p.messages().last().unwrap().chunked);
+            }
+        }
+    }
+}
+
+#[test]
+fn chunked_messages_back_to_back_with_small_ones() {
+    let mut p = Pair::with(
+        v5(),
+        Sizes {
+            rx: 512,
+            ..Sizes::default()
+        },
+        0,
+    );
+    p.segment = 700;
+    p.connect_ok();
+    let mut want = Vec::new();
+    let mut r = Rng::new(7);
+    for i in 0..40 {
+        let n = r.range(0, 3000) as usize;
+        let payload = r.bytes(n);
+        let qos = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce][i % 3];
+        p.broker.publish(&format!("mix/{i}"), &payload, qos);
+        want.push((format!("mix/{i}"), payload));
+    }
+    p.pump();
+    // The broker's window holds QoS 1/2 back while QoS 0 goes: compare
+    // by topic (and keep megabytes of payload out of a failure message).
+    let mut got: Vec<_> = p
+        .messages()
+        .into_iter()
+        .map(|m| (m.topic, m.payload))
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g.0, w.0);
+        assert!(g.1 == w.1, "payload of {} differs", g.0);
+    }
+    assert_eq!(p.broker.outbound_pending(), 0);
+    assert!(p.lost().is_empty());
+}
+
+#[test]
+fn qos2_chunked_duplicate_is_not_delivered_twice() {
+    let payload = big_payload(8 * 1024);
+    let mut p = Pair::with(
+        v311(),
+        Sizes {
+            rx: 512,
+            ..Sizes::default()
+        },
+        0,
+    );
+    p.connect_ok();
+    let mut lost = false;
+    p.broker.lose_up = Some(Box::new(move |pkt| {
+        let hit = !lost && matches!(pkt, Pkt::PubRec { .. });
+        lost |= hit;
+        hit
+    }));
+    p.broker.publish("big", &payload, QoS::ExactlyOnce);
+    p.pump();
+    p.broker.resend_inflight();
+    p.pump();
+    let m = p.messages();
+    assert_eq!(
+        m.len(),
+        1,
+        "a duplicate of a chunked QoS 2 message was delivered again"
+    );
+    assert!(m[0].payload == payload);
+    assert_eq!(p.broker.outbound_pending(), 0);
+}
+
+#[test]
+fn link_cut_inside_a_chunked_message() {
+    let payload = big_payload(20 * 1024);
+    let mut p = Pair::with(
+        kept(Version::V311),
+        Sizes {
+            rx: 1024,
+            ..Sizes::default()
+        },
+        0,
+    );
+    p.connect_ok();
+    p.cut_after_down_bytes = Some(9_000);
+    p.broker.publish("big", &payload, QoS::AtLeastOnce);
+    p.pump();
+    assert!(!p.link_up);
+    let evs = p.take_events();
+    assert!(matches!(evs.first(), Some(Ev::MessageStart(_))));
+    assert_eq!(evs.last(), Some(&Ev::ConnectionLost(LostReason::LinkDown)));
+    assert!(!evs.contains(&Ev::MessageEnd));
+    assert!(p.messages().is_empty());
+    assert!(p.connect_ok());
+    p.pump();
+    let m = p.messages();
+    assert_eq!(m.len(), 1);
+    assert!(m[0].payload == payload && m[0].dup);
+}
+
+#[test]
+fn full_receive_buffer_takes_fewer_bytes_then_the_rest() {
+    for v in VERSIONS {
+        let mut p = Pair::with(
+            config(v),
+            Sizes {
+                rx: 1024,
+                ..Sizes::default()
+            },
+            0,
+        );
+        p.connect_ok();
+        // Ten 300-byte messages at once: more than the receive buffer.
+        p.segment = 0; // the pair delivers nothing: this test feeds by hand
+        for i in 0..10u8 {
+            p.broker
+                .publish(&format!("f/{i}"), &[i; 300], QoS::AtMostOnce);
+        }
+        let mut rest = std::mem::take(&mut p.broker.to_client);
+        assert!(rest.len() > 3000);
+        let mut got = Vec::new();
+        let mut short = 0;
+        let mut rounds = 0;
+        while !rest.is_empty() {
+            rounds += 1;
+            assert!(rounds < 1000, "no progress");
+            let n = p.client.handle_input(p.now, &rest);
+            assert!(n <= rest.len());
+            if n < rest.len() {
+                short += 1;
+                // Offering again without taking events takes nothing more.
+                assert_eq!(
+                    p.client.handle_input(p.now, &rest[n..]),
+                    0,
+                    "{v:?}: took bytes into a full buffer"
+                );
+            }
+            rest.drain(..n);
+            let mut events = 0;
+            while let Some(e) = p.client.poll_event() {
+                events += 1;
+                got.push(Ev::from_event(&e));
+            }
+            assert!(
+                n > 0 || events > 0,
+                "{v:?}: handle_input took nothing and there was no event to take"
+            );
+        }
+        assert!(
+            short > 0,
+            "{v:?}: handle_input always took everything into a 1 KiB buffer"
+        );
+        let m = sim::record::assemble(&got);
+        assert_eq!(m.len(), 10);
+        for (i, d) in m.iter().enumerate() {
+            assert_eq!(d.topic, format!("f/{i}"));
+            assert_eq!(d.payload, vec![i as u8; 300]);
+            assert!(!d.chunked);
+        }
+        assert_eq!(p.state(), State::Connected);
+    }
+}
+
+#[test]
+fn v5_inbound_topic_alias_set_then_used() {
+    let cfg = Config {
+        topic_alias_maximum: 4,
+        ..v5()
+    };
+    let mut p = Pair::with(
+        cfg,
+        Sizes {
+            aliases: 256,
+            ..Sizes::default()
+        },
+        0,
+    );
+    p.connect_ok();
+    let send = |p: &mut Pair, topic: &str, alias: u16, payload: &[u8]| {
+        let props = [Property::TopicAlias(alias)];
+        p.broker.send(&Packet::Publish(Publish {
+            dup: false,
+            qos: QoS::AtMostOnce,
+            retain: false,
+            topic,
+            packet_id: None,
+            properties: Properties::List(&props),
+            payload,
+        }));
+        p.pump();
+    };
+    send(&mut p, "sensors/kitchen/temp", 1, b"21");
+    send(&mut p, "", 1, b"22");
+    send(&mut p, "sensors/hall/temp", 2, b"19");
+    send(&mut p, "", 1, b"23");
+    send(&mut p, "", 2, b"18");
+    // Rebinding alias 1.
+    send(&mut p, "other", 1, b"x");
+    send(&mut p, "", 1, b"y");
+    let got: Vec<_> = p
+        .messages()
+        .into_iter()
+        .map(|m| (m.topic, m.payload))
+        .collect();
+    let want: Vec<(String, Vec<u8>)> = [
+        ("sensors/kitchen/temp", "21"),
+        ("sensors/kitchen/temp", "22"),
+        ("sensors/hall/temp", "19"),
+        ("sensors/kitchen/temp", "23"),
+        ("sensors/hall/temp", "18"),
+        ("other", "x"),
+        ("other", "y"),
+    ]
+    .iter()
+    .map(|(t, p)| (t.to_string(), p.as_bytes().to_vec()))
+    .collect();
+    assert_eq!(got, want);
+    assert!(p.lost().is_empty());
+}
+
+fn alias_error(setup: impl Fn(&mut Pair), alias: u16) {
+    let cfg = Config {
+        topic_alias_maximum: 4,
+        ..v5()
+    };
+    let mut p = Pair::with(
+        cfg,
+        Sizes {
+            aliases: 256,
+            ..Sizes::default()
+        },
+        0,
+    );
+    p.connect_ok();
+    setup(&mut p);
+    p.pump();
+    if p.link_up {
+        let props = [Property::TopicAlias(alias)];
+        p.broker.send(&Packet::Publish(Publish {
+            dup: false,
+            qos: QoS::AtMostOnce,
+            retain: false,
+            topic: "",
+            packet_id: None,
+            properties: Properties::List(&props),
+            payload: b"?",
+        }));
+        p.pump();
+    }
+    assert_eq!(
+        p.lost().iter().map(|l| l.1).collect::<Vec<_>>(),
+        vec![LostReason::Protocol(DecodeError::InvalidTopicAlias)],
+        "alias {alias}"
+    );
+    let last = p.broker.up().last().unwrap();
+    assert!(
+        matches!(last.pkt, Pkt::Disconnect { reason: 0x94, .. }),
+        "{:?}",
+        last.pkt
+    );
+    assert!(!p.link_up);
+    assert_eq!(p.state(), State::Disconnected);
+}
+
+#[test]
+fn v5_unknown_topic_alias_is_a_protocol_error_with_disconnect_0x94() {
+    alias_error(|_| {}, 1);
+    alias_error(|_| {}, 3);
+}
+
+#[test]
+fn v5_topic_alias_above_our_maximum_or_zero_is_a_protocol_error() {
+    let set = |alias: u16| {
+        move |p: &mut Pair| {
+            let props = [Property::TopicAlias(alias)];
+            // Setting an out-of-range alias is already the error.
+            p.broker.send(&Packet::Publish(Publish {
+                dup: false,
+                qos: QoS::AtMostOnce,
+                retain: false,
+                topic: "t",
+                packet_id: None,
+                properties: Properties::List(&props),
+                payload: b"!",
+            }));
+        }
+    };
+    alias_error(set(5), 5);
+    // Alias 0 cannot even be encoded: inject its bytes.
+    alias_error(
+        |p: &mut Pair| {
+            p.broker
+                .inject(&[0x30, 8, 0x00, 0x01, b't', 3, 0x23, 0x00, 0x00, b'!']);
+        },
+        0,
+    );
+}
+
+#[test]
+fn v5_topic_aliases_do_not_survive_a_reconnect() {
+    let cfg = Config {
+        topic_alias_maximum: 4,
+        ..v5()
+    };
+    let mut p = Pair::with(
+        cfg,
+        Sizes {
+            aliases: 256,
+            ..Sizes::default()
+        },
+        0,
+    );
+    p.connect_ok();
+    let props = [Property::TopicAlias(1)];
+    let publish = |p: &mut Pair, topic: &str| {
+        p.broker.send(&Packet::Publish(Publish {
+            dup: false,
+            qos: QoS::AtMostOnce,
+            retain: false,
+            topic,
+            packet_id: None,
+            properties: Properties::List(&props),
+            payload: b"p",
+        }));
+        p.pump();
+    };
+    publish(&mut p, "a/b");
+    p.cut();
+    p.connect_ok();
+    publish(&mut p, "");
+    assert_eq!(p.messages().len(), 1);
+    assert_eq!(
+        p.lost().last().map(|l| l.1),
+        Some(LostReason::Protocol(DecodeError::InvalidTopicAlias))
+    );
+}
+
+#[test]
+fn v5_receive_maximum_exceeded_by_the_broker() {
+    let mut p = Pair::new(Config {
+        receive_maximum: 2,
+        ..v5()
+    });
+    p.connect_ok();
+    // This broker ignores our receive maximum.
+    p.broker.client_receive_max = 65_535;
+    p.broker.replies.pubrel = Reply::Hold;
+    for i in 0..3u8 {
+        p.broker.publish("q2", &[i], QoS::ExactlyOnce);
+        p.pump();
+    }
+    assert_eq!(p.messages().len(), 2, "the third message is over the limit");
+    assert_eq!(
+        p.lost().iter().map(|l| l.1).collect::<Vec<_>>(),
+        vec![LostReason::ReceiveMaximumExceeded]
+    );
+    let last = p.broker.up().last().unwrap();
+    assert!(
+        matches!(last.pkt, Pkt::Disconnect { reason: 0x93, .. }),
+        "{:?}",
+        last.pkt
+    );
+}
+
+#[test]
+fn v5_receive_maximum_respected_by_the_broker_is_fine() {
+    let mut p = Pair::new(Config {
+        receive_maximum: 2,
+        ..v5()
+    });
+    p.connect_ok();
+    p.broker.replies.pubrel = Reply::Delay(100);
+    for round in 0..50u8 {
+        p.broker.publish("q2", &[round, 0], QoS::ExactlyOnce);
+        p.broker.publish("q2", &[round, 1], QoS::ExactlyOnce);
+        p.advance(1_000);
+    }
+    assert_eq!(p.messages().len(), 100);
+    assert!(p.lost().is_empty());
+}
+
+#[test]
+fn v5_packet_above_our_maximum_packet_size_is_an_error() {
+    let mut p = Pair::new(Config {
+        maximum_packet_size: 1000,
+        ..v5()
+    });
+    p.connect_ok();
+    p.broker.publish("ok", &[1u8; 500], QoS::AtMostOnce);
+    p.broker.publish("big", &[1u8; 2000], QoS::AtMostOnce);
+    p.pump();
+    assert_eq!(p.messages().len(), 1);
+    assert_eq!(
+        p.lost().iter().map(|l| l.1).collect::<Vec<_>>(),
+        vec![LostReason::Protocol(DecodeError::PacketTooLarge)]
+    );
+    let last = p.broker.up().last().unwrap();
+    assert!(
+        matches!(last.pkt, Pkt::Disconnect { reason: 0x95, .. }),
+        "{:?}",
+        last.pkt
+    );
+}
+
+#[test]
+fn many_messages_queued_offline_arrive_within_the_receive_maximum() {
+    for v in VERSIONS {
+        let mut p = Pair::new(Config {
+            receive_maximum: 4,
+            ..kept(v)
+        });
+        p.connect_ok();
+        p.cut();
+        for i in 0..60u16 {
+            let qos = if i % 2 == 0 {
+                QoS::ExactlyOnce
+            } else {
+                QoS::AtLeastOnce
+            };
+            p.broker.publish("queued", &i.to_be_bytes(), qos);
+        }
+        p.segment = 37;
+        assert!(p.connect_ok());
+        p.pump();
+        let got: Vec<Vec<u8>> = payloads(&p.messages());
+        let want: Vec<Vec<u8>> = (0..60u16).map(|i| i.to_be_bytes().to_vec()).collect();
+        assert_eq!(got, want, "{v:?}");
+        assert!(
+            p.lost().iter().all(|l| l.1 == LostReason::LinkDown),
+            "{:?}",
+            p.lost()
+        );
+        assert_eq!(p.broker.outbound_pending(), 0);
+    }
+}
+
+#[test]
+fn qos2_ids_are_forgotten_when_the_session_is_not_present() {
+    // A QoS 2 message awaits PUBREL when the link breaks; the next
+    // connection has no session (clean, or the broker lost it), and the
+    // broker's new session reuses the packet id for a new message: it is
+    // a new message, not a duplicate.
+    for (v, cfg_clean, broker_forgets) in [
+        (Version::V311, true, false),
+        (Version::V5, true, false),
+        (Version::V311, false, true),
+        (Version::V5, false, true),
+    ] {
+        let mut p = Pair::new(Config {
+            clean_init: cfg_clean,
+            clean: cfg_clean,
+            ..config(v)
+        });
+        p.connect_ok();
+        p.broker.cut_when = Some(Box::new(|pkt| match pkt {
+            Pkt::PubRec { .. } => Cut::After,
+            _ => Cut::No,
+        }));
+        let id = p.broker.publish("q2", b"first", QoS::ExactlyOnce);
+        p.pump();
+        p.broker.cut_when = None;
+        if broker_forgets {
+            p.broker.session_present = Some(false);
+        }
+        assert!(!p.connect_ok());
+        let again = p.broker.publish("q2", b"second", QoS::ExactlyOnce);
+        assert_eq!(again, id, "the sim reuses the id in a new session");
+        p.pump();
+        assert_eq!(
+            payloads(&p.messages()),
+            vec![b"first".to_vec(), b"second".to_vec()],
+            "{v:?} clean={cfg_clean} forgets={broker_forgets}"
+        );
+    }
+}
+
+#[test]
+fn pubrel_for_an_unknown_id_gets_pubcomp() {
+    for v in VERSIONS {
+        let mut p = Pair::new(config(v));
+        p.connect_ok();
+        p.broker.strict = false;
+        p.broker.send(&Packet::PubRel(mqttas::wire::Ack {
+            packet_id: 77,
+            reason: mqttas::ReasonCode::SUCCESS,
+            properties: Properties::List(&[]),
+        }));
+        p.pump();
+        let comps: Vec<_> = p
+            .broker
+            .up()
+            .filter_map(|r| match r.pkt {
+                Pkt::PubComp { id, reason } => Some((id, reason)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(comps.len(), 1, "{v:?}");
+        assert_eq!(comps[0].0, 77);
+        assert!(comps[0].1 == 0 || comps[0].1 == 0x92, "{comps:?}");
+        assert!(p.lost().is_empty());
+        assert!(p.messages().is_empty());
+    }
+}
