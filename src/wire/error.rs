@@ -149,6 +149,13 @@ pub enum EncodeError {
     NotInVersion,
     /// A property not allowed in this packet or with an invalid value.
     InvalidProperty(u8),
+    /// A string (other than a topic) holding U+0000, which MQTT forbids.
+    InvalidString,
+    /// Subscription options with retain handling 3, or no local on a shared
+    /// subscription.
+    InvalidSubOptions,
+    /// A reason or return code that this packet cannot carry in this version.
+    InvalidReasonCode(u8),
 }
 
 impl EncodeError {
@@ -159,11 +166,16 @@ impl EncodeError {
             EncodeError::StringTooLong => "string longer than 65535 bytes",
             EncodeError::PacketTooLarge => "packet larger than MQTT allows",
             EncodeError::EmptyTopic => "empty topic",
-            EncodeError::InvalidTopic => "invalid topic (wildcard in a topic name, misplaced wildcard, or NUL)",
+            EncodeError::InvalidTopic => {
+                "invalid topic (wildcard in a topic name, misplaced wildcard, or NUL)"
+            }
             EncodeError::InvalidPacketId => "invalid packet identifier",
             EncodeError::EmptyFilterList => "no topic filter",
             EncodeError::NotInVersion => "field not available in this MQTT version",
             EncodeError::InvalidProperty(_) => "property not allowed here or invalid",
+            EncodeError::InvalidString => "string holds U+0000",
+            EncodeError::InvalidSubOptions => "invalid subscription options",
+            EncodeError::InvalidReasonCode(_) => "reason code not allowed in this packet",
         }
     }
 }
@@ -173,7 +185,9 @@ impl fmt::Display for EncodeError {
         f.write_str(self.description())?;
         match self {
             EncodeError::BufferTooSmall { needed } => write!(f, " (needs {needed} bytes)"),
-            EncodeError::InvalidProperty(id) => write!(f, " ({id:#04x})"),
+            EncodeError::InvalidProperty(v) | EncodeError::InvalidReasonCode(v) => {
+                write!(f, " ({v:#04x})")
+            }
             _ => Ok(()),
         }
     }

@@ -6,10 +6,13 @@
 //! reports a short buffer as an error. Nothing here knows about sessions,
 //! timers or I/O.
 
+mod decode;
+mod encode;
 mod error;
 mod packet;
 mod properties;
 mod reason;
+mod rw;
 
 pub use error::{DecodeError, EncodeError};
 pub use packet::{

@@ -1,6 +1,9 @@
 //! Control packets: fixed header, the packet types, decode and encode.
 
-use super::{DecodeError, EncodeError, Properties, QoS, ReasonCode, Version};
+use super::rw::Reader;
+use super::{
+    decode as de, encode as en, DecodeError, EncodeError, Properties, QoS, ReasonCode, Version,
+};
 
 /// Control packet type (high nibble of the first byte).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +25,32 @@ pub enum PacketType {
     PingResp = 13,
     Disconnect = 14,
     Auth = 15,
+}
+
+impl PacketType {
+    /// The packet type for the high nibble of a first byte; `None` for 0
+    /// and above 15.
+    pub fn from_u8(v: u8) -> Option<PacketType> {
+        use PacketType::*;
+        Some(match v {
+            1 => Connect,
+            2 => ConnAck,
+            3 => Publish,
+            4 => PubAck,
+            5 => PubRec,
+            6 => PubRel,
+            7 => PubComp,
+            8 => Subscribe,
+            9 => SubAck,
+            10 => Unsubscribe,
+            11 => UnsubAck,
+            12 => PingReq,
+            13 => PingResp,
+            14 => Disconnect,
+            15 => Auth,
+            _ => return None,
+        })
+    }
 }
 
 /// The fixed header of a packet.
@@ -148,7 +177,35 @@ pub struct SubOptions {
 impl SubOptions {
     /// Options with the given QoS and every 5.0 option at its default.
     pub const fn qos(qos: QoS) -> Self {
-        SubOptions { qos, no_local: false, retain_as_published: false, retain_handling: 0 }
+        SubOptions {
+            qos,
+            no_local: false,
+            retain_as_published: false,
+            retain_handling: 0,
+        }
+    }
+
+    /// The options byte (5.0 layout; in 3.1.1 only the QoS bits are used).
+    pub fn to_byte(&self) -> u8 {
+        self.qos as u8
+            | u8::from(self.no_local) << 2
+            | u8::from(self.retain_as_published) << 3
+            | (self.retain_handling & 3) << 4
+    }
+
+    /// Options from a byte; `None` for QoS 3, retain handling 3 or a
+    /// reserved bit set.
+    pub fn from_byte(b: u8) -> Option<SubOptions> {
+        let retain_handling = (b >> 4) & 3;
+        if b & 0xc0 != 0 || retain_handling == 3 {
+            return None;
+        }
+        Some(SubOptions {
+            qos: QoS::from_u8(b & 3)?,
+            no_local: b & 0x04 != 0,
+            retain_as_published: b & 0x08 != 0,
+            retain_handling,
+        })
     }
 }
 
@@ -259,17 +316,22 @@ pub enum Packet<'a> {
 /// the spec fixes for each type (PUBLISH flags are checked by the decoder of
 /// PUBLISH: QoS 3 and DUP on QoS 0).
 pub fn decode_fixed_header(buf: &[u8]) -> Result<Option<FixedHeader>, DecodeError> {
-    let _ = buf;
-    todo!()
+    de::fixed_header(buf)
 }
 
 /// Decode one whole packet at the start of `buf`.
 ///
 /// `Ok(None)`: `buf` does not hold the whole packet yet. Otherwise the packet,
 /// borrowing from `buf`, and the number of bytes it took.
+///
+/// Every packet type decodes (CONNECT, SUBSCRIBE, ... too, so that what
+/// [`Packet::encode`] writes reads back), with each malformed-packet rule of
+/// the version checked; an error is returned as soon as the bytes so far are
+/// certainly wrong. Rules that need session state are the caller's: which
+/// packets a server may send, a topic alias above the maximum we announced,
+/// a packet above our maximum packet size (see [`decode_fixed_header`]).
 pub fn decode(buf: &[u8], version: Version) -> Result<Option<(Packet<'_>, usize)>, DecodeError> {
-    let _ = (buf, version);
-    todo!()
+    de::packet(buf, version)
 }
 
 /// Decode the head of a PUBLISH (topic, packet id, properties) from `body`,
@@ -282,30 +344,69 @@ pub fn decode_publish_head<'a>(
     body: &'a [u8],
     version: Version,
 ) -> Result<Option<(PublishHead<'a>, usize)>, DecodeError> {
-    let _ = (header, body, version);
-    todo!()
+    de::publish_head_partial(header, body, version)
 }
 
 impl Packet<'_> {
-    /// Bytes the packet takes on the wire.
+    /// Bytes the packet takes on the wire. Validates the packet as
+    /// [`Packet::encode`] does.
     pub fn encoded_len(&self, version: Version) -> Result<usize, EncodeError> {
-        let _ = version;
-        todo!()
+        en::encoded_len(self, version)
     }
 
     /// Encode into `out`, returning the bytes written.
+    ///
+    /// Validates what the application gave (topics, string lengths,
+    /// properties for this packet and version, packet ids, reason codes)
+    /// and writes nothing when it fails or when `out` is shorter than the
+    /// packet. 5.0 acknowledgements, DISCONNECT and AUTH take their shortest
+    /// form (reason code and properties left out when success and empty).
+    /// DUP is written as 0 on a QoS 0 PUBLISH, as the spec requires.
     pub fn encode(&self, version: Version, out: &mut [u8]) -> Result<usize, EncodeError> {
-        let _ = (version, out);
-        todo!()
+        en::encode(self, version, out)
+    }
+
+    /// The packet type.
+    pub fn kind(&self) -> PacketType {
+        match self {
+            Packet::Connect(_) => PacketType::Connect,
+            Packet::ConnAck(_) => PacketType::ConnAck,
+            Packet::Publish(_) => PacketType::Publish,
+            Packet::PubAck(_) => PacketType::PubAck,
+            Packet::PubRec(_) => PacketType::PubRec,
+            Packet::PubRel(_) => PacketType::PubRel,
+            Packet::PubComp(_) => PacketType::PubComp,
+            Packet::Subscribe(_) => PacketType::Subscribe,
+            Packet::SubAck(_) => PacketType::SubAck,
+            Packet::Unsubscribe(_) => PacketType::Unsubscribe,
+            Packet::UnsubAck(_) => PacketType::UnsubAck,
+            Packet::PingReq => PacketType::PingReq,
+            Packet::PingResp => PacketType::PingResp,
+            Packet::Disconnect(_) => PacketType::Disconnect,
+            Packet::Auth(_) => PacketType::Auth,
+        }
     }
 }
 
 impl<'a> Subscriptions<'a> {
     /// Iterate over the subscriptions in order.
     pub fn iter(&self) -> impl Iterator<Item = Subscription<'a>> + 'a {
-        todo!();
-        #[allow(unreachable_code)]
-        core::iter::empty()
+        let (mut raw, mut list) = match *self {
+            Subscriptions::Raw(b) => (b, [].iter()),
+            Subscriptions::List(l) => (&[][..], l.iter()),
+        };
+        core::iter::from_fn(move || {
+            if let Some(s) = list.next() {
+                return Some(*s);
+            }
+            // Raw bytes were validated when decoded; anything that does not
+            // parse ends the iteration.
+            let mut r = Reader::new(raw);
+            let filter = r.str().ok()?;
+            let options = SubOptions::from_byte(r.u8().ok()?)?;
+            raw = r.buf;
+            Some(Subscription { filter, options })
+        })
     }
 }
 
@@ -319,9 +420,19 @@ impl Eq for Subscriptions<'_> {}
 impl<'a> TopicFilters<'a> {
     /// Iterate over the filters in order.
     pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
-        todo!();
-        #[allow(unreachable_code)]
-        core::iter::empty()
+        let (mut raw, mut list) = match *self {
+            TopicFilters::Raw(b) => (b, [].iter()),
+            TopicFilters::List(l) => (&[][..], l.iter()),
+        };
+        core::iter::from_fn(move || {
+            if let Some(s) = list.next() {
+                return Some(*s);
+            }
+            let mut r = Reader::new(raw);
+            let filter = r.str().ok()?;
+            raw = r.buf;
+            Some(filter)
+        })
     }
 }
 

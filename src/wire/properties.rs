@@ -4,6 +4,13 @@
 //! are read with an iterator; properties to send are a slice of [`Property`]
 //! values ([`Properties::List`]). Both compare equal when they hold the same
 //! properties in the same order.
+//!
+//! One table (section 2.2.2.2 of the 5.0 spec) gives each identifier its type
+//! and the packets that may carry it; decoding and encoding share it and the
+//! value checks, so what one accepts the other produces.
+
+use super::rw::{Reader, Writer};
+use super::{check_topic_name, DecodeError, EncodeError, Version, MAX_VARINT};
 
 /// One MQTT 5.0 property (section 2.2.2.2 of the 5.0 spec).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +66,356 @@ pub struct PropertyIter<'a> {
     inner: Properties<'a>,
 }
 
+// ---- the table ----
+
+// Wire types.
+const BYTE: u8 = 1;
+const U16: u8 = 2;
+const U32: u8 = 3;
+const VARINT: u8 = 4;
+const STR: u8 = 5;
+const BIN: u8 = 6;
+const PAIR: u8 = 7;
+
+/// Context of the will properties in CONNECT; other contexts are the packet
+/// type numbers, so a context is a bit index in the masks below.
+pub(crate) const WILL: u8 = 0;
+
+const fn bit(n: u8) -> u16 {
+    1 << n
+}
+const PUBLISH_CTX: u8 = 3;
+const W: u16 = bit(WILL);
+const CONNECT: u16 = bit(1);
+const CONNACK: u16 = bit(2);
+const PUBLISH: u16 = bit(PUBLISH_CTX);
+const ACKS: u16 = bit(4) | bit(5) | bit(6) | bit(7);
+const SUBSCRIBE: u16 = bit(8);
+const SUBACK: u16 = bit(9);
+const UNSUBSCRIBE: u16 = bit(10);
+const UNSUBACK: u16 = bit(11);
+const DISCONNECT: u16 = bit(14);
+const AUTH: u16 = bit(15);
+
+/// Property identifiers.
+const PAYLOAD_FORMAT: u8 = 0x01;
+const RESPONSE_TOPIC: u8 = 0x08;
+const SUBSCRIPTION_ID: u8 = 0x0B;
+const AUTH_METHOD: u8 = 0x15;
+const AUTH_DATA: u8 = 0x16;
+const RECEIVE_MAXIMUM: u8 = 0x21;
+const TOPIC_ALIAS: u8 = 0x23;
+const USER_PROPERTY: u8 = 0x26;
+const MAXIMUM_PACKET_SIZE: u8 = 0x27;
+
+/// Indexed by identifier: (wire type, packets that may carry it); type 0 is
+/// an unknown identifier.
+const TABLE: [(u8, u16); 0x2B] = {
+    let mut t = [(0u8, 0u16); 0x2B];
+    t[0x01] = (BYTE, PUBLISH | W);
+    t[0x02] = (U32, PUBLISH | W);
+    t[0x03] = (STR, PUBLISH | W);
+    t[0x08] = (STR, PUBLISH | W);
+    t[0x09] = (BIN, PUBLISH | W);
+    t[0x0B] = (VARINT, PUBLISH | SUBSCRIBE);
+    t[0x11] = (U32, CONNECT | CONNACK | DISCONNECT);
+    t[0x12] = (STR, CONNACK);
+    t[0x13] = (U16, CONNACK);
+    t[0x15] = (STR, CONNECT | CONNACK | AUTH);
+    t[0x16] = (BIN, CONNECT | CONNACK | AUTH);
+    t[0x17] = (BYTE, CONNECT);
+    t[0x18] = (U32, W);
+    t[0x19] = (BYTE, CONNECT);
+    t[0x1A] = (STR, CONNACK);
+    t[0x1C] = (STR, CONNACK | DISCONNECT);
+    t[0x1F] = (STR, CONNACK | ACKS | SUBACK | UNSUBACK | DISCONNECT | AUTH);
+    t[0x21] = (U16, CONNECT | CONNACK);
+    t[0x22] = (U16, CONNECT | CONNACK);
+    t[0x23] = (U16, PUBLISH);
+    t[0x24] = (BYTE, CONNACK);
+    t[0x25] = (BYTE, CONNACK);
+    t[0x26] = (
+        PAIR,
+        W | CONNECT
+            | CONNACK
+            | PUBLISH
+            | ACKS
+            | SUBSCRIBE
+            | SUBACK
+            | UNSUBSCRIBE
+            | UNSUBACK
+            | DISCONNECT
+            | AUTH,
+    );
+    t[0x27] = (U32, CONNECT | CONNACK);
+    t[0x28] = (BYTE, CONNACK);
+    t[0x29] = (BYTE, CONNACK);
+    t[0x2A] = (BYTE, CONNACK);
+    t
+};
+
+fn rule(id: u8) -> Option<(u8, u16)> {
+    TABLE
+        .get(usize::from(id))
+        .copied()
+        .filter(|&(kind, _)| kind != 0)
+}
+
+/// A property value by wire shape, so that reading, checking and writing are
+/// written once rather than once per property.
+#[derive(Clone, Copy)]
+enum Val<'a> {
+    Int(u32),
+    Str(&'a str),
+    Bin(&'a [u8]),
+    Pair(&'a str, &'a str),
+}
+
+impl<'a> Property<'a> {
+    /// The property identifier.
+    pub fn id(&self) -> u8 {
+        self.split().0
+    }
+
+    fn split(&self) -> (u8, Val<'a>) {
+        use Property::*;
+        use Val::*;
+        match *self {
+            PayloadFormatIndicator(v) => (0x01, Int(v.into())),
+            MessageExpiryInterval(v) => (0x02, Int(v)),
+            ContentType(s) => (0x03, Str(s)),
+            ResponseTopic(s) => (0x08, Str(s)),
+            CorrelationData(b) => (0x09, Bin(b)),
+            SubscriptionIdentifier(v) => (0x0B, Int(v)),
+            SessionExpiryInterval(v) => (0x11, Int(v)),
+            AssignedClientIdentifier(s) => (0x12, Str(s)),
+            ServerKeepAlive(v) => (0x13, Int(v.into())),
+            AuthenticationMethod(s) => (0x15, Str(s)),
+            AuthenticationData(b) => (0x16, Bin(b)),
+            RequestProblemInformation(v) => (0x17, Int(v.into())),
+            WillDelayInterval(v) => (0x18, Int(v)),
+            RequestResponseInformation(v) => (0x19, Int(v.into())),
+            ResponseInformation(s) => (0x1A, Str(s)),
+            ServerReference(s) => (0x1C, Str(s)),
+            ReasonString(s) => (0x1F, Str(s)),
+            ReceiveMaximum(v) => (0x21, Int(v.into())),
+            TopicAliasMaximum(v) => (0x22, Int(v.into())),
+            TopicAlias(v) => (0x23, Int(v.into())),
+            MaximumQoS(v) => (0x24, Int(v.into())),
+            RetainAvailable(v) => (0x25, Int(v.into())),
+            UserProperty(k, v) => (0x26, Pair(k, v)),
+            MaximumPacketSize(v) => (0x27, Int(v)),
+            WildcardSubscriptionAvailable(v) => (0x28, Int(v.into())),
+            SubscriptionIdentifierAvailable(v) => (0x29, Int(v.into())),
+            SharedSubscriptionAvailable(v) => (0x2A, Int(v.into())),
+        }
+    }
+
+    /// The property for an identifier and a value of its wire type (the
+    /// casts cannot truncate: the value was read with that type's width).
+    fn join(id: u8, v: Val<'a>) -> Option<Self> {
+        use Property::*;
+        use Val::*;
+        Some(match (id, v) {
+            (0x01, Int(v)) => PayloadFormatIndicator(v as u8),
+            (0x02, Int(v)) => MessageExpiryInterval(v),
+            (0x03, Str(s)) => ContentType(s),
+            (0x08, Str(s)) => ResponseTopic(s),
+            (0x09, Bin(b)) => CorrelationData(b),
+            (0x0B, Int(v)) => SubscriptionIdentifier(v),
+            (0x11, Int(v)) => SessionExpiryInterval(v),
+            (0x12, Str(s)) => AssignedClientIdentifier(s),
+            (0x13, Int(v)) => ServerKeepAlive(v as u16),
+            (0x15, Str(s)) => AuthenticationMethod(s),
+            (0x16, Bin(b)) => AuthenticationData(b),
+            (0x17, Int(v)) => RequestProblemInformation(v as u8),
+            (0x18, Int(v)) => WillDelayInterval(v),
+            (0x19, Int(v)) => RequestResponseInformation(v as u8),
+            (0x1A, Str(s)) => ResponseInformation(s),
+            (0x1C, Str(s)) => ServerReference(s),
+            (0x1F, Str(s)) => ReasonString(s),
+            (0x21, Int(v)) => ReceiveMaximum(v as u16),
+            (0x22, Int(v)) => TopicAliasMaximum(v as u16),
+            (0x23, Int(v)) => TopicAlias(v as u16),
+            (0x24, Int(v)) => MaximumQoS(v as u8),
+            (0x25, Int(v)) => RetainAvailable(v as u8),
+            (0x26, Pair(k, v)) => UserProperty(k, v),
+            (0x27, Int(v)) => MaximumPacketSize(v),
+            (0x28, Int(v)) => WildcardSubscriptionAvailable(v as u8),
+            (0x29, Int(v)) => SubscriptionIdentifierAvailable(v as u8),
+            (0x2A, Int(v)) => SharedSubscriptionAvailable(v as u8),
+            _ => return None,
+        })
+    }
+}
+
+/// Read one property: identifier and value.
+fn read<'a>(r: &mut Reader<'a>) -> Result<(u8, Val<'a>), DecodeError> {
+    // Identifiers are variable byte integers, but every known one is below
+    // 0x80: a first byte with the high bit set is unknown either way.
+    let id = r.u8()?;
+    let (kind, _) = rule(id).ok_or(DecodeError::InvalidPropertyId(id))?;
+    Ok((
+        id,
+        match kind {
+            BYTE => Val::Int(r.u8()?.into()),
+            U16 => Val::Int(r.u16()?.into()),
+            U32 => Val::Int(r.u32()?),
+            VARINT => Val::Int(r.varint()?),
+            STR => Val::Str(r.str()?),
+            BIN => Val::Bin(r.bin()?),
+            _ => Val::Pair(r.str()?, r.str()?),
+        },
+    ))
+}
+
+/// Write one property: identifier and value.
+fn write(w: &mut Writer<'_>, id: u8, v: Val<'_>) -> Result<(), EncodeError> {
+    w.u8(id);
+    let kind = rule(id).map_or(0, |(k, _)| k);
+    match v {
+        Val::Int(n) => match kind {
+            BYTE => w.u8(n as u8),
+            U16 => w.u16(n as u16),
+            VARINT => w.varint(n as usize)?,
+            _ => w.u32(n),
+        },
+        Val::Str(s) => w.str(s)?,
+        Val::Bin(b) => w.bin(b)?,
+        Val::Pair(k, v) => {
+            w.str(k)?;
+            w.str(v)?;
+        }
+    }
+    Ok(())
+}
+
+/// The per-packet rules on a property list: allowed identifiers, values in
+/// range, no duplicates, authentication data only with a method.
+struct Checker {
+    ctx: u8,
+    seen: u64,
+}
+
+impl Checker {
+    fn new(ctx: u8) -> Self {
+        Checker { ctx, seen: 0 }
+    }
+
+    fn add(&mut self, id: u8, v: Val<'_>) -> Result<(), DecodeError> {
+        let (kind, mask) = rule(id).ok_or(DecodeError::InvalidPropertyId(id))?;
+        if mask & bit(self.ctx) == 0 {
+            return Err(DecodeError::PropertyNotAllowed(id));
+        }
+        let b = 1u64 << id;
+        // User properties may repeat anywhere; subscription identifiers only
+        // in PUBLISH (one per matching subscription).
+        let repeatable = id == USER_PROPERTY || (id == SUBSCRIPTION_ID && self.ctx == PUBLISH_CTX);
+        if self.seen & b != 0 && !repeatable {
+            return Err(DecodeError::DuplicateProperty(id));
+        }
+        self.seen |= b;
+        let ok = match v {
+            // Every byte-valued property is a 0/1 flag, maximum QoS included.
+            Val::Int(n) if kind == BYTE => n <= 1,
+            Val::Int(n)
+                if matches!(
+                    id,
+                    SUBSCRIPTION_ID | RECEIVE_MAXIMUM | TOPIC_ALIAS | MAXIMUM_PACKET_SIZE
+                ) =>
+            {
+                if n == 0 && id == TOPIC_ALIAS {
+                    return Err(DecodeError::InvalidTopicAlias);
+                }
+                n != 0 && (id != SUBSCRIPTION_ID || n <= MAX_VARINT)
+            }
+            Val::Str(s) if id == RESPONSE_TOPIC => check_topic_name(s).is_ok(),
+            _ => true,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(DecodeError::InvalidPropertyValue(id))
+        }
+    }
+
+    fn finish(&self) -> Result<(), DecodeError> {
+        if self.seen & (1 << AUTH_DATA) != 0 && self.seen & (1 << AUTH_METHOD) == 0 {
+            return Err(DecodeError::PropertyNotAllowed(AUTH_DATA));
+        }
+        Ok(())
+    }
+}
+
+/// Check a property list (without its length) for a packet context.
+fn check_raw(raw: &[u8], ctx: u8) -> Result<(), DecodeError> {
+    let mut r = Reader::new(raw);
+    let mut c = Checker::new(ctx);
+    while !r.is_empty() {
+        let (id, v) = read(&mut r)?;
+        c.add(id, v)?;
+    }
+    c.finish()
+}
+
+/// Read a property length and the properties it covers, checked for `ctx`.
+pub(crate) fn read_props<'a>(r: &mut Reader<'a>, ctx: u8) -> Result<Properties<'a>, DecodeError> {
+    let n = r.varint()?;
+    let raw = r.take(usize::try_from(n).map_err(|_| DecodeError::Truncated)?)?;
+    check_raw(raw, ctx)?;
+    Ok(Properties::Raw(raw))
+}
+
+fn write_list(w: &mut Writer<'_>, props: &Properties<'_>, ctx: u8) -> Result<(), EncodeError> {
+    match *props {
+        Properties::Raw(raw) => {
+            check_raw(raw, ctx).map_err(|e| {
+                EncodeError::InvalidProperty(match e {
+                    DecodeError::InvalidPropertyId(id)
+                    | DecodeError::PropertyNotAllowed(id)
+                    | DecodeError::DuplicateProperty(id)
+                    | DecodeError::InvalidPropertyValue(id) => id,
+                    DecodeError::InvalidTopicAlias => TOPIC_ALIAS,
+                    _ => 0,
+                })
+            })?;
+            w.bytes(raw);
+        }
+        Properties::List(list) => {
+            let mut c = Checker::new(ctx);
+            for p in list {
+                let (id, v) = p.split();
+                c.add(id, v).map_err(|_| EncodeError::InvalidProperty(id))?;
+                write(w, id, v)?;
+            }
+            c.finish()
+                .map_err(|_| EncodeError::InvalidProperty(AUTH_DATA))?;
+        }
+    }
+    Ok(())
+}
+
+/// Write the property length and the properties for `ctx`; in 3.1.1 write
+/// nothing, and refuse properties that 3.1.1 cannot carry.
+pub(crate) fn write_props(
+    w: &mut Writer<'_>,
+    props: &Properties<'_>,
+    ctx: u8,
+    version: Version,
+) -> Result<(), EncodeError> {
+    if version == Version::V311 {
+        return if props.is_empty() {
+            Ok(())
+        } else {
+            Err(EncodeError::NotInVersion)
+        };
+    }
+    let mut count = Writer::counter();
+    write_list(&mut count, props, ctx)?;
+    w.varint(count.pos)?;
+    write_list(w, props, ctx)
+}
+
 impl<'a> Properties<'a> {
     /// Iterate over the properties in order.
     pub fn iter(&self) -> PropertyIter<'a> {
@@ -72,12 +429,158 @@ impl<'a> Properties<'a> {
             Properties::List(l) => l.is_empty(),
         }
     }
+
+    /// Bytes the properties take on the wire, without the property length
+    /// in front of them.
+    pub fn encoded_len(&self) -> usize {
+        match *self {
+            Properties::Raw(raw) => raw.len(),
+            Properties::List(list) => {
+                let mut w = Writer::counter();
+                for p in list {
+                    let (id, v) = p.split();
+                    // A string too long stops the count early; encoding
+                    // reports it.
+                    let _ = write(&mut w, id, v);
+                }
+                w.pos
+            }
+        }
+    }
+
+    /// The first property with identifier `id`.
+    pub fn get(&self, id: u8) -> Option<Property<'a>> {
+        self.iter().find(|p| p.id() == id)
+    }
+
+    /// Every subscription identifier (a PUBLISH carries one per matching
+    /// subscription).
+    pub fn subscription_identifiers(&self) -> impl Iterator<Item = u32> + 'a {
+        self.iter().filter_map(|p| match p {
+            Property::SubscriptionIdentifier(v) => Some(v),
+            _ => None,
+        })
+    }
+
+    /// Every user property as (name, value), in order.
+    pub fn user_properties(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.iter().filter_map(|p| match p {
+            Property::UserProperty(k, v) => Some((k, v)),
+            _ => None,
+        })
+    }
+
+    /// Payload format indicator: true when the payload is UTF-8 text.
+    pub fn payload_is_utf8(&self) -> bool {
+        matches!(
+            self.get(PAYLOAD_FORMAT),
+            Some(Property::PayloadFormatIndicator(1))
+        )
+    }
+}
+
+/// Typed getters: each returns the value of the first property of its kind.
+macro_rules! getters {
+    ($($(#[$doc:meta])* $name:ident: $variant:ident($id:expr) -> $ty:ty;)*) => {
+        impl<'a> Properties<'a> {
+            $(
+                $(#[$doc])*
+                pub fn $name(&self) -> Option<$ty> {
+                    match self.get($id) {
+                        Some(Property::$variant(v)) => Some(v.into()),
+                        _ => None,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+getters! {
+    /// Message expiry interval in seconds.
+    message_expiry_interval: MessageExpiryInterval(0x02) -> u32;
+    /// Content type.
+    content_type: ContentType(0x03) -> &'a str;
+    /// Response topic.
+    response_topic: ResponseTopic(0x08) -> &'a str;
+    /// Correlation data.
+    correlation_data: CorrelationData(0x09) -> &'a [u8];
+    /// Session expiry interval in seconds.
+    session_expiry_interval: SessionExpiryInterval(0x11) -> u32;
+    /// Client identifier assigned by the server.
+    assigned_client_identifier: AssignedClientIdentifier(0x12) -> &'a str;
+    /// Keep alive the server wants, in seconds.
+    server_keep_alive: ServerKeepAlive(0x13) -> u16;
+    /// Authentication method.
+    authentication_method: AuthenticationMethod(0x15) -> &'a str;
+    /// Authentication data.
+    authentication_data: AuthenticationData(0x16) -> &'a [u8];
+    /// Will delay interval in seconds.
+    will_delay_interval: WillDelayInterval(0x18) -> u32;
+    /// Response information.
+    response_information: ResponseInformation(0x1A) -> &'a str;
+    /// Another server to use.
+    server_reference: ServerReference(0x1C) -> &'a str;
+    /// Human-readable reason.
+    reason_string: ReasonString(0x1F) -> &'a str;
+    /// Receive maximum (never 0 once decoded).
+    receive_maximum: ReceiveMaximum(0x21) -> u16;
+    /// Topic alias maximum.
+    topic_alias_maximum: TopicAliasMaximum(0x22) -> u16;
+    /// Topic alias (never 0 once decoded).
+    topic_alias: TopicAlias(0x23) -> u16;
+    /// Maximum QoS the server accepts (0 or 1; absent means 2).
+    maximum_qos: MaximumQoS(0x24) -> u8;
+    /// Maximum packet size (never 0 once decoded).
+    maximum_packet_size: MaximumPacketSize(0x27) -> u32;
+}
+
+/// Availability flags: `Some(true)` when the property says 1.
+macro_rules! flags {
+    ($($(#[$doc:meta])* $name:ident: $variant:ident($id:expr);)*) => {
+        impl Properties<'_> {
+            $(
+                $(#[$doc])*
+                pub fn $name(&self) -> Option<bool> {
+                    match self.get($id) {
+                        Some(Property::$variant(v)) => Some(v == 1),
+                        _ => None,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+flags! {
+    /// Whether the server supports retained messages.
+    retain_available: RetainAvailable(0x25);
+    /// Whether the server supports wildcard subscriptions.
+    wildcard_subscription_available: WildcardSubscriptionAvailable(0x28);
+    /// Whether the server supports subscription identifiers.
+    subscription_identifier_available: SubscriptionIdentifierAvailable(0x29);
+    /// Whether the server supports shared subscriptions.
+    shared_subscription_available: SharedSubscriptionAvailable(0x2A);
 }
 
 impl<'a> Iterator for PropertyIter<'a> {
     type Item = Property<'a>;
     fn next(&mut self) -> Option<Property<'a>> {
-        todo!()
+        match &mut self.inner {
+            Properties::List(list) => {
+                let (first, rest) = list.split_first()?;
+                *list = rest;
+                Some(*first)
+            }
+            Properties::Raw(raw) => {
+                let mut r = Reader::new(raw);
+                // Raw bytes were validated when decoded; bytes built by hand
+                // that do not parse simply end the iteration.
+                let p = read(&mut r).ok().and_then(|(id, v)| Property::join(id, v));
+                *raw = if p.is_some() { r.buf } else { &[] };
+                p
+            }
+        }
     }
 }
 
@@ -87,3 +590,34 @@ impl PartialEq for Properties<'_> {
     }
 }
 impl Eq for Properties<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_join_roundtrip_for_every_known_id() {
+        for id in 0u8..=0xff {
+            let v = match rule(id).map(|r| r.0) {
+                None => continue,
+                Some(STR) => Val::Str("x"),
+                Some(BIN) => Val::Bin(b"y"),
+                Some(PAIR) => Val::Pair("k", "v"),
+                Some(_) => Val::Int(1),
+            };
+            let p = Property::join(id, v).unwrap();
+            assert_eq!(p.id(), id);
+        }
+        assert_eq!(TABLE.iter().filter(|r| r.0 != 0).count(), 27);
+    }
+
+    #[test]
+    fn subscription_identifier_range() {
+        let mut c = Checker::new(8);
+        assert!(c.add(SUBSCRIPTION_ID, Val::Int(MAX_VARINT + 1)).is_err());
+        let mut c = Checker::new(8);
+        assert!(c.add(SUBSCRIPTION_ID, Val::Int(MAX_VARINT)).is_ok());
+        let mut c = Checker::new(2);
+        assert!(c.add(MAXIMUM_PACKET_SIZE, Val::Int(u32::MAX)).is_ok());
+    }
+}

@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use super::{PacketType, Version};
+
 /// A reason code as it appears on the wire.
 ///
 /// A newtype rather than an enum: which values are valid depends on the
@@ -73,7 +75,49 @@ codes! {
     WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED = 0xA2, "wildcard subscriptions not supported";
 }
 
+// Reason codes each packet may carry in 5.0 (the table in each packet's
+// section of the spec).
+const CONNACK5: &[u8] = &[
+    0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8A, 0x8C, 0x90, 0x95, 0x97,
+    0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9F,
+];
+const PUBACK5: &[u8] = &[0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99];
+const PUBREL5: &[u8] = &[0x00, 0x92];
+const SUBACK5: &[u8] = &[
+    0x00, 0x01, 0x02, 0x80, 0x83, 0x87, 0x8F, 0x91, 0x97, 0x9E, 0xA1, 0xA2,
+];
+const UNSUBACK5: &[u8] = &[0x00, 0x11, 0x80, 0x83, 0x87, 0x8F, 0x91];
+const DISCONNECT5: &[u8] = &[
+    0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8B, 0x8D, 0x8E, 0x8F, 0x90, 0x93, 0x94, 0x95,
+    0x96, 0x97, 0x98, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0, 0xA1, 0xA2,
+];
+const AUTH5: &[u8] = &[0x00, 0x18, 0x19];
+// 3.1.1: CONNACK return codes 0..=5, SUBACK 0, 1, 2 and 0x80 (failure);
+// the other packets carry no code, which the codec treats as success.
+const CONNACK311: &[u8] = &[0, 1, 2, 3, 4, 5];
+const SUBACK311: &[u8] = &[0x00, 0x01, 0x02, 0x80];
+const SUCCESS_ONLY: &[u8] = &[0x00];
+
 impl ReasonCode {
+    /// True when a packet of type `kind` may carry this code in `version`
+    /// (for SUBACK and UNSUBACK: each code of the list).
+    pub fn allowed_in(self, kind: PacketType, version: Version) -> bool {
+        let table = match (version, kind) {
+            (Version::V311, PacketType::ConnAck) => CONNACK311,
+            (Version::V311, PacketType::SubAck) => SUBACK311,
+            (Version::V311, _) => SUCCESS_ONLY,
+            (_, PacketType::ConnAck) => CONNACK5,
+            (_, PacketType::PubAck | PacketType::PubRec) => PUBACK5,
+            (_, PacketType::PubRel | PacketType::PubComp) => PUBREL5,
+            (_, PacketType::SubAck) => SUBACK5,
+            (_, PacketType::UnsubAck) => UNSUBACK5,
+            (_, PacketType::Disconnect) => DISCONNECT5,
+            (_, PacketType::Auth) => AUTH5,
+            _ => SUCCESS_ONLY,
+        };
+        table.contains(&self.0)
+    }
+
     /// True for codes below 0x80 (success or a non-error outcome).
     pub fn is_success(self) -> bool {
         self.0 < 0x80

@@ -1,0 +1,338 @@
+//! Decoding: one function per packet type over a [`Reader`] of the packet
+//! body, each enforcing the malformed-packet rules of its section.
+
+use super::packet::{
+    Ack, Auth, ConnAck, Connect, Disconnect, FixedHeader, Packet, PacketType, Publish, PublishHead,
+    SubAck, SubOptions, Subscribe, Subscriptions, TopicFilters, Unsubscribe, Will,
+};
+use super::properties::{read_props, WILL};
+use super::rw::{read_varint, Reader};
+use super::{check_topic_filter, DecodeError, Properties, QoS, ReasonCode, Version};
+
+type Result<T> = core::result::Result<T, DecodeError>;
+
+pub(crate) fn fixed_header(buf: &[u8]) -> Result<Option<FixedHeader>> {
+    let Some((&first, rest)) = buf.split_first() else {
+        return Ok(None);
+    };
+    let kind = PacketType::from_u8(first >> 4).ok_or(DecodeError::InvalidPacketType(first >> 4))?;
+    let flags = first & 0x0f;
+    let fixed = match kind {
+        PacketType::Publish => flags,
+        PacketType::PubRel | PacketType::Subscribe | PacketType::Unsubscribe => 0b0010,
+        _ => 0,
+    };
+    if flags != fixed {
+        return Err(DecodeError::InvalidFlags);
+    }
+    Ok(read_varint(rest)?.map(|(remaining_len, n)| FixedHeader {
+        kind,
+        flags,
+        remaining_len,
+        header_len: 1 + n,
+    }))
+}
+
+pub(crate) fn packet(buf: &[u8], v: Version) -> Result<Option<(Packet<'_>, usize)>> {
+    let Some(h) = fixed_header(buf)? else {
+        return Ok(None);
+    };
+    // Reject what the fixed header already shows before the body arrives.
+    if h.kind == PacketType::Auth && v == Version::V311 {
+        return Err(DecodeError::InvalidPacketType(15));
+    }
+    if h.kind == PacketType::Publish {
+        publish_flags(h.flags)?;
+    }
+    let total = usize::try_from(h.remaining_len)
+        .ok()
+        .and_then(|n| n.checked_add(h.header_len))
+        .ok_or(DecodeError::PacketTooLarge)?;
+    let Some(body) = buf.get(h.header_len..total) else {
+        return Ok(None);
+    };
+    let mut r = Reader::new(body);
+    let p = body_of(&h, &mut r, v)?;
+    r.end()?;
+    Ok(Some((p, total)))
+}
+
+pub(crate) fn publish_head_partial<'a>(
+    h: &FixedHeader,
+    body: &'a [u8],
+    v: Version,
+) -> Result<Option<(PublishHead<'a>, usize)>> {
+    if h.kind != PacketType::Publish {
+        return Err(DecodeError::InvalidPacketType(h.kind as u8));
+    }
+    let rl = usize::try_from(h.remaining_len).map_err(|_| DecodeError::PacketTooLarge)?;
+    let avail = body.get(..rl).unwrap_or(body);
+    let mut r = Reader::new(avail);
+    match publish_head(&mut r, h.flags, v) {
+        Ok(mut head) => {
+            let used = avail.len() - r.buf.len();
+            // `used <= rl <= u32::MAX`: the subtraction cannot wrap.
+            head.payload_len = h.remaining_len - used as u32;
+            Ok(Some((head, used)))
+        }
+        // A field cut off by the end of what has arrived may yet complete.
+        Err(DecodeError::Truncated) if avail.len() < rl => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn body_of<'a>(h: &FixedHeader, r: &mut Reader<'a>, v: Version) -> Result<Packet<'a>> {
+    Ok(match h.kind {
+        PacketType::Connect => Packet::Connect(connect(r, v)?),
+        PacketType::ConnAck => {
+            let flags = r.u8()?;
+            let code = ReasonCode(r.u8()?);
+            if !code.allowed_in(PacketType::ConnAck, v) {
+                return Err(DecodeError::InvalidReasonCode(code.0));
+            }
+            // Only bit 0 is defined, and a refusal never has a session.
+            if flags & 0xfe != 0 || (flags == 1 && code.0 != 0) {
+                return Err(DecodeError::InvalidConnAckFlags);
+            }
+            Packet::ConnAck(ConnAck {
+                session_present: flags == 1,
+                code,
+                properties: props(r, 2, v)?,
+            })
+        }
+        PacketType::Publish => {
+            let head = publish_head(r, h.flags, v)?;
+            Packet::Publish(Publish {
+                dup: head.dup,
+                qos: head.qos,
+                retain: head.retain,
+                topic: head.topic,
+                packet_id: head.packet_id,
+                properties: head.properties,
+                payload: r.rest(),
+            })
+        }
+        kind @ (PacketType::PubAck
+        | PacketType::PubRec
+        | PacketType::PubRel
+        | PacketType::PubComp) => {
+            let packet_id = r.packet_id()?;
+            let (reason, properties) = reason_props(r, kind, v)?;
+            let a = Ack {
+                packet_id,
+                reason,
+                properties,
+            };
+            match kind {
+                PacketType::PubAck => Packet::PubAck(a),
+                PacketType::PubRec => Packet::PubRec(a),
+                PacketType::PubRel => Packet::PubRel(a),
+                _ => Packet::PubComp(a),
+            }
+        }
+        PacketType::Subscribe => {
+            let packet_id = r.packet_id()?;
+            let properties = props(r, 8, v)?;
+            let list = r.rest();
+            let mut l = Reader::new(list);
+            if l.is_empty() {
+                return Err(DecodeError::EmptyFilterList);
+            }
+            while !l.is_empty() {
+                let filter = filter(&mut l)?;
+                let b = l.u8()?;
+                let reserved = if v == Version::V311 { 0xfc } else { 0xc0 };
+                match SubOptions::from_byte(b) {
+                    // No local on a shared subscription is a protocol error
+                    // (5.0 [MQTT-3.8.3-4]).
+                    Some(o)
+                        if b & reserved == 0 && !(o.no_local && filter.starts_with("$share/")) => {}
+                    _ => return Err(DecodeError::InvalidSubOptions),
+                }
+            }
+            Packet::Subscribe(Subscribe {
+                packet_id,
+                properties,
+                subscriptions: Subscriptions::Raw(list),
+            })
+        }
+        kind @ (PacketType::SubAck | PacketType::UnsubAck) => {
+            let packet_id = r.packet_id()?;
+            let properties = props(r, kind as u8, v)?;
+            // A 3.1.1 UNSUBACK has no payload; every other has one code per filter.
+            let codes = if kind == PacketType::UnsubAck && v == Version::V311 {
+                &[][..]
+            } else {
+                r.rest()
+            };
+            if codes.is_empty() && !(kind == PacketType::UnsubAck && v == Version::V311) {
+                return Err(DecodeError::Truncated);
+            }
+            if let Some(&c) = codes.iter().find(|&&c| !ReasonCode(c).allowed_in(kind, v)) {
+                return Err(DecodeError::InvalidReasonCode(c));
+            }
+            let a = SubAck {
+                packet_id,
+                properties,
+                codes,
+            };
+            if kind == PacketType::SubAck {
+                Packet::SubAck(a)
+            } else {
+                Packet::UnsubAck(a)
+            }
+        }
+        PacketType::Unsubscribe => {
+            let packet_id = r.packet_id()?;
+            let properties = props(r, 10, v)?;
+            let list = r.rest();
+            let mut l = Reader::new(list);
+            if l.is_empty() {
+                return Err(DecodeError::EmptyFilterList);
+            }
+            while !l.is_empty() {
+                filter(&mut l)?;
+            }
+            Packet::Unsubscribe(Unsubscribe {
+                packet_id,
+                properties,
+                filters: TopicFilters::Raw(list),
+            })
+        }
+        PacketType::PingReq => Packet::PingReq,
+        PacketType::PingResp => Packet::PingResp,
+        PacketType::Disconnect => {
+            let (reason, properties) = reason_props(r, PacketType::Disconnect, v)?;
+            Packet::Disconnect(Disconnect { reason, properties })
+        }
+        PacketType::Auth => {
+            let (reason, properties) = reason_props(r, PacketType::Auth, v)?;
+            Packet::Auth(Auth { reason, properties })
+        }
+    })
+}
+
+/// DUP, QoS and RETAIN of a PUBLISH.
+fn publish_flags(flags: u8) -> Result<(bool, QoS, bool)> {
+    let qos = QoS::from_u8((flags >> 1) & 3).ok_or(DecodeError::InvalidQoS)?;
+    let dup = flags & 0b1000 != 0;
+    if dup && qos == QoS::AtMostOnce {
+        return Err(DecodeError::DupOnQos0);
+    }
+    Ok((dup, qos, flags & 1 != 0))
+}
+
+fn publish_head<'a>(r: &mut Reader<'a>, flags: u8, v: Version) -> Result<PublishHead<'a>> {
+    let (dup, qos, retain) = publish_flags(flags)?;
+    let topic = r.str()?;
+    if topic.bytes().any(|b| b == b'+' || b == b'#') {
+        return Err(DecodeError::InvalidTopic);
+    }
+    let packet_id = if qos == QoS::AtMostOnce {
+        None
+    } else {
+        Some(r.packet_id()?)
+    };
+    let properties = props(r, 3, v)?;
+    // An empty topic stands for the one a 5.0 topic alias maps to.
+    if topic.is_empty() && properties.topic_alias().is_none() {
+        return Err(DecodeError::InvalidTopic);
+    }
+    Ok(PublishHead {
+        dup,
+        qos,
+        retain,
+        topic,
+        packet_id,
+        properties,
+        payload_len: 0,
+    })
+}
+
+fn connect<'a>(r: &mut Reader<'a>, v: Version) -> Result<Connect<'a>> {
+    if r.bin()? != b"MQTT" {
+        return Err(DecodeError::InvalidProtocolName);
+    }
+    let level = r.u8()?;
+    if level != v as u8 {
+        return Err(DecodeError::UnsupportedProtocolLevel(level));
+    }
+    let flags = r.u8()?;
+    let has_will = flags & 0x04 != 0;
+    let (has_user, has_pass) = (flags & 0x80 != 0, flags & 0x40 != 0);
+    // Bit 0 is reserved; will QoS and retain need the will flag; 3.1.1 has
+    // no password without a user name.
+    if flags & 0x01 != 0
+        || (!has_will && flags & 0x38 != 0)
+        || (v == Version::V311 && has_pass && !has_user)
+    {
+        return Err(DecodeError::InvalidConnectFlags);
+    }
+    let will_qos = QoS::from_u8((flags >> 3) & 3).ok_or(DecodeError::InvalidQoS)?;
+    let keep_alive = r.u16()?;
+    let properties = props(r, 1, v)?;
+    let client_id = r.str()?;
+    let will = if has_will {
+        let properties = props(r, WILL, v)?;
+        let topic = r.str()?;
+        if super::check_topic_name(topic).is_err() {
+            return Err(DecodeError::InvalidTopic);
+        }
+        Some(Will {
+            topic,
+            payload: r.bin()?,
+            qos: will_qos,
+            retain: flags & 0x20 != 0,
+            properties,
+        })
+    } else {
+        None
+    };
+    let username = if has_user { Some(r.str()?) } else { None };
+    let password = if has_pass { Some(r.bin()?) } else { None };
+    Ok(Connect {
+        clean_start: flags & 0x02 != 0,
+        keep_alive,
+        client_id,
+        will,
+        username,
+        password,
+        properties,
+    })
+}
+
+/// Properties in 5.0, none in 3.1.1.
+fn props<'a>(r: &mut Reader<'a>, ctx: u8, v: Version) -> Result<Properties<'a>> {
+    match v {
+        Version::V311 => Ok(Properties::default()),
+        Version::V5 => read_props(r, ctx),
+    }
+}
+
+/// The optional reason code and properties of the 5.0 acks, DISCONNECT and
+/// AUTH: absent means success; a reason alone means no properties, except in
+/// AUTH, whose property length is only omitted with the reason.
+fn reason_props<'a>(
+    r: &mut Reader<'a>,
+    kind: PacketType,
+    v: Version,
+) -> Result<(ReasonCode, Properties<'a>)> {
+    if v == Version::V311 || r.is_empty() {
+        return Ok((ReasonCode::SUCCESS, Properties::default()));
+    }
+    let code = ReasonCode(r.u8()?);
+    if !code.allowed_in(kind, v) {
+        return Err(DecodeError::InvalidReasonCode(code.0));
+    }
+    if r.is_empty() && kind != PacketType::Auth {
+        return Ok((code, Properties::default()));
+    }
+    Ok((code, read_props(r, kind as u8)?))
+}
+
+/// A topic filter in SUBSCRIBE or UNSUBSCRIBE.
+fn filter<'a>(r: &mut Reader<'a>) -> Result<&'a str> {
+    let f = r.str()?;
+    check_topic_filter(f).map_err(|_| DecodeError::InvalidTopic)?;
+    Ok(f)
+}

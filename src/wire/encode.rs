@@ -1,0 +1,217 @@
+//! Encoding: one body writer per packet, run over a counting [`Writer`] for
+//! the length (which also validates) and then over the caller's buffer.
+
+use super::packet::{Packet, PacketType};
+use super::properties::{write_props, WILL};
+use super::rw::{varint_len, Writer};
+use super::{
+    check_topic_filter, check_topic_name, EncodeError, Properties, QoS, ReasonCode, Version,
+    MAX_VARINT,
+};
+
+type Result<T> = core::result::Result<T, EncodeError>;
+
+/// Remaining length, after validating the whole packet.
+fn remaining_len(p: &Packet<'_>, v: Version) -> Result<usize> {
+    let mut w = Writer::counter();
+    body(p, v, &mut w)?;
+    if w.pos > MAX_VARINT as usize {
+        return Err(EncodeError::PacketTooLarge);
+    }
+    Ok(w.pos)
+}
+
+pub(crate) fn encoded_len(p: &Packet<'_>, v: Version) -> Result<usize> {
+    let rl = remaining_len(p, v)?;
+    Ok(1 + varint_len(rl) + rl)
+}
+
+pub(crate) fn encode(p: &Packet<'_>, v: Version, out: &mut [u8]) -> Result<usize> {
+    let rl = remaining_len(p, v)?;
+    let needed = 1 + varint_len(rl) + rl;
+    if out.len() < needed {
+        return Err(EncodeError::BufferTooSmall { needed });
+    }
+    let mut w = Writer::new(out);
+    w.u8(first_byte(p));
+    w.varint(rl)?;
+    body(p, v, &mut w)?;
+    Ok(w.pos)
+}
+
+fn first_byte(p: &Packet<'_>) -> u8 {
+    let flags = match p {
+        // DUP means nothing at QoS 0 and must be 0 there [MQTT-3.3.1-2].
+        Packet::Publish(p) => {
+            u8::from(p.dup && p.qos != QoS::AtMostOnce) << 3
+                | (p.qos as u8) << 1
+                | u8::from(p.retain)
+        }
+        Packet::PubRel(_) | Packet::Subscribe(_) | Packet::Unsubscribe(_) => 0b0010,
+        _ => 0,
+    };
+    (p.kind() as u8) << 4 | flags
+}
+
+fn packet_id(w: &mut Writer<'_>, id: u16) -> Result<()> {
+    if id == 0 {
+        return Err(EncodeError::InvalidPacketId);
+    }
+    w.u16(id);
+    Ok(())
+}
+
+/// Reason code and properties in their shortest form (see the decoder).
+fn reason_props(
+    w: &mut Writer<'_>,
+    kind: PacketType,
+    reason: ReasonCode,
+    props: &Properties<'_>,
+    v: Version,
+) -> Result<()> {
+    if v == Version::V311 {
+        return if reason != ReasonCode::SUCCESS || !props.is_empty() {
+            Err(EncodeError::NotInVersion)
+        } else {
+            Ok(())
+        };
+    }
+    if !reason.allowed_in(kind, v) {
+        return Err(EncodeError::InvalidReasonCode(reason.0));
+    }
+    if reason == ReasonCode::SUCCESS && props.is_empty() {
+        return Ok(());
+    }
+    w.u8(reason.0);
+    if props.is_empty() && kind != PacketType::Auth {
+        return Ok(());
+    }
+    write_props(w, props, kind as u8, v)
+}
+
+fn body(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Result<()> {
+    match p {
+        Packet::Connect(c) => {
+            if v == Version::V311 && c.password.is_some() && c.username.is_none() {
+                return Err(EncodeError::NotInVersion);
+            }
+            w.str("MQTT")?;
+            w.u8(v as u8);
+            let mut flags = u8::from(c.clean_start) << 1
+                | u8::from(c.username.is_some()) << 7
+                | u8::from(c.password.is_some()) << 6;
+            if let Some(will) = &c.will {
+                flags |= 0x04 | (will.qos as u8) << 3 | u8::from(will.retain) << 5;
+            }
+            w.u8(flags);
+            w.u16(c.keep_alive);
+            write_props(w, &c.properties, 1, v)?;
+            w.str(c.client_id)?;
+            if let Some(will) = &c.will {
+                write_props(w, &will.properties, WILL, v)?;
+                check_topic_name(will.topic)?;
+                w.str(will.topic)?;
+                w.bin(will.payload)?;
+            }
+            if let Some(u) = c.username {
+                w.str(u)?;
+            }
+            if let Some(pw) = c.password {
+                w.bin(pw)?;
+            }
+        }
+        Packet::ConnAck(c) => {
+            if !c.code.allowed_in(PacketType::ConnAck, v) || (c.session_present && c.code.0 != 0) {
+                return Err(EncodeError::InvalidReasonCode(c.code.0));
+            }
+            w.u8(c.session_present.into());
+            w.u8(c.code.0);
+            write_props(w, &c.properties, 2, v)?;
+        }
+        Packet::Publish(p) => {
+            // An empty topic stands for a 5.0 topic alias.
+            if !(p.topic.is_empty() && v == Version::V5 && p.properties.topic_alias().is_some()) {
+                check_topic_name(p.topic)?;
+            }
+            w.str(p.topic)?;
+            match (p.qos, p.packet_id) {
+                (QoS::AtMostOnce, None) => {}
+                (QoS::AtLeastOnce | QoS::ExactlyOnce, Some(id)) => packet_id(w, id)?,
+                _ => return Err(EncodeError::InvalidPacketId),
+            }
+            write_props(w, &p.properties, 3, v)?;
+            w.bytes(p.payload);
+        }
+        Packet::PubAck(a) | Packet::PubRec(a) | Packet::PubRel(a) | Packet::PubComp(a) => {
+            packet_id(w, a.packet_id)?;
+            reason_props(w, p.kind(), a.reason, &a.properties, v)?;
+        }
+        Packet::Subscribe(s) => {
+            packet_id(w, s.packet_id)?;
+            write_props(w, &s.properties, 8, v)?;
+            let mut none = true;
+            for sub in s.subscriptions.iter() {
+                none = false;
+                check_topic_filter(sub.filter)?;
+                let o = sub.options;
+                if v == Version::V311 && o.to_byte() > 3 {
+                    return Err(EncodeError::NotInVersion);
+                }
+                if o.retain_handling > 2 || (o.no_local && sub.filter.starts_with("$share/")) {
+                    return Err(EncodeError::InvalidSubOptions);
+                }
+                w.str(sub.filter)?;
+                w.u8(o.to_byte());
+            }
+            if none {
+                return Err(EncodeError::EmptyFilterList);
+            }
+        }
+        Packet::SubAck(s) | Packet::UnsubAck(s) => {
+            let kind = p.kind();
+            packet_id(w, s.packet_id)?;
+            write_props(w, &s.properties, kind as u8, v)?;
+            if kind == PacketType::UnsubAck && v == Version::V311 {
+                if !s.codes.is_empty() {
+                    return Err(EncodeError::NotInVersion);
+                }
+            } else {
+                if s.codes.is_empty() {
+                    return Err(EncodeError::EmptyFilterList);
+                }
+                if let Some(&c) = s
+                    .codes
+                    .iter()
+                    .find(|&&c| !ReasonCode(c).allowed_in(kind, v))
+                {
+                    return Err(EncodeError::InvalidReasonCode(c));
+                }
+                w.bytes(s.codes);
+            }
+        }
+        Packet::Unsubscribe(u) => {
+            packet_id(w, u.packet_id)?;
+            write_props(w, &u.properties, 10, v)?;
+            let mut none = true;
+            for f in u.filters.iter() {
+                none = false;
+                check_topic_filter(f)?;
+                w.str(f)?;
+            }
+            if none {
+                return Err(EncodeError::EmptyFilterList);
+            }
+        }
+        Packet::PingReq | Packet::PingResp => {}
+        Packet::Disconnect(d) => {
+            reason_props(w, PacketType::Disconnect, d.reason, &d.properties, v)?
+        }
+        Packet::Auth(a) => {
+            if v == Version::V311 {
+                return Err(EncodeError::NotInVersion);
+            }
+            reason_props(w, PacketType::Auth, a.reason, &a.properties, v)?;
+        }
+    }
+    Ok(())
+}
