@@ -266,7 +266,7 @@ mod tests {
         assert_eq!(s.free(), 128 - HEADER);
         assert!(s.find(2).unwrap().qos2(&s));
         assert_eq!(s.push(3, 200, fill(&[])), Err(Error::TooLarge));
-        assert_eq!(s.push(3, 100, fill(&[])), Err(Error::StoreFull));
+        assert_eq!(s.push(3, 101, fill(&[])), Err(Error::StoreFull));
         assert_eq!(s.len(), 1);
     }
 }
