@@ -19,6 +19,10 @@
     )
 )]
 
+#[cfg(feature = "std")]
+pub mod driver;
+#[cfg(feature = "embedded-io")]
+pub mod io;
 pub mod session;
 pub mod wire;
 

@@ -1,0 +1,367 @@
+//! [`TcpDriver`]: a [`Client`] over a blocking `std::net::TcpStream`.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use crate::session::{Client, ConnectOptions};
+use crate::wire::{Property, QoS, ReasonCode, Subscription};
+use crate::Event;
+
+use super::pump::{self, Outcome, Pending};
+use super::Clock;
+
+/// Bytes read from the socket at once.
+const READ_CHUNK: usize = 4096;
+
+/// Why a driver call failed.
+#[derive(Debug)]
+pub enum Error {
+    /// Opening the TCP connection failed (or the address did not resolve).
+    Io(io::Error),
+    /// The client refused the command.
+    Client(crate::Error),
+    /// [`TcpDriver::reconnect`] before any [`TcpDriver::connect`].
+    NoAddress,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "cannot reach the broker: {e}"),
+            Error::Client(e) => write!(f, "{e}"),
+            Error::NoAddress => f.write_str("reconnect before connect: no broker address known"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Client(e) => Some(e),
+            Error::NoAddress => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<crate::Error> for Error {
+    fn from(e: crate::Error) -> Self {
+        Error::Client(e)
+    }
+}
+
+/// A [`Client`] driven over a blocking TCP connection.
+///
+/// Commands go straight to the client and what they queue is sent at once.
+/// [`TcpDriver::poll_once`] and [`TcpDriver::run_until`] do the rest: read,
+/// fire timers, hand events to a closure. When the client reports the
+/// connection over ([`Event::ConnectionLost`], [`Event::Disconnected`]) the
+/// driver closes the socket; [`TcpDriver::reconnect`] opens a new one to the
+/// same broker, and the session sends its stored messages again.
+pub struct TcpDriver<'a> {
+    client: Client<'a>,
+    clock: Clock,
+    stream: Option<TcpStream>,
+    addr: Option<SocketAddr>,
+    inbuf: Box<[u8]>,
+    pending: Pending,
+}
+
+impl<'a> TcpDriver<'a> {
+    /// A driver for `client`, with no connection yet.
+    pub fn new(client: Client<'a>) -> Self {
+        TcpDriver::with_clock(client, Clock::new())
+    }
+
+    /// A driver using `clock` (for instance one about to wrap).
+    pub fn with_clock(client: Client<'a>, clock: Clock) -> Self {
+        TcpDriver {
+            client,
+            clock,
+            stream: None,
+            addr: None,
+            inbuf: vec![0; READ_CHUNK].into_boxed_slice(),
+            pending: Pending::default(),
+        }
+    }
+
+    /// The client, to inspect its state.
+    pub fn client(&self) -> &Client<'a> {
+        &self.client
+    }
+
+    /// The client, for commands the driver does not pass through. Call
+    /// [`TcpDriver::flush`] after queueing something.
+    pub fn client_mut(&mut self) -> &mut Client<'a> {
+        &mut self.client
+    }
+
+    /// The current tick of the driver's clock.
+    pub fn now(&self) -> u32 {
+        self.clock.now()
+    }
+
+    /// True while a TCP connection is open.
+    pub fn is_link_up(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// Open a TCP connection to `addr` and queue CONNECT. The
+    /// [`Event::Connected`] (or [`Event::ConnectionLost`] with the refusal)
+    /// comes from a later poll.
+    pub fn connect(
+        &mut self,
+        addr: impl ToSocketAddrs,
+        options: &ConnectOptions<'_>,
+    ) -> Result<(), Error> {
+        let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "address resolved to nothing")
+        })?;
+        self.addr = Some(addr);
+        self.open(addr, options)
+    }
+
+    /// Open a new TCP connection to the broker of the last
+    /// [`TcpDriver::connect`] and queue CONNECT (after
+    /// [`Event::ConnectionLost`]).
+    pub fn reconnect(&mut self, options: &ConnectOptions<'_>) -> Result<(), Error> {
+        let addr = self.addr.ok_or(Error::NoAddress)?;
+        self.open(addr, options)
+    }
+
+    fn open(&mut self, addr: SocketAddr, options: &ConnectOptions<'_>) -> Result<(), Error> {
+        if self.stream.is_some() {
+            return Err(Error::Client(crate::Error::AlreadyConnected));
+        }
+        let patience =
+            Duration::from_millis(u64::from(self.client.config().response_time_ms.max(1)));
+        let stream = TcpStream::connect_timeout(&addr, patience)?;
+        // MQTT packets are small and each is awaited: no Nagle delay.
+        stream.set_nodelay(true)?;
+        stream.set_write_timeout(Some(patience))?;
+        let now = self.clock.now();
+        self.client.connect(now, options)?;
+        self.stream = Some(stream);
+        self.pending.clear();
+        self.flush();
+        Ok(())
+    }
+
+    /// Drop the TCP connection without DISCONNECT, as a crash or a lost
+    /// network would (the broker then publishes our will). The client is
+    /// told the link is down; its [`Event::ConnectionLost`] comes from the
+    /// next poll.
+    pub fn drop_link(&mut self) {
+        if let Some(stream) = self.stream.take() {
+            let _ = stream.shutdown(Shutdown::Both);
+            self.pending.clear();
+            let now = self.clock.now();
+            self.client.handle_link_down(now);
+        }
+    }
+
+    /// Send everything the client has queued. A failed write takes the
+    /// link down (reported as [`Event::ConnectionLost`]).
+    pub fn flush(&mut self) {
+        let now = self.clock.now();
+        let Some(stream) = self.stream.as_mut() else {
+            return;
+        };
+        if pump::flush(&mut self.client, now, |bytes| stream.write_all(bytes)).is_err() {
+            self.link_down();
+        }
+    }
+
+    /// Publish (see [`Client::publish`]) and send it at once when connected.
+    /// Returns the packet id, 0 for QoS 0.
+    pub fn publish(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: &[Property<'_>],
+    ) -> Result<u16, Error> {
+        let id = self
+            .retry_when_tx_full(|c, now| c.publish(now, topic, payload, qos, retain, properties))?;
+        self.flush();
+        Ok(id)
+    }
+
+    /// Subscribe (see [`Client::subscribe`]); returns the packet id.
+    pub fn subscribe(
+        &mut self,
+        subscriptions: &[Subscription<'_>],
+        properties: &[Property<'_>],
+    ) -> Result<u16, Error> {
+        let id = self.retry_when_tx_full(|c, now| c.subscribe(now, subscriptions, properties))?;
+        self.flush();
+        Ok(id)
+    }
+
+    /// Unsubscribe (see [`Client::unsubscribe`]); returns the packet id.
+    pub fn unsubscribe(
+        &mut self,
+        filters: &[&str],
+        properties: &[Property<'_>],
+    ) -> Result<u16, Error> {
+        let id = self.retry_when_tx_full(|c, now| c.unsubscribe(now, filters, properties))?;
+        self.flush();
+        Ok(id)
+    }
+
+    /// Send DISCONNECT; the socket is closed when the poll that follows
+    /// hands over [`Event::Disconnected`].
+    pub fn disconnect(
+        &mut self,
+        reason: ReasonCode,
+        properties: &[Property<'_>],
+    ) -> Result<(), Error> {
+        self.retry_when_tx_full(|c, now| c.disconnect(now, reason, properties))?;
+        self.flush();
+        Ok(())
+    }
+
+    /// A command that found the transmit buffer full gets one more try
+    /// once the buffer has been sent.
+    fn retry_when_tx_full<T>(
+        &mut self,
+        mut command: impl FnMut(&mut Client<'a>, u32) -> Result<T, crate::Error>,
+    ) -> Result<T, Error> {
+        let now = self.clock.now();
+        match command(&mut self.client, now) {
+            Err(crate::Error::TxFull) => {
+                self.flush();
+                let now = self.clock.now();
+                Ok(command(&mut self.client, now)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Fire timers, send, take pending input and hand out events; then wait
+    /// up to `timeout` (less when a timer is due sooner) for bytes from the
+    /// broker and process them. Returns true when `on_event` returned true
+    /// for an event; the events after it stay queued for the next call.
+    pub fn poll_once<F>(&mut self, timeout: Duration, mut on_event: F) -> bool
+    where
+        F: FnMut(&Event<'_>) -> bool,
+    {
+        if self.service(&mut on_event).stop {
+            return true;
+        }
+        self.wait_for_input(timeout);
+        self.service(&mut on_event).stop
+    }
+
+    /// Poll until `on_event` returns true (then true), or `timeout` has
+    /// passed or the link is down with no timer left (then false).
+    pub fn run_until<F>(&mut self, timeout: Duration, mut on_event: F) -> bool
+    where
+        F: FnMut(&Event<'_>) -> bool,
+    {
+        let end = Instant::now() + timeout;
+        loop {
+            if self.service(&mut on_event).stop {
+                return true;
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            // Without a link or a timer nothing can happen any more.
+            if left.is_zero() || (self.stream.is_none() && self.client.poll_deadline().is_none()) {
+                return false;
+            }
+            self.wait_for_input(left);
+        }
+    }
+
+    /// One pass without waiting: timers, transmit, pending input, events.
+    fn service<F>(&mut self, on_event: &mut F) -> Outcome
+    where
+        F: FnMut(&Event<'_>) -> bool,
+    {
+        let now = self.clock.now();
+        pump::timers(&mut self.client, now);
+        self.flush();
+        let mut out = pump::drain_events(&mut self.client, on_event);
+        if !out.stop && !out.close {
+            let now = self.clock.now();
+            out.merge(pump::feed(
+                &mut self.client,
+                now,
+                &self.inbuf,
+                &mut self.pending,
+                on_event,
+            ));
+        }
+        // Replies to what was just taken (PUBACK, PUBREC, ...) go out now.
+        self.flush();
+        if out.close {
+            self.close_link();
+        }
+        out
+    }
+
+    /// Read once, waiting at most `timeout` or until the client's next
+    /// deadline; with no link, just sleep that long.
+    fn wait_for_input(&mut self, timeout: Duration) {
+        let now = self.clock.now();
+        let wait = match self.client.poll_deadline() {
+            Some(d) => timeout.min(Duration::from_millis(u64::from(pump::until(d, now)))),
+            None => timeout,
+        };
+        if !self.pending.is_empty() {
+            // Bytes the client could not take yet: no point reading more.
+            return;
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            std::thread::sleep(wait);
+            return;
+        };
+        // A zero read timeout means "block forever" to std: wait at least 1 ms.
+        let wait = wait.max(Duration::from_millis(1));
+        if stream.set_read_timeout(Some(wait)).is_err() {
+            self.link_down();
+            return;
+        }
+        match stream.read(&mut self.inbuf) {
+            Ok(0) => self.link_down(),
+            Ok(n) => self.pending.filled(n),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(_) => self.link_down(),
+        }
+    }
+
+    /// The socket failed or the broker closed it: tell the client.
+    fn link_down(&mut self) {
+        if let Some(stream) = self.stream.take() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        self.pending.clear();
+        let now = self.clock.now();
+        self.client.handle_link_down(now);
+    }
+
+    /// The client ended the connection: send what it queued last (a
+    /// DISCONNECT), then close the socket.
+    fn close_link(&mut self) {
+        self.flush();
+        if let Some(stream) = self.stream.take() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        self.pending.clear();
+    }
+}
