@@ -15,12 +15,16 @@
         clippy::expect_used,
         clippy::panic,
         clippy::indexing_slicing,
-        clippy::unreachable
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
     )
 )]
 
 #[cfg(feature = "std")]
 pub mod driver;
+#[cfg(feature = "ffi")]
+pub mod ffi;
 #[cfg(feature = "embedded-io")]
 pub mod io;
 pub mod session;

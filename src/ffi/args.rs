@@ -1,0 +1,136 @@
+//! Turning C arguments (pointer + length) into Rust slices, checking NULL,
+//! lengths and UTF-8 on the way in.
+
+use core::ffi::c_char;
+use core::mem::size_of;
+use core::ptr::NonNull;
+use core::slice;
+
+use super::mqttas_result::{self, *};
+
+/// `len` elements of `T` at `ptr`. NULL is an empty slice when `len` is 0
+/// and an error otherwise.
+///
+/// # Safety
+/// Unless NULL, `ptr` points to `len` readable, initialised `T` that stay
+/// unchanged for `'a`.
+pub(crate) unsafe fn array<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], mqttas_result> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(MQTTAS_ERR_NULL_POINTER);
+    }
+    // slice::from_raw_parts requires the total size to fit in isize.
+    if len > isize::MAX as usize / size_of::<T>().max(1) {
+        return Err(MQTTAS_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: non-NULL, length checked, validity guaranteed by the caller.
+    Ok(unsafe { slice::from_raw_parts(ptr, len) })
+}
+
+/// Like [`array`], mutable.
+///
+/// # Safety
+/// Unless NULL, `ptr` points to `len` writable bytes used by nothing else
+/// for `'a`.
+pub(crate) unsafe fn bytes_mut<'a>(
+    ptr: *mut u8,
+    len: usize,
+) -> Result<&'a mut [u8], mqttas_result> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    if ptr.is_null() {
+        return Err(MQTTAS_ERR_NULL_POINTER);
+    }
+    if len > isize::MAX as usize {
+        return Err(MQTTAS_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: non-NULL, length checked, exclusivity guaranteed by the caller.
+    Ok(unsafe { slice::from_raw_parts_mut(ptr, len) })
+}
+
+/// A UTF-8 string of `len` bytes at `ptr` (not NUL-terminated).
+///
+/// # Safety
+/// As for [`array`].
+pub(crate) unsafe fn text<'a>(ptr: *const c_char, len: usize) -> Result<&'a str, mqttas_result> {
+    // SAFETY: forwarded from the caller.
+    let b = unsafe { array(ptr.cast::<u8>(), len) }?;
+    core::str::from_utf8(b).map_err(|_| MQTTAS_ERR_INVALID_UTF8)
+}
+
+/// An optional string: NULL is `None` (then `len` must be 0).
+///
+/// # Safety
+/// As for [`array`].
+pub(crate) unsafe fn opt_text<'a>(
+    ptr: *const c_char,
+    len: usize,
+) -> Result<Option<&'a str>, mqttas_result> {
+    if ptr.is_null() {
+        return if len == 0 {
+            Ok(None)
+        } else {
+            Err(MQTTAS_ERR_NULL_POINTER)
+        };
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { text(ptr, len) }.map(Some)
+}
+
+/// An optional byte string: NULL is `None` (then `len` must be 0).
+///
+/// # Safety
+/// As for [`array`].
+pub(crate) unsafe fn opt_bytes<'a>(
+    ptr: *const u8,
+    len: usize,
+) -> Result<Option<&'a [u8]>, mqttas_result> {
+    if ptr.is_null() {
+        return if len == 0 {
+            Ok(None)
+        } else {
+            Err(MQTTAS_ERR_NULL_POINTER)
+        };
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { array(ptr, len) }.map(Some)
+}
+
+/// A checked, non-NULL output pointer, written once with [`Out::put`].
+///
+/// Writing through the raw pointer (never a `&mut`) keeps uninitialised
+/// caller memory sound, whatever the type's validity rules.
+pub(crate) struct Out<T>(NonNull<T>);
+
+impl<T> Out<T> {
+    /// Store the value, overwriting whatever was there without reading it.
+    pub(crate) fn put(self, value: T) {
+        // SAFETY: `out` promised a writable, aligned `T` at this address.
+        unsafe { self.0.as_ptr().write(value) }
+    }
+}
+
+/// A required output: NULL is an error.
+///
+/// # Safety
+/// Unless NULL, `ptr` points to writable, aligned memory for a `T` that
+/// nothing else uses during the call.
+pub(crate) unsafe fn out<T>(ptr: *mut T) -> Result<Out<T>, mqttas_result> {
+    NonNull::new(ptr).map(Out).ok_or(MQTTAS_ERR_NULL_POINTER)
+}
+
+/// An optional output: NULL means the caller does not want the value.
+///
+/// # Safety
+/// As for [`out`].
+pub(crate) unsafe fn opt_out<T>(ptr: *mut T) -> Option<Out<T>> {
+    NonNull::new(ptr).map(Out)
+}
+
+/// A QoS from C: 0, 1 or 2.
+pub(crate) fn qos(v: u8) -> Result<crate::wire::QoS, mqttas_result> {
+    crate::wire::QoS::from_u8(v).ok_or(MQTTAS_ERR_INVALID_ARGUMENT)
+}

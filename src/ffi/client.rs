@@ -1,0 +1,726 @@
+//! The client in caller storage, and every call that takes it.
+
+use core::ffi::c_char;
+use core::mem::{align_of, size_of};
+use core::ptr::{self, addr_of, addr_of_mut};
+
+use heapless::Vec;
+
+use super::args;
+use super::config::{mqttas_config, mqttas_connect_options};
+use super::event::mqttas_event;
+use super::mqttas_result::{self, *};
+use super::property::{self, mqttas_property};
+use super::result::code;
+use crate::session::{Buffers, Client, Config, ConnectOptions, State};
+use crate::wire::{ReasonCode, SubOptions, Subscription, Will};
+
+/// Most topic filters one `mqttas_subscribe` or `mqttas_unsubscribe` takes.
+pub const MQTTAS_MAX_SUBSCRIPTIONS: usize = 16;
+
+/// A client, in storage the caller provides: `mqttas_client_size()` bytes
+/// aligned to `mqttas_client_align()` (`malloc` memory is aligned enough).
+/// Opaque: use it only through the `mqttas_*` functions. One thread at a
+/// time per client; distinct clients share nothing.
+pub struct mqttas_client {
+    _opaque: [u8; 0],
+}
+
+/// Marks storage that holds a live client, to catch calls before init or
+/// after deinit.
+const MAGIC: u32 = 0x6d71_7461; // "mqta"
+
+/// What the caller's storage holds.
+#[repr(C)]
+struct Slot {
+    magic: u32,
+    client: Client<'static>,
+}
+
+/// Connection state, from `mqttas_state`. The numbers are fixed.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum mqttas_conn_state {
+    /// Not connected: call `mqttas_connect` once the link is up.
+    MQTTAS_STATE_DISCONNECTED = 0,
+    /// CONNECT queued, waiting for CONNACK.
+    MQTTAS_STATE_CONNECTING = 1,
+    /// CONNACK accepted.
+    MQTTAS_STATE_CONNECTED = 2,
+}
+
+/// One topic filter with its subscription options, for `mqttas_subscribe`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct mqttas_subscription {
+    /// Topic filter, UTF-8, not NUL-terminated.
+    pub filter: *const c_char,
+    /// Bytes at `filter`.
+    pub filter_len: usize,
+    /// Maximum QoS, 0 to 2.
+    pub qos: u8,
+    /// 5.0 no local: do not receive our own publications.
+    pub no_local: bool,
+    /// 5.0 retain as published.
+    pub retain_as_published: bool,
+    /// 5.0 retain handling, 0 to 2.
+    pub retain_handling: u8,
+}
+
+/// A string with its length (UTF-8, not NUL-terminated), for
+/// `mqttas_unsubscribe`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct mqttas_str {
+    /// The bytes.
+    pub data: *const c_char,
+    /// Bytes at `data`.
+    pub len: usize,
+}
+
+/// The live client in `c`.
+///
+/// # Safety
+/// Unless NULL, misaligned or not initialised, `c` is storage given to
+/// `mqttas_client_init` that nothing else uses during `'a`.
+unsafe fn slot<'a>(c: *const mqttas_client) -> Result<&'a mut Client<'static>, mqttas_result> {
+    if c.is_null() {
+        return Err(MQTTAS_ERR_NULL_POINTER);
+    }
+    if c as usize % align_of::<Slot>() != 0 {
+        return Err(MQTTAS_ERR_MISALIGNED);
+    }
+    let s = c.cast::<Slot>().cast_mut();
+    // SAFETY: aligned and, by the caller's promise, at least a `u32` of
+    // caller storage; the magic number is only there after init.
+    if unsafe { addr_of!((*s).magic).read_volatile() } != MAGIC {
+        return Err(MQTTAS_ERR_NOT_INITIALIZED);
+    }
+    // SAFETY: the magic says init wrote a client here and deinit has not
+    // run; the caller does not use it elsewhere meanwhile.
+    Ok(unsafe { &mut *addr_of_mut!((*s).client) })
+}
+
+/// Run `f` on the live client and return its result code.
+///
+/// # Safety
+/// As for [`slot`].
+unsafe fn with(
+    c: *const mqttas_client,
+    f: impl FnOnce(&mut Client<'static>) -> Result<(), mqttas_result>,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    code(unsafe { slot(c) }.and_then(f))
+}
+
+/// Bytes of storage a client needs.
+#[no_mangle]
+pub extern "C" fn mqttas_client_size() -> usize {
+    size_of::<Slot>()
+}
+
+/// Alignment the client storage needs (a power of two, at most that of
+/// `malloc`).
+#[no_mangle]
+pub extern "C" fn mqttas_client_align() -> usize {
+    align_of::<Slot>()
+}
+
+/// Two regions overlap (empty ones never do).
+fn overlap(a: (usize, usize), b: (usize, usize)) -> bool {
+    a.1 != 0 && b.1 != 0 && a.0 < b.0.saturating_add(b.1) && b.0 < a.0.saturating_add(a.1)
+}
+
+/// Create a disconnected client in `client`, storage of `storage_len` bytes
+/// (at least `mqttas_client_size()`, aligned to `mqttas_client_align()`).
+///
+/// The client borrows the four buffers until `mqttas_client_deinit`: keep
+/// them alive and untouched until then. They must not overlap each other or
+/// the storage.
+/// - `rx`: receive buffer, at least 64 bytes; the largest packet taken
+///   whole (larger PUBLISH payloads arrive in chunks).
+/// - `tx`: transmit buffer, at least 64 bytes: control packets and QoS 0
+///   publications.
+/// - `store`: QoS 1/2 publications awaiting acknowledgement, kept across
+///   reconnections; may be NULL with 0 (then only QoS 0 can be published).
+/// - `aliases`: 5.0 inbound topic alias table; may be NULL with 0 (then
+///   `config->topic_alias_maximum` must be 0).
+///
+/// The buffers are zeroed here (so fresh `malloc` memory is fine); `config`
+/// is copied. Returns `MQTTAS_ERR_INVALID_CONFIG` for a buffer
+/// below its minimum or a value out of range. On error the storage holds no
+/// client.
+///
+/// # Safety
+/// `client` points to `storage_len` writable bytes; `config` to a
+/// `mqttas_config`; each buffer to its length of writable bytes that stay
+/// valid and unused by anything else until `mqttas_client_deinit`.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_client_init(
+    client: *mut mqttas_client,
+    storage_len: usize,
+    config: *const mqttas_config,
+    rx: *mut u8,
+    rx_len: usize,
+    tx: *mut u8,
+    tx_len: usize,
+    store: *mut u8,
+    store_len: usize,
+    aliases: *mut u8,
+    aliases_len: usize,
+) -> mqttas_result {
+    let run = || -> Result<(), mqttas_result> {
+        if client.is_null() {
+            return Err(MQTTAS_ERR_NULL_POINTER);
+        }
+        if client as usize % align_of::<Slot>() != 0 {
+            return Err(MQTTAS_ERR_MISALIGNED);
+        }
+        if storage_len < size_of::<Slot>() {
+            return Err(MQTTAS_ERR_BUFFER_TOO_SMALL);
+        }
+        // SAFETY: NULL checked by `as_ref`; validity from the caller.
+        let config = unsafe { config.as_ref() }.ok_or(MQTTAS_ERR_NULL_POINTER)?;
+        let config = Config::try_from(config)?;
+        let regions = [
+            (client as usize, size_of::<Slot>()),
+            (rx as usize, rx_len),
+            (tx as usize, tx_len),
+            (store as usize, store_len),
+            (aliases as usize, aliases_len),
+        ];
+        for (i, a) in regions.iter().enumerate() {
+            if regions.iter().skip(i + 1).any(|b| overlap(*a, *b)) {
+                return Err(MQTTAS_ERR_BUFFERS_OVERLAP);
+            }
+        }
+        // C hands over memory that may be uninitialised (fresh `malloc`),
+        // and a Rust `&mut [u8]` must hold initialised bytes: zero it first.
+        for (p, n) in [
+            (rx, rx_len),
+            (tx, tx_len),
+            (store, store_len),
+            (aliases, aliases_len),
+        ] {
+            if n == 0 {
+                continue;
+            }
+            if p.is_null() {
+                return Err(MQTTAS_ERR_NULL_POINTER);
+            }
+            if n > isize::MAX as usize {
+                return Err(MQTTAS_ERR_INVALID_ARGUMENT);
+            }
+            // SAFETY: `n` writable bytes at `p`, promised by the caller.
+            unsafe { ptr::write_bytes(p, 0, n) };
+        }
+        // SAFETY (all four): the caller lends these buffers until deinit,
+        // which is what the 'static borrow stands for here; they are
+        // disjoint (checked above).
+        let buffers = unsafe {
+            Buffers {
+                rx: args::bytes_mut(rx, rx_len)?,
+                tx: args::bytes_mut(tx, tx_len)?,
+                store: args::bytes_mut(store, store_len)?,
+                aliases: args::bytes_mut(aliases, aliases_len)?,
+            }
+        };
+        let c = Client::new(config, buffers)?;
+        // SAFETY: aligned, large enough, writable (checked or promised).
+        unsafe {
+            client.cast::<Slot>().write(Slot {
+                magic: MAGIC,
+                client: c,
+            })
+        };
+        Ok(())
+    };
+    code(run())
+}
+
+/// End the client: the storage and the buffers are the caller's again.
+/// Stored QoS 1/2 messages are dropped. Further calls with this client
+/// return `MQTTAS_ERR_NOT_INITIALIZED` until it is initialised again.
+///
+/// # Safety
+/// `client` is NULL or storage given to `mqttas_client_init`.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_client_deinit(client: *mut mqttas_client) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    let r = unsafe { slot(client) }.map(|c| {
+        // SAFETY: `slot` found a live client; it is not used again.
+        unsafe { ptr::drop_in_place(c) };
+        // SAFETY: `slot` checked pointer and alignment.
+        unsafe { addr_of_mut!((*client.cast::<Slot>()).magic).write_volatile(0) };
+    });
+    code(r)
+}
+
+/// Copy the client's configuration into `*out`.
+///
+/// # Safety
+/// `client` as for every call; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_client_config(
+    client: *const mqttas_client,
+    out: *mut mqttas_config,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            args::out(out)?.put(mqttas_config::from(c.config()));
+            Ok(())
+        })
+    }
+}
+
+/// The connection state.
+///
+/// # Safety
+/// `client` as for every call; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_state(
+    client: *const mqttas_client,
+    out: *mut mqttas_conn_state,
+) -> mqttas_result {
+    use mqttas_conn_state::*;
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            args::out(out)?.put(match c.state() {
+                State::Disconnected => MQTTAS_STATE_DISCONNECTED,
+                State::Connecting => MQTTAS_STATE_CONNECTING,
+                State::Connected => MQTTAS_STATE_CONNECTED,
+            });
+            Ok(())
+        })
+    }
+}
+
+/// The client identifier a 5.0 broker assigned (when CONNECT had an
+/// empty one): `*out` and `*out_len`, empty (length 0) if none. The string
+/// borrows from the client and is valid until the next call that takes the
+/// client. It is reused by later connections with an empty client id.
+///
+/// # Safety
+/// `client` as for every call; `out` and `out_len` writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_assigned_client_id(
+    client: *const mqttas_client,
+    out: *mut *const c_char,
+    out_len: *mut usize,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            let (o, n) = (args::out(out)?, args::out(out_len)?);
+            let id = c.assigned_client_id();
+            o.put(id.as_ptr().cast());
+            n.put(id.len());
+            Ok(())
+        })
+    }
+}
+
+/// The number of QoS 1/2 publications in the store (sent or not, not yet
+/// complete).
+///
+/// # Safety
+/// `client` as for every call; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_pending_publications(
+    client: *const mqttas_client,
+    out: *mut usize,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            args::out(out)?.put(c.pending_publications());
+            Ok(())
+        })
+    }
+}
+
+/// Queue CONNECT; the link must be up. Clean session is the config's
+/// `clean_init` on the first connection and `clean` afterwards. Send what
+/// `mqttas_poll_transmit` gives, then wait for `MQTTAS_EVENT_CONNECTED` or
+/// `MQTTAS_EVENT_CONNECTION_LOST`. Everything in `options` is copied.
+///
+/// # Safety
+/// `client` as for every call; `options` points to a valid
+/// `mqttas_connect_options` whose pointers are valid for their lengths.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_connect(
+    client: *mut mqttas_client,
+    now: u32,
+    options: *const mqttas_connect_options,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            let o = options.as_ref().ok_or(MQTTAS_ERR_NULL_POINTER)?;
+            let s = o.strings()?;
+            let will_props = property::list(o.will_properties, o.will_properties_len)?;
+            let props = property::list(o.properties, o.properties_len)?;
+            let will = match s.will_topic {
+                Some(topic) => Some(Will {
+                    topic,
+                    payload: s.will_payload,
+                    qos: args::qos(o.will_qos)?,
+                    retain: o.will_retain,
+                    properties: crate::wire::Properties::List(&will_props),
+                }),
+                None => None,
+            };
+            let opts = ConnectOptions {
+                client_id: s.client_id,
+                username: s.username,
+                password: s.password,
+                will,
+                properties: &props,
+            };
+            Ok(c.connect(now, &opts)?)
+        })
+    }
+}
+
+/// Publish `payload` to `topic` at `qos` (0 to 2).
+///
+/// QoS 0 goes to the transmit buffer and needs a connection. QoS 1/2 is
+/// copied into the store, connected or not, and `*out_packet_id` receives
+/// its packet id, reported again by `MQTTAS_EVENT_PUBLISHED` when complete.
+/// `*out_packet_id` is 0 for QoS 0; `out_packet_id` may be NULL. `topic`,
+/// `payload` and `properties` (5.0, at most `MQTTAS_MAX_PROPERTIES`) are
+/// copied. `MQTTAS_ERR_STORE_FULL` and `MQTTAS_ERR_TX_FULL` mean: wait and
+/// retry.
+///
+/// # Safety
+/// `client` as for every call; each pointer valid for its length (NULL
+/// allowed with length 0); `out_packet_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_publish(
+    client: *mut mqttas_client,
+    now: u32,
+    topic: *const c_char,
+    topic_len: usize,
+    payload: *const u8,
+    payload_len: usize,
+    qos: u8,
+    retain: bool,
+    properties: *const mqttas_property,
+    properties_len: usize,
+    out_packet_id: *mut u16,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            let topic = args::text(topic, topic_len)?;
+            let payload = args::array(payload, payload_len)?;
+            let qos = args::qos(qos)?;
+            let props = property::list(properties, properties_len)?;
+            let id = c.publish(now, topic, payload, qos, retain, &props)?;
+            if let Some(o) = args::opt_out(out_packet_id) {
+                o.put(id);
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Queue SUBSCRIBE for `subscriptions_len` filters (1 to
+/// `MQTTAS_MAX_SUBSCRIPTIONS`); `*out_packet_id` (may be NULL) receives its
+/// packet id, reported again by `MQTTAS_EVENT_SUBSCRIBED`. Everything is
+/// copied.
+///
+/// # Safety
+/// `client` as for every call; each pointer valid for its length;
+/// `out_packet_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_subscribe(
+    client: *mut mqttas_client,
+    now: u32,
+    subscriptions: *const mqttas_subscription,
+    subscriptions_len: usize,
+    properties: *const mqttas_property,
+    properties_len: usize,
+    out_packet_id: *mut u16,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            let subs = args::array(subscriptions, subscriptions_len)?;
+            if subs.len() > MQTTAS_MAX_SUBSCRIPTIONS {
+                return Err(MQTTAS_ERR_TOO_MANY_ITEMS);
+            }
+            let mut list: Vec<Subscription<'_>, MQTTAS_MAX_SUBSCRIPTIONS> = Vec::new();
+            for s in subs {
+                if s.retain_handling > 2 {
+                    return Err(MQTTAS_ERR_INVALID_ARGUMENT);
+                }
+                let sub = Subscription {
+                    filter: args::text(s.filter, s.filter_len)?,
+                    options: SubOptions {
+                        qos: args::qos(s.qos)?,
+                        no_local: s.no_local,
+                        retain_as_published: s.retain_as_published,
+                        retain_handling: s.retain_handling,
+                    },
+                };
+                list.push(sub).map_err(|_| MQTTAS_ERR_TOO_MANY_ITEMS)?;
+            }
+            let props = property::list(properties, properties_len)?;
+            let id = c.subscribe(now, &list, &props)?;
+            if let Some(o) = args::opt_out(out_packet_id) {
+                o.put(id);
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Queue UNSUBSCRIBE for `filters_len` filters (1 to
+/// `MQTTAS_MAX_SUBSCRIPTIONS`); `*out_packet_id` (may be NULL) receives its
+/// packet id, reported again by `MQTTAS_EVENT_UNSUBSCRIBED`. Everything is
+/// copied.
+///
+/// # Safety
+/// `client` as for every call; each pointer valid for its length;
+/// `out_packet_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_unsubscribe(
+    client: *mut mqttas_client,
+    now: u32,
+    filters: *const mqttas_str,
+    filters_len: usize,
+    properties: *const mqttas_property,
+    properties_len: usize,
+    out_packet_id: *mut u16,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            let given = args::array(filters, filters_len)?;
+            if given.len() > MQTTAS_MAX_SUBSCRIPTIONS {
+                return Err(MQTTAS_ERR_TOO_MANY_ITEMS);
+            }
+            let mut list: Vec<&str, MQTTAS_MAX_SUBSCRIPTIONS> = Vec::new();
+            for f in given {
+                list.push(args::text(f.data, f.len)?)
+                    .map_err(|_| MQTTAS_ERR_TOO_MANY_ITEMS)?;
+            }
+            let props = property::list(properties, properties_len)?;
+            let id = c.unsubscribe(now, &list, &props)?;
+            if let Some(o) = args::opt_out(out_packet_id) {
+                o.put(id);
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Queue PINGREQ now (the client also pings by itself).
+///
+/// # Safety
+/// `client` as for every call.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_ping(client: *mut mqttas_client, now: u32) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe { with(client, |c| Ok(c.ping(now)?)) }
+}
+
+/// Queue DISCONNECT with `reason` (a 5.0 reason code, 0 for normal; 3.1.1
+/// sends none) and 5.0 `properties`. Then `MQTTAS_EVENT_DISCONNECTED` says
+/// to send the bytes and close the link. Stored messages stay for the next
+/// connection.
+///
+/// # Safety
+/// `client` as for every call; `properties` valid for its length.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_disconnect(
+    client: *mut mqttas_client,
+    now: u32,
+    reason: u8,
+    properties: *const mqttas_property,
+    properties_len: usize,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            let props = property::list(properties, properties_len)?;
+            Ok(c.disconnect(now, ReasonCode(reason), &props)?)
+        })
+    }
+}
+
+/// Queue AUTH (5.0 enhanced authentication) with `reason` and
+/// `properties` (authentication method and data).
+///
+/// # Safety
+/// `client` as for every call; `properties` valid for its length.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_auth(
+    client: *mut mqttas_client,
+    now: u32,
+    reason: u8,
+    properties: *const mqttas_property,
+    properties_len: usize,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            let props = property::list(properties, properties_len)?;
+            Ok(c.auth(now, ReasonCode(reason), &props)?)
+        })
+    }
+}
+
+/// Bytes received from the link. `*out_accepted` receives how many were
+/// taken: fewer than `data_len` when the receive buffer is full; then take
+/// the events (`mqttas_poll_event`) and offer the rest again.
+///
+/// Packets are decoded as events are taken: take every event (until
+/// `MQTTAS_EVENT_NONE`) before `mqttas_poll_transmit`, so that the
+/// acknowledgements of what arrived are queued.
+///
+/// # Safety
+/// `client` as for every call; `data` valid for `data_len` bytes;
+/// `out_accepted` writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_handle_input(
+    client: *mut mqttas_client,
+    now: u32,
+    data: *const u8,
+    data_len: usize,
+    out_accepted: *mut usize,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            let data = args::array(data, data_len)?;
+            let out = args::out(out_accepted)?;
+            out.put(c.handle_input(now, data));
+            Ok(())
+        })
+    }
+}
+
+/// Time has advanced: send pings, republish, declare timeouts. Call it at
+/// the deadline from `mqttas_poll_deadline` (calling it earlier is
+/// harmless).
+///
+/// # Safety
+/// `client` as for every call.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_handle_timeout(
+    client: *mut mqttas_client,
+    now: u32,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            c.handle_timeout(now);
+            Ok(())
+        })
+    }
+}
+
+/// The link is down (closed, reset, failed to send): the connection is
+/// lost, and a `MQTTAS_EVENT_CONNECTION_LOST` follows if it was up.
+///
+/// # Safety
+/// `client` as for every call.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_handle_link_down(
+    client: *mut mqttas_client,
+    now: u32,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            c.handle_link_down(now);
+            Ok(())
+        })
+    }
+}
+
+/// The next bytes to send: `*out_data` and `*out_len`, or NULL and 0 when
+/// there is nothing to send. The bytes borrow from the client and are valid
+/// until the next call that takes the client. Send them all (or report the
+/// link down), then call again until there is nothing.
+///
+/// # Safety
+/// `client` as for every call; `out_data` and `out_len` writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_poll_transmit(
+    client: *mut mqttas_client,
+    now: u32,
+    out_data: *mut *const u8,
+    out_len: *mut usize,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            let (d, n) = (args::out(out_data)?, args::out(out_len)?);
+            match c.poll_transmit(now) {
+                Some(b) if !b.is_empty() => {
+                    d.put(b.as_ptr());
+                    n.put(b.len());
+                }
+                _ => {
+                    d.put(ptr::null());
+                    n.put(0);
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The next event into `*out`: `out->kind` is `MQTTAS_EVENT_NONE` when
+/// there is none. The pointers in `*out` borrow from the client and are
+/// valid until the next call that takes the client: copy what you keep.
+///
+/// # Safety
+/// `client` as for every call; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_poll_event(
+    client: *mut mqttas_client,
+    out: *mut mqttas_event,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            let out = args::out(out)?;
+            out.put(match c.poll_event() {
+                Some(e) => mqttas_event::from(&e),
+                None => mqttas_event::NONE,
+            });
+            Ok(())
+        })
+    }
+}
+
+/// When `mqttas_handle_timeout` must be called next: `*out_has` is false
+/// when no timer runs, else `*out_deadline` is the tick (milliseconds, the
+/// same clock as `now`, wrapping). Compare ticks by wrapping difference:
+/// `(int32_t)(deadline - now) <= 0` means it is due.
+///
+/// # Safety
+/// `client` as for every call; `out_has` and `out_deadline` writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_poll_deadline(
+    client: *const mqttas_client,
+    out_has: *mut bool,
+    out_deadline: *mut u32,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            let (h, d) = (args::out(out_has)?, args::out(out_deadline)?);
+            let dl = c.poll_deadline();
+            h.put(dl.is_some());
+            d.put(dl.unwrap_or(0));
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,803 @@
+//! Events as a flat C struct of borrowed pointers, and their text.
+
+use core::ffi::c_char;
+use core::fmt::{self, Write};
+use core::ptr::{self, addr_of};
+
+use super::mqttas_result;
+use super::property;
+use super::text::describe_into;
+use crate::session::{Awaited, Event, LostReason};
+use crate::wire::{DecodeError, ReasonCode, Version};
+
+/// What a `mqttas_event` reports. The numbers are fixed.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum mqttas_event_kind {
+    /// No event is pending.
+    MQTTAS_EVENT_NONE = 0,
+    /// CONNACK accepted the connection: `session_present`, `properties`.
+    MQTTAS_EVENT_CONNECTED = 1,
+    /// A whole inbound message: `topic`, `payload`, `qos`, `retain`, `dup`,
+    /// `packet_id`, `properties`.
+    MQTTAS_EVENT_MESSAGE = 2,
+    /// The start of an inbound message larger than the receive buffer:
+    /// `topic`, `total_len`, `qos`, `retain`, `dup`, `packet_id`,
+    /// `properties`; `MESSAGE_CHUNK`s follow, then `MESSAGE_END`.
+    MQTTAS_EVENT_MESSAGE_START = 3,
+    /// The next piece of a chunked message: `payload`.
+    MQTTAS_EVENT_MESSAGE_CHUNK = 4,
+    /// The last chunk has been delivered.
+    MQTTAS_EVENT_MESSAGE_END = 5,
+    /// An outbound QoS 1/2 message is complete (or refused by a 5.0 broker
+    /// when `reason` >= 0x80): `packet_id`, `reason`.
+    MQTTAS_EVENT_PUBLISHED = 6,
+    /// SUBACK: `packet_id`, `codes` (granted QoS or reason code per filter),
+    /// `properties`.
+    MQTTAS_EVENT_SUBSCRIBED = 7,
+    /// UNSUBACK: `packet_id`, `codes` (5.0; empty in 3.1.1), `properties`.
+    MQTTAS_EVENT_UNSUBSCRIBED = 8,
+    /// AUTH from the broker (5.0): `reason`, `properties`.
+    MQTTAS_EVENT_AUTH = 9,
+    /// The connection is lost: close the link, then reconnect. `lost` says
+    /// why, with `reason`, `version`, `awaited`, `protocol_error`,
+    /// `protocol_detail`; `mqttas_event_describe` gives a sentence. Stored
+    /// QoS 1/2 messages are sent again on the next connection.
+    MQTTAS_EVENT_CONNECTION_LOST = 10,
+    /// Our DISCONNECT has been handed to `mqttas_poll_transmit`: send it,
+    /// then close the link.
+    MQTTAS_EVENT_DISCONNECTED = 11,
+}
+
+/// Why the connection was lost (`mqttas_event.lost`). The numbers are fixed.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum mqttas_lost_reason {
+    /// Not a `MQTTAS_EVENT_CONNECTION_LOST` event.
+    MQTTAS_LOST_NONE = 0,
+    /// The caller reported the link down (`mqttas_handle_link_down`).
+    MQTTAS_LOST_LINK_DOWN = 1,
+    /// The broker refused the connection: CONNACK code in `reason`, its
+    /// meaning depends on `version`.
+    MQTTAS_LOST_REFUSED = 2,
+    /// No reply within `response_time_ms`: `awaited` says which.
+    MQTTAS_LOST_TIMEOUT = 3,
+    /// The broker broke the protocol: `protocol_error`, `protocol_detail`;
+    /// `reason` is the 5.0 reason code of the DISCONNECT we queued.
+    MQTTAS_LOST_PROTOCOL = 4,
+    /// The broker sent more unacknowledged QoS 2 messages than we allow.
+    MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED = 5,
+    /// The broker sent DISCONNECT (5.0) with the reason code in `reason`.
+    MQTTAS_LOST_SERVER_DISCONNECT = 6,
+    /// The inbound topic alias table has no room for a new alias: give a
+    /// larger alias buffer or a lower `topic_alias_maximum`.
+    MQTTAS_LOST_ALIAS_TABLE_FULL = 7,
+    /// A reason this version of the C API has no code for.
+    MQTTAS_LOST_OTHER = 255,
+}
+
+/// The reply that did not come in time (`mqttas_event.awaited`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum mqttas_awaited {
+    /// Not a timeout.
+    MQTTAS_AWAITED_NONE = 0,
+    /// CONNACK.
+    MQTTAS_AWAITED_CONNACK = 1,
+    /// PINGRESP.
+    MQTTAS_AWAITED_PINGRESP = 2,
+    /// PUBACK.
+    MQTTAS_AWAITED_PUBACK = 3,
+    /// PUBREC.
+    MQTTAS_AWAITED_PUBREC = 4,
+    /// PUBCOMP.
+    MQTTAS_AWAITED_PUBCOMP = 5,
+    /// SUBACK.
+    MQTTAS_AWAITED_SUBACK = 6,
+    /// UNSUBACK.
+    MQTTAS_AWAITED_UNSUBACK = 7,
+}
+
+/// Which protocol rule the broker broke (`mqttas_event.protocol_error`).
+/// The numbers are fixed. Where the rule concerns a value (a packet type,
+/// a reason code, a property identifier), `protocol_detail` holds it.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum mqttas_protocol_error {
+    /// Not a protocol error.
+    MQTTAS_PROTOCOL_NONE = 0,
+    /// Malformed variable byte integer.
+    MQTTAS_PROTOCOL_MALFORMED_VARINT = 1,
+    /// Invalid packet type (detail: the type).
+    MQTTAS_PROTOCOL_INVALID_PACKET_TYPE = 2,
+    /// Invalid fixed header flags.
+    MQTTAS_PROTOCOL_INVALID_FLAGS = 3,
+    /// A field runs past the end of the packet.
+    MQTTAS_PROTOCOL_TRUNCATED = 4,
+    /// Bytes left over after the last field.
+    MQTTAS_PROTOCOL_TRAILING_BYTES = 5,
+    /// A string is not valid UTF-8 or holds U+0000.
+    MQTTAS_PROTOCOL_INVALID_UTF8 = 6,
+    /// Invalid QoS.
+    MQTTAS_PROTOCOL_INVALID_QOS = 7,
+    /// DUP set on a QoS 0 PUBLISH.
+    MQTTAS_PROTOCOL_DUP_ON_QOS0 = 8,
+    /// Packet identifier 0.
+    MQTTAS_PROTOCOL_PACKET_ID_ZERO = 9,
+    /// Invalid topic name.
+    MQTTAS_PROTOCOL_INVALID_TOPIC = 10,
+    /// Invalid CONNACK flags.
+    MQTTAS_PROTOCOL_INVALID_CONNACK_FLAGS = 11,
+    /// Reason code not allowed in the packet (detail: the code).
+    MQTTAS_PROTOCOL_INVALID_REASON_CODE = 12,
+    /// Unknown property identifier (detail: the identifier).
+    MQTTAS_PROTOCOL_INVALID_PROPERTY_ID = 13,
+    /// Property not allowed in the packet (detail: the identifier).
+    MQTTAS_PROTOCOL_PROPERTY_NOT_ALLOWED = 14,
+    /// Property given more than once (detail: the identifier).
+    MQTTAS_PROTOCOL_DUPLICATE_PROPERTY = 15,
+    /// Property value out of range (detail: the identifier).
+    MQTTAS_PROTOCOL_INVALID_PROPERTY_VALUE = 16,
+    /// Invalid topic alias.
+    MQTTAS_PROTOCOL_INVALID_TOPIC_ALIAS = 17,
+    /// No topic filter.
+    MQTTAS_PROTOCOL_EMPTY_FILTER_LIST = 18,
+    /// Invalid subscription options.
+    MQTTAS_PROTOCOL_INVALID_SUB_OPTIONS = 19,
+    /// Protocol name is not MQTT.
+    MQTTAS_PROTOCOL_INVALID_PROTOCOL_NAME = 20,
+    /// Unsupported protocol level (detail: the level).
+    MQTTAS_PROTOCOL_UNSUPPORTED_PROTOCOL_LEVEL = 21,
+    /// Invalid CONNECT flags.
+    MQTTAS_PROTOCOL_INVALID_CONNECT_FLAGS = 22,
+    /// Packet larger than the maximum packet size.
+    MQTTAS_PROTOCOL_PACKET_TOO_LARGE = 23,
+    /// A packet a server must not send (detail: the packet type).
+    MQTTAS_PROTOCOL_UNEXPECTED_PACKET = 24,
+    /// A rule this version of the C API has no code for.
+    MQTTAS_PROTOCOL_OTHER = 255,
+}
+
+/// An event from `mqttas_poll_event`.
+///
+/// Which fields are set depends on `kind` (see `mqttas_event_kind`); the
+/// others are 0, false or NULL. Every pointer borrows from the client and
+/// is valid until the next call that takes the client. Strings are UTF-8,
+/// not NUL-terminated: print them with `"%.*s", (int)len, ptr`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct mqttas_event {
+    /// What happened.
+    pub kind: mqttas_event_kind,
+    /// Topic of a message.
+    pub topic: *const c_char,
+    /// Bytes at `topic`.
+    pub topic_len: usize,
+    /// Payload of a message, or the bytes of a message chunk.
+    pub payload: *const u8,
+    /// Bytes at `payload`.
+    pub payload_len: usize,
+    /// Payload bytes that will follow in chunks (`MESSAGE_START`).
+    pub total_len: u32,
+    /// Packet identifier (message, published, subscribed, unsubscribed).
+    pub packet_id: u16,
+    /// QoS of a message.
+    pub qos: u8,
+    /// RETAIN flag of a message.
+    pub retain: bool,
+    /// DUP flag of a message, as received.
+    pub dup: bool,
+    /// CONNACK session present flag.
+    pub session_present: bool,
+    /// Reason code (published, auth, connection lost).
+    pub reason: u8,
+    /// Protocol version the reason code of a refused connection belongs to
+    /// (`MQTTAS_VERSION_311` or `MQTTAS_VERSION_5`).
+    pub version: u8,
+    /// One code per filter (subscribed, unsubscribed).
+    pub codes: *const u8,
+    /// Bytes at `codes`.
+    pub codes_len: usize,
+    /// Raw MQTT 5.0 properties, read them with `mqttas_property_next`.
+    pub properties: *const u8,
+    /// Bytes at `properties`.
+    pub properties_len: usize,
+    /// Why the connection was lost.
+    pub lost: mqttas_lost_reason,
+    /// The reply that did not come (`MQTTAS_LOST_TIMEOUT`).
+    pub awaited: mqttas_awaited,
+    /// The rule the broker broke (`MQTTAS_LOST_PROTOCOL`).
+    pub protocol_error: mqttas_protocol_error,
+    /// The value the broken rule concerns, when it has one.
+    pub protocol_detail: u8,
+}
+
+use mqttas_awaited::*;
+use mqttas_event_kind::*;
+use mqttas_lost_reason::*;
+use mqttas_protocol_error::*;
+
+impl mqttas_event {
+    pub(crate) const NONE: mqttas_event = mqttas_event {
+        kind: MQTTAS_EVENT_NONE,
+        topic: ptr::null(),
+        topic_len: 0,
+        payload: ptr::null(),
+        payload_len: 0,
+        total_len: 0,
+        packet_id: 0,
+        qos: 0,
+        retain: false,
+        dup: false,
+        session_present: false,
+        reason: 0,
+        version: 0,
+        codes: ptr::null(),
+        codes_len: 0,
+        properties: ptr::null(),
+        properties_len: 0,
+        lost: MQTTAS_LOST_NONE,
+        awaited: MQTTAS_AWAITED_NONE,
+        protocol_error: MQTTAS_PROTOCOL_NONE,
+        protocol_detail: 0,
+    };
+}
+
+impl From<&Event<'_>> for mqttas_event {
+    fn from(e: &Event<'_>) -> Self {
+        let none = mqttas_event::NONE;
+        match *e {
+            Event::Connected {
+                session_present,
+                properties,
+            } => {
+                let (p, n) = property::raw(&properties);
+                mqttas_event {
+                    kind: MQTTAS_EVENT_CONNECTED,
+                    session_present,
+                    properties: p,
+                    properties_len: n,
+                    ..none
+                }
+            }
+            Event::Message(m) => {
+                let (p, n) = property::raw(&m.properties);
+                mqttas_event {
+                    kind: MQTTAS_EVENT_MESSAGE,
+                    topic: m.topic.as_ptr().cast(),
+                    topic_len: m.topic.len(),
+                    payload: m.payload.as_ptr(),
+                    payload_len: m.payload.len(),
+                    qos: m.qos as u8,
+                    retain: m.retain,
+                    dup: m.dup,
+                    packet_id: m.packet_id,
+                    properties: p,
+                    properties_len: n,
+                    ..none
+                }
+            }
+            Event::MessageStart(m) => {
+                let (p, n) = property::raw(&m.properties);
+                mqttas_event {
+                    kind: MQTTAS_EVENT_MESSAGE_START,
+                    topic: m.topic.as_ptr().cast(),
+                    topic_len: m.topic.len(),
+                    total_len: m.total_len,
+                    qos: m.qos as u8,
+                    retain: m.retain,
+                    dup: m.dup,
+                    packet_id: m.packet_id,
+                    properties: p,
+                    properties_len: n,
+                    ..none
+                }
+            }
+            Event::MessageChunk(b) => mqttas_event {
+                kind: MQTTAS_EVENT_MESSAGE_CHUNK,
+                payload: b.as_ptr(),
+                payload_len: b.len(),
+                ..none
+            },
+            Event::MessageEnd => mqttas_event {
+                kind: MQTTAS_EVENT_MESSAGE_END,
+                ..none
+            },
+            Event::Published { packet_id, reason } => mqttas_event {
+                kind: MQTTAS_EVENT_PUBLISHED,
+                packet_id,
+                reason: reason.0,
+                ..none
+            },
+            Event::Subscribed {
+                packet_id,
+                codes,
+                properties,
+            } => {
+                let (p, n) = property::raw(&properties);
+                mqttas_event {
+                    kind: MQTTAS_EVENT_SUBSCRIBED,
+                    packet_id,
+                    codes: codes.as_ptr(),
+                    codes_len: codes.len(),
+                    properties: p,
+                    properties_len: n,
+                    ..none
+                }
+            }
+            Event::Unsubscribed {
+                packet_id,
+                codes,
+                properties,
+            } => {
+                let (p, n) = property::raw(&properties);
+                mqttas_event {
+                    kind: MQTTAS_EVENT_UNSUBSCRIBED,
+                    packet_id,
+                    codes: codes.as_ptr(),
+                    codes_len: codes.len(),
+                    properties: p,
+                    properties_len: n,
+                    ..none
+                }
+            }
+            Event::Auth { reason, properties } => {
+                let (p, n) = property::raw(&properties);
+                mqttas_event {
+                    kind: MQTTAS_EVENT_AUTH,
+                    reason: reason.0,
+                    properties: p,
+                    properties_len: n,
+                    ..none
+                }
+            }
+            Event::ConnectionLost(why) => lost(why),
+            Event::Disconnected => mqttas_event {
+                kind: MQTTAS_EVENT_DISCONNECTED,
+                ..none
+            },
+        }
+    }
+}
+
+/// The fields of a connection-lost event.
+// A wildcard arm keeps this building when the session grows a reason.
+#[allow(unreachable_patterns)]
+fn lost(why: LostReason) -> mqttas_event {
+    let e = mqttas_event {
+        kind: MQTTAS_EVENT_CONNECTION_LOST,
+        ..mqttas_event::NONE
+    };
+    match why {
+        LostReason::LinkDown => mqttas_event {
+            lost: MQTTAS_LOST_LINK_DOWN,
+            ..e
+        },
+        LostReason::Refused(v, code) => mqttas_event {
+            lost: MQTTAS_LOST_REFUSED,
+            version: v as u8,
+            reason: code.0,
+            ..e
+        },
+        LostReason::Timeout(what) => mqttas_event {
+            lost: MQTTAS_LOST_TIMEOUT,
+            awaited: awaited_to_c(what),
+            ..e
+        },
+        LostReason::Protocol(err) => {
+            let (code, detail) = protocol_to_c(err);
+            mqttas_event {
+                lost: MQTTAS_LOST_PROTOCOL,
+                reason: err.reason_code().0,
+                protocol_error: code,
+                protocol_detail: detail,
+                ..e
+            }
+        }
+        LostReason::ReceiveMaximumExceeded => mqttas_event {
+            lost: MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED,
+            ..e
+        },
+        LostReason::ServerDisconnect(code) => mqttas_event {
+            lost: MQTTAS_LOST_SERVER_DISCONNECT,
+            reason: code.0,
+            ..e
+        },
+        LostReason::AliasTableFull => mqttas_event {
+            lost: MQTTAS_LOST_ALIAS_TABLE_FULL,
+            ..e
+        },
+        _ => mqttas_event {
+            lost: MQTTAS_LOST_OTHER,
+            ..e
+        },
+    }
+}
+
+/// Pairs of awaited replies in Rust and C, the one place they are matched.
+const AWAITED: [(Awaited, mqttas_awaited); 7] = [
+    (Awaited::ConnAck, MQTTAS_AWAITED_CONNACK),
+    (Awaited::PingResp, MQTTAS_AWAITED_PINGRESP),
+    (Awaited::PubAck, MQTTAS_AWAITED_PUBACK),
+    (Awaited::PubRec, MQTTAS_AWAITED_PUBREC),
+    (Awaited::PubComp, MQTTAS_AWAITED_PUBCOMP),
+    (Awaited::SubAck, MQTTAS_AWAITED_SUBACK),
+    (Awaited::UnsubAck, MQTTAS_AWAITED_UNSUBACK),
+];
+
+fn awaited_to_c(a: Awaited) -> mqttas_awaited {
+    AWAITED
+        .iter()
+        .find(|(r, _)| *r == a)
+        .map_or(MQTTAS_AWAITED_NONE, |(_, c)| *c)
+}
+
+fn awaited_from_c(c: u32) -> Option<Awaited> {
+    AWAITED
+        .iter()
+        .find(|(_, k)| *k as u32 == c)
+        .map(|(r, _)| *r)
+}
+
+/// The C code and detail byte of a decode error.
+// A wildcard arm keeps this building when the codec grows a variant.
+#[allow(unreachable_patterns)]
+fn protocol_to_c(e: DecodeError) -> (mqttas_protocol_error, u8) {
+    use DecodeError as D;
+    match e {
+        D::MalformedVarInt => (MQTTAS_PROTOCOL_MALFORMED_VARINT, 0),
+        D::InvalidPacketType(v) => (MQTTAS_PROTOCOL_INVALID_PACKET_TYPE, v),
+        D::InvalidFlags => (MQTTAS_PROTOCOL_INVALID_FLAGS, 0),
+        D::Truncated => (MQTTAS_PROTOCOL_TRUNCATED, 0),
+        D::TrailingBytes => (MQTTAS_PROTOCOL_TRAILING_BYTES, 0),
+        D::InvalidUtf8 => (MQTTAS_PROTOCOL_INVALID_UTF8, 0),
+        D::InvalidQoS => (MQTTAS_PROTOCOL_INVALID_QOS, 0),
+        D::DupOnQos0 => (MQTTAS_PROTOCOL_DUP_ON_QOS0, 0),
+        D::PacketIdZero => (MQTTAS_PROTOCOL_PACKET_ID_ZERO, 0),
+        D::InvalidTopic => (MQTTAS_PROTOCOL_INVALID_TOPIC, 0),
+        D::InvalidConnAckFlags => (MQTTAS_PROTOCOL_INVALID_CONNACK_FLAGS, 0),
+        D::InvalidReasonCode(v) => (MQTTAS_PROTOCOL_INVALID_REASON_CODE, v),
+        D::InvalidPropertyId(v) => (MQTTAS_PROTOCOL_INVALID_PROPERTY_ID, v),
+        D::PropertyNotAllowed(v) => (MQTTAS_PROTOCOL_PROPERTY_NOT_ALLOWED, v),
+        D::DuplicateProperty(v) => (MQTTAS_PROTOCOL_DUPLICATE_PROPERTY, v),
+        D::InvalidPropertyValue(v) => (MQTTAS_PROTOCOL_INVALID_PROPERTY_VALUE, v),
+        D::InvalidTopicAlias => (MQTTAS_PROTOCOL_INVALID_TOPIC_ALIAS, 0),
+        D::EmptyFilterList => (MQTTAS_PROTOCOL_EMPTY_FILTER_LIST, 0),
+        D::InvalidSubOptions => (MQTTAS_PROTOCOL_INVALID_SUB_OPTIONS, 0),
+        D::InvalidProtocolName => (MQTTAS_PROTOCOL_INVALID_PROTOCOL_NAME, 0),
+        D::UnsupportedProtocolLevel(v) => (MQTTAS_PROTOCOL_UNSUPPORTED_PROTOCOL_LEVEL, v),
+        D::InvalidConnectFlags => (MQTTAS_PROTOCOL_INVALID_CONNECT_FLAGS, 0),
+        D::PacketTooLarge => (MQTTAS_PROTOCOL_PACKET_TOO_LARGE, 0),
+        D::UnexpectedPacket(v) => (MQTTAS_PROTOCOL_UNEXPECTED_PACKET, v),
+        _ => (MQTTAS_PROTOCOL_OTHER, 0),
+    }
+}
+
+/// The decode error a C code and detail stand for (the inverse of
+/// [`protocol_to_c`]).
+fn protocol_from_c(code: u32, v: u8) -> Option<DecodeError> {
+    use DecodeError as D;
+    let c = |k: mqttas_protocol_error| k as u32;
+    Some(match code {
+        x if x == c(MQTTAS_PROTOCOL_MALFORMED_VARINT) => D::MalformedVarInt,
+        x if x == c(MQTTAS_PROTOCOL_INVALID_PACKET_TYPE) => D::InvalidPacketType(v),
+        x if x == c(MQTTAS_PROTOCOL_INVALID_FLAGS) => D::InvalidFlags,
+        x if x == c(MQTTAS_PROTOCOL_TRUNCATED) => D::Truncated,
+        x if x == c(MQTTAS_PROTOCOL_TRAILING_BYTES) => D::TrailingBytes,
+        x if x == c(MQTTAS_PROTOCOL_INVALID_UTF8) => D::InvalidUtf8,
+        x if x == c(MQTTAS_PROTOCOL_INVALID_QOS) => D::InvalidQoS,
+        x if x == c(MQTTAS_PROTOCOL_DUP_ON_QOS0) => D::DupOnQos0,
+        x if x == c(MQTTAS_PROTOCOL_PACKET_ID_ZERO) => D::PacketIdZero,
+        x if x == c(MQTTAS_PROTOCOL_INVALID_TOPIC) => D::InvalidTopic,
+        x if x == c(MQTTAS_PROTOCOL_INVALID_CONNACK_FLAGS) => D::InvalidConnAckFlags,
+        x if x == c(MQTTAS_PROTOCOL_INVALID_REASON_CODE) => D::InvalidReasonCode(v),
+        x if x == c(MQTTAS_PROTOCOL_INVALID_PROPERTY_ID) => D::InvalidPropertyId(v),
+        x if x == c(MQTTAS_PROTOCOL_PROPERTY_NOT_ALLOWED) => D::PropertyNotAllowed(v),
+        x if x == c(MQTTAS_PROTOCOL_DUPLICATE_PROPERTY) => D::DuplicateProperty(v),
+        x if x == c(MQTTAS_PROTOCOL_INVALID_PROPERTY_VALUE) => D::InvalidPropertyValue(v),
+        x if x == c(MQTTAS_PROTOCOL_INVALID_TOPIC_ALIAS) => D::InvalidTopicAlias,
+        x if x == c(MQTTAS_PROTOCOL_EMPTY_FILTER_LIST) => D::EmptyFilterList,
+        x if x == c(MQTTAS_PROTOCOL_INVALID_SUB_OPTIONS) => D::InvalidSubOptions,
+        x if x == c(MQTTAS_PROTOCOL_INVALID_PROTOCOL_NAME) => D::InvalidProtocolName,
+        x if x == c(MQTTAS_PROTOCOL_UNSUPPORTED_PROTOCOL_LEVEL) => D::UnsupportedProtocolLevel(v),
+        x if x == c(MQTTAS_PROTOCOL_INVALID_CONNECT_FLAGS) => D::InvalidConnectFlags,
+        x if x == c(MQTTAS_PROTOCOL_PACKET_TOO_LARGE) => D::PacketTooLarge,
+        x if x == c(MQTTAS_PROTOCOL_UNEXPECTED_PACKET) => D::UnexpectedPacket(v),
+        _ => return None,
+    })
+}
+
+/// The fields of an event as C left them, read without trusting that the
+/// enum and bool fields hold valid values (C may have written anything).
+struct Fields {
+    kind: u32,
+    topic: *const u8,
+    topic_len: usize,
+    payload_len: usize,
+    total_len: u32,
+    packet_id: u16,
+    qos: u8,
+    retain: bool,
+    dup: bool,
+    session_present: bool,
+    reason: u8,
+    version: u8,
+    codes: *const u8,
+    codes_len: usize,
+    lost: u32,
+    awaited: u32,
+    protocol_error: u32,
+    protocol_detail: u8,
+}
+
+impl Fields {
+    /// # Safety
+    /// `ev` points to a readable `mqttas_event`.
+    unsafe fn read(ev: *const mqttas_event) -> Fields {
+        // SAFETY: every read is of a field of `*ev`, as a type of the same
+        // size and alignment that any bit pattern is valid for (u32 for the
+        // enums, u8 for the bools).
+        unsafe {
+            let u32_at = |p: *const mqttas_event_kind| p.cast::<u32>().read();
+            let bool_at = |p: *const bool| p.cast::<u8>().read() != 0;
+            Fields {
+                kind: u32_at(addr_of!((*ev).kind)),
+                topic: addr_of!((*ev).topic).read().cast(),
+                topic_len: addr_of!((*ev).topic_len).read(),
+                payload_len: addr_of!((*ev).payload_len).read(),
+                total_len: addr_of!((*ev).total_len).read(),
+                packet_id: addr_of!((*ev).packet_id).read(),
+                qos: addr_of!((*ev).qos).read(),
+                retain: bool_at(addr_of!((*ev).retain)),
+                dup: bool_at(addr_of!((*ev).dup)),
+                session_present: bool_at(addr_of!((*ev).session_present)),
+                reason: addr_of!((*ev).reason).read(),
+                version: addr_of!((*ev).version).read(),
+                codes: addr_of!((*ev).codes).read(),
+                codes_len: addr_of!((*ev).codes_len).read(),
+                lost: addr_of!((*ev).lost).cast::<u32>().read(),
+                awaited: addr_of!((*ev).awaited).cast::<u32>().read(),
+                protocol_error: addr_of!((*ev).protocol_error).cast::<u32>().read(),
+                protocol_detail: addr_of!((*ev).protocol_detail).read(),
+            }
+        }
+    }
+
+    /// The lost reason these fields describe, if they are consistent.
+    fn lost_reason(&self) -> Option<LostReason> {
+        let k = |r: mqttas_lost_reason| r as u32;
+        Some(match self.lost {
+            x if x == k(MQTTAS_LOST_LINK_DOWN) => LostReason::LinkDown,
+            x if x == k(MQTTAS_LOST_REFUSED) => {
+                let v = if self.version == Version::V5 as u8 {
+                    Version::V5
+                } else {
+                    Version::V311
+                };
+                LostReason::Refused(v, ReasonCode(self.reason))
+            }
+            x if x == k(MQTTAS_LOST_TIMEOUT) => LostReason::Timeout(awaited_from_c(self.awaited)?),
+            x if x == k(MQTTAS_LOST_PROTOCOL) => {
+                LostReason::Protocol(protocol_from_c(self.protocol_error, self.protocol_detail)?)
+            }
+            x if x == k(MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED) => LostReason::ReceiveMaximumExceeded,
+            x if x == k(MQTTAS_LOST_SERVER_DISCONNECT) => {
+                LostReason::ServerDisconnect(ReasonCode(self.reason))
+            }
+            x if x == k(MQTTAS_LOST_ALIAS_TABLE_FULL) => LostReason::AliasTableFull,
+            _ => return None,
+        })
+    }
+
+    /// Write the sentence for these fields.
+    ///
+    /// # Safety
+    /// `topic` and `codes` are valid for their lengths.
+    unsafe fn describe(&self, w: &mut impl Write) -> fmt::Result {
+        let k = |e: mqttas_event_kind| e as u32;
+        // SAFETY (both): the caller vouches for the borrowed pointers.
+        let topic = unsafe { super::args::array(self.topic, self.topic_len) }.unwrap_or_default();
+        let codes = unsafe { super::args::array(self.codes, self.codes_len) }.unwrap_or_default();
+        let flags = |w: &mut dyn Write| -> fmt::Result {
+            if self.retain {
+                w.write_str(", retained")?;
+            }
+            if self.dup {
+                w.write_str(", duplicate")?;
+            }
+            Ok(())
+        };
+        match self.kind {
+            x if x == k(MQTTAS_EVENT_NONE) => w.write_str("no event"),
+            x if x == k(MQTTAS_EVENT_CONNECTED) => {
+                let s = if self.session_present {
+                    "session present"
+                } else {
+                    "new session"
+                };
+                write!(w, "connected ({s})")
+            }
+            x if x == k(MQTTAS_EVENT_MESSAGE) => {
+                write!(
+                    w,
+                    "message on \"{}\": {} bytes, QoS {}",
+                    Lossy(topic),
+                    self.payload_len,
+                    self.qos
+                )?;
+                flags(w)
+            }
+            x if x == k(MQTTAS_EVENT_MESSAGE_START) => {
+                write!(
+                    w,
+                    "message on \"{}\": {} bytes in chunks, QoS {}",
+                    Lossy(topic),
+                    self.total_len,
+                    self.qos
+                )?;
+                flags(w)
+            }
+            x if x == k(MQTTAS_EVENT_MESSAGE_CHUNK) => {
+                write!(w, "message chunk: {} bytes", self.payload_len)
+            }
+            x if x == k(MQTTAS_EVENT_MESSAGE_END) => w.write_str("end of chunked message"),
+            x if x == k(MQTTAS_EVENT_PUBLISHED) => {
+                let verb = if self.reason < 0x80 {
+                    "complete"
+                } else {
+                    "refused"
+                };
+                write!(
+                    w,
+                    "publication {} {verb}: {}",
+                    self.packet_id,
+                    ReasonCode(self.reason)
+                )
+            }
+            x if x == k(MQTTAS_EVENT_SUBSCRIBED) || x == k(MQTTAS_EVENT_UNSUBSCRIBED) => {
+                let what = if x == k(MQTTAS_EVENT_SUBSCRIBED) {
+                    "subscribe"
+                } else {
+                    "unsubscribe"
+                };
+                write!(w, "{what} {} acknowledged", self.packet_id)?;
+                for (i, c) in codes.iter().enumerate() {
+                    w.write_str(if i == 0 { ": " } else { ", " })?;
+                    write!(w, "{:#04x}", c)?;
+                }
+                Ok(())
+            }
+            x if x == k(MQTTAS_EVENT_AUTH) => {
+                write!(w, "authentication: {}", ReasonCode(self.reason))
+            }
+            x if x == k(MQTTAS_EVENT_CONNECTION_LOST) => match self.lost_reason() {
+                Some(r) => write!(w, "connection lost: {r}"),
+                None => w.write_str("connection lost"),
+            },
+            x if x == k(MQTTAS_EVENT_DISCONNECTED) => w.write_str("disconnected: close the link"),
+            _ => w.write_str("unknown event"),
+        }
+    }
+}
+
+/// Bytes shown as text, invalid UTF-8 replaced.
+struct Lossy<'a>(&'a [u8]);
+
+impl fmt::Display for Lossy<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            f.write_str(chunk.valid())?;
+            if !chunk.invalid().is_empty() {
+                f.write_char(char::REPLACEMENT_CHARACTER)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Describe an event in one sentence, e.g. `connection lost: broker refused
+/// the connection: not authorised (CONNACK 5)` or `message on "a/b": 5
+/// bytes, QoS 1`, into `buf`.
+///
+/// The text is NUL-terminated whenever `buf_len > 0`. `*out_len` (when
+/// `out_len` is not NULL) receives the length of the whole text without the
+/// NUL. Returns `MQTTAS_ERR_BUFFER_TOO_SMALL` when the text was cut (give
+/// at least `*out_len + 1` bytes; 256 is always plenty but for long topics),
+/// `MQTTAS_ERR_NULL_POINTER` when `event` is NULL or `buf` is NULL with
+/// `buf_len` not 0.
+///
+/// # Safety
+/// `event` points to an event from `mqttas_poll_event` whose borrowed
+/// pointers are still valid (no call into the client since), or to one
+/// whose `topic` and `codes` are NULL; `buf` points to `buf_len` writable
+/// bytes; `out_len` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_event_describe(
+    event: *const mqttas_event,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> mqttas_result {
+    if event.is_null() {
+        return mqttas_result::MQTTAS_ERR_NULL_POINTER;
+    }
+    // SAFETY: non-NULL; readable by the caller's promise.
+    let fields = unsafe { Fields::read(event) };
+    // SAFETY: forwarded from the caller.
+    unsafe { describe_into(buf, buf_len, out_len, |w| fields.describe(w)) }
+}
+
+/// A short static text for a `mqttas_lost_reason` value (e.g. "link down",
+/// "broker refused the connection"), NUL-terminated and valid for the life
+/// of the program; never NULL ("unknown" for other values). For the whole
+/// story with codes, use `mqttas_event_describe`.
+#[no_mangle]
+pub extern "C" fn mqttas_lost_reason_str(lost: u32) -> *const c_char {
+    const TEXTS: [(mqttas_lost_reason, &core::ffi::CStr); 8] = [
+        (MQTTAS_LOST_NONE, c"connection not lost"),
+        (MQTTAS_LOST_LINK_DOWN, c"link down"),
+        (MQTTAS_LOST_REFUSED, c"broker refused the connection"),
+        (MQTTAS_LOST_TIMEOUT, c"no reply within response_time"),
+        (MQTTAS_LOST_PROTOCOL, c"broker broke the protocol"),
+        (
+            MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED,
+            c"broker exceeded our receive maximum",
+        ),
+        (
+            MQTTAS_LOST_SERVER_DISCONNECT,
+            c"broker closed the connection",
+        ),
+        (MQTTAS_LOST_ALIAS_TABLE_FULL, c"topic alias table full"),
+    ];
+    TEXTS
+        .iter()
+        .find(|(k, _)| *k as u32 == lost)
+        .map_or(c"unknown", |(_, t)| *t)
+        .as_ptr()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_codes_round_trip() {
+        for v in 0u8..=255 {
+            for e in [
+                DecodeError::MalformedVarInt,
+                DecodeError::InvalidPacketType(v),
+                DecodeError::InvalidReasonCode(v),
+                DecodeError::UnexpectedPacket(v),
+                DecodeError::PacketTooLarge,
+                DecodeError::InvalidTopicAlias,
+            ] {
+                let (c, d) = protocol_to_c(e);
+                assert_eq!(protocol_from_c(c as u32, d), Some(e));
+            }
+        }
+        for code in 1..=24u32 {
+            let e = protocol_from_c(code, 7).unwrap();
+            assert_eq!(protocol_to_c(e).0 as u32, code);
+        }
+        assert_eq!(protocol_from_c(0, 0), None);
+    }
+
+    #[test]
+    fn lost_reasons_round_trip_through_fields() {
+        let reasons = [
+            LostReason::LinkDown,
+            LostReason::Refused(Version::V311, ReasonCode(5)),
+            LostReason::Refused(Version::V5, ReasonCode::NOT_AUTHORIZED),
+            LostReason::Timeout(Awaited::PubRec),
+            LostReason::Protocol(DecodeError::DuplicateProperty(0x26)),
+            LostReason::ReceiveMaximumExceeded,
+            LostReason::ServerDisconnect(ReasonCode::SERVER_SHUTTING_DOWN),
+            LostReason::AliasTableFull,
+        ];
+        for r in reasons {
+            let ev = mqttas_event::from(&Event::ConnectionLost(r));
+            let f = unsafe { Fields::read(&ev) };
+            assert_eq!(f.lost_reason(), Some(r));
+        }
+    }
+}

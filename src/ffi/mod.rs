@@ -1,0 +1,48 @@
+//! The C ABI: a thin layer over [`crate::Client`], in the manner of
+//! rustls-ffi.
+//!
+//! Every item is named as C callers write it (`mqttas_` prefix, C case) and
+//! is described in the generated header `include/mqttas.h`. The rules the
+//! whole layer keeps:
+//!
+//! - Memory is the caller's: the client lives in caller storage of
+//!   [`mqttas_client_size`] bytes aligned to [`mqttas_client_align`], and
+//!   borrows the caller's receive, transmit, store and alias buffers until
+//!   [`mqttas_client_deinit`]. Nothing is allocated and there is no global
+//!   mutable state.
+//! - Every fallible call returns a [`mqttas_result`] whose numbers are fixed
+//!   and never reused; [`mqttas_strerror`] gives its text.
+//! - A NULL pointer or a short buffer is reported, never dereferenced; inputs
+//!   come before outputs.
+//! - Pointers handed out (events, bytes to send) borrow from the client and
+//!   stay valid until the next call that takes the client.
+//! - Time is a `uint32_t` millisecond tick that may wrap around.
+//!
+//! No logic lives here beyond converting C values to Rust ones and back.
+#![allow(non_camel_case_types)]
+
+mod args;
+mod client;
+mod config;
+mod event;
+mod property;
+mod result;
+mod text;
+
+pub use client::*;
+pub use config::*;
+pub use event::*;
+pub use property::*;
+pub use result::*;
+pub use text::*;
+
+/// The no_std C library has no standard library to print a panic: stop
+/// here. The release profile aborts on panic anyway, and the core does not
+/// panic on any input; this only makes the `no_std` staticlib link.
+#[cfg(all(not(feature = "std"), not(test)))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
+    loop {
+        core::hint::spin_loop();
+    }
+}

@@ -1,0 +1,300 @@
+//! MQTT 5.0 properties in C: one flat struct for every property type, used
+//! both to send properties and to read the raw property bytes of events.
+
+use core::ffi::c_char;
+use core::ptr;
+
+use heapless::Vec;
+
+use super::args;
+use super::mqttas_result::{self, *};
+use crate::wire::{Properties, Property};
+
+/// Most properties one call takes (connect takes this many for CONNECT and
+/// again for the will).
+pub const MQTTAS_MAX_PROPERTIES: usize = 16;
+
+/// Payload format indicator (byte).
+pub const MQTTAS_PROP_PAYLOAD_FORMAT_INDICATOR: u8 = 0x01;
+/// Message expiry interval (four byte integer, seconds).
+pub const MQTTAS_PROP_MESSAGE_EXPIRY_INTERVAL: u8 = 0x02;
+/// Content type (string).
+pub const MQTTAS_PROP_CONTENT_TYPE: u8 = 0x03;
+/// Response topic (string).
+pub const MQTTAS_PROP_RESPONSE_TOPIC: u8 = 0x08;
+/// Correlation data (binary).
+pub const MQTTAS_PROP_CORRELATION_DATA: u8 = 0x09;
+/// Subscription identifier (variable byte integer).
+pub const MQTTAS_PROP_SUBSCRIPTION_IDENTIFIER: u8 = 0x0B;
+/// Session expiry interval (four byte integer, seconds).
+pub const MQTTAS_PROP_SESSION_EXPIRY_INTERVAL: u8 = 0x11;
+/// Assigned client identifier (string).
+pub const MQTTAS_PROP_ASSIGNED_CLIENT_IDENTIFIER: u8 = 0x12;
+/// Server keep alive (two byte integer, seconds).
+pub const MQTTAS_PROP_SERVER_KEEP_ALIVE: u8 = 0x13;
+/// Authentication method (string).
+pub const MQTTAS_PROP_AUTHENTICATION_METHOD: u8 = 0x15;
+/// Authentication data (binary).
+pub const MQTTAS_PROP_AUTHENTICATION_DATA: u8 = 0x16;
+/// Request problem information (byte).
+pub const MQTTAS_PROP_REQUEST_PROBLEM_INFORMATION: u8 = 0x17;
+/// Will delay interval (four byte integer, seconds).
+pub const MQTTAS_PROP_WILL_DELAY_INTERVAL: u8 = 0x18;
+/// Request response information (byte).
+pub const MQTTAS_PROP_REQUEST_RESPONSE_INFORMATION: u8 = 0x19;
+/// Response information (string).
+pub const MQTTAS_PROP_RESPONSE_INFORMATION: u8 = 0x1A;
+/// Server reference (string).
+pub const MQTTAS_PROP_SERVER_REFERENCE: u8 = 0x1C;
+/// Reason string (string).
+pub const MQTTAS_PROP_REASON_STRING: u8 = 0x1F;
+/// Receive maximum (two byte integer).
+pub const MQTTAS_PROP_RECEIVE_MAXIMUM: u8 = 0x21;
+/// Topic alias maximum (two byte integer).
+pub const MQTTAS_PROP_TOPIC_ALIAS_MAXIMUM: u8 = 0x22;
+/// Topic alias (two byte integer).
+pub const MQTTAS_PROP_TOPIC_ALIAS: u8 = 0x23;
+/// Maximum QoS (byte).
+pub const MQTTAS_PROP_MAXIMUM_QOS: u8 = 0x24;
+/// Retain available (byte).
+pub const MQTTAS_PROP_RETAIN_AVAILABLE: u8 = 0x25;
+/// User property (string pair: `data` is the name, `data2` the value).
+pub const MQTTAS_PROP_USER_PROPERTY: u8 = 0x26;
+/// Maximum packet size (four byte integer).
+pub const MQTTAS_PROP_MAXIMUM_PACKET_SIZE: u8 = 0x27;
+/// Wildcard subscription available (byte).
+pub const MQTTAS_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE: u8 = 0x28;
+/// Subscription identifier available (byte).
+pub const MQTTAS_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE: u8 = 0x29;
+/// Shared subscription available (byte).
+pub const MQTTAS_PROP_SHARED_SUBSCRIPTION_AVAILABLE: u8 = 0x2A;
+
+/// One MQTT 5.0 property.
+///
+/// Which fields matter depends on `id` (one of the `MQTTAS_PROP_*`
+/// values): integer properties use `value`; string and binary properties use
+/// `data`/`data_len` (strings are UTF-8, not NUL-terminated); a user
+/// property uses `data` for its name and `data2` for its value. Unused
+/// fields are 0 / NULL.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct mqttas_property {
+    /// Property identifier, `MQTTAS_PROP_*`; 0 when
+    /// `mqttas_property_next` has no more.
+    pub id: u8,
+    /// Value of a byte, two byte, four byte or variable byte integer property.
+    pub value: u32,
+    /// String or binary data; the name of a user property.
+    pub data: *const u8,
+    /// Bytes at `data`.
+    pub data_len: usize,
+    /// The value of a user property.
+    pub data2: *const u8,
+    /// Bytes at `data2`.
+    pub data2_len: usize,
+}
+
+impl mqttas_property {
+    const NONE: mqttas_property = mqttas_property {
+        id: 0,
+        value: 0,
+        data: ptr::null(),
+        data_len: 0,
+        data2: ptr::null(),
+        data2_len: 0,
+    };
+}
+
+/// The C form of a decoded property; its pointers borrow from `p`.
+fn to_c(p: &Property<'_>) -> mqttas_property {
+    let int = |id: u8, value: u32| mqttas_property {
+        id,
+        value,
+        ..mqttas_property::NONE
+    };
+    let data = |id: u8, d: &[u8]| mqttas_property {
+        id,
+        data: d.as_ptr(),
+        data_len: d.len(),
+        ..mqttas_property::NONE
+    };
+    match *p {
+        Property::PayloadFormatIndicator(v) => int(MQTTAS_PROP_PAYLOAD_FORMAT_INDICATOR, v.into()),
+        Property::MessageExpiryInterval(v) => int(MQTTAS_PROP_MESSAGE_EXPIRY_INTERVAL, v),
+        Property::ContentType(s) => data(MQTTAS_PROP_CONTENT_TYPE, s.as_bytes()),
+        Property::ResponseTopic(s) => data(MQTTAS_PROP_RESPONSE_TOPIC, s.as_bytes()),
+        Property::CorrelationData(b) => data(MQTTAS_PROP_CORRELATION_DATA, b),
+        Property::SubscriptionIdentifier(v) => int(MQTTAS_PROP_SUBSCRIPTION_IDENTIFIER, v),
+        Property::SessionExpiryInterval(v) => int(MQTTAS_PROP_SESSION_EXPIRY_INTERVAL, v),
+        Property::AssignedClientIdentifier(s) => {
+            data(MQTTAS_PROP_ASSIGNED_CLIENT_IDENTIFIER, s.as_bytes())
+        }
+        Property::ServerKeepAlive(v) => int(MQTTAS_PROP_SERVER_KEEP_ALIVE, v.into()),
+        Property::AuthenticationMethod(s) => data(MQTTAS_PROP_AUTHENTICATION_METHOD, s.as_bytes()),
+        Property::AuthenticationData(b) => data(MQTTAS_PROP_AUTHENTICATION_DATA, b),
+        Property::RequestProblemInformation(v) => {
+            int(MQTTAS_PROP_REQUEST_PROBLEM_INFORMATION, v.into())
+        }
+        Property::WillDelayInterval(v) => int(MQTTAS_PROP_WILL_DELAY_INTERVAL, v),
+        Property::RequestResponseInformation(v) => {
+            int(MQTTAS_PROP_REQUEST_RESPONSE_INFORMATION, v.into())
+        }
+        Property::ResponseInformation(s) => data(MQTTAS_PROP_RESPONSE_INFORMATION, s.as_bytes()),
+        Property::ServerReference(s) => data(MQTTAS_PROP_SERVER_REFERENCE, s.as_bytes()),
+        Property::ReasonString(s) => data(MQTTAS_PROP_REASON_STRING, s.as_bytes()),
+        Property::ReceiveMaximum(v) => int(MQTTAS_PROP_RECEIVE_MAXIMUM, v.into()),
+        Property::TopicAliasMaximum(v) => int(MQTTAS_PROP_TOPIC_ALIAS_MAXIMUM, v.into()),
+        Property::TopicAlias(v) => int(MQTTAS_PROP_TOPIC_ALIAS, v.into()),
+        Property::MaximumQoS(v) => int(MQTTAS_PROP_MAXIMUM_QOS, v.into()),
+        Property::RetainAvailable(v) => int(MQTTAS_PROP_RETAIN_AVAILABLE, v.into()),
+        Property::UserProperty(k, v) => mqttas_property {
+            id: MQTTAS_PROP_USER_PROPERTY,
+            value: 0,
+            data: k.as_ptr(),
+            data_len: k.len(),
+            data2: v.as_ptr(),
+            data2_len: v.len(),
+        },
+        Property::MaximumPacketSize(v) => int(MQTTAS_PROP_MAXIMUM_PACKET_SIZE, v),
+        Property::WildcardSubscriptionAvailable(v) => {
+            int(MQTTAS_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE, v.into())
+        }
+        Property::SubscriptionIdentifierAvailable(v) => {
+            int(MQTTAS_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE, v.into())
+        }
+        Property::SharedSubscriptionAvailable(v) => {
+            int(MQTTAS_PROP_SHARED_SUBSCRIPTION_AVAILABLE, v.into())
+        }
+    }
+}
+
+/// The Rust form of a property given by C.
+///
+/// # Safety
+/// The pointers in `p` that its `id` uses are valid for their lengths for
+/// `'a`.
+unsafe fn from_c<'a>(p: &mqttas_property) -> Result<Property<'a>, mqttas_result> {
+    let byte = || u8::try_from(p.value).map_err(|_| MQTTAS_ERR_INVALID_ARGUMENT);
+    let two = || u16::try_from(p.value).map_err(|_| MQTTAS_ERR_INVALID_ARGUMENT);
+    // SAFETY (both closures): the caller vouches for `data`/`data_len`.
+    let text = || unsafe { args::text(p.data.cast::<c_char>(), p.data_len) };
+    let bin = || unsafe { args::array(p.data, p.data_len) };
+    Ok(match p.id {
+        MQTTAS_PROP_PAYLOAD_FORMAT_INDICATOR => Property::PayloadFormatIndicator(byte()?),
+        MQTTAS_PROP_MESSAGE_EXPIRY_INTERVAL => Property::MessageExpiryInterval(p.value),
+        MQTTAS_PROP_CONTENT_TYPE => Property::ContentType(text()?),
+        MQTTAS_PROP_RESPONSE_TOPIC => Property::ResponseTopic(text()?),
+        MQTTAS_PROP_CORRELATION_DATA => Property::CorrelationData(bin()?),
+        MQTTAS_PROP_SUBSCRIPTION_IDENTIFIER => Property::SubscriptionIdentifier(p.value),
+        MQTTAS_PROP_SESSION_EXPIRY_INTERVAL => Property::SessionExpiryInterval(p.value),
+        MQTTAS_PROP_ASSIGNED_CLIENT_IDENTIFIER => Property::AssignedClientIdentifier(text()?),
+        MQTTAS_PROP_SERVER_KEEP_ALIVE => Property::ServerKeepAlive(two()?),
+        MQTTAS_PROP_AUTHENTICATION_METHOD => Property::AuthenticationMethod(text()?),
+        MQTTAS_PROP_AUTHENTICATION_DATA => Property::AuthenticationData(bin()?),
+        MQTTAS_PROP_REQUEST_PROBLEM_INFORMATION => Property::RequestProblemInformation(byte()?),
+        MQTTAS_PROP_WILL_DELAY_INTERVAL => Property::WillDelayInterval(p.value),
+        MQTTAS_PROP_REQUEST_RESPONSE_INFORMATION => Property::RequestResponseInformation(byte()?),
+        MQTTAS_PROP_RESPONSE_INFORMATION => Property::ResponseInformation(text()?),
+        MQTTAS_PROP_SERVER_REFERENCE => Property::ServerReference(text()?),
+        MQTTAS_PROP_REASON_STRING => Property::ReasonString(text()?),
+        MQTTAS_PROP_RECEIVE_MAXIMUM => Property::ReceiveMaximum(two()?),
+        MQTTAS_PROP_TOPIC_ALIAS_MAXIMUM => Property::TopicAliasMaximum(two()?),
+        MQTTAS_PROP_TOPIC_ALIAS => Property::TopicAlias(two()?),
+        MQTTAS_PROP_MAXIMUM_QOS => Property::MaximumQoS(byte()?),
+        MQTTAS_PROP_RETAIN_AVAILABLE => Property::RetainAvailable(byte()?),
+        MQTTAS_PROP_USER_PROPERTY => {
+            // SAFETY: the caller vouches for `data2`/`data2_len`.
+            let value = unsafe { args::text(p.data2.cast::<c_char>(), p.data2_len) }?;
+            Property::UserProperty(text()?, value)
+        }
+        MQTTAS_PROP_MAXIMUM_PACKET_SIZE => Property::MaximumPacketSize(p.value),
+        MQTTAS_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE => {
+            Property::WildcardSubscriptionAvailable(byte()?)
+        }
+        MQTTAS_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE => {
+            Property::SubscriptionIdentifierAvailable(byte()?)
+        }
+        MQTTAS_PROP_SHARED_SUBSCRIPTION_AVAILABLE => Property::SharedSubscriptionAvailable(byte()?),
+        _ => return Err(MQTTAS_ERR_UNKNOWN_PROPERTY),
+    })
+}
+
+/// Properties given by C, converted into a list the session can encode.
+///
+/// # Safety
+/// Unless NULL, `ptr` points to `len` properties whose pointers are valid
+/// for `'a`.
+pub(crate) unsafe fn list<'a>(
+    ptr: *const mqttas_property,
+    len: usize,
+) -> Result<Vec<Property<'a>, MQTTAS_MAX_PROPERTIES>, mqttas_result> {
+    // SAFETY: forwarded from the caller.
+    let props = unsafe { args::array(ptr, len) }?;
+    if props.len() > MQTTAS_MAX_PROPERTIES {
+        return Err(MQTTAS_ERR_TOO_MANY_ITEMS);
+    }
+    let mut out = Vec::new();
+    for p in props {
+        // SAFETY: forwarded from the caller.
+        let p = unsafe { from_c(p) }?;
+        out.push(p).map_err(|_| MQTTAS_ERR_TOO_MANY_ITEMS)?;
+    }
+    Ok(out)
+}
+
+/// The raw bytes of received properties, for an event. Properties that are
+/// not raw wire bytes never reach an event; they read as none.
+pub(crate) fn raw(p: &Properties<'_>) -> (*const u8, usize) {
+    match p {
+        Properties::Raw(b) => (b.as_ptr(), b.len()),
+        Properties::List(_) => (ptr::null(), 0),
+    }
+}
+
+/// Read the next property from raw 5.0 property bytes (the `properties`
+/// and `properties_len` of an event).
+///
+/// `*cursor` starts at 0 and is advanced by each call; treat it as opaque.
+/// On `MQTTAS_OK`, `*out` holds the next property, or has `id` 0 when there
+/// are no more (also for bytes that are not a valid property list). The
+/// pointers in `*out` point into `props` and are valid as long as `props`
+/// is (for an event: until the next call that takes the client).
+///
+/// ```c
+/// size_t cursor = 0;
+/// mqttas_property p;
+/// while (mqttas_property_next(ev.properties, ev.properties_len, &cursor, &p) == MQTTAS_OK
+///        && p.id != 0) { ... }
+/// ```
+///
+/// # Safety
+/// `props` points to `props_len` readable bytes (or is NULL with 0);
+/// `cursor` and `out` are valid pointers.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_property_next(
+    props: *const u8,
+    props_len: usize,
+    cursor: *mut usize,
+    out: *mut mqttas_property,
+) -> mqttas_result {
+    let run = || {
+        // SAFETY: forwarded from the caller.
+        let bytes = unsafe { args::array(props, props_len) }?;
+        // SAFETY: NULL checked by `as_mut`; validity from the caller.
+        let cursor = unsafe { cursor.as_mut() }.ok_or(MQTTAS_ERR_NULL_POINTER)?;
+        // SAFETY: forwarded from the caller.
+        let out = unsafe { args::out(out) }?;
+        // The cursor counts properties already taken: property lists are a
+        // handful of entries, and the count keeps the codec's iterator the
+        // only parser of property bytes.
+        match Properties::Raw(bytes).iter().nth(*cursor) {
+            Some(p) => {
+                out.put(to_c(&p));
+                *cursor = cursor.saturating_add(1);
+            }
+            None => out.put(mqttas_property::NONE),
+        }
+        Ok(())
+    };
+    super::result::code(run())
+}

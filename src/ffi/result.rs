@@ -1,0 +1,276 @@
+//! Result codes and their text.
+
+use core::ffi::{c_char, CStr};
+
+use crate::session::Error;
+use crate::wire::EncodeError;
+
+/// The result of a call. The numbers are fixed: a code keeps its number
+/// for good and a number is never given to another code.
+///
+/// 0 is success; 1 to 99 are mistakes in the arguments of the call; 100 to
+/// 199 are refusals of the session (mostly "wait, then retry"); 200 to 299
+/// are values the packet encoder cannot put on the wire.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum mqttas_result {
+    /// Success.
+    MQTTAS_OK = 0,
+    /// A required pointer argument is NULL (or NULL with a non-zero length).
+    MQTTAS_ERR_NULL_POINTER = 1,
+    /// The client storage or an output buffer is shorter than needed.
+    MQTTAS_ERR_BUFFER_TOO_SMALL = 2,
+    /// The client storage is not aligned to `mqttas_client_align()`.
+    MQTTAS_ERR_MISALIGNED = 3,
+    /// The client was not initialised by `mqttas_client_init` (or was
+    /// deinitialised).
+    MQTTAS_ERR_NOT_INITIALIZED = 4,
+    /// A string argument is not valid UTF-8.
+    MQTTAS_ERR_INVALID_UTF8 = 5,
+    /// An argument is out of range: QoS above 2, a length above `PTRDIFF_MAX`,
+    /// a property value too large for its type.
+    MQTTAS_ERR_INVALID_ARGUMENT = 6,
+    /// More subscriptions or properties in one call than
+    /// `MQTTAS_MAX_SUBSCRIPTIONS` / `MQTTAS_MAX_PROPERTIES`.
+    MQTTAS_ERR_TOO_MANY_ITEMS = 7,
+    /// Two of the buffers given to `mqttas_client_init` (or the client
+    /// storage) overlap.
+    MQTTAS_ERR_BUFFERS_OVERLAP = 8,
+    /// A property identifier that MQTT 5.0 does not define.
+    MQTTAS_ERR_UNKNOWN_PROPERTY = 9,
+    /// Not connected: QoS 0 publish, subscribe, unsubscribe, ping,
+    /// disconnect and auth need a connection (QoS 1/2 publish does not).
+    MQTTAS_ERR_NOT_CONNECTED = 100,
+    /// `mqttas_connect` while connecting or connected.
+    MQTTAS_ERR_ALREADY_CONNECTED = 101,
+    /// The message store is full: wait for a `MQTTAS_EVENT_PUBLISHED` and
+    /// retry.
+    MQTTAS_ERR_STORE_FULL = 102,
+    /// The transmit buffer has no room now: drain `mqttas_poll_transmit`
+    /// and retry.
+    MQTTAS_ERR_TX_FULL = 103,
+    /// Too many SUBSCRIBE/UNSUBSCRIBE awaiting acknowledgement: wait for one
+    /// and retry.
+    MQTTAS_ERR_TOO_MANY_PENDING = 104,
+    /// The packet can never fit: larger than the store or the transmit
+    /// buffer, or than the broker's maximum packet size.
+    MQTTAS_ERR_TOO_LARGE = 105,
+    /// The broker does not support this QoS (5.0 maximum QoS).
+    MQTTAS_ERR_QOS_NOT_SUPPORTED = 106,
+    /// The broker does not support retained messages (5.0).
+    MQTTAS_ERR_RETAIN_NOT_SUPPORTED = 107,
+    /// A buffer below its minimum size or a configuration value out of
+    /// range.
+    MQTTAS_ERR_INVALID_CONFIG = 108,
+    /// A session refusal this version of the C API has no code for.
+    MQTTAS_ERR_SESSION_OTHER = 199,
+    /// A string or binary field longer than 65535 bytes.
+    MQTTAS_ERR_STRING_TOO_LONG = 200,
+    /// The packet is longer than MQTT allows.
+    MQTTAS_ERR_PACKET_TOO_LARGE = 201,
+    /// An empty topic name or filter.
+    MQTTAS_ERR_EMPTY_TOPIC = 202,
+    /// A wildcard in a topic name, a misplaced wildcard in a filter, or NUL.
+    MQTTAS_ERR_INVALID_TOPIC = 203,
+    /// An invalid packet identifier.
+    MQTTAS_ERR_INVALID_PACKET_ID = 204,
+    /// No topic filter in SUBSCRIBE/UNSUBSCRIBE.
+    MQTTAS_ERR_EMPTY_FILTER_LIST = 205,
+    /// A field the protocol version cannot carry (e.g. properties in 3.1.1).
+    MQTTAS_ERR_NOT_IN_VERSION = 206,
+    /// A property not allowed in this packet, or with an invalid value.
+    MQTTAS_ERR_INVALID_PROPERTY = 207,
+    /// A string (other than a topic) holding NUL, which MQTT forbids.
+    MQTTAS_ERR_INVALID_STRING = 208,
+    /// Invalid subscription options (retain handling 3, no local on a shared
+    /// subscription).
+    MQTTAS_ERR_INVALID_SUB_OPTIONS = 209,
+    /// A reason code this packet cannot carry in this protocol version.
+    MQTTAS_ERR_INVALID_REASON_CODE = 210,
+    /// An encoding error this version of the C API has no code for.
+    MQTTAS_ERR_ENCODE_OTHER = 299,
+}
+
+use mqttas_result::*;
+
+// The wildcard arms below keep this building when the codec or the session
+// grows a variant; it then reports the generic code until given its own.
+impl From<EncodeError> for mqttas_result {
+    #[allow(unreachable_patterns)]
+    fn from(e: EncodeError) -> Self {
+        match e {
+            EncodeError::BufferTooSmall { .. } => MQTTAS_ERR_TOO_LARGE,
+            EncodeError::StringTooLong => MQTTAS_ERR_STRING_TOO_LONG,
+            EncodeError::PacketTooLarge => MQTTAS_ERR_PACKET_TOO_LARGE,
+            EncodeError::EmptyTopic => MQTTAS_ERR_EMPTY_TOPIC,
+            EncodeError::InvalidTopic => MQTTAS_ERR_INVALID_TOPIC,
+            EncodeError::InvalidPacketId => MQTTAS_ERR_INVALID_PACKET_ID,
+            EncodeError::EmptyFilterList => MQTTAS_ERR_EMPTY_FILTER_LIST,
+            EncodeError::NotInVersion => MQTTAS_ERR_NOT_IN_VERSION,
+            EncodeError::InvalidProperty(_) => MQTTAS_ERR_INVALID_PROPERTY,
+            EncodeError::InvalidString => MQTTAS_ERR_INVALID_STRING,
+            EncodeError::InvalidSubOptions => MQTTAS_ERR_INVALID_SUB_OPTIONS,
+            EncodeError::InvalidReasonCode(_) => MQTTAS_ERR_INVALID_REASON_CODE,
+            _ => MQTTAS_ERR_ENCODE_OTHER,
+        }
+    }
+}
+
+impl From<Error> for mqttas_result {
+    #[allow(unreachable_patterns)]
+    fn from(e: Error) -> Self {
+        match e {
+            Error::NotConnected => MQTTAS_ERR_NOT_CONNECTED,
+            Error::AlreadyConnected => MQTTAS_ERR_ALREADY_CONNECTED,
+            Error::StoreFull => MQTTAS_ERR_STORE_FULL,
+            Error::TxFull => MQTTAS_ERR_TX_FULL,
+            Error::TooManyPending => MQTTAS_ERR_TOO_MANY_PENDING,
+            Error::TooLarge => MQTTAS_ERR_TOO_LARGE,
+            Error::QoSNotSupported => MQTTAS_ERR_QOS_NOT_SUPPORTED,
+            Error::RetainNotSupported => MQTTAS_ERR_RETAIN_NOT_SUPPORTED,
+            Error::InvalidConfig(_) => MQTTAS_ERR_INVALID_CONFIG,
+            Error::Encode(e) => e.into(),
+            _ => MQTTAS_ERR_SESSION_OTHER,
+        }
+    }
+}
+
+/// Turn a `Result<(), mqttas_result>` into the code returned to C.
+pub(crate) fn code(r: Result<(), mqttas_result>) -> mqttas_result {
+    match r {
+        Ok(()) => MQTTAS_OK,
+        Err(e) => e,
+    }
+}
+
+/// Every code with its text, the one place the two are paired.
+const TEXTS: &[(mqttas_result, &CStr)] = &[
+    (MQTTAS_OK, c"success"),
+    (
+        MQTTAS_ERR_NULL_POINTER,
+        c"a required pointer argument is NULL",
+    ),
+    (
+        MQTTAS_ERR_BUFFER_TOO_SMALL,
+        c"buffer too small: give a larger client storage or output buffer",
+    ),
+    (
+        MQTTAS_ERR_MISALIGNED,
+        c"client storage misaligned: align it to mqttas_client_align()",
+    ),
+    (
+        MQTTAS_ERR_NOT_INITIALIZED,
+        c"client not initialised: call mqttas_client_init first",
+    ),
+    (
+        MQTTAS_ERR_INVALID_UTF8,
+        c"string argument is not valid UTF-8",
+    ),
+    (MQTTAS_ERR_INVALID_ARGUMENT, c"argument out of range"),
+    (
+        MQTTAS_ERR_TOO_MANY_ITEMS,
+        c"too many subscriptions or properties in one call",
+    ),
+    (
+        MQTTAS_ERR_BUFFERS_OVERLAP,
+        c"buffers overlap: give the client distinct buffers",
+    ),
+    (
+        MQTTAS_ERR_UNKNOWN_PROPERTY,
+        c"unknown MQTT 5.0 property identifier",
+    ),
+    (MQTTAS_ERR_NOT_CONNECTED, c"not connected"),
+    (
+        MQTTAS_ERR_ALREADY_CONNECTED,
+        c"already connected or connecting",
+    ),
+    (
+        MQTTAS_ERR_STORE_FULL,
+        c"message store full: wait for a publication to complete",
+    ),
+    (
+        MQTTAS_ERR_TX_FULL,
+        c"transmit buffer full: send pending bytes first",
+    ),
+    (
+        MQTTAS_ERR_TOO_MANY_PENDING,
+        c"too many subscribe/unsubscribe requests awaiting acknowledgement",
+    ),
+    (
+        MQTTAS_ERR_TOO_LARGE,
+        c"packet larger than the buffers or the broker's maximum packet size",
+    ),
+    (
+        MQTTAS_ERR_QOS_NOT_SUPPORTED,
+        c"QoS not supported by the broker",
+    ),
+    (
+        MQTTAS_ERR_RETAIN_NOT_SUPPORTED,
+        c"retain not supported by the broker",
+    ),
+    (
+        MQTTAS_ERR_INVALID_CONFIG,
+        c"invalid configuration: a buffer below its minimum or a value out of range",
+    ),
+    (MQTTAS_ERR_SESSION_OTHER, c"the session refused the command"),
+    (
+        MQTTAS_ERR_STRING_TOO_LONG,
+        c"string longer than 65535 bytes",
+    ),
+    (
+        MQTTAS_ERR_PACKET_TOO_LARGE,
+        c"packet larger than MQTT allows",
+    ),
+    (MQTTAS_ERR_EMPTY_TOPIC, c"empty topic"),
+    (
+        MQTTAS_ERR_INVALID_TOPIC,
+        c"invalid topic (wildcard in a topic name, misplaced wildcard, or NUL)",
+    ),
+    (MQTTAS_ERR_INVALID_PACKET_ID, c"invalid packet identifier"),
+    (MQTTAS_ERR_EMPTY_FILTER_LIST, c"no topic filter"),
+    (
+        MQTTAS_ERR_NOT_IN_VERSION,
+        c"field not available in this MQTT version",
+    ),
+    (
+        MQTTAS_ERR_INVALID_PROPERTY,
+        c"property not allowed here or invalid",
+    ),
+    (MQTTAS_ERR_INVALID_STRING, c"string holds NUL"),
+    (
+        MQTTAS_ERR_INVALID_SUB_OPTIONS,
+        c"invalid subscription options",
+    ),
+    (
+        MQTTAS_ERR_INVALID_REASON_CODE,
+        c"reason code not allowed in this packet",
+    ),
+    (MQTTAS_ERR_ENCODE_OTHER, c"the packet could not be encoded"),
+];
+
+/// The text of a result code: a static NUL-terminated string, valid for
+/// the life of the program, saying what happened and what to do. Never
+/// NULL: an unknown code gives "unknown result code".
+#[no_mangle]
+pub extern "C" fn mqttas_strerror(code: u32) -> *const c_char {
+    TEXTS
+        .iter()
+        .find(|(c, _)| *c as u32 == code)
+        .map_or(c"unknown result code", |(_, t)| *t)
+        .as_ptr()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_have_text() {
+        for (i, (a, _)) in TEXTS.iter().enumerate() {
+            for (b, _) in TEXTS.iter().skip(i + 1) {
+                assert_ne!(*a as u32, *b as u32);
+            }
+        }
+        assert_eq!(TEXTS.len(), 32);
+    }
+}

@@ -1,0 +1,164 @@
+//! Text for C: the library version and a writer of NUL-terminated strings
+//! into caller buffers.
+
+use core::ffi::c_char;
+use core::fmt;
+
+use super::args;
+use super::mqttas_result::{self, *};
+use crate::wire::ReasonCode;
+
+/// A `fmt::Write` into a C buffer that always leaves room for the NUL,
+/// truncates at a character boundary and counts the whole length.
+pub(crate) struct CBuf<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+    total: usize,
+}
+
+impl<'a> CBuf<'a> {
+    /// A writer into `buf` (may be empty: then it only counts).
+    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
+        CBuf {
+            buf,
+            pos: 0,
+            total: 0,
+        }
+    }
+
+    /// NUL-terminate and report: the full length of the text (without the
+    /// NUL) and whether it all fitted.
+    pub(crate) fn finish(self) -> (usize, bool) {
+        if let Some(b) = self.buf.get_mut(self.pos) {
+            *b = 0;
+        }
+        (
+            self.total,
+            self.total == self.pos && self.pos < self.buf.len(),
+        )
+    }
+}
+
+impl fmt::Write for CBuf<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.total = self.total.saturating_add(s.len());
+        // Bytes left before the one kept for the NUL.
+        let room = self.buf.len().saturating_sub(1).saturating_sub(self.pos);
+        if room == 0 || self.pos < self.total - s.len() {
+            // Already truncated: later text must not follow a gap.
+            return Ok(());
+        }
+        let mut n = s.len().min(room);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        let src = s.as_bytes().get(..n).unwrap_or_default();
+        if let Some(dst) = self.buf.get_mut(self.pos..self.pos + n) {
+            dst.copy_from_slice(src);
+            self.pos += n;
+        }
+        Ok(())
+    }
+}
+
+/// Write the text produced by `f` into the C buffer `buf` of `len` bytes,
+/// with the conventions every `*_describe` function shares.
+///
+/// # Safety
+/// Unless NULL, `buf` points to `len` writable bytes; `out_len` is NULL or
+/// writable.
+pub(crate) unsafe fn describe_into(
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+    f: impl FnOnce(&mut CBuf<'_>) -> fmt::Result,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    let bytes = match unsafe { args::bytes_mut(buf.cast::<u8>(), len) } {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    let mut w = CBuf::new(bytes);
+    // Our writer never fails; a Display impl that did would just cut the text.
+    let _ = f(&mut w);
+    let (total, fitted) = w.finish();
+    // SAFETY: forwarded from the caller.
+    if let Some(o) = unsafe { args::opt_out(out_len) } {
+        o.put(total);
+    }
+    if fitted {
+        MQTTAS_OK
+    } else {
+        MQTTAS_ERR_BUFFER_TOO_SMALL
+    }
+}
+
+/// The library version, e.g. "0.1.0": a static NUL-terminated string,
+/// valid for the life of the program.
+#[no_mangle]
+pub extern "C" fn mqttas_version() -> *const c_char {
+    const V: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    V.as_ptr().cast()
+}
+
+/// Describe an MQTT 5.0 reason code (e.g. "not authorised (0x87)") into
+/// `buf`.
+///
+/// The text is NUL-terminated whenever `buf_len > 0`. `*out_len` (when
+/// `out_len` is not NULL) receives the length of the whole text without the
+/// NUL. Returns `MQTTAS_ERR_BUFFER_TOO_SMALL` when the text was cut (give
+/// at least `*out_len + 1` bytes), `MQTTAS_ERR_NULL_POINTER` when `buf` is
+/// NULL and `buf_len` is not 0. `buf` may be NULL with `buf_len` 0 to learn
+/// the length.
+///
+/// # Safety
+/// `buf` points to `buf_len` writable bytes; `out_len` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_reason_code_describe(
+    code: u8,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        describe_into(buf, buf_len, out_len, |w| {
+            fmt::Write::write_fmt(w, format_args!("{}", ReasonCode(code)))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::fmt::Write;
+
+    #[test]
+    fn truncates_on_char_boundary_and_counts() {
+        let mut buf = [0xAAu8; 6];
+        let mut w = CBuf::new(&mut buf);
+        write!(w, "ab\u{e9}cd").unwrap(); // é is 2 bytes
+        write!(w, "xyz").unwrap();
+        assert_eq!(w.finish(), (9, false));
+        assert_eq!(&buf[..5], b"ab\xc3\xa9c");
+        assert_eq!(buf[5], 0);
+
+        let mut buf = [0xAAu8; 4];
+        let mut w = CBuf::new(&mut buf);
+        write!(w, "a\u{e9}").unwrap();
+        write!(w, "b").unwrap();
+        // "aé" fits exactly in 3, "b" does not and must not follow a gap.
+        assert_eq!(w.finish(), (4, false));
+        assert_eq!(&buf, b"a\xc3\xa9\0");
+
+        let mut buf = [0xAAu8; 4];
+        let mut w = CBuf::new(&mut buf);
+        write!(w, "abc").unwrap();
+        assert_eq!(w.finish(), (3, true));
+        assert_eq!(&buf, b"abc\0");
+
+        let mut w = CBuf::new(&mut []);
+        write!(w, "abc").unwrap();
+        assert_eq!(w.finish(), (3, false));
+    }
+}
