@@ -15,9 +15,12 @@ use super::store::{Phase, Record, Store};
 use super::time::{earliest, reached};
 use super::{Config, ConnectOptions, Error, Event};
 
-/// Inbound QoS 2 packet ids remembered between PUBREC and PUBREL (the most
-/// a broker may have outstanding towards us).
-pub const INBOUND_QOS2_CAPACITY: usize = 32;
+/// Inbound QoS 2 packet ids remembered between PUBREC and PUBREL: the most
+/// a broker may have outstanding towards us. Larger than the receive maximum
+/// we announce, because brokers overshoot it (mosquitto 2.0 does after a
+/// restart with persistence) and dropping the connection then only brings
+/// the same burst again.
+pub const INBOUND_QOS2_CAPACITY: usize = 64;
 
 /// SUBSCRIBE/UNSUBSCRIBE awaiting SUBACK/UNSUBACK at once.
 pub const MAX_PENDING_REQUESTS: usize = 8;
@@ -134,8 +137,20 @@ struct Chunked {
     remaining: u32,
     qos: QoS,
     packet_id: u16,
-    /// False for a QoS 2 duplicate: swallow the payload, acknowledge again.
-    deliver: bool,
+    fate: Fate,
+}
+
+/// What becomes of an inbound PUBLISH.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    /// Deliver and acknowledge.
+    Deliver,
+    /// A QoS 2 message already delivered: acknowledge again only.
+    Duplicate,
+    /// A QoS 2 message the id table cannot track: neither deliver nor
+    /// acknowledge, so the broker keeps it and sends it again on the next
+    /// connection.
+    Withhold,
 }
 
 /// A packet from the store to send.
@@ -222,6 +237,8 @@ struct Core<'a> {
     connected_once: bool,
     /// Clean session / clean start asked for in the current CONNECT.
     clean_requested: bool,
+    /// A QoS 2 message was withheld on this connection (see [`Fate`]).
+    withholding: bool,
     next_packet_id: u16,
     connect_sent: u32,
     last_rx: u32,
@@ -271,7 +288,7 @@ impl<'a> Client<'a> {
             return Err(Error::InvalidConfig("max_inflight must be at least 1"));
         }
         if config.receive_maximum == 0 || config.receive_maximum as usize > INBOUND_QOS2_CAPACITY {
-            return Err(Error::InvalidConfig("receive_maximum must be 1..=32"));
+            return Err(Error::InvalidConfig("receive_maximum must be 1..=64"));
         }
         if config.topic_alias_maximum > 0
             && (config.version != Version::V5 || buffers.aliases.len() < 8)
@@ -299,6 +316,7 @@ impl<'a> Client<'a> {
                 now: 0,
                 connected_once: false,
                 clean_requested: true,
+                withholding: false,
                 next_packet_id: 0,
                 connect_sent: 0,
                 last_rx: 0,
@@ -415,6 +433,7 @@ impl<'a> Client<'a> {
         let c = &mut self.core;
         c.state = State::Connecting;
         c.clean_requested = clean;
+        c.withholding = false;
         c.connect_sent = now;
         c.last_rx = now;
         c.last_tx = now;
@@ -728,7 +747,10 @@ impl<'a> Client<'a> {
     /// The broker broke the protocol: queue a 5.0 DISCONNECT with the reason
     /// code, drop the connection and report why.
     fn fail(&mut self, reason: LostReason) -> Step {
+        // Acknowledgements already queued still go out before DISCONNECT.
+        let queued = self.core.tx_len;
         self.go_down();
+        self.core.tx_len = queued;
         let code = match reason {
             LostReason::Protocol(e) => Some(e.reason_code()),
             LostReason::ReceiveMaximumExceeded => Some(ReasonCode::RECEIVE_MAXIMUM_EXCEEDED),
@@ -740,8 +762,12 @@ impl<'a> Client<'a> {
                 reason,
                 properties: Properties::default(),
             });
-            // The buffer was just emptied and is at least 64 bytes.
-            let _ = self.core.tx_write(&d);
+            if self.core.tx_write(&d).is_err() {
+                // No room after the queued bytes: DISCONNECT alone (the
+                // buffer is at least 64 bytes).
+                self.core.tx_len = 0;
+                let _ = self.core.tx_write(&d);
+            }
         }
         Step::Event(Desc::Lost(reason))
     }
@@ -844,18 +870,15 @@ impl<'a> Client<'a> {
             Ok(t) => t,
             Err(reason) => return self.fail(reason),
         };
-        let deliver = !(head.qos == QoS::ExactlyOnce && c.inbound_qos2.contains(&packet_id));
-        if deliver && head.qos == QoS::ExactlyOnce && !c.inbound_room() {
-            return self.fail(LostReason::ReceiveMaximumExceeded);
-        }
+        let fate = c.fate(head.qos, packet_id);
         self.rx.consume = header.header_len + used;
         self.rx.chunk = Some(Chunked {
             remaining: head.payload_len,
             qos: head.qos,
             packet_id,
-            deliver,
+            fate,
         });
-        if !deliver {
+        if fate != Fate::Deliver {
             return Step::Continue;
         }
         Step::Event(Desc::Start {
@@ -878,7 +901,7 @@ impl<'a> Client<'a> {
             ch.remaining -= n as u32;
             self.rx.chunk = Some(ch);
             self.rx.consume = n;
-            return if ch.deliver {
+            return if ch.fate == Fate::Deliver {
                 Step::Event(Desc::Chunk((0, n)))
             } else {
                 Step::Continue
@@ -889,11 +912,13 @@ impl<'a> Client<'a> {
         }
         self.rx.chunk = None;
         let c = &mut self.core;
-        if ch.deliver && ch.qos == QoS::ExactlyOnce {
+        if ch.fate == Fate::Deliver && ch.qos == QoS::ExactlyOnce {
             let _ = c.inbound_qos2.push(ch.packet_id);
         }
-        c.ack_publish(ch.qos, ch.packet_id);
-        if ch.deliver {
+        if ch.fate != Fate::Withhold {
+            c.ack_publish(ch.qos, ch.packet_id);
+        }
+        if ch.fate == Fate::Deliver {
             Step::Event(Desc::End)
         } else {
             Step::Continue
@@ -1057,12 +1082,20 @@ impl Core<'_> {
         (i != 0).then_some(i)
     }
 
-    fn inbound_room(&self) -> bool {
-        let max = match self.cfg.version {
-            Version::V5 => self.cfg.receive_maximum as usize,
-            Version::V311 => INBOUND_QOS2_CAPACITY,
-        };
-        self.inbound_qos2.len() < max.min(INBOUND_QOS2_CAPACITY)
+    /// Decide what to do with an inbound PUBLISH. Once one QoS 2 message
+    /// is withheld, every later new one is too, so none overtakes it.
+    fn fate(&mut self, qos: QoS, packet_id: u16) -> Fate {
+        if qos != QoS::ExactlyOnce {
+            return Fate::Deliver;
+        }
+        if self.inbound_qos2.contains(&packet_id) {
+            return Fate::Duplicate;
+        }
+        if self.withholding || self.inbound_qos2.is_full() {
+            self.withholding = true;
+            return Fate::Withhold;
+        }
+        Fate::Deliver
     }
 
     fn ack(&mut self, kind: PacketType, packet_id: u16, reason: ReasonCode) {
@@ -1151,6 +1184,11 @@ impl Core<'_> {
                     None => ReasonCode::SUCCESS,
                 };
                 self.ack(PacketType::PubComp, a.packet_id, reason);
+                if self.withholding && self.inbound_qos2.is_empty() {
+                    // Every tracked message is released: reconnect, so the
+                    // broker sends the withheld ones again.
+                    return Err(LostReason::ReceiveMaximumExceeded);
+                }
                 Ok(None)
             }
             Packet::SubAck(a) | Packet::UnsubAck(a) => {
@@ -1262,15 +1300,15 @@ impl Core<'_> {
     fn on_publish(&mut self, rx: &Rx<'_>, p: &Publish<'_>) -> Result<Option<Desc>, LostReason> {
         let packet_id = p.packet_id.unwrap_or(0);
         let topic = self.resolve_topic(rx, p.topic, &p.properties)?;
-        if p.qos == QoS::ExactlyOnce {
-            if self.inbound_qos2.contains(&packet_id) {
-                // Already delivered: acknowledge again, deliver nothing.
+        match self.fate(p.qos, packet_id) {
+            Fate::Deliver => {}
+            Fate::Duplicate => {
                 self.ack_publish(p.qos, packet_id);
                 return Ok(None);
             }
-            if !self.inbound_room() {
-                return Err(LostReason::ReceiveMaximumExceeded);
-            }
+            Fate::Withhold => return Ok(None),
+        }
+        if p.qos == QoS::ExactlyOnce {
             let _ = self.inbound_qos2.push(packet_id);
         }
         self.ack_publish(p.qos, packet_id);

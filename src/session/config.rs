@@ -29,6 +29,7 @@ pub struct Config {
     pub max_inflight: u16,
     /// Inbound QoS 1/2 messages the broker may have outstanding (5.0 receive
     /// maximum), at most [`crate::session::INBOUND_QOS2_CAPACITY`]. Default 16.
+    /// A broker that overshoots it is tolerated up to that capacity.
     pub receive_maximum: u16,
     /// 5.0 session expiry interval in seconds. `None`: 0 for a clean
     /// connection, never expire otherwise (the 3.1.1 meaning of clean).

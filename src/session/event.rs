@@ -74,7 +74,11 @@ pub enum LostReason {
     /// The broker sent a malformed packet or broke a protocol rule; in 5.0 a
     /// DISCONNECT with [`DecodeError::reason_code`] has been queued.
     Protocol(DecodeError),
-    /// The broker sent more unacknowledged QoS 2 messages than we allow.
+    /// The broker sent more unreleased QoS 2 messages than the client can
+    /// track ([`crate::session::INBOUND_QOS2_CAPACITY`]). The ones over the
+    /// limit were neither delivered nor acknowledged; once the others were
+    /// released the client closes the connection (5.0: DISCONNECT 0x93) so
+    /// that the broker sends them again on the next one. Nothing is lost.
     ReceiveMaximumExceeded,
     /// The broker sent DISCONNECT (5.0) with this reason code.
     ServerDisconnect(ReasonCode),
@@ -99,7 +103,7 @@ impl fmt::Display for LostReason {
             LostReason::Timeout(what) => write!(f, "no {what:?} within response_time"),
             LostReason::Protocol(e) => write!(f, "broker broke the protocol: {e}"),
             LostReason::ReceiveMaximumExceeded => {
-                f.write_str("broker exceeded our receive maximum")
+                f.write_str("broker sent more unreleased QoS 2 messages than the client tracks; reconnecting to receive the rest")
             }
             LostReason::AliasTableFull => f.write_str("topic alias table full"),
             LostReason::ServerDisconnect(code) => {

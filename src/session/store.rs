@@ -118,7 +118,10 @@ impl<'a> Store<'a> {
 
     /// The record at offset `at`, if one starts there.
     pub fn record_at(&self, at: usize) -> Option<Record> {
-        let h = self.buf.get(at..at + HEADER)?.get(..HEADER)?;
+        if at + HEADER > self.used {
+            return None;
+        }
+        let h = self.buf.get(at..at + HEADER)?;
         let word = |i: usize| -> u32 {
             let mut b = [0u8; 4];
             if let Some(s) = h.get(i..i + 4) {
