@@ -1,0 +1,5 @@
+/* The host baseline: an empty program, linked like the others. */
+int main(void)
+{
+    return 0;
+}
