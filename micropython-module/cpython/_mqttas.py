@@ -1,0 +1,650 @@
+"""_mqttas for CPython: the C API of libmqttas (include/mqttas.h) over ctypes.
+
+The same interface as the MicroPython user C module (micropython-module/
+_mqttas.c), so the `mqtt_as` package runs unchanged on both. Like the C
+module it holds no protocol logic: it converts Python values to the C API's
+and back, and owns the client's buffers.
+
+The shared library is found through the environment variable MQTTAS_LIB
+(a path to libmqttas.so), else in $CARGO_TARGET_DIR/{release,debug}, else
+in the repository's target/{release,debug}. Build it with
+`cargo rustc --release --features ffi --lib --crate-type cdylib`.
+
+Interface (both implementations)
+--------------------------------
+Client(version=4, keep_alive=60, ping_interval_ms=0, response_time_ms=10000,
+       max_repubs=4, clean_init=True, clean=True, max_inflight=8,
+       receive_maximum=16, session_expiry=None, maximum_packet_size=0,
+       topic_alias_maximum=0, rx_size=1024, tx_size=1024, store_size=4096,
+       alias_size=0)
+    All keyword arguments. The buffers (rx_size, tx_size, store_size,
+    alias_size bytes) belong to the object.
+
+Every call that takes the time takes `now`: milliseconds from a monotonic
+clock, wrapping at 2**32 (mqtt_as keeps such a clock over ticks_ms()).
+
+    connect(now, client_id, user=None, password=None, will=None,
+            properties=None)       will: (topic, payload, qos, retain, props)
+    publish(now, topic, payload, qos=0, retain=False, properties=None) -> pid
+    subscribe(now, subscriptions, properties=None) -> pid
+        subscriptions: a list of (filter, qos) or
+        (filter, qos, no_local, retain_as_published, retain_handling)
+    unsubscribe(now, filters, properties=None) -> pid
+    ping(now)
+    disconnect(now, reason=0, properties=None)
+    auth(now, reason, properties=None)
+    feed(now, data) -> number of bytes taken (offer the rest after events)
+    timeout(now)                   call at the deadline
+    link_down(now)
+    take_tx(now) -> bytes to send, or None
+    next_event() -> a tuple (below), or None
+    deadline() -> tick of the next timeout() call, or None
+    state() -> STATE_DISCONNECTED, STATE_CONNECTING or STATE_CONNECTED
+    pending() -> QoS 1/2 publications not yet complete
+    assigned_client_id() -> the id a 5.0 broker assigned ('' if none)
+
+Events (topics and payloads are bytes, props a dict or None):
+    (CONNECTED, session_present, props)
+    (MESSAGE, topic, payload, qos, retain, dup, pid, props)
+    (MSG_START, topic, total_len, qos, retain, dup, pid, props)
+    (MSG_CHUNK, data)
+    (MSG_END,)
+    (PUBLISHED, pid, reason)
+    (SUBSCRIBED, pid, codes, props)      codes: bytes, one per filter
+    (UNSUBSCRIBED, pid, codes, props)
+    (AUTH, reason, props)
+    (LOST, why, reason, text)            why: LOST_*; text: the whole story
+    (DISCONNECTED,)
+
+Properties are dicts keyed by the MQTT 5.0 property identifiers, as in
+mqtt_as 0.8.3: integers for integer properties, str for strings, bytes for
+binary data (0x09, 0x16), and for user properties (0x26) a dict of name to
+value (given: a dict or a list of pairs; received: all pairs in one dict).
+
+Errors: ValueError(text) for a bad argument (1-99, 200-299) and for
+ERR_TOO_LARGE and ERR_INVALID_CONFIG; OSError(code, text) for refusals of
+the session (NOT_CONNECTED, STORE_FULL, TX_FULL, ...): `args[0]` is the
+mqttas result code. The text is mqttas_strerror's.
+"""
+
+import ctypes
+import os
+
+# Event kinds (mqttas_event_kind).
+CONNECTED = 1
+MESSAGE = 2
+MSG_START = 3
+MSG_CHUNK = 4
+MSG_END = 5
+PUBLISHED = 6
+SUBSCRIBED = 7
+UNSUBSCRIBED = 8
+AUTH = 9
+LOST = 10
+DISCONNECTED = 11
+
+# Connection states (mqttas_conn_state).
+STATE_DISCONNECTED = 0
+STATE_CONNECTING = 1
+STATE_CONNECTED = 2
+
+# Why a connection was lost (mqttas_lost_reason).
+LOST_LINK_DOWN = 1
+LOST_REFUSED = 2
+LOST_TIMEOUT = 3
+LOST_PROTOCOL = 4
+LOST_RECEIVE_MAXIMUM_EXCEEDED = 5
+LOST_SERVER_DISCONNECT = 6
+LOST_ALIAS_TABLE_FULL = 7
+LOST_OTHER = 255
+
+# Result codes the mqtt_as layer acts on (mqttas_result).
+ERR_NOT_CONNECTED = 100
+ERR_ALREADY_CONNECTED = 101
+ERR_STORE_FULL = 102
+ERR_TX_FULL = 103
+ERR_TOO_MANY_PENDING = 104
+ERR_TOO_LARGE = 105
+ERR_QOS_NOT_SUPPORTED = 106
+ERR_RETAIN_NOT_SUPPORTED = 107
+ERR_INVALID_CONFIG = 108
+
+VERSION_311 = 4
+VERSION_5 = 5
+
+MAX_PROPERTIES = 16
+MAX_SUBSCRIPTIONS = 16
+
+# Property identifiers whose value is text or binary data; the others are
+# integers, and 0x26 is a name/value pair.
+_STRING_IDS = (0x03, 0x08, 0x12, 0x15, 0x1A, 0x1C, 0x1F)
+_BINARY_IDS = (0x09, 0x16)
+_USER_PROPERTY = 0x26
+
+_u8p = ctypes.POINTER(ctypes.c_uint8)
+
+
+class _Config(ctypes.Structure):
+    _fields_ = [
+        ("version", ctypes.c_uint8),
+        ("keep_alive", ctypes.c_uint16),
+        ("ping_interval_ms", ctypes.c_uint32),
+        ("response_time_ms", ctypes.c_uint32),
+        ("max_repubs", ctypes.c_uint8),
+        ("clean_init", ctypes.c_bool),
+        ("clean", ctypes.c_bool),
+        ("max_inflight", ctypes.c_uint16),
+        ("receive_maximum", ctypes.c_uint16),
+        ("has_session_expiry", ctypes.c_bool),
+        ("session_expiry", ctypes.c_uint32),
+        ("maximum_packet_size", ctypes.c_uint32),
+        ("topic_alias_maximum", ctypes.c_uint16),
+    ]
+
+
+class _Property(ctypes.Structure):
+    _fields_ = [
+        ("id", ctypes.c_uint8),
+        ("value", ctypes.c_uint32),
+        ("data", _u8p),
+        ("data_len", ctypes.c_size_t),
+        ("data2", _u8p),
+        ("data2_len", ctypes.c_size_t),
+    ]
+
+
+class _ConnectOptions(ctypes.Structure):
+    _fields_ = [
+        ("client_id", ctypes.c_char_p),
+        ("client_id_len", ctypes.c_size_t),
+        ("username", ctypes.c_char_p),
+        ("username_len", ctypes.c_size_t),
+        ("password", _u8p),
+        ("password_len", ctypes.c_size_t),
+        ("will_topic", ctypes.c_char_p),
+        ("will_topic_len", ctypes.c_size_t),
+        ("will_payload", _u8p),
+        ("will_payload_len", ctypes.c_size_t),
+        ("will_qos", ctypes.c_uint8),
+        ("will_retain", ctypes.c_bool),
+        ("will_properties", ctypes.POINTER(_Property)),
+        ("will_properties_len", ctypes.c_size_t),
+        ("properties", ctypes.POINTER(_Property)),
+        ("properties_len", ctypes.c_size_t),
+    ]
+
+
+class _Subscription(ctypes.Structure):
+    _fields_ = [
+        ("filter", ctypes.c_char_p),
+        ("filter_len", ctypes.c_size_t),
+        ("qos", ctypes.c_uint8),
+        ("no_local", ctypes.c_bool),
+        ("retain_as_published", ctypes.c_bool),
+        ("retain_handling", ctypes.c_uint8),
+    ]
+
+
+class _Str(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_char_p), ("len", ctypes.c_size_t)]
+
+
+class _Event(ctypes.Structure):
+    _fields_ = [
+        ("kind", ctypes.c_uint32),
+        ("topic", _u8p),
+        ("topic_len", ctypes.c_size_t),
+        ("payload", _u8p),
+        ("payload_len", ctypes.c_size_t),
+        ("total_len", ctypes.c_uint32),
+        ("packet_id", ctypes.c_uint16),
+        ("qos", ctypes.c_uint8),
+        ("retain", ctypes.c_bool),
+        ("dup", ctypes.c_bool),
+        ("session_present", ctypes.c_bool),
+        ("reason", ctypes.c_uint8),
+        ("version", ctypes.c_uint8),
+        ("codes", _u8p),
+        ("codes_len", ctypes.c_size_t),
+        ("properties", _u8p),
+        ("properties_len", ctypes.c_size_t),
+        ("lost", ctypes.c_uint32),
+        ("awaited", ctypes.c_uint32),
+        ("protocol_error", ctypes.c_uint32),
+        ("protocol_detail", ctypes.c_uint8),
+    ]
+
+
+def _candidates():
+    env = os.environ.get("MQTTAS_LIB")
+    if env:
+        yield env
+        return
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(os.path.dirname(here))
+    dirs = []
+    if os.environ.get("CARGO_TARGET_DIR"):
+        dirs.append(os.environ["CARGO_TARGET_DIR"])
+    dirs.append(os.path.join(root, "target"))
+    for d in dirs:
+        for profile in ("release", "debug"):
+            yield os.path.join(d, profile, "libmqttas.so")
+
+
+def _load():
+    tried = []
+    for path in _candidates():
+        tried.append(path)
+        if os.path.exists(path):
+            return ctypes.CDLL(path)
+    raise ImportError(
+        "libmqttas.so not found (looked at %s): build it with `cargo rustc --release "
+        "--features ffi --lib --crate-type cdylib` or set MQTTAS_LIB" % ", ".join(tried)
+    )
+
+
+_lib = _load()
+
+_P = ctypes.c_void_p
+_R = ctypes.c_uint32
+for _name, _args in (
+    ("mqttas_client_init", [_P, ctypes.c_size_t, ctypes.POINTER(_Config)] + [_u8p, ctypes.c_size_t] * 4),
+    ("mqttas_client_deinit", [_P]),
+    ("mqttas_state", [_P, ctypes.POINTER(ctypes.c_uint32)]),
+    ("mqttas_pending_publications", [_P, ctypes.POINTER(ctypes.c_size_t)]),
+    ("mqttas_connect", [_P, ctypes.c_uint32, ctypes.POINTER(_ConnectOptions)]),
+    (
+        "mqttas_publish",
+        [_P, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t, _u8p, ctypes.c_size_t,
+         ctypes.c_uint8, ctypes.c_bool, ctypes.POINTER(_Property), ctypes.c_size_t,
+         ctypes.POINTER(ctypes.c_uint16)],
+    ),
+    (
+        "mqttas_subscribe",
+        [_P, ctypes.c_uint32, ctypes.POINTER(_Subscription), ctypes.c_size_t,
+         ctypes.POINTER(_Property), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint16)],
+    ),
+    (
+        "mqttas_unsubscribe",
+        [_P, ctypes.c_uint32, ctypes.POINTER(_Str), ctypes.c_size_t,
+         ctypes.POINTER(_Property), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint16)],
+    ),
+    ("mqttas_ping", [_P, ctypes.c_uint32]),
+    ("mqttas_disconnect", [_P, ctypes.c_uint32, ctypes.c_uint8, ctypes.POINTER(_Property), ctypes.c_size_t]),
+    ("mqttas_auth", [_P, ctypes.c_uint32, ctypes.c_uint8, ctypes.POINTER(_Property), ctypes.c_size_t]),
+    ("mqttas_handle_input", [_P, ctypes.c_uint32, _u8p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
+    ("mqttas_handle_timeout", [_P, ctypes.c_uint32]),
+    ("mqttas_handle_link_down", [_P, ctypes.c_uint32]),
+    ("mqttas_poll_transmit", [_P, ctypes.c_uint32, ctypes.POINTER(_u8p), ctypes.POINTER(ctypes.c_size_t)]),
+    ("mqttas_poll_event", [_P, ctypes.POINTER(_Event)]),
+    ("mqttas_poll_deadline", [_P, ctypes.POINTER(ctypes.c_bool), ctypes.POINTER(ctypes.c_uint32)]),
+    ("mqttas_config_default", [ctypes.POINTER(_Config)]),
+    ("mqttas_event_describe", [ctypes.POINTER(_Event), ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
+    ("mqttas_property_next", [_u8p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(_Property)]),
+):
+    _f = getattr(_lib, _name)
+    _f.argtypes = _args
+    _f.restype = _R
+_lib.mqttas_client_size.restype = ctypes.c_size_t
+_lib.mqttas_client_size.argtypes = []
+_lib.mqttas_client_align.restype = ctypes.c_size_t
+_lib.mqttas_client_align.argtypes = []
+_lib.mqttas_strerror.restype = ctypes.c_char_p
+_lib.mqttas_strerror.argtypes = [ctypes.c_uint32]
+_lib.mqttas_version.restype = ctypes.c_char_p
+_lib.mqttas_version.argtypes = []
+# Newer than the first header: used when present.
+_assigned = getattr(_lib, "mqttas_assigned_client_id", None)
+if _assigned is not None:
+    _assigned.argtypes = [_P, ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_size_t)]
+    _assigned.restype = _R
+
+
+def version():
+    """The library version, e.g. '0.1.0'."""
+    return _lib.mqttas_version().decode()
+
+
+def strerror(code):
+    """The text of a mqttas result code."""
+    return _lib.mqttas_strerror(code).decode()
+
+
+def _is_value_error(code):
+    return code < 100 or code >= 200 or code in (ERR_TOO_LARGE, ERR_INVALID_CONFIG)
+
+
+def _check(code):
+    if code == 0:
+        return
+    text = strerror(code)
+    if _is_value_error(code):
+        raise ValueError(text)
+    # A plain OSError: OSError(code, text) would become a subclass chosen by
+    # errno (104 is ConnectionResetError), which these codes are not.
+    e = OSError(text)
+    e.args = (code, text)
+    e.errno = code
+    e.strerror = text
+    raise e
+
+
+def _bytes(v, what):
+    if isinstance(v, str):
+        return v.encode()
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v)
+    raise TypeError("%s must be str or bytes, not %s" % (what, type(v).__name__))
+
+
+def _ptr(b):
+    """A uint8_t pointer to the bytes `b` (kept alive by the caller)."""
+    if not b:
+        return None
+    return ctypes.cast(ctypes.c_char_p(b), _u8p)
+
+
+class _Props:
+    """A C array of properties built from a dict; keeps the data alive."""
+
+    def __init__(self, props):
+        self.keep = []
+        items = []
+        if props:
+            if not isinstance(props, dict):
+                raise TypeError("properties must be a dict keyed by property identifier")
+            for pid, value in props.items():
+                if not isinstance(pid, int) or not 0 < pid < 256:
+                    raise ValueError("property identifier %r is not an MQTT 5.0 identifier" % (pid,))
+                if pid == _USER_PROPERTY and isinstance(value, (dict, list, tuple)):
+                    pairs = value.items() if isinstance(value, dict) else value
+                    for pair in pairs:
+                        k, v = pair
+                        items.append(self._pair(k, v))
+                else:
+                    items.append(self._one(pid, value))
+        self.len = len(items)
+        self.array = (_Property * max(1, len(items)))(*items) if items else None
+
+    def _data(self, v, what):
+        b = _bytes(v, what)
+        self.keep.append(b)
+        return _ptr(b), len(b)
+
+    def _pair(self, k, v):
+        d, n = self._data(k, "user property name")
+        d2, n2 = self._data(v, "user property value")
+        return _Property(_USER_PROPERTY, 0, d, n, d2, n2)
+
+    def _one(self, pid, value):
+        if isinstance(value, bool) or isinstance(value, int):
+            if not 0 <= int(value) <= 0xFFFFFFFF:
+                raise ValueError("property 0x%02x: %d out of range" % (pid, value))
+            return _Property(pid, int(value), None, 0, None, 0)
+        d, n = self._data(value, "property 0x%02x" % pid)
+        return _Property(pid, 0, d, n, None, 0)
+
+    def ptr(self):
+        return self.array
+
+
+def _props_out(ptr, n):
+    """Raw 5.0 property bytes to a dict (None when there are none)."""
+    if not n:
+        return None
+    out = {}
+    cursor = ctypes.c_size_t(0)
+    p = _Property()
+    while _lib.mqttas_property_next(ptr, n, ctypes.byref(cursor), ctypes.byref(p)) == 0 and p.id:
+        if p.id == _USER_PROPERTY:
+            users = out.setdefault(_USER_PROPERTY, {})
+            k = ctypes.string_at(p.data, p.data_len).decode()
+            users[k] = ctypes.string_at(p.data2, p.data2_len).decode()
+        elif p.id in _STRING_IDS:
+            out[p.id] = ctypes.string_at(p.data, p.data_len).decode()
+        elif p.id in _BINARY_IDS:
+            out[p.id] = ctypes.string_at(p.data, p.data_len)
+        else:
+            out[p.id] = p.value
+    return out
+
+
+def _at(ptr, n):
+    return ctypes.string_at(ptr, n) if n else b""
+
+
+class Client:
+    """An MQTT session over buffers this object owns. See the module doc."""
+
+    def __init__(
+        self,
+        version=VERSION_311,
+        keep_alive=60,
+        ping_interval_ms=0,
+        response_time_ms=10000,
+        max_repubs=4,
+        clean_init=True,
+        clean=True,
+        max_inflight=8,
+        receive_maximum=16,
+        session_expiry=None,
+        maximum_packet_size=0,
+        topic_alias_maximum=0,
+        rx_size=1024,
+        tx_size=1024,
+        store_size=4096,
+        alias_size=0,
+    ):
+        c = _Config()
+        _lib.mqttas_config_default(ctypes.byref(c))
+        ranges = (
+            ("version", version, 0xFF),
+            ("keep_alive", keep_alive, 0xFFFF),
+            ("ping_interval_ms", ping_interval_ms, 0xFFFFFFFF),
+            ("response_time_ms", response_time_ms, 0xFFFFFFFF),
+            ("max_repubs", max_repubs, 0xFF),
+            ("max_inflight", max_inflight, 0xFFFF),
+            ("receive_maximum", receive_maximum, 0xFFFF),
+            ("maximum_packet_size", maximum_packet_size, 0xFFFFFFFF),
+            ("topic_alias_maximum", topic_alias_maximum, 0xFFFF),
+        )
+        for name, v, top in ranges:
+            if not isinstance(v, int) or not 0 <= v <= top:
+                raise ValueError("%s must be an integer in 0..%d" % (name, top))
+            setattr(c, name, v)
+        c.clean_init = bool(clean_init)
+        c.clean = bool(clean)
+        if session_expiry is not None:
+            if not isinstance(session_expiry, int) or not 0 <= session_expiry <= 0xFFFFFFFF:
+                raise ValueError("session_expiry must be None or an integer in 0..4294967295")
+            c.has_session_expiry = True
+            c.session_expiry = session_expiry
+        for name, v in (("rx_size", rx_size), ("tx_size", tx_size), ("store_size", store_size),
+                        ("alias_size", alias_size)):
+            if not isinstance(v, int) or v < 0:
+                raise ValueError("%s must be a non-negative integer" % name)
+        align = _lib.mqttas_client_align()
+        size = _lib.mqttas_client_size()
+        # ctypes buffers come from malloc: aligned for any C type.
+        self._storage = ctypes.create_string_buffer(size + align)
+        addr = ctypes.addressof(self._storage)
+        self._client = ctypes.c_void_p(addr + (-addr) % align)
+        self._rx = (ctypes.c_uint8 * max(rx_size, 1))()
+        self._tx = (ctypes.c_uint8 * max(tx_size, 1))()
+        self._store = (ctypes.c_uint8 * max(store_size, 1))()
+        self._aliases = (ctypes.c_uint8 * max(alias_size, 1))()
+        bufs = []
+        for buf, n in ((self._rx, rx_size), (self._tx, tx_size), (self._store, store_size),
+                       (self._aliases, alias_size)):
+            bufs += [ctypes.cast(buf, _u8p) if n else None, n]
+        self._live = False
+        _check(_lib.mqttas_client_init(self._client, size, ctypes.byref(c), *bufs))
+        self._live = True
+        self._event = _Event()
+        self._text = ctypes.create_string_buffer(512)
+
+    def __del__(self):
+        if getattr(self, "_live", False):
+            _lib.mqttas_client_deinit(self._client)
+            self._live = False
+
+    def connect(self, now, client_id, user=None, password=None, will=None, properties=None):
+        o = _ConnectOptions()
+        keep = []
+
+        def text(v, what):
+            b = _bytes(v, what)
+            keep.append(b)
+            return b, len(b)
+
+        o.client_id, o.client_id_len = text(client_id, "client_id")
+        if user is not None:
+            o.username, o.username_len = text(user, "user")
+        if password is not None:
+            b, n = text(password, "password")
+            o.password, o.password_len = _ptr(b), n
+        props = _Props(properties)
+        o.properties, o.properties_len = props.ptr(), props.len
+        will_props = _Props(None)
+        if will is not None:
+            topic, payload, qos, retain, wprops = will
+            o.will_topic, o.will_topic_len = text(topic, "will topic")
+            b, n = text(payload, "will message")
+            o.will_payload, o.will_payload_len = _ptr(b), n
+            if not isinstance(qos, int) or not 0 <= qos <= 2:
+                raise ValueError("will qos must be 0, 1 or 2")
+            o.will_qos = qos
+            o.will_retain = bool(retain)
+            will_props = _Props(wprops)
+            o.will_properties, o.will_properties_len = will_props.ptr(), will_props.len
+        _check(_lib.mqttas_connect(self._client, now & 0xFFFFFFFF, ctypes.byref(o)))
+
+    def publish(self, now, topic, payload, qos=0, retain=False, properties=None):
+        t = _bytes(topic, "topic")
+        p = _bytes(payload, "message")
+        if not isinstance(qos, int) or not 0 <= qos <= 2:
+            raise ValueError("qos must be 0, 1 or 2")
+        props = _Props(properties)
+        pid = ctypes.c_uint16(0)
+        _check(_lib.mqttas_publish(self._client, now & 0xFFFFFFFF, t, len(t), _ptr(p), len(p),
+                                   qos, bool(retain), props.ptr(), props.len, ctypes.byref(pid)))
+        return pid.value
+
+    def subscribe(self, now, subscriptions, properties=None):
+        subs = []
+        keep = []
+        for s in subscriptions:
+            f = _bytes(s[0], "topic filter")
+            keep.append(f)
+            qos = s[1] if len(s) > 1 else 0
+            if not isinstance(qos, int) or not 0 <= qos <= 2:
+                raise ValueError("qos must be 0, 1 or 2")
+            nl = bool(s[2]) if len(s) > 2 else False
+            rap = bool(s[3]) if len(s) > 3 else False
+            rh = s[4] if len(s) > 4 else 0
+            subs.append(_Subscription(f, len(f), qos, nl, rap, rh))
+        arr = (_Subscription * max(1, len(subs)))(*subs)
+        props = _Props(properties)
+        pid = ctypes.c_uint16(0)
+        _check(_lib.mqttas_subscribe(self._client, now & 0xFFFFFFFF, arr, len(subs), props.ptr(),
+                                     props.len, ctypes.byref(pid)))
+        return pid.value
+
+    def unsubscribe(self, now, filters, properties=None):
+        items = []
+        for f in filters:
+            b = _bytes(f, "topic filter")
+            items.append(_Str(b, len(b)))
+        arr = (_Str * max(1, len(items)))(*items)
+        props = _Props(properties)
+        pid = ctypes.c_uint16(0)
+        _check(_lib.mqttas_unsubscribe(self._client, now & 0xFFFFFFFF, arr, len(items), props.ptr(),
+                                       props.len, ctypes.byref(pid)))
+        return pid.value
+
+    def ping(self, now):
+        _check(_lib.mqttas_ping(self._client, now & 0xFFFFFFFF))
+
+    def disconnect(self, now, reason=0, properties=None):
+        props = _Props(properties)
+        _check(_lib.mqttas_disconnect(self._client, now & 0xFFFFFFFF, reason, props.ptr(), props.len))
+
+    def auth(self, now, reason, properties=None):
+        props = _Props(properties)
+        _check(_lib.mqttas_auth(self._client, now & 0xFFFFFFFF, reason, props.ptr(), props.len))
+
+    def feed(self, now, data):
+        b = bytes(data)
+        n = ctypes.c_size_t(0)
+        _check(_lib.mqttas_handle_input(self._client, now & 0xFFFFFFFF, _ptr(b), len(b), ctypes.byref(n)))
+        return n.value
+
+    def timeout(self, now):
+        _check(_lib.mqttas_handle_timeout(self._client, now & 0xFFFFFFFF))
+
+    def link_down(self, now):
+        _check(_lib.mqttas_handle_link_down(self._client, now & 0xFFFFFFFF))
+
+    def take_tx(self, now):
+        p = _u8p()
+        n = ctypes.c_size_t(0)
+        _check(_lib.mqttas_poll_transmit(self._client, now & 0xFFFFFFFF, ctypes.byref(p), ctypes.byref(n)))
+        if not n.value:
+            return None
+        return ctypes.string_at(p, n.value)
+
+    def deadline(self):
+        has = ctypes.c_bool(False)
+        t = ctypes.c_uint32(0)
+        _check(_lib.mqttas_poll_deadline(self._client, ctypes.byref(has), ctypes.byref(t)))
+        return t.value if has.value else None
+
+    def state(self):
+        s = ctypes.c_uint32(0)
+        _check(_lib.mqttas_state(self._client, ctypes.byref(s)))
+        return s.value
+
+    def pending(self):
+        n = ctypes.c_size_t(0)
+        _check(_lib.mqttas_pending_publications(self._client, ctypes.byref(n)))
+        return n.value
+
+    def assigned_client_id(self):
+        if _assigned is None:
+            return ""
+        p = ctypes.c_char_p()
+        n = ctypes.c_size_t(0)
+        _check(_assigned(self._client, ctypes.byref(p), ctypes.byref(n)))
+        return ctypes.string_at(p, n.value).decode() if n.value else ""
+
+    def next_event(self):
+        e = self._event
+        _check(_lib.mqttas_poll_event(self._client, ctypes.byref(e)))
+        k = e.kind
+        if k == 0:
+            return None
+        if k == CONNECTED:
+            return (k, bool(e.session_present), _props_out(e.properties, e.properties_len))
+        if k == MESSAGE:
+            return (k, _at(e.topic, e.topic_len), _at(e.payload, e.payload_len), e.qos,
+                    bool(e.retain), bool(e.dup), e.packet_id,
+                    _props_out(e.properties, e.properties_len))
+        if k == MSG_START:
+            return (k, _at(e.topic, e.topic_len), e.total_len, e.qos, bool(e.retain),
+                    bool(e.dup), e.packet_id, _props_out(e.properties, e.properties_len))
+        if k == MSG_CHUNK:
+            return (k, _at(e.payload, e.payload_len))
+        if k in (MSG_END, DISCONNECTED):
+            return (k,)
+        if k == PUBLISHED:
+            return (k, e.packet_id, e.reason)
+        if k in (SUBSCRIBED, UNSUBSCRIBED):
+            return (k, e.packet_id, _at(e.codes, e.codes_len),
+                    _props_out(e.properties, e.properties_len))
+        if k == AUTH:
+            return (k, e.reason, _props_out(e.properties, e.properties_len))
+        if k == LOST:
+            n = ctypes.c_size_t(0)
+            _lib.mqttas_event_describe(ctypes.byref(e), self._text, len(self._text), ctypes.byref(n))
+            return (k, e.lost, e.reason, self._text.value.decode("utf-8", "replace"))
+        return (k,)

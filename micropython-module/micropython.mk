@@ -1,0 +1,64 @@
+# micropython.mk: the _mqttas user C module for MicroPython's make-based
+# ports (unix, stm32, qemu, ...):
+#
+#   make USER_C_MODULES=/path/to/mqttas/micropython-module \
+#        FROZEN_MANIFEST=/path/to/your/manifest.py
+#
+# Builds the Rust core as a static library for the port's CPU with cargo
+# and links it: no_std (`--no-default-features --features ffi`) for bare
+# metal, with std on a host (unix), where a no_std library would lack the
+# unwinding personality its precompiled core refers to. The Rust target is
+# derived from the port's -mcpu (the host triple when there is none);
+# set MQTTAS_RUST_TARGET=... to choose it, and install it with
+# `rustup target add`. MQTTAS_CARGO overrides the cargo command.
+
+MQTTAS_MOD_DIR := $(USERMOD_DIR)
+MQTTAS_ROOT := $(abspath $(MQTTAS_MOD_DIR)/..)
+
+SRC_USERMOD_C += $(MQTTAS_MOD_DIR)/_mqttas.c
+CFLAGS_USERMOD += -I$(MQTTAS_ROOT)/include
+
+MQTTAS_LIB := $(BUILD)/mqttas/libmqttas.a
+# Hosted ports (unix) take the std build and link what std needs.
+MQTTAS_HOSTED ?= $(if $(filter unix,$(notdir $(CURDIR))),1,0)
+ifeq ($(MQTTAS_HOSTED),1)
+LIBS_USERMOD += $(MQTTAS_LIB) -lgcc_s -lutil -lrt -lpthread -lm -ldl
+else
+# Bare-metal ports put LDFLAGS before the objects on the link line, and some
+# (qemu) replace LIBS: naming the C module's calls with -u makes the linker
+# take them (and what they need) from the archive wherever it stands.
+MQTTAS_PAREN := (
+MQTTAS_SYMBOLS := $(shell grep -o 'mqttas_[a-z_]*$(MQTTAS_PAREN)' $(MQTTAS_MOD_DIR)/_mqttas.c | tr -d '$(MQTTAS_PAREN)' | sort -u)
+LDFLAGS_USERMOD += $(addprefix -u ,$(MQTTAS_SYMBOLS)) $(MQTTAS_LIB)
+endif
+
+# Deferred (=): the port's CFLAGS are complete only when the rule runs.
+MQTTAS_CPU = $(patsubst -mcpu=%,%,$(firstword $(filter -mcpu=%,$(CFLAGS))))
+MQTTAS_HARDFP = $(filter -mfloat-abi=hard,$(CFLAGS))
+MQTTAS_RUST_TARGET ?= $(strip \
+    $(if $(and $(MQTTAS_CPU),$(filter 0,$(MQTTAS_HOSTED))),\
+    $(if $(filter cortex-m0 cortex-m0plus cortex-m1,$(MQTTAS_CPU)),thumbv6m-none-eabi,\
+    $(if $(filter cortex-m3,$(MQTTAS_CPU)),thumbv7m-none-eabi,\
+    $(if $(filter cortex-m4 cortex-m7,$(MQTTAS_CPU)),thumbv7em-none-eabi$(if $(MQTTAS_HARDFP),hf),\
+    $(if $(filter cortex-m33 cortex-m55 cortex-m85,$(MQTTAS_CPU)),thumbv8m.main-none-eabi$(if $(MQTTAS_HARDFP),hf),\
+    $(error _mqttas: no Rust target known for -mcpu=$(MQTTAS_CPU): set MQTTAS_RUST_TARGET))))),\
+    $(shell rustc -vV | sed -n 's/^host: //p')))
+MQTTAS_CARGO ?= cargo
+MQTTAS_FEATURES = $(if $(filter 1,$(MQTTAS_HOSTED)),--features ffi,--no-default-features --features ffi)
+
+# Rules defined here must not become the port's default goal.
+MQTTAS_SAVED_GOAL := $(.DEFAULT_GOAL)
+
+$(MQTTAS_LIB): $(MQTTAS_ROOT)/Cargo.toml $(shell find $(MQTTAS_ROOT)/src -name '*.rs')
+	$(ECHO) "CARGO libmqttas.a ($(MQTTAS_RUST_TARGET))"
+	$(Q)mkdir -p $(@D)
+	$(Q)$(MQTTAS_CARGO) rustc --quiet --manifest-path $(MQTTAS_ROOT)/Cargo.toml --release --lib \
+		$(MQTTAS_FEATURES) --crate-type staticlib \
+		--target $(MQTTAS_RUST_TARGET) --target-dir $(abspath $(BUILD))/mqttas/target
+	$(Q)cp $(abspath $(BUILD))/mqttas/target/$(MQTTAS_RUST_TARGET)/release/libmqttas.a $@
+
+# The module's object needs the library first (the link step takes it from
+# LIBS). The object's path depends on the MicroPython version.
+$(BUILD)/$(notdir $(MQTTAS_MOD_DIR))/_mqttas.o $(BUILD)/$(MQTTAS_MOD_DIR)/_mqttas.o: $(MQTTAS_LIB)
+
+.DEFAULT_GOAL := $(MQTTAS_SAVED_GOAL)

@@ -1,0 +1,666 @@
+# mqtt_as: a resilient asynchronous MQTT client for MicroPython and CPython,
+# a drop-in for Peter Hinch's mqtt_as 0.8.3 over the mqttas Rust core.
+#
+#     from mqtt_as import MQTTClient, config
+#
+# The protocol lives in the core (`_mqttas`: the firmware's C module, or the
+# ctypes binding on CPython): this layer only moves bytes, time and events.
+# Per connection three tasks run: a reader feeding received bytes to the
+# core, a writer draining the core's bytes to the link, and a timer that
+# sleeps until the core's next deadline. No task polls.
+#
+# Extensions over mqtt_as 0.8.3, all keeping its programs working: qos=2;
+# QoS 1/2 messages are kept across outages and resent with their packet
+# ids (DUP set); clean=False sessions resume; the config dict is validated
+# on construction; large messages can be received in chunks (chunk_cb);
+# several user properties. See options.py for every config key.
+
+import gc
+import sys
+
+import asyncio
+
+from . import compat
+from .compat import _mqttas, now, until, sleep_ms, wait_ms, spawn
+from .msgqueue import MsgQueue
+from .options import validate, defaults, eliza
+from .properties import check as check_properties
+from .topics import check_name, check_filter
+from .links import default_link, default_client_id
+
+VERSION = (0, 8, 3)
+
+# mqtt_as 0.8.3 module attributes, kept for programs that read them.
+_PLATFORM = sys.platform
+ESP32 = _PLATFORM == "esp32"
+RP2 = _PLATFORM == "rp2"
+ESP8266 = _PLATFORM == "esp8266"
+PYBOARD = _PLATFORM == "pyboard"
+IBUFSIZE = 50  # Raising it above the receive buffer size raises rx_size.
+MSG_BYTES = True  # Messages are always bytes here.
+
+config = defaults(default_client_id())
+gc.collect()
+
+# The DNS query wan_ok() sends by default (www.google.com, A record).
+_DNS_QUERY = b"$\x1a\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x06google\x03com\x00\x00\x01\x00\x01"
+
+
+class MQTTException(Exception):
+    pass
+
+
+def _qos(qos):
+    if isinstance(qos, bool) or not isinstance(qos, int) or not 0 <= qos <= 2:
+        raise ValueError("qos must be 0, 1 or 2, got %r" % (qos,))
+    return qos
+
+
+def _payload(msg):
+    if isinstance(msg, str):
+        return msg.encode()
+    if isinstance(msg, (bytes, bytearray, memoryview)):
+        return msg
+    raise TypeError("msg must be bytes, bytearray or str, not %s" % type(msg).__name__)
+
+
+class MQTTClient:
+    DEBUG = False
+    REPUB_COUNT = 0  # PUBLISH packets sent again with their packet id (DUP).
+
+    def __init__(self, config):
+        s = validate(config)
+        self._s = s
+        self.server = s["server"]
+        self.port = s["port"]
+        self.mqttv5 = s["mqttv5"]
+        self.mqttv5_con_props = s["mqttv5_con_props"]
+        self.topic_alias_maximum = 0
+        self._events = s["queue_len"] > 0
+        if self._events:
+            self.up = asyncio.Event()
+            self.down = asyncio.Event()
+            self.queue = MsgQueue(s["queue_len"])
+            self._cb = self.queue.put
+        else:
+            self._cb = s["subs_cb"]
+            self._wifi_handler = s["wifi_coro"]
+            self._connect_handler = s["connect_coro"]
+        self._chunk_cb = s["chunk_cb"]
+        self._link = s["link"] or default_link(s, self.dprint)
+        self._core = self._make_core(s)
+        self.lock = asyncio.Lock()  # Kept for subclasses written for mqtt_as.
+        self._addr = None
+        self._conn = None
+        self._gen = 0  # Connection generation: tasks of older ones stop.
+        self._tasks = []
+        self._changed = asyncio.Event()
+        self._tx_evt = asyncio.Event()
+        self._timer_evt = asyncio.Event()
+        self._outage = asyncio.Event()  # Wakes _keep_connected.
+        self._timer_at = None
+        self._acks = {}  # pid -> [reason]: QoS 1/2 publications.
+        self._reqs = {}  # pid -> [codes]: subscribe/unsubscribe.
+        self._connack = None
+        self._lost_why = None
+        self._chunk = None
+        self._writing = False
+        self._disc = False
+        self._isconnected = False
+        self._in_connect = False
+        self._has_connected = False
+        self._ever_connected = False
+        self._last_rx = now()
+
+    def _make_core(self, s):
+        v5 = s["mqttv5"]
+        props = dict(s["mqttv5_con_props"] or {})
+        # The core sends these four itself, from its configuration.
+        expiry = props.pop(0x11, None)
+        if v5 and not s["clean"] and expiry is None:
+            expiry = 0xFFFFFFFF  # Keep the session across outages.
+        rx_max = min(32, max(1, props.pop(0x21, 16)))
+        max_packet = props.pop(0x27, 0)
+        alias_max = props.pop(0x22, 0)
+        self._con_props = props or None
+        rx_size = max(s["rx_size"], IBUFSIZE)
+        return _mqttas.Client(
+            version=_mqttas.VERSION_5 if v5 else _mqttas.VERSION_311,
+            keep_alive=s["keepalive"],
+            ping_interval_ms=s["ping_interval_ms"],
+            response_time_ms=s["response_time_ms"],
+            max_repubs=s["max_repubs"],
+            clean_init=s["clean_init"],
+            clean=s["clean"],
+            max_inflight=s["max_inflight"],
+            receive_maximum=rx_max,
+            session_expiry=expiry if v5 else None,
+            maximum_packet_size=max_packet,
+            topic_alias_maximum=alias_max,
+            rx_size=rx_size,
+            tx_size=s["tx_size"],
+            store_size=s["store_size"],
+            alias_size=min(16384, alias_max * 132),
+        )
+
+    def dprint(self, msg, *args):
+        if self.DEBUG:
+            print(msg % args)
+
+    # ---- plumbing -------------------------------------------------------
+
+    def _notify(self):
+        # Wake every task waiting for something to change.
+        ev = self._changed
+        self._changed = asyncio.Event()
+        ev.set()
+
+    async def _wait_change(self, ms=None):
+        ev = self._changed
+        if ms is None:
+            await ev.wait()
+            return True
+        return await wait_ms(ev, ms)
+
+    def _pump(self):
+        """Take every event from the core, then wake the writer, the timer
+        (if the deadline moved earlier) and the waiting tasks."""
+        core = self._core
+        ev = core.next_event()
+        while ev is not None:
+            self._on_event(ev)
+            ev = core.next_event()
+        self._tx_evt.set()
+        d = core.deadline()
+        if d is not None and (self._timer_at is None or until(d, self._timer_at) < 0):
+            self._timer_evt.set()
+        self._notify()
+
+    def _on_event(self, ev):
+        k = ev[0]
+        if k == _mqttas.MESSAGE:
+            self._deliver(ev[1], ev[2], ev[4], ev[7])
+        elif k == _mqttas.PUBLISHED:
+            slot = self._acks.pop(ev[1], None)
+            if slot is not None:
+                slot[0] = ev[2]
+        elif k == _mqttas.SUBSCRIBED or k == _mqttas.UNSUBSCRIBED:
+            slot = self._reqs.pop(ev[1], None)
+            if slot is not None:
+                slot[0] = ev[2]
+        elif k == _mqttas.MSG_START:
+            # [topic, total, retained, properties, offset, parts]
+            self._chunk = [ev[1], ev[2], ev[4], ev[7], 0, []]
+        elif k == _mqttas.MSG_CHUNK:
+            self._on_chunk(ev[1])
+        elif k == _mqttas.MSG_END:
+            c = self._chunk
+            self._chunk = None
+            if c is not None and self._chunk_cb is None:
+                self._deliver(c[0], b"".join(c[5]), c[2], c[3])
+        elif k == _mqttas.CONNECTED:
+            props = ev[2] or {}
+            self.topic_alias_maximum = props.get(0x22, 0)
+            if props:
+                self.dprint("CONNACK properties: %s", props)
+            self._connack = True
+        elif k == _mqttas.LOST:
+            why = ev[3]
+            if ev[1] == _mqttas.LOST_LINK_DOWN and self._lost_why:
+                why = self._lost_why
+            elif why.startswith("connection lost: "):
+                why = why[17:]
+            self._on_lost(why)
+        elif k == _mqttas.DISCONNECTED:
+            self._disc = True
+        elif k == _mqttas.AUTH:
+            self.dprint("AUTH reason 0x%02x %s", ev[1], ev[2])
+
+    def _on_chunk(self, data):
+        c = self._chunk
+        if c is None:
+            return
+        if self._chunk_cb is None:
+            c[5].append(data)
+            return
+        try:
+            self._chunk_cb(c[0], data, c[4], c[1], c[2], c[3])
+        except Exception as e:
+            compat.print_exc(e)
+        c[4] += len(data)
+
+    def _deliver(self, topic, msg, retained, props):
+        try:
+            if self.mqttv5:
+                self._cb(topic, msg, retained, props)
+            else:
+                self._cb(topic, msg, retained)
+        except Exception as e:  # A faulty callback must not stop the reader.
+            compat.print_exc(e)
+
+    def _on_lost(self, why):
+        if self._in_connect and self._connack is None:
+            self._connack = why
+        elif self._isconnected:
+            self.dprint("Connection lost: %s", why)
+            self._reconnect()
+
+    def _link_lost(self, why):
+        # The stream failed or closed: tell the core (which reports the loss).
+        self._lost_why = why
+        if self._core.state() != _mqttas.STATE_DISCONNECTED:
+            self._core.link_down(now())
+            self._pump()
+        elif self._in_connect and self._connack is None:
+            self._connack = why
+            self._notify()
+        else:
+            self._reconnect()
+        self._lost_why = None
+
+    def _start(self, conn):
+        self._gen += 1
+        gen = self._gen
+        self._conn = conn
+        self._disc = False
+        self._tasks = [
+            spawn(self._reader(conn, gen)),
+            spawn(self._writer(conn, gen)),
+            spawn(self._timer(gen)),
+        ]
+
+    def _teardown(self):
+        # Stop this connection's tasks (never the one running this) and
+        # close its stream.
+        self._gen += 1
+        cur = compat.current_task()
+        for t in self._tasks:
+            if t is not cur:
+                try:
+                    t.cancel()
+                except RuntimeError:  # CPython: the loop has closed.
+                    pass
+        self._tasks = []
+        conn = self._conn
+        self._conn = None
+        if conn is not None:
+            conn.close()
+        if self._core.state() != _mqttas.STATE_DISCONNECTED:
+            self._core.link_down(now())
+            ev = self._core.next_event()
+            while ev is not None:
+                if ev[0] != _mqttas.LOST:
+                    self._on_event(ev)
+                ev = self._core.next_event()
+        self._chunk = None
+        self._writing = False
+        # A subscribe or unsubscribe in flight is asked again after the outage.
+        for slot in self._reqs.values():
+            slot[0] = False
+        self._reqs = {}
+
+    async def _reader(self, conn, gen):
+        why = "connection closed by the broker"
+        try:
+            while gen == self._gen:
+                data = await conn.read(4096)
+                if gen != self._gen:
+                    return
+                if not data:
+                    break
+                self._last_rx = now()
+                await self._feed(data, gen)
+        except OSError as e:
+            why = "link failed: %s" % (e,)
+        if gen == self._gen:
+            self._link_lost(why)
+
+    async def _feed(self, data, gen):
+        core = self._core
+        data = memoryview(data)
+        stuck = 0
+        while data and gen == self._gen:
+            n = core.feed(now(), data)
+            data = data[n:]
+            before = self._changed
+            self._pump()
+            if n:
+                stuck = 0
+                continue
+            # Nothing taken: the core waits for transmit room (its
+            # acknowledgements) or is stuck.
+            stuck += 1
+            if stuck > 3:
+                raise OSError(-1, "receive buffer stuck")
+            if before is self._changed:
+                await self._wait_change(self._s["response_time_ms"])
+            else:
+                await sleep_ms(0)
+
+    async def _writer(self, conn, gen):
+        core = self._core
+        try:
+            while gen == self._gen:
+                self._tx_evt.clear()
+                data = core.take_tx(now())
+                if data is None:
+                    ev = core.next_event()
+                    while ev is not None:
+                        self._on_event(ev)
+                        ev = core.next_event()
+                    self._notify()
+                    await self._tx_evt.wait()
+                    continue
+                if data[0] & 0xF8 == 0x38:  # PUBLISH with DUP: a republication.
+                    self.REPUB_COUNT += 1
+                self._writing = True
+                conn.write(data)
+                await conn.drain()
+                self._writing = False
+                if gen == self._gen:
+                    self._pump()
+        except OSError as e:
+            self._writing = False
+            if gen == self._gen:
+                self._link_lost("link failed while sending: %s" % (e,))
+
+    async def _timer(self, gen):
+        core = self._core
+        last = None
+        while gen == self._gen:
+            self._timer_evt.clear()
+            d = core.deadline()
+            self._timer_at = d
+            if d is None:
+                await self._timer_evt.wait()
+                continue
+            t = now()
+            wait = until(d, t)
+            if wait > 0:
+                await wait_ms(self._timer_evt, wait)
+                continue
+            core.timeout(t)
+            self._pump()
+            if d == last:  # Due again at once: let the others run first.
+                await sleep_ms(10)
+            last = d
+        self._timer_at = None
+
+    async def _until(self, test, ms=None):
+        # Wait until test() is true; False when `ms` passes first.
+        t0 = now()
+        while not test():
+            if ms is None:
+                await self._wait_change()
+            else:
+                left = ms - until(now(), t0)
+                if left <= 0:
+                    return False
+                await self._wait_change(left)
+        return True
+
+    # ---- connection -----------------------------------------------------
+
+    async def _session(self):
+        """One connection: open the link's stream, CONNECT, await CONNACK."""
+        s = self._s
+        self.dprint("Connecting to broker.")
+        conn = await self._link.open(self._addr, s["ssl"], s["ssl_params"], s["response_time_ms"])
+        self._connack = None
+        self._start(conn)
+        will = s["will"]
+        if will is not None:
+            will = (will[0], will[1], will[3], will[2], None)
+        self._core.connect(
+            now(),
+            s["client_id"],
+            user=s["user"] or None,
+            password=s["password"] if s["user"] else None,
+            will=will,
+            properties=self._con_props,
+        )
+        self._pump()
+        await self._until(lambda: self._connack is not None)
+        if self._connack is not True:
+            raise OSError(-1, self._connack)
+        if self._core.state() != _mqttas.STATE_CONNECTED:
+            raise OSError(-1, "connection lost right after CONNACK")
+
+    async def _end_session(self):
+        # Send DISCONNECT, wait until it has left, close the stream.
+        try:
+            self._core.disconnect(now(), 0)
+            self._pump()
+            await self._until(lambda: self._disc and not self._writing, self._s["response_time_ms"])
+        except OSError:
+            pass
+        self._teardown()
+
+    async def connect(self, *, quick=False):
+        if not self._has_connected:
+            await self._link.up(quick)  # On the first call the caller handles errors.
+            self._addr = self._link.resolve(self.server, self.port)
+        self._in_connect = True
+        try:
+            s = self._s
+            if not self._ever_connected and s["clean_init"] and not s["clean"]:
+                # Power up: clear the old session, then keep a new one. In
+                # 3.1.1 a clean session ends with its connection; in 5.0 it
+                # may outlive it (session expiry), but mosquitto saves a
+                # session across its own restart only once a connection
+                # without clean start has used it.
+                await self._session()
+                self.dprint("About to reconnect with unclean session.")
+                await self._end_session()
+            await self._session()
+        except Exception:
+            self._teardown()
+            self._in_connect = False
+            raise
+        self._ever_connected = True
+        self._outage.clear()
+        self._isconnected = True
+        self._in_connect = False
+        if not self._events:
+            spawn(self._wifi_handler(True))
+        if not self._has_connected:
+            self._has_connected = True
+            spawn(self._keep_connected())
+        if self._events:
+            self.up.set()
+        else:
+            spawn(self._connect_handler(self))
+        self._notify()
+
+    async def _keep_connected(self):
+        # Runs from the first connect() until disconnect(): brings the
+        # connection back after every outage.
+        while self._has_connected:
+            if self._isconnected:
+                poll = self._link.poll_ms
+                if poll is None:
+                    await self._outage.wait()
+                else:
+                    await wait_ms(self._outage, poll)
+                    self.isconnected()  # Polls the link; may start an outage.
+                if self._isconnected:  # Set by a disconnect() and connect().
+                    self._outage.clear()
+                continue
+            self._outage.clear()
+            await self._link.down()
+            await sleep_ms(self._s["hold_down_ms"])
+            try:
+                await self._link.up()
+            except OSError as e:
+                self.dprint("Link up failed: %s", e)
+                continue
+            if not self._has_connected:
+                break
+            try:
+                await self.connect()
+                self.dprint("Reconnect OK!")
+            except OSError as e:
+                self.dprint("Error in reconnect. %s", e)
+        self.dprint("Disconnected, exited _keep_connected")
+
+    def _reconnect(self):
+        # An outage: close the connection, signal it, let _keep_connected
+        # bring it back.
+        if self._isconnected:
+            self._isconnected = False
+            self._teardown()
+            if self._events:
+                self.down.set()
+            else:
+                spawn(self._wifi_handler(False))
+            self._outage.set()
+            self._notify()
+
+    async def _connection(self):
+        await self._until(lambda: self._isconnected)
+
+    async def _reconnection(self):
+        # The core is not connected: wait for the next connection (while the
+        # loss is being noticed, for any change first).
+        if self._isconnected:
+            await self._wait_change()
+        await self._connection()
+
+    def isconnected(self):
+        if self._in_connect:
+            return True
+        if self._isconnected and not self._link.isconnected():
+            self._reconnect()
+        return self._isconnected
+
+    async def disconnect(self):
+        self._has_connected = False
+        if self._conn is not None and self._core.state() != _mqttas.STATE_DISCONNECTED:
+            await self._end_session()
+        self._isconnected = False
+        self._teardown()
+        self._outage.set()
+        self._notify()
+
+    def close(self):
+        self._has_connected = False
+        self._isconnected = False
+        try:
+            self._teardown()
+            self._outage.set()
+            self._notify()
+        except RuntimeError:  # CPython: the event loop has closed.
+            pass
+        self._link.close()
+
+    # ---- commands -------------------------------------------------------
+
+    async def publish(self, topic, msg, retain=False, qos=0, properties=None):
+        topic = check_name(topic)
+        msg = _payload(msg)
+        qos = _qos(qos)
+        if self.mqttv5:
+            check_properties(properties, "PUBLISH")
+        else:
+            properties = None  # 3.1.1 has none: ignored, as mqtt_as does.
+        core = self._core
+        while True:
+            if qos == 0 and not self._isconnected:
+                await self._connection()
+            try:
+                pid = core.publish(now(), topic, msg, qos, retain, properties)
+                break
+            except ValueError as e:
+                hint = ""
+                if "larger" in str(e):
+                    hint = " (raise config['%s'])" % ("tx_size" if qos == 0 else "store_size")
+                raise ValueError("publish to %r, %d bytes: %s%s" % (topic, len(msg), e, hint))
+            except OSError as e:
+                code = e.args[0]
+                if code == _mqttas.ERR_NOT_CONNECTED:
+                    await self._reconnection()
+                elif code in (_mqttas.ERR_STORE_FULL, _mqttas.ERR_TX_FULL):
+                    await self._wait_change()  # A completion or a write frees room.
+                else:
+                    raise
+        if qos == 0:
+            self._pump()
+            return
+        slot = [None]
+        self._acks[pid] = slot
+        self._pump()
+        # Kept in the core's store across outages: only the acknowledgement
+        # ends this wait.
+        await self._until(lambda: slot[0] is not None)
+        if slot[0] >= 0x80:
+            raise OSError(-1, "broker refused the publication to %r: reason code 0x%02x" % (topic, slot[0]))
+
+    async def _request(self, make, what):
+        while True:
+            await self._connection()
+            try:
+                pid = make()
+            except OSError as e:
+                code = e.args[0]
+                if code == _mqttas.ERR_NOT_CONNECTED:
+                    await self._reconnection()
+                    continue
+                if code in (_mqttas.ERR_TOO_MANY_PENDING, _mqttas.ERR_TX_FULL):
+                    await self._wait_change()
+                    continue
+                raise
+            slot = [None]
+            self._reqs[pid] = slot
+            self._pump()
+            await self._until(lambda: slot[0] is not None)
+            if slot[0] is not False:
+                return slot[0]
+            self.dprint("%s interrupted by an outage: again", what)
+
+    async def subscribe(self, topic, qos=0, properties=None):
+        topic = check_filter(topic)
+        qos = _qos(qos)
+        if self.mqttv5:
+            check_properties(properties, "SUBSCRIBE")
+        else:
+            properties = None
+        codes = await self._request(
+            lambda: self._core.subscribe(now(), [(topic, qos)], properties), "SUBSCRIBE"
+        )
+        if codes and codes[0] >= 0x80:
+            raise OSError(-1, "broker refused the subscription to %r: reason code 0x%02x" % (topic, codes[0]))
+        return codes[0] if codes else None
+
+    async def unsubscribe(self, topic, properties=None):
+        topic = check_filter(topic)
+        if self.mqttv5:
+            check_properties(properties, "UNSUBSCRIBE")
+        else:
+            properties = None
+        codes = await self._request(
+            lambda: self._core.unsubscribe(now(), [topic], properties), "UNSUBSCRIBE"
+        )
+        # 5.0 "no subscription existed" (0x11) is fine: MQTT 3.10.4.
+        if codes and codes[0] >= 0x80:
+            raise OSError(-1, "broker refused to unsubscribe from %r: reason code 0x%02x" % (topic, codes[0]))
+
+    async def broker_up(self):
+        if not self.isconnected():
+            return False
+        tlast = self._last_rx
+        if until(now(), tlast) < 1000:
+            return True
+        try:
+            self._core.ping(now())
+        except OSError:
+            return False
+        self._pump()
+        ok = await self._until(
+            lambda: self._last_rx != tlast or not self._isconnected, self._s["response_time_ms"]
+        )
+        return ok and self._isconnected
+
+    async def wan_ok(self, packet=_DNS_QUERY):
+        if not self.isconnected():
+            return False
+        return await self._link.dns_probe(self._s["dns_server"], packet, 3000)

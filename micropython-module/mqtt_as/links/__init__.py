@@ -1,0 +1,56 @@
+# mqtt_as.links: how the client reaches the broker.
+#
+# A link knows nothing of MQTT. It brings its network up and down and opens
+# a byte stream to the broker; the client only calls these:
+#
+#   poll_ms                   ms between isconnected() checks while
+#                             connected, None when the link reports loss by
+#                             failing the stream only.
+#   isconnected() -> bool     Is the network (not the broker) up?
+#   async up(quick=False)     Bring the network up; OSError on failure.
+#   async down()              Take it down (after an outage: "belt and braces").
+#   close()                   Shut the interface (MQTTClient.close()).
+#   resolve(host, port)       The address to open, looked up once.
+#   async open(addr, ssl, ssl_params, timeout_ms) -> stream with
+#                             async read(n), write(b), async drain(), close().
+#   async dns_probe(server, packet, timeout_ms) -> bool   (for wan_ok()).
+#
+# socket.SocketLink: TCP or TLS over asyncio streams on a host whose network
+# is always up (unix MicroPython, CPython). wlan.WLANLink: the same over
+# Wi-Fi, with mqtt_as's connect and reconnect behaviour.
+
+
+def default_link(settings, log=None):
+    """The WLAN link where MicroPython has network.WLAN, else the host
+    socket link."""
+    try:
+        import network
+    except ImportError:
+        network = None
+    if network is not None and hasattr(network, "WLAN"):
+        from .wlan import WLANLink
+
+        return WLANLink(settings["ssid"], settings["wifi_pw"], log)
+    from .socket import SocketLink
+
+    return SocketLink()
+
+
+def default_client_id():
+    """machine.unique_id() in hex on a board; random hex elsewhere."""
+    from binascii import hexlify
+
+    try:
+        from machine import unique_id
+
+        return hexlify(unique_id())
+    except (ImportError, AttributeError):
+        pass
+    try:
+        from os import urandom
+
+        return b"mqttas-" + hexlify(urandom(6))
+    except ImportError:
+        from random import getrandbits
+
+        return ("mqttas-%08x" % getrandbits(32)).encode()

@@ -1,0 +1,297 @@
+# options.py: the `config` dict of mqtt_as, its defaults and its validation.
+#
+# MicroPython- and CPython-compatible. The dict stays a dict (programs
+# written for mqtt_as 0.8.3 fill it in place); MQTTClient checks every key
+# when it is constructed, so a mistake is reported before anything is sent.
+#
+# The keys (defaults in brackets):
+#
+# Network (WLAN link only; ignored where there is no `network` module)
+#   ssid [None]           Wi-Fi network name.
+#   wifi_pw [None]        Wi-Fi password.
+#
+# MQTT
+#   client_id [unique]    bytes or str: machine.unique_id() in hex on a
+#                         board, a random id elsewhere.
+#   server [None]         Broker host name or IP address. Required.
+#   port [0]              0 means 1883, or 8883 with ssl.
+#   user ['']             User name ('' for none).
+#   password ['']         Password; needs a user.
+#   keepalive [60]        Seconds (0..65535) before the broker regards the
+#                         client as dead and publishes the will.
+#   ping_interval [0]     Seconds between pings when idle; 0 means a
+#                         quarter of keepalive (20 s when keepalive is 0).
+#   ssl [False]           Use TLS.
+#   ssl_params [{}]       TLS settings: server_hostname, cert_reqs, cadata,
+#                         key, cert (MicroPython), cafile, certfile,
+#                         keyfile (CPython).
+#   response_time [10]    Seconds to wait for any reply (CONNACK, PUBACK,
+#                         SUBACK, PINGRESP) before the connection is
+#                         presumed dead.
+#   clean_init [True]     Clean session on the first connection.
+#   clean [True]          Clean session on reconnection. With
+#                         clean_init=True and clean=False the first
+#                         connection clears the old session and later ones
+#                         keep it: connect clean, disconnect, reconnect
+#                         (5.0 with a session expiry that never ends, unless
+#                         mqttv5_con_props gives 0x11).
+#   max_repubs [4]        3.1.1: times an unacknowledged QoS 1/2 message is
+#                         sent again on the same connection before it is
+#                         presumed dead (5.0 forbids resending on the same
+#                         connection).
+#   will [None]           (topic, msg, retain=False, qos=0): last will.
+#
+# Interface
+#   queue_len [0]         > 0 selects the Event interface: client.up,
+#                         client.down and `async for ... in client.queue`.
+#   subs_cb               Callback interface: subs_cb(topic, msg, retained)
+#                         (5.0: a fourth argument, properties).
+#   wifi_coro             async wifi_coro(state): the link went up or down.
+#   connect_coro          async connect_coro(client): connected to the
+#                         broker (subscribe here).
+#   gateway [False]       mqtt_as's ESP-NOW gateway: not supported here.
+#
+# MQTT 5.0
+#   mqttv5 [False]        Use MQTT 5.0.
+#   mqttv5_con_props [None]  CONNECT properties, a dict keyed by property
+#                         identifier (0x11 session expiry, 0x21 receive
+#                         maximum, 0x22 topic alias maximum, 0x27 maximum
+#                         packet size, 0x26 user properties, ...).
+#
+# Extensions of this implementation (all optional)
+#   chunk_cb [None]       Receive messages larger than rx_size in pieces:
+#                         chunk_cb(topic, data, offset, total, retained,
+#                         properties) per piece. Without it such messages
+#                         are assembled and delivered whole.
+#   rx_size [1024 board, 16384 host]   Receive buffer: the largest packet
+#                         taken whole (host: CPython or unix MicroPython).
+#   tx_size [2048 board, 65536 host]   Transmit buffer: the largest QoS 0
+#                         publication plus control packets.
+#   store_size [8192 board, 262144 host]  QoS 1/2 messages awaiting
+#                         acknowledgement, kept across reconnections; when
+#                         full, publish() waits. A larger message raises
+#                         ValueError.
+#   max_inflight [8]      QoS 1/2 publications on the wire at once.
+#   hold_down [1]         Seconds the link is held down after an outage
+#                         before reconnecting.
+#   dns_server ['8.8.8.8']  Server wan_ok() queries: 'host' or (host, port).
+#   link [None]           A link object (see mqtt_as/links); None picks the
+#                         WLAN link where `network` exists, else the host
+#                         socket link.
+
+import sys
+
+from .properties import check as check_properties
+from .topics import check_name
+
+# A host (CPython, or MicroPython's unix port) has RAM to spare.
+_HOST = sys.implementation.name != "micropython" or sys.platform in ("linux", "darwin", "win32")
+
+
+async def eliza(*_):  # The "do little" coroutine of mqtt_as.
+    return None
+
+
+def _null_cb(*_):
+    return None
+
+
+def defaults(client_id):
+    """A fresh config dict with every key at its default."""
+    return {
+        "client_id": client_id,
+        "server": None,
+        "port": 0,
+        "user": "",
+        "password": "",
+        "keepalive": 60,
+        "ping_interval": 0,
+        "ssl": False,
+        "ssl_params": {},
+        "response_time": 10,
+        "clean_init": True,
+        "clean": True,
+        "max_repubs": 4,
+        "will": None,
+        "subs_cb": _null_cb,
+        "wifi_coro": eliza,
+        "connect_coro": eliza,
+        "ssid": None,
+        "wifi_pw": None,
+        "queue_len": 0,
+        "gateway": False,
+        "mqttv5": False,
+        "mqttv5_con_props": None,
+    }
+
+
+# Extensions and their defaults: a program for mqtt_as 0.8.3 has none of them.
+EXTRA = {
+    "chunk_cb": None,
+    "rx_size": 16384 if _HOST else 1024,
+    "tx_size": 65536 if _HOST else 2048,
+    "store_size": 262144 if _HOST else 8192,
+    "max_inflight": 8,
+    "hold_down": 1,
+    "dns_server": "8.8.8.8",
+    "link": None,
+}
+
+
+def _err(key, what, value):
+    return ValueError("config['%s'] %s, got %r" % (key, what, value))
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _int(c, key, lo, hi):
+    v = c[key]
+    if not _is_int(v) or not lo <= v <= hi:
+        raise _err(key, "must be an integer in %d..%d" % (lo, hi), v)
+    return v
+
+
+def _num(c, key, lo, hi, zero_ok):
+    v = c[key]
+    if not (_is_int(v) or isinstance(v, float)) or v > hi or v < lo or (v == 0 and not zero_ok):
+        raise _err(key, "must be a number of seconds in %s..%s%s" % (lo, hi, "" if zero_ok else ", not 0"), v)
+    return v
+
+
+def _bool(c, key):
+    v = c[key]
+    if v not in (True, False, 0, 1):
+        raise _err(key, "must be True or False", v)
+    return bool(v)
+
+
+def _text(c, key, none_ok=False, empty_ok=True):
+    v = c[key]
+    if v is None and none_ok:
+        return None
+    if isinstance(v, (bytes, bytearray)):
+        v = bytes(v)
+        try:
+            v.decode()
+        except UnicodeError:
+            raise _err(key, "must be UTF-8", v)
+    elif isinstance(v, str):
+        v = v.encode()
+    else:
+        raise _err(key, "must be %sstr or bytes" % ("None, " if none_ok else ""), v)
+    if not empty_ok and not v:
+        raise _err(key, "must not be empty", v)
+    if len(v) > 65535:
+        raise _err(key, "is longer than 65535 bytes", v[:20])
+    return v
+
+
+def _callable(c, key, none_ok=False):
+    v = c[key]
+    if v is None and none_ok:
+        return None
+    if not callable(v):
+        raise _err(key, "must be callable", v)
+    return v
+
+
+def validate(config):
+    """Check a config dict; return a new dict of settings, normalised
+    (strings as bytes, times in milliseconds). Raises ValueError naming the
+    key and what it must be."""
+    if not isinstance(config, dict):
+        raise TypeError("MQTTClient needs a config dict (start from mqtt_as.config)")
+    c = defaults(None)
+    c.update(EXTRA)
+    for k in config:
+        if k not in c:
+            raise ValueError(
+                "config: unknown key %r; known keys: %s" % (k, ", ".join(sorted(c)))
+            )
+    c.update(config)
+    s = {}
+    s["server"] = c["server"]
+    if isinstance(s["server"], (bytes, bytearray)):
+        s["server"] = bytes(s["server"]).decode()
+    if not isinstance(s["server"], str) or not s["server"]:
+        raise _err("server", "is required: the broker's host name or IP address", c["server"])
+    s["ssl"] = _bool(c, "ssl")
+    s["port"] = _int(c, "port", 0, 65535) or (8883 if s["ssl"] else 1883)
+    if not isinstance(c["ssl_params"], dict):
+        raise _err("ssl_params", "must be a dict", c["ssl_params"])
+    s["ssl_params"] = c["ssl_params"]
+    if c["client_id"] is None:
+        from .links import default_client_id
+
+        c["client_id"] = default_client_id()
+    s["client_id"] = _text(c, "client_id")
+    s["user"] = _text(c, "user", none_ok=True) or b""
+    s["password"] = _text(c, "password", none_ok=True) or b""
+    if s["password"] and not s["user"]:
+        raise ValueError("config['password'] is set but config['user'] is empty: a password needs a user")
+    s["keepalive"] = _int(c, "keepalive", 0, 65535)
+    pi = _num(c, "ping_interval", 0, 1000000, True)
+    ka_ms = s["keepalive"] * 1000
+    default_pi = ka_ms // 4 if ka_ms else 20000
+    pi_ms = int(pi * 1000)
+    s["ping_interval_ms"] = pi_ms if pi_ms and pi_ms < default_pi else default_pi
+    s["response_time_ms"] = int(_num(c, "response_time", 0, 1000000, False) * 1000)
+    s["clean_init"] = _bool(c, "clean_init")
+    s["clean"] = _bool(c, "clean")
+    s["max_repubs"] = _int(c, "max_repubs", 0, 255)
+    s["queue_len"] = _int(c, "queue_len", 0, 65535)
+    s["subs_cb"] = _callable(c, "subs_cb")
+    s["wifi_coro"] = _callable(c, "wifi_coro")
+    s["connect_coro"] = _callable(c, "connect_coro")
+    s["chunk_cb"] = _callable(c, "chunk_cb", none_ok=True)
+    s["ssid"] = c["ssid"]
+    s["wifi_pw"] = c["wifi_pw"]
+    for k in ("ssid", "wifi_pw"):
+        if s[k] is not None and not isinstance(s[k], (str, bytes)):
+            raise _err(k, "must be None or a str", s[k])
+    if c["gateway"]:
+        raise _err("gateway", "is not supported by this mqtt_as (no ESP-NOW gateway): leave it False", c["gateway"])
+    s["mqttv5"] = _bool(c, "mqttv5")
+    props = c["mqttv5_con_props"]
+    if props is not None:
+        if not s["mqttv5"]:
+            raise _err("mqttv5_con_props", "needs config['mqttv5'] = True", props)
+        check_properties(props, "CONNECT", "config['mqttv5_con_props']")
+    s["mqttv5_con_props"] = props
+    s["will"] = _will(c["will"], s["mqttv5"])
+    s["rx_size"] = _int(c, "rx_size", 64, 1 << 30)
+    s["tx_size"] = _int(c, "tx_size", 64, 1 << 30)
+    s["store_size"] = _int(c, "store_size", 0, 1 << 30)
+    s["max_inflight"] = _int(c, "max_inflight", 1, 65535)
+    s["hold_down_ms"] = int(_num(c, "hold_down", 0, 3600, True) * 1000)
+    dns = c["dns_server"]
+    if isinstance(dns, str):
+        dns = (dns, 53)
+    if not (isinstance(dns, tuple) and len(dns) == 2 and isinstance(dns[0], str) and _is_int(dns[1])):
+        raise _err("dns_server", "must be 'host' or ('host', port)", c["dns_server"])
+    s["dns_server"] = dns
+    s["link"] = c["link"]
+    return s
+
+
+def _will(will, v5):
+    if will is None:
+        return None
+    if not isinstance(will, (list, tuple)) or not 2 <= len(will) <= 4:
+        raise _err("will", "must be None or (topic, msg, retain=False, qos=0)", will)
+    topic = will[0]
+    msg = will[1]
+    retain = will[2] if len(will) > 2 else False
+    qos = will[3] if len(will) > 3 else 0
+    topic = check_name(topic, "config['will'] topic")
+    if isinstance(msg, str):
+        msg = msg.encode()
+    if not isinstance(msg, (bytes, bytearray)):
+        raise _err("will", "message must be str or bytes", msg)
+    if retain not in (True, False, 0, 1):
+        raise _err("will", "retain must be True or False", retain)
+    if not _is_int(qos) or not 0 <= qos <= 2:
+        raise _err("will", "qos must be 0, 1 or 2", qos)
+    return (topic, bytes(msg), bool(retain), qos)

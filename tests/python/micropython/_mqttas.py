@@ -1,0 +1,17 @@
+# A stand-in for the firmware's _mqttas C module, for the MicroPython
+# from PyPI (which has no user C modules): it records what the mqtt_as
+# layer asks for, so that the pure-Python parts (config validation, topics,
+# properties, the message queue) run under real MicroPython.
+VERSION_311 = 4
+VERSION_5 = 5
+STATE_DISCONNECTED = 0
+
+
+class Client:
+    last = None
+
+    def __init__(self, **kw):
+        Client.last = kw
+
+    def state(self):
+        return STATE_DISCONNECTED

@@ -1,0 +1,157 @@
+"""_mqttas (the ctypes binding) over the real core, without a broker: the
+interface both implementations share."""
+
+import pytest
+
+import _mqttas as m
+
+
+def connected(**kw):
+    c = m.Client(**kw)
+    c.connect(0, "id")
+    assert c.take_tx(0).startswith(b"\x10")
+    assert c.feed(1, b"\x20\x02\x00\x00") == 4
+    assert c.next_event() == (m.CONNECTED, False, None)
+    return c
+
+
+def test_connect_bytes_and_states():
+    c = m.Client(keep_alive=30)
+    assert c.state() == m.STATE_DISCONNECTED
+    assert c.deadline() is None
+    c.connect(100, "abc", user="u", password=b"p", will=("w/t", b"bye", 1, True, None))
+    assert c.state() == m.STATE_CONNECTING
+    # MQTT 3.1.1 CONNECT: clean session, will QoS 1 retained, user, password.
+    assert c.take_tx(100) == (
+        b"\x10\x1f\x00\x04MQTT\x04\xee\x00\x1e\x00\x03abc\x00\x03w/t\x00\x03bye\x00\x01u\x00\x01p"
+    )
+    assert c.take_tx(100) is None
+    assert c.deadline() == 100 + 10000  # response_time for CONNACK
+    c.feed(200, b"\x20\x02\x00\x00")
+    assert c.next_event() == (m.CONNECTED, False, None)
+    assert c.state() == m.STATE_CONNECTED
+    assert c.deadline() == 200 + 30000 // 4 - 100  # ping after keepalive/4 idle (last tx at 100)
+
+
+def test_refused_connection_is_a_lost_event_with_text():
+    c = m.Client()
+    c.connect(0, "x")
+    c.take_tx(0)
+    c.feed(1, b"\x20\x02\x00\x05")
+    ev = c.next_event()
+    assert ev[0] == m.LOST and ev[1] == m.LOST_REFUSED and ev[2] == 5
+    assert "not authorised" in ev[3] and "CONNACK 5" in ev[3]
+
+
+def test_publish_qos1_roundtrip_and_events():
+    c = connected()
+    pid = c.publish(2, "a/b", b"hi", qos=1)
+    assert pid == 1 and c.pending() == 1
+    assert c.take_tx(2) == b"\x32\x09\x00\x03a/b\x00\x01hi"
+    c.feed(3, b"\x40\x02\x00\x01")
+    assert c.next_event() == (m.PUBLISHED, 1, 0)
+    assert c.pending() == 0
+
+
+def test_qos1_resent_after_link_loss_with_same_id_and_dup():
+    c = m.Client(clean_init=False, clean=False)
+    c.connect(0, "id")
+    c.take_tx(0)
+    c.feed(1, b"\x20\x02\x00\x00")
+    c.next_event()
+    pid = c.publish(2, "t", b"x", qos=1)
+    first = c.take_tx(2)
+    c.link_down(3)
+    ev = c.next_event()
+    assert ev[0] == m.LOST and ev[1] == m.LOST_LINK_DOWN
+    c.connect(4, "id")
+    c.take_tx(4)
+    c.feed(5, b"\x20\x02\x01\x00")  # session present
+    c.next_event()
+    again = c.take_tx(6)
+    assert again[0] == first[0] | 0x08  # DUP
+    assert again[1:] == first[1:]  # same packet id, same message
+    assert pid == 1
+
+
+def test_inbound_messages_qos2_props_and_chunks():
+    c = connected(rx_size=64)
+    c.feed(2, b"\x34\x08\x00\x01t\x00\x07hey")
+    assert c.next_event() == (m.MESSAGE, b"t", b"hey", 2, False, False, 7, None)
+    assert c.take_tx(2) == b"\x50\x02\x00\x07"  # PUBREC
+    big = b"\x30\x67\x00\x01t" + bytes(range(100))
+    n = c.feed(3, big)
+    assert n == 64
+    events = []
+    rest = big[n:]
+    while True:
+        ev = c.next_event()
+        if ev is None:
+            if not rest:
+                break
+            k = c.feed(4, rest)
+            rest = rest[k:]
+            continue
+        events.append(ev)
+    assert events[0] == (m.MSG_START, b"t", 100, 0, False, False, 0, None)
+    assert b"".join(e[1] for e in events[1:-1]) == bytes(range(100))
+    assert events[-1] == (m.MSG_END,)
+
+
+def test_v5_properties_both_ways():
+    c = m.Client(version=m.VERSION_5)
+    c.connect(0, "id", properties={0x26: {"k": "v"}})
+    assert b"\x26\x00\x01k\x00\x01v" in c.take_tx(0)
+    # CONNACK with a topic alias maximum and a reason string.
+    c.feed(1, b"\x20\x0b\x00\x00\x08\x22\x00\x05\x1f\x00\x02ok")
+    assert c.next_event() == (m.CONNECTED, False, {0x22: 5, 0x1F: "ok"})
+    c.publish(2, "t", b"x", qos=0, properties={0x09: b"\x00\x01", 0x26: [("a", "1"), ("b", "2")], 0x02: 60})
+    tx = c.take_tx(2)
+    assert b"\x09\x00\x02\x00\x01" in tx and b"\x26\x00\x01a\x00\x011" in tx and b"\x26\x00\x01b\x00\x012" in tx
+    # Inbound PUBLISH with user properties and correlation data.
+    props = b"\x26\x00\x01a\x00\x011\x26\x00\x01b\x00\x012\x09\x00\x01\xff"
+    body = b"\x00\x01t" + bytes([len(props)]) + props + b"pl"
+    c.feed(3, bytes([0x30, len(body)]) + body)
+    ev = c.next_event()
+    assert ev[:3] == (m.MESSAGE, b"t", b"pl")
+    assert ev[7] == {0x26: {"a": "1", "b": "2"}, 0x09: b"\xff"}
+
+
+def test_errors_are_valueerror_or_oserror_with_code():
+    c = m.Client()
+    with pytest.raises(OSError) as e:
+        c.publish(0, "t", b"x", qos=0)
+    assert e.value.args[0] == m.ERR_NOT_CONNECTED and type(e.value) is OSError
+    assert "not connected" in e.value.args[1]
+    c = connected(store_size=64)
+    with pytest.raises(ValueError, match="wildcard"):
+        c.publish(2, "a/+", b"x")
+    with pytest.raises(ValueError, match="larger than the buffers"):
+        c.publish(2, "a", b"x" * 100, qos=1)
+    with pytest.raises(ValueError):
+        c.publish(2, "a", b"x", qos=3)
+    with pytest.raises(ValueError, match="not available in this MQTT version"):
+        c.publish(2, "a", b"x", properties={0x02: 5})
+    with pytest.raises(ValueError, match="invalid configuration"):
+        m.Client(rx_size=10)
+    with pytest.raises(OSError) as e:
+        c.connect(3, "again")
+    assert e.value.args[0] == m.ERR_ALREADY_CONNECTED
+    # Store full: a result to wait on, not a failure.
+    c.publish(3, "a", b"x" * 20, qos=1)
+    with pytest.raises(OSError) as e:
+        c.publish(3, "a", b"x" * 20, qos=1)
+    assert e.value.args[0] == m.ERR_STORE_FULL
+
+
+def test_timeout_declares_loss():
+    c = connected(response_time_ms=500)
+    c.subscribe(10, [("a/#", 1)])
+    c.take_tx(10)
+    assert c.deadline() == 510
+    c.timeout(509)
+    assert c.next_event() is None
+    c.timeout(510)
+    ev = c.next_event()
+    assert ev[0] == m.LOST and ev[1] == m.LOST_TIMEOUT and "SubAck" in ev[3]
+    assert c.state() == m.STATE_DISCONNECTED

@@ -1,0 +1,92 @@
+"""The config dict: defaults as mqtt_as 0.8.3 has them, and every mistake
+reported by MQTTClient(config) with the key's name, before any I/O."""
+
+import pytest
+
+import mqtt_as
+from mqtt_as import MQTTClient, config
+
+
+def good(**kw):
+    c = dict(config)
+    c["server"] = "127.0.0.1"
+    c.update(kw)
+    return c
+
+
+def test_module_attributes_and_defaults():
+    assert mqtt_as.VERSION == (0, 8, 3)
+    assert MQTTClient.DEBUG is False and MQTTClient.REPUB_COUNT == 0
+    expected = {
+        "client_id", "server", "port", "user", "password", "keepalive", "ping_interval", "ssl",
+        "ssl_params", "response_time", "clean_init", "clean", "max_repubs", "will", "subs_cb",
+        "wifi_coro", "connect_coro", "ssid", "wifi_pw", "queue_len", "gateway", "mqttv5",
+        "mqttv5_con_props",
+    }
+    assert set(config) == expected
+    assert config["server"] is None and config["port"] == 0 and config["keepalive"] == 60
+    assert config["response_time"] == 10 and config["max_repubs"] == 4 and config["queue_len"] == 0
+    assert config["clean"] is True and config["clean_init"] is True and config["mqttv5"] is False
+    assert isinstance(config["client_id"], bytes) and config["client_id"]
+    for name in ("ESP32", "RP2", "ESP8266", "PYBOARD"):
+        assert getattr(mqtt_as, name) is False
+
+
+def test_a_good_config_constructs_without_io():
+    c = MQTTClient(good(will=("t", "bye")))
+    assert c.server == "127.0.0.1" and c.port == 1883
+    assert MQTTClient(good(ssl=True)).port == 8883
+    assert not c.isconnected()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"server": None}, "config['server'] is required"),
+        ({"server": ""}, "config['server'] is required"),
+        ({"keepalive": 70000}, "config['keepalive'] must be an integer in 0..65535"),
+        ({"keepalive": "60"}, "config['keepalive'] must be an integer"),
+        ({"port": -1}, "config['port'] must be an integer in 0..65535"),
+        ({"response_time": 0}, "config['response_time'] must be a number of seconds"),
+        ({"ping_interval": -5}, "config['ping_interval']"),
+        ({"max_repubs": 300}, "config['max_repubs']"),
+        ({"clean": "yes"}, "config['clean'] must be True or False"),
+        ({"password": "pw"}, "a password needs a user"),
+        ({"client_id": 12}, "config['client_id'] must be str or bytes"),
+        ({"will": ("a/#", "x")}, "wildcard"),
+        ({"will": ("t", "x", False, 3)}, "qos must be 0, 1 or 2"),
+        ({"will": "t"}, "config['will'] must be None or (topic, msg"),
+        ({"queue_len": -1}, "config['queue_len']"),
+        ({"subs_cb": 5}, "config['subs_cb'] must be callable"),
+        ({"gateway": True}, "config['gateway'] is not supported"),
+        ({"mqttv5_con_props": {0x11: 10}}, "needs config['mqttv5'] = True"),
+        ({"mqttv5": True, "mqttv5_con_props": {0x11: -1}}, "property 0x11 must be an integer"),
+        ({"mqttv5": True, "mqttv5_con_props": {0x02: 1}}, "0x02 is not allowed in CONNECT"),
+        ({"mqttv5": True, "mqttv5_con_props": {999: 1}}, "not an MQTT 5.0 property identifier"),
+        ({"keep_alive": 60}, "unknown key 'keep_alive'"),
+        ({"ssl_params": None}, "config['ssl_params'] must be a dict"),
+        ({"rx_size": 10}, "config['rx_size'] must be an integer in 64"),
+        ({"dns_server": 53}, "config['dns_server']"),
+    ],
+)
+def test_mistakes_raise_valueerror_naming_the_key(change, message):
+    with pytest.raises(ValueError) as e:
+        MQTTClient(good(**change))
+    assert message in str(e.value)
+
+
+def test_not_a_dict():
+    with pytest.raises(TypeError, match="config dict"):
+        MQTTClient([("server", "x")])
+
+
+def test_missing_keys_take_defaults():
+    c = MQTTClient({"server": "localhost"})
+    assert c.port == 1883 and c._s["keepalive"] == 60 and c._s["client_id"]
+
+
+def test_ping_interval_follows_mqtt_as():
+    assert MQTTClient(good(keepalive=60, ping_interval=0))._s["ping_interval_ms"] == 15000
+    assert MQTTClient(good(keepalive=60, ping_interval=5))._s["ping_interval_ms"] == 5000
+    assert MQTTClient(good(keepalive=60, ping_interval=100))._s["ping_interval_ms"] == 15000
+    assert MQTTClient(good(keepalive=0, ping_interval=0))._s["ping_interval_ms"] == 20000
