@@ -353,11 +353,7 @@ impl<'a> Client<'a> {
 
     /// QoS 1/2 publications in the store (sent or not, not yet complete).
     pub fn pending_publications(&self) -> usize {
-        self.core
-            .store
-            .iter()
-            .filter(|r| r.phase != Phase::Done)
-            .count()
+        self.core.store.total() - self.core.store.count(Phase::Done)
     }
 
     /// Drop what the previous call handed out.
@@ -711,10 +707,8 @@ impl<'a> Client<'a> {
                 for r in &c.requests {
                     d = earliest(now, d, Some(r.sent_at.wrapping_add(rt)));
                 }
-                for r in c.store.iter() {
-                    if matches!(r.phase, Phase::AwaitAck | Phase::AwaitComp) {
-                        d = earliest(now, d, Some(r.sent_at.wrapping_add(rt)));
-                    }
+                for r in c.store.awaiting() {
+                    d = earliest(now, d, Some(r.sent_at.wrapping_add(rt)));
                 }
                 d
             }
@@ -780,7 +774,10 @@ impl<'a> Client<'a> {
             self.core.disconnecting = false;
             return Some(Desc::Disconnected);
         }
-        let done = self.core.store.iter().find(|r| r.phase == Phase::Done);
+        let done = match self.core.store.count(Phase::Done) {
+            0 => None,
+            _ => self.core.store.iter().find(|r| r.phase == Phase::Done),
+        };
         if let Some(r) = done {
             self.core.store.remove(&r);
             return Some(Desc::Published {
@@ -1362,18 +1359,16 @@ impl Core<'_> {
             Version::V311 => self.cfg.max_inflight,
         } as usize;
         loop {
-            let inflight = self
-                .store
-                .iter()
-                .filter(|r| {
-                    matches!(
-                        r.phase,
-                        Phase::AwaitAck | Phase::RelUnsent | Phase::AwaitComp
-                    )
-                })
-                .count();
-            let pick = self.store.iter().find(|r| {
-                r.phase == Phase::RelUnsent || (r.phase == Phase::Unsent && inflight < window)
+            let st = &self.store;
+            let inflight =
+                st.count(Phase::AwaitAck) + st.count(Phase::RelUnsent) + st.count(Phase::AwaitComp);
+            let rel = st.count(Phase::RelUnsent) > 0;
+            let publish = st.count(Phase::Unsent) > 0 && inflight < window;
+            if !rel && !publish {
+                return None;
+            }
+            let pick = st.iter().find(|r| {
+                (rel && r.phase == Phase::RelUnsent) || (publish && r.phase == Phase::Unsent)
             });
             let mut r = pick?;
             if r.phase == Phase::RelUnsent {
@@ -1428,7 +1423,12 @@ impl Core<'_> {
                     return Some(LostReason::Timeout(r.kind));
                 }
                 let mut at = 0;
-                while let Some(mut r) = self.store.record_at(at) {
+                let mut awaiting =
+                    self.store.count(Phase::AwaitAck) + self.store.count(Phase::AwaitComp);
+                while awaiting > 0 {
+                    let Some(mut r) = self.store.record_at(at) else {
+                        break;
+                    };
                     at += r.len;
                     let awaited = match r.phase {
                         Phase::AwaitAck if r.qos2(&self.store) => Awaited::PubRec,
@@ -1436,6 +1436,7 @@ impl Core<'_> {
                         Phase::AwaitComp => Awaited::PubComp,
                         _ => continue,
                     };
+                    awaiting -= 1;
                     if !reached(now, r.sent_at.wrapping_add(rt)) {
                         continue;
                     }

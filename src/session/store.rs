@@ -75,11 +75,42 @@ impl Record {
 pub(crate) struct Store<'a> {
     buf: &'a mut [u8],
     used: usize,
+    /// Records per phase, so the hot paths (every poll) walk the store only
+    /// when it holds what they look for.
+    counts: [u16; 5],
 }
 
 impl<'a> Store<'a> {
     pub fn new(buf: &'a mut [u8]) -> Self {
-        Store { buf, used: 0 }
+        Store {
+            buf,
+            used: 0,
+            counts: [0; 5],
+        }
+    }
+
+    /// Records in this phase.
+    pub fn count(&self, phase: Phase) -> usize {
+        self.counts.get(phase as usize).map_or(0, |&n| n as usize)
+    }
+
+    /// Records in any phase.
+    pub fn total(&self) -> usize {
+        self.counts.iter().map(|&n| n as usize).sum()
+    }
+
+    fn recount(&mut self, from: Option<Phase>, to: Option<Phase>) {
+        if let Some(n) = from.and_then(|p| self.counts.get_mut(p as usize)) {
+            *n = n.saturating_sub(1);
+        }
+        if let Some(n) = to.and_then(|p| self.counts.get_mut(p as usize)) {
+            *n = n.saturating_add(1);
+        }
+    }
+
+    /// The phase stored in the record at `at`.
+    fn stored_phase(&self, at: usize) -> Option<Phase> {
+        self.buf.get(at + 6).map(|&b| Phase::from_u8(b))
     }
 
     #[cfg(test)]
@@ -113,6 +144,7 @@ impl<'a> Store<'a> {
             p.copy_from_slice(&packet_id.to_le_bytes());
         }
         self.used += total;
+        self.recount(None, Some(Phase::Unsent));
         Ok(())
     }
 
@@ -155,6 +187,23 @@ impl<'a> Store<'a> {
         })
     }
 
+    /// Records awaiting PUBACK, PUBREC or PUBCOMP, in order; stops once all
+    /// have been seen.
+    pub fn awaiting(&self) -> impl Iterator<Item = Record> + '_ {
+        let mut left = self.count(Phase::AwaitAck) + self.count(Phase::AwaitComp);
+        let mut all = self.iter();
+        core::iter::from_fn(move || {
+            while left > 0 {
+                let r = all.next()?;
+                if matches!(r.phase, Phase::AwaitAck | Phase::AwaitComp) {
+                    left -= 1;
+                    return Some(r);
+                }
+            }
+            None
+        })
+    }
+
     /// The record with this packet id.
     pub fn find(&self, packet_id: u16) -> Option<Record> {
         self.iter().find(|r| r.packet_id == packet_id)
@@ -167,6 +216,10 @@ impl<'a> Store<'a> {
 
     /// Write back the mutable fields of a record.
     pub fn update(&mut self, r: &Record) {
+        let old = self.stored_phase(r.at);
+        if old != Some(r.phase) {
+            self.recount(old, Some(r.phase));
+        }
         if let Some(h) = self.buf.get_mut(r.at..r.at + HEADER) {
             if let Some(b) = h.get_mut(6) {
                 *b = r.phase as u8;
@@ -201,6 +254,8 @@ impl<'a> Store<'a> {
 
     /// Remove a record, moving the later ones down.
     pub fn remove(&mut self, r: &Record) {
+        let old = self.stored_phase(r.at);
+        self.recount(old, None);
         self.cut(r.at, r.len);
     }
 
@@ -263,9 +318,12 @@ mod tests {
         let mut r = r;
         s.drop_packet(&mut r);
         assert_eq!(s.packet(&s.find(2).unwrap()), &[] as &[u8]);
+        assert_eq!(s.count(Phase::AwaitAck), 1);
+        assert_eq!(s.count(Phase::Unsent), 1);
         let first = s.find(1).unwrap();
         s.remove(&first);
         assert_eq!(s.len(), 1);
+        assert_eq!((s.count(Phase::Unsent), s.total()), (0, 1));
         assert_eq!(s.free(), 128 - HEADER);
         assert!(s.find(2).unwrap().qos2(&s));
         assert_eq!(s.push(3, 200, fill(&[])), Err(Error::TooLarge));
