@@ -111,6 +111,9 @@
 // Shared subscription available (byte).
 #define MQTTAS_PROP_SHARED_SUBSCRIPTION_AVAILABLE 42
 
+// Words of storage in a `mqttas_reconnect`.
+#define MQTTAS_RECONNECT_WORDS 12
+
 // The result of a call. The numbers are fixed: a code keeps its number
 // for good and a number is never given to another code.
 //
@@ -411,6 +414,37 @@ typedef uint32_t mqttas_protocol_error;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What to do now, from `mqttas_reconnect_poll_action`. The numbers are
+// fixed. Every kind but `MQTTAS_RECONNECT_CONNECT` means the transport
+// (socket) must be closed, without DISCONNECT, if it is not already.
+enum mqttas_reconnect_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Nothing to do: connected, or an attempt is under way.
+  MQTTAS_RECONNECT_NONE = 0,
+  // An outage began: close the transport, take the link down, keep both
+  // down until `until`. Given once per outage.
+  MQTTAS_RECONNECT_HOLD_DOWN = 1,
+  // Open the transport and call `mqttas_connect`; then report
+  // `mqttas_reconnect_handle_connected` or
+  // `mqttas_reconnect_handle_attempt_failed`.
+  MQTTAS_RECONNECT_CONNECT = 2,
+  // Too many failed attempts: take the link itself (WiFi, radio) down,
+  // keep it down until `until`, bring it up again. Given once per bounce.
+  MQTTAS_RECONNECT_BOUNCE_LINK = 3,
+  // Nothing to do before `until`.
+  MQTTAS_RECONNECT_WAIT = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mqttas_reconnect_kind mqttas_reconnect_kind;
+#else
+typedef uint32_t mqttas_reconnect_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // A client, in storage the caller provides: `mqttas_client_size()` bytes
 // aligned to `mqttas_client_align()` (`malloc` memory is aligned enough).
 // Opaque: use it only through the `mqttas_*` functions. One thread at a
@@ -600,6 +634,61 @@ typedef struct mqttas_event {
   // The value the broken rule concerns, when it has one.
   uint8_t protocol_detail;
 } mqttas_event;
+
+// The outage policy: how long the link is held down after an outage, how
+// attempts back off, when the link itself is bounced. Fill it with
+// `mqttas_reconnect_policy_default`, then change what you need. Times in
+// milliseconds, each at most 2^30.
+typedef struct mqttas_reconnect_policy {
+  // Link held down after an outage (and after a bounce) before the
+  // first attempt, so every hop sees the connection gone. Default 1000.
+  uint32_t hold_down_ms;
+  // Failed attempts in a row before the link itself (WiFi, radio) is
+  // bounced; 0: never. Default 3.
+  uint16_t tcp_attempts_before_bounce;
+  // Wait after the first failed attempt, doubling after each further
+  // one. Default 500.
+  uint32_t backoff_base_ms;
+  // Longest wait between attempts. Default 30000.
+  uint32_t backoff_cap_ms;
+  // Each wait is shortened by a random 0 to this many percent (at most
+  // 100). Default 20.
+  uint8_t jitter_percent;
+  // An attempt not reported within this long counts as failed; 0: no
+  // limit. Default 30000.
+  uint32_t attempt_timeout_ms;
+} mqttas_reconnect_policy;
+
+// The outage policy state machine, in caller storage: declare one (on the
+// stack, statically, anywhere) and initialise it with
+// `mqttas_reconnect_init`. Opaque: use it only through the
+// `mqttas_reconnect_*` functions. It holds no pointer and needs no
+// deinit.
+typedef struct mqttas_reconnect {
+  // Private.
+  uint64_t _opaque[MQTTAS_RECONNECT_WORDS];
+} mqttas_reconnect;
+
+// An action with its tick.
+typedef struct mqttas_reconnect_action {
+  // What to do.
+  mqttas_reconnect_kind kind;
+  // For HOLD_DOWN, BOUNCE_LINK and WAIT: the tick until which to wait;
+  // 0 otherwise.
+  uint32_t until;
+} mqttas_reconnect_action;
+
+// Counters of a policy state machine, from `mqttas_reconnect_get_stats`.
+typedef struct mqttas_reconnect_stats {
+  // Connections lost after being established.
+  uint32_t outages;
+  // Connection attempts started.
+  uint32_t attempts;
+  // Attempts that failed.
+  uint32_t failures;
+  // Link bounces.
+  uint32_t bounces;
+} mqttas_reconnect_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -911,6 +1000,80 @@ mqttas_result mqttas_property_next(const uint8_t *props,
                                    size_t props_len,
                                    size_t *cursor,
                                    struct mqttas_property *out);
+
+// Fill `*out` with the default policy.
+//
+// # Safety
+// `out` points to writable memory for a `mqttas_reconnect_policy`.
+mqttas_result mqttas_reconnect_policy_default(struct mqttas_reconnect_policy *out);
+
+// Initialise `*r` with `policy` (NULL: the defaults) and a jitter `seed`
+// (any value; give each device its own). Its first action is CONNECT.
+// `MQTTAS_ERR_INVALID_CONFIG` for a jitter above 100, a cap below the
+// base, or a time above 2^30 ms.
+//
+// # Safety
+// `r` points to writable memory for a `mqttas_reconnect`; `policy` is
+// NULL or points to a `mqttas_reconnect_policy`.
+mqttas_result mqttas_reconnect_init(struct mqttas_reconnect *r,
+                                    const struct mqttas_reconnect_policy *policy,
+                                    uint32_t seed);
+
+// The connection was lost (`MQTTAS_EVENT_CONNECTION_LOST`, or a link
+// error). While connected this starts an outage (next action HOLD_DOWN);
+// during an attempt it counts as a failed attempt; otherwise ignored.
+//
+// # Safety
+// `r` is NULL or a `mqttas_reconnect` nothing else uses during the call.
+mqttas_result mqttas_reconnect_handle_lost(struct mqttas_reconnect *r,
+                                           uint32_t now);
+
+// The attempt after CONNECT failed: the transport did not open, the
+// broker refused, or no CONNACK came.
+//
+// # Safety
+// As for `mqttas_reconnect_handle_lost`.
+mqttas_result mqttas_reconnect_handle_attempt_failed(struct mqttas_reconnect *r,
+                                                     uint32_t now);
+
+// CONNACK accepted the connection (`MQTTAS_EVENT_CONNECTED`): backoff and
+// bounce count start over.
+//
+// # Safety
+// As for `mqttas_reconnect_handle_lost`.
+mqttas_result mqttas_reconnect_handle_connected(struct mqttas_reconnect *r,
+                                                uint32_t now);
+
+// What to do at `now` into `*out` (`MQTTAS_RECONNECT_NONE` while
+// connected or while an attempt is under way). Call it after every
+// `mqttas_reconnect_handle_*` and when `mqttas_reconnect_poll_deadline`
+// is reached.
+//
+// # Safety
+// As for `mqttas_reconnect_handle_lost`; `out` points to writable memory
+// for a `mqttas_reconnect_action`.
+mqttas_result mqttas_reconnect_poll_action(struct mqttas_reconnect *r,
+                                           uint32_t now,
+                                           struct mqttas_reconnect_action *out);
+
+// When `mqttas_reconnect_poll_action` next has something new: `*has` is
+// false while connected (or before the first poll), else `*deadline` is
+// the tick.
+//
+// # Safety
+// As for `mqttas_reconnect_handle_lost`; `has` and `deadline` point to
+// writable memory.
+mqttas_result mqttas_reconnect_poll_deadline(struct mqttas_reconnect *r,
+                                             bool *has,
+                                             uint32_t *deadline);
+
+// The counters into `*out`.
+//
+// # Safety
+// As for `mqttas_reconnect_handle_lost`; `out` points to writable memory
+// for a `mqttas_reconnect_stats`.
+mqttas_result mqttas_reconnect_get_stats(struct mqttas_reconnect *r,
+                                         struct mqttas_reconnect_stats *out);
 
 // The text of a result code: a static NUL-terminated string, valid for
 // the life of the program, saying what happened and what to do. Never

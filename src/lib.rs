@@ -27,6 +27,7 @@ pub mod driver;
 pub mod ffi;
 #[cfg(feature = "embedded-io")]
 pub mod io;
+pub mod reconnect;
 pub mod session;
 pub mod wire;
 

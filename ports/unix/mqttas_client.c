@@ -3,9 +3,10 @@
  *
  * Uses only include/mqttas.h, sockets and poll(). Publishes numbered
  * messages or subscribes and prints them, at QoS 0, 1 or 2, over MQTT 3.1.1
- * or 5.0; reconnects with backoff when the broker goes away (with -c the
- * session survives, so nothing is lost at QoS 1 and 2); shuts down cleanly
- * (DISCONNECT) on SIGINT or SIGTERM.
+ * or 5.0; when the connection is lost it follows the library's outage
+ * policy (mqttas_reconnect_*: hold the link down, reconnect with backoff
+ * and jitter; with -c the session survives, so nothing is lost at QoS 1
+ * and 2); shuts down cleanly (DISCONNECT) on SIGINT or SIGTERM.
  *
  *   mqttas_client -m sub -t test/# -q 2 -n 100 -c      print 100 messages
  *   mqttas_client -m pub -t test/a -q 1 -n 100 -c      publish "1".."100"
@@ -54,6 +55,8 @@ typedef struct options {
     unsigned long store_size;
     bool clock_start_set;
     uint32_t clock_start;
+    unsigned long response_ms;
+    mqttas_reconnect_policy policy;
 } options;
 
 static void usage(FILE *f)
@@ -77,6 +80,13 @@ static void usage(FILE *f)
             "  -T SECONDS   give up (exit 1) after this long, 0 for never (0)\n"
             "  -R FILE      create FILE once subscribed (sub), for scripts\n"
             "  -O TICK      start the millisecond clock at TICK (tests wrap-around)\n"
+            "  -W MS        response time: wait this long for any reply (10000)\n"
+            "outage policy (mqttas_reconnect, defaults from mqttas_reconnect_policy_default):\n"
+            "  -H MS        hold the link down this long after an outage (1000)\n"
+            "  -B N         failed attempts before the link is bounced, 0 never (3)\n"
+            "  -b MS        backoff after the first failed attempt (500)\n"
+            "  -X MS        backoff cap (30000)\n"
+            "  -j PERCENT   backoff jitter (20)\n"
             "  -v           log every event to stderr\n"
             "Sub prints one line per message: TOPIC QOS DUP PAYLOAD.\n");
 }
@@ -108,9 +118,10 @@ static int parse_options(int argc, char **argv, options *o)
     o->count = 10;
     o->keep_alive = 60;
     o->store_size = 65536;
+    mqttas_reconnect_policy_default(&o->policy);
     snprintf(default_id, sizeof default_id, "mqttas-%ld", (long)getpid());
     o->client_id = default_id;
-    while ((ch = getopt(argc, argv, "m:h:p:i:t:q:n:crV:k:d:S:T:R:O:v")) != -1) {
+    while ((ch = getopt(argc, argv, "m:h:p:i:t:q:n:crV:k:d:S:T:R:O:vW:H:B:b:X:j:")) != -1) {
         switch (ch) {
         case 'm':
             if (strcmp(optarg, "pub") == 0) {
@@ -173,6 +184,41 @@ static int parse_options(int argc, char **argv, options *o)
             o->clock_start = (uint32_t)v;
             break;
         case 'v': o->verbose = true; break;
+        case 'W':
+            if (parse_ulong(optarg, 1ul << 30, &o->response_ms) != 0) {
+                return -1;
+            }
+            break;
+        case 'H':
+            if (parse_ulong(optarg, 1ul << 30, &v) != 0) {
+                return -1;
+            }
+            o->policy.hold_down_ms = (uint32_t)v;
+            break;
+        case 'B':
+            if (parse_ulong(optarg, 65535, &v) != 0) {
+                return -1;
+            }
+            o->policy.tcp_attempts_before_bounce = (uint16_t)v;
+            break;
+        case 'b':
+            if (parse_ulong(optarg, 1ul << 30, &v) != 0) {
+                return -1;
+            }
+            o->policy.backoff_base_ms = (uint32_t)v;
+            break;
+        case 'X':
+            if (parse_ulong(optarg, 1ul << 30, &v) != 0) {
+                return -1;
+            }
+            o->policy.backoff_cap_ms = (uint32_t)v;
+            break;
+        case 'j':
+            if (parse_ulong(optarg, 100, &v) != 0) {
+                return -1;
+            }
+            o->policy.jitter_percent = (uint8_t)v;
+            break;
         default: return -1;
         }
     }
@@ -302,8 +348,7 @@ typedef struct app {
     options opt;
     mqttas_client *c;
     int fd;                  /* -1 while the link is down */
-    uint32_t reconnect_at;   /* tick of the next connection attempt */
-    uint32_t backoff_ms;     /* doubles on each failure, reset once connected */
+    mqttas_reconnect rc;     /* the outage policy: when to (re)connect */
     bool connected;
     bool disconnecting;      /* our DISCONNECT is queued */
     bool finished;           /* leave the loop */
@@ -321,9 +366,6 @@ typedef struct app {
     bool subscribed_once;
 } app;
 
-#define BACKOFF_MIN_MS 100u
-#define BACKOFF_MAX_MS 3200u
-
 static void link_close(app *a)
 {
     if (a->fd >= 0) {
@@ -331,6 +373,40 @@ static void link_close(app *a)
         a->fd = -1;
     }
     a->connected = false;
+}
+
+/* Close after the client ended the connection (DISCONNECT, or the session
+ * closing to recover): half-close, then read and discard until the broker
+ * closes too, for at most 150 ms. Closing a socket with unread bytes makes
+ * the kernel send RST, and an RST can destroy our last packets (PUBACKs,
+ * PUBCOMPs, DISCONNECT) before the broker has read them: QoS 1 messages
+ * come again, the will is published. */
+static void link_close_gracefully(app *a)
+{
+    if (a->fd >= 0) {
+        uint8_t buf[4096];
+        uint64_t end = mono_ms() + 150;
+        shutdown(a->fd, SHUT_WR);
+        for (;;) {
+            struct pollfd p;
+            ssize_t n;
+            int64_t left = (int64_t)(end - mono_ms());
+            if (left <= 0) {
+                break;
+            }
+            p.fd = a->fd;
+            p.events = POLLIN;
+            p.revents = 0;
+            if (poll(&p, 1, (int)left) <= 0) {
+                break;
+            }
+            n = recv(a->fd, buf, sizeof buf, MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                break;
+            }
+        }
+    }
+    link_close(a);
 }
 
 /* The link failed: tell the client (a CONNECTION_LOST event follows). */
@@ -371,11 +447,11 @@ static void try_connect(app *a)
     a->fd = open_link(a->opt.host, a->opt.port);
     now = now_ms();
     if (a->fd < 0) {
-        a->reconnect_at = now + a->backoff_ms;
+        /* The policy says when to try again. */
+        mqttas_reconnect_handle_attempt_failed(&a->rc, now);
         if (verbose) {
-            logf_("broker unreachable, next attempt in %u ms", (unsigned)a->backoff_ms);
+            logf_("broker unreachable");
         }
-        a->backoff_ms = a->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : a->backoff_ms * 2;
         return;
     }
     memset(&o, 0, sizeof o);
@@ -476,7 +552,7 @@ static void handle_events(app *a)
         switch (ev.kind) {
         case MQTTAS_EVENT_CONNECTED:
             a->connected = true;
-            a->backoff_ms = BACKOFF_MIN_MS;
+            mqttas_reconnect_handle_connected(&a->rc, now_ms());
             /* A kept session keeps our subscription. */
             if (!a->opt.publish && !(ev.session_present && a->subscribed_once)) {
                 subscribe(a);
@@ -512,8 +588,14 @@ static void handle_events(app *a)
             a->completed++;
             break;
         case MQTTAS_EVENT_CONNECTION_LOST:
-            link_close(a);
-            a->reconnect_at = now_ms() + a->backoff_ms;
+            /* What the client queued last (PUBCOMPs for released QoS 2
+             * messages, a 5.0 DISCONNECT with its reason) still goes out
+             * on a link that works. */
+            flush(a);
+            link_close_gracefully(a);
+            /* An outage (hold the link down) or a failed attempt (back off):
+             * the policy knows which. */
+            mqttas_reconnect_handle_lost(&a->rc, now_ms());
             a->disconnecting = false;
             if (stop_requested) {
                 a->finished = true;
@@ -522,7 +604,7 @@ static void handle_events(app *a)
         case MQTTAS_EVENT_DISCONNECTED:
             /* The DISCONNECT is queued: send it, then close. */
             flush(a);
-            link_close(a);
+            link_close_gracefully(a);
             a->finished = true;
             break;
         default:
@@ -609,12 +691,43 @@ static void receive(app *a)
     }
 }
 
+/* Do what the outage policy says now. */
+static void follow_policy(app *a, uint32_t now)
+{
+    mqttas_reconnect_action act;
+    if (mqttas_reconnect_poll_action(&a->rc, now, &act) != MQTTAS_OK) {
+        return;
+    }
+    switch (act.kind) {
+    case MQTTAS_RECONNECT_CONNECT:
+        if (a->fd >= 0) {
+            link_close(a);
+        }
+        try_connect(a);
+        break;
+    case MQTTAS_RECONNECT_HOLD_DOWN:
+        link_close(a);
+        logf_("outage: link held down for %d ms", (int)ms_until(act.until, now));
+        break;
+    case MQTTAS_RECONNECT_BOUNCE_LINK:
+        /* A host's TCP has no link of its own to bounce: hold down only. */
+        link_close(a);
+        logf_("link bounce: held down for %d ms", (int)ms_until(act.until, now));
+        break;
+    case MQTTAS_RECONNECT_WAIT:
+        if (a->fd >= 0) {
+            link_close(a); /* an attempt the policy gave up on */
+        }
+        break;
+    default:
+        break;
+    }
+}
+
 static void run(app *a)
 {
     uint64_t give_up = a->opt.timeout_s ? mono_ms() + a->opt.timeout_s * 1000u : 0;
     bool stopping = false;
-    a->backoff_ms = BACKOFF_MIN_MS;
-    a->reconnect_at = now_ms();
     a->next_seq = 1;
     a->next_publish_at = now_ms();
     while (!a->finished) {
@@ -639,8 +752,8 @@ static void run(app *a)
                 break;
             }
         }
-        if (a->fd < 0 && !stopping && ms_until(a->reconnect_at, now) <= 0) {
-            try_connect(a);
+        if (!stopping) {
+            follow_policy(a, now);
         }
         if (a->opt.publish && a->fd >= 0) {
             publish_more(a);
@@ -652,6 +765,11 @@ static void run(app *a)
         flush(a);
         if (a->finished) {
             break;
+        }
+        /* A loss just reported: hold the link down now, not at the next
+         * wake-up. */
+        if (!stopping) {
+            follow_policy(a, now_ms());
         }
         /* Publisher done: everything sent and acknowledged. */
         mqttas_pending_publications(a->c, &pending);
@@ -669,8 +787,9 @@ static void run(app *a)
             int32_t left = ms_until(deadline, now);
             timeout = left < 0 ? 0 : (left < timeout ? left : timeout);
         }
-        if (a->fd < 0) {
-            int32_t left = ms_until(a->reconnect_at, now);
+        if (a->fd < 0 && mqttas_reconnect_poll_deadline(&a->rc, &has, &deadline) == MQTTAS_OK &&
+            has) {
+            int32_t left = ms_until(deadline, now);
             timeout = left < 0 ? 0 : (left < timeout ? left : timeout);
         }
         if (a->opt.publish && a->next_seq <= a->opt.count && a->opt.delay_ms > 0) {
@@ -722,6 +841,9 @@ int main(int argc, char **argv)
     cfg.keep_alive = (uint16_t)a.opt.keep_alive;
     cfg.clean_init = !a.opt.persistent;
     cfg.clean = !a.opt.persistent;
+    if (a.opt.response_ms > 0) {
+        cfg.response_time_ms = (uint32_t)a.opt.response_ms;
+    }
     if (a.opt.version == MQTTAS_VERSION_5 && a.opt.persistent) {
         cfg.has_session_expiry = true;
         cfg.session_expiry = 3600;
@@ -733,6 +855,11 @@ int main(int argc, char **argv)
     if (a.c == NULL || rx == NULL || tx == NULL || store == NULL) {
         fprintf(stderr, "out of memory\n");
         return 1;
+    }
+    r = mqttas_reconnect_init(&a.rc, &a.opt.policy, (uint32_t)getpid() ^ (uint32_t)mono_ms());
+    if (r != MQTTAS_OK) {
+        fprintf(stderr, "mqttas_reconnect_init: %s\n", mqttas_strerror(r));
+        return 2;
     }
     r = mqttas_client_init(a.c, mqttas_client_size(), &cfg, rx, 4096, tx, 4096, store,
                            a.opt.store_size, NULL, 0);
@@ -749,6 +876,13 @@ int main(int argc, char **argv)
     run(&a);
 
     link_close(&a);
+    {
+        mqttas_reconnect_stats st;
+        if (mqttas_reconnect_get_stats(&a.rc, &st) == MQTTAS_OK) {
+            logf_("outages %u, attempts %u, failed %u, link bounces %u", (unsigned)st.outages,
+                  (unsigned)st.attempts, (unsigned)st.failures, (unsigned)st.bounces);
+        }
+    }
     if (a.opt.publish) {
         size_t pending = 0;
         mqttas_pending_publications(a.c, &pending);

@@ -5,6 +5,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
+use crate::reconnect::{Action, Policy, Reconnect};
 use crate::session::{Client, ConnectOptions};
 use crate::wire::{Property, QoS, ReasonCode, Subscription};
 use crate::Event;
@@ -66,6 +67,12 @@ impl From<crate::Error> for Error {
 /// connection over ([`Event::ConnectionLost`], [`Event::Disconnected`]) the
 /// driver closes the socket; [`TcpDriver::reconnect`] opens a new one to the
 /// same broker, and the session sends its stored messages again.
+///
+/// Or let the driver follow the outage policy ([`crate::reconnect`]):
+/// call [`TcpDriver::keep_connected`] in the loop (or use
+/// [`TcpDriver::run_connected_until`]); after a loss the link is held down,
+/// then reconnected with backoff and jitter, exactly as the C and Python
+/// clients do.
 pub struct TcpDriver<'a> {
     client: Client<'a>,
     clock: Clock,
@@ -73,6 +80,7 @@ pub struct TcpDriver<'a> {
     addr: Option<SocketAddr>,
     inbuf: Box<[u8]>,
     pending: Pending,
+    reconnect: Option<Reconnect>,
 }
 
 impl<'a> TcpDriver<'a> {
@@ -90,6 +98,7 @@ impl<'a> TcpDriver<'a> {
             addr: None,
             inbuf: vec![0; READ_CHUNK].into_boxed_slice(),
             pending: Pending::default(),
+            reconnect: None,
         }
     }
 
@@ -127,6 +136,120 @@ impl<'a> TcpDriver<'a> {
         })?;
         self.addr = Some(addr);
         self.open(addr, options)
+    }
+
+    /// Follow `policy` from now on in [`TcpDriver::keep_connected`]
+    /// (otherwise the default [`Policy`]); `seed` seeds its jitter. The
+    /// policy's state starts over: its first action is to connect.
+    pub fn set_reconnect_policy(&mut self, policy: Policy, seed: u32) {
+        self.reconnect = Some(Reconnect::new(policy, seed));
+    }
+
+    /// The outage policy's state, once [`TcpDriver::set_reconnect_policy`]
+    /// or [`TcpDriver::keep_connected`] created it.
+    pub fn reconnect_state(&self) -> Option<&Reconnect> {
+        self.reconnect.as_ref()
+    }
+
+    /// Set the broker address for [`TcpDriver::keep_connected`] without
+    /// connecting.
+    pub fn set_broker(&mut self, addr: impl ToSocketAddrs) -> Result<(), Error> {
+        let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "address resolved to nothing")
+        })?;
+        self.addr = Some(addr);
+        Ok(())
+    }
+
+    /// Do what the outage policy says now: connect (first connection or
+    /// reconnection, to the broker of [`TcpDriver::set_broker`] or the last
+    /// [`TcpDriver::connect`]), or keep the link closed while it is held
+    /// down, bounced or backing off. Returns the action taken, `None` while
+    /// connected or while an attempt is under way. The policy learns of
+    /// connections and losses from the events the driver hands out, so
+    /// call this between polls. A failed TCP connect is reported to the
+    /// policy, not returned; errors are only [`Error::NoAddress`] and the
+    /// client's refusals.
+    pub fn keep_connected(
+        &mut self,
+        options: &ConnectOptions<'_>,
+    ) -> Result<Option<Action>, Error> {
+        let addr = self.addr.ok_or(Error::NoAddress)?;
+        let now = self.clock.now();
+        let action = self
+            .reconnect
+            .get_or_insert_with(|| Reconnect::new(Policy::default(), seed_from(now)))
+            .poll_action(now);
+        match action {
+            Some(Action::Connect) => {
+                if self.stream.is_some() {
+                    self.link_down();
+                }
+                match self.open(addr, options) {
+                    Ok(()) => {}
+                    Err(Error::Io(_)) => {
+                        let now = self.clock.now();
+                        if let Some(r) = self.reconnect.as_mut() {
+                            r.handle_attempt_failed(now);
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            // The link stays closed while held down, bounced or backing
+            // off; an attempt the policy gave up on is ended here (the
+            // client then reports it lost).
+            Some(Action::HoldDown { .. } | Action::BounceLink { .. } | Action::Wait { .. })
+                if self.stream.is_some() =>
+            {
+                self.link_down();
+            }
+            _ => {}
+        }
+        Ok(action)
+    }
+
+    /// Like [`TcpDriver::run_until`], following the outage policy
+    /// ([`TcpDriver::keep_connected`]) all along: the link is reconnected
+    /// whenever it is lost, until `on_event` returns true (then true) or
+    /// `timeout` has passed (then false).
+    pub fn run_connected_until<F>(
+        &mut self,
+        timeout: Duration,
+        options: &ConnectOptions<'_>,
+        mut on_event: F,
+    ) -> Result<bool, Error>
+    where
+        F: FnMut(&Event<'_>) -> bool,
+    {
+        let end = Instant::now() + timeout;
+        loop {
+            self.keep_connected(options)?;
+            if self.service(&mut on_event).stop {
+                return Ok(true);
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(false);
+            }
+            // A loss seen in this pass: act on it before sleeping.
+            if self
+                .reconnect
+                .as_ref()
+                .is_some_and(|r| !r.is_up() && !r.is_connecting())
+            {
+                let now = self.clock.now();
+                if self
+                    .reconnect
+                    .as_ref()
+                    .and_then(Reconnect::poll_deadline)
+                    .map_or(true, |d| pump::due(d, now))
+                {
+                    continue;
+                }
+            }
+            self.wait_for_input(left);
+        }
     }
 
     /// Open a new TCP connection to the broker of the last
@@ -290,7 +413,21 @@ impl<'a> TcpDriver<'a> {
         let now = self.clock.now();
         pump::timers(&mut self.client, now);
         self.flush();
-        let mut out = pump::drain_events(&mut self.client, on_event);
+        // The outage policy learns of connections and losses from the
+        // events as they are handed out.
+        let reconnect = &mut self.reconnect;
+        let clock = self.clock;
+        let mut on_event = |e: &Event<'_>| {
+            if let Some(r) = reconnect.as_mut() {
+                match e {
+                    Event::Connected { .. } => r.handle_connected(clock.now()),
+                    Event::ConnectionLost(_) => r.handle_lost(clock.now()),
+                    _ => {}
+                }
+            }
+            on_event(e)
+        };
+        let mut out = pump::drain_events(&mut self.client, &mut on_event);
         if !out.stop && !out.close {
             let now = self.clock.now();
             out.merge(pump::feed(
@@ -298,7 +435,7 @@ impl<'a> TcpDriver<'a> {
                 now,
                 &self.inbuf,
                 &mut self.pending,
-                on_event,
+                &mut on_event,
             ));
         }
         // Replies to what was just taken (PUBACK, PUBREC, ...) go out now.
@@ -313,10 +450,13 @@ impl<'a> TcpDriver<'a> {
     /// deadline; with no link, just sleep that long.
     fn wait_for_input(&mut self, timeout: Duration) {
         let now = self.clock.now();
-        let wait = match self.client.poll_deadline() {
+        let mut wait = match self.client.poll_deadline() {
             Some(d) => timeout.min(Duration::from_millis(u64::from(pump::until(d, now)))),
             None => timeout,
         };
+        if let Some(d) = self.reconnect.as_ref().and_then(Reconnect::poll_deadline) {
+            wait = wait.min(Duration::from_millis(u64::from(pump::until(d, now))));
+        }
         if !self.pending.is_empty() {
             // Bytes the client could not take yet: no point reading more.
             return;
@@ -356,12 +496,44 @@ impl<'a> TcpDriver<'a> {
     }
 
     /// The client ended the connection: send what it queued last (a
-    /// DISCONNECT), then close the socket.
+    /// DISCONNECT, acknowledgements), then close the socket gracefully.
     fn close_link(&mut self) {
         self.flush();
-        if let Some(stream) = self.stream.take() {
-            let _ = stream.shutdown(Shutdown::Both);
+        if let Some(mut stream) = self.stream.take() {
+            let _ = stream.shutdown(Shutdown::Write);
+            drain(&mut stream, CLOSE_DRAIN);
         }
         self.pending.clear();
     }
+}
+
+/// How long a graceful close reads (and discards) what the broker still
+/// sends after our FIN.
+const CLOSE_DRAIN: Duration = Duration::from_millis(150);
+
+/// Read and discard until the peer closes, an error, or `budget` is spent.
+/// Closing a socket with unread bytes makes the kernel send RST, and an RST
+/// can destroy our last packets (PUBACKs, PUBCOMPs, DISCONNECT) before the
+/// broker has read them: QoS 1 messages come again, the will is published.
+fn drain(stream: &mut TcpStream, budget: Duration) {
+    let end = Instant::now() + budget;
+    let mut buf = [0u8; 1024];
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// A jitter seed for a policy created without one: the process id and the
+/// clock, so that clients started together still spread their retries.
+fn seed_from(now: u32) -> u32 {
+    std::process::id().rotate_left(16) ^ now ^ 0x5bd1_e995
 }

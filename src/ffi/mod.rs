@@ -26,6 +26,7 @@ mod client;
 mod config;
 mod event;
 mod property;
+mod reconnect;
 mod result;
 mod text;
 
@@ -33,6 +34,7 @@ pub use client::*;
 pub use config::*;
 pub use event::*;
 pub use property::*;
+pub use reconnect::*;
 pub use result::*;
 pub use text::*;
 

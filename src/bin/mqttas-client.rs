@@ -1,0 +1,497 @@
+//! mqttas-client: the Rust twin of ports/unix/mqttas_client.c, on the TCP
+//! driver and the outage policy (`TcpDriver::keep_connected`).
+//!
+//! Same options, same output, same exit codes as the C client, so that the
+//! fault-injection scenarios (tests/faults) and the soak (tests/soak) run
+//! both the same way:
+//!
+//! ```text
+//! mqttas-client -m sub -t test/# -q 2 -n 100 -c     print 100 messages
+//! mqttas-client -m pub -t test/a -q 1 -n 100 -c     publish "1".."100"
+//! ```
+//!
+//! Sub prints one line per message: `TOPIC QOS DUP PAYLOAD`.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use mqttas::driver::{Clock, Storage, TcpDriver};
+use mqttas::reconnect::{Action, Policy};
+use mqttas::session::{ConnectOptions, State};
+use mqttas::wire::{SubOptions, Subscription};
+use mqttas::{Client, Config, Error, Event, QoS, ReasonCode, Version};
+
+const USAGE: &str = "usage: mqttas-client [options]
+  -m pub|sub   publish numbered messages, or subscribe and print them (sub)
+  -h HOST      broker host (127.0.0.1)
+  -p PORT      broker port (1883)
+  -i ID        client identifier (mqttas-PID)
+  -t TOPIC     topic to publish to, or filter to subscribe to (mqttas/test)
+  -q QOS       0, 1 or 2 (0)
+  -n COUNT     messages to publish, or distinct messages to wait for (10);
+               0 with sub: run until a signal
+  -c           persistent session (clean session false): survive restarts
+  -r           publish with the retain flag
+  -V 4|5       MQTT 3.1.1 (4, default) or 5.0 (5)
+  -k SECONDS   keep alive (60)
+  -d MS        delay between publications (0)
+  -S BYTES     message store size (65536)
+  -T SECONDS   give up (exit 1) after this long, 0 for never (0)
+  -R FILE      create FILE once subscribed (sub), for scripts
+  -O TICK      start the millisecond clock at TICK (tests wrap-around)
+  -W MS        response time: wait this long for any reply (10000)
+outage policy (mqttas::reconnect::Policy, defaults from Policy::default):
+  -H MS        hold the link down this long after an outage (1000)
+  -B N         failed attempts before the link is bounced, 0 never (3)
+  -b MS        backoff after the first failed attempt (500)
+  -X MS        backoff cap (30000)
+  -j PERCENT   backoff jitter (20)
+  -v           log every event to stderr
+Sub prints one line per message: TOPIC QOS DUP PAYLOAD.";
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_sig: i32) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+extern "C" {
+    // From the C library every Rust program on Linux links with; no libc
+    // crate needed for two calls.
+    fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
+}
+
+const SIGINT: i32 = 2;
+const SIGTERM: i32 = 15;
+
+struct Opts {
+    host: String,
+    port: u16,
+    client_id: String,
+    topic: String,
+    ready_file: Option<String>,
+    publish: bool,
+    qos: QoS,
+    version: Version,
+    persistent: bool,
+    retain: bool,
+    verbose: bool,
+    count: u64,
+    delay_ms: u64,
+    timeout_s: u64,
+    keep_alive: u16,
+    store_size: usize,
+    clock_start: Option<u32>,
+    response_ms: u32,
+    policy: Policy,
+}
+
+fn parse() -> Result<Opts, String> {
+    let mut o = Opts {
+        host: "127.0.0.1".into(),
+        port: 1883,
+        client_id: format!("mqttas-{}", std::process::id()),
+        topic: "mqttas/test".into(),
+        ready_file: None,
+        publish: false,
+        qos: QoS::AtMostOnce,
+        version: Version::V311,
+        persistent: false,
+        retain: false,
+        verbose: false,
+        count: 10,
+        delay_ms: 0,
+        timeout_s: 0,
+        keep_alive: 60,
+        store_size: 65536,
+        clock_start: None,
+        response_ms: 0,
+        policy: Policy::default(),
+    };
+    let mut mode = None;
+    let mut args = std::env::args().skip(1);
+    fn num<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
+        let v = v.ok_or_else(|| format!("{flag} needs a value"))?;
+        v.parse().map_err(|_| format!("{flag}: bad value {v}"))
+    }
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "-m" => mode = Some(args.next().ok_or("-m needs pub or sub")?),
+            "-h" => o.host = args.next().ok_or("-h needs a host")?,
+            "-p" => o.port = num("-p", args.next())?,
+            "-i" => o.client_id = args.next().ok_or("-i needs an id")?,
+            "-t" => o.topic = args.next().ok_or("-t needs a topic")?,
+            "-q" => {
+                o.qos = QoS::from_u8(num("-q", args.next())?).ok_or("-q: 0, 1 or 2")?;
+            }
+            "-n" => o.count = num("-n", args.next())?,
+            "-c" => o.persistent = true,
+            "-r" => o.retain = true,
+            "-V" => {
+                o.version = match num::<u8>("-V", args.next())? {
+                    4 => Version::V311,
+                    5 => Version::V5,
+                    _ => return Err("-V: 4 or 5".into()),
+                }
+            }
+            "-k" => o.keep_alive = num("-k", args.next())?,
+            "-d" => o.delay_ms = num("-d", args.next())?,
+            "-S" => o.store_size = num("-S", args.next())?,
+            "-T" => o.timeout_s = num("-T", args.next())?,
+            "-R" => o.ready_file = Some(args.next().ok_or("-R needs a file")?),
+            "-O" => o.clock_start = Some(num("-O", args.next())?),
+            "-W" => o.response_ms = num("-W", args.next())?,
+            "-H" => o.policy.hold_down_ms = num("-H", args.next())?,
+            "-B" => o.policy.tcp_attempts_before_bounce = num("-B", args.next())?,
+            "-b" => o.policy.backoff_base_ms = num("-b", args.next())?,
+            "-X" => o.policy.backoff_cap_ms = num("-X", args.next())?,
+            "-j" => o.policy.jitter_percent = num("-j", args.next())?,
+            "-v" => o.verbose = true,
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    o.publish = match mode.as_deref() {
+        Some("pub") => true,
+        Some("sub") => false,
+        _ => return Err("-m pub or -m sub is required".into()),
+    };
+    o.policy
+        .validate()
+        .map_err(|e| format!("outage policy: {e}"))?;
+    Ok(o)
+}
+
+/// What the event handler saw, for the loop to act on (the handler cannot
+/// call the driver that calls it).
+#[derive(Default)]
+struct Seen {
+    connected: bool,
+    session_present: bool,
+    subscribed: bool,
+    refused_subscription: bool,
+    lost: bool,
+    disconnected: bool,
+}
+
+struct Sub {
+    seen: HashMap<String, Vec<u64>>,
+    distinct: u64,
+    received: u64,
+    duplicates: u64,
+}
+
+fn main() -> ExitCode {
+    let o = match parse() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+    }
+    let clock = o.clock_start.map_or_else(Clock::new, Clock::starting_at);
+    let name = o.client_id.clone();
+    let log = |msg: &str| eprintln!("[{name} {:10}] {msg}", clock.now());
+
+    let config = Config {
+        version: o.version,
+        keep_alive: o.keep_alive,
+        clean_init: !o.persistent,
+        clean: !o.persistent,
+        session_expiry: (o.version == Version::V5 && o.persistent).then_some(3600),
+        response_time_ms: if o.response_ms > 0 {
+            o.response_ms
+        } else {
+            Config::default().response_time_ms
+        },
+        ..Config::default()
+    };
+    let mut storage = Storage::new(4096, 4096, o.store_size, 0);
+    let client = match Client::new(config, storage.buffers()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("client: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut driver = TcpDriver::with_clock(client, clock);
+    if let Err(e) = driver.set_broker((o.host.as_str(), o.port)) {
+        eprintln!("broker address: {e}");
+        return ExitCode::from(1);
+    }
+    let seed = std::process::id() ^ clock.now().rotate_left(7);
+    driver.set_reconnect_policy(o.policy, seed);
+    let options = ConnectOptions {
+        client_id: &o.client_id,
+        ..Default::default()
+    };
+    if o.verbose {
+        log(&format!(
+            "mqttas-client, {} to {}:{} topic {} QoS {}",
+            if o.publish {
+                "publishing"
+            } else {
+                "subscribing"
+            },
+            o.host,
+            o.port,
+            o.topic,
+            o.qos as u8
+        ));
+    }
+
+    let start = Instant::now();
+    let mut exit = 0u8;
+    let mut next_seq = 1u64;
+    let mut next_publish_at = Instant::now();
+    let mut completed = 0u64;
+    let mut subscribed_once = false;
+    let mut disconnecting = false;
+    let mut stopping = false;
+    let mut sub = Sub {
+        seen: HashMap::new(),
+        distinct: 0,
+        received: 0,
+        duplicates: 0,
+    };
+    let stdout = std::io::stdout();
+    loop {
+        if o.timeout_s > 0 && start.elapsed() >= Duration::from_secs(o.timeout_s) {
+            log("timed out");
+            exit = 1;
+            break;
+        }
+        if STOP.load(Ordering::SeqCst) && !stopping {
+            stopping = true;
+            log("signal: shutting down");
+            if driver.client().state() == State::Connected && !disconnecting {
+                disconnecting = driver.disconnect(ReasonCode::SUCCESS, &[]).is_ok();
+            }
+            if !disconnecting {
+                break;
+            }
+        }
+        if !stopping {
+            match driver.keep_connected(&options) {
+                Ok(Some(Action::HoldDown { until })) => log(&format!(
+                    "outage: link held down for {} ms",
+                    until.wrapping_sub(driver.now()) as i32
+                )),
+                Ok(Some(Action::BounceLink { until })) => log(&format!(
+                    "link bounce: held down for {} ms",
+                    until.wrapping_sub(driver.now()) as i32
+                )),
+                Ok(_) => {}
+                Err(e) => {
+                    log(&format!("connect: {e}"));
+                    exit = 1;
+                    break;
+                }
+            }
+        }
+        // Publish what the delay and the store allow.
+        while o.publish && next_seq <= o.count && !disconnecting {
+            if o.delay_ms > 0 && Instant::now() < next_publish_at {
+                break;
+            }
+            let connected = driver.client().state() == State::Connected;
+            if o.qos == QoS::AtMostOnce && !connected {
+                break;
+            }
+            let payload = next_seq.to_string();
+            match driver.publish(&o.topic, payload.as_bytes(), o.qos, o.retain, &[]) {
+                Ok(_) => {
+                    if o.qos == QoS::AtMostOnce {
+                        completed += 1;
+                    }
+                    next_seq += 1;
+                    next_publish_at = Instant::now() + Duration::from_millis(o.delay_ms);
+                }
+                Err(mqttas::driver::Error::Client(
+                    Error::StoreFull | Error::TxFull | Error::NotConnected,
+                )) => break,
+                Err(e) => {
+                    log(&format!("publish: {e}"));
+                    exit = 1;
+                    break;
+                }
+            }
+        }
+        if exit != 0 {
+            break;
+        }
+        // Sleep until data, a timer, or the next publication.
+        let mut wait = Duration::from_millis(100);
+        if o.publish && next_seq <= o.count && o.delay_ms > 0 {
+            wait = wait.min(next_publish_at.saturating_duration_since(Instant::now()));
+        }
+        let mut seen = Seen::default();
+        let want = o.count;
+        let mut out = stdout.lock();
+        driver.poll_once(wait, |e| {
+            match e {
+                Event::Connected {
+                    session_present, ..
+                } => {
+                    seen.connected = true;
+                    seen.session_present = *session_present;
+                }
+                Event::Subscribed { codes, .. } => {
+                    if codes.first().map_or(true, |c| *c >= 0x80) {
+                        seen.refused_subscription = true;
+                    } else {
+                        seen.subscribed = true;
+                    }
+                }
+                Event::Message(m) => {
+                    let payload = String::from_utf8_lossy(m.payload);
+                    let _ = writeln!(
+                        out,
+                        "{} {} {} {}",
+                        m.topic, m.qos as u8, m.dup as u8, payload
+                    );
+                    let _ = out.flush();
+                    sub.received += 1;
+                    if let Ok(n) = payload.parse::<u64>() {
+                        let bits = sub.seen.entry(m.topic.to_string()).or_default();
+                        let (word, bit) = ((n / 64) as usize, 1u64 << (n % 64));
+                        if bits.len() <= word {
+                            bits.resize(word + 1, 0);
+                        }
+                        if bits[word] & bit != 0 {
+                            sub.duplicates += 1;
+                        } else {
+                            bits[word] |= bit;
+                            if n >= 1 && (want == 0 || n <= want) {
+                                sub.distinct += 1;
+                            }
+                        }
+                    }
+                }
+                Event::MessageStart(m) => {
+                    eprintln!(
+                        "message on {} too large for the receive buffer, skipped",
+                        m.topic
+                    )
+                }
+                Event::Published { reason, .. } => {
+                    if reason.0 >= 0x80 {
+                        eprintln!("publication refused: {reason}");
+                    }
+                    completed += 1;
+                }
+                Event::ConnectionLost(reason) => {
+                    seen.lost = true;
+                    eprintln!(
+                        "[{} {:10}] connection lost: {reason}",
+                        o.client_id,
+                        clock.now()
+                    );
+                }
+                Event::Disconnected => seen.disconnected = true,
+                _ => {}
+            }
+            if o.verbose {
+                eprintln!("[{} {:10}] event {e:?}", o.client_id, clock.now());
+            }
+            false
+        });
+        drop(out);
+        if seen.lost {
+            disconnecting = false;
+            if stopping {
+                break;
+            }
+        }
+        if seen.disconnected {
+            break;
+        }
+        if seen.refused_subscription {
+            log("the broker refused the subscription");
+            exit = 1;
+            break;
+        }
+        if seen.connected
+            && !o.publish
+            && !(seen.session_present && subscribed_once)
+            && driver.client().state() == State::Connected
+        {
+            let filters = [Subscription {
+                filter: &o.topic,
+                options: SubOptions::qos(o.qos),
+            }];
+            if let Err(e) = driver.subscribe(&filters, &[]) {
+                log(&format!("subscribe: {e}"));
+                exit = 1;
+                break;
+            }
+        }
+        if seen.subscribed {
+            subscribed_once = true;
+            if let Some(f) = &o.ready_file {
+                let _ = std::fs::File::create(f);
+            }
+        }
+        let connected = driver.client().state() == State::Connected;
+        if !o.publish && o.count > 0 && sub.distinct >= o.count && !disconnecting && connected {
+            log(&format!(
+                "received {} distinct messages ({} in all)",
+                sub.distinct, sub.received
+            ));
+            disconnecting = driver.disconnect(ReasonCode::SUCCESS, &[]).is_ok();
+            if !disconnecting {
+                break;
+            }
+        }
+        if o.publish
+            && next_seq > o.count
+            && driver.client().pending_publications() == 0
+            && connected
+            && !disconnecting
+        {
+            log(&format!(
+                "published {} messages at QoS {}",
+                o.count, o.qos as u8
+            ));
+            disconnecting = driver.disconnect(ReasonCode::SUCCESS, &[]).is_ok();
+        }
+    }
+    driver.drop_link();
+    if let Some(r) = driver.reconnect_state() {
+        let s = r.stats();
+        log(&format!(
+            "outages {}, attempts {}, failed {}, link bounces {}",
+            s.outages, s.attempts, s.failures, s.bounces
+        ));
+    }
+    let stopped = STOP.load(Ordering::SeqCst);
+    if o.publish {
+        let pending = driver.client().pending_publications();
+        log(&format!(
+            "published {} of {}, {} complete, {} pending",
+            next_seq - 1,
+            o.count,
+            completed,
+            pending
+        ));
+        if !stopped && (completed < o.count || pending > 0) {
+            exit = 1;
+        }
+    } else {
+        log(&format!(
+            "received {} messages, {} distinct, {} duplicates",
+            sub.received, sub.distinct, sub.duplicates
+        ));
+        if !stopped && o.count > 0 && sub.distinct < o.count {
+            exit = 1;
+        }
+    }
+    ExitCode::from(exit)
+}

@@ -1,0 +1,456 @@
+//! The outage policy ([`crate::reconnect`]) for C: `mqttas_reconnect_*`.
+
+use core::mem::{align_of, size_of};
+use core::ptr::{addr_of, addr_of_mut};
+
+use super::args;
+use super::mqttas_result::{self, *};
+use crate::reconnect::{Action, Policy, Reconnect};
+
+/// The outage policy: how long the link is held down after an outage, how
+/// attempts back off, when the link itself is bounced. Fill it with
+/// `mqttas_reconnect_policy_default`, then change what you need. Times in
+/// milliseconds, each at most 2^30.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct mqttas_reconnect_policy {
+    /// Link held down after an outage (and after a bounce) before the
+    /// first attempt, so every hop sees the connection gone. Default 1000.
+    pub hold_down_ms: u32,
+    /// Failed attempts in a row before the link itself (WiFi, radio) is
+    /// bounced; 0: never. Default 3.
+    pub tcp_attempts_before_bounce: u16,
+    /// Wait after the first failed attempt, doubling after each further
+    /// one. Default 500.
+    pub backoff_base_ms: u32,
+    /// Longest wait between attempts. Default 30000.
+    pub backoff_cap_ms: u32,
+    /// Each wait is shortened by a random 0 to this many percent (at most
+    /// 100). Default 20.
+    pub jitter_percent: u8,
+    /// An attempt not reported within this long counts as failed; 0: no
+    /// limit. Default 30000.
+    pub attempt_timeout_ms: u32,
+}
+
+impl From<&Policy> for mqttas_reconnect_policy {
+    fn from(p: &Policy) -> Self {
+        mqttas_reconnect_policy {
+            hold_down_ms: p.hold_down_ms,
+            tcp_attempts_before_bounce: p.tcp_attempts_before_bounce,
+            backoff_base_ms: p.backoff_base_ms,
+            backoff_cap_ms: p.backoff_cap_ms,
+            jitter_percent: p.jitter_percent,
+            attempt_timeout_ms: p.attempt_timeout_ms,
+        }
+    }
+}
+
+impl From<&mqttas_reconnect_policy> for Policy {
+    fn from(p: &mqttas_reconnect_policy) -> Self {
+        Policy {
+            hold_down_ms: p.hold_down_ms,
+            tcp_attempts_before_bounce: p.tcp_attempts_before_bounce,
+            backoff_base_ms: p.backoff_base_ms,
+            backoff_cap_ms: p.backoff_cap_ms,
+            jitter_percent: p.jitter_percent,
+            attempt_timeout_ms: p.attempt_timeout_ms,
+        }
+    }
+}
+
+/// What to do now, from `mqttas_reconnect_poll_action`. The numbers are
+/// fixed. Every kind but `MQTTAS_RECONNECT_CONNECT` means the transport
+/// (socket) must be closed, without DISCONNECT, if it is not already.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum mqttas_reconnect_kind {
+    /// Nothing to do: connected, or an attempt is under way.
+    MQTTAS_RECONNECT_NONE = 0,
+    /// An outage began: close the transport, take the link down, keep both
+    /// down until `until`. Given once per outage.
+    MQTTAS_RECONNECT_HOLD_DOWN = 1,
+    /// Open the transport and call `mqttas_connect`; then report
+    /// `mqttas_reconnect_handle_connected` or
+    /// `mqttas_reconnect_handle_attempt_failed`.
+    MQTTAS_RECONNECT_CONNECT = 2,
+    /// Too many failed attempts: take the link itself (WiFi, radio) down,
+    /// keep it down until `until`, bring it up again. Given once per bounce.
+    MQTTAS_RECONNECT_BOUNCE_LINK = 3,
+    /// Nothing to do before `until`.
+    MQTTAS_RECONNECT_WAIT = 4,
+}
+
+/// An action with its tick.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct mqttas_reconnect_action {
+    /// What to do.
+    pub kind: mqttas_reconnect_kind,
+    /// For HOLD_DOWN, BOUNCE_LINK and WAIT: the tick until which to wait;
+    /// 0 otherwise.
+    pub until: u32,
+}
+
+/// Counters of a policy state machine, from `mqttas_reconnect_get_stats`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct mqttas_reconnect_stats {
+    /// Connections lost after being established.
+    pub outages: u32,
+    /// Connection attempts started.
+    pub attempts: u32,
+    /// Attempts that failed.
+    pub failures: u32,
+    /// Link bounces.
+    pub bounces: u32,
+}
+
+/// Words of storage in a `mqttas_reconnect`.
+pub const MQTTAS_RECONNECT_WORDS: usize = 12;
+
+/// The outage policy state machine, in caller storage: declare one (on the
+/// stack, statically, anywhere) and initialise it with
+/// `mqttas_reconnect_init`. Opaque: use it only through the
+/// `mqttas_reconnect_*` functions. It holds no pointer and needs no
+/// deinit.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct mqttas_reconnect {
+    /// Private.
+    pub _opaque: [u64; MQTTAS_RECONNECT_WORDS],
+}
+
+/// Marks an initialised `mqttas_reconnect`.
+const MAGIC: u32 = 0x6d71_7263; // "mqrc"
+
+#[repr(C)]
+struct Slot {
+    magic: u32,
+    machine: Reconnect,
+}
+
+// The opaque struct must hold the slot, aligned.
+const _: () = assert!(size_of::<Slot>() <= size_of::<mqttas_reconnect>());
+const _: () = assert!(align_of::<Slot>() <= align_of::<mqttas_reconnect>());
+
+/// The live machine in `r`.
+///
+/// # Safety
+/// Unless NULL, `r` points to a `mqttas_reconnect` nothing else uses
+/// during `'a`.
+unsafe fn machine<'a>(r: *mut mqttas_reconnect) -> Result<&'a mut Reconnect, mqttas_result> {
+    if r.is_null() {
+        return Err(MQTTAS_ERR_NULL_POINTER);
+    }
+    let s = r.cast::<Slot>();
+    // SAFETY: `r` is a valid, aligned mqttas_reconnect (asserted large and
+    // aligned enough above); any bit pattern is a valid u32.
+    if unsafe { addr_of!((*s).magic).read() } != MAGIC {
+        return Err(MQTTAS_ERR_NOT_INITIALIZED);
+    }
+    // SAFETY: the magic says init wrote a machine here.
+    Ok(unsafe { &mut *addr_of_mut!((*s).machine) })
+}
+
+/// Run `f` on the machine and return its result code.
+///
+/// # Safety
+/// As for [`machine`].
+unsafe fn with(r: *mut mqttas_reconnect, f: impl FnOnce(&mut Reconnect)) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    match unsafe { machine(r) } {
+        Ok(m) => {
+            f(m);
+            MQTTAS_OK
+        }
+        Err(e) => e,
+    }
+}
+
+/// Fill `*out` with the default policy.
+///
+/// # Safety
+/// `out` points to writable memory for a `mqttas_reconnect_policy`.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_reconnect_policy_default(
+    out: *mut mqttas_reconnect_policy,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    match unsafe { args::out(out) } {
+        Ok(o) => {
+            o.put(mqttas_reconnect_policy::from(&Policy::default()));
+            MQTTAS_OK
+        }
+        Err(e) => e,
+    }
+}
+
+/// Initialise `*r` with `policy` (NULL: the defaults) and a jitter `seed`
+/// (any value; give each device its own). Its first action is CONNECT.
+/// `MQTTAS_ERR_INVALID_CONFIG` for a jitter above 100, a cap below the
+/// base, or a time above 2^30 ms.
+///
+/// # Safety
+/// `r` points to writable memory for a `mqttas_reconnect`; `policy` is
+/// NULL or points to a `mqttas_reconnect_policy`.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_reconnect_init(
+    r: *mut mqttas_reconnect,
+    policy: *const mqttas_reconnect_policy,
+    seed: u32,
+) -> mqttas_result {
+    if r.is_null() {
+        return MQTTAS_ERR_NULL_POINTER;
+    }
+    let policy = if policy.is_null() {
+        Policy::default()
+    } else {
+        // SAFETY: non-NULL and valid by the caller's promise.
+        Policy::from(unsafe { &*policy })
+    };
+    if policy.validate().is_err() {
+        return MQTTAS_ERR_INVALID_CONFIG;
+    }
+    let slot = Slot {
+        magic: MAGIC,
+        machine: Reconnect::new(policy, seed),
+    };
+    // SAFETY: `r` is writable, large and aligned enough (asserted above);
+    // write() does not read the old, possibly uninitialised, contents.
+    unsafe { r.cast::<Slot>().write(slot) };
+    MQTTAS_OK
+}
+
+/// The connection was lost (`MQTTAS_EVENT_CONNECTION_LOST`, or a link
+/// error). While connected this starts an outage (next action HOLD_DOWN);
+/// during an attempt it counts as a failed attempt; otherwise ignored.
+///
+/// # Safety
+/// `r` is NULL or a `mqttas_reconnect` nothing else uses during the call.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_reconnect_handle_lost(
+    r: *mut mqttas_reconnect,
+    now: u32,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe { with(r, |m| m.handle_lost(now)) }
+}
+
+/// The attempt after CONNECT failed: the transport did not open, the
+/// broker refused, or no CONNACK came.
+///
+/// # Safety
+/// As for `mqttas_reconnect_handle_lost`.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_reconnect_handle_attempt_failed(
+    r: *mut mqttas_reconnect,
+    now: u32,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe { with(r, |m| m.handle_attempt_failed(now)) }
+}
+
+/// CONNACK accepted the connection (`MQTTAS_EVENT_CONNECTED`): backoff and
+/// bounce count start over.
+///
+/// # Safety
+/// As for `mqttas_reconnect_handle_lost`.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_reconnect_handle_connected(
+    r: *mut mqttas_reconnect,
+    now: u32,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe { with(r, |m| m.handle_connected(now)) }
+}
+
+/// What to do at `now` into `*out` (`MQTTAS_RECONNECT_NONE` while
+/// connected or while an attempt is under way). Call it after every
+/// `mqttas_reconnect_handle_*` and when `mqttas_reconnect_poll_deadline`
+/// is reached.
+///
+/// # Safety
+/// As for `mqttas_reconnect_handle_lost`; `out` points to writable memory
+/// for a `mqttas_reconnect_action`.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_reconnect_poll_action(
+    r: *mut mqttas_reconnect,
+    now: u32,
+    out: *mut mqttas_reconnect_action,
+) -> mqttas_result {
+    use mqttas_reconnect_kind::*;
+    // SAFETY: forwarded from the caller.
+    let o = match unsafe { args::out(out) } {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    // SAFETY: forwarded from the caller.
+    let m = match unsafe { machine(r) } {
+        Ok(m) => m,
+        Err(e) => return e,
+    };
+    let (kind, until) = match m.poll_action(now) {
+        None => (MQTTAS_RECONNECT_NONE, 0),
+        Some(Action::HoldDown { until }) => (MQTTAS_RECONNECT_HOLD_DOWN, until),
+        Some(Action::Connect) => (MQTTAS_RECONNECT_CONNECT, 0),
+        Some(Action::BounceLink { until }) => (MQTTAS_RECONNECT_BOUNCE_LINK, until),
+        Some(Action::Wait { until }) => (MQTTAS_RECONNECT_WAIT, until),
+    };
+    o.put(mqttas_reconnect_action { kind, until });
+    MQTTAS_OK
+}
+
+/// When `mqttas_reconnect_poll_action` next has something new: `*has` is
+/// false while connected (or before the first poll), else `*deadline` is
+/// the tick.
+///
+/// # Safety
+/// As for `mqttas_reconnect_handle_lost`; `has` and `deadline` point to
+/// writable memory.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_reconnect_poll_deadline(
+    r: *mut mqttas_reconnect,
+    has: *mut bool,
+    deadline: *mut u32,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    let (h, d) = match unsafe { (args::out(has), args::out(deadline)) } {
+        (Ok(h), Ok(d)) => (h, d),
+        (Err(e), _) | (_, Err(e)) => return e,
+    };
+    // SAFETY: forwarded from the caller.
+    match unsafe { machine(r) } {
+        Ok(m) => {
+            let next = m.poll_deadline();
+            h.put(next.is_some());
+            d.put(next.unwrap_or(0));
+            MQTTAS_OK
+        }
+        Err(e) => e,
+    }
+}
+
+/// The counters into `*out`.
+///
+/// # Safety
+/// As for `mqttas_reconnect_handle_lost`; `out` points to writable memory
+/// for a `mqttas_reconnect_stats`.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_reconnect_get_stats(
+    r: *mut mqttas_reconnect,
+    out: *mut mqttas_reconnect_stats,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    let o = match unsafe { args::out(out) } {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    // SAFETY: forwarded from the caller.
+    match unsafe { machine(r) } {
+        Ok(m) => {
+            let s = m.stats();
+            o.put(mqttas_reconnect_stats {
+                outages: s.outages,
+                attempts: s.attempts,
+                failures: s.failures,
+                bounces: s.bounces,
+            });
+            MQTTAS_OK
+        }
+        Err(e) => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::MaybeUninit;
+
+    #[test]
+    fn init_poll_and_report_through_the_c_api() {
+        let mut r = MaybeUninit::<mqttas_reconnect>::uninit();
+        let mut p = MaybeUninit::<mqttas_reconnect_policy>::uninit();
+        // SAFETY (all): valid pointers to local storage.
+        unsafe {
+            assert_eq!(mqttas_reconnect_policy_default(p.as_mut_ptr()), MQTTAS_OK);
+            let mut p = p.assume_init();
+            assert_eq!(p.hold_down_ms, 1000);
+            p.jitter_percent = 0;
+            assert_eq!(mqttas_reconnect_init(r.as_mut_ptr(), &p, 5), MQTTAS_OK);
+            let r = r.as_mut_ptr();
+            let mut a = MaybeUninit::<mqttas_reconnect_action>::uninit();
+            assert_eq!(
+                mqttas_reconnect_poll_action(r, 0, a.as_mut_ptr()),
+                MQTTAS_OK
+            );
+            assert_eq!(
+                a.assume_init().kind,
+                mqttas_reconnect_kind::MQTTAS_RECONNECT_CONNECT
+            );
+            assert_eq!(mqttas_reconnect_handle_connected(r, 5), MQTTAS_OK);
+            assert_eq!(mqttas_reconnect_handle_lost(r, 100), MQTTAS_OK);
+            assert_eq!(
+                mqttas_reconnect_poll_action(r, 100, a.as_mut_ptr()),
+                MQTTAS_OK
+            );
+            let got = a.assume_init();
+            assert_eq!(got.kind, mqttas_reconnect_kind::MQTTAS_RECONNECT_HOLD_DOWN);
+            assert_eq!(got.until, 1100);
+            let (mut has, mut d) = (false, 0u32);
+            assert_eq!(
+                mqttas_reconnect_poll_deadline(r, &mut has, &mut d),
+                MQTTAS_OK
+            );
+            assert!(has);
+            assert_eq!(d, 1100);
+            let mut s = MaybeUninit::<mqttas_reconnect_stats>::uninit();
+            assert_eq!(mqttas_reconnect_get_stats(r, s.as_mut_ptr()), MQTTAS_OK);
+            assert_eq!(s.assume_init().outages, 1);
+        }
+    }
+
+    #[test]
+    fn bad_arguments_are_reported() {
+        let mut r = mqttas_reconnect {
+            _opaque: [0; MQTTAS_RECONNECT_WORDS],
+        };
+        let mut a = mqttas_reconnect_action {
+            kind: mqttas_reconnect_kind::MQTTAS_RECONNECT_NONE,
+            until: 0,
+        };
+        // SAFETY (all): valid or NULL pointers.
+        unsafe {
+            assert_eq!(
+                mqttas_reconnect_handle_lost(&mut r, 0),
+                MQTTAS_ERR_NOT_INITIALIZED
+            );
+            assert_eq!(
+                mqttas_reconnect_handle_lost(core::ptr::null_mut(), 0),
+                MQTTAS_ERR_NULL_POINTER
+            );
+            let p = mqttas_reconnect_policy {
+                hold_down_ms: 1,
+                tcp_attempts_before_bounce: 0,
+                backoff_base_ms: 10,
+                backoff_cap_ms: 5,
+                jitter_percent: 0,
+                attempt_timeout_ms: 0,
+            };
+            assert_eq!(
+                mqttas_reconnect_init(&mut r, &p, 0),
+                MQTTAS_ERR_INVALID_CONFIG
+            );
+            assert_eq!(
+                mqttas_reconnect_init(&mut r, core::ptr::null(), 0),
+                MQTTAS_OK
+            );
+            assert_eq!(
+                mqttas_reconnect_poll_action(&mut r, 0, core::ptr::null_mut()),
+                MQTTAS_ERR_NULL_POINTER
+            );
+            assert_eq!(mqttas_reconnect_poll_action(&mut r, 0, &mut a), MQTTAS_OK);
+            assert_eq!(a.kind, mqttas_reconnect_kind::MQTTAS_RECONNECT_CONNECT);
+        }
+    }
+}

@@ -1,0 +1,448 @@
+//! Outage policy: what to do, and when, after the connection is lost.
+//!
+//! The session ([`crate::Client`]) says *that* the connection is lost; this
+//! module says *what happens next*, the same way for every binding (Rust
+//! driver, C, Python), so that a client recovers from an outage the same
+//! way whatever it is written in. Like the session it is sans-IO: no
+//! sockets, no clock, no random number source. Time goes in, actions come
+//! out.
+//!
+//! The policy is the "belt and braces" one of the `mqtt_as` author's notes
+//! and `mqtt_async`:
+//!
+//! 1. When an outage is detected (the session reports
+//!    [`crate::Event::ConnectionLost`], or the link reports an error), the
+//!    link is taken down and **held down** for [`Policy::hold_down_ms`],
+//!    long enough that every hop between the client and the broker knows
+//!    the connection is gone. Reconnection then always starts from the same
+//!    state.
+//! 2. Then a **TCP (transport) reconnection** is tried: open the transport,
+//!    send CONNECT, wait for CONNACK.
+//! 3. Failed attempts are retried after an **exponential backoff**
+//!    ([`Policy::backoff_base_ms`], doubling, capped at
+//!    [`Policy::backoff_cap_ms`]) shortened by a random **jitter** of up to
+//!    [`Policy::jitter_percent`] so that many clients do not retry in step.
+//! 4. After [`Policy::tcp_attempts_before_bounce`] failed attempts in a row
+//!    the **link itself is bounced** (WiFi, cellular or radio taken down and
+//!    up again), as `mqtt_async` does before it reconnects WiFi.
+//!
+//! Use it in handle/poll style beside the session:
+//!
+//! ```
+//! use mqttas::reconnect::{Action, Policy, Reconnect};
+//!
+//! let mut r = Reconnect::new(Policy::default(), 12345);
+//! // Start: connect at once.
+//! assert_eq!(r.poll_action(0), Some(Action::Connect));
+//! r.handle_connected(40);
+//! assert_eq!(r.poll_action(50), None);
+//! // The session reported ConnectionLost at t = 5000.
+//! r.handle_lost(5000);
+//! // Close the socket (and keep everything closed) until `until`.
+//! assert_eq!(r.poll_action(5000), Some(Action::HoldDown { until: 6000 }));
+//! assert_eq!(r.poll_action(5500), Some(Action::Wait { until: 6000 }));
+//! assert_eq!(r.poll_action(6000), Some(Action::Connect));
+//! ```
+//!
+//! Every action but [`Action::Connect`] means "the transport is closed";
+//! after [`Action::Connect`] the caller reports how the attempt ended with
+//! [`Reconnect::handle_connected`] (CONNACK accepted) or
+//! [`Reconnect::handle_attempt_failed`] (the transport did not open, the
+//! broker refused, CONNACK did not come); a `ConnectionLost` during the
+//! attempt may also be reported with [`Reconnect::handle_lost`], which then
+//! counts as a failed attempt.
+//!
+//! Defaults ([`Policy::default`]):
+//!
+//! | field | default | meaning |
+//! | --- | --- | --- |
+//! | `hold_down_ms` | 1000 | link held down after an outage (mqtt_as sleeps 1 s) |
+//! | `tcp_attempts_before_bounce` | 3 | failed attempts in a row before the link is bounced; 0 never |
+//! | `backoff_base_ms` | 500 | wait after the first failed attempt |
+//! | `backoff_cap_ms` | 30 000 | longest wait between attempts |
+//! | `jitter_percent` | 20 | each wait is shortened by a random 0..20 % |
+//! | `attempt_timeout_ms` | 30 000 | an attempt not reported within this counts as failed; 0 never |
+
+use core::fmt;
+
+/// The outage policy: how long to hold the link down, how to back off, when
+/// to bounce the link. All times in milliseconds; see the
+/// [module documentation](self) for the defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// How long the link is held down after an outage before the first
+    /// reconnection attempt (and after a link bounce), so that every hop
+    /// between client and broker sees the connection gone. Default 1000.
+    pub hold_down_ms: u32,
+    /// Failed transport (TCP + MQTT CONNECT) attempts in a row after which
+    /// the link itself (WiFi, radio) is bounced; 0: never bounce (a wired or
+    /// host link). Default 3.
+    pub tcp_attempts_before_bounce: u16,
+    /// Wait after the first failed attempt; it doubles with each further
+    /// failure. Default 500.
+    pub backoff_base_ms: u32,
+    /// Longest wait between attempts (the doubling stops here). Default
+    /// 30 000.
+    pub backoff_cap_ms: u32,
+    /// Each wait is shortened by a random amount of up to this percentage
+    /// of it (0 to 100), so that clients that lost the same broker do not
+    /// all come back at once. Default 20.
+    pub jitter_percent: u8,
+    /// An attempt neither reported connected nor failed within this long
+    /// counts as failed (a guard for callers that lose track of an
+    /// attempt); 0: no limit. Default 30 000.
+    pub attempt_timeout_ms: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            hold_down_ms: 1000,
+            tcp_attempts_before_bounce: 3,
+            backoff_base_ms: 500,
+            backoff_cap_ms: 30_000,
+            jitter_percent: 20,
+            attempt_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// Longest duration a policy may give: deadlines are wrapping `u32` ticks,
+/// which compare correctly only while less than 2^31 ms apart.
+pub const MAX_DURATION_MS: u32 = 1 << 30;
+
+/// Why a [`Policy`] is refused by [`Policy::validate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyError {
+    /// `jitter_percent` above 100.
+    Jitter,
+    /// `backoff_cap_ms` below `backoff_base_ms`.
+    Cap,
+    /// A duration above [`MAX_DURATION_MS`].
+    TooLong,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PolicyError::Jitter => "jitter_percent above 100",
+            PolicyError::Cap => "backoff_cap_ms below backoff_base_ms",
+            PolicyError::TooLong => "a duration above 2^30 ms",
+        })
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for PolicyError {}
+
+impl Policy {
+    /// Check the values: jitter at most 100 %, cap not below base,
+    /// durations at most [`MAX_DURATION_MS`].
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        if self.jitter_percent > 100 {
+            return Err(PolicyError::Jitter);
+        }
+        if self.backoff_cap_ms < self.backoff_base_ms {
+            return Err(PolicyError::Cap);
+        }
+        let longest = self
+            .hold_down_ms
+            .max(self.backoff_cap_ms)
+            .max(self.attempt_timeout_ms);
+        if longest > MAX_DURATION_MS {
+            return Err(PolicyError::TooLong);
+        }
+        Ok(())
+    }
+
+    /// The wait after `failures` failed attempts in a row (at least 1),
+    /// before jitter: `base * 2^(failures - 1)`, at most the cap.
+    pub fn backoff_ms(&self, failures: u32) -> u32 {
+        let shift = failures.saturating_sub(1).min(31);
+        let wait = u64::from(self.backoff_base_ms) << shift;
+        wait.min(u64::from(self.backoff_cap_ms)) as u32
+    }
+}
+
+/// What the caller should do now, from [`Reconnect::poll_action`].
+///
+/// Every action but [`Action::Connect`] means the transport (socket) must
+/// be closed, without DISCONNECT, if it is not already.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// An outage began: close the transport and take the link down, and
+    /// keep them down until `until`. Given once per outage.
+    HoldDown {
+        /// Tick at which the hold-down ends.
+        until: u32,
+    },
+    /// Open the transport (TCP) and send CONNECT; then report
+    /// [`Reconnect::handle_connected`] or
+    /// [`Reconnect::handle_attempt_failed`]. Given once per attempt.
+    Connect,
+    /// Too many failed attempts: take the link itself (WiFi, radio) down
+    /// now, keep it down until `until`, then bring it up again; the next
+    /// [`Action::Connect`] comes no earlier. Given once per bounce. A link
+    /// with nothing to bounce (a host's TCP) just waits.
+    BounceLink {
+        /// Tick before which no reconnection is tried.
+        until: u32,
+    },
+    /// Nothing to do before `until` (the transport stays closed).
+    Wait {
+        /// Tick of the next action.
+        until: u32,
+    },
+}
+
+/// Where the policy is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Never connected: connect at once.
+    Start,
+    /// Connected.
+    Up,
+    /// Held down after an outage (`told`: HoldDown given).
+    HoldDown { until: u32, told: bool },
+    /// Bouncing the link after failed attempts (`told`: BounceLink given).
+    Bounce { until: u32, told: bool },
+    /// Backing off after a failed attempt.
+    Backoff { until: u32 },
+    /// An attempt is under way since `since`.
+    Connecting { since: u32 },
+}
+
+/// Counters, for logs and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Outages: connections lost after being established.
+    pub outages: u32,
+    /// Connection attempts started ([`Action::Connect`] given).
+    pub attempts: u32,
+    /// Attempts that failed.
+    pub failures: u32,
+    /// Link bounces ([`Action::BounceLink`] given).
+    pub bounces: u32,
+}
+
+/// The outage state machine (see the [module documentation](self)).
+#[derive(Clone, Copy, Debug)]
+pub struct Reconnect {
+    policy: Policy,
+    phase: Phase,
+    /// Failed attempts since the last connection (drives the backoff).
+    failures: u32,
+    /// Failed attempts since the last connection or bounce.
+    since_bounce: u32,
+    /// xorshift32 state, never 0.
+    rng: u32,
+    stats: Stats,
+}
+
+/// True when `deadline` has been reached at `now` (wrapping ticks).
+fn reached(now: u32, deadline: u32) -> bool {
+    (now.wrapping_sub(deadline) as i32) >= 0
+}
+
+impl Reconnect {
+    /// A policy machine that has never connected: its first action is
+    /// [`Action::Connect`]. `seed` seeds the jitter (any value; give each
+    /// device a different one, e.g. from its MAC address or a hardware RNG).
+    /// An invalid policy ([`Policy::validate`]) is clamped into range: call
+    /// `validate` first to refuse it instead.
+    pub fn new(policy: Policy, seed: u32) -> Self {
+        let mut policy = policy;
+        policy.jitter_percent = policy.jitter_percent.min(100);
+        policy.hold_down_ms = policy.hold_down_ms.min(MAX_DURATION_MS);
+        policy.backoff_cap_ms = policy.backoff_cap_ms.min(MAX_DURATION_MS);
+        policy.backoff_base_ms = policy.backoff_base_ms.min(policy.backoff_cap_ms);
+        policy.attempt_timeout_ms = policy.attempt_timeout_ms.min(MAX_DURATION_MS);
+        Reconnect {
+            policy,
+            phase: Phase::Start,
+            failures: 0,
+            since_bounce: 0,
+            // xorshift has a fixed point at 0.
+            rng: if seed == 0 { 0x9E37_79B9 } else { seed },
+            stats: Stats::default(),
+        }
+    }
+
+    /// The policy in use.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Counters since creation.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// True while connected (between [`Reconnect::handle_connected`] and the
+    /// next outage).
+    pub fn is_up(&self) -> bool {
+        self.phase == Phase::Up
+    }
+
+    /// True while an attempt is under way (after [`Action::Connect`]).
+    pub fn is_connecting(&self) -> bool {
+        matches!(self.phase, Phase::Connecting { .. })
+    }
+
+    /// Failed attempts in a row since the last connection.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// The connection was lost (the session reported `ConnectionLost`, or
+    /// the link failed). While connected this starts an outage (the next
+    /// action is [`Action::HoldDown`]); during an attempt it counts as a
+    /// failed attempt; while already down it is ignored.
+    pub fn handle_lost(&mut self, now: u32) {
+        match self.phase {
+            Phase::Up => {
+                self.stats.outages = self.stats.outages.saturating_add(1);
+                self.phase = Phase::HoldDown {
+                    until: now.wrapping_add(self.policy.hold_down_ms),
+                    told: false,
+                };
+            }
+            Phase::Start | Phase::Connecting { .. } => self.fail(now),
+            Phase::HoldDown { .. } | Phase::Bounce { .. } | Phase::Backoff { .. } => {}
+        }
+    }
+
+    /// The attempt after [`Action::Connect`] failed: the transport did not
+    /// open, the broker refused, or no CONNACK came. The next action is a
+    /// backoff [`Action::Wait`] or, after
+    /// [`Policy::tcp_attempts_before_bounce`] failures in a row,
+    /// [`Action::BounceLink`]. Reported while connected it counts as an
+    /// outage; while already waiting it is ignored.
+    pub fn handle_attempt_failed(&mut self, now: u32) {
+        match self.phase {
+            Phase::Start | Phase::Connecting { .. } => self.fail(now),
+            Phase::Up => self.handle_lost(now),
+            Phase::HoldDown { .. } | Phase::Bounce { .. } | Phase::Backoff { .. } => {}
+        }
+    }
+
+    /// CONNACK accepted the connection: the backoff and the bounce count
+    /// start over.
+    pub fn handle_connected(&mut self, _now: u32) {
+        self.phase = Phase::Up;
+        self.failures = 0;
+        self.since_bounce = 0;
+    }
+
+    /// What to do at `now`; `None` while connected or while an attempt is
+    /// under way. Call it after every `handle_*` and whenever
+    /// [`Reconnect::poll_deadline`] is reached.
+    pub fn poll_action(&mut self, now: u32) -> Option<Action> {
+        match self.phase {
+            Phase::Up => None,
+            Phase::Start => Some(self.start_attempt(now)),
+            Phase::Connecting { since } => {
+                let limit = self.policy.attempt_timeout_ms;
+                if limit != 0 && reached(now, since.wrapping_add(limit)) {
+                    self.fail(now);
+                    self.poll_action(now)
+                } else {
+                    None
+                }
+            }
+            Phase::HoldDown { until, told } => {
+                if !told {
+                    self.phase = Phase::HoldDown { until, told: true };
+                    Some(Action::HoldDown { until })
+                } else {
+                    Some(self.wait_or_connect(now, until))
+                }
+            }
+            Phase::Bounce { until, told } => {
+                if !told {
+                    self.phase = Phase::Bounce { until, told: true };
+                    self.stats.bounces = self.stats.bounces.saturating_add(1);
+                    Some(Action::BounceLink { until })
+                } else {
+                    Some(self.wait_or_connect(now, until))
+                }
+            }
+            Phase::Backoff { until } => Some(self.wait_or_connect(now, until)),
+        }
+    }
+
+    /// When [`Reconnect::poll_action`] next has something new to say: the
+    /// end of a hold-down, bounce or backoff, or an attempt's time limit.
+    /// `None` while connected (and before the first poll, whose action is
+    /// due at once).
+    pub fn poll_deadline(&self) -> Option<u32> {
+        match self.phase {
+            Phase::Up | Phase::Start => None,
+            Phase::Connecting { since } => match self.policy.attempt_timeout_ms {
+                0 => None,
+                limit => Some(since.wrapping_add(limit)),
+            },
+            Phase::HoldDown { until, .. }
+            | Phase::Bounce { until, .. }
+            | Phase::Backoff { until } => Some(until),
+        }
+    }
+
+    fn wait_or_connect(&mut self, now: u32, until: u32) -> Action {
+        if reached(now, until) {
+            self.start_attempt(now)
+        } else {
+            Action::Wait { until }
+        }
+    }
+
+    fn start_attempt(&mut self, now: u32) -> Action {
+        self.stats.attempts = self.stats.attempts.saturating_add(1);
+        self.phase = Phase::Connecting { since: now };
+        Action::Connect
+    }
+
+    /// An attempt failed at `now`: back off, or bounce the link.
+    fn fail(&mut self, now: u32) {
+        self.stats.failures = self.stats.failures.saturating_add(1);
+        self.failures = self.failures.saturating_add(1);
+        self.since_bounce = self.since_bounce.saturating_add(1);
+        let wait = self.jittered(self.policy.backoff_ms(self.failures));
+        let n = u32::from(self.policy.tcp_attempts_before_bounce);
+        if n != 0 && self.since_bounce >= n {
+            self.since_bounce = 0;
+            // A bounced link is held down like after an outage, so that the
+            // hops see it gone, and at least as long as the backoff.
+            let hold = wait.max(self.policy.hold_down_ms);
+            self.phase = Phase::Bounce {
+                until: now.wrapping_add(hold),
+                told: false,
+            };
+        } else {
+            self.phase = Phase::Backoff {
+                until: now.wrapping_add(wait),
+            };
+        }
+    }
+
+    /// `wait` shortened by a random 0..=jitter_percent % of it.
+    fn jittered(&mut self, wait: u32) -> u32 {
+        let span = u64::from(wait) * u64::from(self.policy.jitter_percent) / 100;
+        if span == 0 {
+            return wait;
+        }
+        let cut = u64::from(self.next_random()) % (span + 1);
+        // cut <= span <= wait: no underflow, and the result fits in u32.
+        (u64::from(wait) - cut) as u32
+    }
+
+    /// xorshift32 (Marsaglia): enough to spread retries, no dependency.
+    fn next_random(&mut self) -> u32 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng = x;
+        x
+    }
+}

@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""Soak: QoS 1 and QoS 2 messages both ways across hundreds of injected
+faults, against the Rust and C clients at once.
+
+One mosquitto (persistence on); a fault proxy (tests/faults/proxy.py) in
+front of it for the publishers and one for the subscribers. Per client
+kind: a subscriber (persistent session, QoS 2 subscription to
+soak/KIND/#, running the whole soak) and two publishers (persistent
+sessions, QoS 1 and QoS 2, numbered messages every DELAY ms in rounds of N
+messages on soak/KIND/qQ/rROUND; a new round starts when one ends).
+
+Faults are injected one after the other, cycling through every kind of
+tests/faults/scenarios.py (blackhole, reset, delay and jitter, throttle,
+cut mid-packet, cuts at chosen moments of the QoS 1 and 2 flows, half-open
+both ways, broker SIGKILL and restart) and through the sides they hit
+(publishers, subscribers, both). After each, the soak waits until every
+client is connected again through its proxy (CONNACK passed on a working
+connection): that wait, from the end of the fault, is its recovery time.
+
+At the end: every message of every round must have reached the
+subscriber (0 lost), QoS 2 ones exactly once (0 duplicates); QoS 1
+duplicates are counted; the RSS of every client process is sampled all
+along and must stay flat. The summary is printed and written to the
+results file.
+
+    soak.py [--faults 200] [--long] [--clients rust,c] [--results FILE]
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "faults"))
+import harness as h  # noqa: E402
+
+# Soak fault list: (name, commands on the proxy, kind). Held faults last
+# HOLD s; shots act once (cuts when their packet passes).
+HOLD = 0.8
+FAULTS = [
+    ("blackhole", ["blackhole"], "hold"),
+    ("reset", ["reset"], "shot"),
+    ("delay", ["delay 150 100"], "hold"),
+    ("throttle", ["throttle 1500"], "hold"),
+    ("cut-mid", ["cut-mid any"], "shot"),
+    # Cuts in a flow only one side has: the side is forced (see ONLY).
+    ("cut-after-pubrec-b2c", ["cut b2c PUBREC after"], "shot"),
+    ("cut-after-pubrec-c2b", ["cut c2b PUBREC after"], "shot"),
+    ("cut-before-puback-b2c", ["cut b2c PUBACK before"], "shot"),
+    ("cut-before-puback-c2b", ["cut c2b PUBACK before"], "shot"),
+    ("cut-before-pubrel-c2b", ["cut c2b PUBREL before"], "shot"),
+    ("cut-before-pubrel-b2c", ["cut b2c PUBREL before"], "shot"),
+    ("cut-before-pubcomp-b2c", ["cut b2c PUBCOMP before"], "shot"),
+    ("cut-after-publish-b2c", ["cut b2c PUBLISH after"], "shot"),
+    ("halfopen-c2b", ["halfopen c2b"], "shot"),
+    ("halfopen-b2c", ["halfopen b2c"], "shot"),
+    ("broker-kill", [], "kill"),
+]
+SIDES = ["pub", "sub", "both"]
+# The proxy side whose flow has the packet a cut waits for: publishers get
+# PUBREC, PUBACK, PUBCOMP from the broker and send PUBREL; subscribers get
+# PUBLISH and PUBREL and send PUBREC and PUBACK.
+ONLY = {
+    "cut-after-pubrec-b2c": "pub", "cut-after-pubrec-c2b": "sub",
+    "cut-before-puback-b2c": "pub", "cut-before-puback-c2b": "sub",
+    "cut-before-pubrel-c2b": "pub", "cut-before-pubrel-b2c": "sub",
+    "cut-before-pubcomp-b2c": "pub", "cut-after-publish-b2c": "sub",
+}
+# Client settings: FAST, with a shorter hold-down for a brisk soak.
+SETTINGS = h.FAST[:]
+SETTINGS[SETTINGS.index("-H") + 1] = "300"
+
+
+class Soak:
+    def __init__(self, a, wd):
+        self.a = a
+        self.wd = wd
+        self.kinds = a.clients.split(",")
+        self.broker = h.Broker(wd)
+        self.proxies = {"pub": h.Proxy(wd, self.broker.port, "pub"),
+                        "sub": h.Proxy(wd, self.broker.port, "sub")}
+        self.expected = {"pub": 2 * len(self.kinds), "sub": len(self.kinds)}
+        self.subs = {}
+        self.pubs = {}  # (kind, q) -> (Client, round, topic)
+        self.rounds = []  # finished rounds: dicts
+        self.rss = {}  # process name -> [kB samples]
+        self.failures = []
+        self.recovery = []  # (fault, side, seconds)
+        self.unfired = 0
+        self.rolling = True
+
+    def version(self, kind):
+        return ["-V", "5" if kind in self.a.v5.split(",") else "4"]
+
+    def start(self):
+        for kind in self.kinds:
+            ready = os.path.join(self.wd, "ready-" + kind)
+            self.subs[kind] = h.Client(self.wd, kind, "sub-" + kind, [
+                "-m", "sub", "-p", str(self.proxies["sub"].port), "-q", "2",
+                "-t", "soak/%s/#" % kind, "-n", "0", "-c", "-i", "soak-sub-" + kind,
+                "-R", ready] + self.version(kind) + SETTINGS)
+            if not h.wait_file(ready, 15):
+                raise RuntimeError("subscriber %s not ready: %s" % (kind, self.subs[kind].tail()))
+        for kind in self.kinds:
+            for q in (1, 2):
+                self.start_round(kind, q, 0)
+
+    def start_round(self, kind, q, r):
+        topic = "soak/%s/q%d/r%d" % (kind, q, r)
+        name = "pub-%s-q%d-r%d" % (kind, q, r)
+        c = h.Client(self.wd, kind, name, [
+            "-m", "pub", "-p", str(self.proxies["pub"].port), "-q", str(q), "-t", topic,
+            "-n", str(self.a.round), "-d", str(self.a.delay), "-c",
+            "-i", "soak-pub-%s-q%d" % (kind, q), "-T", "600"] + self.version(kind) + SETTINGS)
+        self.pubs[(kind, q)] = (c, r, topic)
+
+    def maintain(self):
+        """Sample RSS; end finished rounds and start the next ones."""
+        for kind, c in self.subs.items():
+            self.rss.setdefault(c.name, []).append(c.rss_kb())
+        for (kind, q), (c, r, topic) in list(self.pubs.items()):
+            code = c.proc.poll()
+            if code is None:
+                self.rss.setdefault("pub-%s-q%d" % (kind, q), []).append(c.rss_kb())
+                continue
+            self.rounds.append({"kind": kind, "q": q, "topic": topic, "n": self.a.round,
+                                "code": code, "name": c.name})
+            if code != 0:
+                self.failures.append("%s exited %d: %s" % (c.name, code, c.tail(3).strip()))
+            del self.pubs[(kind, q)]
+            if self.rolling:
+                self.start_round(kind, q, r + 1)
+
+    def healthy(self, side):
+        return self.proxies[side].cmd("stats")["ready"] >= self.expected[side]
+
+    def wait_healthy(self, sides, limit):
+        end = time.monotonic() + limit
+        while time.monotonic() < end:
+            self.maintain()
+            if all(self.healthy(s) for s in sides):
+                return time.monotonic()
+            time.sleep(0.02)
+        return None
+
+    def inject(self, i):
+        name, cmds, how = FAULTS[i % len(FAULTS)]
+        side = ONLY.get(name) or SIDES[(i // len(FAULTS)) % len(SIDES)]
+        sides = ["pub", "sub"] if side == "both" or how == "kill" else [side]
+        t0 = time.monotonic()
+        marks = {s: len(self.proxies[s].events()) for s in sides}
+        if how == "kill":
+            for s in sides:
+                self.proxies[s].cmd("blackhole")
+            time.sleep(0.6)
+            self.broker.kill()
+            for s in sides:
+                self.proxies[s].cmd("heal")
+            time.sleep(0.3)
+            t_end = time.monotonic()
+            self.broker.restart()
+        else:
+            for s in sides:
+                for c in cmds:
+                    self.proxies[s].cmd(c)
+            if how == "hold":
+                time.sleep(HOLD)
+                for s in sides:
+                    self.proxies[s].cmd("heal")
+                t_end = time.monotonic()
+            else:
+                t_end = t0
+                if cmds[0].startswith("cut"):
+                    # Wait for the cut to fire (at most 3 s), then measure
+                    # from that moment.
+                    fired = None
+                    end = time.monotonic() + 3
+                    while fired is None and time.monotonic() < end:
+                        for s in sides:
+                            for e in self.proxies[s].events(marks[s]):
+                                if e["ev"] == "cut":
+                                    fired = e["t"] if fired is None else min(fired, e["t"])
+                        if fired is None:
+                            self.maintain()
+                            time.sleep(0.02)
+                    for s in sides:
+                        self.proxies[s].cmd("disarm")
+                    if fired is None:
+                        self.unfired += 1
+                        return False
+                    t_end = fired
+        ok_at = self.wait_healthy(["pub", "sub"], 30)
+        if ok_at is None:
+            self.failures.append("fault %d (%s on %s): clients not all back within 30 s" % (i, name, side))
+            self.recovery.append((name, side, None))
+        else:
+            self.recovery.append((name, side, max(0.0, ok_at - t_end)))
+        return True
+
+    def finish(self):
+        self.rolling = False
+        end = time.monotonic() + 180
+        while self.pubs and time.monotonic() < end:
+            self.maintain()
+            time.sleep(0.1)
+        for (kind, q), (c, r, topic) in self.pubs.items():
+            self.failures.append("%s did not finish" % c.name)
+            c.stop()
+        # Wait for the subscribers to have every message.
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            if all(self.lost_dups(r)[0] == 0 for r in self.rounds):
+                break
+            time.sleep(0.5)
+        for c in self.subs.values():
+            self.rss.setdefault(c.name, []).append(c.rss_kb())
+            c.stop()
+
+    def lost_dups(self, rnd):
+        if not hasattr(self, "_seen_at") or time.monotonic() - self._seen_at > 0.4:
+            self._seen = {k: h.tally(c.out_path) for k, c in self.subs.items()}
+            self._seen_at = time.monotonic()
+        return h.check_delivery(self._seen[rnd["kind"]], rnd["topic"], rnd["n"], rnd["q"] == 2)
+
+    def stop(self):
+        for c in self.subs.values():
+            c.stop()
+        for c, _, _ in self.pubs.values():
+            c.stop()
+        for p in self.proxies.values():
+            p.stop()
+        self.broker.stop()
+
+
+def flat(samples, limit_kb):
+    """RSS growth from the start (after warm-up) to the end, and whether it
+    stays within limit_kb."""
+    s = [x for x in samples if x > 0]
+    if len(s) < 4:
+        return 0, True
+    k = max(1, len(s) // 10)
+    head = sorted(s[k:2 * k])[len(s[k:2 * k]) // 2] if len(s) >= 3 * k else s[0]
+    tail = sorted(s[-k:])[len(s[-k:]) // 2]
+    return tail - head, tail - head <= limit_kb
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--faults", type=int, default=200)
+    ap.add_argument("--long", action="store_true", help="2000 faults (about an hour)")
+    ap.add_argument("--clients", default="rust,c")
+    ap.add_argument("--round", type=int, default=1500, help="messages per publisher round")
+    ap.add_argument("--delay", type=int, default=20, help="ms between publications")
+    ap.add_argument("--budget", type=float, default=540,
+                    help="seconds after which no new fault is injected (CI bound)")
+    ap.add_argument("--results", default=os.environ.get("MQTTAS_SOAK_RESULTS"))
+    ap.add_argument("--v5", default="rust",
+                    help="client kinds that speak MQTT 5.0 (the others 3.1.1)")
+    ap.add_argument("--only", help="comma-separated fault names (default: all)")
+    a = ap.parse_args()
+    if a.only:
+        FAULTS[:] = [f for f in FAULTS if f[0] in a.only.split(",")]
+    if a.long:
+        a.faults = max(a.faults, 2000)
+        a.budget = max(a.budget, 4 * 3600)
+    results = a.results or os.path.join(tempfile.gettempdir(),
+                                        "mqttas-soak-%s.txt" % time.strftime("%Y%m%d-%H%M%S"))
+    wd = tempfile.mkdtemp(prefix="mqttas-soak.")
+    soak = Soak(a, wd)
+    start = time.monotonic()
+    injected = 0
+    try:
+        soak.start()
+        if soak.wait_healthy(["pub", "sub"], 20) is None:
+            raise RuntimeError("clients did not connect")
+        i = 0
+        while injected < a.faults and time.monotonic() - start < a.budget:
+            if soak.inject(i):
+                injected += 1
+                if injected % 25 == 0:
+                    h.log("soak: %d faults, %d rounds done, %.0f s" % (
+                        injected, len(soak.rounds), time.monotonic() - start))
+            i += 1
+            time.sleep(0.1)
+        soak.finish()
+    finally:
+        soak.stop()
+    elapsed = time.monotonic() - start
+
+    lost = dups1 = dups2 = msgs = 0
+    per_kind = {}
+    for r in soak.rounds:
+        l, d = soak.lost_dups(r)
+        msgs += r["n"]
+        lost += l
+        if r["q"] == 2:
+            dups2 += d
+        else:
+            dups1 += d
+        k = per_kind.setdefault(r["kind"], {"messages": 0, "lost": 0, "qos1_dups": 0, "qos2_dups": 0})
+        k["messages"] += r["n"]
+        k["lost"] += l
+        k["qos%d_dups" % r["q"]] += d
+        if l:
+            soak.failures.append("%s: %d lost" % (r["topic"], l))
+        if r["q"] == 2 and d:
+            soak.failures.append("%s: %d QoS 2 duplicates" % (r["topic"], d))
+    recs = [x for _, _, x in soak.recovery if x is not None]
+    by_fault = {}
+    for name, side, x in soak.recovery:
+        by_fault.setdefault(name, []).append(x)
+    mem = {}
+    for name, samples in sorted(soak.rss.items()):
+        growth, ok = flat(samples, 1024)
+        s = [x for x in samples if x > 0]
+        mem[name] = {"first_kb": s[0] if s else 0, "last_kb": s[-1] if s else 0,
+                     "max_kb": max(s) if s else 0, "growth_kb": growth, "samples": len(s)}
+        if not ok:
+            soak.failures.append("%s: RSS grew %d kB" % (name, growth))
+    if injected < 200 and not a.long and a.faults >= 200:
+        soak.failures.append("only %d faults injected within the budget" % injected)
+
+    p = lambda q: h.percentile(recs, q)  # noqa: E731
+    lines = [
+        "mqttas soak: clients %s (MQTT 5.0: %s), %d faults injected (%d cuts that never fired"
+        " skipped), %.0f s" % (",".join(soak.kinds), a.v5 or "none", injected, soak.unfired, elapsed),
+        "messages: %d in %d rounds (QoS 1 and 2, both directions through the proxies)"
+        % (msgs, len(soak.rounds)),
+        "lost: %d   QoS 2 duplicates: %d   QoS 1 duplicates: %d" % (lost, dups2, dups1),
+        "recovery after a fault (s): p50 %s  p99 %s  max %s  (n=%d)" % (
+            fmtf(p(50)), fmtf(p(99)), fmtf(max(recs) if recs else None), len(recs)),
+        "broker SIGKILLs: %d" % soak.broker.kills,
+    ]
+    for kind, k in sorted(per_kind.items()):
+        lines.append("  %-5s messages %d, lost %d, QoS 1 dups %d, QoS 2 dups %d"
+                     % (kind, k["messages"], k["lost"], k["qos1_dups"], k["qos2_dups"]))
+    lines.append("recovery by fault (s): p50 / max / count")
+    for name, xs in by_fault.items():
+        good = [x for x in xs if x is not None]
+        lines.append("  %-24s %6s / %6s / %d%s" % (
+            name, fmtf(h.percentile(good, 50)), fmtf(max(good) if good else None), len(xs),
+            "" if len(good) == len(xs) else " (%d not recovered)" % (len(xs) - len(good))))
+    lines.append("client RSS (kB): first / last / max / growth")
+    for name, m in mem.items():
+        lines.append("  %-16s %6d / %6d / %6d / %+d" % (
+            name, m["first_kb"], m["last_kb"], m["max_kb"], m["growth_kb"]))
+    lines.append("result: %s" % ("PASS" if not soak.failures else "FAIL"))
+    for f in soak.failures[:20]:
+        lines.append("  " + f)
+    text = "\n".join(lines)
+    print(text)
+    with open(results, "w") as f:
+        f.write(text + "\n")
+        json.dump({"faults": injected, "messages": msgs, "lost": lost, "qos1_dups": dups1,
+                   "qos2_dups": dups2, "recovery": soak.recovery, "rss": mem,
+                   "failures": soak.failures}, f, indent=1)
+        f.write("\n")
+    h.log("soak: results in %s (work dir %s)" % (results, wd))
+    if not soak.failures and not os.environ.get("MQTTAS_KEEP"):
+        import shutil
+        shutil.rmtree(wd, ignore_errors=True)
+    sys.exit(1 if soak.failures else 0)
+
+
+def fmtf(v):
+    return "-" if v is None else "%.2f" % v
+
+
+if __name__ == "__main__":
+    main()
