@@ -688,6 +688,8 @@ typedef struct mqttas_reconnect_stats {
   uint32_t failures;
   // Link bounces.
   uint32_t bounces;
+  // Planned reconnections (`mqttas_reconnect_handle_planned`).
+  uint32_t planned;
 } mqttas_reconnect_stats;
 
 #ifdef __cplusplus
@@ -1027,6 +1029,17 @@ mqttas_result mqttas_reconnect_init(struct mqttas_reconnect *r,
 // `r` is NULL or a `mqttas_reconnect` nothing else uses during the call.
 mqttas_result mqttas_reconnect_handle_lost(struct mqttas_reconnect *r,
                                            uint32_t now);
+
+// The session closed a working connection on purpose
+// (`MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED`: it withheld QoS 2 messages it
+// could not track, and the broker sends them again on a new connection):
+// not an outage, so the next action is CONNECT at once, without hold-down.
+// Anything but connected is handled as `mqttas_reconnect_handle_lost`.
+//
+// # Safety
+// As for `mqttas_reconnect_handle_lost`.
+mqttas_result mqttas_reconnect_handle_planned(struct mqttas_reconnect *r,
+                                              uint32_t now);
 
 // The attempt after CONNECT failed: the transport did not open, the
 // broker refused, or no CONNACK came.

@@ -223,6 +223,8 @@ pub struct Stats {
     pub failures: u32,
     /// Link bounces ([`Action::BounceLink`] given).
     pub bounces: u32,
+    /// Planned reconnections ([`Reconnect::handle_planned`]).
+    pub planned: u32,
 }
 
 /// The outage state machine (see the [module documentation](self)).
@@ -309,6 +311,22 @@ impl Reconnect {
             }
             Phase::Start | Phase::Connecting { .. } => self.fail(now),
             Phase::HoldDown { .. } | Phase::Bounce { .. } | Phase::Backoff { .. } => {}
+        }
+    }
+
+    /// The session closed a working connection on purpose, to have the
+    /// broker send again what it could not take
+    /// ([`crate::session::LostReason::ReceiveMaximumExceeded`]): not an
+    /// outage, so the next action is [`Action::Connect`] at once, with no
+    /// hold-down. Anything but connected is handled as
+    /// [`Reconnect::handle_lost`].
+    pub fn handle_planned(&mut self, now: u32) {
+        match self.phase {
+            Phase::Up => {
+                self.stats.planned = self.stats.planned.saturating_add(1);
+                self.phase = Phase::Start;
+            }
+            _ => self.handle_lost(now),
         }
     }
 

@@ -326,3 +326,28 @@ fn backoff_ms_saturates() {
     assert_eq!(p.backoff_ms(2), 6);
     assert_eq!(p.backoff_ms(1_000), 1 << 30);
 }
+
+#[test]
+fn planned_reconnection_skips_the_hold_down() {
+    let mut r = Reconnect::new(no_jitter(), 1);
+    assert_eq!(r.poll_action(0), Some(Action::Connect));
+    r.handle_connected(10);
+    // The session closed a working link on purpose: connect again at once.
+    r.handle_planned(20);
+    assert_eq!(r.poll_action(20), Some(Action::Connect));
+    let s = r.stats();
+    assert_eq!((s.planned, s.outages), (1, 0));
+    // A planned close during an attempt is a failed attempt, as a loss is.
+    r.handle_planned(25);
+    assert_eq!(r.failures(), 1);
+    assert!(matches!(r.poll_action(25), Some(Action::Wait { .. })));
+    // A real outage still holds the link down.
+    r.handle_connected(3_000);
+    r.handle_lost(3_000);
+    assert_eq!(
+        r.poll_action(3_000),
+        Some(Action::HoldDown {
+            until: 3_000 + Policy::default().hold_down_ms
+        })
+    );
+}

@@ -593,9 +593,15 @@ static void handle_events(app *a)
              * on a link that works. */
             flush(a);
             link_close_gracefully(a);
-            /* An outage (hold the link down) or a failed attempt (back off):
-             * the policy knows which. */
-            mqttas_reconnect_handle_lost(&a->rc, now_ms());
+            /* The session closed a working link to have withheld QoS 2
+             * messages sent again: reconnect at once. Otherwise an outage
+             * (hold the link down) or a failed attempt (back off): the
+             * policy knows which. */
+            if (ev.lost == MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED) {
+                mqttas_reconnect_handle_planned(&a->rc, now_ms());
+            } else {
+                mqttas_reconnect_handle_lost(&a->rc, now_ms());
+            }
             a->disconnecting = false;
             if (stop_requested) {
                 a->finished = true;
@@ -879,8 +885,9 @@ int main(int argc, char **argv)
     {
         mqttas_reconnect_stats st;
         if (mqttas_reconnect_get_stats(&a.rc, &st) == MQTTAS_OK) {
-            logf_("outages %u, attempts %u, failed %u, link bounces %u", (unsigned)st.outages,
-                  (unsigned)st.attempts, (unsigned)st.failures, (unsigned)st.bounces);
+            logf_("outages %u, attempts %u, failed %u, link bounces %u, planned %u",
+                  (unsigned)st.outages, (unsigned)st.attempts, (unsigned)st.failures,
+                  (unsigned)st.bounces, (unsigned)st.planned);
         }
     }
     if (a.opt.publish) {

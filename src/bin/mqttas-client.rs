@@ -467,8 +467,8 @@ fn main() -> ExitCode {
     if let Some(r) = driver.reconnect_state() {
         let s = r.stats();
         log(&format!(
-            "outages {}, attempts {}, failed {}, link bounces {}",
-            s.outages, s.attempts, s.failures, s.bounces
+            "outages {}, attempts {}, failed {}, link bounces {}, planned {}",
+            s.outages, s.attempts, s.failures, s.bounces, s.planned
         ));
     }
     let stopped = STOP.load(Ordering::SeqCst);

@@ -6,7 +6,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use crate::reconnect::{Action, Policy, Reconnect};
-use crate::session::{Client, ConnectOptions};
+use crate::session::{Client, ConnectOptions, LostReason};
 use crate::wire::{Property, QoS, ReasonCode, Subscription};
 use crate::Event;
 
@@ -421,6 +421,9 @@ impl<'a> TcpDriver<'a> {
             if let Some(r) = reconnect.as_mut() {
                 match e {
                     Event::Connected { .. } => r.handle_connected(clock.now()),
+                    Event::ConnectionLost(LostReason::ReceiveMaximumExceeded) => {
+                        r.handle_planned(clock.now())
+                    }
                     Event::ConnectionLost(_) => r.handle_lost(clock.now()),
                     _ => {}
                 }

@@ -104,6 +104,8 @@ pub struct mqttas_reconnect_stats {
     pub failures: u32,
     /// Link bounces.
     pub bounces: u32,
+    /// Planned reconnections (`mqttas_reconnect_handle_planned`).
+    pub planned: u32,
 }
 
 /// Words of storage in a `mqttas_reconnect`.
@@ -237,6 +239,23 @@ pub unsafe extern "C" fn mqttas_reconnect_handle_lost(
     unsafe { with(r, |m| m.handle_lost(now)) }
 }
 
+/// The session closed a working connection on purpose
+/// (`MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED`: it withheld QoS 2 messages it
+/// could not track, and the broker sends them again on a new connection):
+/// not an outage, so the next action is CONNECT at once, without hold-down.
+/// Anything but connected is handled as `mqttas_reconnect_handle_lost`.
+///
+/// # Safety
+/// As for `mqttas_reconnect_handle_lost`.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_reconnect_handle_planned(
+    r: *mut mqttas_reconnect,
+    now: u32,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe { with(r, |m| m.handle_planned(now)) }
+}
+
 /// The attempt after CONNECT failed: the transport did not open, the
 /// broker refused, or no CONNACK came.
 ///
@@ -355,6 +374,7 @@ pub unsafe extern "C" fn mqttas_reconnect_get_stats(
                 attempts: s.attempts,
                 failures: s.failures,
                 bounces: s.bounces,
+                planned: s.planned,
             });
             MQTTAS_OK
         }
