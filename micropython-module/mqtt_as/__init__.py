@@ -103,6 +103,7 @@ class MQTTClient:
         self._reqs = {}  # pid -> [codes]: subscribe/unsubscribe.
         self._connack = None
         self._lost_why = None
+        self._planned = False  # The last loss was a planned close by the core.
         self._chunk = None
         self._writing = False
         self._disc = False
@@ -205,6 +206,9 @@ class MQTTClient:
                 self.dprint("CONNACK properties: %s", props)
             self._connack = True
         elif k == _mqttas.LOST:
+            # The core closed a working link on purpose, to have the broker
+            # send again QoS 2 messages it could not track: no outage.
+            self._planned = ev[1] == _mqttas.LOST_RECEIVE_MAXIMUM_EXCEEDED
             why = ev[3]
             if ev[1] == _mqttas.LOST_LINK_DOWN and self._lost_why:
                 why = self._lost_why
@@ -487,13 +491,16 @@ class MQTTClient:
                     self._outage.clear()
                 continue
             self._outage.clear()
-            await self._link.down()
-            await sleep_ms(self._s["hold_down_ms"])
-            try:
-                await self._link.up()
-            except OSError as e:
-                self.dprint("Link up failed: %s", e)
-                continue
+            planned = self._planned
+            self._planned = False
+            if not planned:
+                await self._link.down()
+                await sleep_ms(self._s["hold_down_ms"])
+                try:
+                    await self._link.up()
+                except OSError as e:
+                    self.dprint("Link up failed: %s", e)
+                    continue
             if not self._has_connected:
                 break
             try:
