@@ -403,6 +403,8 @@ enum mqttas_protocol_error
   MQTTAS_PROTOCOL_PACKET_TOO_LARGE = 23,
   // A packet a server must not send (detail: the packet type).
   MQTTAS_PROTOCOL_UNEXPECTED_PACKET = 24,
+  // CONNACK with session present after a clean session request.
+  MQTTAS_PROTOCOL_UNEXPECTED_SESSION_PRESENT = 25,
   // A rule this version of the C API has no code for.
   MQTTAS_PROTOCOL_OTHER = 255,
 };

@@ -985,13 +985,12 @@ fn disputed() -> Vec<Case> {
             |v| connack(v, 0, 0, &[0x16, 0, 1, 9]),
         ),
         // 3.2.2.2 [MQTT-3.2.2-5]: session present with no session is a
-        // protocol violation (the client closes); reported as
-        // InvalidConnAckFlags, which maps to 0x81 malformed.
+        // protocol violation (the client closes).
         case(
             "session present after a clean session request",
             None,
             ConnectingClean,
-            Some(E::InvalidConnAckFlags),
+            Some(E::UnexpectedSessionPresent),
             PROTOCOL,
             |v| connack(v, 1, 0, &[]),
         ),
@@ -1177,13 +1176,10 @@ fn every_malformed_packet_ends_the_connection_with_the_right_reason() {
     );
 }
 
-/// The spec gives "Protocol Error" (0x82) for these, the implementation
-/// sends 0x81 (malformed packet) because `DecodeError::reason_code` maps
-/// `InvalidPropertyValue` and `PropertyNotAllowed` to 0x81; and a packet
-/// before CONNACK is reported with the type expected rather than the type
-/// received. Reported to the lead; run with `--ignored` to see the state.
+/// The rows where the 5.0 spec says "Protocol Error" (0x82) for a property
+/// value or a session rule, not "Malformed Packet" (0x81), and a packet
+/// before CONNACK reported with the type that came.
 #[test]
-#[ignore = "spec deviation reported to the lead: reason codes 0x81 vs 0x82"]
 fn disputed_rows_follow_the_spec() {
     let (ran, failures) = run_table(&disputed());
     assert!(
@@ -1294,7 +1290,6 @@ fn receive_maximum_exceeded() {
 /// session instead hands the AUTH to the application as `Event::Auth` and
 /// stays connected. Reported to the lead.
 #[test]
-#[ignore = "not enforced by the session: reported to the lead"]
 fn auth_without_an_authentication_method_is_a_protocol_error() {
     let c = case(
         "5.0 AUTH without an authentication method in CONNECT",

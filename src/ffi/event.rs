@@ -154,6 +154,8 @@ pub enum mqttas_protocol_error {
     MQTTAS_PROTOCOL_PACKET_TOO_LARGE = 23,
     /// A packet a server must not send (detail: the packet type).
     MQTTAS_PROTOCOL_UNEXPECTED_PACKET = 24,
+    /// CONNACK with session present after a clean session request.
+    MQTTAS_PROTOCOL_UNEXPECTED_SESSION_PRESENT = 25,
     /// A rule this version of the C API has no code for.
     MQTTAS_PROTOCOL_OTHER = 255,
 }
@@ -469,6 +471,7 @@ fn protocol_to_c(e: DecodeError) -> (mqttas_protocol_error, u8) {
         D::InvalidConnectFlags => (MQTTAS_PROTOCOL_INVALID_CONNECT_FLAGS, 0),
         D::PacketTooLarge => (MQTTAS_PROTOCOL_PACKET_TOO_LARGE, 0),
         D::UnexpectedPacket(v) => (MQTTAS_PROTOCOL_UNEXPECTED_PACKET, v),
+        D::UnexpectedSessionPresent => (MQTTAS_PROTOCOL_UNEXPECTED_SESSION_PRESENT, 0),
         _ => (MQTTAS_PROTOCOL_OTHER, 0),
     }
 }
@@ -503,6 +506,7 @@ fn protocol_from_c(code: u32, v: u8) -> Option<DecodeError> {
         x if x == c(MQTTAS_PROTOCOL_INVALID_CONNECT_FLAGS) => D::InvalidConnectFlags,
         x if x == c(MQTTAS_PROTOCOL_PACKET_TOO_LARGE) => D::PacketTooLarge,
         x if x == c(MQTTAS_PROTOCOL_UNEXPECTED_PACKET) => D::UnexpectedPacket(v),
+        x if x == c(MQTTAS_PROTOCOL_UNEXPECTED_SESSION_PRESENT) => D::UnexpectedSessionPresent,
         _ => return None,
     })
 }

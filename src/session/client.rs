@@ -239,6 +239,8 @@ struct Core<'a> {
     clean_requested: bool,
     /// A QoS 2 message was withheld on this connection (see [`Fate`]).
     withholding: bool,
+    /// The current CONNECT named an authentication method (5.0 AUTH allowed).
+    auth_method_sent: bool,
     next_packet_id: u16,
     connect_sent: u32,
     last_rx: u32,
@@ -317,6 +319,7 @@ impl<'a> Client<'a> {
                 connected_once: false,
                 clean_requested: true,
                 withholding: false,
+                auth_method_sent: false,
                 next_packet_id: 0,
                 connect_sent: 0,
                 last_rx: 0,
@@ -430,6 +433,10 @@ impl<'a> Client<'a> {
         c.state = State::Connecting;
         c.clean_requested = clean;
         c.withholding = false;
+        c.auth_method_sent = options
+            .properties
+            .iter()
+            .any(|p| matches!(p, Property::AuthenticationMethod(_)));
         c.connect_sent = now;
         c.last_rx = now;
         c.last_tx = now;
@@ -1160,8 +1167,12 @@ impl Core<'_> {
             match packet {
                 Packet::ConnAck(a) => return self.on_connack(rx, &a),
                 Packet::Auth(_) | Packet::Disconnect(_) => {}
-                _ => return unexpected(PacketType::ConnAck),
+                _ => return unexpected(packet.kind()),
             }
+        }
+        if let (Packet::Auth(_), false) = (&packet, self.auth_method_sent) {
+            // 5.0 4.12: AUTH only follows a CONNECT with an authentication method.
+            return unexpected(PacketType::Auth);
         }
         match packet {
             Packet::Publish(p) => self.on_publish(rx, &p),
@@ -1245,7 +1256,7 @@ impl Core<'_> {
         if a.session_present && self.clean_requested {
             // MQTT-3.2.2-4 (5.0) / 3.2.2.2 (3.1.1): a session we did not ask
             // to keep cannot be present.
-            return Err(LostReason::Protocol(DecodeError::InvalidConnAckFlags));
+            return Err(LostReason::Protocol(DecodeError::UnexpectedSessionPresent));
         }
         for p in a.properties.iter() {
             match p {

@@ -59,8 +59,14 @@ pub enum DecodeError {
     InvalidConnectFlags,
     /// A packet larger than the limit we announced or can hold.
     PacketTooLarge,
-    /// A packet a server never sends to a client (CONNECT, SUBSCRIBE, ...).
+    /// A packet a server never sends to a client (CONNECT, SUBSCRIBE, ...),
+    /// or one it may not send now (anything before CONNACK, a second
+    /// CONNACK, AUTH when CONNECT named no authentication method). The
+    /// value is the type of the packet that came.
     UnexpectedPacket(u8),
+    /// CONNACK says the session is present although CONNECT asked for a
+    /// clean one (5.0 3.2.2.2, 3.1.1 3.2.2.2).
+    UnexpectedSessionPresent,
 }
 
 impl DecodeError {
@@ -69,9 +75,18 @@ impl DecodeError {
         match self {
             DecodeError::PacketTooLarge => ReasonCode::PACKET_TOO_LARGE,
             DecodeError::InvalidTopicAlias => ReasonCode::TOPIC_ALIAS_INVALID,
-            DecodeError::UnexpectedPacket(_) | DecodeError::DuplicateProperty(_) => {
-                ReasonCode::PROTOCOL_ERROR
-            }
+            DecodeError::UnexpectedPacket(_)
+            | DecodeError::UnexpectedSessionPresent
+            | DecodeError::DuplicateProperty(_) => ReasonCode::PROTOCOL_ERROR,
+            // The values the 5.0 spec calls a Protocol Error rather than
+            // a malformed packet: subscription identifier 0, request
+            // problem/response information, receive maximum 0, maximum QoS,
+            // the "available" flags, maximum packet size 0; and
+            // authentication data without an authentication method.
+            DecodeError::InvalidPropertyValue(
+                0x0B | 0x17 | 0x19 | 0x21 | 0x24 | 0x25 | 0x27 | 0x28 | 0x29 | 0x2A,
+            )
+            | DecodeError::PropertyNotAllowed(0x16) => ReasonCode::PROTOCOL_ERROR,
             _ => ReasonCode::MALFORMED_PACKET,
         }
     }
@@ -90,6 +105,9 @@ impl DecodeError {
             DecodeError::PacketIdZero => "packet identifier 0",
             DecodeError::InvalidTopic => "invalid topic name",
             DecodeError::InvalidConnAckFlags => "invalid CONNACK flags",
+            DecodeError::UnexpectedSessionPresent => {
+                "session present although a clean session was asked for"
+            }
             DecodeError::InvalidReasonCode(_) => "reason code not allowed in this packet",
             DecodeError::InvalidPropertyId(_) => "unknown property identifier",
             DecodeError::PropertyNotAllowed(_) => "property not allowed in this packet",

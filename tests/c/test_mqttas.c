@@ -297,6 +297,7 @@ static void test_result_codes_are_fixed(void **state)
     assert_int_equal(MQTTAS_LOST_ALIAS_TABLE_FULL, 7);
     assert_int_equal(MQTTAS_AWAITED_UNSUBACK, 7);
     assert_int_equal(MQTTAS_PROTOCOL_UNEXPECTED_PACKET, 24);
+    assert_int_equal(MQTTAS_PROTOCOL_UNEXPECTED_SESSION_PRESENT, 25);
     assert_int_equal(MQTTAS_STATE_CONNECTED, 2);
     assert_int_equal(MQTTAS_PROP_USER_PROPERTY, 0x26);
 }
@@ -876,20 +877,25 @@ static void test_session_5_properties(void **state)
     (void)state;
     assert_int_equal(fixture_init(f), MQTTAS_OK);
 
-    /* CONNECT with a user property and an empty client id. */
+    /* CONNECT with a user property, an authentication method (so the
+     * broker may send AUTH) and an empty client id. */
     memset(props, 0, sizeof props);
     props[0].id = MQTTAS_PROP_USER_PROPERTY;
     props[0].data = (const uint8_t *)"k";
     props[0].data_len = 1;
     props[0].data2 = (const uint8_t *)"v";
     props[0].data2_len = 1;
+    props[1].id = MQTTAS_PROP_AUTHENTICATION_METHOD;
+    props[1].data = (const uint8_t *)"m";
+    props[1].data_len = 1;
     o.properties = props;
-    o.properties_len = 1;
+    o.properties_len = 2;
     assert_int_equal(mqttas_connect(c, 0, &o), MQTTAS_OK);
-    /* Properties: receive maximum 16 (0x21 00 10), user property k=v. */
+    /* Properties: receive maximum 16 (0x21 00 10), user property k=v,
+     * authentication method m (0x15 00 01 'm'). */
     expect_tx(c, 0,
-              BYTES(0x10, 23, 0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 60, 10, 0x21, 0, 16, 0x26, 0,
-                    1, 'k', 0, 1, 'v', 0, 0));
+              BYTES(0x10, 27, 0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 60, 14, 0x21, 0, 16, 0x26, 0,
+                    1, 'k', 0, 1, 'v', 0x15, 0, 1, 'm', 0, 0));
 
     /* CONNACK assigning a client id, with a reason string, maximum QoS 1
      * and no retain. */
