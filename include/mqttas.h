@@ -296,7 +296,11 @@ enum mqttas_lost_reason
   // The broker broke the protocol: `protocol_error`, `protocol_detail`;
   // `reason` is the 5.0 reason code of the DISCONNECT we queued.
   MQTTAS_LOST_PROTOCOL = 4,
-  // The broker sent more unacknowledged QoS 2 messages than we allow.
+  // The broker sent more unreleased QoS 2 messages than the client
+  // tracks: the excess was neither delivered nor acknowledged, and the
+  // client closed the connection on purpose (5.0: DISCONNECT 0x93) so the
+  // broker sends it again. Reconnect at once
+  // (`mqttas_reconnect_handle_planned`); nothing is lost.
   MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED = 5,
   // The broker sent DISCONNECT (5.0) with the reason code in `reason`.
   MQTTAS_LOST_SERVER_DISCONNECT = 6,
