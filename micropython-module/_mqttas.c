@@ -20,6 +20,10 @@
  *   .feed(now, data) -> taken   .timeout(now)   .link_down(now)
  *   .take_tx(now) -> bytes | None   .next_event() -> tuple | None
  *   .deadline() -> int | None   .state()   .pending()   .assigned_client_id()
+ *   Reconnect(hold_down_ms, tcp_attempts_before_bounce, backoff_base_ms,
+ *             backoff_cap_ms, jitter_percent, attempt_timeout_ms, seed=0)
+ *   .lost(now) .planned(now) .attempt_failed(now) .connected(now)
+ *   .action(now) -> (ACTION_*, until) | None   .deadline()   .stats()
  *
  * Errors: ValueError for bad arguments, OSError(code, text) for refusals of
  * the session (not connected, store full, ...), with mqttas_strerror's text.
@@ -643,6 +647,140 @@ MP_DEFINE_CONST_OBJ_TYPE(
     locals_dict, &client_locals
     );
 
+// ---- Reconnect: the outage policy -----------------------------------------
+
+typedef struct _reconnect_obj_t {
+    mp_obj_base_t base;
+    mqttas_reconnect r;  // No pointers inside: plain bytes for the GC.
+} reconnect_obj_t;
+
+extern const mp_obj_type_t type_reconnect;
+
+// Reconnect(hold_down_ms=, tcp_attempts_before_bounce=, backoff_base_ms=,
+// backoff_cap_ms=, jitter_percent=, attempt_timeout_ms=, seed=0): a keyword
+// left out (or None) keeps the core's default.
+static mp_obj_t reconnect_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
+    enum {
+        ARG_hold_down_ms, ARG_tcp_attempts_before_bounce, ARG_backoff_base_ms, ARG_backoff_cap_ms,
+        ARG_jitter_percent, ARG_attempt_timeout_ms, ARG_seed,
+    };
+    static const mp_arg_t allowed[] = {
+        { MP_QSTR_hold_down_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+        { MP_QSTR_tcp_attempts_before_bounce, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+        { MP_QSTR_backoff_base_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+        { MP_QSTR_backoff_cap_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+        { MP_QSTR_jitter_percent, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+        { MP_QSTR_attempt_timeout_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+        { MP_QSTR_seed, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(0)} },
+    };
+    mp_arg_val_t a[MP_ARRAY_SIZE(allowed)];
+    mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed), allowed, a);
+    mqttas_reconnect_policy p;
+    check(mqttas_reconnect_policy_default(&p));
+    if (a[ARG_hold_down_ms].u_obj != mp_const_none) {
+        p.hold_down_ms = get_u32(a[ARG_hold_down_ms].u_obj, 0xFFFFFFFF, MP_QSTR_hold_down_ms);
+    }
+    if (a[ARG_tcp_attempts_before_bounce].u_obj != mp_const_none) {
+        p.tcp_attempts_before_bounce = (uint16_t)get_u32(a[ARG_tcp_attempts_before_bounce].u_obj, 0xFFFF, MP_QSTR_tcp_attempts_before_bounce);
+    }
+    if (a[ARG_backoff_base_ms].u_obj != mp_const_none) {
+        p.backoff_base_ms = get_u32(a[ARG_backoff_base_ms].u_obj, 0xFFFFFFFF, MP_QSTR_backoff_base_ms);
+    }
+    if (a[ARG_backoff_cap_ms].u_obj != mp_const_none) {
+        p.backoff_cap_ms = get_u32(a[ARG_backoff_cap_ms].u_obj, 0xFFFFFFFF, MP_QSTR_backoff_cap_ms);
+    }
+    if (a[ARG_jitter_percent].u_obj != mp_const_none) {
+        p.jitter_percent = (uint8_t)get_u32(a[ARG_jitter_percent].u_obj, 0xFF, MP_QSTR_jitter_percent);
+    }
+    if (a[ARG_attempt_timeout_ms].u_obj != mp_const_none) {
+        p.attempt_timeout_ms = get_u32(a[ARG_attempt_timeout_ms].u_obj, 0xFFFFFFFF, MP_QSTR_attempt_timeout_ms);
+    }
+    uint32_t seed = get_now(a[ARG_seed].u_obj);  // Any int, truncated to 32 bits.
+    reconnect_obj_t *self = mp_obj_malloc(reconnect_obj_t, type);
+    check(mqttas_reconnect_init(&self->r, &p, seed));
+    return MP_OBJ_FROM_PTR(self);
+}
+
+static mqttas_reconnect *get_reconnect(mp_obj_t o) {
+    return &((reconnect_obj_t *)MP_OBJ_TO_PTR(o))->r;
+}
+
+static mp_obj_t reconnect_lost(mp_obj_t self_in, mp_obj_t now) {
+    check(mqttas_reconnect_handle_lost(get_reconnect(self_in), get_now(now)));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(reconnect_lost_obj, reconnect_lost);
+
+static mp_obj_t reconnect_planned(mp_obj_t self_in, mp_obj_t now) {
+    check(mqttas_reconnect_handle_planned(get_reconnect(self_in), get_now(now)));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(reconnect_planned_obj, reconnect_planned);
+
+static mp_obj_t reconnect_attempt_failed(mp_obj_t self_in, mp_obj_t now) {
+    check(mqttas_reconnect_handle_attempt_failed(get_reconnect(self_in), get_now(now)));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(reconnect_attempt_failed_obj, reconnect_attempt_failed);
+
+static mp_obj_t reconnect_connected(mp_obj_t self_in, mp_obj_t now) {
+    check(mqttas_reconnect_handle_connected(get_reconnect(self_in), get_now(now)));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(reconnect_connected_obj, reconnect_connected);
+
+// -> (ACTION_*, until) or None.
+static mp_obj_t reconnect_action(mp_obj_t self_in, mp_obj_t now) {
+    mqttas_reconnect_action act;
+    check(mqttas_reconnect_poll_action(get_reconnect(self_in), get_now(now), &act));
+    if (act.kind == MQTTAS_RECONNECT_NONE) {
+        return mp_const_none;
+    }
+    mp_obj_t t[] = { MP_OBJ_NEW_SMALL_INT(act.kind), mp_obj_new_int_from_uint(act.until) };
+    return tuple(2, t);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(reconnect_action_obj, reconnect_action);
+
+static mp_obj_t reconnect_deadline(mp_obj_t self_in) {
+    bool has = false;
+    uint32_t at = 0;
+    check(mqttas_reconnect_poll_deadline(get_reconnect(self_in), &has, &at));
+    return has ? mp_obj_new_int_from_uint(at) : mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(reconnect_deadline_obj, reconnect_deadline);
+
+// -> (outages, attempts, failures, bounces, planned).
+static mp_obj_t reconnect_stats(mp_obj_t self_in) {
+    mqttas_reconnect_stats st;
+    check(mqttas_reconnect_get_stats(get_reconnect(self_in), &st));
+    mp_obj_t t[] = {
+        mp_obj_new_int_from_uint(st.outages), mp_obj_new_int_from_uint(st.attempts),
+        mp_obj_new_int_from_uint(st.failures), mp_obj_new_int_from_uint(st.bounces),
+        mp_obj_new_int_from_uint(st.planned),
+    };
+    return tuple(5, t);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(reconnect_stats_obj, reconnect_stats);
+
+static const mp_rom_map_elem_t reconnect_locals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR_lost), MP_ROM_PTR(&reconnect_lost_obj) },
+    { MP_ROM_QSTR(MP_QSTR_planned), MP_ROM_PTR(&reconnect_planned_obj) },
+    { MP_ROM_QSTR(MP_QSTR_attempt_failed), MP_ROM_PTR(&reconnect_attempt_failed_obj) },
+    { MP_ROM_QSTR(MP_QSTR_connected), MP_ROM_PTR(&reconnect_connected_obj) },
+    { MP_ROM_QSTR(MP_QSTR_action), MP_ROM_PTR(&reconnect_action_obj) },
+    { MP_ROM_QSTR(MP_QSTR_deadline), MP_ROM_PTR(&reconnect_deadline_obj) },
+    { MP_ROM_QSTR(MP_QSTR_stats), MP_ROM_PTR(&reconnect_stats_obj) },
+};
+static MP_DEFINE_CONST_DICT(reconnect_locals, reconnect_locals_table);
+
+MP_DEFINE_CONST_OBJ_TYPE(
+    type_reconnect,
+    MP_QSTR_Reconnect,
+    MP_TYPE_FLAG_NONE,
+    make_new, reconnect_make_new,
+    locals_dict, &reconnect_locals
+    );
+
 static mp_obj_t mod_version(void) {
     const char *v = mqttas_version();
     return mp_obj_new_str(v, strlen(v));
@@ -658,6 +796,11 @@ static MP_DEFINE_CONST_FUN_OBJ_1(mod_strerror_obj, mod_strerror);
 static const mp_rom_map_elem_t mod_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__mqttas) },
     { MP_ROM_QSTR(MP_QSTR_Client), MP_ROM_PTR(&type_client) },
+    { MP_ROM_QSTR(MP_QSTR_Reconnect), MP_ROM_PTR(&type_reconnect) },
+    { MP_ROM_QSTR(MP_QSTR_ACTION_HOLD_DOWN), MP_ROM_INT(MQTTAS_RECONNECT_HOLD_DOWN) },
+    { MP_ROM_QSTR(MP_QSTR_ACTION_CONNECT), MP_ROM_INT(MQTTAS_RECONNECT_CONNECT) },
+    { MP_ROM_QSTR(MP_QSTR_ACTION_BOUNCE_LINK), MP_ROM_INT(MQTTAS_RECONNECT_BOUNCE_LINK) },
+    { MP_ROM_QSTR(MP_QSTR_ACTION_WAIT), MP_ROM_INT(MQTTAS_RECONNECT_WAIT) },
     { MP_ROM_QSTR(MP_QSTR_version), MP_ROM_PTR(&mod_version_obj) },
     { MP_ROM_QSTR(MP_QSTR_strerror), MP_ROM_PTR(&mod_strerror_obj) },
     // Events.

@@ -61,6 +61,15 @@ mqtt_as 0.8.3: integers for integer properties, str for strings, bytes for
 binary data (0x09, 0x16), and for user properties (0x26) a dict of name to
 value (given: a dict or a list of pairs; received: all pairs in one dict).
 
+The outage policy (mqttas_reconnect_*), see class Reconnect:
+    Reconnect(hold_down_ms, tcp_attempts_before_bounce, backoff_base_ms,
+              backoff_cap_ms, jitter_percent, attempt_timeout_ms, seed=0)
+    lost(now) planned(now) attempt_failed(now) connected(now)
+    action(now) -> (ACTION_HOLD_DOWN|ACTION_CONNECT|ACTION_BOUNCE_LINK|
+                    ACTION_WAIT, until) or None
+    deadline() -> tick or None      stats() -> (outages, attempts,
+                                                failures, bounces, planned)
+
 Errors: ValueError(text) for a bad argument (1-99, 200-299) and for
 ERR_TOO_LARGE and ERR_INVALID_CONFIG; OSError(code, text) for refusals of
 the session (NOT_CONNECTED, STORE_FULL, TX_FULL, ...): `args[0]` is the
@@ -648,3 +657,127 @@ class Client:
             _lib.mqttas_event_describe(ctypes.byref(e), self._text, len(self._text), ctypes.byref(n))
             return (k, e.lost, e.reason, self._text.value.decode("utf-8", "replace"))
         return (k,)
+
+
+# Outage policy actions (mqttas_reconnect_kind).
+ACTION_NONE = 0
+ACTION_HOLD_DOWN = 1
+ACTION_CONNECT = 2
+ACTION_BOUNCE_LINK = 3
+ACTION_WAIT = 4
+
+
+class _Policy(ctypes.Structure):
+    _fields_ = [
+        ("hold_down_ms", ctypes.c_uint32),
+        ("tcp_attempts_before_bounce", ctypes.c_uint16),
+        ("backoff_base_ms", ctypes.c_uint32),
+        ("backoff_cap_ms", ctypes.c_uint32),
+        ("jitter_percent", ctypes.c_uint8),
+        ("attempt_timeout_ms", ctypes.c_uint32),
+    ]
+
+
+class _ReconnectState(ctypes.Structure):
+    # MQTTAS_RECONNECT_WORDS u64 words, opaque.
+    _fields_ = [("_opaque", ctypes.c_uint64 * 12)]
+
+
+class _Action(ctypes.Structure):
+    _fields_ = [("kind", ctypes.c_uint32), ("until", ctypes.c_uint32)]
+
+
+class _Stats(ctypes.Structure):
+    _fields_ = [
+        ("outages", ctypes.c_uint32),
+        ("attempts", ctypes.c_uint32),
+        ("failures", ctypes.c_uint32),
+        ("bounces", ctypes.c_uint32),
+        ("planned", ctypes.c_uint32),
+    ]
+
+
+_RP = ctypes.POINTER(_ReconnectState)
+for _name, _args in (
+    ("mqttas_reconnect_policy_default", [ctypes.POINTER(_Policy)]),
+    ("mqttas_reconnect_init", [_RP, ctypes.POINTER(_Policy), ctypes.c_uint32]),
+    ("mqttas_reconnect_handle_lost", [_RP, ctypes.c_uint32]),
+    ("mqttas_reconnect_handle_planned", [_RP, ctypes.c_uint32]),
+    ("mqttas_reconnect_handle_attempt_failed", [_RP, ctypes.c_uint32]),
+    ("mqttas_reconnect_handle_connected", [_RP, ctypes.c_uint32]),
+    ("mqttas_reconnect_poll_action", [_RP, ctypes.c_uint32, ctypes.POINTER(_Action)]),
+    ("mqttas_reconnect_poll_deadline", [_RP, ctypes.POINTER(ctypes.c_bool), ctypes.POINTER(ctypes.c_uint32)]),
+    ("mqttas_reconnect_get_stats", [_RP, ctypes.POINTER(_Stats)]),
+):
+    _f = getattr(_lib, _name)
+    _f.argtypes = _args
+    _f.restype = _R
+
+
+class Reconnect:
+    """The core's outage policy (mqttas_reconnect_*): hold-down, TCP first,
+    link bounce after N failed attempts, backoff with jitter and a cap.
+
+    Reconnect(hold_down_ms=1000, tcp_attempts_before_bounce=3,
+              backoff_base_ms=500, backoff_cap_ms=30000, jitter_percent=20,
+              attempt_timeout_ms=30000, seed=0)
+        lost(now), planned(now), attempt_failed(now), connected(now)
+        action(now) -> (ACTION_HOLD_DOWN | ACTION_CONNECT |
+                        ACTION_BOUNCE_LINK | ACTION_WAIT, until) or None
+        deadline() -> tick of the next change, or None
+        stats() -> (outages, attempts, failures, bounces, planned)
+    A keyword left out (or None) keeps the core's default.
+    """
+
+    def __init__(self, hold_down_ms=None, tcp_attempts_before_bounce=None,
+                 backoff_base_ms=None, backoff_cap_ms=None, jitter_percent=None,
+                 attempt_timeout_ms=None, seed=0):
+        p = _Policy()
+        _check(_lib.mqttas_reconnect_policy_default(ctypes.byref(p)))
+        for name, v, top in (
+            ("hold_down_ms", hold_down_ms, 0xFFFFFFFF),
+            ("tcp_attempts_before_bounce", tcp_attempts_before_bounce, 0xFFFF),
+            ("backoff_base_ms", backoff_base_ms, 0xFFFFFFFF),
+            ("backoff_cap_ms", backoff_cap_ms, 0xFFFFFFFF),
+            ("jitter_percent", jitter_percent, 0xFF),
+            ("attempt_timeout_ms", attempt_timeout_ms, 0xFFFFFFFF),
+        ):
+            if v is None:
+                continue
+            v = int(v)
+            if v < 0 or v > top:
+                raise ValueError("%s out of range" % name)
+            setattr(p, name, v)
+        self._r = _ReconnectState()
+        self._a = _Action()
+        _check(_lib.mqttas_reconnect_init(ctypes.byref(self._r), ctypes.byref(p), int(seed) & 0xFFFFFFFF))
+
+    def lost(self, now):
+        _check(_lib.mqttas_reconnect_handle_lost(ctypes.byref(self._r), now & 0xFFFFFFFF))
+
+    def planned(self, now):
+        _check(_lib.mqttas_reconnect_handle_planned(ctypes.byref(self._r), now & 0xFFFFFFFF))
+
+    def attempt_failed(self, now):
+        _check(_lib.mqttas_reconnect_handle_attempt_failed(ctypes.byref(self._r), now & 0xFFFFFFFF))
+
+    def connected(self, now):
+        _check(_lib.mqttas_reconnect_handle_connected(ctypes.byref(self._r), now & 0xFFFFFFFF))
+
+    def action(self, now):
+        a = self._a
+        _check(_lib.mqttas_reconnect_poll_action(ctypes.byref(self._r), now & 0xFFFFFFFF, ctypes.byref(a)))
+        if a.kind == ACTION_NONE:
+            return None
+        return (a.kind, a.until)
+
+    def deadline(self):
+        has = ctypes.c_bool(False)
+        t = ctypes.c_uint32(0)
+        _check(_lib.mqttas_reconnect_poll_deadline(ctypes.byref(self._r), ctypes.byref(has), ctypes.byref(t)))
+        return t.value if has.value else None
+
+    def stats(self):
+        s = _Stats()
+        _check(_lib.mqttas_reconnect_get_stats(ctypes.byref(self._r), ctypes.byref(s)))
+        return (s.outages, s.attempts, s.failures, s.bounces, s.planned)

@@ -89,6 +89,15 @@ class MQTTClient:
         self._chunk_cb = s["chunk_cb"]
         self._link = s["link"] or default_link(s, self.dprint)
         self._core = self._make_core(s)
+        self._policy = _mqttas.Reconnect(
+            hold_down_ms=s["hold_down_ms"],
+            tcp_attempts_before_bounce=s["tcp_attempts"],
+            backoff_base_ms=s["backoff_base_ms"],
+            backoff_cap_ms=s["backoff_cap_ms"],
+            jitter_percent=s["jitter"],
+            attempt_timeout_ms=s["attempt_timeout_ms"],
+            seed=s["reconnect_seed"],
+        )
         self.lock = asyncio.Lock()  # Kept for subclasses written for mqtt_as.
         self._addr = None
         self._conn = None
@@ -478,9 +487,19 @@ class MQTTClient:
 
     async def _keep_connected(self):
         # Runs from the first connect() until disconnect(): brings the
-        # connection back after every outage.
+        # connection back after every outage, as the core's outage policy
+        # (_mqttas.Reconnect, the same one the C and Rust clients follow)
+        # says: hold the link down, reconnect TCP first, bounce the link
+        # after N failed attempts, back off with jitter and a cap.
+        r = self._policy
+        r.connected(now())
+        up = True  # What the policy was last told: connected.
+        link_up = True
         while self._has_connected:
             if self._isconnected:
+                if not up:  # The application called connect() itself.
+                    r.connected(now())
+                    up = True
                 poll = self._link.poll_ms
                 if poll is None:
                     await self._outage.wait()
@@ -489,25 +508,48 @@ class MQTTClient:
                     self.isconnected()  # Polls the link; may start an outage.
                 if self._isconnected:  # Set by a disconnect() and connect().
                     self._outage.clear()
-                continue
-            self._outage.clear()
-            planned = self._planned
-            self._planned = False
-            if not planned:
-                await self._link.down()
-                await sleep_ms(self._s["hold_down_ms"])
-                try:
-                    await self._link.up()
-                except OSError as e:
-                    self.dprint("Link up failed: %s", e)
                     continue
-            if not self._has_connected:
-                break
-            try:
-                await self.connect()
-                self.dprint("Reconnect OK!")
-            except OSError as e:
-                self.dprint("Error in reconnect. %s", e)
+                if not self._has_connected:
+                    break
+            self._outage.clear()
+            if up:
+                # A planned close by the core (it withheld QoS 2 messages it
+                # could not track) reconnects at once, without hold-down.
+                if self._planned:
+                    r.planned(now())
+                else:
+                    r.lost(now())
+                self._planned = False
+                up = False
+            a = r.action(now())
+            if a is None:  # Not expected: every attempt is reported at once.
+                await sleep_ms(100)
+                continue
+            kind, t = a
+            if kind in (_mqttas.ACTION_HOLD_DOWN, _mqttas.ACTION_BOUNCE_LINK):
+                # On the host socket link down() does nothing: a bounce
+                # only holds down.
+                self.dprint("Link %s for %dms", "held down" if kind == _mqttas.ACTION_HOLD_DOWN else "bounced",
+                            until(t, now()))
+                await self._link.down()
+                link_up = False
+                await sleep_ms(max(0, until(t, now())))
+            elif kind == _mqttas.ACTION_WAIT:
+                await sleep_ms(max(0, until(t, now())))
+            elif kind == _mqttas.ACTION_CONNECT:
+                if not self._has_connected:
+                    break
+                try:
+                    if not link_up:
+                        await self._link.up()
+                        link_up = True
+                    await self.connect()
+                    r.connected(now())
+                    up = True
+                    self.dprint("Reconnect OK!")
+                except OSError as e:
+                    r.attempt_failed(now())
+                    self.dprint("Error in reconnect. %s", e)
         self.dprint("Disconnected, exited _keep_connected")
 
     def _reconnect(self):

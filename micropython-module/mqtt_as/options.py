@@ -73,7 +73,22 @@
 #                         ValueError.
 #   max_inflight [8]      QoS 1/2 publications on the wire at once.
 #   hold_down [1]         Seconds the link is held down after an outage
-#                         before reconnecting.
+#                         before reconnecting (and after a link bounce).
+#   tcp_attempts [3]      Failed connection attempts in a row before the
+#                         link itself (WiFi) is bounced: down, hold_down,
+#                         up; 0: never. The host socket link has nothing to
+#                         bounce: there a bounce only holds down.
+#   backoff_base [0.5]    Seconds waited after the first failed attempt,
+#                         doubling after each further one...
+#   backoff_cap [30]      ...up to this many seconds.
+#   jitter [20]           Each wait is shortened by a random 0 to this many
+#                         percent, so devices do not reconnect in step.
+#   attempt_timeout [30]  Seconds an attempt may take before it counts as
+#                         failed; 0: no limit. (An attempt also fails when
+#                         no CONNACK comes within response_time.)
+#   reconnect_seed [None] Seed of the jitter; None: from the client id.
+#                         The outage policy is the core's (_mqttas.Reconnect),
+#                         the same in the C and Rust clients.
 #   dns_server ['8.8.8.8']  Server wan_ok() queries: 'host' or (host, port).
 #   link [None]           A link object (see mqtt_as/links); None picks the
 #                         WLAN link where `network` exists, else the host
@@ -133,6 +148,12 @@ EXTRA = {
     "store_size": 262144 if _HOST else 8192,
     "max_inflight": 8,
     "hold_down": 1,
+    "tcp_attempts": 3,
+    "backoff_base": 0.5,
+    "backoff_cap": 30,
+    "jitter": 20,
+    "attempt_timeout": 30,
+    "reconnect_seed": None,
     "dns_server": "8.8.8.8",
     "link": None,
 }
@@ -266,6 +287,21 @@ def validate(config):
     s["store_size"] = _int(c, "store_size", 0, 1 << 30)
     s["max_inflight"] = _int(c, "max_inflight", 1, 65535)
     s["hold_down_ms"] = int(_num(c, "hold_down", 0, 3600, True) * 1000)
+    s["tcp_attempts"] = _int(c, "tcp_attempts", 0, 65535)
+    s["backoff_base_ms"] = int(_num(c, "backoff_base", 0, 3600, True) * 1000)
+    s["backoff_cap_ms"] = int(_num(c, "backoff_cap", 0, 3600, True) * 1000)
+    if s["backoff_cap_ms"] < s["backoff_base_ms"]:
+        raise _err("backoff_cap", "must not be below config['backoff_base']", c["backoff_cap"])
+    s["jitter"] = _int(c, "jitter", 0, 100)
+    s["attempt_timeout_ms"] = int(_num(c, "attempt_timeout", 0, 3600, True) * 1000)
+    seed = c["reconnect_seed"]
+    if seed is None:
+        seed = 0
+        for b in str(c["client_id"]).encode():
+            seed = (seed * 31 + b) & 0xFFFFFFFF
+    elif not _is_int(seed):
+        raise _err("reconnect_seed", "must be None or an int", seed)
+    s["reconnect_seed"] = seed & 0xFFFFFFFF
     dns = c["dns_server"]
     if isinstance(dns, str):
         dns = (dns, 53)

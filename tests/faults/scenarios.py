@@ -18,7 +18,7 @@ subscriber's on the other) and healed after a while. Asserted:
   broken client was connected again (CONNACK through its proxy) within
   the recovery bound of the moment the fault ended.
 
-    scenarios.py [--clients rust,c] [--faults a,b] [--n 150] [--version 4]
+    scenarios.py [--clients rust,c,python] [--faults a,b] [--n 150] [--version 4]
                  [--summary FILE] [--bound SECONDS] [--keep]
 """
 
@@ -182,7 +182,7 @@ def fmt(v):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--clients", default="rust,c")
+    ap.add_argument("--clients", default="rust,c,python")
     ap.add_argument("--faults", default=",".join(FAULTS))
     ap.add_argument("--n", type=int, default=150)
     ap.add_argument("--version", type=int, default=4)

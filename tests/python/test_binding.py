@@ -155,3 +155,39 @@ def test_timeout_declares_loss():
     ev = c.next_event()
     assert ev[0] == m.LOST and ev[1] == m.LOST_TIMEOUT and "SubAck" in ev[3]
     assert c.state() == m.STATE_DISCONNECTED
+
+
+def test_reconnect_policy_hold_down_backoff_bounce():
+    r = m.Reconnect(hold_down_ms=100, tcp_attempts_before_bounce=2, backoff_base_ms=50,
+                    backoff_cap_ms=80, jitter_percent=0, attempt_timeout_ms=1000, seed=7)
+    assert r.action(0) == (m.ACTION_CONNECT, 0)  # first connection: at once
+    assert r.action(1) is None  # attempt under way
+    r.connected(5)
+    assert r.action(6) is None and r.deadline() is None
+    r.lost(10)
+    assert r.action(10) == (m.ACTION_HOLD_DOWN, 110)
+    assert r.action(50) == (m.ACTION_WAIT, 110)
+    assert r.action(110) == (m.ACTION_CONNECT, 0)
+    r.attempt_failed(120)
+    assert r.action(120) == (m.ACTION_WAIT, 170)  # backoff base
+    assert r.action(170) == (m.ACTION_CONNECT, 0)
+    r.attempt_failed(171)
+    # Second failure in a row: bounce the link, held down again.
+    assert r.action(171) == (m.ACTION_BOUNCE_LINK, 271)
+    assert r.action(271) == (m.ACTION_CONNECT, 0)
+    assert r.deadline() == 271 + 1000  # the attempt's time limit
+    # Timed out: a third failure; the backoff (50, 100, 200) stops at the cap.
+    assert r.action(1271) == (m.ACTION_WAIT, 1271 + 80)
+    r.connected(1400)
+    r.planned(1500)
+    assert r.action(1500) == (m.ACTION_CONNECT, 0)  # planned: no hold-down
+    assert r.stats() == (1, 5, 3, 1, 1)
+
+
+def test_reconnect_policy_bad_values():
+    with pytest.raises(ValueError):
+        m.Reconnect(jitter_percent=101)
+    with pytest.raises(ValueError):
+        m.Reconnect(backoff_base_ms=100, backoff_cap_ms=50)
+    with pytest.raises(ValueError):
+        m.Reconnect(hold_down_ms=-1)

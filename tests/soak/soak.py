@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Soak: QoS 1 and QoS 2 messages both ways across hundreds of injected
-faults, against the Rust and C clients at once.
+faults, against the Rust, C and Python (CPython mqtt_as) clients at once.
 
 One mosquitto (persistence on); a fault proxy (tests/faults/proxy.py) in
 front of it for the publishers and one for the subscribers. Per client
@@ -20,10 +20,12 @@ connection): that wait, from the end of the fault, is its recovery time.
 At the end: every message of every round must have reached the
 subscriber (0 lost), QoS 2 ones exactly once (0 duplicates); QoS 1
 duplicates are counted; the RSS of every client process is sampled all
-along and must stay flat. The summary is printed and written to the
+along and must stay flat (and, for Python clients, tracemalloc's current
+size, the CPython counterpart of gc.mem_alloc(), which py_client.py logs
+with MQTTAS_PY_MEM=1). The summary is printed and written to the
 results file.
 
-    soak.py [--faults 200] [--long] [--clients rust,c] [--results FILE]
+    soak.py [--faults 200] [--long] [--clients rust,c,python] [--results FILE]
 """
 
 import argparse
@@ -251,7 +253,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--faults", type=int, default=200)
     ap.add_argument("--long", action="store_true", help="2000 faults (about an hour)")
-    ap.add_argument("--clients", default="rust,c")
+    ap.add_argument("--clients", default="rust,c,python")
     ap.add_argument("--round", type=int, default=1500, help="messages per publisher round")
     ap.add_argument("--delay", type=int, default=20, help="ms between publications")
     ap.add_argument("--budget", type=float, default=540,
@@ -347,6 +349,24 @@ def main():
     for name, m in mem.items():
         lines.append("  %-16s %6d / %6d / %6d / %+d" % (
             name, m["first_kb"], m["last_kb"], m["max_kb"], m["growth_kb"]))
+    # Python subscribers log tracemalloc's current size (the CPython
+    # counterpart of gc.mem_alloc()) every second: first and last sample.
+    for kind, c in sorted(soak.subs.items()):
+        traced = []
+        try:
+            with open(c.err_path) as f:
+                for line in f:
+                    if " mem rss_kb=" in line and "traced=" in line:
+                        traced.append(int(line.rsplit("traced=", 1)[1]))
+        except (OSError, ValueError):
+            pass
+        if len(traced) >= 4:
+            k = max(1, len(traced) // 10)
+            growth = traced[-1] - sorted(traced[k:2 * k])[len(traced[k:2 * k]) // 2]
+            lines.append("  %-16s python heap (tracemalloc, B): first %d / last %d / max %d / growth %+d"
+                         % (c.name, traced[0], traced[-1], max(traced), growth))
+            if growth > 1024 * 1024:
+                soak.failures.append("%s: Python heap grew %d B" % (c.name, growth))
     lines.append("result: %s" % ("PASS" if not soak.failures else "FAIL"))
     for f in soak.failures[:20]:
         lines.append("  " + f)

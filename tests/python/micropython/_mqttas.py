@@ -15,3 +15,16 @@ class Client:
 
     def state(self):
         return STATE_DISCONNECTED
+
+
+ACTION_HOLD_DOWN = 1
+ACTION_CONNECT = 2
+ACTION_BOUNCE_LINK = 3
+ACTION_WAIT = 4
+
+
+class Reconnect:
+    last = None
+
+    def __init__(self, **kw):
+        Reconnect.last = kw

@@ -43,6 +43,10 @@ kw = _mqttas.Client.last
 ok(kw["version"] == 5 and kw["session_expiry"] == 3600 and kw["topic_alias_maximum"] == 5, "core config")
 ok(kw["clean"] is False and kw["ping_interval_ms"] == 15000 and kw["response_time_ms"] == 10000, "times")
 ok(cl.port == 1883 and not cl.isconnected(), "client")
+rk = _mqttas.Reconnect.last
+ok(rk["hold_down_ms"] == 1000 and rk["tcp_attempts_before_bounce"] == 3 and rk["backoff_base_ms"] == 500
+   and rk["backoff_cap_ms"] == 30000 and rk["jitter_percent"] == 20 and rk["attempt_timeout_ms"] == 30000,
+   "outage policy defaults")
 
 bad = dict(config)
 bad["server"] = "x"
@@ -52,6 +56,8 @@ for key, value, text in (
     ("gateway", True, "not supported"),
     ("password", "pw", "a password needs a user"),
     ("keep_alive", 1, "unknown key"),
+    ("jitter", 101, "config['jitter'] must be an integer in 0..100"),
+    ("backoff_cap", 0.1, "must not be below config['backoff_base']"),
 ):
     d = dict(bad)
     d[key] = value

@@ -1,0 +1,70 @@
+"""mqtt_as follows the core's outage policy (_mqttas.Reconnect): after an
+outage the link is held down for hold_down, reconnection tries TCP first
+with backoff, and after tcp_attempts failures in a row the link itself is
+bounced (down, hold_down, up). A real mosquitto stops and starts; the link
+is the host socket link with its down()/up() calls recorded."""
+
+import asyncio
+import time
+
+from conftest import make_cfg, run
+from mqtt_as import MQTTClient
+from mqtt_as.links.socket import SocketLink
+
+
+class RecordingLink(SocketLink):
+    def __init__(self):
+        self.calls = []
+        self.t0 = time.monotonic()
+
+    async def up(self, quick=False):
+        self.calls.append(("up", time.monotonic() - self.t0))
+
+    async def down(self):
+        self.calls.append(("down", time.monotonic() - self.t0))
+
+
+def test_hold_down_then_backoff_then_link_bounce(broker):
+    link = RecordingLink()
+    cfg = make_cfg(broker, link=link, hold_down=0.3, tcp_attempts=2, backoff_base=0.1,
+                   backoff_cap=0.2, jitter=0, response_time=1, keepalive=2)
+
+    async def main():
+        c = MQTTClient(cfg)
+        await c.connect()
+        assert c.isconnected()
+        del link.calls[:]
+        broker.stop()
+        t_stop = time.monotonic() - link.t0
+        # Outage, hold-down 0.3 s, attempt 1 fails, backoff 0.1 s, attempt 2
+        # fails, bounce (down, hold 0.3 s, up), attempt 3 fails, backoff
+        # 0.2 s (the cap), attempt 4 fails, bounce again...
+        for _ in range(300):
+            if [k for k, _ in link.calls].count("down") >= 3:
+                break
+            await asyncio.sleep(0.01)
+        assert not c.isconnected()
+        broker.start()
+        for _ in range(500):
+            if c.isconnected():
+                break
+            await asyncio.sleep(0.01)
+        assert c.isconnected(), "reconnected after the broker came back"
+        outages, attempts, failures, bounces, planned = c._policy.stats()
+        await c.disconnect()
+        return t_stop, outages, attempts, failures, bounces, planned
+
+    t_stop, outages, attempts, failures, bounces, planned = run(main())
+    kinds = [k for k, _ in link.calls]
+    # The first down is the hold-down, the others bounces; each bounce's
+    # down is followed by an up before the next attempt.
+    assert kinds[:3] == ["down", "up", "down"], link.calls
+    assert kinds.count("down") >= 3 and kinds.count("up") >= 2
+    first_down, first_up = link.calls[0][1], link.calls[1][1]
+    assert first_up - first_down >= 0.29, link.calls  # held down
+    # Up after the hold-down, attempt 1, backoff 0.1 s, attempt 2, bounce.
+    second_down = link.calls[2][1]
+    assert second_down - first_up >= 0.09, link.calls
+    assert outages == 1 and planned == 0
+    assert bounces == kinds.count("down") - 1 >= 2
+    assert failures >= 2 * bounces and attempts == failures + 1
