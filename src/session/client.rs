@@ -1015,19 +1015,22 @@ impl Core<'_> {
         self.tx.len().saturating_sub(self.tx_len)
     }
 
-    /// Encode a packet at the end of the transmit buffer.
+    /// Encode a packet at the end of the transmit buffer. `encode` measures
+    /// the packet itself and writes nothing when it does not fit, so no
+    /// separate `encoded_len` pass is needed here.
     fn tx_write(&mut self, packet: &Packet<'_>) -> Result<(), Error> {
-        let len = packet.encoded_len(self.cfg.version)?;
-        if len > self.tx.len() {
-            return Err(Error::TooLarge);
-        }
+        let capacity = self.tx.len();
         let out = self.tx.get_mut(self.tx_len..).unwrap_or(&mut []);
-        if len > out.len() {
-            return Err(Error::TxFull);
+        match packet.encode(self.cfg.version, out) {
+            Ok(n) => {
+                self.tx_len += n;
+                Ok(())
+            }
+            Err(crate::wire::EncodeError::BufferTooSmall { needed }) if needed <= capacity => {
+                Err(Error::TxFull)
+            }
+            Err(e) => Err(e.into()),
         }
-        let n = packet.encode(self.cfg.version, out)?;
-        self.tx_len += n;
-        Ok(())
     }
 
     fn check_server_size(&self, len: usize) -> Result<(), Error> {
