@@ -109,6 +109,8 @@ def run_one(kind, fault, n, version, bound, base):
             ppub.cmd("blackhole")
             psub.cmd("blackhole")
             time.sleep(QUIESCE)
+            if not broker.save():
+                raise RuntimeError("mosquitto did not save its state on SIGUSR1")
             broker.kill()
             ppub.cmd("heal")
             psub.cmd("heal")

@@ -158,6 +158,9 @@ class Soak:
             for s in sides:
                 self.proxies[s].cmd("blackhole")
             time.sleep(0.6)
+            # Frozen, saved, then killed: see harness.Broker.save.
+            if not self.broker.save():
+                raise RuntimeError("mosquitto did not save its state on SIGUSR1")
             self.broker.kill()
             for s in sides:
                 self.proxies[s].cmd("heal")
