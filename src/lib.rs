@@ -6,6 +6,8 @@
 //!
 //! - [`wire`]: the packet codec, zero-copy decode and encode into a buffer.
 //! - [`session`]: the client state machine (`handle_*` / `poll_*`).
+//! - [`radio`]: framing + ARQ turning a lossy packet radio into a byte stream
+//!   (feature `radio`).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 #![cfg_attr(
@@ -27,6 +29,8 @@ pub mod driver;
 pub mod ffi;
 #[cfg(feature = "embedded-io")]
 pub mod io;
+#[cfg(feature = "radio")]
+pub mod radio;
 pub mod reconnect;
 pub mod session;
 pub mod wire;

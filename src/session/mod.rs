@@ -13,7 +13,7 @@ mod config;
 mod error;
 mod event;
 mod store;
-mod time;
+pub(crate) mod time;
 
 pub use client::{Buffers, Client, State, INBOUND_QOS2_CAPACITY, MAX_PENDING_REQUESTS};
 pub use config::{Config, ConnectOptions};
