@@ -111,6 +111,12 @@
 // Shared subscription available (byte).
 #define MQTTAS_PROP_SHARED_SUBSCRIPTION_AVAILABLE 42
 
+// Bytes of a frame that are not payload (header and CRC): a DATA frame
+// carries at most `mtu - MQTTAS_RADIO_OVERHEAD` stream bytes, and the
+// transmit and receive buffers must each hold at least that many
+// (`window` times that many keeps the window full).
+#define MQTTAS_RADIO_OVERHEAD 11
+
 // Words of storage in a `mqttas_reconnect`.
 #define MQTTAS_RECONNECT_WORDS 12
 
@@ -420,6 +426,60 @@ typedef uint32_t mqttas_protocol_error;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What a `mqttas_radio_event` reports. The numbers are fixed.
+enum mqttas_radio_event_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // No event is pending.
+  MQTTAS_RADIO_EVENT_NONE = 0,
+  // The session is up: the byte stream flows, a new connection (node:
+  // send MQTT CONNECT; gateway: open the broker connection).
+  MQTTAS_RADIO_EVENT_UP = 1,
+  // The session is down (`reason` says why): the byte stream is gone and
+  // both buffers are empty, as after a TCP reset. The node opens a new
+  // session; the gateway closes the broker connection.
+  MQTTAS_RADIO_EVENT_DOWN = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mqttas_radio_event_kind mqttas_radio_event_kind;
+#else
+typedef uint32_t mqttas_radio_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why the session went down (`mqttas_radio_event.reason`). The numbers
+// are fixed.
+enum mqttas_radio_down_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not a `MQTTAS_RADIO_EVENT_DOWN` event.
+  MQTTAS_RADIO_DOWN_NONE = 0,
+  // A frame went unacknowledged through `max_retries` retransmissions.
+  MQTTAS_RADIO_DOWN_NO_ACK = 1,
+  // Nothing heard from the peer for three keepalive periods.
+  MQTTAS_RADIO_DOWN_SILENT = 2,
+  // The peer reset the session: it closed it, or it restarted and no
+  // longer knows it (a RESET, or a HELLO_ACK of a new gateway epoch).
+  MQTTAS_RADIO_DOWN_PEER_RESET = 3,
+  // Gateway side: the node opened a new session (it rebooted or
+  // reconnected); `MQTTAS_RADIO_EVENT_UP` for the new one follows.
+  MQTTAS_RADIO_DOWN_PEER_RESTARTED = 4,
+  // Closed here (`mqttas_radio_close`).
+  MQTTAS_RADIO_DOWN_CLOSED = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mqttas_radio_down_reason mqttas_radio_down_reason;
+#else
+typedef uint32_t mqttas_radio_down_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // What to do now, from `mqttas_reconnect_poll_action`. The numbers are
 // fixed. Every kind but `MQTTAS_RECONNECT_CONNECT` means the transport
 // (socket) must be closed, without DISCONNECT, if it is not already.
@@ -456,6 +516,13 @@ typedef uint32_t mqttas_reconnect_kind;
 // Opaque: use it only through the `mqttas_*` functions. One thread at a
 // time per client; distinct clients share nothing.
 typedef struct mqttas_client mqttas_client;
+
+// A radio, in storage the caller provides: `mqttas_radio_size()` bytes
+// aligned to `mqttas_radio_align()` (`malloc` memory is aligned enough).
+// Opaque: use it only through the `mqttas_radio_*` functions; end it with
+// `mqttas_radio_deinit`. One thread at a time per radio; distinct radios
+// share nothing.
+typedef struct mqttas_radio mqttas_radio;
 
 // Settings fixed for the life of a client. Fill it with
 // `mqttas_config_default`, then change what you need; the defaults follow
@@ -640,6 +707,65 @@ typedef struct mqttas_event {
   // The value the broken rule concerns, when it has one.
   uint8_t protocol_detail;
 } mqttas_event;
+
+// The configuration of a radio. Fill it with `mqttas_radio_config_default`,
+// then change what you need; `mqttas_radio_init` copies it.
+typedef struct mqttas_radio_config {
+  // The radio node's id, 1 to 254: the node's own on the node side, the
+  // node this session serves on the gateway side. Default 1.
+  uint8_t node;
+  // false: the node side (it opens the session); true: the gateway side
+  // (it accepts the session of `node`). Default false.
+  bool gateway;
+  // Bytes per frame, header and CRC included, 16 to 255 (32 for an
+  // NRF24L01, up to about 250 for LoRa). Default 32.
+  uint16_t mtu;
+  // DATA frames in flight unacknowledged, 1 to 8. Default 4.
+  uint8_t window;
+  // Retransmission timeout, 1 to 60000; it doubles with each retry, up
+  // to 8 times. Also the interval of HELLO and probe repeats. Default 400.
+  uint32_t rto_ms;
+  // Retransmissions of one frame (or of the HELLO) before the session
+  // goes down (`MQTTAS_RADIO_DOWN_NO_ACK`). Default 10.
+  uint8_t max_retries;
+  // Nothing heard from the peer for this long: a probe asks it for an
+  // ACK; nothing for three times this long: the session goes down
+  // (`MQTTAS_RADIO_DOWN_SILENT`). 0: neither; at most 3600000. Default
+  // 3000.
+  uint32_t keepalive_ms;
+  // This side's session epoch, nonzero: pick a new one at each boot (a
+  // random or persisted counter) so that the peer notices the restart.
+  // A later session with the epoch unchanged takes the next one. Default
+  // 1.
+  uint16_t epoch;
+} mqttas_radio_config;
+
+// An event, from `mqttas_radio_poll_event`.
+typedef struct mqttas_radio_event {
+  // What happened.
+  mqttas_radio_event_kind kind;
+  // For `MQTTAS_RADIO_EVENT_DOWN`: why; `MQTTAS_RADIO_DOWN_NONE`
+  // otherwise.
+  mqttas_radio_down_reason reason;
+} mqttas_radio_event;
+
+// Counters of a radio since `mqttas_radio_init`, from
+// `mqttas_radio_get_stats`; they wrap at 2^32.
+typedef struct mqttas_radio_stats {
+  // Frames handed out by `mqttas_radio_poll_frame`.
+  uint32_t frames_sent;
+  // Frames with a good CRC for this node and direction.
+  uint32_t frames_received;
+  // Frames sent again (DATA and HELLO).
+  uint32_t retransmissions;
+  // Frames with a bad length or CRC.
+  uint32_t bad_crc;
+  // Good frames not used: other node or direction, unknown session,
+  // outside the window, no receive space, malformed.
+  uint32_t dropped;
+  // DATA frames received again and ignored.
+  uint32_t duplicates;
+} mqttas_radio_stats;
 
 // The outage policy: how long the link is held down after an outage, how
 // attempts back off, when the link itself is bounced. Fill it with
@@ -1008,6 +1134,228 @@ mqttas_result mqttas_property_next(const uint8_t *props,
                                    size_t props_len,
                                    size_t *cursor,
                                    struct mqttas_property *out);
+
+// Bytes of storage a radio needs.
+size_t mqttas_radio_size(void);
+
+// Alignment the radio storage needs (a power of two, at most that of
+// `malloc`).
+size_t mqttas_radio_align(void);
+
+// Fill `*out` with the default configuration: node 1, node side, MTU 32,
+// window 4, RTO 400 ms, 10 retries, keepalive 3000 ms, epoch 1.
+//
+// # Safety
+// `out` points to writable memory for a `mqttas_radio_config`.
+mqttas_result mqttas_radio_config_default(struct mqttas_radio_config *out);
+
+// Say what is wrong with `config` (e.g. "mtu must be 16..=255") into
+// `buf`; the text is empty when the configuration is valid. For an error
+// message after `mqttas_radio_init` returned `MQTTAS_ERR_INVALID_CONFIG`.
+//
+// Text conventions of `mqttas_reason_code_describe`: NUL-terminated
+// whenever `buf_len > 0`, `*out_len` (when `out_len` is not NULL) the whole
+// length without the NUL, `MQTTAS_ERR_BUFFER_TOO_SMALL` when cut.
+//
+// # Safety
+// `config` points to a `mqttas_radio_config`; `buf` to `buf_len` writable
+// bytes; `out_len` is NULL or writable.
+mqttas_result mqttas_radio_config_describe_error(const struct mqttas_radio_config *config,
+                                                 char *buf,
+                                                 size_t buf_len,
+                                                 size_t *out_len);
+
+// Create a radio in `storage` (`storage_len` bytes, at least
+// `mqttas_radio_size()`, aligned to `mqttas_radio_align()`) and set `*out`
+// to it. The session is down until `mqttas_radio_open` (node side) or a
+// peer's HELLO (gateway side).
+//
+// The radio borrows the two buffers until `mqttas_radio_deinit`: keep them
+// alive and untouched until then. They must not overlap each other or the
+// storage; they are zeroed here (fresh `malloc` memory is fine).
+// - `tx`: stream bytes written and not yet acknowledged by the peer;
+// - `rx`: stream bytes received in order and not yet read.
+//
+// `config` is copied. Returns `MQTTAS_ERR_INVALID_CONFIG` for a value out
+// of range (`mqttas_radio_config_describe_error` says which) and
+// `MQTTAS_ERR_BUFFER_TOO_SMALL` for short storage or a buffer below
+// `mtu - MQTTAS_RADIO_OVERHEAD` bytes. On error the storage holds no
+// radio and `*out` is untouched.
+//
+// # Safety
+// `storage` points to `storage_len` writable bytes; `config` to a
+// `mqttas_radio_config`; each buffer to its length of writable bytes that
+// stay valid and unused by anything else until `mqttas_radio_deinit`;
+// `out` is writable.
+mqttas_result mqttas_radio_init(void *storage,
+                                size_t storage_len,
+                                const struct mqttas_radio_config *config,
+                                uint8_t *tx,
+                                size_t tx_len,
+                                uint8_t *rx,
+                                size_t rx_len,
+                                struct mqttas_radio **out);
+
+// End the radio: the storage and the buffers are the caller's again (the
+// session is dropped without a word to the peer: `mqttas_radio_close`
+// first to tell it). Further calls with this radio return
+// `MQTTAS_ERR_NOT_INITIALIZED` until it is initialised again.
+//
+// # Safety
+// `r` is NULL or a radio from `mqttas_radio_init`.
+mqttas_result mqttas_radio_deinit(struct mqttas_radio *r);
+
+// Open a session (node side): HELLO frames follow from
+// `mqttas_radio_poll_frame` until the gateway answers
+// (`MQTTAS_RADIO_EVENT_UP`) or `max_retries` repeats go unanswered
+// (`MQTTAS_RADIO_EVENT_DOWN`, `MQTTAS_RADIO_DOWN_NO_ACK`). Nothing while
+// opening or up, and nothing on the gateway side, which accepts a HELLO
+// whenever its session is not up. A session after the first takes the
+// next epoch unless `mqttas_radio_set_epoch` gave a new one.
+//
+// # Safety
+// `r` is NULL or a radio from `mqttas_radio_init` that nothing else uses
+// during the call (as for every call that takes the radio).
+mqttas_result mqttas_radio_open(struct mqttas_radio *r,
+                                uint32_t now);
+
+// Close the session: a RESET frame tells the peer, both buffers are
+// emptied and `MQTTAS_RADIO_EVENT_DOWN` (`MQTTAS_RADIO_DOWN_CLOSED`)
+// follows. Nothing when no session is open or opening.
+//
+// # Safety
+// As for `mqttas_radio_open`.
+mqttas_result mqttas_radio_close(struct mqttas_radio *r,
+                                 uint32_t now);
+
+// The epoch (nonzero) of this side's next session, e.g. a new random one
+// before the node's next `mqttas_radio_open`. `MQTTAS_ERR_INVALID_ARGUMENT`
+// for 0.
+//
+// # Safety
+// As for `mqttas_radio_open`.
+mqttas_result mqttas_radio_set_epoch(struct mqttas_radio *r,
+                                     uint16_t epoch);
+
+// Whether the session is up (the byte stream flows) into `*up`.
+//
+// # Safety
+// As for `mqttas_radio_open`; `up` writable.
+mqttas_result mqttas_radio_is_up(const struct mqttas_radio *r,
+                                 bool *up);
+
+// Queue stream bytes for the peer: `*written` receives how many were
+// taken (copied), fewer than `len` when the transmit buffer is full, 0
+// when the session is not up. Offer the rest again after frames have been
+// acknowledged.
+//
+// # Safety
+// As for `mqttas_radio_open`; `data` valid for `len` bytes (NULL with 0);
+// `written` writable.
+mqttas_result mqttas_radio_write(struct mqttas_radio *r,
+                                 uint32_t now,
+                                 const uint8_t *data,
+                                 size_t len,
+                                 size_t *written);
+
+// Take received stream bytes, in order, into `out` (`cap` bytes): `*n`
+// receives how many, 0 when none are waiting.
+//
+// # Safety
+// As for `mqttas_radio_open`; `out` points to `cap` writable bytes (NULL
+// with 0); `n` writable.
+mqttas_result mqttas_radio_read(struct mqttas_radio *r,
+                                uint8_t *out,
+                                size_t cap,
+                                size_t *n);
+
+// A frame received from the radio, whole (any frame: the radio drops and
+// counts those that are corrupt, for another node or another session).
+// Then take events, read stream bytes and poll frames: acknowledgements
+// are due.
+//
+// # Safety
+// As for `mqttas_radio_open`; `frame` valid for `len` bytes (NULL with 0).
+mqttas_result mqttas_radio_handle_frame(struct mqttas_radio *r,
+                                        uint32_t now,
+                                        const uint8_t *frame,
+                                        size_t len);
+
+// The next frame to send into `out` (`cap` bytes, at least the MTU):
+// `*n` receives its length, 0 when there is nothing to send now. Send it,
+// then call again until `*n` is 0. `MQTTAS_ERR_BUFFER_TOO_SMALL` (and no
+// frame is taken) when `cap` is below the MTU.
+//
+// # Safety
+// As for `mqttas_radio_open`; `out` points to `cap` writable bytes; `n`
+// writable.
+mqttas_result mqttas_radio_poll_frame(struct mqttas_radio *r,
+                                      uint32_t now,
+                                      uint8_t *out,
+                                      size_t cap,
+                                      size_t *n);
+
+// Time has advanced: retransmit, probe, declare the session down. Call it
+// at the deadline from `mqttas_radio_poll_deadline` (earlier is harmless).
+//
+// # Safety
+// As for `mqttas_radio_open`.
+mqttas_result mqttas_radio_handle_timeout(struct mqttas_radio *r,
+                                          uint32_t now);
+
+// When `mqttas_radio_handle_timeout` must be called next: `*has` is false
+// when no timer runs, else `*at` is the tick (same clock as `now`,
+// wrapping: `(int32_t)(at - now) <= 0` means it is due).
+//
+// # Safety
+// As for `mqttas_radio_open`; `has` and `at` writable.
+mqttas_result mqttas_radio_poll_deadline(const struct mqttas_radio *r,
+                                         bool *has,
+                                         uint32_t *at);
+
+// The next event into `*ev`: `ev->kind` is `MQTTAS_RADIO_EVENT_NONE` when
+// there is none.
+//
+// # Safety
+// As for `mqttas_radio_open`; `ev` writable.
+mqttas_result mqttas_radio_poll_event(struct mqttas_radio *r,
+                                      struct mqttas_radio_event *ev);
+
+// The counters into `*out`.
+//
+// # Safety
+// As for `mqttas_radio_open`; `out` writable.
+mqttas_result mqttas_radio_get_stats(const struct mqttas_radio *r,
+                                     struct mqttas_radio_stats *out);
+
+// Free space in the transmit buffer, in bytes, into `*out`: what
+// `mqttas_radio_write` would take now while the session is up.
+//
+// # Safety
+// As for `mqttas_radio_open`; `out` writable.
+mqttas_result mqttas_radio_writable(const struct mqttas_radio *r,
+                                    size_t *out);
+
+// Received stream bytes waiting for `mqttas_radio_read`, into `*out`.
+//
+// # Safety
+// As for `mqttas_radio_open`; `out` writable.
+mqttas_result mqttas_radio_readable(const struct mqttas_radio *r,
+                                    size_t *out);
+
+// Peek at a received frame before any radio takes it, to route it (a
+// gateway keeps one radio per node): if the frame is whole (length and
+// CRC check), `*node` receives its node id (1 to 254) and `*downlink`
+// whether it goes gateway to node; otherwise `*node` is 0 and
+// `*downlink` false.
+//
+// # Safety
+// `frame` valid for `len` bytes (NULL with 0); `node` and `downlink`
+// writable.
+mqttas_result mqttas_radio_frame_node(const uint8_t *frame,
+                                      size_t len,
+                                      uint8_t *node,
+                                      bool *downlink);
 
 // Fill `*out` with the default policy.
 //

@@ -24,6 +24,13 @@
  *             backoff_cap_ms, jitter_percent, attempt_timeout_ms, seed=0)
  *   .lost(now) .planned(now) .attempt_failed(now) .connected(now)
  *   .action(now) -> (ACTION_*, until) | None   .deadline()   .stats()
+ *   Radio(node, gateway=False, mtu=32, window=4, rto_ms=400, max_retries=10,
+ *         keepalive_ms=3000, epoch=1, tx_size=1024, rx_size=1024)
+ *   .open(now) .close(now) .set_epoch(e) .is_up() .write(now, data) -> taken
+ *   .read(n) -> bytes   .handle_frame(now, frame)   .poll_frame(now) -> bytes | None
+ *   .handle_timeout(now)   .poll_deadline() -> int | None
+ *   .poll_event() -> None | ("up",) | ("down", reason)   .stats() -> dict
+ *   .writable() .readable()   radio_frame_node(frame) -> (node, downlink) | None
  *
  * Errors: ValueError for bad arguments, OSError(code, text) for refusals of
  * the session (not connected, store full, ...), with mqttas_strerror's text.
@@ -781,6 +788,274 @@ MP_DEFINE_CONST_OBJ_TYPE(
     locals_dict, &reconnect_locals
     );
 
+// ---- Radio: the packet radio link (framing + ARQ) --------------------------
+
+typedef struct _radio_obj_t {
+    mp_obj_base_t base;
+    // The radio state, aligned inside `storage`.
+    mqttas_radio *radio;
+    // GC blocks: referenced here so that the collector keeps them while the
+    // radio (which points into tx and rx) lives.
+    uint8_t *storage;
+    uint8_t *tx;
+    uint8_t *rx;
+    // One frame of `mtu` bytes for poll_frame.
+    uint8_t *frame;
+    size_t mtu;
+} radio_obj_t;
+
+// Radio(node, gateway=False, mtu=32, window=4, rto_ms=400, max_retries=10,
+// keepalive_ms=3000, epoch=1, tx_size=1024, rx_size=1024)
+static mp_obj_t radio_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
+    enum {
+        ARG_node, ARG_gateway, ARG_mtu, ARG_window, ARG_rto_ms, ARG_max_retries, ARG_keepalive_ms,
+        ARG_epoch, ARG_tx_size, ARG_rx_size,
+    };
+    static const mp_arg_t allowed[] = {
+        { MP_QSTR_node, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
+        { MP_QSTR_gateway, MP_ARG_BOOL, {.u_bool = false} },
+        { MP_QSTR_mtu, MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(32)} },
+        { MP_QSTR_window, MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(4)} },
+        { MP_QSTR_rto_ms, MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(400)} },
+        { MP_QSTR_max_retries, MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(10)} },
+        { MP_QSTR_keepalive_ms, MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(3000)} },
+        { MP_QSTR_epoch, MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(1)} },
+        { MP_QSTR_tx_size, MP_ARG_INT, {.u_int = 1024} },
+        { MP_QSTR_rx_size, MP_ARG_INT, {.u_int = 1024} },
+    };
+    mp_arg_val_t a[MP_ARRAY_SIZE(allowed)];
+    mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed), allowed, a);
+
+    mqttas_radio_config c;
+    check(mqttas_radio_config_default(&c));
+    c.node = (uint8_t)get_u32(a[ARG_node].u_obj, 0xFF, MP_QSTR_node);
+    c.gateway = a[ARG_gateway].u_bool;
+    c.mtu = (uint16_t)get_u32(a[ARG_mtu].u_obj, 0xFFFF, MP_QSTR_mtu);
+    c.window = (uint8_t)get_u32(a[ARG_window].u_obj, 0xFF, MP_QSTR_window);
+    c.rto_ms = get_u32(a[ARG_rto_ms].u_obj, 0xFFFFFFFF, MP_QSTR_rto_ms);
+    c.max_retries = (uint8_t)get_u32(a[ARG_max_retries].u_obj, 0xFF, MP_QSTR_max_retries);
+    c.keepalive_ms = get_u32(a[ARG_keepalive_ms].u_obj, 0xFFFFFFFF, MP_QSTR_keepalive_ms);
+    c.epoch = (uint16_t)get_u32(a[ARG_epoch].u_obj, 0xFFFF, MP_QSTR_epoch);
+    mp_int_t tx_size = a[ARG_tx_size].u_int;
+    mp_int_t rx_size = a[ARG_rx_size].u_int;
+    if (tx_size < 0 || rx_size < 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("buffer sizes must not be negative"));
+    }
+    // The core's own words for a bad configuration ("mtu must be ..."),
+    // before any memory is taken.
+    char why[96];
+    size_t why_len = 0;
+    mqttas_radio_config_describe_error(&c, why, sizeof(why), &why_len);
+    if (why_len != 0) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("bad radio configuration: %s"), why);
+    }
+
+    radio_obj_t *self = mp_obj_malloc(radio_obj_t, type);
+    size_t size = mqttas_radio_size();
+    size_t align = mqttas_radio_align();
+    self->storage = m_new(uint8_t, size + align);
+    uintptr_t at = ((uintptr_t)self->storage + align - 1) & ~(uintptr_t)(align - 1);
+    self->tx = tx_size ? m_new(uint8_t, tx_size) : NULL;
+    self->rx = rx_size ? m_new(uint8_t, rx_size) : NULL;
+    self->mtu = c.mtu;
+    self->frame = m_new(uint8_t, self->mtu);
+    mqttas_result r = mqttas_radio_init((void *)at, size, &c, self->tx, tx_size, self->rx, rx_size, &self->radio);
+    if (r == MQTTAS_ERR_BUFFER_TOO_SMALL) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("tx_size and rx_size must each hold a frame's payload (%d bytes)"), (int)(c.mtu - MQTTAS_RADIO_OVERHEAD));
+    }
+    check(r);
+    return MP_OBJ_FROM_PTR(self);
+}
+
+static mqttas_radio *get_radio(mp_obj_t o) {
+    return ((radio_obj_t *)MP_OBJ_TO_PTR(o))->radio;
+}
+
+static mp_obj_t radio_open(mp_obj_t self_in, mp_obj_t now) {
+    check(mqttas_radio_open(get_radio(self_in), get_now(now)));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(radio_open_obj, radio_open);
+
+static mp_obj_t radio_close(mp_obj_t self_in, mp_obj_t now) {
+    check(mqttas_radio_close(get_radio(self_in), get_now(now)));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(radio_close_obj, radio_close);
+
+static mp_obj_t radio_set_epoch(mp_obj_t self_in, mp_obj_t epoch) {
+    uint32_t e = get_u32(epoch, 0xFFFF, MP_QSTR_epoch);
+    if (e == 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("epoch must be an integer in 1..65535"));
+    }
+    check(mqttas_radio_set_epoch(get_radio(self_in), (uint16_t)e));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(radio_set_epoch_obj, radio_set_epoch);
+
+static mp_obj_t radio_is_up(mp_obj_t self_in) {
+    bool up = false;
+    check(mqttas_radio_is_up(get_radio(self_in), &up));
+    return mp_obj_new_bool(up);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(radio_is_up_obj, radio_is_up);
+
+static mp_obj_t radio_write(mp_obj_t self_in, mp_obj_t now, mp_obj_t data) {
+    mp_buffer_info_t b = get_bytes(data);
+    size_t n = 0;
+    check(mqttas_radio_write(get_radio(self_in), get_now(now), b.buf, b.len, &n));
+    return mp_obj_new_int_from_uint(n);
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(radio_write_obj, radio_write);
+
+static mp_obj_t radio_read(mp_obj_t self_in, mp_obj_t max) {
+    size_t cap = get_u32(max, 0x7FFFFFFF, MP_QSTR_n);
+    vstr_t v;
+    vstr_init_len(&v, cap);
+    size_t n = 0;
+    check(mqttas_radio_read(get_radio(self_in), (uint8_t *)v.buf, cap, &n));
+    v.len = n;
+    return mp_obj_new_bytes_from_vstr(&v);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(radio_read_obj, radio_read);
+
+static mp_obj_t radio_handle_frame(mp_obj_t self_in, mp_obj_t now, mp_obj_t frame) {
+    mp_buffer_info_t b = get_bytes(frame);
+    check(mqttas_radio_handle_frame(get_radio(self_in), get_now(now), b.buf, b.len));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(radio_handle_frame_obj, radio_handle_frame);
+
+static mp_obj_t radio_poll_frame(mp_obj_t self_in, mp_obj_t now) {
+    radio_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    size_t n = 0;
+    check(mqttas_radio_poll_frame(self->radio, get_now(now), self->frame, self->mtu, &n));
+    return n ? mp_obj_new_bytes(self->frame, n) : mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(radio_poll_frame_obj, radio_poll_frame);
+
+static mp_obj_t radio_handle_timeout(mp_obj_t self_in, mp_obj_t now) {
+    check(mqttas_radio_handle_timeout(get_radio(self_in), get_now(now)));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(radio_handle_timeout_obj, radio_handle_timeout);
+
+static mp_obj_t radio_poll_deadline(mp_obj_t self_in) {
+    bool has = false;
+    uint32_t at = 0;
+    check(mqttas_radio_poll_deadline(get_radio(self_in), &has, &at));
+    return has ? mp_obj_new_int_from_uint(at) : mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(radio_poll_deadline_obj, radio_poll_deadline);
+
+// -> None, ("up",) or ("down", reason).
+static mp_obj_t radio_poll_event(mp_obj_t self_in) {
+    mqttas_radio_event e;
+    check(mqttas_radio_poll_event(get_radio(self_in), &e));
+    if (e.kind == MQTTAS_RADIO_EVENT_UP) {
+        mp_obj_t t[] = { MP_OBJ_NEW_QSTR(MP_QSTR_up) };
+        return tuple(1, t);
+    }
+    if (e.kind != MQTTAS_RADIO_EVENT_DOWN) {
+        return mp_const_none;
+    }
+    qstr why;
+    switch (e.reason) {
+        case MQTTAS_RADIO_DOWN_NO_ACK:
+            why = MP_QSTR_no_ack;
+            break;
+        case MQTTAS_RADIO_DOWN_SILENT:
+            why = MP_QSTR_silent;
+            break;
+        case MQTTAS_RADIO_DOWN_PEER_RESET:
+            why = MP_QSTR_peer_reset;
+            break;
+        case MQTTAS_RADIO_DOWN_PEER_RESTARTED:
+            why = MP_QSTR_peer_restarted;
+            break;
+        case MQTTAS_RADIO_DOWN_CLOSED:
+            why = MP_QSTR_closed;
+            break;
+        default: // Reasons newer than this module.
+            why = MP_QSTR_other;
+            break;
+    }
+    mp_obj_t t[] = { MP_OBJ_NEW_QSTR(MP_QSTR_down), MP_OBJ_NEW_QSTR(why) };
+    return tuple(2, t);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(radio_poll_event_obj, radio_poll_event);
+
+// -> {"frames_sent": n, ...}, the counters by their C names.
+static mp_obj_t radio_stats(mp_obj_t self_in) {
+    mqttas_radio_stats st;
+    check(mqttas_radio_get_stats(get_radio(self_in), &st));
+    mp_obj_t d = mp_obj_new_dict(6);
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_frames_sent), mp_obj_new_int_from_uint(st.frames_sent));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_frames_received), mp_obj_new_int_from_uint(st.frames_received));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_retransmissions), mp_obj_new_int_from_uint(st.retransmissions));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_bad_crc), mp_obj_new_int_from_uint(st.bad_crc));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_dropped), mp_obj_new_int_from_uint(st.dropped));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_duplicates), mp_obj_new_int_from_uint(st.duplicates));
+    return d;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(radio_stats_obj, radio_stats);
+
+static mp_obj_t radio_writable(mp_obj_t self_in) {
+    size_t n = 0;
+    check(mqttas_radio_writable(get_radio(self_in), &n));
+    return mp_obj_new_int_from_uint(n);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(radio_writable_obj, radio_writable);
+
+static mp_obj_t radio_readable(mp_obj_t self_in) {
+    size_t n = 0;
+    check(mqttas_radio_readable(get_radio(self_in), &n));
+    return mp_obj_new_int_from_uint(n);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(radio_readable_obj, radio_readable);
+
+static const mp_rom_map_elem_t radio_locals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR_open), MP_ROM_PTR(&radio_open_obj) },
+    { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&radio_close_obj) },
+    { MP_ROM_QSTR(MP_QSTR_set_epoch), MP_ROM_PTR(&radio_set_epoch_obj) },
+    { MP_ROM_QSTR(MP_QSTR_is_up), MP_ROM_PTR(&radio_is_up_obj) },
+    { MP_ROM_QSTR(MP_QSTR_write), MP_ROM_PTR(&radio_write_obj) },
+    { MP_ROM_QSTR(MP_QSTR_read), MP_ROM_PTR(&radio_read_obj) },
+    { MP_ROM_QSTR(MP_QSTR_handle_frame), MP_ROM_PTR(&radio_handle_frame_obj) },
+    { MP_ROM_QSTR(MP_QSTR_poll_frame), MP_ROM_PTR(&radio_poll_frame_obj) },
+    { MP_ROM_QSTR(MP_QSTR_handle_timeout), MP_ROM_PTR(&radio_handle_timeout_obj) },
+    { MP_ROM_QSTR(MP_QSTR_poll_deadline), MP_ROM_PTR(&radio_poll_deadline_obj) },
+    { MP_ROM_QSTR(MP_QSTR_poll_event), MP_ROM_PTR(&radio_poll_event_obj) },
+    { MP_ROM_QSTR(MP_QSTR_stats), MP_ROM_PTR(&radio_stats_obj) },
+    { MP_ROM_QSTR(MP_QSTR_writable), MP_ROM_PTR(&radio_writable_obj) },
+    { MP_ROM_QSTR(MP_QSTR_readable), MP_ROM_PTR(&radio_readable_obj) },
+};
+static MP_DEFINE_CONST_DICT(radio_locals, radio_locals_table);
+
+MP_DEFINE_CONST_OBJ_TYPE(
+    type_radio,
+    MP_QSTR_Radio,
+    MP_TYPE_FLAG_NONE,
+    make_new, radio_make_new,
+    locals_dict, &radio_locals
+    );
+
+// radio_frame_node(frame) -> (node, downlink) or None: route a received
+// frame to its radio (a gateway keeps one per node) before any takes it.
+static mp_obj_t mod_radio_frame_node(mp_obj_t frame) {
+    mp_buffer_info_t b = get_bytes(frame);
+    uint8_t node = 0;
+    bool downlink = false;
+    check(mqttas_radio_frame_node(b.buf, b.len, &node, &downlink));
+    if (node == 0) {
+        return mp_const_none;
+    }
+    mp_obj_t t[] = { MP_OBJ_NEW_SMALL_INT(node), mp_obj_new_bool(downlink) };
+    return tuple(2, t);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mod_radio_frame_node_obj, mod_radio_frame_node);
+
 static mp_obj_t mod_version(void) {
     const char *v = mqttas_version();
     return mp_obj_new_str(v, strlen(v));
@@ -797,6 +1072,8 @@ static const mp_rom_map_elem_t mod_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__mqttas) },
     { MP_ROM_QSTR(MP_QSTR_Client), MP_ROM_PTR(&type_client) },
     { MP_ROM_QSTR(MP_QSTR_Reconnect), MP_ROM_PTR(&type_reconnect) },
+    { MP_ROM_QSTR(MP_QSTR_Radio), MP_ROM_PTR(&type_radio) },
+    { MP_ROM_QSTR(MP_QSTR_radio_frame_node), MP_ROM_PTR(&mod_radio_frame_node_obj) },
     { MP_ROM_QSTR(MP_QSTR_ACTION_HOLD_DOWN), MP_ROM_INT(MQTTAS_RECONNECT_HOLD_DOWN) },
     { MP_ROM_QSTR(MP_QSTR_ACTION_CONNECT), MP_ROM_INT(MQTTAS_RECONNECT_CONNECT) },
     { MP_ROM_QSTR(MP_QSTR_ACTION_BOUNCE_LINK), MP_ROM_INT(MQTTAS_RECONNECT_BOUNCE_LINK) },
@@ -842,6 +1119,7 @@ static const mp_rom_map_elem_t mod_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_VERSION_5), MP_ROM_INT(MQTTAS_VERSION_5) },
     { MP_ROM_QSTR(MP_QSTR_MAX_PROPERTIES), MP_ROM_INT(MQTTAS_MAX_PROPERTIES) },
     { MP_ROM_QSTR(MP_QSTR_MAX_SUBSCRIPTIONS), MP_ROM_INT(MQTTAS_MAX_SUBSCRIPTIONS) },
+    { MP_ROM_QSTR(MP_QSTR_RADIO_OVERHEAD), MP_ROM_INT(MQTTAS_RADIO_OVERHEAD) },
 };
 static MP_DEFINE_CONST_DICT(mod_globals, mod_globals_table);
 

@@ -70,6 +70,15 @@ The outage policy (mqttas_reconnect_*), see class Reconnect:
     deadline() -> tick or None      stats() -> (outages, attempts,
                                                 failures, bounces, planned)
 
+The packet radio link (mqttas_radio_*), see class Radio:
+    Radio(node, gateway=False, mtu=32, window=4, rto_ms=400, max_retries=10,
+          keepalive_ms=3000, epoch=1, tx_size=1024, rx_size=1024)
+    open(now) close(now) set_epoch(e) is_up() write(now, data) -> taken
+    read(n) -> bytes   handle_frame(now, frame)   poll_frame(now) -> bytes
+    or None   handle_timeout(now)   poll_deadline() -> tick or None
+    poll_event() -> None, ("up",) or ("down", reason)   stats() -> dict
+    writable() readable()   radio_frame_node(frame) -> (node, downlink)
+
 Errors: ValueError(text) for a bad argument (1-99, 200-299) and for
 ERR_TOO_LARGE and ERR_INVALID_CONFIG; OSError(code, text) for refusals of
 the session (NOT_CONNECTED, STORE_FULL, TX_FULL, ...): `args[0]` is the
@@ -123,6 +132,8 @@ VERSION_5 = 5
 
 MAX_PROPERTIES = 16
 MAX_SUBSCRIPTIONS = 16
+# Frame bytes that are not payload (MQTTAS_RADIO_OVERHEAD).
+RADIO_OVERHEAD = 11
 
 # Property identifiers whose value is text or binary data; the others are
 # integers, and 0x26 is a name/value pair.
@@ -781,3 +792,228 @@ class Reconnect:
         s = _Stats()
         _check(_lib.mqttas_reconnect_get_stats(ctypes.byref(self._r), ctypes.byref(s)))
         return (s.outages, s.attempts, s.failures, s.bounces, s.planned)
+
+
+# ---- Radio: the packet radio link (mqttas_radio_*) ----
+
+class _RadioConfig(ctypes.Structure):
+    _fields_ = [
+        ("node", ctypes.c_uint8),
+        ("gateway", ctypes.c_bool),
+        ("mtu", ctypes.c_uint16),
+        ("window", ctypes.c_uint8),
+        ("rto_ms", ctypes.c_uint32),
+        ("max_retries", ctypes.c_uint8),
+        ("keepalive_ms", ctypes.c_uint32),
+        ("epoch", ctypes.c_uint16),
+    ]
+
+
+class _RadioEvent(ctypes.Structure):
+    _fields_ = [("kind", ctypes.c_uint32), ("reason", ctypes.c_uint32)]
+
+
+_RADIO_STATS = ("frames_sent", "frames_received", "retransmissions", "bad_crc", "dropped",
+                "duplicates")
+
+
+class _RadioStats(ctypes.Structure):
+    _fields_ = [(_n, ctypes.c_uint32) for _n in _RADIO_STATS]
+
+
+# mqttas_radio_down_reason, by number.
+_RADIO_DOWN = {1: "no_ack", 2: "silent", 3: "peer_reset", 4: "peer_restarted", 5: "closed"}
+_RADIO_EVENT_UP = 1
+_ERR_BUFFER_TOO_SMALL = 2
+_RADIO_EVENT_DOWN = 2
+
+_szp = ctypes.POINTER(ctypes.c_size_t)
+for _name, _args in (
+    ("mqttas_radio_config_default", [ctypes.POINTER(_RadioConfig)]),
+    ("mqttas_radio_config_describe_error",
+     [ctypes.POINTER(_RadioConfig), ctypes.c_char_p, ctypes.c_size_t, _szp]),
+    ("mqttas_radio_init",
+     [_P, ctypes.c_size_t, ctypes.POINTER(_RadioConfig), _u8p, ctypes.c_size_t, _u8p,
+      ctypes.c_size_t, ctypes.POINTER(_P)]),
+    ("mqttas_radio_open", [_P, ctypes.c_uint32]),
+    ("mqttas_radio_close", [_P, ctypes.c_uint32]),
+    ("mqttas_radio_set_epoch", [_P, ctypes.c_uint16]),
+    ("mqttas_radio_is_up", [_P, ctypes.POINTER(ctypes.c_bool)]),
+    ("mqttas_radio_write", [_P, ctypes.c_uint32, _u8p, ctypes.c_size_t, _szp]),
+    ("mqttas_radio_read", [_P, _u8p, ctypes.c_size_t, _szp]),
+    ("mqttas_radio_handle_frame", [_P, ctypes.c_uint32, _u8p, ctypes.c_size_t]),
+    ("mqttas_radio_poll_frame", [_P, ctypes.c_uint32, _u8p, ctypes.c_size_t, _szp]),
+    ("mqttas_radio_handle_timeout", [_P, ctypes.c_uint32]),
+    ("mqttas_radio_poll_deadline", [_P, ctypes.POINTER(ctypes.c_bool), ctypes.POINTER(ctypes.c_uint32)]),
+    ("mqttas_radio_poll_event", [_P, ctypes.POINTER(_RadioEvent)]),
+    ("mqttas_radio_get_stats", [_P, ctypes.POINTER(_RadioStats)]),
+    ("mqttas_radio_writable", [_P, _szp]),
+    ("mqttas_radio_readable", [_P, _szp]),
+    ("mqttas_radio_frame_node",
+     [_u8p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint8), ctypes.POINTER(ctypes.c_bool)]),
+):
+    _f = getattr(_lib, _name)
+    _f.argtypes = _args
+    _f.restype = _R
+_lib.mqttas_radio_size.restype = ctypes.c_size_t
+_lib.mqttas_radio_size.argtypes = []
+_lib.mqttas_radio_align.restype = ctypes.c_size_t
+_lib.mqttas_radio_align.argtypes = []
+
+
+def _int_in(name, v, low, top):
+    if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= top:
+        raise ValueError("%s must be an integer in %d..%d" % (name, low, top))
+    return v
+
+
+class Radio:
+    """MQTT's byte stream over a packet radio (mqttas_radio_*): frames with
+    CRC, sequence numbers, acknowledgements and retransmission, and a
+    session that goes up and down like a TCP connection.
+
+    Radio(node, gateway=False, mtu=32, window=4, rto_ms=400, max_retries=10,
+          keepalive_ms=3000, epoch=1, tx_size=1024, rx_size=1024)
+        node: this node's id (1..254), or on the gateway (gateway=True) the
+        node this radio serves; mtu: bytes per frame (16..255); epoch: a new
+        nonzero number at each boot. The buffers belong to the object.
+    open(now)                  node: start a session (HELLO)
+    close(now)                 RESET to the peer, then ("down", "closed")
+    set_epoch(e)               node: before opening a new session
+    is_up() -> bool
+    write(now, data) -> bytes taken (0 when full or down)
+    read(n) -> up to n received stream bytes (b"" when none)
+    handle_frame(now, frame)   every frame received from the radio
+    poll_frame(now) -> the next frame to send, or None
+    handle_timeout(now)        at the deadline
+    poll_deadline() -> tick of the next handle_timeout, or None
+    poll_event() -> None, ("up",) or ("down", reason), reason one of
+        "no_ack", "silent", "peer_reset", "peer_restarted", "closed"
+    stats() -> dict of frames_sent, frames_received, retransmissions,
+        bad_crc, dropped, duplicates
+    writable() -> free transmit space   readable() -> bytes waiting
+    And radio_frame_node(frame) -> (node, downlink) or None, to route a
+    received frame to its radio.
+    """
+
+    def __init__(self, node, gateway=False, mtu=32, window=4, rto_ms=400, max_retries=10,
+                 keepalive_ms=3000, epoch=1, tx_size=1024, rx_size=1024):
+        c = _RadioConfig()
+        _check(_lib.mqttas_radio_config_default(ctypes.byref(c)))
+        c.node = _int_in("node", node, 0, 0xFF)
+        c.gateway = bool(gateway)
+        c.mtu = _int_in("mtu", mtu, 0, 0xFFFF)
+        c.window = _int_in("window", window, 0, 0xFF)
+        c.rto_ms = _int_in("rto_ms", rto_ms, 0, 0xFFFFFFFF)
+        c.max_retries = _int_in("max_retries", max_retries, 0, 0xFF)
+        c.keepalive_ms = _int_in("keepalive_ms", keepalive_ms, 0, 0xFFFFFFFF)
+        c.epoch = _int_in("epoch", epoch, 0, 0xFFFF)
+        for name, v in (("tx_size", tx_size), ("rx_size", rx_size)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError("%s must be a non-negative integer" % name)
+        # The core's own words for a bad configuration ("mtu must be ..."),
+        # before any memory is taken.
+        why = ctypes.create_string_buffer(96)
+        n = ctypes.c_size_t(0)
+        _lib.mqttas_radio_config_describe_error(ctypes.byref(c), why, len(why), ctypes.byref(n))
+        if n.value:
+            raise ValueError("bad radio configuration: %s" % why.value.decode("utf-8", "replace"))
+        align = _lib.mqttas_radio_align()
+        size = _lib.mqttas_radio_size()
+        self._storage = ctypes.create_string_buffer(size + align)
+        addr = ctypes.addressof(self._storage)
+        storage = ctypes.c_void_p(addr + (-addr) % align)
+        self._tx = (ctypes.c_uint8 * max(tx_size, 1))()
+        self._rx = (ctypes.c_uint8 * max(rx_size, 1))()
+        self._frame = (ctypes.c_uint8 * c.mtu)()
+        self._ev = _RadioEvent()
+        self._r = ctypes.c_void_p()
+        code = _lib.mqttas_radio_init(
+            storage, size, ctypes.byref(c),
+            ctypes.cast(self._tx, _u8p) if tx_size else None, tx_size,
+            ctypes.cast(self._rx, _u8p) if rx_size else None, rx_size,
+            ctypes.byref(self._r))
+        if code == _ERR_BUFFER_TOO_SMALL:
+            raise ValueError("tx_size and rx_size must each hold a frame's payload (%d bytes)"
+                             % (c.mtu - RADIO_OVERHEAD))
+        _check(code)
+
+    def open(self, now):
+        _check(_lib.mqttas_radio_open(self._r, now & 0xFFFFFFFF))
+
+    def close(self, now):
+        _check(_lib.mqttas_radio_close(self._r, now & 0xFFFFFFFF))
+
+    def set_epoch(self, e):
+        _check(_lib.mqttas_radio_set_epoch(self._r, _int_in("epoch", e, 1, 0xFFFF)))
+
+    def is_up(self):
+        up = ctypes.c_bool(False)
+        _check(_lib.mqttas_radio_is_up(self._r, ctypes.byref(up)))
+        return up.value
+
+    def write(self, now, data):
+        b = _bytes(data, "data")
+        n = ctypes.c_size_t(0)
+        _check(_lib.mqttas_radio_write(self._r, now & 0xFFFFFFFF, _ptr(b), len(b), ctypes.byref(n)))
+        return n.value
+
+    def read(self, n):
+        n = _int_in("n", n, 0, 0x7FFFFFFF)
+        buf = (ctypes.c_uint8 * max(n, 1))()
+        got = ctypes.c_size_t(0)
+        _check(_lib.mqttas_radio_read(self._r, ctypes.cast(buf, _u8p), n, ctypes.byref(got)))
+        return ctypes.string_at(buf, got.value) if got.value else b""
+
+    def handle_frame(self, now, frame):
+        b = _bytes(frame, "frame")
+        _check(_lib.mqttas_radio_handle_frame(self._r, now & 0xFFFFFFFF, _ptr(b), len(b)))
+
+    def poll_frame(self, now):
+        n = ctypes.c_size_t(0)
+        _check(_lib.mqttas_radio_poll_frame(self._r, now & 0xFFFFFFFF, ctypes.cast(self._frame, _u8p),
+                                            len(self._frame), ctypes.byref(n)))
+        return ctypes.string_at(self._frame, n.value) if n.value else None
+
+    def handle_timeout(self, now):
+        _check(_lib.mqttas_radio_handle_timeout(self._r, now & 0xFFFFFFFF))
+
+    def poll_deadline(self):
+        has = ctypes.c_bool(False)
+        t = ctypes.c_uint32(0)
+        _check(_lib.mqttas_radio_poll_deadline(self._r, ctypes.byref(has), ctypes.byref(t)))
+        return t.value if has.value else None
+
+    def poll_event(self):
+        e = self._ev
+        _check(_lib.mqttas_radio_poll_event(self._r, ctypes.byref(e)))
+        if e.kind == _RADIO_EVENT_UP:
+            return ("up",)
+        if e.kind == _RADIO_EVENT_DOWN:
+            return ("down", _RADIO_DOWN.get(e.reason, "other"))
+        return None
+
+    def stats(self):
+        s = _RadioStats()
+        _check(_lib.mqttas_radio_get_stats(self._r, ctypes.byref(s)))
+        return dict((name, getattr(s, name)) for name in _RADIO_STATS)
+
+    def writable(self):
+        n = ctypes.c_size_t(0)
+        _check(_lib.mqttas_radio_writable(self._r, ctypes.byref(n)))
+        return n.value
+
+    def readable(self):
+        n = ctypes.c_size_t(0)
+        _check(_lib.mqttas_radio_readable(self._r, ctypes.byref(n)))
+        return n.value
+
+
+def radio_frame_node(frame):
+    """(node, downlink) of a whole received frame (length and CRC checked),
+    or None: routes a frame to its Radio (a gateway keeps one per node)."""
+    b = _bytes(frame, "frame")
+    node = ctypes.c_uint8(0)
+    down = ctypes.c_bool(False)
+    _check(_lib.mqttas_radio_frame_node(_ptr(b), len(b), ctypes.byref(node), ctypes.byref(down)))
+    return (node.value, down.value) if node.value else None
