@@ -9,6 +9,13 @@
 # Network (WLAN link only; ignored where there is no `network` module)
 #   ssid [None]           Wi-Fi network name.
 #   wifi_pw [None]        Wi-Fi password.
+#   lan [None]            Wired Ethernet instead (links/lan.py): True for
+#                         the board's own network.LAN() (STM32, mimxrt);
+#                         a dict of network.LAN keyword arguments (ESP32:
+#                         {'mdc': 23, 'mdio': 18, 'power': 12,
+#                         'phy_type': 'LAN8720', 'phy_addr': 0}); or a
+#                         ready network.LAN object. wifi_coro is called on
+#                         its changes as on Wi-Fi's.
 #
 # MQTT
 #   client_id [unique]    bytes or str: machine.unique_id() in hex on a
@@ -21,10 +28,17 @@
 #                         client as dead and publishes the will.
 #   ping_interval [0]     Seconds between pings when idle; 0 means a
 #                         quarter of keepalive (20 s when keepalive is 0).
-#   ssl [False]           Use TLS.
-#   ssl_params [{}]       TLS settings: server_hostname, cert_reqs, cadata,
-#                         key, cert (MicroPython), cafile, certfile,
-#                         keyfile (CPython).
+#   ssl [False]           Use TLS (over any stream link: docs/links.md).
+#   ssl_params [{}]       TLS settings, as mqtt_as's (ssl.wrap_socket's):
+#                         cadata (CA certificate, PEM or DER bytes),
+#                         cert and key (client certificate and its key,
+#                         PEM or DER bytes, or file names), cert_reqs
+#                         (ssl.CERT_NONE/OPTIONAL/REQUIRED),
+#                         server_hostname (default: server), and on either
+#                         Python cafile, certfile, keyfile (file names).
+#                         The broker's certificate is verified (chain and
+#                         name) when a CA is given, else not, as in
+#                         mqtt_as; cert_reqs overrides both ways.
 #   response_time [10]    Seconds to wait for any reply (CONNACK, PUBACK,
 #                         SUBACK, PINGRESP) before the connection is
 #                         presumed dead.
@@ -90,9 +104,11 @@
 #                         The outage policy is the core's (_mqttas.Reconnect),
 #                         the same in the C and Rust clients.
 #   dns_server ['8.8.8.8']  Server wan_ok() queries: 'host' or (host, port).
-#   link [None]           A link object (see mqtt_as/links); None picks the
-#                         WLAN link where `network` exists, else the host
-#                         socket link.
+#   link [None]           A link object (see mqtt_as/links, docs/links.md),
+#                         e.g. links.failover.FailoverLink([lan, wlan]);
+#                         None picks the LAN link when config['lan'] is
+#                         set, the WLAN link where `network` exists, else
+#                         the host socket link.
 
 import sys
 
@@ -156,6 +172,7 @@ EXTRA = {
     "reconnect_seed": None,
     "dns_server": "8.8.8.8",
     "link": None,
+    "lan": None,
 }
 
 
@@ -242,7 +259,7 @@ def validate(config):
     s["port"] = _int(c, "port", 0, 65535) or (8883 if s["ssl"] else 1883)
     if not isinstance(c["ssl_params"], dict):
         raise _err("ssl_params", "must be a dict", c["ssl_params"])
-    s["ssl_params"] = c["ssl_params"]
+    s["ssl_params"] = _ssl_params(c["ssl_params"], s["server"]) if s["ssl"] else c["ssl_params"]
     if c["client_id"] is None:
         from .links import default_client_id
 
@@ -309,7 +326,62 @@ def validate(config):
         raise _err("dns_server", "must be 'host' or ('host', port)", c["dns_server"])
     s["dns_server"] = dns
     s["link"] = c["link"]
+    lan = c["lan"]
+    if lan is False:
+        lan = None
+    if lan is not None:
+        if s["link"] is not None:
+            raise _err("lan", "and config['link'] are both set: give one (a LAN link is links.lan.LANLink)", lan)
+        if not (lan is True or isinstance(lan, dict) or (hasattr(lan, "isconnected") and hasattr(lan, "active"))):
+            raise _err("lan", "must be None, True, a dict of network.LAN arguments or a network.LAN object", lan)
+        if isinstance(lan, dict):
+            for k in lan:
+                if not isinstance(k, str):
+                    raise _err("lan", "keys must be network.LAN's keyword argument names", k)
+    s["lan"] = lan
     return s
+
+
+# ssl_params keys: mqtt_as's (MicroPython's ssl.wrap_socket's), and the file
+# names CPython's ssl takes, accepted on both.
+_SSL_DATA = ("cadata", "cert", "key")
+_SSL_FILES = ("cafile", "certfile", "keyfile")
+
+
+def _ssl_params(p, server):
+    """ssl_params checked, with server_hostname defaulting to `server` (the
+    name sent in SNI and checked against the broker's certificate)."""
+    known = _SSL_DATA + _SSL_FILES + ("server_hostname", "cert_reqs", "server_side", "do_handshake")
+    for k in p:
+        if k not in known:
+            raise ValueError("config['ssl_params']: unknown key %r; known keys: %s" % (k, ", ".join(sorted(known))))
+    out = dict(p)
+    for k in _SSL_DATA:
+        if k in p and not isinstance(p[k], (bytes, bytearray, str)):
+            raise _err("ssl_params", "%r must be bytes (PEM or DER) or a file name" % k, p[k])
+    for k in _SSL_FILES + ("server_hostname",):
+        if k in p and not isinstance(p[k], str):
+            raise _err("ssl_params", "%r must be a str" % k, p[k])
+    if "cert_reqs" in p and p["cert_reqs"] not in (0, 1, 2):
+        raise _err("ssl_params", "'cert_reqs' must be ssl.CERT_NONE, CERT_OPTIONAL or CERT_REQUIRED", p["cert_reqs"])
+    if p.get("server_side"):
+        raise _err("ssl_params", "'server_side' must be False: this is a client", p["server_side"])
+    if "cadata" in p and "cafile" in p:
+        raise ValueError("config['ssl_params'] has both 'cadata' and 'cafile': give one")
+    has_cert = "cert" in p or "certfile" in p
+    has_key = "key" in p or "keyfile" in p
+    # A certfile alone may hold the key too (CPython's load_cert_chain).
+    if "cert" in p and not has_key:
+        raise ValueError("config['ssl_params']: 'cert' needs its 'key'")
+    if has_key and not has_cert:
+        raise ValueError("config['ssl_params']: 'key' needs its 'cert'")
+    if "cert" in p and "certfile" in p:
+        raise ValueError("config['ssl_params'] has both 'cert' and 'certfile': give one")
+    if "key" in p and "keyfile" in p:
+        raise ValueError("config['ssl_params'] has both 'key' and 'keyfile': give one")
+    if not out.get("server_hostname"):
+        out["server_hostname"] = server
+    return out
 
 
 def _will(will, v5):

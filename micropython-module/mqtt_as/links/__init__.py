@@ -17,12 +17,20 @@
 #
 # socket.SocketLink: TCP or TLS over asyncio streams on a host whose network
 # is always up (unix MicroPython, CPython). wlan.WLANLink: the same over
-# Wi-Fi, with mqtt_as's connect and reconnect behaviour.
+# Wi-Fi, with mqtt_as's connect and reconnect behaviour. lan.LANLink: over
+# wired Ethernet (network.LAN). failover.FailoverLink: several links in
+# order of preference. tls.py: ssl_params to an SSL context, TLS errors in
+# words, and tls.TLSLink: TLS over any other link's streams. See
+# docs/links.md.
 
 
 def default_link(settings, log=None):
-    """The WLAN link where MicroPython has network.WLAN, else the host
+    """The link config asks for: the LAN link when config['lan'] is set,
+    else the WLAN link where MicroPython has network.WLAN, else the host
     socket link."""
+    lan = settings.get("lan")
+    if lan is not None:
+        return _lan_link(lan, log)
     try:
         import network
     except ImportError:
@@ -34,6 +42,21 @@ def default_link(settings, log=None):
     from .socket import SocketLink
 
     return SocketLink()
+
+
+def _lan_link(lan, log):
+    nic = hasattr(lan, "isconnected")  # A ready network.LAN (or WIZNET5K, ...).
+    try:
+        import network
+    except ImportError:
+        network = None
+    if network is None or not (nic or hasattr(network, "LAN")):
+        raise ValueError("config['lan'] needs a firmware with network.LAN (Ethernet); this one has none")
+    from .lan import LANLink
+
+    if nic:
+        return LANLink(nic=lan, log=log)
+    return LANLink(params=lan, log=log)
 
 
 def default_client_id():

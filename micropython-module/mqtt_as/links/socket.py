@@ -42,32 +42,6 @@ class Stream:
             pass
 
 
-def _ssl_context(params):
-    """An SSLContext from mqtt_as's ssl_params. Certificates are checked
-    only when asked (cert_reqs, cadata, cafile), as MicroPython's
-    ssl.wrap_socket does."""
-    import ssl
-
-    if _MP:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.verify_mode = params.get("cert_reqs", ssl.CERT_NONE)
-        if "cadata" in params:
-            ctx.load_verify_locations(cadata=params["cadata"])
-        if "cert" in params or "key" in params:
-            ctx.load_cert_chain(params["cert"], params["key"])
-        return ctx
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    verify = "cadata" in params or "cafile" in params
-    reqs = params.get("cert_reqs", ssl.CERT_REQUIRED if verify else ssl.CERT_NONE)
-    ctx.check_hostname = bool(reqs == ssl.CERT_REQUIRED and params.get("server_hostname"))
-    ctx.verify_mode = reqs
-    if "cadata" in params or "cafile" in params:
-        ctx.load_verify_locations(cafile=params.get("cafile"), cadata=params.get("cadata"))
-    if "certfile" in params:
-        ctx.load_cert_chain(params["certfile"], params.get("keyfile"))
-    return ctx
-
-
 class SocketLink:
     poll_ms = None
 
@@ -95,21 +69,18 @@ class SocketLink:
 
     async def open(self, addr, ssl=False, ssl_params=None, timeout_ms=10000):
         host, port = addr
-        ctx = None
-        kw = {}
         if ssl:
-            params = ssl_params or {}
-            ctx = _ssl_context(params)
-            kw["server_hostname"] = params.get("server_hostname", host)
+            from .tls import open_stream  # ssl_params, verification: tls.py.
+
+            return await open_stream(host, port, ssl_params or {}, timeout_ms)
         if _MP:
-            coro = asyncio.open_connection(host, port, ssl=ctx, **kw) if ctx else asyncio.open_connection(host, port)
             try:
-                r, w = await asyncio.wait_for_ms(coro, timeout_ms)
+                r, w = await asyncio.wait_for_ms(asyncio.open_connection(host, port), timeout_ms)
             except asyncio.TimeoutError:
                 raise OSError(-1, "no TCP connection to %s:%d within response_time" % (host, port))
         else:
             try:
-                r, w = await asyncio.wait_for(asyncio.open_connection(host, port, ssl=ctx, **kw), timeout_ms / 1000)
+                r, w = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_ms / 1000)
             except asyncio.TimeoutError:
                 raise OSError(-1, "no TCP connection to %s:%d within response_time" % (host, port))
         return Stream(r, w)
