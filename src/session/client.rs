@@ -22,6 +22,23 @@ use super::{Config, ConnectOptions, Error, Event};
 /// the same burst again.
 pub const INBOUND_QOS2_CAPACITY: usize = 64;
 
+/// Room for inbound QoS 2 ids: none in a build without QoS 2.
+const INBOUND_QOS2_SLOTS: usize = if cfg!(feature = "qos2") {
+    INBOUND_QOS2_CAPACITY
+} else {
+    0
+};
+
+/// Longest client identifier a 5.0 broker may assign that is kept (none
+/// without 5.0, which has no assigned identifiers).
+const ASSIGNED_ID_CAPACITY: usize = if cfg!(feature = "v5") { 64 } else { 0 };
+
+/// QoS 2 is compiled in (cargo feature `qos2`).
+const QOS2: bool = cfg!(feature = "qos2");
+
+/// What `Error::Unsupported` names for a QoS 2 request without the feature.
+const NO_QOS2: &str = "QoS 2 (cargo feature qos2)";
+
 /// SUBSCRIBE/UNSUBSCRIBE awaiting SUBACK/UNSUBACK at once.
 pub const MAX_PENDING_REQUESTS: usize = 8;
 
@@ -247,14 +264,14 @@ struct Core<'a> {
     last_tx: u32,
     ping: Ping,
     requests: Vec<Request, MAX_PENDING_REQUESTS>,
-    inbound_qos2: Vec<u16, INBOUND_QOS2_CAPACITY>,
+    inbound_qos2: Vec<u16, INBOUND_QOS2_SLOTS>,
     /// Limits of the current connection (5.0 CONNACK).
     keep_alive: u16,
     server_receive_max: u16,
     server_max_packet: u32,
     server_max_qos: QoS,
     retain_available: bool,
-    assigned_id: heapless::String<64>,
+    assigned_id: heapless::String<ASSIGNED_ID_CAPACITY>,
     lost: Option<LostReason>,
     /// `disconnect()` was called: report [`Event::Disconnected`] once the
     /// DISCONNECT has been handed out.
@@ -274,6 +291,9 @@ impl<'a> Client<'a> {
     /// A disconnected client. Fails when a buffer is below its minimum or a
     /// config value is out of range.
     pub fn new(config: Config, buffers: Buffers<'a>) -> Result<Self, Error> {
+        if config.version.unsupported() {
+            return Err(Error::Unsupported("MQTT 5.0 (cargo feature v5)"));
+        }
         if buffers.rx.len() < MIN_BUFFER {
             return Err(Error::InvalidConfig("receive buffer below 64 bytes"));
         }
@@ -384,7 +404,7 @@ impl<'a> Client<'a> {
             c.cfg.clean_init
         };
         let mut props: Vec<Property<'_>, { MAX_CONNECT_PROPERTIES + 4 }> = Vec::new();
-        if v == Version::V5 {
+        if v.is_v5() {
             let expiry = c
                 .cfg
                 .session_expiry
@@ -433,10 +453,11 @@ impl<'a> Client<'a> {
         c.state = State::Connecting;
         c.clean_requested = clean;
         c.withholding = false;
-        c.auth_method_sent = options
-            .properties
-            .iter()
-            .any(|p| matches!(p, Property::AuthenticationMethod(_)));
+        c.auth_method_sent = v.is_v5()
+            && options
+                .properties
+                .iter()
+                .any(|p| matches!(p, Property::AuthenticationMethod(_)));
         c.connect_sent = now;
         c.last_rx = now;
         c.last_tx = now;
@@ -469,6 +490,9 @@ impl<'a> Client<'a> {
         let c = &mut self.core;
         c.now = now;
         check_topic_name(topic)?;
+        if qos == QoS::ExactlyOnce && !QOS2 {
+            return Err(Error::Unsupported(NO_QOS2));
+        }
         if qos > c.server_max_qos {
             return Err(Error::QoSNotSupported);
         }
@@ -476,7 +500,7 @@ impl<'a> Client<'a> {
             return Err(Error::RetainNotSupported);
         }
         let v = c.cfg.version;
-        if v == Version::V311 && !properties.is_empty() {
+        if !v.is_v5() && !properties.is_empty() {
             return Err(Error::Encode(crate::wire::EncodeError::NotInVersion));
         }
         let mut publish = Publish {
@@ -519,6 +543,9 @@ impl<'a> Client<'a> {
         let c = &mut self.core;
         c.now = now;
         for s in subscriptions {
+            if s.options.qos == QoS::ExactlyOnce && !QOS2 {
+                return Err(Error::Unsupported(NO_QOS2));
+            }
             check_topic_filter(s.filter)?;
         }
         let make = |packet_id| {
@@ -605,7 +632,7 @@ impl<'a> Client<'a> {
         self.settle();
         let c = &mut self.core;
         c.now = now;
-        if c.cfg.version != Version::V5 {
+        if !c.cfg.version.is_v5() {
             return Err(Error::Encode(crate::wire::EncodeError::NotInVersion));
         }
         if c.state == State::Disconnected {
@@ -758,7 +785,7 @@ impl<'a> Client<'a> {
             LostReason::AliasTableFull => Some(ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR),
             _ => None,
         };
-        if let (Some(reason), Version::V5) = (code, self.core.cfg.version) {
+        if let (Some(reason), true) = (code, self.core.cfg.version.is_v5()) {
             let d = Packet::Disconnect(Disconnect {
                 reason,
                 properties: Properties::default(),
@@ -819,8 +846,12 @@ impl<'a> Client<'a> {
             .header_len
             .saturating_add(header.remaining_len as usize);
         let limit = self.core.cfg.maximum_packet_size as usize;
-        if v == Version::V5 && limit != 0 && total > limit {
+        if v.is_v5() && limit != 0 && total > limit {
             return self.fail(LostReason::Protocol(DecodeError::PacketTooLarge));
+        }
+        if !QOS2 && header.kind == PacketType::Publish && header.flags & 0x06 == 0x04 {
+            // We never subscribe at QoS 2 without the feature.
+            return self.fail(LostReason::Protocol(DecodeError::InvalidQoS));
         }
         let needs_ack = match header.kind {
             PacketType::Publish => header.flags & 0x06 != 0,
@@ -1136,6 +1167,12 @@ impl Core<'_> {
         topic: &str,
         props: &Properties<'_>,
     ) -> Result<Topic, LostReason> {
+        if !self.cfg.version.is_v5() {
+            if topic.is_empty() {
+                return Err(LostReason::Protocol(DecodeError::InvalidTopic));
+            }
+            return Ok(Topic::Rx(rx.span(topic.as_bytes())));
+        }
         let alias = props.iter().find_map(|p| match p {
             Property::TopicAlias(a) => Some(a),
             _ => None,
@@ -1180,6 +1217,10 @@ impl Core<'_> {
         match packet {
             Packet::Publish(p) => self.on_publish(rx, &p),
             Packet::PubAck(a) => Ok(self.on_ack(PacketType::PubAck, &a)),
+            // Without QoS 2 none of ours awaits these, and no message of the
+            // broker's can be released.
+            Packet::PubRec(_) | Packet::PubComp(_) if !QOS2 => Ok(None),
+            Packet::PubRel(_) if !QOS2 => unexpected(PacketType::PubRel),
             Packet::PubRec(a) => Ok(self.on_ack(PacketType::PubRec, &a)),
             Packet::PubComp(a) => Ok(self.on_ack(PacketType::PubComp, &a)),
             Packet::PubRel(a) => {
@@ -1189,9 +1230,7 @@ impl Core<'_> {
                         self.inbound_qos2.swap_remove(i);
                         ReasonCode::SUCCESS
                     }
-                    None if self.cfg.version == Version::V5 => {
-                        ReasonCode::PACKET_IDENTIFIER_NOT_FOUND
-                    }
+                    None if self.cfg.version.is_v5() => ReasonCode::PACKET_IDENTIFIER_NOT_FOUND,
                     None => ReasonCode::SUCCESS,
                 };
                 self.ack(PacketType::PubComp, a.packet_id, reason);
@@ -1261,21 +1300,24 @@ impl Core<'_> {
             // to keep cannot be present.
             return Err(LostReason::Protocol(DecodeError::UnexpectedSessionPresent));
         }
-        for p in a.properties.iter() {
-            match p {
-                Property::ReceiveMaximum(n) => self.server_receive_max = n,
-                Property::MaximumPacketSize(n) => self.server_max_packet = n,
-                Property::ServerKeepAlive(k) => self.keep_alive = k,
-                Property::MaximumQoS(q) => {
-                    self.server_max_qos = QoS::from_u8(q).unwrap_or(QoS::ExactlyOnce)
+        // Only 5.0 CONNACKs carry properties.
+        if self.cfg.version.is_v5() {
+            for p in a.properties.iter() {
+                match p {
+                    Property::ReceiveMaximum(n) => self.server_receive_max = n,
+                    Property::MaximumPacketSize(n) => self.server_max_packet = n,
+                    Property::ServerKeepAlive(k) => self.keep_alive = k,
+                    Property::MaximumQoS(q) => {
+                        self.server_max_qos = QoS::from_u8(q).unwrap_or(QoS::ExactlyOnce)
+                    }
+                    Property::RetainAvailable(r) => self.retain_available = r != 0,
+                    Property::AssignedClientIdentifier(id) => {
+                        self.assigned_id.clear();
+                        // Longer ids cannot be kept: the next connection gets a new one.
+                        let _ = self.assigned_id.push_str(id);
+                    }
+                    _ => {}
                 }
-                Property::RetainAvailable(r) => self.retain_available = r != 0,
-                Property::AssignedClientIdentifier(id) => {
-                    self.assigned_id.clear();
-                    // Longer ids cannot be kept: the next connection gets a new one.
-                    let _ = self.assigned_id.push_str(id);
-                }
-                _ => {}
             }
         }
         self.state = State::Connected;
@@ -1368,15 +1410,16 @@ impl Core<'_> {
 
     /// The next stored packet to send, marked as sent.
     fn next_stored(&mut self, now: u32) -> Option<Stored> {
-        let window = match self.cfg.version {
-            Version::V5 => self.cfg.max_inflight.min(self.server_receive_max),
-            Version::V311 => self.cfg.max_inflight,
+        let window = if self.cfg.version.is_v5() {
+            self.cfg.max_inflight.min(self.server_receive_max)
+        } else {
+            self.cfg.max_inflight
         } as usize;
         loop {
             let st = &self.store;
             let inflight =
                 st.count(Phase::AwaitAck) + st.count(Phase::RelUnsent) + st.count(Phase::AwaitComp);
-            let rel = st.count(Phase::RelUnsent) > 0;
+            let rel = QOS2 && st.count(Phase::RelUnsent) > 0;
             let publish = st.count(Phase::Unsent) > 0 && inflight < window;
             if !rel && !publish {
                 return None;
@@ -1456,7 +1499,7 @@ impl Core<'_> {
                     }
                     // 3.1.1 allows resending on the same connection (mqtt_as's
                     // max_repubs); 5.0 forbids it.
-                    if self.cfg.version == Version::V5 || r.repubs >= self.cfg.max_repubs {
+                    if self.cfg.version.is_v5() || r.repubs >= self.cfg.max_repubs {
                         return Some(LostReason::Timeout(awaited));
                     }
                     r.repubs += 1;

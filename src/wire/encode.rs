@@ -22,11 +22,17 @@ fn remaining_len(p: &Packet<'_>, v: Version) -> Result<usize> {
 }
 
 pub(crate) fn encoded_len(p: &Packet<'_>, v: Version) -> Result<usize> {
+    if v.unsupported() {
+        return Err(EncodeError::NotInVersion);
+    }
     let rl = remaining_len(p, v)?;
     Ok(1 + varint_len(rl) + rl)
 }
 
 pub(crate) fn encode(p: &Packet<'_>, v: Version, out: &mut [u8]) -> Result<usize> {
+    if v.unsupported() {
+        return Err(EncodeError::NotInVersion);
+    }
     let rl = remaining_len(p, v)?;
     let needed = 1 + varint_len(rl) + rl;
     if out.len() < needed {
@@ -69,7 +75,7 @@ fn reason_props(
     props: &Properties<'_>,
     v: Version,
 ) -> Result<()> {
-    if v == Version::V311 {
+    if !v.is_v5() {
         return if reason != ReasonCode::SUCCESS || !props.is_empty() {
             Err(EncodeError::NotInVersion)
         } else {
@@ -92,7 +98,7 @@ fn reason_props(
 fn body(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Result<()> {
     match p {
         Packet::Connect(c) => {
-            if v == Version::V311 && c.password.is_some() && c.username.is_none() {
+            if !v.is_v5() && c.password.is_some() && c.username.is_none() {
                 return Err(EncodeError::NotInVersion);
             }
             w.str("MQTT")?;
@@ -130,7 +136,7 @@ fn body(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Result<()> {
         }
         Packet::Publish(p) => {
             // An empty topic stands for a 5.0 topic alias.
-            if !(p.topic.is_empty() && v == Version::V5 && p.properties.topic_alias().is_some()) {
+            if !(p.topic.is_empty() && v.is_v5() && p.properties.topic_alias().is_some()) {
                 check_topic_name(p.topic)?;
             }
             w.str(p.topic)?;
@@ -154,7 +160,7 @@ fn body(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Result<()> {
                 none = false;
                 check_topic_filter(sub.filter)?;
                 let o = sub.options;
-                if v == Version::V311 && o.to_byte() > 3 {
+                if !v.is_v5() && o.to_byte() > 3 {
                     return Err(EncodeError::NotInVersion);
                 }
                 if o.retain_handling > 2 || (o.no_local && sub.filter.starts_with("$share/")) {
@@ -171,7 +177,7 @@ fn body(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Result<()> {
             let kind = p.kind();
             packet_id(w, s.packet_id)?;
             write_props(w, &s.properties, kind as u8, v)?;
-            if kind == PacketType::UnsubAck && v == Version::V311 {
+            if kind == PacketType::UnsubAck && !v.is_v5() {
                 if !s.codes.is_empty() {
                     return Err(EncodeError::NotInVersion);
                 }
@@ -207,7 +213,7 @@ fn body(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Result<()> {
             reason_props(w, PacketType::Disconnect, d.reason, &d.properties, v)?
         }
         Packet::Auth(a) => {
-            if v == Version::V311 {
+            if !v.is_v5() {
                 return Err(EncodeError::NotInVersion);
             }
             reason_props(w, PacketType::Auth, a.reason, &a.properties, v)?;

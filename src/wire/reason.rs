@@ -102,18 +102,23 @@ impl ReasonCode {
     /// True when a packet of type `kind` may carry this code in `version`
     /// (for SUBACK and UNSUBACK: each code of the list).
     pub fn allowed_in(self, kind: PacketType, version: Version) -> bool {
-        let table = match (version, kind) {
-            (Version::V311, PacketType::ConnAck) => CONNACK311,
-            (Version::V311, PacketType::SubAck) => SUBACK311,
-            (Version::V311, _) => SUCCESS_ONLY,
-            (_, PacketType::ConnAck) => CONNACK5,
-            (_, PacketType::PubAck | PacketType::PubRec) => PUBACK5,
-            (_, PacketType::PubRel | PacketType::PubComp) => PUBREL5,
-            (_, PacketType::SubAck) => SUBACK5,
-            (_, PacketType::UnsubAck) => UNSUBACK5,
-            (_, PacketType::Disconnect) => DISCONNECT5,
-            (_, PacketType::Auth) => AUTH5,
-            _ => SUCCESS_ONLY,
+        let table = if !version.is_v5() {
+            match kind {
+                PacketType::ConnAck => CONNACK311,
+                PacketType::SubAck => SUBACK311,
+                _ => SUCCESS_ONLY,
+            }
+        } else {
+            match kind {
+                PacketType::ConnAck => CONNACK5,
+                PacketType::PubAck | PacketType::PubRec => PUBACK5,
+                PacketType::PubRel | PacketType::PubComp => PUBREL5,
+                PacketType::SubAck => SUBACK5,
+                PacketType::UnsubAck => UNSUBACK5,
+                PacketType::Disconnect => DISCONNECT5,
+                PacketType::Auth => AUTH5,
+                _ => SUCCESS_ONLY,
+            }
         };
         table.contains(&self.0)
     }
