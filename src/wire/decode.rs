@@ -33,7 +33,14 @@ pub(crate) fn fixed_header(buf: &[u8]) -> Result<Option<FixedHeader>> {
     }))
 }
 
-pub(crate) fn packet(buf: &[u8], v: Version) -> Result<Option<(Packet<'_>, usize)>> {
+/// One whole packet. `ALL`: every packet type; otherwise only those a
+/// server sends, the others being [`DecodeError::UnexpectedPacket`] without
+/// a look at their body (a client's decoder then carries no CONNECT,
+/// SUBSCRIBE or UNSUBSCRIBE parser).
+pub(crate) fn packet<const ALL: bool>(
+    buf: &[u8],
+    v: Version,
+) -> Result<Option<(Packet<'_>, usize)>> {
     if v.unsupported() {
         return Err(DecodeError::UnsupportedProtocolLevel(5));
     }
@@ -55,7 +62,7 @@ pub(crate) fn packet(buf: &[u8], v: Version) -> Result<Option<(Packet<'_>, usize
         return Ok(None);
     };
     let mut r = Reader::new(body);
-    let p = body_of(&h, &mut r, v)?;
+    let p = body_of::<ALL>(&h, &mut r, v)?;
     r.end()?;
     Ok(Some((p, total)))
 }
@@ -87,7 +94,22 @@ pub(crate) fn publish_head_partial<'a>(
     }
 }
 
-fn body_of<'a>(h: &FixedHeader, r: &mut Reader<'a>, v: Version) -> Result<Packet<'a>> {
+fn body_of<'a, const ALL: bool>(
+    h: &FixedHeader,
+    r: &mut Reader<'a>,
+    v: Version,
+) -> Result<Packet<'a>> {
+    if !ALL
+        && matches!(
+            h.kind,
+            PacketType::Connect
+                | PacketType::Subscribe
+                | PacketType::Unsubscribe
+                | PacketType::PingReq
+        )
+    {
+        return Err(DecodeError::UnexpectedPacket(h.kind as u8));
+    }
     Ok(match h.kind {
         PacketType::Connect => Packet::Connect(connect(r, v)?),
         PacketType::ConnAck => {

@@ -12,28 +12,31 @@ use super::{
 type Result<T> = core::result::Result<T, EncodeError>;
 
 /// Remaining length, after validating the whole packet.
-fn remaining_len(p: &Packet<'_>, v: Version) -> Result<usize> {
+fn remaining_len<const ALL: bool>(p: &Packet<'_>, v: Version) -> Result<usize> {
     let mut w = Writer::counter();
-    body(p, v, &mut w)?;
+    body::<ALL>(p, v, &mut w)?;
     if w.pos > MAX_VARINT as usize {
         return Err(EncodeError::PacketTooLarge);
     }
     Ok(w.pos)
 }
 
-pub(crate) fn encoded_len(p: &Packet<'_>, v: Version) -> Result<usize> {
+/// `ALL`: every packet type; otherwise only those a client sends (the
+/// others are [`EncodeError::NotInVersion`]), so that a client's firmware
+/// carries no CONNACK, SUBACK or UNSUBACK writer.
+pub(crate) fn encoded_len<const ALL: bool>(p: &Packet<'_>, v: Version) -> Result<usize> {
     if v.unsupported() {
         return Err(EncodeError::NotInVersion);
     }
-    let rl = remaining_len(p, v)?;
+    let rl = remaining_len::<ALL>(p, v)?;
     Ok(1 + varint_len(rl) + rl)
 }
 
-pub(crate) fn encode(p: &Packet<'_>, v: Version, out: &mut [u8]) -> Result<usize> {
+pub(crate) fn encode<const ALL: bool>(p: &Packet<'_>, v: Version, out: &mut [u8]) -> Result<usize> {
     if v.unsupported() {
         return Err(EncodeError::NotInVersion);
     }
-    let rl = remaining_len(p, v)?;
+    let rl = remaining_len::<ALL>(p, v)?;
     let needed = 1 + varint_len(rl) + rl;
     if out.len() < needed {
         return Err(EncodeError::BufferTooSmall { needed });
@@ -41,7 +44,7 @@ pub(crate) fn encode(p: &Packet<'_>, v: Version, out: &mut [u8]) -> Result<usize
     let mut w = Writer::new(out);
     w.u8(first_byte(p));
     w.varint(rl)?;
-    body(p, v, &mut w)?;
+    body::<ALL>(p, v, &mut w)?;
     Ok(w.pos)
 }
 
@@ -95,7 +98,15 @@ fn reason_props(
     write_props(w, props, kind as u8, v)
 }
 
-fn body(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Result<()> {
+fn body<const ALL: bool>(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Result<()> {
+    if !ALL
+        && matches!(
+            p,
+            Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp
+        )
+    {
+        return Err(EncodeError::NotInVersion);
+    }
     match p {
         Packet::Connect(c) => {
             if !v.is_v5() && c.password.is_some() && c.username.is_none() {

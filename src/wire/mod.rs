@@ -16,9 +16,9 @@ mod rw;
 
 pub use error::{DecodeError, EncodeError};
 pub use packet::{
-    decode, decode_fixed_header, decode_publish_head, Ack, Auth, ConnAck, Connect, Disconnect,
-    FixedHeader, Packet, PacketType, Publish, PublishHead, SubAck, SubOptions, Subscribe,
-    Subscription, Subscriptions, TopicFilters, Unsubscribe, Will,
+    decode, decode_fixed_header, decode_from_server, decode_publish_head, Ack, Auth, ConnAck,
+    Connect, Disconnect, FixedHeader, Packet, PacketType, Publish, PublishHead, SubAck, SubOptions,
+    Subscribe, Subscription, Subscriptions, TopicFilters, Unsubscribe, Will,
 };
 pub use properties::{Properties, Property, PropertyIter};
 pub use reason::ReasonCode;
