@@ -179,6 +179,10 @@ enum mqttas_result
   // A buffer below its minimum size or a configuration value out of
   // range.
   MQTTAS_ERR_INVALID_CONFIG = 108,
+  // This build of the library leaves the feature out: MQTT 5.0 (cargo
+  // feature `v5`) or QoS 2 (`qos2`). The header is the same for every
+  // build; only the library knows what it was built with.
+  MQTTAS_ERR_UNSUPPORTED = 109,
   // A session refusal this version of the C API has no code for.
   MQTTAS_ERR_SESSION_OTHER = 199,
   // A string or binary field longer than 65535 bytes.

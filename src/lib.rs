@@ -25,7 +25,7 @@
 
 #[cfg(feature = "std")]
 pub mod driver;
-#[cfg(feature = "ffi")]
+#[cfg(feature = "ffi-min")]
 pub mod ffi;
 #[cfg(feature = "embedded-io")]
 pub mod io;

@@ -230,6 +230,10 @@ pub(crate) unsafe fn list<'a>(
 ) -> Result<Vec<Property<'a>, MQTTAS_MAX_PROPERTIES>, mqttas_result> {
     // SAFETY: forwarded from the caller.
     let props = unsafe { args::array(ptr, len) }?;
+    if !cfg!(feature = "v5") && !props.is_empty() {
+        // Only 5.0 has properties; this build has no 5.0.
+        return Err(MQTTAS_ERR_NOT_IN_VERSION);
+    }
     if props.len() > MQTTAS_MAX_PROPERTIES {
         return Err(MQTTAS_ERR_TOO_MANY_ITEMS);
     }
@@ -287,7 +291,13 @@ pub unsafe extern "C" fn mqttas_property_next(
         // The cursor counts properties already taken: property lists are a
         // handful of entries, and the count keeps the codec's iterator the
         // only parser of property bytes.
-        match Properties::Raw(bytes).iter().nth(*cursor) {
+        // Without 5.0 no event carries properties.
+        let next = if cfg!(feature = "v5") {
+            Properties::Raw(bytes).iter().nth(*cursor)
+        } else {
+            None
+        };
+        match next {
             Some(p) => {
                 out.put(to_c(&p));
                 *cursor = cursor.saturating_add(1);

@@ -62,6 +62,10 @@ pub enum mqttas_result {
     /// A buffer below its minimum size or a configuration value out of
     /// range.
     MQTTAS_ERR_INVALID_CONFIG = 108,
+    /// This build of the library leaves the feature out: MQTT 5.0 (cargo
+    /// feature `v5`) or QoS 2 (`qos2`). The header is the same for every
+    /// build; only the library knows what it was built with.
+    MQTTAS_ERR_UNSUPPORTED = 109,
     /// A session refusal this version of the C API has no code for.
     MQTTAS_ERR_SESSION_OTHER = 199,
     /// A string or binary field longer than 65535 bytes.
@@ -130,6 +134,7 @@ impl From<Error> for mqttas_result {
             Error::RetainNotSupported => MQTTAS_ERR_RETAIN_NOT_SUPPORTED,
             Error::InvalidConfig(_) => MQTTAS_ERR_INVALID_CONFIG,
             Error::Encode(e) => e.into(),
+            Error::Unsupported(_) => MQTTAS_ERR_UNSUPPORTED,
             _ => MQTTAS_ERR_SESSION_OTHER,
         }
     }
@@ -212,6 +217,10 @@ const TEXTS: &[(mqttas_result, &CStr)] = &[
         MQTTAS_ERR_INVALID_CONFIG,
         c"invalid configuration: a buffer below its minimum or a value out of range",
     ),
+    (
+        MQTTAS_ERR_UNSUPPORTED,
+        c"not supported by this build of the library (MQTT 5.0 or QoS 2 left out)",
+    ),
     (MQTTAS_ERR_SESSION_OTHER, c"the session refused the command"),
     (
         MQTTAS_ERR_STRING_TOO_LONG,
@@ -271,6 +280,6 @@ mod tests {
                 assert_ne!(*a as u32, *b as u32);
             }
         }
-        assert_eq!(TEXTS.len(), 32);
+        assert_eq!(TEXTS.len(), 33);
     }
 }

@@ -3,10 +3,10 @@
 use heapless::Vec;
 
 use crate::wire::{
-    check_topic_filter, check_topic_name, decode, decode_fixed_header, decode_publish_head, Ack,
-    Auth, ConnAck, Connect, DecodeError, Disconnect, FixedHeader, Packet, PacketType, Properties,
-    Property, Publish, QoS, ReasonCode, Subscribe, Subscription, Subscriptions, TopicFilters,
-    Unsubscribe, Version,
+    check_topic_filter, check_topic_name, decode_fixed_header, decode_from_server,
+    decode_publish_head, Ack, Auth, ConnAck, Connect, DecodeError, Disconnect, FixedHeader, Packet,
+    PacketType, Properties, Property, Publish, QoS, ReasonCode, Subscribe, Subscription,
+    Subscriptions, TopicFilters, Unsubscribe, Version,
 };
 
 use super::aliases::Aliases;
@@ -21,6 +21,23 @@ use super::{Config, ConnectOptions, Error, Event};
 /// restart with persistence) and dropping the connection then only brings
 /// the same burst again.
 pub const INBOUND_QOS2_CAPACITY: usize = 64;
+
+/// Room for inbound QoS 2 ids: none in a build without QoS 2.
+const INBOUND_QOS2_SLOTS: usize = if cfg!(feature = "qos2") {
+    INBOUND_QOS2_CAPACITY
+} else {
+    0
+};
+
+/// Longest client identifier a 5.0 broker may assign that is kept (none
+/// without 5.0, which has no assigned identifiers).
+const ASSIGNED_ID_CAPACITY: usize = if cfg!(feature = "v5") { 64 } else { 0 };
+
+/// QoS 2 is compiled in (cargo feature `qos2`).
+const QOS2: bool = cfg!(feature = "qos2");
+
+/// What `Error::Unsupported` names for a QoS 2 request without the feature.
+const NO_QOS2: &str = "QoS 2 (cargo feature qos2)";
 
 /// SUBSCRIBE/UNSUBSCRIBE awaiting SUBACK/UNSUBACK at once.
 pub const MAX_PENDING_REQUESTS: usize = 8;
@@ -61,6 +78,11 @@ const ACK_ROOM: usize = 4;
 
 /// Extra CONNECT properties an application may give.
 const MAX_CONNECT_PROPERTIES: usize = 12;
+
+/// PINGREQ. A `static` so that its bytes get a section of their own: as a
+/// constant ending in 0 they would land in the mergeable string section and
+/// keep every text of the C API alive in programs that never use one.
+static PINGREQ: [u8; 2] = [0xC0, 0];
 
 /// A range of the receive buffer.
 type Span = (usize, usize);
@@ -247,14 +269,14 @@ struct Core<'a> {
     last_tx: u32,
     ping: Ping,
     requests: Vec<Request, MAX_PENDING_REQUESTS>,
-    inbound_qos2: Vec<u16, INBOUND_QOS2_CAPACITY>,
+    inbound_qos2: Vec<u16, INBOUND_QOS2_SLOTS>,
     /// Limits of the current connection (5.0 CONNACK).
     keep_alive: u16,
     server_receive_max: u16,
     server_max_packet: u32,
     server_max_qos: QoS,
     retain_available: bool,
-    assigned_id: heapless::String<64>,
+    assigned_id: heapless::String<ASSIGNED_ID_CAPACITY>,
     lost: Option<LostReason>,
     /// `disconnect()` was called: report [`Event::Disconnected`] once the
     /// DISCONNECT has been handed out.
@@ -274,6 +296,9 @@ impl<'a> Client<'a> {
     /// A disconnected client. Fails when a buffer is below its minimum or a
     /// config value is out of range.
     pub fn new(config: Config, buffers: Buffers<'a>) -> Result<Self, Error> {
+        if config.version.unsupported() {
+            return Err(Error::Unsupported("MQTT 5.0 (cargo feature v5)"));
+        }
         if buffers.rx.len() < MIN_BUFFER {
             return Err(Error::InvalidConfig("receive buffer below 64 bytes"));
         }
@@ -384,7 +409,7 @@ impl<'a> Client<'a> {
             c.cfg.clean_init
         };
         let mut props: Vec<Property<'_>, { MAX_CONNECT_PROPERTIES + 4 }> = Vec::new();
-        if v == Version::V5 {
+        if v.is_v5() {
             let expiry = c
                 .cfg
                 .session_expiry
@@ -433,10 +458,11 @@ impl<'a> Client<'a> {
         c.state = State::Connecting;
         c.clean_requested = clean;
         c.withholding = false;
-        c.auth_method_sent = options
-            .properties
-            .iter()
-            .any(|p| matches!(p, Property::AuthenticationMethod(_)));
+        c.auth_method_sent = v.is_v5()
+            && options
+                .properties
+                .iter()
+                .any(|p| matches!(p, Property::AuthenticationMethod(_)));
         c.connect_sent = now;
         c.last_rx = now;
         c.last_tx = now;
@@ -469,6 +495,9 @@ impl<'a> Client<'a> {
         let c = &mut self.core;
         c.now = now;
         check_topic_name(topic)?;
+        if qos == QoS::ExactlyOnce && !QOS2 {
+            return Err(Error::Unsupported(NO_QOS2));
+        }
         if qos > c.server_max_qos {
             return Err(Error::QoSNotSupported);
         }
@@ -476,7 +505,7 @@ impl<'a> Client<'a> {
             return Err(Error::RetainNotSupported);
         }
         let v = c.cfg.version;
-        if v == Version::V311 && !properties.is_empty() {
+        if !v.is_v5() && !properties.is_empty() {
             return Err(Error::Encode(crate::wire::EncodeError::NotInVersion));
         }
         let mut publish = Publish {
@@ -493,16 +522,17 @@ impl<'a> Client<'a> {
                 return Err(Error::NotConnected);
             }
             let packet = Packet::Publish(publish);
-            c.check_server_size(packet.encoded_len(v)?)?;
+            c.check_server_size(packet.encoded_len_from_client(v)?)?;
             c.tx_write(&packet)?;
             return Ok(0);
         }
         let id = c.alloc_packet_id();
         publish.packet_id = Some(id);
         let packet = Packet::Publish(publish);
-        let len = packet.encoded_len(v)?;
+        let len = packet.encoded_len_from_client(v)?;
         c.check_server_size(len)?;
-        c.store.push(id, len, |buf| packet.encode(v, buf))?;
+        c.store
+            .push(id, len, |buf| packet.encode_from_client(v, buf))?;
         c.next_packet_id = id;
         Ok(id)
     }
@@ -519,6 +549,9 @@ impl<'a> Client<'a> {
         let c = &mut self.core;
         c.now = now;
         for s in subscriptions {
+            if s.options.qos == QoS::ExactlyOnce && !QOS2 {
+                return Err(Error::Unsupported(NO_QOS2));
+            }
             check_topic_filter(s.filter)?;
         }
         let make = |packet_id| {
@@ -605,7 +638,7 @@ impl<'a> Client<'a> {
         self.settle();
         let c = &mut self.core;
         c.now = now;
-        if c.cfg.version != Version::V5 {
+        if !c.cfg.version.is_v5() {
             return Err(Error::Encode(crate::wire::EncodeError::NotInVersion));
         }
         if c.state == State::Disconnected {
@@ -676,7 +709,7 @@ impl<'a> Client<'a> {
         if c.ping == Ping::Queued {
             c.ping = Ping::Outstanding(now);
             c.last_tx = now;
-            return Some(&[0xC0, 0]);
+            return Some(&PINGREQ);
         }
         let next = c.next_stored(now)?;
         c.last_tx = now;
@@ -758,7 +791,7 @@ impl<'a> Client<'a> {
             LostReason::AliasTableFull => Some(ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR),
             _ => None,
         };
-        if let (Some(reason), Version::V5) = (code, self.core.cfg.version) {
+        if let (Some(reason), true) = (code, self.core.cfg.version.is_v5()) {
             let d = Packet::Disconnect(Disconnect {
                 reason,
                 properties: Properties::default(),
@@ -819,8 +852,12 @@ impl<'a> Client<'a> {
             .header_len
             .saturating_add(header.remaining_len as usize);
         let limit = self.core.cfg.maximum_packet_size as usize;
-        if v == Version::V5 && limit != 0 && total > limit {
+        if v.is_v5() && limit != 0 && total > limit {
             return self.fail(LostReason::Protocol(DecodeError::PacketTooLarge));
+        }
+        if !QOS2 && header.kind == PacketType::Publish && header.flags & 0x06 == 0x04 {
+            // We never subscribe at QoS 2 without the feature.
+            return self.fail(LostReason::Protocol(DecodeError::InvalidQoS));
         }
         let needs_ack = match header.kind {
             PacketType::Publish => header.flags & 0x06 != 0,
@@ -840,7 +877,7 @@ impl<'a> Client<'a> {
             return Step::Wait;
         }
         let data = self.rx.buf.get(..total).unwrap_or(&[]);
-        let packet = match decode(data, v) {
+        let packet = match decode_from_server(data, v) {
             Ok(Some((p, _))) => p,
             Ok(None) => return Step::Wait,
             Err(e) => return self.fail(LostReason::Protocol(e)),
@@ -1021,7 +1058,7 @@ impl Core<'_> {
     fn tx_write(&mut self, packet: &Packet<'_>) -> Result<(), Error> {
         let capacity = self.tx.len();
         let out = self.tx.get_mut(self.tx_len..).unwrap_or(&mut []);
-        match packet.encode(self.cfg.version, out) {
+        match packet.encode_from_client(self.cfg.version, out) {
             Ok(n) => {
                 self.tx_len += n;
                 Ok(())
@@ -1136,6 +1173,12 @@ impl Core<'_> {
         topic: &str,
         props: &Properties<'_>,
     ) -> Result<Topic, LostReason> {
+        if !self.cfg.version.is_v5() {
+            if topic.is_empty() {
+                return Err(LostReason::Protocol(DecodeError::InvalidTopic));
+            }
+            return Ok(Topic::Rx(rx.span(topic.as_bytes())));
+        }
         let alias = props.iter().find_map(|p| match p {
             Property::TopicAlias(a) => Some(a),
             _ => None,
@@ -1180,6 +1223,10 @@ impl Core<'_> {
         match packet {
             Packet::Publish(p) => self.on_publish(rx, &p),
             Packet::PubAck(a) => Ok(self.on_ack(PacketType::PubAck, &a)),
+            // Without QoS 2 none of ours awaits these, and no message of the
+            // broker's can be released.
+            Packet::PubRec(_) | Packet::PubComp(_) if !QOS2 => Ok(None),
+            Packet::PubRel(_) if !QOS2 => unexpected(PacketType::PubRel),
             Packet::PubRec(a) => Ok(self.on_ack(PacketType::PubRec, &a)),
             Packet::PubComp(a) => Ok(self.on_ack(PacketType::PubComp, &a)),
             Packet::PubRel(a) => {
@@ -1189,9 +1236,7 @@ impl Core<'_> {
                         self.inbound_qos2.swap_remove(i);
                         ReasonCode::SUCCESS
                     }
-                    None if self.cfg.version == Version::V5 => {
-                        ReasonCode::PACKET_IDENTIFIER_NOT_FOUND
-                    }
+                    None if self.cfg.version.is_v5() => ReasonCode::PACKET_IDENTIFIER_NOT_FOUND,
                     None => ReasonCode::SUCCESS,
                 };
                 self.ack(PacketType::PubComp, a.packet_id, reason);
@@ -1261,21 +1306,24 @@ impl Core<'_> {
             // to keep cannot be present.
             return Err(LostReason::Protocol(DecodeError::UnexpectedSessionPresent));
         }
-        for p in a.properties.iter() {
-            match p {
-                Property::ReceiveMaximum(n) => self.server_receive_max = n,
-                Property::MaximumPacketSize(n) => self.server_max_packet = n,
-                Property::ServerKeepAlive(k) => self.keep_alive = k,
-                Property::MaximumQoS(q) => {
-                    self.server_max_qos = QoS::from_u8(q).unwrap_or(QoS::ExactlyOnce)
+        // Only 5.0 CONNACKs carry properties.
+        if self.cfg.version.is_v5() {
+            for p in a.properties.iter() {
+                match p {
+                    Property::ReceiveMaximum(n) => self.server_receive_max = n,
+                    Property::MaximumPacketSize(n) => self.server_max_packet = n,
+                    Property::ServerKeepAlive(k) => self.keep_alive = k,
+                    Property::MaximumQoS(q) => {
+                        self.server_max_qos = QoS::from_u8(q).unwrap_or(QoS::ExactlyOnce)
+                    }
+                    Property::RetainAvailable(r) => self.retain_available = r != 0,
+                    Property::AssignedClientIdentifier(id) => {
+                        self.assigned_id.clear();
+                        // Longer ids cannot be kept: the next connection gets a new one.
+                        let _ = self.assigned_id.push_str(id);
+                    }
+                    _ => {}
                 }
-                Property::RetainAvailable(r) => self.retain_available = r != 0,
-                Property::AssignedClientIdentifier(id) => {
-                    self.assigned_id.clear();
-                    // Longer ids cannot be kept: the next connection gets a new one.
-                    let _ = self.assigned_id.push_str(id);
-                }
-                _ => {}
             }
         }
         self.state = State::Connected;
@@ -1368,15 +1416,16 @@ impl Core<'_> {
 
     /// The next stored packet to send, marked as sent.
     fn next_stored(&mut self, now: u32) -> Option<Stored> {
-        let window = match self.cfg.version {
-            Version::V5 => self.cfg.max_inflight.min(self.server_receive_max),
-            Version::V311 => self.cfg.max_inflight,
+        let window = if self.cfg.version.is_v5() {
+            self.cfg.max_inflight.min(self.server_receive_max)
+        } else {
+            self.cfg.max_inflight
         } as usize;
         loop {
             let st = &self.store;
             let inflight =
                 st.count(Phase::AwaitAck) + st.count(Phase::RelUnsent) + st.count(Phase::AwaitComp);
-            let rel = st.count(Phase::RelUnsent) > 0;
+            let rel = QOS2 && st.count(Phase::RelUnsent) > 0;
             let publish = st.count(Phase::Unsent) > 0 && inflight < window;
             if !rel && !publish {
                 return None;
@@ -1395,7 +1444,8 @@ impl Core<'_> {
                     properties: Properties::default(),
                 });
                 return Some(Stored::PubRel(
-                    rel.encode(self.cfg.version, &mut self.scratch).unwrap_or(0),
+                    rel.encode_from_client(self.cfg.version, &mut self.scratch)
+                        .unwrap_or(0),
                 ));
             }
             if self.server_max_packet != 0
@@ -1456,7 +1506,7 @@ impl Core<'_> {
                     }
                     // 3.1.1 allows resending on the same connection (mqtt_as's
                     // max_repubs); 5.0 forbids it.
-                    if self.cfg.version == Version::V5 || r.repubs >= self.cfg.max_repubs {
+                    if self.cfg.version.is_v5() || r.repubs >= self.cfg.max_repubs {
                         return Some(LostReason::Timeout(awaited));
                     }
                     r.repubs += 1;

@@ -33,6 +33,9 @@ pub enum Error {
     InvalidConfig(&'static str),
     /// The packet could not be encoded: invalid topic, string too long, ...
     Encode(EncodeError),
+    /// This build of the library leaves out what the call needs (MQTT 5.0
+    /// without the cargo feature `v5`, QoS 2 without `qos2`).
+    Unsupported(&'static str),
 }
 
 impl From<EncodeError> for Error {
@@ -63,6 +66,7 @@ impl fmt::Display for Error {
             Error::RetainNotSupported => f.write_str("retain not supported by the broker"),
             Error::InvalidConfig(what) => write!(f, "invalid configuration: {what}"),
             Error::Encode(e) => write!(f, "{e}"),
+            Error::Unsupported(what) => write!(f, "not supported by this build: {what}"),
         }
     }
 }

@@ -33,12 +33,22 @@ pub(crate) fn fixed_header(buf: &[u8]) -> Result<Option<FixedHeader>> {
     }))
 }
 
-pub(crate) fn packet(buf: &[u8], v: Version) -> Result<Option<(Packet<'_>, usize)>> {
+/// One whole packet. `ALL`: every packet type; otherwise only those a
+/// server sends, the others being [`DecodeError::UnexpectedPacket`] without
+/// a look at their body (a client's decoder then carries no CONNECT,
+/// SUBSCRIBE or UNSUBSCRIBE parser).
+pub(crate) fn packet<const ALL: bool>(
+    buf: &[u8],
+    v: Version,
+) -> Result<Option<(Packet<'_>, usize)>> {
+    if v.unsupported() {
+        return Err(DecodeError::UnsupportedProtocolLevel(5));
+    }
     let Some(h) = fixed_header(buf)? else {
         return Ok(None);
     };
     // Reject what the fixed header already shows before the body arrives.
-    if h.kind == PacketType::Auth && v == Version::V311 {
+    if h.kind == PacketType::Auth && !v.is_v5() {
         return Err(DecodeError::InvalidPacketType(15));
     }
     if h.kind == PacketType::Publish {
@@ -52,7 +62,7 @@ pub(crate) fn packet(buf: &[u8], v: Version) -> Result<Option<(Packet<'_>, usize
         return Ok(None);
     };
     let mut r = Reader::new(body);
-    let p = body_of(&h, &mut r, v)?;
+    let p = body_of::<ALL>(&h, &mut r, v)?;
     r.end()?;
     Ok(Some((p, total)))
 }
@@ -62,6 +72,9 @@ pub(crate) fn publish_head_partial<'a>(
     body: &'a [u8],
     v: Version,
 ) -> Result<Option<(PublishHead<'a>, usize)>> {
+    if v.unsupported() {
+        return Err(DecodeError::UnsupportedProtocolLevel(5));
+    }
     if h.kind != PacketType::Publish {
         return Err(DecodeError::InvalidPacketType(h.kind as u8));
     }
@@ -81,7 +94,22 @@ pub(crate) fn publish_head_partial<'a>(
     }
 }
 
-fn body_of<'a>(h: &FixedHeader, r: &mut Reader<'a>, v: Version) -> Result<Packet<'a>> {
+fn body_of<'a, const ALL: bool>(
+    h: &FixedHeader,
+    r: &mut Reader<'a>,
+    v: Version,
+) -> Result<Packet<'a>> {
+    if !ALL
+        && matches!(
+            h.kind,
+            PacketType::Connect
+                | PacketType::Subscribe
+                | PacketType::Unsubscribe
+                | PacketType::PingReq
+        )
+    {
+        return Err(DecodeError::UnexpectedPacket(h.kind as u8));
+    }
     Ok(match h.kind {
         PacketType::Connect => Packet::Connect(connect(r, v)?),
         PacketType::ConnAck => {
@@ -141,7 +169,7 @@ fn body_of<'a>(h: &FixedHeader, r: &mut Reader<'a>, v: Version) -> Result<Packet
             while !l.is_empty() {
                 let filter = filter(&mut l)?;
                 let b = l.u8()?;
-                let reserved = if v == Version::V311 { 0xfc } else { 0xc0 };
+                let reserved = if v.is_v5() { 0xc0 } else { 0xfc };
                 match SubOptions::from_byte(b) {
                     // No local on a shared subscription is a protocol error
                     // (5.0 [MQTT-3.8.3-4]).
@@ -160,12 +188,9 @@ fn body_of<'a>(h: &FixedHeader, r: &mut Reader<'a>, v: Version) -> Result<Packet
             let packet_id = r.packet_id()?;
             let properties = props(r, kind as u8, v)?;
             // A 3.1.1 UNSUBACK has no payload; every other has one code per filter.
-            let codes = if kind == PacketType::UnsubAck && v == Version::V311 {
-                &[][..]
-            } else {
-                r.rest()
-            };
-            if codes.is_empty() && !(kind == PacketType::UnsubAck && v == Version::V311) {
+            let v311_unsuback = kind == PacketType::UnsubAck && !v.is_v5();
+            let codes = if v311_unsuback { &[][..] } else { r.rest() };
+            if codes.is_empty() && !v311_unsuback {
                 return Err(DecodeError::Truncated);
             }
             if let Some(&c) = codes.iter().find(|&&c| !ReasonCode(c).allowed_in(kind, v)) {
@@ -235,7 +260,7 @@ fn publish_head<'a>(r: &mut Reader<'a>, flags: u8, v: Version) -> Result<Publish
     };
     let properties = props(r, 3, v)?;
     // An empty topic stands for the one a 5.0 topic alias maps to.
-    if topic.is_empty() && properties.topic_alias().is_none() {
+    if topic.is_empty() && !(v.is_v5() && properties.topic_alias().is_some()) {
         return Err(DecodeError::InvalidTopic);
     }
     Ok(PublishHead {
@@ -264,7 +289,7 @@ fn connect<'a>(r: &mut Reader<'a>, v: Version) -> Result<Connect<'a>> {
     // no password without a user name.
     if flags & 0x01 != 0
         || (!has_will && flags & 0x38 != 0)
-        || (v == Version::V311 && has_pass && !has_user)
+        || (!v.is_v5() && has_pass && !has_user)
     {
         return Err(DecodeError::InvalidConnectFlags);
     }
@@ -303,9 +328,10 @@ fn connect<'a>(r: &mut Reader<'a>, v: Version) -> Result<Connect<'a>> {
 
 /// Properties in 5.0, none in 3.1.1.
 fn props<'a>(r: &mut Reader<'a>, ctx: u8, v: Version) -> Result<Properties<'a>> {
-    match v {
-        Version::V311 => Ok(Properties::default()),
-        Version::V5 => read_props(r, ctx),
+    if v.is_v5() {
+        read_props(r, ctx)
+    } else {
+        Ok(Properties::default())
     }
 }
 
@@ -317,7 +343,7 @@ fn reason_props<'a>(
     kind: PacketType,
     v: Version,
 ) -> Result<(ReasonCode, Properties<'a>)> {
-    if v == Version::V311 || r.is_empty() {
+    if !v.is_v5() || r.is_empty() {
         return Ok((ReasonCode::SUCCESS, Properties::default()));
     }
     let code = ReasonCode(r.u8()?);

@@ -12,22 +12,31 @@ use super::{
 type Result<T> = core::result::Result<T, EncodeError>;
 
 /// Remaining length, after validating the whole packet.
-fn remaining_len(p: &Packet<'_>, v: Version) -> Result<usize> {
+fn remaining_len<const ALL: bool>(p: &Packet<'_>, v: Version) -> Result<usize> {
     let mut w = Writer::counter();
-    body(p, v, &mut w)?;
+    body::<ALL>(p, v, &mut w)?;
     if w.pos > MAX_VARINT as usize {
         return Err(EncodeError::PacketTooLarge);
     }
     Ok(w.pos)
 }
 
-pub(crate) fn encoded_len(p: &Packet<'_>, v: Version) -> Result<usize> {
-    let rl = remaining_len(p, v)?;
+/// `ALL`: every packet type; otherwise only those a client sends (the
+/// others are [`EncodeError::NotInVersion`]), so that a client's firmware
+/// carries no CONNACK, SUBACK or UNSUBACK writer.
+pub(crate) fn encoded_len<const ALL: bool>(p: &Packet<'_>, v: Version) -> Result<usize> {
+    if v.unsupported() {
+        return Err(EncodeError::NotInVersion);
+    }
+    let rl = remaining_len::<ALL>(p, v)?;
     Ok(1 + varint_len(rl) + rl)
 }
 
-pub(crate) fn encode(p: &Packet<'_>, v: Version, out: &mut [u8]) -> Result<usize> {
-    let rl = remaining_len(p, v)?;
+pub(crate) fn encode<const ALL: bool>(p: &Packet<'_>, v: Version, out: &mut [u8]) -> Result<usize> {
+    if v.unsupported() {
+        return Err(EncodeError::NotInVersion);
+    }
+    let rl = remaining_len::<ALL>(p, v)?;
     let needed = 1 + varint_len(rl) + rl;
     if out.len() < needed {
         return Err(EncodeError::BufferTooSmall { needed });
@@ -35,7 +44,7 @@ pub(crate) fn encode(p: &Packet<'_>, v: Version, out: &mut [u8]) -> Result<usize
     let mut w = Writer::new(out);
     w.u8(first_byte(p));
     w.varint(rl)?;
-    body(p, v, &mut w)?;
+    body::<ALL>(p, v, &mut w)?;
     Ok(w.pos)
 }
 
@@ -69,7 +78,7 @@ fn reason_props(
     props: &Properties<'_>,
     v: Version,
 ) -> Result<()> {
-    if v == Version::V311 {
+    if !v.is_v5() {
         return if reason != ReasonCode::SUCCESS || !props.is_empty() {
             Err(EncodeError::NotInVersion)
         } else {
@@ -89,10 +98,18 @@ fn reason_props(
     write_props(w, props, kind as u8, v)
 }
 
-fn body(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Result<()> {
+fn body<const ALL: bool>(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Result<()> {
+    if !ALL
+        && matches!(
+            p,
+            Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp
+        )
+    {
+        return Err(EncodeError::NotInVersion);
+    }
     match p {
         Packet::Connect(c) => {
-            if v == Version::V311 && c.password.is_some() && c.username.is_none() {
+            if !v.is_v5() && c.password.is_some() && c.username.is_none() {
                 return Err(EncodeError::NotInVersion);
             }
             w.str("MQTT")?;
@@ -130,7 +147,7 @@ fn body(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Result<()> {
         }
         Packet::Publish(p) => {
             // An empty topic stands for a 5.0 topic alias.
-            if !(p.topic.is_empty() && v == Version::V5 && p.properties.topic_alias().is_some()) {
+            if !(p.topic.is_empty() && v.is_v5() && p.properties.topic_alias().is_some()) {
                 check_topic_name(p.topic)?;
             }
             w.str(p.topic)?;
@@ -154,7 +171,7 @@ fn body(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Result<()> {
                 none = false;
                 check_topic_filter(sub.filter)?;
                 let o = sub.options;
-                if v == Version::V311 && o.to_byte() > 3 {
+                if !v.is_v5() && o.to_byte() > 3 {
                     return Err(EncodeError::NotInVersion);
                 }
                 if o.retain_handling > 2 || (o.no_local && sub.filter.starts_with("$share/")) {
@@ -171,7 +188,7 @@ fn body(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Result<()> {
             let kind = p.kind();
             packet_id(w, s.packet_id)?;
             write_props(w, &s.properties, kind as u8, v)?;
-            if kind == PacketType::UnsubAck && v == Version::V311 {
+            if kind == PacketType::UnsubAck && !v.is_v5() {
                 if !s.codes.is_empty() {
                     return Err(EncodeError::NotInVersion);
                 }
@@ -207,7 +224,7 @@ fn body(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Result<()> {
             reason_props(w, PacketType::Disconnect, d.reason, &d.properties, v)?
         }
         Packet::Auth(a) => {
-            if v == Version::V311 {
+            if !v.is_v5() {
                 return Err(EncodeError::NotInVersion);
             }
             reason_props(w, PacketType::Auth, a.reason, &a.properties, v)?;

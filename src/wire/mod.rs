@@ -16,9 +16,9 @@ mod rw;
 
 pub use error::{DecodeError, EncodeError};
 pub use packet::{
-    decode, decode_fixed_header, decode_publish_head, Ack, Auth, ConnAck, Connect, Disconnect,
-    FixedHeader, Packet, PacketType, Publish, PublishHead, SubAck, SubOptions, Subscribe,
-    Subscription, Subscriptions, TopicFilters, Unsubscribe, Will,
+    decode, decode_fixed_header, decode_from_server, decode_publish_head, Ack, Auth, ConnAck,
+    Connect, Disconnect, FixedHeader, Packet, PacketType, Publish, PublishHead, SubAck, SubOptions,
+    Subscribe, Subscription, Subscriptions, TopicFilters, Unsubscribe, Will,
 };
 pub use properties::{Properties, Property, PropertyIter};
 pub use reason::ReasonCode;
@@ -31,6 +31,24 @@ pub enum Version {
     V311 = 4,
     /// MQTT 5.0 (protocol level 5).
     V5 = 5,
+}
+
+impl Version {
+    /// True for 5.0 in a build with the `v5` feature, false otherwise.
+    /// Every 5.0 path of the codec and the session tests this rather than
+    /// comparing versions, so that without the feature the compiler drops
+    /// them all (the 3.1.1-only build is that much smaller).
+    #[inline(always)]
+    pub fn is_v5(self) -> bool {
+        cfg!(feature = "v5") && self == Version::V5
+    }
+
+    /// `Version::V5` in a build without the `v5` feature: the codec refuses
+    /// to work in a version it was built without.
+    #[inline(always)]
+    pub(crate) fn unsupported(self) -> bool {
+        !cfg!(feature = "v5") && self == Version::V5
+    }
 }
 
 /// Quality of service of a publication or subscription.

@@ -331,7 +331,18 @@ pub fn decode_fixed_header(buf: &[u8]) -> Result<Option<FixedHeader>, DecodeErro
 /// packets a server may send, a topic alias above the maximum we announced,
 /// a packet above our maximum packet size (see [`decode_fixed_header`]).
 pub fn decode(buf: &[u8], version: Version) -> Result<Option<(Packet<'_>, usize)>, DecodeError> {
-    de::packet(buf, version)
+    de::packet::<true>(buf, version)
+}
+
+/// [`decode`] for a client: only the packets a server sends. CONNECT,
+/// SUBSCRIBE, UNSUBSCRIBE and PINGREQ are
+/// [`DecodeError::UnexpectedPacket`] as soon as their fixed header is
+/// complete, so a client's firmware carries no parser for them.
+pub fn decode_from_server(
+    buf: &[u8],
+    version: Version,
+) -> Result<Option<(Packet<'_>, usize)>, DecodeError> {
+    de::packet::<false>(buf, version)
 }
 
 /// Decode the head of a PUBLISH (topic, packet id, properties) from `body`,
@@ -351,7 +362,13 @@ impl Packet<'_> {
     /// Bytes the packet takes on the wire. Validates the packet as
     /// [`Packet::encode`] does.
     pub fn encoded_len(&self, version: Version) -> Result<usize, EncodeError> {
-        en::encoded_len(self, version)
+        en::encoded_len::<true>(self, version)
+    }
+
+    /// [`Packet::encoded_len`] for a client's packets only (see
+    /// [`Packet::encode_from_client`]).
+    pub(crate) fn encoded_len_from_client(&self, version: Version) -> Result<usize, EncodeError> {
+        en::encoded_len::<false>(self, version)
     }
 
     /// Encode into `out`, returning the bytes written.
@@ -363,7 +380,18 @@ impl Packet<'_> {
     /// form (reason code and properties left out when success and empty).
     /// DUP is written as 0 on a QoS 0 PUBLISH, as the spec requires.
     pub fn encode(&self, version: Version, out: &mut [u8]) -> Result<usize, EncodeError> {
-        en::encode(self, version, out)
+        en::encode::<true>(self, version, out)
+    }
+
+    /// [`Packet::encode`] for the packets a client sends: CONNACK, SUBACK,
+    /// UNSUBACK and PINGRESP are refused ([`EncodeError::NotInVersion`]),
+    /// so the session's firmware carries no writer for them.
+    pub(crate) fn encode_from_client(
+        &self,
+        version: Version,
+        out: &mut [u8],
+    ) -> Result<usize, EncodeError> {
+        en::encode::<false>(self, version, out)
     }
 
     /// The packet type.

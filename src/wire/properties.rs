@@ -403,7 +403,7 @@ pub(crate) fn write_props(
     ctx: u8,
     version: Version,
 ) -> Result<(), EncodeError> {
-    if version == Version::V311 {
+    if !version.is_v5() {
         return if props.is_empty() {
             Ok(())
         } else {

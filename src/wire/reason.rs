@@ -96,24 +96,32 @@ const AUTH5: &[u8] = &[0x00, 0x18, 0x19];
 // the other packets carry no code, which the codec treats as success.
 const CONNACK311: &[u8] = &[0, 1, 2, 3, 4, 5];
 const SUBACK311: &[u8] = &[0x00, 0x01, 0x02, 0x80];
-const SUCCESS_ONLY: &[u8] = &[0x00];
+// A `static`, not a constant: LLVM files a constant [0] as an empty C
+// string into the one mergeable string section the linker cannot take
+// apart, which then keeps every text of the C API in every program.
+static SUCCESS_ONLY: [u8; 1] = [0x00];
 
 impl ReasonCode {
     /// True when a packet of type `kind` may carry this code in `version`
     /// (for SUBACK and UNSUBACK: each code of the list).
     pub fn allowed_in(self, kind: PacketType, version: Version) -> bool {
-        let table = match (version, kind) {
-            (Version::V311, PacketType::ConnAck) => CONNACK311,
-            (Version::V311, PacketType::SubAck) => SUBACK311,
-            (Version::V311, _) => SUCCESS_ONLY,
-            (_, PacketType::ConnAck) => CONNACK5,
-            (_, PacketType::PubAck | PacketType::PubRec) => PUBACK5,
-            (_, PacketType::PubRel | PacketType::PubComp) => PUBREL5,
-            (_, PacketType::SubAck) => SUBACK5,
-            (_, PacketType::UnsubAck) => UNSUBACK5,
-            (_, PacketType::Disconnect) => DISCONNECT5,
-            (_, PacketType::Auth) => AUTH5,
-            _ => SUCCESS_ONLY,
+        let table = if !version.is_v5() {
+            match kind {
+                PacketType::ConnAck => CONNACK311,
+                PacketType::SubAck => SUBACK311,
+                _ => &SUCCESS_ONLY,
+            }
+        } else {
+            match kind {
+                PacketType::ConnAck => CONNACK5,
+                PacketType::PubAck | PacketType::PubRec => PUBACK5,
+                PacketType::PubRel | PacketType::PubComp => PUBREL5,
+                PacketType::SubAck => SUBACK5,
+                PacketType::UnsubAck => UNSUBACK5,
+                PacketType::Disconnect => DISCONNECT5,
+                PacketType::Auth => AUTH5,
+                _ => &SUCCESS_ONLY,
+            }
         };
         table.contains(&self.0)
     }
