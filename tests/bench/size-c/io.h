@@ -47,7 +47,7 @@ static mqttas_client *client_new(void)
     return c;
 }
 
-static void pump(mqttas_client *c, uint32_t now)
+static inline void pump(mqttas_client *c, uint32_t now)
 {
     const uint8_t *d;
     size_t n, acc;
