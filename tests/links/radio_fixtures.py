@@ -7,7 +7,6 @@ Used by tests/links/test_radio.py and tests/bench/radio; no pytest here.
 
 import os
 import pathlib
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,13 +16,13 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 MODULE = ROOT / "micropython-module"
-for p in (str(MODULE / "cpython"), str(MODULE), str(HERE)):
+for p in (str(MODULE / "cpython"), str(MODULE), str(HERE), str(ROOT / "tests" / "lib")):
     if p not in sys.path:
         sys.path.insert(0, p)
 
 from air import Air  # noqa: E402
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+from mqttas_broker import MOSQUITTO, Broker, free_port, wait_port  # noqa: E402,F401
 
 
 def target_dir():
@@ -33,75 +32,6 @@ def target_dir():
 def gateway_bin():
     p = os.environ.get("MQTTAS_GATEWAY")
     return pathlib.Path(p) if p else target_dir() / "release" / "mqttas-gateway"
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, seconds=10):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
-class Broker:
-    """mosquitto on 127.0.0.1 on a free port with its own config and log."""
-
-    def __init__(self, path, persistence=False):
-        self.dir = pathlib.Path(path)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.proc = None
-        lines = [
-            "listener %d 127.0.0.1" % self.port,
-            "allow_anonymous true",
-            "log_dest file %s" % (self.dir / "mosquitto.log"),
-            "log_type error",
-            "log_type warning",
-            "log_type notice",
-            "log_type information",
-            "max_queued_messages 10000",
-        ]
-        if os.geteuid() == 0:
-            lines.append("user root")
-        if persistence:
-            lines += ["persistence true", "persistence_location %s/" % self.dir, "autosave_interval 0"]
-        self.conf = self.dir / "mosquitto.conf"
-        self.conf.write_text("\n".join(lines) + "\n")
-
-    def start(self):
-        out = open(self.dir / "mosquitto.out", "ab")
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=out, stderr=out)
-        out.close()
-        if not wait_port(self.port):
-            self.stop()
-            raise RuntimeError("mosquitto did not start: %s" % self.log())
-        return self
-
-    def stop(self):
-        p, self.proc = self.proc, None
-        if p is None:
-            return
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-
-    def log(self):
-        f = self.dir / "mosquitto.log"
-        return f.read_text(errors="replace") if f.exists() else ""
 
 
 class Gateway:
