@@ -37,8 +37,9 @@
 #                         server_hostname (default: server), and on either
 #                         Python cafile, certfile, keyfile (file names).
 #                         The broker's certificate is verified (chain and
-#                         name) when a CA is given, else not, as in
-#                         mqtt_as; cert_reqs overrides both ways.
+#                         name) by default: against cadata/cafile, or on
+#                         CPython the system's CAs; on MicroPython a CA
+#                         is required unless cert_reqs=ssl.CERT_NONE.
 #   response_time [10]    Seconds to wait for any reply (CONNACK, PUBACK,
 #                         SUBACK, PINGRESP) before the connection is
 #                         presumed dead.
@@ -381,7 +382,24 @@ def _ssl_params(p, server):
         raise ValueError("config['ssl_params'] has both 'key' and 'keyfile': give one")
     if not out.get("server_hostname"):
         out["server_hostname"] = server
+    no_ca_check(out)
     return out
+
+
+# The broker's certificate is verified unless ssl_params say cert_reqs=
+# ssl.CERT_NONE. CPython verifies against the system's CAs when no CA is
+# given; MicroPython has no CA store, so there a CA must be given.
+NO_CA = ("config['ssl_params']: the broker's certificate is verified by default, and MicroPython has no "
+         "CA store: give 'cadata' or 'cafile' (the CA that signed the broker's certificate, PEM or DER), "
+         "or 'cert_reqs': ssl.CERT_NONE to connect without verifying it")
+
+
+def no_ca_check(p):
+    """ValueError(NO_CA) on MicroPython when verification is on (the
+    default) and no CA is given."""
+    if (sys.implementation.name == "micropython" and p.get("cert_reqs", 2) != 0
+            and "cadata" not in p and "cafile" not in p):
+        raise ValueError(NO_CA)
 
 
 def _will(will, v5):

@@ -86,8 +86,12 @@ def test_wrong_name_fails_first_connect_clearly(tls_broker, pki):
 
 def test_verification_off_only_when_asked(tls_broker, pki):
     b = tls_broker()
-    # No CA: no verification, mqtt_as's default (a board has no CA store).
-    assert roundtrip(make_cfg(b, ssl=True)) == [b"secret"]
+    # No CA: still verified, against the system's CAs on CPython, which
+    # never signed this test CA's certificate.
+    text = first_connect_error(make_cfg(b, ssl=True))
+    assert "could not be verified" in text, text
+    # No CA and verification turned off explicitly: encrypted, unchecked.
+    assert roundtrip(make_cfg(b, ssl=True, ssl_params={"cert_reqs": ssl.CERT_NONE})) == [b"secret"]
     # A CA that did not sign it, with verification turned off explicitly.
     cfg = make_cfg(b, ssl=True, ssl_params={"cadata": pki.read("other.crt"), "cert_reqs": ssl.CERT_NONE})
     assert roundtrip(cfg) == [b"secret"]
@@ -200,6 +204,8 @@ async def attempt(port, params, link=None):
         if reader is not None:
             reader.cancel()
         return "OSError %s" % (e.args[1] if len(e.args) > 1 else e)
+    except ValueError as e:
+        return "ValueError %s" % e
 
 pki = sys.argv[1]
 port = int(sys.argv[2])
@@ -217,6 +223,7 @@ cases = [
     (port_cert, {"cadata": ca, "server_hostname": "localhost"}),
     (port_cert, {"cadata": ca, "server_hostname": "localhost",
                  "cert": rd(pki + "/stranger.crt"), "key": rd(pki + "/stranger.key")}),
+    (port, {"server_hostname": "localhost", "cert_reqs": 0}),
 ]
 for p, params in cases:
     print("RESULT", asyncio.run(attempt(p, params)))
@@ -233,7 +240,7 @@ def micropython():
 
 def test_ssl_params_under_micropython(tls_broker, pki, tmp_path):
     """links/tls.py's MicroPython branch with the real mbedTLS of the unix
-    port: CA as PEM or DER, a wrong CA, no CA, a client certificate as DER
+    port: CA as PEM or DER, a wrong CA, no CA (with and without CERT_NONE), a client certificate as DER
     bytes or as files, none or one from another CA where one is required. (The unix port's `_mqttas` is a stand-in, so the
     script speaks MQTT's CONNECT/CONNACK itself over the link's stream.)"""
     mp = micropython()
@@ -247,12 +254,16 @@ def test_ssl_params_under_micropython(tls_broker, pki, tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     results = [l[7:] for l in r.stdout.splitlines() if l.startswith("RESULT ")]
-    assert len(results) == 13, r.stdout + r.stderr
+    assert len(results) == 14, r.stdout + r.stderr
     assert results[0] == "connack True", results
     assert results[1] == "connack True", results
     assert results[2].startswith("OSError TLS with 127.0.0.1:%d failed: the broker's certificate could not be verified"
                                  % plain.port), results
-    assert results[3] == "connack True", results  # No CA: unverified, as mqtt_as.
+    # No CA: verification is on and MicroPython has no CA store: said
+    # before anything is sent. Without a CA and with CERT_NONE: unchecked.
+    assert results[3].startswith("ValueError config['ssl_params']: the broker's certificate is verified by "
+                                 "default, and MicroPython has no CA store"), results
+    assert results[8] == "connack True", results
     assert results[4] == "connack True", results
     assert results[5] == "connack True", results
     # Here mbedTLS sees the connection closed, not an alert naming the
@@ -261,8 +272,9 @@ def test_ssl_params_under_micropython(tls_broker, pki, tmp_path):
     assert "does it require a client certificate (ssl_params 'cert' and 'key')" in results[6], results
     assert "did it refuse the client certificate in ssl_params 'cert'" in results[7], results
     # The same over TLSLink (mbedTLS over a pipe, not over the socket).
-    over = results[8:]
-    assert over[0] == over[1] == over[3] == over[4] == "connack True", results
+    over = results[9:]
+    assert over[0] == over[1] == over[4] == "connack True", results
+    assert over[3] == results[3], results
     assert over[2].startswith("OSError TLS with localhost (over Stream) failed: the broker's certificate could not "
                               "be verified (The certificate is not correctly signed by the trusted CA)"), results
 

@@ -3,16 +3,19 @@
 # failures said in words, and TLS over a stream that is not a socket (a
 # radio link's, through its gateway to the broker).
 #
-# Verification follows mqtt_as: the broker's certificate is checked only
-# when a CA is given (cadata or cafile), as a board has no CA store; then
-# its chain and its name (server_hostname, by default config['server'])
-# must match. cert_reqs overrides this either way; on CPython
-# cert_reqs=ssl.CERT_REQUIRED without a CA uses the system's CAs.
+# Verification is on by default: the broker's certificate chain and its
+# name (server_hostname, by default config['server']) must match, against
+# the CA given in cadata or cafile, or, on CPython without one, the
+# system's CAs. MicroPython has no CA store: there a CA must be given
+# (options.NO_CA says so when the client is made). ssl_params 'cert_reqs':
+# ssl.CERT_NONE turns verification off (mqtt_as 0.8.3's default, kept
+# only on request).
 
 import sys
 
 import asyncio
 
+from ..options import no_ca_check
 from .socket import Stream
 
 _MP = sys.implementation.name == "micropython"
@@ -38,14 +41,11 @@ def _data(v):
 
 
 def verify_mode(params):
-    """The verification ssl_params ask for: cert_reqs, else CERT_REQUIRED
-    when a CA is given, else CERT_NONE (mqtt_as's default)."""
+    """The verification ssl_params ask for: cert_reqs, else CERT_REQUIRED."""
     import ssl
 
     reqs = params.get("cert_reqs")
-    if reqs is None:
-        reqs = ssl.CERT_REQUIRED if ("cadata" in params or "cafile" in params) else ssl.CERT_NONE
-    return reqs
+    return ssl.CERT_REQUIRED if reqs is None else reqs
 
 
 _cache = [None, None]  # [ssl_params, context]: certificates parsed once.
@@ -59,6 +59,7 @@ def context(params):
     import ssl
 
     reqs = verify_mode(params)
+    no_ca_check(params)
     for k in ("cafile", "certfile", "keyfile", "cert", "key"):
         name = params.get(k)
         if isinstance(name, str) and not _is_pem(name):
