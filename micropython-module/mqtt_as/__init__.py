@@ -113,6 +113,7 @@ class MQTTClient:
         self._connack = None
         self._lost_why = None
         self._planned = False  # The last loss was a planned close by the core.
+        self._closing = None  # (Event set when done, stream): a graceful close under way.
         self._chunk = None
         self._writing = False
         self._disc = False
@@ -297,7 +298,19 @@ class MQTTClient:
         conn = self._conn
         self._conn = None
         if conn is not None:
-            conn.close()
+            queued = None
+            if self._core.state() == _mqttas.STATE_DISCONNECTED:
+                queued = self._take_queued()
+            closing = None
+            if queued:
+                try:
+                    closing = (asyncio.Event(), conn)
+                    spawn(self._close_gracefully(conn, queued, closing[0]))
+                except RuntimeError:  # CPython: no running loop (close()).
+                    closing = None
+            self._closing = closing
+            if closing is None:
+                conn.close()
         if self._core.state() != _mqttas.STATE_DISCONNECTED:
             self._core.link_down(now())
             ev = self._core.next_event()
@@ -311,6 +324,56 @@ class MQTTClient:
         for slot in self._reqs.values():
             slot[0] = False
         self._reqs = {}
+
+    def _take_queued(self):
+        # What the core queued before ending a connection itself.
+        core = self._core
+        out = b""
+        for _ in range(8):
+            data = core.take_tx(now())
+            if data is None:
+                break
+            out += data
+        return out
+
+    async def _close_gracefully(self, conn, data, done):
+        # The core ended a working connection itself (a planned close to
+        # have withheld QoS 2 messages sent again, a protocol error): what
+        # it queued last still goes out, above all the PUBCOMPs of the QoS 2
+        # messages it has just released and forgotten. The broker must read
+        # them before the next connection takes the session over (mosquitto
+        # then drops what the old one has unread) and before our close
+        # resets a connection with bytes unread; otherwise it keeps those
+        # messages awaiting PUBCOMP, and mosquitto 2.0 restored from its
+        # persistence file sends such messages beyond its inflight limit
+        # again as PUBLISHes: duplicates. As the C and Rust drivers do:
+        # send, half-close, read until the broker closes, at most 150 ms.
+        try:
+            conn.write(data)
+            await conn.drain()
+            eof = getattr(conn, "write_eof", None)
+            if eof is not None:
+                eof()
+            closed = asyncio.Event()
+
+            async def sink():
+                try:
+                    while await conn.read(1024):
+                        pass
+                except OSError:
+                    pass
+                closed.set()
+
+            t = spawn(sink())
+            await wait_ms(closed, 150)
+            try:
+                t.cancel()
+            except RuntimeError:
+                pass
+        except OSError:
+            pass
+        conn.close()
+        done.set()
 
     async def _reader(self, conn, gen):
         why = "connection closed by the broker"
@@ -418,6 +481,13 @@ class MQTTClient:
         """One connection: open the link's stream, CONNECT, await CONNACK."""
         s = self._s
         self.dprint("Connecting to broker.")
+        if self._closing is not None:
+            # The last connection's graceful close ends first (at worst
+            # cut short: a stream that cannot even drain is dead).
+            done, old = self._closing
+            self._closing = None
+            if not await wait_ms(done, 1000):
+                old.close()
         conn = await self._link.open(self._addr, s["ssl"], s["ssl_params"], s["response_time_ms"])
         self._connack = None
         self._start(conn)

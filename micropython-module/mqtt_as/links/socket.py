@@ -26,6 +26,16 @@ class Stream:
     async def drain(self):
         await self._w.drain()
 
+    def write_eof(self):
+        # Half-close (FIN after what is written) where the stream can:
+        # CPython's TCP transports; not TLS, not MicroPython.
+        w = self._w
+        try:
+            if w is not None and not _MP and w.can_write_eof():
+                w.write_eof()
+        except (OSError, RuntimeError):
+            pass
+
     def close(self):
         w = self._w
         if w is None:
