@@ -62,12 +62,7 @@ class Broker:
                 "autosave_interval 1\n"
                 "autosave_on_changes true\n"
                 "max_queued_messages 100000\n"
-                # No in-flight limit: mosquitto 2.0.11, restored from its
-                # file, puts saved messages beyond this quota in its queue
-                # and publishes them again, even those already PUBREC'd
-                # and released by the client (README.md). A quota of 100
-                # still let it happen once in the soak (64 duplicates).
-                "max_inflight_messages 0\n"
+                "max_inflight_messages 20\n"
                 "log_dest file %s/mosquitto.log\n"
                 "%s"
                 % (self.port, self.dir, self.dir,
