@@ -21,7 +21,7 @@ import sys
 import asyncio
 
 from . import compat
-from .compat import _mqttas, now, until, sleep_ms, wait_ms, spawn
+from .compat import _mqttas, now, until, sleep_ms, wait_ms, spawn, Changes
 from .msgqueue import MsgQueue
 from .options import validate, defaults, eliza
 from .properties import check as check_properties
@@ -103,7 +103,7 @@ class MQTTClient:
         self._conn = None
         self._gen = 0  # Connection generation: tasks of older ones stop.
         self._tasks = []
-        self._changed = asyncio.Event()
+        self._changes = Changes()
         self._tx_evt = asyncio.Event()
         self._timer_evt = asyncio.Event()
         self._outage = asyncio.Event()  # Wakes _keep_connected.
@@ -162,16 +162,10 @@ class MQTTClient:
 
     def _notify(self):
         # Wake every task waiting for something to change.
-        ev = self._changed
-        self._changed = asyncio.Event()
-        ev.set()
+        self._changes.notify()
 
     async def _wait_change(self, ms=None):
-        ev = self._changed
-        if ms is None:
-            await ev.wait()
-            return True
-        return await wait_ms(ev, ms)
+        return await self._changes.wait(ms)
 
     def _pump(self):
         """Take every event from the core, then wake the writer, the timer
@@ -398,7 +392,7 @@ class MQTTClient:
         while data and gen == self._gen:
             n = core.feed(now(), data)
             data = data[n:]
-            before = self._changed
+            before = self._changes.event
             self._pump()
             if n:
                 stuck = 0
@@ -408,7 +402,7 @@ class MQTTClient:
             stuck += 1
             if stuck > 3:
                 raise OSError(-1, "receive buffer stuck")
-            if before is self._changed:
+            if before is self._changes.event:
                 await self._wait_change(self._s["response_time_ms"])
             else:
                 await sleep_ms(0)

@@ -89,6 +89,28 @@ def print_exc(e):
 _tasks = set()
 
 
+class Changes:
+    """Something changed: notify() wakes every task in wait() at once.
+    `event` is the Event current waiters wait on; it is replaced at each
+    notify(), so comparing it tells whether anything changed meanwhile."""
+
+    def __init__(self):
+        self.event = asyncio.Event()
+
+    def notify(self):
+        ev = self.event
+        self.event = asyncio.Event()
+        ev.set()
+
+    async def wait(self, ms=None):
+        """True when notified; False after `ms` (None: no limit)."""
+        ev = self.event
+        if ms is None:
+            await ev.wait()
+            return True
+        return await wait_ms(ev, ms)
+
+
 def spawn(coro):
     """Start a task and keep it referenced until it ends (CPython drops
     unreferenced tasks)."""

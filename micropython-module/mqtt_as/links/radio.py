@@ -39,7 +39,7 @@
 
 import asyncio
 
-from ..compat import _mqttas, now, until, sleep_ms, wait_ms, spawn
+from ..compat import _mqttas, now, until, sleep_ms, wait_ms, spawn, Changes
 
 
 # Why a session went down, in words for mqtt_as's log.
@@ -166,7 +166,7 @@ class RadioLink:
         self._linger_until = 0
         self._running = False
         self._task = None
-        self._changed = asyncio.Event()
+        self._changes = Changes()
         self._wake = asyncio.Event()
         self.sessions = 0  # Sessions that came up (for tests and logs).
         self.downs = []  # Reasons of the sessions that went down.
@@ -178,16 +178,10 @@ class RadioLink:
             self._log("radio: " + fmt, *args)
 
     def _notify(self):
-        ev = self._changed
-        self._changed = asyncio.Event()
-        ev.set()
+        self._changes.notify()
 
     async def _wait_change(self, ms=None):
-        ev = self._changed
-        if ms is None:
-            await ev.wait()
-            return True
-        return await wait_ms(ev, ms)
+        return await self._changes.wait(ms)
 
     def _kick(self):
         self._wake.set()
