@@ -33,6 +33,7 @@ pub mod io;
 pub mod radio;
 pub mod reconnect;
 pub mod session;
+mod text;
 pub mod wire;
 
 pub use session::{Client, Config, Error, Event};

@@ -1,13 +1,13 @@
 //! Events as a flat C struct of borrowed pointers, and their text.
 
 use core::ffi::c_char;
-use core::fmt::{self, Write};
 use core::ptr::{self, addr_of};
 
 use super::mqttas_result;
 use super::property;
 use super::text::describe_into;
 use crate::session::{Awaited, Event, LostReason};
+use crate::text::Sink;
 use crate::wire::{DecodeError, ReasonCode, Version};
 
 /// What a `mqttas_event` reports. The numbers are fixed.
@@ -601,105 +601,93 @@ impl Fields {
     ///
     /// # Safety
     /// `topic` and `codes` are valid for their lengths.
-    unsafe fn describe(&self, w: &mut impl Write) -> fmt::Result {
+    unsafe fn describe(&self, w: &mut dyn Sink) {
         let k = |e: mqttas_event_kind| e as u32;
         // SAFETY (both): the caller vouches for the borrowed pointers.
         let topic = unsafe { super::args::array(self.topic, self.topic_len) }.unwrap_or_default();
         let codes = unsafe { super::args::array(self.codes, self.codes_len) }.unwrap_or_default();
-        let flags = |w: &mut dyn Write| -> fmt::Result {
-            if self.retain {
-                w.write_str(", retained")?;
-            }
-            if self.dup {
-                w.write_str(", duplicate")?;
-            }
-            Ok(())
-        };
         match self.kind {
-            x if x == k(MQTTAS_EVENT_NONE) => w.write_str("no event"),
+            x if x == k(MQTTAS_EVENT_NONE) => w.str("no event"),
             x if x == k(MQTTAS_EVENT_CONNECTED) => {
-                let s = if self.session_present {
-                    "session present"
+                w.str(if self.session_present {
+                    "connected (session present)"
                 } else {
-                    "new session"
-                };
-                write!(w, "connected ({s})")
+                    "connected (new session)"
+                });
             }
-            x if x == k(MQTTAS_EVENT_MESSAGE) => {
-                write!(
-                    w,
-                    "message on \"{}\": {} bytes, QoS {}",
-                    Lossy(topic),
-                    self.payload_len,
-                    self.qos
-                )?;
-                flags(w)
-            }
-            x if x == k(MQTTAS_EVENT_MESSAGE_START) => {
-                write!(
-                    w,
-                    "message on \"{}\": {} bytes in chunks, QoS {}",
-                    Lossy(topic),
-                    self.total_len,
-                    self.qos
-                )?;
-                flags(w)
+            x if x == k(MQTTAS_EVENT_MESSAGE) || x == k(MQTTAS_EVENT_MESSAGE_START) => {
+                let chunked = x == k(MQTTAS_EVENT_MESSAGE_START);
+                w.str("message on \"");
+                lossy(w, topic);
+                w.str("\": ");
+                if chunked {
+                    w.dec(self.total_len as usize);
+                    w.str(" bytes in chunks, QoS ");
+                } else {
+                    w.dec(self.payload_len);
+                    w.str(" bytes, QoS ");
+                }
+                w.dec(usize::from(self.qos));
+                if self.retain {
+                    w.str(", retained");
+                }
+                if self.dup {
+                    w.str(", duplicate");
+                }
             }
             x if x == k(MQTTAS_EVENT_MESSAGE_CHUNK) => {
-                write!(w, "message chunk: {} bytes", self.payload_len)
+                w.str("message chunk: ");
+                w.dec(self.payload_len);
+                w.str(" bytes");
             }
-            x if x == k(MQTTAS_EVENT_MESSAGE_END) => w.write_str("end of chunked message"),
+            x if x == k(MQTTAS_EVENT_MESSAGE_END) => w.str("end of chunked message"),
             x if x == k(MQTTAS_EVENT_PUBLISHED) => {
-                let verb = if self.reason < 0x80 {
-                    "complete"
+                w.str("publication ");
+                w.dec(usize::from(self.packet_id));
+                w.str(if self.reason < 0x80 {
+                    " complete: "
                 } else {
-                    "refused"
-                };
-                write!(
-                    w,
-                    "publication {} {verb}: {}",
-                    self.packet_id,
-                    ReasonCode(self.reason)
-                )
+                    " refused: "
+                });
+                ReasonCode(self.reason).text(w);
             }
             x if x == k(MQTTAS_EVENT_SUBSCRIBED) || x == k(MQTTAS_EVENT_UNSUBSCRIBED) => {
-                let what = if x == k(MQTTAS_EVENT_SUBSCRIBED) {
-                    "subscribe"
+                w.str(if x == k(MQTTAS_EVENT_SUBSCRIBED) {
+                    "subscribe "
                 } else {
-                    "unsubscribe"
-                };
-                write!(w, "{what} {} acknowledged", self.packet_id)?;
-                for (i, c) in codes.iter().enumerate() {
-                    w.write_str(if i == 0 { ": " } else { ", " })?;
-                    write!(w, "{:#04x}", c)?;
+                    "unsubscribe "
+                });
+                w.dec(usize::from(self.packet_id));
+                w.str(" acknowledged");
+                for (i, &c) in codes.iter().enumerate() {
+                    w.str(if i == 0 { ": " } else { ", " });
+                    w.hex(c);
                 }
-                Ok(())
             }
             x if x == k(MQTTAS_EVENT_AUTH) => {
-                write!(w, "authentication: {}", ReasonCode(self.reason))
+                w.str("authentication: ");
+                ReasonCode(self.reason).text(w);
             }
-            x if x == k(MQTTAS_EVENT_CONNECTION_LOST) => match self.lost_reason() {
-                Some(r) => write!(w, "connection lost: {r}"),
-                None => w.write_str("connection lost"),
-            },
-            x if x == k(MQTTAS_EVENT_DISCONNECTED) => w.write_str("disconnected: close the link"),
-            _ => w.write_str("unknown event"),
+            x if x == k(MQTTAS_EVENT_CONNECTION_LOST) => {
+                w.str("connection lost");
+                if let Some(r) = self.lost_reason() {
+                    w.str(": ");
+                    r.text(w);
+                }
+            }
+            x if x == k(MQTTAS_EVENT_DISCONNECTED) => w.str("disconnected: close the link"),
+            _ => w.str("unknown event"),
         }
     }
 }
 
-/// Bytes shown as text, invalid UTF-8 replaced.
-struct Lossy<'a>(&'a [u8]);
-
-impl fmt::Display for Lossy<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for chunk in self.0.utf8_chunks() {
-            f.write_str(chunk.valid())?;
-            if !chunk.invalid().is_empty() {
-                f.write_char(char::REPLACEMENT_CHARACTER)?;
-            }
+/// Bytes shown as text, invalid UTF-8 replaced by U+FFFD.
+fn lossy(w: &mut dyn Sink, bytes: &[u8]) {
+    for chunk in bytes.utf8_chunks() {
+        w.str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            w.str("\u{fffd}");
         }
-        Ok(())
     }
 }
 
@@ -766,6 +754,7 @@ pub extern "C" fn mqttas_lost_reason_str(lost: u32) -> *const c_char {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
 
     #[test]
@@ -788,6 +777,182 @@ mod tests {
             assert_eq!(protocol_to_c(e).0 as u32, code);
         }
         assert_eq!(protocol_from_c(0, 0), None);
+    }
+
+    /// The texts as `core::fmt` wrote them before the `Sink` rewrite.
+    fn old_reason(c: u8) -> std::string::String {
+        std::format!("{} ({:#04x})", ReasonCode(c).description(), c)
+    }
+
+    fn old_decode(e: DecodeError) -> std::string::String {
+        use DecodeError as D;
+        let d = e.description();
+        match e {
+            D::InvalidPacketType(v)
+            | D::InvalidReasonCode(v)
+            | D::InvalidPropertyId(v)
+            | D::PropertyNotAllowed(v)
+            | D::DuplicateProperty(v)
+            | D::InvalidPropertyValue(v)
+            | D::UnsupportedProtocolLevel(v)
+            | D::UnexpectedPacket(v) => std::format!("{d} ({v:#04x})"),
+            _ => d.into(),
+        }
+    }
+
+    fn old_lost(r: LostReason) -> std::string::String {
+        match r {
+            LostReason::LinkDown => "link down".into(),
+            LostReason::Refused(Version::V311, code) => std::format!(
+                "broker refused the connection: {} (CONNACK {})",
+                code.connack311_description(),
+                code.0
+            ),
+            LostReason::Refused(Version::V5, code) => {
+                std::format!("broker refused the connection: {}", old_reason(code.0))
+            }
+            LostReason::Timeout(what) => std::format!("no {what:?} within response_time"),
+            LostReason::Protocol(e) => {
+                std::format!("broker broke the protocol: {}", old_decode(e))
+            }
+            LostReason::ReceiveMaximumExceeded => "broker sent more unreleased QoS 2 messages than the client tracks; reconnecting to receive the rest".into(),
+            LostReason::AliasTableFull => "topic alias table full".into(),
+            LostReason::ServerDisconnect(code) => {
+                std::format!("broker closed the connection: {}", old_reason(code.0))
+            }
+        }
+    }
+
+    fn describe(ev: &mqttas_event) -> std::string::String {
+        let mut buf = [0 as c_char; 512];
+        let mut n = 0usize;
+        let r = unsafe { mqttas_event_describe(ev, buf.as_mut_ptr(), buf.len(), &mut n) };
+        assert_eq!(r, mqttas_result::MQTTAS_OK);
+        let bytes: std::vec::Vec<u8> = buf[..n].iter().map(|&c| c as u8).collect();
+        std::string::String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn texts_match_the_core_fmt_ones() {
+        for c in 0..=255u8 {
+            assert_eq!(std::format!("{}", ReasonCode(c)), old_reason(c));
+            let ev = mqttas_event {
+                kind: MQTTAS_EVENT_PUBLISHED,
+                packet_id: u16::from(c) * 257,
+                reason: c,
+                ..mqttas_event::NONE
+            };
+            let verb = if c < 0x80 { "complete" } else { "refused" };
+            let want = std::format!(
+                "publication {} {verb}: {}",
+                u16::from(c) * 257,
+                old_reason(c)
+            );
+            assert_eq!(describe(&ev), want);
+            let ev = mqttas_event {
+                kind: MQTTAS_EVENT_AUTH,
+                reason: c,
+                ..mqttas_event::NONE
+            };
+            assert_eq!(
+                describe(&ev),
+                std::format!("authentication: {}", old_reason(c))
+            );
+            for e in [
+                DecodeError::InvalidPacketType(c),
+                DecodeError::UnexpectedPacket(c),
+                DecodeError::InvalidPropertyValue(c),
+                DecodeError::Truncated,
+                DecodeError::UnexpectedSessionPresent,
+            ] {
+                assert_eq!(std::format!("{e}"), old_decode(e));
+            }
+            for r in [
+                LostReason::Refused(Version::V311, ReasonCode(c)),
+                LostReason::Refused(Version::V5, ReasonCode(c)),
+                LostReason::ServerDisconnect(ReasonCode(c)),
+                LostReason::Protocol(DecodeError::DuplicateProperty(c)),
+            ] {
+                assert_eq!(std::format!("{r}"), old_lost(r));
+                let ev = mqttas_event::from(&Event::ConnectionLost(r));
+                assert_eq!(
+                    describe(&ev),
+                    std::format!("connection lost: {}", old_lost(r))
+                );
+            }
+        }
+        for a in [
+            Awaited::ConnAck,
+            Awaited::PingResp,
+            Awaited::PubAck,
+            Awaited::PubRec,
+            Awaited::PubComp,
+            Awaited::SubAck,
+            Awaited::UnsubAck,
+        ] {
+            let r = LostReason::Timeout(a);
+            assert_eq!(std::format!("{r}"), old_lost(r));
+        }
+        for r in [
+            LostReason::LinkDown,
+            LostReason::ReceiveMaximumExceeded,
+            LostReason::AliasTableFull,
+        ] {
+            assert_eq!(std::format!("{r}"), old_lost(r));
+        }
+        let topic = b"a/\xffb\xc3";
+        for (kind, qos, retain, dup) in [
+            (MQTTAS_EVENT_MESSAGE, 0, false, false),
+            (MQTTAS_EVENT_MESSAGE, 1, true, false),
+            (MQTTAS_EVENT_MESSAGE_START, 2, true, true),
+            (MQTTAS_EVENT_MESSAGE_START, 1, false, true),
+        ] {
+            let ev = mqttas_event {
+                kind,
+                topic: topic.as_ptr().cast(),
+                topic_len: topic.len(),
+                payload_len: 123_456,
+                total_len: u32::MAX,
+                qos,
+                retain,
+                dup,
+                ..mqttas_event::NONE
+            };
+            let t = std::string::String::from_utf8_lossy(topic);
+            let mut want = if kind == MQTTAS_EVENT_MESSAGE {
+                std::format!("message on \"{t}\": 123456 bytes, QoS {qos}")
+            } else {
+                std::format!(
+                    "message on \"{t}\": {} bytes in chunks, QoS {qos}",
+                    u32::MAX
+                )
+            };
+            if retain {
+                want.push_str(", retained");
+            }
+            if dup {
+                want.push_str(", duplicate");
+            }
+            assert_eq!(describe(&ev), want);
+        }
+        let codes = [0u8, 1, 0x80, 0x11];
+        let ev = mqttas_event {
+            kind: MQTTAS_EVENT_UNSUBSCRIBED,
+            packet_id: 65535,
+            codes: codes.as_ptr(),
+            codes_len: codes.len(),
+            ..mqttas_event::NONE
+        };
+        assert_eq!(
+            describe(&ev),
+            "unsubscribe 65535 acknowledged: 0x00, 0x01, 0x80, 0x11"
+        );
+        let ev = mqttas_event {
+            kind: MQTTAS_EVENT_MESSAGE_CHUNK,
+            payload_len: 0,
+            ..mqttas_event::NONE
+        };
+        assert_eq!(describe(&ev), "message chunk: 0 bytes");
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! gateway accepts it. Same conventions as the client: caller storage,
 //! caller buffers, result codes, `uint32_t` milliseconds that wrap.
 
+use crate::text::Sink;
 use core::ffi::c_char;
-use core::fmt::Write;
 use core::mem::{align_of, size_of};
 use core::ptr::{self, addr_of, addr_of_mut};
 
@@ -277,9 +277,10 @@ pub unsafe extern "C" fn mqttas_radio_config_describe_error(
     let problem = RadioConfig::from(config).validate().err();
     // SAFETY: forwarded from the caller.
     unsafe {
-        describe_into(buf, buf_len, out_len, |w| match problem {
-            Some(RadioError::BadConfig(why)) => w.write_str(why),
-            Some(_) | None => Ok(()),
+        describe_into(buf, buf_len, out_len, |w| {
+            if let Some(RadioError::BadConfig(why)) = problem {
+                w.str(why);
+            }
         })
     }
 }

@@ -2,13 +2,13 @@
 //! into caller buffers.
 
 use core::ffi::c_char;
-use core::fmt;
 
 use super::args;
 use super::mqttas_result::{self, *};
+use crate::text::Sink;
 use crate::wire::ReasonCode;
 
-/// A `fmt::Write` into a C buffer that always leaves room for the NUL,
+/// A text [`Sink`] into a C buffer that always leaves room for the NUL,
 /// truncates at a character boundary and counts the whole length.
 pub(crate) struct CBuf<'a> {
     buf: &'a mut [u8],
@@ -39,14 +39,14 @@ impl<'a> CBuf<'a> {
     }
 }
 
-impl fmt::Write for CBuf<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
+impl Sink for CBuf<'_> {
+    fn str(&mut self, s: &str) {
         self.total = self.total.saturating_add(s.len());
         // Bytes left before the one kept for the NUL.
         let room = self.buf.len().saturating_sub(1).saturating_sub(self.pos);
         if room == 0 || self.pos < self.total - s.len() {
             // Already truncated: later text must not follow a gap.
-            return Ok(());
+            return;
         }
         let mut n = s.len().min(room);
         while !s.is_char_boundary(n) {
@@ -57,7 +57,6 @@ impl fmt::Write for CBuf<'_> {
             dst.copy_from_slice(src);
             self.pos += n;
         }
-        Ok(())
     }
 }
 
@@ -71,7 +70,7 @@ pub(crate) unsafe fn describe_into(
     buf: *mut c_char,
     len: usize,
     out_len: *mut usize,
-    f: impl FnOnce(&mut CBuf<'_>) -> fmt::Result,
+    f: impl FnOnce(&mut CBuf<'_>),
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     let bytes = match unsafe { args::bytes_mut(buf.cast::<u8>(), len) } {
@@ -79,8 +78,7 @@ pub(crate) unsafe fn describe_into(
         Err(e) => return e,
     };
     let mut w = CBuf::new(bytes);
-    // Our writer never fails; a Display impl that did would just cut the text.
-    let _ = f(&mut w);
+    f(&mut w);
     let (total, fitted) = w.finish();
     // SAFETY: forwarded from the caller.
     if let Some(o) = unsafe { args::opt_out(out_len) } {
@@ -121,44 +119,39 @@ pub unsafe extern "C" fn mqttas_reason_code_describe(
     out_len: *mut usize,
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
-    unsafe {
-        describe_into(buf, buf_len, out_len, |w| {
-            fmt::Write::write_fmt(w, format_args!("{}", ReasonCode(code)))
-        })
-    }
+    unsafe { describe_into(buf, buf_len, out_len, |w| ReasonCode(code).text(w)) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use core::fmt::Write;
 
     #[test]
     fn truncates_on_char_boundary_and_counts() {
         let mut buf = [0xAAu8; 6];
         let mut w = CBuf::new(&mut buf);
-        write!(w, "ab\u{e9}cd").unwrap(); // é is 2 bytes
-        write!(w, "xyz").unwrap();
+        w.str("ab\u{e9}cd"); // é is 2 bytes
+        w.str("xyz");
         assert_eq!(w.finish(), (9, false));
         assert_eq!(&buf[..5], b"ab\xc3\xa9c");
         assert_eq!(buf[5], 0);
 
         let mut buf = [0xAAu8; 4];
         let mut w = CBuf::new(&mut buf);
-        write!(w, "a\u{e9}").unwrap();
-        write!(w, "b").unwrap();
+        w.str("a\u{e9}");
+        w.str("b");
         // "aé" fits exactly in 3, "b" does not and must not follow a gap.
         assert_eq!(w.finish(), (4, false));
         assert_eq!(&buf, b"a\xc3\xa9\0");
 
         let mut buf = [0xAAu8; 4];
         let mut w = CBuf::new(&mut buf);
-        write!(w, "abc").unwrap();
+        w.str("abc");
         assert_eq!(w.finish(), (3, true));
         assert_eq!(&buf, b"abc\0");
 
         let mut w = CBuf::new(&mut []);
-        write!(w, "abc").unwrap();
+        w.str("abc");
         assert_eq!(w.finish(), (3, false));
     }
 }

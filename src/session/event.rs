@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use crate::text::Sink;
 use crate::wire::{DecodeError, Properties, QoS, ReasonCode, Version};
 
 /// An inbound application message that fits in the receive buffer.
@@ -87,29 +88,62 @@ pub enum LostReason {
     AliasTableFull,
 }
 
-impl fmt::Display for LostReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Awaited {
+    /// The packet's name as `Debug` prints it ("ConnAck").
+    fn name(self) -> &'static str {
         match self {
-            LostReason::LinkDown => f.write_str("link down"),
-            LostReason::Refused(Version::V311, code) => write!(
-                f,
-                "broker refused the connection: {} (CONNACK {})",
-                code.connack311_description(),
-                code.0
-            ),
+            Awaited::ConnAck => "ConnAck",
+            Awaited::PingResp => "PingResp",
+            Awaited::PubAck => "PubAck",
+            Awaited::PubRec => "PubRec",
+            Awaited::PubComp => "PubComp",
+            Awaited::SubAck => "SubAck",
+            Awaited::UnsubAck => "UnsubAck",
+        }
+    }
+}
+
+impl LostReason {
+    /// The `Display` text, e.g. "broker refused the connection: not
+    /// authorised (CONNACK 5)".
+    pub(crate) fn text(&self, s: &mut dyn Sink) {
+        match self {
+            LostReason::LinkDown => s.str("link down"),
+            LostReason::Refused(Version::V311, code) => {
+                s.str("broker refused the connection: ");
+                s.str(code.connack311_description());
+                s.str(" (CONNACK ");
+                s.dec(usize::from(code.0));
+                s.str(")");
+            }
             LostReason::Refused(Version::V5, code) => {
-                write!(f, "broker refused the connection: {code}")
+                s.str("broker refused the connection: ");
+                code.text(s);
             }
-            LostReason::Timeout(what) => write!(f, "no {what:?} within response_time"),
-            LostReason::Protocol(e) => write!(f, "broker broke the protocol: {e}"),
+            LostReason::Timeout(what) => {
+                s.str("no ");
+                s.str(what.name());
+                s.str(" within response_time");
+            }
+            LostReason::Protocol(e) => {
+                s.str("broker broke the protocol: ");
+                e.text(s);
+            }
             LostReason::ReceiveMaximumExceeded => {
-                f.write_str("broker sent more unreleased QoS 2 messages than the client tracks; reconnecting to receive the rest")
+                s.str("broker sent more unreleased QoS 2 messages than the client tracks; reconnecting to receive the rest")
             }
-            LostReason::AliasTableFull => f.write_str("topic alias table full"),
+            LostReason::AliasTableFull => s.str("topic alias table full"),
             LostReason::ServerDisconnect(code) => {
-                write!(f, "broker closed the connection: {code}")
+                s.str("broker closed the connection: ");
+                code.text(s);
             }
         }
+    }
+}
+
+impl fmt::Display for LostReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::text::display(f, |s| self.text(s))
     }
 }
 

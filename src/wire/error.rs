@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use crate::text::Sink;
+
 use super::ReasonCode;
 
 /// Why bytes from the network are not a valid MQTT packet.
@@ -125,9 +127,10 @@ impl DecodeError {
     }
 }
 
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.description())?;
+impl DecodeError {
+    /// The `Display` text: the description, then the value it concerns.
+    pub(crate) fn text(&self, s: &mut dyn Sink) {
+        s.str(self.description());
         match self {
             DecodeError::InvalidPacketType(v)
             | DecodeError::InvalidReasonCode(v)
@@ -136,9 +139,19 @@ impl fmt::Display for DecodeError {
             | DecodeError::DuplicateProperty(v)
             | DecodeError::InvalidPropertyValue(v)
             | DecodeError::UnsupportedProtocolLevel(v)
-            | DecodeError::UnexpectedPacket(v) => write!(f, " ({v:#04x})"),
-            _ => Ok(()),
+            | DecodeError::UnexpectedPacket(v) => {
+                s.str(" (");
+                s.hex(*v);
+                s.str(")");
+            }
+            _ => {}
         }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::text::display(f, |s| self.text(s))
     }
 }
 

@@ -3,6 +3,7 @@
 use core::fmt;
 
 use super::{PacketType, Version};
+use crate::text::Sink;
 
 /// A reason code as it appears on the wire.
 ///
@@ -150,8 +151,18 @@ impl ReasonCode {
     }
 }
 
+impl ReasonCode {
+    /// The `Display` text, e.g. "not authorised (0x87)".
+    pub(crate) fn text(self, s: &mut dyn Sink) {
+        s.str(self.description());
+        s.str(" (");
+        s.hex(self.0);
+        s.str(")");
+    }
+}
+
 impl fmt::Display for ReasonCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({:#04x})", self.description(), self.0)
+        crate::text::display(f, |s| self.text(s))
     }
 }
