@@ -107,116 +107,51 @@ impl mqttas_property {
 
 /// The C form of a decoded property; its pointers borrow from `p`.
 fn to_c(p: &Property<'_>) -> mqttas_property {
-    let int = |id: u8, value: u32| mqttas_property {
+    let (id, value, data, data2) = p.c_parts();
+    let ptr = |d: Option<&[u8]>| d.map_or(ptr::null(), <[u8]>::as_ptr);
+    let len = |d: Option<&[u8]>| d.map_or(0, <[u8]>::len);
+    mqttas_property {
         id,
         value,
-        ..mqttas_property::NONE
-    };
-    let data = |id: u8, d: &[u8]| mqttas_property {
-        id,
-        data: d.as_ptr(),
-        data_len: d.len(),
-        ..mqttas_property::NONE
-    };
-    match *p {
-        Property::PayloadFormatIndicator(v) => int(MQTTAS_PROP_PAYLOAD_FORMAT_INDICATOR, v.into()),
-        Property::MessageExpiryInterval(v) => int(MQTTAS_PROP_MESSAGE_EXPIRY_INTERVAL, v),
-        Property::ContentType(s) => data(MQTTAS_PROP_CONTENT_TYPE, s.as_bytes()),
-        Property::ResponseTopic(s) => data(MQTTAS_PROP_RESPONSE_TOPIC, s.as_bytes()),
-        Property::CorrelationData(b) => data(MQTTAS_PROP_CORRELATION_DATA, b),
-        Property::SubscriptionIdentifier(v) => int(MQTTAS_PROP_SUBSCRIPTION_IDENTIFIER, v),
-        Property::SessionExpiryInterval(v) => int(MQTTAS_PROP_SESSION_EXPIRY_INTERVAL, v),
-        Property::AssignedClientIdentifier(s) => {
-            data(MQTTAS_PROP_ASSIGNED_CLIENT_IDENTIFIER, s.as_bytes())
-        }
-        Property::ServerKeepAlive(v) => int(MQTTAS_PROP_SERVER_KEEP_ALIVE, v.into()),
-        Property::AuthenticationMethod(s) => data(MQTTAS_PROP_AUTHENTICATION_METHOD, s.as_bytes()),
-        Property::AuthenticationData(b) => data(MQTTAS_PROP_AUTHENTICATION_DATA, b),
-        Property::RequestProblemInformation(v) => {
-            int(MQTTAS_PROP_REQUEST_PROBLEM_INFORMATION, v.into())
-        }
-        Property::WillDelayInterval(v) => int(MQTTAS_PROP_WILL_DELAY_INTERVAL, v),
-        Property::RequestResponseInformation(v) => {
-            int(MQTTAS_PROP_REQUEST_RESPONSE_INFORMATION, v.into())
-        }
-        Property::ResponseInformation(s) => data(MQTTAS_PROP_RESPONSE_INFORMATION, s.as_bytes()),
-        Property::ServerReference(s) => data(MQTTAS_PROP_SERVER_REFERENCE, s.as_bytes()),
-        Property::ReasonString(s) => data(MQTTAS_PROP_REASON_STRING, s.as_bytes()),
-        Property::ReceiveMaximum(v) => int(MQTTAS_PROP_RECEIVE_MAXIMUM, v.into()),
-        Property::TopicAliasMaximum(v) => int(MQTTAS_PROP_TOPIC_ALIAS_MAXIMUM, v.into()),
-        Property::TopicAlias(v) => int(MQTTAS_PROP_TOPIC_ALIAS, v.into()),
-        Property::MaximumQoS(v) => int(MQTTAS_PROP_MAXIMUM_QOS, v.into()),
-        Property::RetainAvailable(v) => int(MQTTAS_PROP_RETAIN_AVAILABLE, v.into()),
-        Property::UserProperty(k, v) => mqttas_property {
-            id: MQTTAS_PROP_USER_PROPERTY,
-            value: 0,
-            data: k.as_ptr(),
-            data_len: k.len(),
-            data2: v.as_ptr(),
-            data2_len: v.len(),
-        },
-        Property::MaximumPacketSize(v) => int(MQTTAS_PROP_MAXIMUM_PACKET_SIZE, v),
-        Property::WildcardSubscriptionAvailable(v) => {
-            int(MQTTAS_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE, v.into())
-        }
-        Property::SubscriptionIdentifierAvailable(v) => {
-            int(MQTTAS_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE, v.into())
-        }
-        Property::SharedSubscriptionAvailable(v) => {
-            int(MQTTAS_PROP_SHARED_SUBSCRIPTION_AVAILABLE, v.into())
-        }
+        data: ptr(data),
+        data_len: len(data),
+        data2: ptr(data2),
+        data2_len: len(data2),
     }
 }
 
-/// The Rust form of a property given by C.
+/// The Rust form of a property given by C: the identifier's wire type (the
+/// codec's table) says which fields to read.
 ///
 /// # Safety
 /// The pointers in `p` that its `id` uses are valid for their lengths for
 /// `'a`.
 unsafe fn from_c<'a>(p: &mqttas_property) -> Result<Property<'a>, mqttas_result> {
-    let byte = || u8::try_from(p.value).map_err(|_| MQTTAS_ERR_INVALID_ARGUMENT);
-    let two = || u16::try_from(p.value).map_err(|_| MQTTAS_ERR_INVALID_ARGUMENT);
+    let kind = Property::wire_type(p.id).ok_or(MQTTAS_ERR_UNKNOWN_PROPERTY)?;
     // SAFETY (both closures): the caller vouches for `data`/`data_len`.
     let text = || unsafe { args::text(p.data.cast::<c_char>(), p.data_len) };
     let bin = || unsafe { args::array(p.data, p.data_len) };
-    Ok(match p.id {
-        MQTTAS_PROP_PAYLOAD_FORMAT_INDICATOR => Property::PayloadFormatIndicator(byte()?),
-        MQTTAS_PROP_MESSAGE_EXPIRY_INTERVAL => Property::MessageExpiryInterval(p.value),
-        MQTTAS_PROP_CONTENT_TYPE => Property::ContentType(text()?),
-        MQTTAS_PROP_RESPONSE_TOPIC => Property::ResponseTopic(text()?),
-        MQTTAS_PROP_CORRELATION_DATA => Property::CorrelationData(bin()?),
-        MQTTAS_PROP_SUBSCRIPTION_IDENTIFIER => Property::SubscriptionIdentifier(p.value),
-        MQTTAS_PROP_SESSION_EXPIRY_INTERVAL => Property::SessionExpiryInterval(p.value),
-        MQTTAS_PROP_ASSIGNED_CLIENT_IDENTIFIER => Property::AssignedClientIdentifier(text()?),
-        MQTTAS_PROP_SERVER_KEEP_ALIVE => Property::ServerKeepAlive(two()?),
-        MQTTAS_PROP_AUTHENTICATION_METHOD => Property::AuthenticationMethod(text()?),
-        MQTTAS_PROP_AUTHENTICATION_DATA => Property::AuthenticationData(bin()?),
-        MQTTAS_PROP_REQUEST_PROBLEM_INFORMATION => Property::RequestProblemInformation(byte()?),
-        MQTTAS_PROP_WILL_DELAY_INTERVAL => Property::WillDelayInterval(p.value),
-        MQTTAS_PROP_REQUEST_RESPONSE_INFORMATION => Property::RequestResponseInformation(byte()?),
-        MQTTAS_PROP_RESPONSE_INFORMATION => Property::ResponseInformation(text()?),
-        MQTTAS_PROP_SERVER_REFERENCE => Property::ServerReference(text()?),
-        MQTTAS_PROP_REASON_STRING => Property::ReasonString(text()?),
-        MQTTAS_PROP_RECEIVE_MAXIMUM => Property::ReceiveMaximum(two()?),
-        MQTTAS_PROP_TOPIC_ALIAS_MAXIMUM => Property::TopicAliasMaximum(two()?),
-        MQTTAS_PROP_TOPIC_ALIAS => Property::TopicAlias(two()?),
-        MQTTAS_PROP_MAXIMUM_QOS => Property::MaximumQoS(byte()?),
-        MQTTAS_PROP_RETAIN_AVAILABLE => Property::RetainAvailable(byte()?),
-        MQTTAS_PROP_USER_PROPERTY => {
+    let prop = match kind {
+        Property::STR => Property::from_text(p.id, text()?, None),
+        Property::BIN => Property::from_bin(p.id, bin()?),
+        Property::PAIR => {
             // SAFETY: the caller vouches for `data2`/`data2_len`.
             let value = unsafe { args::text(p.data2.cast::<c_char>(), p.data2_len) }?;
-            Property::UserProperty(text()?, value)
+            Property::from_text(p.id, text()?, Some(value))
         }
-        MQTTAS_PROP_MAXIMUM_PACKET_SIZE => Property::MaximumPacketSize(p.value),
-        MQTTAS_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE => {
-            Property::WildcardSubscriptionAvailable(byte()?)
+        _ => {
+            let max = match kind {
+                Property::BYTE => u32::from(u8::MAX),
+                Property::U16 => u32::from(u16::MAX),
+                _ => u32::MAX,
+            };
+            if p.value > max {
+                return Err(MQTTAS_ERR_INVALID_ARGUMENT);
+            }
+            Property::from_int(p.id, p.value)
         }
-        MQTTAS_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE => {
-            Property::SubscriptionIdentifierAvailable(byte()?)
-        }
-        MQTTAS_PROP_SHARED_SUBSCRIPTION_AVAILABLE => Property::SharedSubscriptionAvailable(byte()?),
-        _ => return Err(MQTTAS_ERR_UNKNOWN_PROPERTY),
-    })
+    };
+    prop.ok_or(MQTTAS_ERR_UNKNOWN_PROPERTY)
 }
 
 /// Properties given by C, converted into a list the session can encode.
@@ -307,4 +242,91 @@ pub unsafe extern "C" fn mqttas_property_next(
         Ok(())
     };
     super::result::code(run())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_properties_round_trip_and_are_checked() {
+        let (name, value) = ("name", "value");
+        let mut known = 0;
+        for id in 0..=255u8 {
+            let base = mqttas_property {
+                id,
+                ..mqttas_property::NONE
+            };
+            let int = mqttas_property { value: 1, ..base };
+            let text = mqttas_property {
+                data: name.as_ptr(),
+                data_len: name.len(),
+                ..base
+            };
+            let pair = mqttas_property {
+                data2: value.as_ptr(),
+                data2_len: value.len(),
+                ..text
+            };
+            let p = match Property::wire_type(id) {
+                None => {
+                    assert_eq!(
+                        unsafe { from_c(&int) }.err(),
+                        Some(MQTTAS_ERR_UNKNOWN_PROPERTY)
+                    );
+                    continue;
+                }
+                Some(Property::STR | Property::BIN) => text,
+                Some(Property::PAIR) => pair,
+                Some(kind) => {
+                    let too_big = match kind {
+                        Property::BYTE => Some(0x100),
+                        Property::U16 => Some(0x1_0000),
+                        _ => None,
+                    };
+                    if let Some(v) = too_big {
+                        let p = mqttas_property { value: v, ..int };
+                        assert_eq!(
+                            unsafe { from_c(&p) }.err(),
+                            Some(MQTTAS_ERR_INVALID_ARGUMENT)
+                        );
+                        let p = mqttas_property {
+                            value: v - 1,
+                            ..int
+                        };
+                        assert!(unsafe { from_c(&p) }.is_ok());
+                    } else {
+                        let p = mqttas_property {
+                            value: u32::MAX,
+                            ..int
+                        };
+                        assert!(unsafe { from_c(&p) }.is_ok());
+                    }
+                    int
+                }
+            };
+            known += 1;
+            let back = to_c(&unsafe { from_c(&p) }.unwrap());
+            assert_eq!(
+                (
+                    back.id,
+                    back.value,
+                    back.data,
+                    back.data_len,
+                    back.data2,
+                    back.data2_len
+                ),
+                (p.id, p.value, p.data, p.data_len, p.data2, p.data2_len)
+            );
+        }
+        assert_eq!(known, 27);
+        let bad = [0xffu8];
+        let p = mqttas_property {
+            id: MQTTAS_PROP_CONTENT_TYPE,
+            data: bad.as_ptr(),
+            data_len: 1,
+            ..mqttas_property::NONE
+        };
+        assert_eq!(unsafe { from_c(&p) }.err(), Some(MQTTAS_ERR_INVALID_UTF8));
+    }
 }

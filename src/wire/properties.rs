@@ -249,6 +249,62 @@ impl<'a> Property<'a> {
     }
 }
 
+/// The C API's view (`src/ffi/property.rs`): a property as identifier,
+/// integer, and up to two byte strings, converted through the table above
+/// so that the C layer holds no list of properties of its own.
+#[cfg(feature = "ffi-min")]
+impl<'a> Property<'a> {
+    /// Wire type of a byte integer identifier (for [`Property::wire_type`]).
+    pub(crate) const BYTE: u8 = BYTE;
+    /// Wire type of a two byte integer identifier.
+    pub(crate) const U16: u8 = U16;
+    /// Wire type of a string identifier.
+    pub(crate) const STR: u8 = STR;
+    /// Wire type of a binary data identifier.
+    pub(crate) const BIN: u8 = BIN;
+    /// Wire type of a string pair (user property).
+    pub(crate) const PAIR: u8 = PAIR;
+
+    /// The wire type of identifier `id`, `None` when unknown.
+    pub(crate) fn wire_type(id: u8) -> Option<u8> {
+        rule(id).map(|(kind, _)| kind)
+    }
+
+    /// An integer property; `None` unless `id` is one (the caller has
+    /// checked that `v` fits its width).
+    pub(crate) fn from_int(id: u8, v: u32) -> Option<Self> {
+        Self::join(id, Val::Int(v))
+    }
+
+    /// A string property, or a user property named `s` when `value` is
+    /// given; `None` unless `id` is of that type.
+    pub(crate) fn from_text(id: u8, s: &'a str, value: Option<&'a str>) -> Option<Self> {
+        Self::join(
+            id,
+            match value {
+                Some(v) => Val::Pair(s, v),
+                None => Val::Str(s),
+            },
+        )
+    }
+
+    /// A binary data property; `None` unless `id` is one.
+    pub(crate) fn from_bin(id: u8, b: &'a [u8]) -> Option<Self> {
+        Self::join(id, Val::Bin(b))
+    }
+
+    /// Identifier, integer value (0 for the others), data (the name of a
+    /// user property) and the value of a user property.
+    pub(crate) fn c_parts(&self) -> (u8, u32, Option<&'a [u8]>, Option<&'a [u8]>) {
+        match self.split() {
+            (id, Val::Int(n)) => (id, n, None, None),
+            (id, Val::Str(s)) => (id, 0, Some(s.as_bytes()), None),
+            (id, Val::Bin(b)) => (id, 0, Some(b), None),
+            (id, Val::Pair(k, v)) => (id, 0, Some(k.as_bytes()), Some(v.as_bytes())),
+        }
+    }
+}
+
 /// Read one property: identifier and value.
 fn read<'a>(r: &mut Reader<'a>) -> Result<(u8, Val<'a>), DecodeError> {
     // Identifiers are variable byte integers, but every known one is below
