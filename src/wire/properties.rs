@@ -177,74 +177,113 @@ impl<'a> Property<'a> {
         self.split().0
     }
 
+    /// The identifier and the value by wire shape (two small matches: a
+    /// table of identifiers and six value shapes, not 27 of both).
     fn split(&self) -> (u8, Val<'a>) {
         use Property::*;
-        use Val::*;
-        match *self {
-            PayloadFormatIndicator(v) => (0x01, Int(v.into())),
-            MessageExpiryInterval(v) => (0x02, Int(v)),
-            ContentType(s) => (0x03, Str(s)),
-            ResponseTopic(s) => (0x08, Str(s)),
-            CorrelationData(b) => (0x09, Bin(b)),
-            SubscriptionIdentifier(v) => (0x0B, Int(v)),
-            SessionExpiryInterval(v) => (0x11, Int(v)),
-            AssignedClientIdentifier(s) => (0x12, Str(s)),
-            ServerKeepAlive(v) => (0x13, Int(v.into())),
-            AuthenticationMethod(s) => (0x15, Str(s)),
-            AuthenticationData(b) => (0x16, Bin(b)),
-            RequestProblemInformation(v) => (0x17, Int(v.into())),
-            WillDelayInterval(v) => (0x18, Int(v)),
-            RequestResponseInformation(v) => (0x19, Int(v.into())),
-            ResponseInformation(s) => (0x1A, Str(s)),
-            ServerReference(s) => (0x1C, Str(s)),
-            ReasonString(s) => (0x1F, Str(s)),
-            ReceiveMaximum(v) => (0x21, Int(v.into())),
-            TopicAliasMaximum(v) => (0x22, Int(v.into())),
-            TopicAlias(v) => (0x23, Int(v.into())),
-            MaximumQoS(v) => (0x24, Int(v.into())),
-            RetainAvailable(v) => (0x25, Int(v.into())),
-            UserProperty(k, v) => (0x26, Pair(k, v)),
-            MaximumPacketSize(v) => (0x27, Int(v)),
-            WildcardSubscriptionAvailable(v) => (0x28, Int(v.into())),
-            SubscriptionIdentifierAvailable(v) => (0x29, Int(v.into())),
-            SharedSubscriptionAvailable(v) => (0x2A, Int(v.into())),
-        }
+        let id = match *self {
+            PayloadFormatIndicator(_) => 0x01,
+            MessageExpiryInterval(_) => 0x02,
+            ContentType(_) => 0x03,
+            ResponseTopic(_) => 0x08,
+            CorrelationData(_) => 0x09,
+            SubscriptionIdentifier(_) => 0x0B,
+            SessionExpiryInterval(_) => 0x11,
+            AssignedClientIdentifier(_) => 0x12,
+            ServerKeepAlive(_) => 0x13,
+            AuthenticationMethod(_) => 0x15,
+            AuthenticationData(_) => 0x16,
+            RequestProblemInformation(_) => 0x17,
+            WillDelayInterval(_) => 0x18,
+            RequestResponseInformation(_) => 0x19,
+            ResponseInformation(_) => 0x1A,
+            ServerReference(_) => 0x1C,
+            ReasonString(_) => 0x1F,
+            ReceiveMaximum(_) => 0x21,
+            TopicAliasMaximum(_) => 0x22,
+            TopicAlias(_) => 0x23,
+            MaximumQoS(_) => 0x24,
+            RetainAvailable(_) => 0x25,
+            UserProperty(..) => 0x26,
+            MaximumPacketSize(_) => 0x27,
+            WildcardSubscriptionAvailable(_) => 0x28,
+            SubscriptionIdentifierAvailable(_) => 0x29,
+            SharedSubscriptionAvailable(_) => 0x2A,
+        };
+        let v = match *self {
+            PayloadFormatIndicator(v)
+            | RequestProblemInformation(v)
+            | RequestResponseInformation(v)
+            | MaximumQoS(v)
+            | RetainAvailable(v)
+            | WildcardSubscriptionAvailable(v)
+            | SubscriptionIdentifierAvailable(v)
+            | SharedSubscriptionAvailable(v) => Val::Int(v.into()),
+            ServerKeepAlive(v) | ReceiveMaximum(v) | TopicAliasMaximum(v) | TopicAlias(v) => {
+                Val::Int(v.into())
+            }
+            MessageExpiryInterval(v)
+            | SubscriptionIdentifier(v)
+            | SessionExpiryInterval(v)
+            | WillDelayInterval(v)
+            | MaximumPacketSize(v) => Val::Int(v),
+            ContentType(s)
+            | ResponseTopic(s)
+            | AssignedClientIdentifier(s)
+            | AuthenticationMethod(s)
+            | ResponseInformation(s)
+            | ServerReference(s)
+            | ReasonString(s) => Val::Str(s),
+            CorrelationData(b) | AuthenticationData(b) => Val::Bin(b),
+            UserProperty(k, v) => Val::Pair(k, v),
+        };
+        (id, v)
     }
 
     /// The property for an identifier and a value of its wire type (the
     /// casts cannot truncate: the value was read with that type's width).
+    /// Matched by value shape first: four small tables rather than one
+    /// test of both per property.
     fn join(id: u8, v: Val<'a>) -> Option<Self> {
         use Property::*;
-        use Val::*;
-        Some(match (id, v) {
-            (0x01, Int(v)) => PayloadFormatIndicator(v as u8),
-            (0x02, Int(v)) => MessageExpiryInterval(v),
-            (0x03, Str(s)) => ContentType(s),
-            (0x08, Str(s)) => ResponseTopic(s),
-            (0x09, Bin(b)) => CorrelationData(b),
-            (0x0B, Int(v)) => SubscriptionIdentifier(v),
-            (0x11, Int(v)) => SessionExpiryInterval(v),
-            (0x12, Str(s)) => AssignedClientIdentifier(s),
-            (0x13, Int(v)) => ServerKeepAlive(v as u16),
-            (0x15, Str(s)) => AuthenticationMethod(s),
-            (0x16, Bin(b)) => AuthenticationData(b),
-            (0x17, Int(v)) => RequestProblemInformation(v as u8),
-            (0x18, Int(v)) => WillDelayInterval(v),
-            (0x19, Int(v)) => RequestResponseInformation(v as u8),
-            (0x1A, Str(s)) => ResponseInformation(s),
-            (0x1C, Str(s)) => ServerReference(s),
-            (0x1F, Str(s)) => ReasonString(s),
-            (0x21, Int(v)) => ReceiveMaximum(v as u16),
-            (0x22, Int(v)) => TopicAliasMaximum(v as u16),
-            (0x23, Int(v)) => TopicAlias(v as u16),
-            (0x24, Int(v)) => MaximumQoS(v as u8),
-            (0x25, Int(v)) => RetainAvailable(v as u8),
-            (0x26, Pair(k, v)) => UserProperty(k, v),
-            (0x27, Int(v)) => MaximumPacketSize(v),
-            (0x28, Int(v)) => WildcardSubscriptionAvailable(v as u8),
-            (0x29, Int(v)) => SubscriptionIdentifierAvailable(v as u8),
-            (0x2A, Int(v)) => SharedSubscriptionAvailable(v as u8),
-            _ => return None,
+        Some(match v {
+            Val::Int(v) => match id {
+                0x01 => PayloadFormatIndicator(v as u8),
+                0x02 => MessageExpiryInterval(v),
+                0x0B => SubscriptionIdentifier(v),
+                0x11 => SessionExpiryInterval(v),
+                0x13 => ServerKeepAlive(v as u16),
+                0x17 => RequestProblemInformation(v as u8),
+                0x18 => WillDelayInterval(v),
+                0x19 => RequestResponseInformation(v as u8),
+                0x21 => ReceiveMaximum(v as u16),
+                0x22 => TopicAliasMaximum(v as u16),
+                0x23 => TopicAlias(v as u16),
+                0x24 => MaximumQoS(v as u8),
+                0x25 => RetainAvailable(v as u8),
+                0x27 => MaximumPacketSize(v),
+                0x28 => WildcardSubscriptionAvailable(v as u8),
+                0x29 => SubscriptionIdentifierAvailable(v as u8),
+                0x2A => SharedSubscriptionAvailable(v as u8),
+                _ => return None,
+            },
+            Val::Str(s) => match id {
+                0x03 => ContentType(s),
+                0x08 => ResponseTopic(s),
+                0x12 => AssignedClientIdentifier(s),
+                0x15 => AuthenticationMethod(s),
+                0x1A => ResponseInformation(s),
+                0x1C => ServerReference(s),
+                0x1F => ReasonString(s),
+                _ => return None,
+            },
+            Val::Bin(b) => match id {
+                0x09 => CorrelationData(b),
+                0x16 => AuthenticationData(b),
+                _ => return None,
+            },
+            Val::Pair(k, v) if id == 0x26 => UserProperty(k, v),
+            Val::Pair(..) => return None,
         })
     }
 }
