@@ -729,27 +729,20 @@ pub unsafe extern "C" fn mqttas_event_describe(
 /// story with codes, use `mqttas_event_describe`.
 #[no_mangle]
 pub extern "C" fn mqttas_lost_reason_str(lost: u32) -> *const c_char {
-    const TEXTS: [(mqttas_lost_reason, &core::ffi::CStr); 8] = [
-        (MQTTAS_LOST_NONE, c"connection not lost"),
-        (MQTTAS_LOST_LINK_DOWN, c"link down"),
-        (MQTTAS_LOST_REFUSED, c"broker refused the connection"),
-        (MQTTAS_LOST_TIMEOUT, c"no reply within response_time"),
-        (MQTTAS_LOST_PROTOCOL, c"broker broke the protocol"),
-        (
-            MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED,
-            c"broker exceeded our receive maximum",
-        ),
-        (
-            MQTTAS_LOST_SERVER_DISCONNECT,
-            c"broker closed the connection",
-        ),
-        (MQTTAS_LOST_ALIAS_TABLE_FULL, c"topic alias table full"),
-    ];
-    TEXTS
-        .iter()
-        .find(|(k, _)| *k as u32 == lost)
-        .map_or(c"unknown", |(_, t)| *t)
-        .as_ptr()
+    super::text::c_texts!(
+        TEXTS: [
+            (MQTTAS_LOST_NONE, "connection not lost"),
+            (MQTTAS_LOST_LINK_DOWN, "link down"),
+            (MQTTAS_LOST_REFUSED, "broker refused the connection"),
+            (MQTTAS_LOST_TIMEOUT, "no reply within response_time"),
+            (MQTTAS_LOST_PROTOCOL, "broker broke the protocol"),
+            (MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED, "broker exceeded our receive maximum"),
+            (MQTTAS_LOST_SERVER_DISCONNECT, "broker closed the connection"),
+            (MQTTAS_LOST_ALIAS_TABLE_FULL, "topic alias table full"),
+        ],
+        "unknown"
+    );
+    TEXTS.get(lost)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Result codes and their text.
 
-use core::ffi::{c_char, CStr};
+use core::ffi::c_char;
 
 use crate::session::Error;
 use crate::wire::EncodeError;
@@ -148,125 +148,52 @@ pub(crate) fn code(r: Result<(), mqttas_result>) -> mqttas_result {
     }
 }
 
-/// Every code with its text, the one place the two are paired.
-const TEXTS: &[(mqttas_result, &CStr)] = &[
-    (MQTTAS_OK, c"success"),
-    (
-        MQTTAS_ERR_NULL_POINTER,
-        c"a required pointer argument is NULL",
-    ),
-    (
-        MQTTAS_ERR_BUFFER_TOO_SMALL,
-        c"buffer too small: give a larger client storage or output buffer",
-    ),
-    (
-        MQTTAS_ERR_MISALIGNED,
-        c"client storage misaligned: align it to mqttas_client_align()",
-    ),
-    (
-        MQTTAS_ERR_NOT_INITIALIZED,
-        c"client not initialised: call mqttas_client_init first",
-    ),
-    (
-        MQTTAS_ERR_INVALID_UTF8,
-        c"string argument is not valid UTF-8",
-    ),
-    (MQTTAS_ERR_INVALID_ARGUMENT, c"argument out of range"),
-    (
-        MQTTAS_ERR_TOO_MANY_ITEMS,
-        c"too many subscriptions or properties in one call",
-    ),
-    (
-        MQTTAS_ERR_BUFFERS_OVERLAP,
-        c"buffers overlap: give the client distinct buffers",
-    ),
-    (
-        MQTTAS_ERR_UNKNOWN_PROPERTY,
-        c"unknown MQTT 5.0 property identifier",
-    ),
-    (MQTTAS_ERR_NOT_CONNECTED, c"not connected"),
-    (
-        MQTTAS_ERR_ALREADY_CONNECTED,
-        c"already connected or connecting",
-    ),
-    (
-        MQTTAS_ERR_STORE_FULL,
-        c"message store full: wait for a publication to complete",
-    ),
-    (
-        MQTTAS_ERR_TX_FULL,
-        c"transmit buffer full: send pending bytes first",
-    ),
-    (
-        MQTTAS_ERR_TOO_MANY_PENDING,
-        c"too many subscribe/unsubscribe requests awaiting acknowledgement",
-    ),
-    (
-        MQTTAS_ERR_TOO_LARGE,
-        c"packet larger than the buffers or the broker's maximum packet size",
-    ),
-    (
-        MQTTAS_ERR_QOS_NOT_SUPPORTED,
-        c"QoS not supported by the broker",
-    ),
-    (
-        MQTTAS_ERR_RETAIN_NOT_SUPPORTED,
-        c"retain not supported by the broker",
-    ),
-    (
-        MQTTAS_ERR_INVALID_CONFIG,
-        c"invalid configuration: a buffer below its minimum or a value out of range",
-    ),
-    (
-        MQTTAS_ERR_UNSUPPORTED,
-        c"not supported by this build of the library (MQTT 5.0 or QoS 2 left out)",
-    ),
-    (MQTTAS_ERR_SESSION_OTHER, c"the session refused the command"),
-    (
-        MQTTAS_ERR_STRING_TOO_LONG,
-        c"string longer than 65535 bytes",
-    ),
-    (
-        MQTTAS_ERR_PACKET_TOO_LARGE,
-        c"packet larger than MQTT allows",
-    ),
-    (MQTTAS_ERR_EMPTY_TOPIC, c"empty topic"),
-    (
-        MQTTAS_ERR_INVALID_TOPIC,
-        c"invalid topic (wildcard in a topic name, misplaced wildcard, or NUL)",
-    ),
-    (MQTTAS_ERR_INVALID_PACKET_ID, c"invalid packet identifier"),
-    (MQTTAS_ERR_EMPTY_FILTER_LIST, c"no topic filter"),
-    (
-        MQTTAS_ERR_NOT_IN_VERSION,
-        c"field not available in this MQTT version",
-    ),
-    (
-        MQTTAS_ERR_INVALID_PROPERTY,
-        c"property not allowed here or invalid",
-    ),
-    (MQTTAS_ERR_INVALID_STRING, c"string holds NUL"),
-    (
-        MQTTAS_ERR_INVALID_SUB_OPTIONS,
-        c"invalid subscription options",
-    ),
-    (
-        MQTTAS_ERR_INVALID_REASON_CODE,
-        c"reason code not allowed in this packet",
-    ),
-    (MQTTAS_ERR_ENCODE_OTHER, c"the packet could not be encoded"),
-];
+// Every code with its text, the one place the two are paired.
+super::text::c_texts!(
+    TEXTS: [
+        (MQTTAS_OK, "success"),
+        (MQTTAS_ERR_NULL_POINTER, "a required pointer argument is NULL"),
+        (MQTTAS_ERR_BUFFER_TOO_SMALL, "buffer too small: give a larger client storage or output buffer"),
+        (MQTTAS_ERR_MISALIGNED, "client storage misaligned: align it to mqttas_client_align()"),
+        (MQTTAS_ERR_NOT_INITIALIZED, "client not initialised: call mqttas_client_init first"),
+        (MQTTAS_ERR_INVALID_UTF8, "string argument is not valid UTF-8"),
+        (MQTTAS_ERR_INVALID_ARGUMENT, "argument out of range"),
+        (MQTTAS_ERR_TOO_MANY_ITEMS, "too many subscriptions or properties in one call"),
+        (MQTTAS_ERR_BUFFERS_OVERLAP, "buffers overlap: give the client distinct buffers"),
+        (MQTTAS_ERR_UNKNOWN_PROPERTY, "unknown MQTT 5.0 property identifier"),
+        (MQTTAS_ERR_NOT_CONNECTED, "not connected"),
+        (MQTTAS_ERR_ALREADY_CONNECTED, "already connected or connecting"),
+        (MQTTAS_ERR_STORE_FULL, "message store full: wait for a publication to complete"),
+        (MQTTAS_ERR_TX_FULL, "transmit buffer full: send pending bytes first"),
+        (MQTTAS_ERR_TOO_MANY_PENDING, "too many subscribe/unsubscribe requests awaiting acknowledgement"),
+        (MQTTAS_ERR_TOO_LARGE, "packet larger than the buffers or the broker's maximum packet size"),
+        (MQTTAS_ERR_QOS_NOT_SUPPORTED, "QoS not supported by the broker"),
+        (MQTTAS_ERR_RETAIN_NOT_SUPPORTED, "retain not supported by the broker"),
+        (MQTTAS_ERR_INVALID_CONFIG, "invalid configuration: a buffer below its minimum or a value out of range"),
+        (MQTTAS_ERR_UNSUPPORTED, "not supported by this build of the library (MQTT 5.0 or QoS 2 left out)"),
+        (MQTTAS_ERR_SESSION_OTHER, "the session refused the command"),
+        (MQTTAS_ERR_STRING_TOO_LONG, "string longer than 65535 bytes"),
+        (MQTTAS_ERR_PACKET_TOO_LARGE, "packet larger than MQTT allows"),
+        (MQTTAS_ERR_EMPTY_TOPIC, "empty topic"),
+        (MQTTAS_ERR_INVALID_TOPIC, "invalid topic (wildcard in a topic name, misplaced wildcard, or NUL)"),
+        (MQTTAS_ERR_INVALID_PACKET_ID, "invalid packet identifier"),
+        (MQTTAS_ERR_EMPTY_FILTER_LIST, "no topic filter"),
+        (MQTTAS_ERR_NOT_IN_VERSION, "field not available in this MQTT version"),
+        (MQTTAS_ERR_INVALID_PROPERTY, "property not allowed here or invalid"),
+        (MQTTAS_ERR_INVALID_STRING, "string holds NUL"),
+        (MQTTAS_ERR_INVALID_SUB_OPTIONS, "invalid subscription options"),
+        (MQTTAS_ERR_INVALID_REASON_CODE, "reason code not allowed in this packet"),
+        (MQTTAS_ERR_ENCODE_OTHER, "the packet could not be encoded"),
+    ],
+    "unknown result code"
+);
 
 /// The text of a result code: a static NUL-terminated string, valid for
 /// the life of the program, saying what happened and what to do. Never
 /// NULL: an unknown code gives "unknown result code".
 #[no_mangle]
 pub extern "C" fn mqttas_strerror(code: u32) -> *const c_char {
-    TEXTS
-        .iter()
-        .find(|(c, _)| *c as u32 == code)
-        .map_or(c"unknown result code", |(_, t)| *t)
-        .as_ptr()
+    TEXTS.get(code)
 }
 
 #[cfg(test)]
@@ -275,11 +202,26 @@ mod tests {
 
     #[test]
     fn codes_are_unique_and_have_text() {
-        for (i, (a, _)) in TEXTS.iter().enumerate() {
-            for (b, _) in TEXTS.iter().skip(i + 1) {
-                assert_ne!(*a as u32, *b as u32);
+        for (i, a) in TEXTS.keys.iter().enumerate() {
+            for b in TEXTS.keys.iter().skip(i + 1) {
+                assert_ne!(a, b);
             }
         }
-        assert_eq!(TEXTS.len(), 33);
+        assert_eq!(TEXTS.keys.len(), 33);
+        // One text per code and the fallback, each NUL-terminated.
+        assert_eq!(TEXTS.blob.iter().filter(|&&b| b == 0).count(), 34);
+        let text = |c: u32| {
+            unsafe { core::ffi::CStr::from_ptr(mqttas_strerror(c)) }
+                .to_str()
+                .unwrap()
+        };
+        assert_eq!(text(0), "success");
+        assert_eq!(text(1), "a required pointer argument is NULL");
+        assert_eq!(text(299), "the packet could not be encoded");
+        assert_eq!(text(98), "unknown result code");
+        assert_eq!(text(u32::MAX), "unknown result code");
+        for &k in TEXTS.keys {
+            assert!(!text(k.into()).is_empty());
+        }
     }
 }

@@ -60,6 +60,68 @@ impl Sink for CBuf<'_> {
     }
 }
 
+/// Static C texts keyed by number, as one `static` blob of NUL-terminated
+/// strings and a `static` table of keys: `c_texts!(NAME: [(key, "text"),
+/// ...], "fallback")` defines `NAME`, a [`CTexts`].
+///
+/// Not C string literals: LLVM files those (and any small constant that
+/// looks like one) into one mergeable string section that the linker keeps
+/// or drops whole, so a program that calls none of the text functions
+/// carried every text. A `static` is its own section, dropped when unused.
+macro_rules! c_texts {
+    ($name:ident: [$(($key:expr, $text:literal)),* $(,)?], $fallback:literal) => {
+        static $name: $crate::ffi::text::CTexts = {
+            const KEYS: &[u16] = &[$($key as u16),*];
+            const BLOB: &str = concat!($($text, "\0",)* $fallback, "\0");
+            static KEY_TABLE: [u16; KEYS.len()] = $crate::ffi::text::array(KEYS);
+            static BLOB_BYTES: [u8; BLOB.len()] = $crate::ffi::text::array(BLOB.as_bytes());
+            $crate::ffi::text::CTexts {
+                keys: &KEY_TABLE,
+                blob: &BLOB_BYTES,
+            }
+        };
+    };
+}
+pub(crate) use c_texts;
+
+/// A copy of `src` as an array, at compile time (where an index out of
+/// range is a build error, not a panic).
+#[allow(clippy::indexing_slicing)]
+pub(crate) const fn array<T: Copy, const N: usize>(src: &[T]) -> [T; N] {
+    assert!(src.len() == N);
+    let mut out = [src[0]; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = src[i];
+        i += 1;
+    }
+    out
+}
+
+/// Texts made by [`c_texts!`]: the `i`-th key's text is the `i`-th string
+/// of the blob; the one after the last is the fallback.
+pub(crate) struct CTexts {
+    pub(crate) keys: &'static [u16],
+    pub(crate) blob: &'static [u8],
+}
+
+impl CTexts {
+    /// The NUL-terminated text for `key`, or the fallback.
+    pub(crate) fn get(&self, key: u32) -> *const c_char {
+        let n = self
+            .keys
+            .iter()
+            .position(|&k| u32::from(k) == key)
+            .unwrap_or(self.keys.len());
+        let start = self
+            .blob
+            .split(|&b| b == 0)
+            .take(n)
+            .fold(0, |at, s| at + s.len() + 1);
+        self.blob.get(start..).unwrap_or_default().as_ptr().cast()
+    }
+}
+
 /// Write the text produced by `f` into the C buffer `buf` of `len` bytes,
 /// with the conventions every `*_describe` function shares.
 ///
@@ -96,7 +158,9 @@ pub(crate) unsafe fn describe_into(
 #[no_mangle]
 pub extern "C" fn mqttas_version() -> *const c_char {
     const V: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
-    V.as_ptr().cast()
+    // A static, not the literal: see `c_texts!`.
+    static VERSION: [u8; V.len()] = array(V.as_bytes());
+    VERSION.as_ptr().cast()
 }
 
 /// Describe an MQTT 5.0 reason code (e.g. "not authorised (0x87)") into
