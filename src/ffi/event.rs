@@ -251,118 +251,88 @@ impl mqttas_event {
 
 impl From<&Event<'_>> for mqttas_event {
     fn from(e: &Event<'_>) -> Self {
-        let none = mqttas_event::NONE;
+        // One struct filled field by field: the arms share the stores
+        // rather than each building a whole event.
+        let mut ev = mqttas_event::NONE;
+        let mut props = None;
+        let mut topic: Option<&str> = None;
         match *e {
             Event::Connected {
                 session_present,
                 properties,
             } => {
-                let (p, n) = property::raw(&properties);
-                mqttas_event {
-                    kind: MQTTAS_EVENT_CONNECTED,
-                    session_present,
-                    properties: p,
-                    properties_len: n,
-                    ..none
-                }
+                ev.kind = MQTTAS_EVENT_CONNECTED;
+                ev.session_present = session_present;
+                props = Some(properties);
             }
             Event::Message(m) => {
-                let (p, n) = property::raw(&m.properties);
-                mqttas_event {
-                    kind: MQTTAS_EVENT_MESSAGE,
-                    topic: m.topic.as_ptr().cast(),
-                    topic_len: m.topic.len(),
-                    payload: m.payload.as_ptr(),
-                    payload_len: m.payload.len(),
-                    qos: m.qos as u8,
-                    retain: m.retain,
-                    dup: m.dup,
-                    packet_id: m.packet_id,
-                    properties: p,
-                    properties_len: n,
-                    ..none
-                }
+                ev.kind = MQTTAS_EVENT_MESSAGE;
+                topic = Some(m.topic);
+                ev.payload = m.payload.as_ptr();
+                ev.payload_len = m.payload.len();
+                ev.qos = m.qos as u8;
+                ev.retain = m.retain;
+                ev.dup = m.dup;
+                ev.packet_id = m.packet_id;
+                props = Some(m.properties);
             }
             Event::MessageStart(m) => {
-                let (p, n) = property::raw(&m.properties);
-                mqttas_event {
-                    kind: MQTTAS_EVENT_MESSAGE_START,
-                    topic: m.topic.as_ptr().cast(),
-                    topic_len: m.topic.len(),
-                    total_len: m.total_len,
-                    qos: m.qos as u8,
-                    retain: m.retain,
-                    dup: m.dup,
-                    packet_id: m.packet_id,
-                    properties: p,
-                    properties_len: n,
-                    ..none
-                }
+                ev.kind = MQTTAS_EVENT_MESSAGE_START;
+                topic = Some(m.topic);
+                ev.total_len = m.total_len;
+                ev.qos = m.qos as u8;
+                ev.retain = m.retain;
+                ev.dup = m.dup;
+                ev.packet_id = m.packet_id;
+                props = Some(m.properties);
             }
-            Event::MessageChunk(b) => mqttas_event {
-                kind: MQTTAS_EVENT_MESSAGE_CHUNK,
-                payload: b.as_ptr(),
-                payload_len: b.len(),
-                ..none
-            },
-            Event::MessageEnd => mqttas_event {
-                kind: MQTTAS_EVENT_MESSAGE_END,
-                ..none
-            },
-            Event::Published { packet_id, reason } => mqttas_event {
-                kind: MQTTAS_EVENT_PUBLISHED,
-                packet_id,
-                reason: reason.0,
-                ..none
-            },
+            Event::MessageChunk(b) => {
+                ev.kind = MQTTAS_EVENT_MESSAGE_CHUNK;
+                ev.payload = b.as_ptr();
+                ev.payload_len = b.len();
+            }
+            Event::MessageEnd => ev.kind = MQTTAS_EVENT_MESSAGE_END,
+            Event::Published { packet_id, reason } => {
+                ev.kind = MQTTAS_EVENT_PUBLISHED;
+                ev.packet_id = packet_id;
+                ev.reason = reason.0;
+            }
             Event::Subscribed {
                 packet_id,
                 codes,
                 properties,
-            } => {
-                let (p, n) = property::raw(&properties);
-                mqttas_event {
-                    kind: MQTTAS_EVENT_SUBSCRIBED,
-                    packet_id,
-                    codes: codes.as_ptr(),
-                    codes_len: codes.len(),
-                    properties: p,
-                    properties_len: n,
-                    ..none
-                }
             }
-            Event::Unsubscribed {
+            | Event::Unsubscribed {
                 packet_id,
                 codes,
                 properties,
             } => {
-                let (p, n) = property::raw(&properties);
-                mqttas_event {
-                    kind: MQTTAS_EVENT_UNSUBSCRIBED,
-                    packet_id,
-                    codes: codes.as_ptr(),
-                    codes_len: codes.len(),
-                    properties: p,
-                    properties_len: n,
-                    ..none
-                }
+                ev.kind = if matches!(e, Event::Subscribed { .. }) {
+                    MQTTAS_EVENT_SUBSCRIBED
+                } else {
+                    MQTTAS_EVENT_UNSUBSCRIBED
+                };
+                ev.packet_id = packet_id;
+                ev.codes = codes.as_ptr();
+                ev.codes_len = codes.len();
+                props = Some(properties);
             }
             Event::Auth { reason, properties } => {
-                let (p, n) = property::raw(&properties);
-                mqttas_event {
-                    kind: MQTTAS_EVENT_AUTH,
-                    reason: reason.0,
-                    properties: p,
-                    properties_len: n,
-                    ..none
-                }
+                ev.kind = MQTTAS_EVENT_AUTH;
+                ev.reason = reason.0;
+                props = Some(properties);
             }
-            Event::ConnectionLost(why) => lost(why),
-            Event::Disconnected => mqttas_event {
-                kind: MQTTAS_EVENT_DISCONNECTED,
-                ..none
-            },
+            Event::ConnectionLost(why) => return lost(why),
+            Event::Disconnected => ev.kind = MQTTAS_EVENT_DISCONNECTED,
         }
+        if let Some(t) = topic {
+            ev.topic = t.as_ptr().cast();
+            ev.topic_len = t.len();
+        }
+        if let Some(p) = props {
+            (ev.properties, ev.properties_len) = property::raw(&p);
+        }
+        ev
     }
 }
 
