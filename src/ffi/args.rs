@@ -130,6 +130,46 @@ pub(crate) unsafe fn opt_out<T>(ptr: *mut T) -> Option<Out<T>> {
     NonNull::new(ptr).map(Out)
 }
 
+/// Two regions overlap (empty ones never do).
+fn overlap(a: (usize, usize), b: (usize, usize)) -> bool {
+    a.1 != 0 && b.1 != 0 && a.0 < b.0.saturating_add(b.1) && b.0 < a.0.saturating_add(a.1)
+}
+
+/// `MQTTAS_ERR_BUFFERS_OVERLAP` unless the (address, length) regions are
+/// pairwise disjoint: the storage and the buffers lent to a client or a
+/// radio. One copy for every init function.
+pub(crate) fn disjoint(regions: &[(usize, usize)]) -> Result<(), mqttas_result> {
+    for (i, a) in regions.iter().enumerate() {
+        if regions.iter().skip(i + 1).any(|b| overlap(*a, *b)) {
+            return Err(MQTTAS_ERR_BUFFERS_OVERLAP);
+        }
+    }
+    Ok(())
+}
+
+/// Zero the buffers C lends (fresh `malloc` memory may be uninitialised,
+/// and a Rust `&mut [u8]` must hold initialised bytes): NULL with a
+/// nonzero length is an error, as is a length over `isize::MAX`.
+///
+/// # Safety
+/// Each non-NULL pointer points to its length of writable bytes.
+pub(crate) unsafe fn zero(buffers: &[(*mut u8, usize)]) -> Result<(), mqttas_result> {
+    for &(p, n) in buffers {
+        if n == 0 {
+            continue;
+        }
+        if p.is_null() {
+            return Err(MQTTAS_ERR_NULL_POINTER);
+        }
+        if n > isize::MAX as usize {
+            return Err(MQTTAS_ERR_INVALID_ARGUMENT);
+        }
+        // SAFETY: `n` writable bytes at `p`, promised by the caller.
+        unsafe { core::ptr::write_bytes(p, 0, n) };
+    }
+    Ok(())
+}
+
 /// A QoS from C: 0, 1 or 2.
 pub(crate) fn qos(v: u8) -> Result<crate::wire::QoS, mqttas_result> {
     crate::wire::QoS::from_u8(v).ok_or(MQTTAS_ERR_INVALID_ARGUMENT)

@@ -285,11 +285,6 @@ pub unsafe extern "C" fn mqttas_radio_config_describe_error(
     }
 }
 
-/// Two regions overlap (empty ones never do).
-fn overlap(a: (usize, usize), b: (usize, usize)) -> bool {
-    a.1 != 0 && b.1 != 0 && a.0 < b.0.saturating_add(b.1) && b.0 < a.0.saturating_add(a.1)
-}
-
 /// Create a radio in `storage` (`storage_len` bytes, at least
 /// `mqttas_radio_size()`, aligned to `mqttas_radio_align()`) and set `*out`
 /// to it. The session is down until `mqttas_radio_open` (node side) or a
@@ -337,34 +332,18 @@ pub unsafe extern "C" fn mqttas_radio_init(
         if storage_len < size_of::<Slot>() {
             return Err(MQTTAS_ERR_BUFFER_TOO_SMALL);
         }
-        let regions = [
+        args::disjoint(&[
             (storage as usize, size_of::<Slot>()),
             (tx as usize, tx_len),
             (rx as usize, rx_len),
-        ];
-        for (i, a) in regions.iter().enumerate() {
-            if regions.iter().skip(i + 1).any(|b| overlap(*a, *b)) {
-                return Err(MQTTAS_ERR_BUFFERS_OVERLAP);
-            }
-        }
+        ])?;
         let config = RadioConfig::from(config);
         // Checked before the buffers are touched, so that a bad
         // configuration changes nothing.
         config.validate()?;
-        for (p, n) in [(tx, tx_len), (rx, rx_len)] {
-            if n == 0 {
-                continue;
-            }
-            if p.is_null() {
-                return Err(MQTTAS_ERR_NULL_POINTER);
-            }
-            if n > isize::MAX as usize {
-                return Err(MQTTAS_ERR_INVALID_ARGUMENT);
-            }
-            // A Rust `&mut [u8]` must hold initialised bytes.
-            // SAFETY: `n` writable bytes at `p`, promised by the caller.
-            unsafe { ptr::write_bytes(p, 0, n) };
-        }
+        // SAFETY: each buffer is its length of writable bytes, promised by
+        // the caller.
+        unsafe { args::zero(&[(tx, tx_len), (rx, rx_len)]) }?;
         // SAFETY (both): the caller lends these buffers until deinit, which
         // is what the 'static borrow stands for here; they are
         // disjoint (checked above).
