@@ -126,11 +126,6 @@ pub extern "C" fn mqttas_client_align() -> usize {
     align_of::<Slot>()
 }
 
-/// Two regions overlap (empty ones never do).
-fn overlap(a: (usize, usize), b: (usize, usize)) -> bool {
-    a.1 != 0 && b.1 != 0 && a.0 < b.0.saturating_add(b.1) && b.0 < a.0.saturating_add(a.1)
-}
-
 /// Create a disconnected client in `client`, storage of `storage_len` bytes
 /// (at least `mqttas_client_size()`, aligned to `mqttas_client_align()`).
 ///
@@ -182,38 +177,23 @@ pub unsafe extern "C" fn mqttas_client_init(
         // SAFETY: NULL checked by `as_ref`; validity from the caller.
         let config = unsafe { config.as_ref() }.ok_or(MQTTAS_ERR_NULL_POINTER)?;
         let config = Config::try_from(config)?;
-        let regions = [
+        args::disjoint(&[
             (client as usize, size_of::<Slot>()),
             (rx as usize, rx_len),
             (tx as usize, tx_len),
             (store as usize, store_len),
             (aliases as usize, aliases_len),
-        ];
-        for (i, a) in regions.iter().enumerate() {
-            if regions.iter().skip(i + 1).any(|b| overlap(*a, *b)) {
-                return Err(MQTTAS_ERR_BUFFERS_OVERLAP);
-            }
-        }
-        // C hands over memory that may be uninitialised (fresh `malloc`),
-        // and a Rust `&mut [u8]` must hold initialised bytes: zero it first.
-        for (p, n) in [
-            (rx, rx_len),
-            (tx, tx_len),
-            (store, store_len),
-            (aliases, aliases_len),
-        ] {
-            if n == 0 {
-                continue;
-            }
-            if p.is_null() {
-                return Err(MQTTAS_ERR_NULL_POINTER);
-            }
-            if n > isize::MAX as usize {
-                return Err(MQTTAS_ERR_INVALID_ARGUMENT);
-            }
-            // SAFETY: `n` writable bytes at `p`, promised by the caller.
-            unsafe { ptr::write_bytes(p, 0, n) };
-        }
+        ])?;
+        // SAFETY: each buffer is its length of writable bytes, promised by
+        // the caller.
+        unsafe {
+            args::zero(&[
+                (rx, rx_len),
+                (tx, tx_len),
+                (store, store_len),
+                (aliases, aliases_len),
+            ])
+        }?;
         // SAFETY (all four): the caller lends these buffers until deinit,
         // which is what the 'static borrow stands for here; they are
         // disjoint (checked above).
