@@ -42,6 +42,26 @@ pub(crate) trait Sink {
     }
 }
 
+/// The `n`-th of the NUL-terminated texts in `blob` ("" past the end).
+///
+/// Tables of texts are kept as one blob and a small index rather than a
+/// `match` of string literals, each of which costs an address and a length
+/// in the code.
+pub(crate) fn nth(blob: &'static str, n: usize) -> &'static str {
+    let mut start = 0;
+    let mut k = 0;
+    for (i, b) in blob.bytes().enumerate() {
+        if b == 0 {
+            if k == n {
+                return blob.get(start..i).unwrap_or_default();
+            }
+            k += 1;
+            start = i + 1;
+        }
+    }
+    ""
+}
+
 /// A `Sink` over a `fmt::Formatter`, for the `Display` impls: keeps the
 /// first error and writes nothing after it.
 pub(crate) struct FmtSink<'a, 'b> {
@@ -74,6 +94,16 @@ mod tests {
         fn str(&mut self, s: &str) {
             self.0.push_str(s);
         }
+    }
+
+    #[test]
+    fn nth_text_of_a_blob() {
+        const BLOB: &str = "zero\0\0two\u{e9}\0";
+        assert_eq!(nth(BLOB, 0), "zero");
+        assert_eq!(nth(BLOB, 1), "");
+        assert_eq!(nth(BLOB, 2), "two\u{e9}");
+        assert_eq!(nth(BLOB, 3), "");
+        assert_eq!(nth("", 0), "");
     }
 
     #[test]
