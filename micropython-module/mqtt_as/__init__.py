@@ -5,9 +5,13 @@
 #
 # The protocol lives in the core (`_mqttas`: the firmware's C module, or the
 # ctypes binding on CPython): this layer only moves bytes, time and events.
-# Per connection three tasks run: a reader feeding received bytes to the
-# core, a writer draining the core's bytes to the link, and a timer that
-# sleeps until the core's next deadline. No task polls.
+# Per connection two tasks run: a reader feeding received bytes to the
+# core, and a writer draining the core's bytes to the link that, when it
+# has nothing to send, sleeps until the core's next deadline. No task polls.
+#
+# RAM: what only some programs need (the Event interface's queue, 5.0
+# property checks, TLS, the other links, mqtt_as's lock) is loaded or made
+# when first used, and the client keeps only the settings it reads later.
 #
 # Extensions over mqtt_as 0.8.3, all keeping its programs working: qos=2;
 # QoS 1/2 messages are kept across outages and resent with their packet
@@ -21,10 +25,8 @@ import sys
 import asyncio
 
 from . import compat
-from .compat import _mqttas, now, until, sleep_ms, wait_ms, spawn, Changes
-from .msgqueue import MsgQueue
-from .options import validate, defaults, eliza
-from .properties import check as check_properties
+from .compat import _mqttas, now, until, sleep_ms, wait_ms, spawn, Changes, Alarm
+from .options import validate, defaults, eliza  # noqa: F401  (eliza: mqtt_as's name)
 from .topics import check_name, check_filter
 from .links import default_link, default_client_id
 
@@ -50,6 +52,28 @@ class MQTTException(Exception):
     pass
 
 
+def __getattr__(name):
+    # mqtt_as 0.8.3 has MsgQueue in this module; loaded when first asked for.
+    if name == "MsgQueue":
+        from .msgqueue import MsgQueue
+
+        return MsgQueue
+    raise AttributeError(name)
+
+
+def check_properties(props, packet):
+    # 5.0 only: properties.py is loaded by the first program that uses it.
+    from .properties import check
+
+    check(props, packet)
+
+
+# The settings the client reads after construction (the others go to the
+# core, the outage policy and the link when they are made).
+_KEEP = ("response_time_ms", "ssl", "ssl_params", "will", "client_id", "user", "password",
+         "clean_init", "clean", "dns_server")
+
+
 def _qos(qos):
     if isinstance(qos, bool) or not isinstance(qos, int) or not 0 <= qos <= 2:
         raise ValueError("qos must be 0, 1 or 2, got %r" % (qos,))
@@ -70,7 +94,6 @@ class MQTTClient:
 
     def __init__(self, config):
         s = validate(config)
-        self._s = s
         self.server = s["server"]
         self.port = s["port"]
         self.mqttv5 = s["mqttv5"]
@@ -80,6 +103,8 @@ class MQTTClient:
         if self._events:
             self.up = asyncio.Event()
             self.down = asyncio.Event()
+            from .msgqueue import MsgQueue
+
             self.queue = MsgQueue(s["queue_len"])
             self._cb = self.queue.put
         else:
@@ -98,16 +123,13 @@ class MQTTClient:
             attempt_timeout_ms=s["attempt_timeout_ms"],
             seed=s["reconnect_seed"],
         )
-        self.lock = asyncio.Lock()  # Kept for subclasses written for mqtt_as.
         self._addr = None
         self._conn = None
         self._gen = 0  # Connection generation: tasks of older ones stop.
         self._tasks = []
         self._changes = Changes()
-        self._tx_evt = asyncio.Event()
-        self._timer_evt = asyncio.Event()
-        self._outage = asyncio.Event()  # Wakes _keep_connected.
-        self._timer_at = None
+        self._watch = Alarm()  # _keep_connected sleeps in it while connected.
+        self._idle = Alarm()  # The writer sleeps in it: _pump() wakes it.
         self._acks = {}  # pid -> [reason]: QoS 1/2 publications.
         self._reqs = {}  # pid -> [codes]: subscribe/unsubscribe.
         self._connack = None
@@ -122,6 +144,17 @@ class MQTTClient:
         self._has_connected = False
         self._ever_connected = False
         self._last_rx = now()
+        self._s = {k: s[k] for k in _KEEP}
+
+    _lock = None
+
+    @property
+    def lock(self):
+        # mqtt_as has an asyncio.Lock here, for subclasses written for it:
+        # made on first use (asyncio's lock module costs RAM).
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
 
     def _make_core(self, s):
         v5 = s["mqttv5"]
@@ -168,17 +201,16 @@ class MQTTClient:
         return await self._changes.wait(ms)
 
     def _pump(self):
-        """Take every event from the core, then wake the writer, the timer
-        (if the deadline moved earlier) and the waiting tasks."""
+        """Take every event from the core, then wake the writer and the
+        waiting tasks."""
         core = self._core
         ev = core.next_event()
         while ev is not None:
             self._on_event(ev)
             ev = core.next_event()
-        self._tx_evt.set()
-        d = core.deadline()
-        if d is not None and (self._timer_at is None or until(d, self._timer_at) < 0):
-            self._timer_evt.set()
+        # The writer, asleep until the core's deadline, looks again for
+        # bytes to send and for the deadline (which may have moved earlier).
+        self._idle.wake()
         self._notify()
 
     def _on_event(self, ev):
@@ -274,7 +306,6 @@ class MQTTClient:
         self._tasks = [
             spawn(self._reader(conn, gen)),
             spawn(self._writer(conn, gen)),
-            spawn(self._timer(gen)),
         ]
 
     def _teardown(self):
@@ -408,53 +439,43 @@ class MQTTClient:
                 await sleep_ms(0)
 
     async def _writer(self, conn, gen):
+        # Sends what the core has to send. With nothing to send it calls the
+        # core's timeout when its deadline is due, and otherwise sleeps until
+        # the deadline or until _pump() wakes it.
         core = self._core
+        last = None
         try:
             while gen == self._gen:
-                self._tx_evt.clear()
                 data = core.take_tx(now())
-                if data is None:
-                    ev = core.next_event()
-                    while ev is not None:
-                        self._on_event(ev)
-                        ev = core.next_event()
-                    self._notify()
-                    await self._tx_evt.wait()
+                if data is not None:
+                    if data[0] & 0xF8 == 0x38:  # PUBLISH with DUP: a republication.
+                        self.REPUB_COUNT += 1
+                    self._writing = True
+                    conn.write(data)
+                    await conn.drain()
+                    self._writing = False
+                    if gen == self._gen:
+                        self._pump()
                     continue
-                if data[0] & 0xF8 == 0x38:  # PUBLISH with DUP: a republication.
-                    self.REPUB_COUNT += 1
-                self._writing = True
-                conn.write(data)
-                await conn.drain()
-                self._writing = False
-                if gen == self._gen:
-                    self._pump()
+                ev = core.next_event()
+                while ev is not None:
+                    self._on_event(ev)
+                    ev = core.next_event()
+                self._notify()
+                d = core.deadline()
+                t = now()
+                if d is None or until(d, t) > 0:
+                    await self._idle.sleep(None if d is None else until(d, t))
+                    continue
+                core.timeout(t)
+                self._pump()
+                if d == last:  # Due again at once: let the others run first.
+                    await sleep_ms(10)
+                last = d
         except OSError as e:
             self._writing = False
             if gen == self._gen:
                 self._link_lost("link failed while sending: %s" % (e,))
-
-    async def _timer(self, gen):
-        core = self._core
-        last = None
-        while gen == self._gen:
-            self._timer_evt.clear()
-            d = core.deadline()
-            self._timer_at = d
-            if d is None:
-                await self._timer_evt.wait()
-                continue
-            t = now()
-            wait = until(d, t)
-            if wait > 0:
-                await wait_ms(self._timer_evt, wait)
-                continue
-            core.timeout(t)
-            self._pump()
-            if d == last:  # Due again at once: let the others run first.
-                await sleep_ms(10)
-            last = d
-        self._timer_at = None
 
     async def _until(self, test, ms=None):
         # Wait until test() is true; False when `ms` passes first.
@@ -535,7 +556,6 @@ class MQTTClient:
             self._in_connect = False
             raise
         self._ever_connected = True
-        self._outage.clear()
         self._isconnected = True
         self._in_connect = False
         if not self._events:
@@ -564,18 +584,16 @@ class MQTTClient:
                 if not up:  # The application called connect() itself.
                     r.connected(now())
                     up = True
+                # Woken by an outage, a disconnect() or close(); links that
+                # report no loss themselves are asked every poll_ms.
                 poll = self._link.poll_ms
-                if poll is None:
-                    await self._outage.wait()
-                else:
-                    await wait_ms(self._outage, poll)
+                await self._watch.sleep(poll)
+                if poll is not None:
                     self.isconnected()  # Polls the link; may start an outage.
                 if self._isconnected:  # Set by a disconnect() and connect().
-                    self._outage.clear()
                     continue
                 if not self._has_connected:
                     break
-            self._outage.clear()
             if up:
                 # A planned close by the core (it withheld QoS 2 messages it
                 # could not track) reconnects at once, without hold-down.
@@ -626,7 +644,7 @@ class MQTTClient:
                 self.down.set()
             else:
                 spawn(self._wifi_handler(False))
-            self._outage.set()
+            self._watch.wake()
             self._notify()
 
     async def _connection(self):
@@ -652,7 +670,7 @@ class MQTTClient:
             await self._end_session()
         self._isconnected = False
         self._teardown()
-        self._outage.set()
+        self._watch.wake()
         self._notify()
 
     def close(self):
@@ -660,7 +678,7 @@ class MQTTClient:
         self._isconnected = False
         try:
             self._teardown()
-            self._outage.set()
+            self._watch.wake()
             self._notify()
         except RuntimeError:  # CPython: the event loop has closed.
             pass

@@ -54,26 +54,48 @@ def until(deadline, t):
 if hasattr(asyncio, "sleep_ms"):
     sleep_ms = asyncio.sleep_ms
 
-    async def wait_ms(event, ms):
-        """Wait for `event` at most `ms` milliseconds; True if it was set."""
+    async def within_ms(aw, ms):
+        """Await `aw` (a coroutine) at most `ms` milliseconds, else raise
+        asyncio.TimeoutError. asyncio.wait_for_ms() without its module
+        (1.3 KiB of RAM on the unix port once loaded) and with one task
+        less: a watchdog that cancels this one when the time is up."""
+        me = asyncio.current_task()
+        fired = []
+
+        async def dog():
+            await sleep_ms(ms)
+            fired.append(1)
+            me.cancel()
+
+        d = asyncio.create_task(dog())
         try:
-            await asyncio.wait_for_ms(event.wait(), ms)
-        except asyncio.TimeoutError:
-            return False
-        return True
+            return await aw
+        except asyncio.CancelledError:
+            if fired:
+                raise asyncio.TimeoutError
+            raise
+        finally:
+            if not fired:
+                d.cancel()
 
 else:
 
     def sleep_ms(ms):
         return asyncio.sleep(ms / 1000)
 
-    async def wait_ms(event, ms):
-        """Wait for `event` at most `ms` milliseconds; True if it was set."""
-        try:
-            await asyncio.wait_for(event.wait(), ms / 1000)
-        except asyncio.TimeoutError:
-            return False
-        return True
+    def within_ms(aw, ms):
+        """Await `aw` at most `ms` milliseconds, else raise
+        asyncio.TimeoutError."""
+        return asyncio.wait_for(aw, ms / 1000)
+
+
+async def wait_ms(event, ms):
+    """Wait for `event` at most `ms` milliseconds; True if it was set."""
+    try:
+        await within_ms(event.wait(), ms)
+    except asyncio.TimeoutError:
+        return False
+    return True
 
 
 def print_exc(e):
@@ -109,6 +131,50 @@ class Changes:
             await ev.wait()
             return True
         return await wait_ms(ev, ms)
+
+
+# The longest sleep of an Alarm (it is woken, or sleeps again).
+_FOREVER = 1 << 28
+
+
+class Alarm:
+    """A sleep that other tasks can end early (wake()): in RAM a task asleep
+    costs less than one waiting for an Event with a timeout (asyncio's
+    wait_for: a second task and two frames), and waking it is not latched
+    (the sleeper checks its state before each sleep). One task sleeps in an
+    Alarm at a time. wake() cancels the sleep; a cancellation from elsewhere
+    (a teardown, the end of asyncio.run) goes on as asked."""
+
+    def __init__(self):
+        self._task = None
+        self._woken = False
+
+    async def sleep(self, ms=None):
+        """Sleep `ms` milliseconds (None: until woken); True when woken."""
+        t = current_task()
+        self._task = t
+        self._woken = False
+        try:
+            await sleep_ms(_FOREVER if ms is None else ms)
+        except asyncio.CancelledError:
+            if not self._woken:
+                raise
+            # CPython counts cancellations: take back ours, and end if
+            # another one came too.
+            uncancel = getattr(t, "uncancel", None)
+            if uncancel is not None and uncancel() > 0:
+                raise
+            return True
+        finally:
+            self._task = None
+        return False
+
+    def wake(self):
+        t = self._task
+        if t is not None:
+            self._task = None
+            self._woken = True
+            t.cancel()
 
 
 def spawn(coro):

@@ -113,7 +113,6 @@
 
 import sys
 
-from .properties import check as check_properties
 from .topics import check_name
 
 # A host (CPython, or MicroPython's unix port) has RAM to spare.
@@ -297,7 +296,9 @@ def validate(config):
     if props is not None:
         if not s["mqttv5"]:
             raise _err("mqttv5_con_props", "needs config['mqttv5'] = True", props)
-        check_properties(props, "CONNECT", "config['mqttv5_con_props']")
+        from .properties import check  # 5.0 only: loaded when used.
+
+        check(props, "CONNECT", "config['mqttv5_con_props']")
     s["mqttv5_con_props"] = props
     s["will"] = _will(c["will"], s["mqttv5"])
     s["rx_size"] = _int(c, "rx_size", 64, 1 << 30)

@@ -5,6 +5,7 @@ import pytest
 
 import mqtt_as
 from mqtt_as import MQTTClient, config
+from mqtt_as.options import validate
 
 
 def good(**kw):
@@ -82,11 +83,13 @@ def test_not_a_dict():
 
 def test_missing_keys_take_defaults():
     c = MQTTClient({"server": "localhost"})
-    assert c.port == 1883 and c._s["keepalive"] == 60 and c._s["client_id"]
+    assert c.port == 1883 and c._s["client_id"]
+    assert validate({"server": "localhost"})["keepalive"] == 60
 
 
 def test_ping_interval_follows_mqtt_as():
-    assert MQTTClient(good(keepalive=60, ping_interval=0))._s["ping_interval_ms"] == 15000
-    assert MQTTClient(good(keepalive=60, ping_interval=5))._s["ping_interval_ms"] == 5000
-    assert MQTTClient(good(keepalive=60, ping_interval=100))._s["ping_interval_ms"] == 15000
-    assert MQTTClient(good(keepalive=0, ping_interval=0))._s["ping_interval_ms"] == 20000
+    assert validate(good(keepalive=60, ping_interval=0))["ping_interval_ms"] == 15000
+    assert validate(good(keepalive=60, ping_interval=5))["ping_interval_ms"] == 5000
+    assert validate(good(keepalive=60, ping_interval=100))["ping_interval_ms"] == 15000
+    assert validate(good(keepalive=0, ping_interval=0))["ping_interval_ms"] == 20000
+
