@@ -78,14 +78,19 @@
 #                         chunk_cb(topic, data, offset, total, retained,
 #                         properties) per piece. Without it such messages
 #                         are assembled and delivered whole.
-#   rx_size [1024 board, 16384 host]   Receive buffer: the largest packet
-#                         taken whole (host: CPython or unix MicroPython).
-#   tx_size [2048 board, 65536 host]   Transmit buffer: the largest QoS 0
-#                         publication plus control packets.
-#   store_size [8192 board, 262144 host]  QoS 1/2 messages awaiting
+#   rx_size [board: 256, 1024 with mqttv5; host: 16384]   Receive buffer:
+#                         the largest packet taken whole (host: CPython or
+#                         unix MicroPython). Larger messages arrive in
+#                         pieces, assembled (or given to chunk_cb).
+#   tx_size [board: 1024, more if the CONNECT needs it; host: 65536]
+#                         Transmit buffer: the largest QoS 0 publication
+#                         plus control packets. A larger QoS 0 message
+#                         raises ValueError.
+#   store_size [board: 2048; host: 262144]  QoS 1/2 messages awaiting
 #                         acknowledgement, kept across reconnections; when
 #                         full, publish() waits. A larger message raises
 #                         ValueError.
+#                         Why these board sizes: see BOARD_SIZES below.
 #   max_inflight [8]      QoS 1/2 publications on the wire at once.
 #   hold_down [1]         Seconds the link is held down after an outage
 #                         before reconnecting (and after a link bounce).
@@ -156,12 +161,29 @@ def defaults(client_id):
     }
 
 
+# Buffer sizes on a board (rx, rx with mqttv5, tx, store), in bytes: the
+# client's largest use of RAM, so sized from what mqtt_as programs do.
+# - rx: the largest packet taken whole. In 3.1.1 the broker sends nothing
+#   longer than 5 bytes but PUBLISH, and a PUBLISH larger than rx arrives
+#   in pieces (assembled for subs_cb): 256 holds its head with a topic of
+#   up to 240 bytes. In 5.0 CONNACK and the acknowledgements may carry
+#   properties (reason strings, user properties) and must fit whole: 1024.
+# - tx: control packets and each QoS 0 publication whole (QoS 1/2 ones are
+#   sent from the store): messages up to 1 KiB; more when the CONNECT (the
+#   client id, credentials and will) would not fit.
+# - store: QoS 1/2 publications until acknowledged, kept across outages.
+#   publish() awaits its acknowledgement, so each publishing coroutine has
+#   one message in the store: two messages of 1 KiB, as tx (a coroutine
+#   waits while the store is full).
+BOARD_SIZES = (256, 1024, 1024, 2048)
+
 # Extensions and their defaults: a program for mqtt_as 0.8.3 has none of them.
+# None: a size from the settings (the host's, or BOARD_SIZES).
 EXTRA = {
     "chunk_cb": None,
-    "rx_size": 16384 if _HOST else 1024,
-    "tx_size": 65536 if _HOST else 2048,
-    "store_size": 262144 if _HOST else 8192,
+    "rx_size": None,
+    "tx_size": None,
+    "store_size": None,
     "max_inflight": 8,
     "hold_down": 1,
     "tcp_attempts": 3,
@@ -301,9 +323,7 @@ def validate(config):
         check(props, "CONNECT", "config['mqttv5_con_props']")
     s["mqttv5_con_props"] = props
     s["will"] = _will(c["will"], s["mqttv5"])
-    s["rx_size"] = _int(c, "rx_size", 64, 1 << 30)
-    s["tx_size"] = _int(c, "tx_size", 64, 1 << 30)
-    s["store_size"] = _int(c, "store_size", 0, 1 << 30)
+    _sizes(c, s)
     s["max_inflight"] = _int(c, "max_inflight", 1, 65535)
     s["hold_down_ms"] = int(_num(c, "hold_down", 0, 3600, True) * 1000)
     s["tcp_attempts"] = _int(c, "tcp_attempts", 0, 65535)
@@ -342,6 +362,41 @@ def validate(config):
                     raise _err("lan", "keys must be network.LAN's keyword argument names", k)
     s["lan"] = lan
     return s
+
+
+def _sizes(c, s):
+    """rx_size, tx_size and store_size: as given, else the defaults."""
+    if _HOST:
+        rx, tx, store = 16384, 65536, 262144
+    else:
+        rx = BOARD_SIZES[1 if s["mqttv5"] else 0]
+        tx = max(BOARD_SIZES[2], _connect_size(s))
+        store = BOARD_SIZES[3]
+    for key, lo, default in (("rx_size", 64, rx), ("tx_size", 64, tx), ("store_size", 0, store)):
+        s[key] = default if c[key] is None else _int(c, key, lo, 1 << 30)
+
+
+def _connect_size(s):
+    """An upper bound of the CONNECT packet's size."""
+    n = 32 + len(s["client_id"]) + len(s["user"]) + len(s["password"])
+    if s["will"] is not None:
+        n += 8 + len(s["will"][0]) + len(s["will"][1])
+    props = s["mqttv5_con_props"] or {}
+    for v in props.values():
+        if isinstance(v, dict):
+            v = list(v.items())
+        if isinstance(v, list) or isinstance(v, tuple):
+            for k, x in v:
+                n += 5 + _blen(k) + _blen(x)
+        elif isinstance(v, int):
+            n += 5
+        else:
+            n += 3 + _blen(v)
+    return n
+
+
+def _blen(v):
+    return len(v.encode()) if isinstance(v, str) else len(v)
 
 
 # ssl_params keys: mqtt_as's (MicroPython's ssl.wrap_socket's), and the file
