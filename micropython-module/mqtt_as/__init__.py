@@ -58,6 +58,11 @@ def __getattr__(name):
         from .msgqueue import MsgQueue
 
         return MsgQueue
+    # MicroPython looks here first for `from mqtt_as import x`, and does
+    # not go on to the submodule x when this raises: the modules imported
+    # only when needed are imported here.
+    if name in ("msgqueue", "properties", "validation"):
+        return __import__("mqtt_as." + name, None, None, ("*",))
     raise AttributeError(name)
 
 
