@@ -173,6 +173,9 @@ class MQTTClient:
         alias_max = props.pop(0x22, 0)
         self._con_props = props or None
         rx_size = max(s["rx_size"], IBUFSIZE)
+        # Bytes asked of the stream at a time: what the core can take, at
+        # most 4 KiB (each read allocates that much for a moment).
+        self._read_n = min(rx_size, 4096)
         return _mqttas.Client(
             version=_mqttas.VERSION_5 if v5 else _mqttas.VERSION_311,
             keep_alive=s["keepalive"],
@@ -409,7 +412,7 @@ class MQTTClient:
         why = "connection closed by the broker"
         try:
             while gen == self._gen:
-                data = await conn.read(4096)
+                data = await conn.read(self._read_n)
                 if gen != self._gen:
                     return
                 if not data:

@@ -14,48 +14,6 @@ if _MP:
     from asyncio import core
 
 
-class Stream:
-    """The broker connection: one asyncio stream pair."""
-
-    def __init__(self, reader, writer):
-        self._r = reader
-        self._w = writer
-
-    async def read(self, n):
-        return await self._r.read(n)
-
-    def write(self, data):
-        self._w.write(data)
-
-    async def drain(self):
-        await self._w.drain()
-
-    def write_eof(self):
-        # Half-close (FIN after what is written) where the stream can:
-        # CPython's TCP transports; not TLS, not MicroPython.
-        w = self._w
-        try:
-            if w is not None and not _MP and w.can_write_eof():
-                w.write_eof()
-        except (OSError, RuntimeError):
-            pass
-
-    def close(self):
-        w = self._w
-        if w is None:
-            return
-        self._w = None
-        try:
-            if _MP:
-                # MicroPython's Stream.close() does nothing; wait_closed()
-                # closes the socket, but this must work synchronously.
-                w.s.close()
-            else:
-                w.close()
-        except (OSError, RuntimeError):  # RuntimeError: CPython's loop has closed.
-            pass
-
-
 class SockStream:
     """MicroPython: the broker connection straight over a non-blocking
     socket, waiting in asyncio's poller as asyncio's own Stream does (its
@@ -174,6 +132,8 @@ class SocketLink:
                 r, w = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_ms / 1000)
             except asyncio.TimeoutError:
                 raise OSError(-1, "no TCP connection to %s:%d within response_time" % (host, port))
+        from .astream import Stream
+
         return Stream(r, w)
 
     async def dns_probe(self, server, packet, timeout_ms):
