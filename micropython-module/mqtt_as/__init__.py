@@ -431,7 +431,7 @@ class MQTTClient:
         while data and gen == self._gen:
             n = core.feed(now(), data)
             data = data[n:]
-            before = self._changes.event
+            before = self._changes.n
             self._pump()
             if n:
                 stuck = 0
@@ -441,7 +441,7 @@ class MQTTClient:
             stuck += 1
             if stuck > 3:
                 raise OSError(-1, "receive buffer stuck")
-            if before is self._changes.event:
+            if before == self._changes.n:
                 await self._wait_change(self._s["response_time_ms"])
             else:
                 await sleep_ms(0)

@@ -111,26 +111,55 @@ def print_exc(e):
 _tasks = set()
 
 
+try:
+    from asyncio import core as _core  # MicroPython's asyncio internals
+
+    _QUEUES = MICROPYTHON and hasattr(_core, "TaskQueue") and hasattr(_core, "_task_queue")
+except ImportError:
+    _QUEUES = False
+
+
 class Changes:
     """Something changed: notify() wakes every task in wait() at once.
-    `event` is the Event current waiters wait on; it is replaced at each
-    notify(), so comparing it tells whether anything changed meanwhile."""
+    `n` counts the notifications, so comparing it tells whether anything
+    changed meanwhile.
+
+    On MicroPython the waiting tasks sit in a queue of asyncio's own, as
+    asyncio.Event keeps them (the same four lines): neither the
+    asyncio.event module (1.2 KiB on the unix port) nor an Event per
+    notification. Elsewhere an asyncio.Event, replaced at each notify()."""
 
     def __init__(self):
-        self.event = asyncio.Event()
+        self.n = 0
+        self._q = _core.TaskQueue() if _QUEUES else asyncio.Event()
 
     def notify(self):
-        ev = self.event
-        self.event = asyncio.Event()
-        ev.set()
+        self.n += 1
+        q = self._q
+        if _QUEUES:
+            while q.peek():
+                _core._task_queue.push(q.pop())
+        else:
+            self._q = asyncio.Event()
+            q.set()
+
+    def _park(self):  # async (a generator, as asyncio.Event.wait on MicroPython)
+        t = _core.cur_task
+        self._q.push(t)
+        t.data = self._q  # So that cancelling the task takes it off the queue.
+        yield
 
     async def wait(self, ms=None):
         """True when notified; False after `ms` (None: no limit)."""
-        ev = self.event
+        w = self._park() if _QUEUES else self._q.wait()
         if ms is None:
-            await ev.wait()
+            await w
             return True
-        return await wait_ms(ev, ms)
+        try:
+            await within_ms(w, ms)
+        except asyncio.TimeoutError:
+            return False
+        return True
 
 
 # The longest sleep of an Alarm (it is woken, or sleeps again).
