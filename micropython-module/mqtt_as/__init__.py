@@ -134,6 +134,7 @@ class MQTTClient:
         self._tasks = []
         self._changes = Changes()
         self._watch = Alarm()  # _keep_connected sleeps in it while connected.
+        self._keeping = False  # _keep_connected runs.
         self._idle = Alarm()  # The writer sleeps in it: _pump() wakes it.
         self._acks = {}  # pid -> [reason]: QoS 1/2 publications.
         self._reqs = {}  # pid -> [codes]: subscribe/unsubscribe.
@@ -570,77 +571,91 @@ class MQTTClient:
             spawn(self._wifi_handler(True))
         if not self._has_connected:
             self._has_connected = True
-            spawn(self._keep_connected())
+            self._policy.connected(now())
+            if self._link.poll_ms is not None:
+                self._keep()
         if self._events:
             self.up.set()
         else:
             spawn(self._connect_handler(self))
         self._notify()
 
+    def _keep(self):
+        # Start _keep_connected unless it runs.
+        if not self._keeping:
+            self._keeping = True
+            spawn(self._keep_connected())
+
     async def _keep_connected(self):
-        # Runs from the first connect() until disconnect(): brings the
-        # connection back after every outage, as the core's outage policy
-        # (_mqttas.Reconnect, the same one the C and Rust clients follow)
-        # says: hold the link down, reconnect TCP first, bounce the link
-        # after N failed attempts, back off with jitter and a cap.
-        r = self._policy
-        r.connected(now())
-        up = True  # What the policy was last told: connected.
-        link_up = True
-        while self._has_connected:
-            if self._isconnected:
-                if not up:  # The application called connect() itself.
-                    r.connected(now())
-                    up = True
-                # Woken by an outage, a disconnect() or close(); links that
-                # report no loss themselves are asked every poll_ms.
-                poll = self._link.poll_ms
-                await self._watch.sleep(poll)
-                if poll is not None:
+        # Brings the connection back after every outage, as the core's
+        # outage policy (_mqttas.Reconnect, the same one the C and Rust
+        # clients follow) says: hold the link down, reconnect TCP first,
+        # bounce the link after N failed attempts, back off with jitter and
+        # a cap. Runs from an outage until connected again, and on links
+        # that must be polled (poll_ms) from the first connect() until
+        # disconnect(): a task less in RAM while connected elsewhere.
+        try:
+            r = self._policy
+            up = True  # What the policy was last told: connected.
+            link_up = True
+            while self._has_connected:
+                if self._isconnected:
+                    if not up:  # The application called connect() itself.
+                        r.connected(now())
+                        up = True
+                    # Woken by an outage, a disconnect() or close(); links that
+                    # report no loss themselves are asked every poll_ms, the
+                    # others start this again at their next outage.
+                    poll = self._link.poll_ms
+                    if poll is None:
+                        return
+                    await self._watch.sleep(poll)
                     self.isconnected()  # Polls the link; may start an outage.
-                if self._isconnected:  # Set by a disconnect() and connect().
+                    if self._isconnected:  # Set by a disconnect() and connect().
+                        continue
+                    if not self._has_connected:
+                        break
+                if up:
+                    # A planned close by the core (it withheld QoS 2 messages it
+                    # could not track) reconnects at once, without hold-down.
+                    if self._planned:
+                        r.planned(now())
+                    else:
+                        r.lost(now())
+                    self._planned = False
+                    up = False
+                a = r.action(now())
+                if a is None:  # Not expected: every attempt is reported at once.
+                    await sleep_ms(100)
                     continue
-                if not self._has_connected:
-                    break
-            if up:
-                # A planned close by the core (it withheld QoS 2 messages it
-                # could not track) reconnects at once, without hold-down.
-                if self._planned:
-                    r.planned(now())
-                else:
-                    r.lost(now())
-                self._planned = False
-                up = False
-            a = r.action(now())
-            if a is None:  # Not expected: every attempt is reported at once.
-                await sleep_ms(100)
-                continue
-            kind, t = a
-            if kind in (_mqttas.ACTION_HOLD_DOWN, _mqttas.ACTION_BOUNCE_LINK):
-                # On the host socket link down() does nothing: a bounce
-                # only holds down.
-                self.dprint("Link %s for %dms", "held down" if kind == _mqttas.ACTION_HOLD_DOWN else "bounced",
-                            until(t, now()))
-                await self._link.down()
-                link_up = False
-                await sleep_ms(max(0, until(t, now())))
-            elif kind == _mqttas.ACTION_WAIT:
-                await sleep_ms(max(0, until(t, now())))
-            elif kind == _mqttas.ACTION_CONNECT:
-                if not self._has_connected:
-                    break
-                try:
-                    if not link_up:
-                        await self._link.up()
-                        link_up = True
-                    await self.connect()
-                    r.connected(now())
-                    up = True
-                    self.dprint("Reconnect OK!")
-                except OSError as e:
-                    r.attempt_failed(now())
-                    self.dprint("Error in reconnect. %s", e)
-        self.dprint("Disconnected, exited _keep_connected")
+                kind, t = a
+                if kind in (_mqttas.ACTION_HOLD_DOWN, _mqttas.ACTION_BOUNCE_LINK):
+                    # On the host socket link down() does nothing: a bounce
+                    # only holds down.
+                    self.dprint("Link %s for %dms", "held down" if kind == _mqttas.ACTION_HOLD_DOWN else "bounced",
+                                until(t, now()))
+                    await self._link.down()
+                    link_up = False
+                    await sleep_ms(max(0, until(t, now())))
+                elif kind == _mqttas.ACTION_WAIT:
+                    await sleep_ms(max(0, until(t, now())))
+                elif kind == _mqttas.ACTION_CONNECT:
+                    if not self._has_connected:
+                        break
+                    try:
+                        if not link_up:
+                            await self._link.up()
+                            link_up = True
+                        await self.connect()
+                        r.connected(now())
+                        up = True
+                        self.dprint("Reconnect OK!")
+                    except OSError as e:
+                        r.attempt_failed(now())
+                        self.dprint("Error in reconnect. %s", e)
+            self.dprint("Disconnected, exited _keep_connected")
+        finally:
+            self._keeping = False
 
     def _reconnect(self):
         # An outage: close the connection, signal it, let _keep_connected
@@ -653,6 +668,7 @@ class MQTTClient:
             else:
                 spawn(self._wifi_handler(False))
             self._watch.wake()
+            self._keep()
             self._notify()
 
     async def _connection(self):
