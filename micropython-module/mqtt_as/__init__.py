@@ -76,7 +76,7 @@ def check_properties(props, packet):
 # The settings the client reads after construction (the others go to the
 # core, the outage policy and the link when they are made).
 _KEEP = ("response_time_ms", "ssl", "ssl_params", "will", "client_id", "user", "password",
-         "clean_init", "clean", "dns_server")
+         "clean_init", "clean", "dns_server", "con_props", "read_n")
 
 
 def _qos(qos):
@@ -139,10 +139,6 @@ class MQTTClient:
         self._acks = {}  # pid -> [reason]: QoS 1/2 publications.
         self._reqs = {}  # pid -> [codes]: subscribe/unsubscribe.
         self._connack = None
-        self._lost_why = None
-        self._planned = False  # The last loss was a planned close by the core.
-        self._closing = None  # (Event set when done, stream): a graceful close under way.
-        self._chunk = None
         self._writing = False
         self._disc = False
         self._isconnected = False
@@ -152,7 +148,13 @@ class MQTTClient:
         self._last_rx = now()
         self._s = {k: s[k] for k in _KEEP}
 
+    # Set only now and then: as class attributes they take no room in each
+    # instance's dict until then (RAM).
     _lock = None
+    _lost_why = None
+    _planned = False  # The last loss was a planned close by the core.
+    _closing = None  # (Event set when done, stream): a graceful close under way.
+    _chunk = None
 
     @property
     def lock(self):
@@ -172,11 +174,11 @@ class MQTTClient:
         rx_max = min(32, max(1, props.pop(0x21, 16)))
         max_packet = props.pop(0x27, 0)
         alias_max = props.pop(0x22, 0)
-        self._con_props = props or None
+        s["con_props"] = props or None
         rx_size = max(s["rx_size"], IBUFSIZE)
         # Bytes asked of the stream at a time: what the core can take, at
         # most 4 KiB (each read allocates that much for a moment).
-        self._read_n = min(rx_size, 4096)
+        s["read_n"] = min(rx_size, 4096)
         return _mqttas.Client(
             version=_mqttas.VERSION_5 if v5 else _mqttas.VERSION_311,
             keep_alive=s["keepalive"],
@@ -411,9 +413,10 @@ class MQTTClient:
 
     async def _reader(self, conn, gen):
         why = "connection closed by the broker"
+        n = self._s["read_n"]
         try:
             while gen == self._gen:
-                data = await conn.read(self._read_n)
+                data = await conn.read(n)
                 if gen != self._gen:
                     return
                 if not data:
@@ -524,7 +527,7 @@ class MQTTClient:
             user=s["user"] or None,
             password=s["password"] if s["user"] else None,
             will=will,
-            properties=self._con_props,
+            properties=s["con_props"],
         )
         self._pump()
         await self._until(lambda: self._connack is not None)
