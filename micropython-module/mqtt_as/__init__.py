@@ -5,9 +5,13 @@
 #
 # The protocol lives in the core (`_mqttas`: the firmware's C module, or the
 # ctypes binding on CPython): this layer only moves bytes, time and events.
-# Per connection three tasks run: a reader feeding received bytes to the
-# core, a writer draining the core's bytes to the link, and a timer that
-# sleeps until the core's next deadline. No task polls.
+# Per connection two tasks run: a reader feeding received bytes to the
+# core, and a writer draining the core's bytes to the link that, when it
+# has nothing to send, sleeps until the core's next deadline. No task polls.
+#
+# RAM: what only some programs need (the Event interface's queue, 5.0
+# property checks, TLS, the other links, mqtt_as's lock) is loaded or made
+# when first used, and the client keeps only the settings it reads later.
 #
 # Extensions over mqtt_as 0.8.3, all keeping its programs working: qos=2;
 # QoS 1/2 messages are kept across outages and resent with their packet
@@ -21,10 +25,8 @@ import sys
 import asyncio
 
 from . import compat
-from .compat import _mqttas, now, until, sleep_ms, wait_ms, spawn, Changes
-from .msgqueue import MsgQueue
-from .options import validate, defaults, eliza
-from .properties import check as check_properties
+from .compat import _mqttas, now, until, sleep_ms, wait_ms, spawn, Changes, Alarm
+from .options import validate, defaults, eliza  # noqa: F401  (eliza: mqtt_as's name)
 from .topics import check_name, check_filter
 from .links import default_link, default_client_id
 
@@ -50,6 +52,33 @@ class MQTTException(Exception):
     pass
 
 
+def __getattr__(name):
+    # mqtt_as 0.8.3 has MsgQueue in this module; loaded when first asked for.
+    if name == "MsgQueue":
+        from .msgqueue import MsgQueue
+
+        return MsgQueue
+    # MicroPython looks here first for `from mqtt_as import x`, and does
+    # not go on to the submodule x when this raises: the modules imported
+    # only when needed are imported here.
+    if name in ("msgqueue", "properties", "validation"):
+        return __import__("mqtt_as." + name, None, None, ("*",))
+    raise AttributeError(name)
+
+
+def check_properties(props, packet):
+    # 5.0 only: properties.py is loaded by the first program that uses it.
+    from .properties import check
+
+    check(props, packet)
+
+
+# The settings the client reads after construction (the others go to the
+# core, the outage policy and the link when they are made).
+_KEEP = ("response_time_ms", "ssl", "ssl_params", "will", "client_id", "user", "password",
+         "clean_init", "clean", "dns_server", "con_props", "read_n")
+
+
 def _qos(qos):
     if isinstance(qos, bool) or not isinstance(qos, int) or not 0 <= qos <= 2:
         raise ValueError("qos must be 0, 1 or 2, got %r" % (qos,))
@@ -70,7 +99,6 @@ class MQTTClient:
 
     def __init__(self, config):
         s = validate(config)
-        self._s = s
         self.server = s["server"]
         self.port = s["port"]
         self.mqttv5 = s["mqttv5"]
@@ -80,6 +108,8 @@ class MQTTClient:
         if self._events:
             self.up = asyncio.Event()
             self.down = asyncio.Event()
+            from .msgqueue import MsgQueue
+
             self.queue = MsgQueue(s["queue_len"])
             self._cb = self.queue.put
         else:
@@ -98,23 +128,17 @@ class MQTTClient:
             attempt_timeout_ms=s["attempt_timeout_ms"],
             seed=s["reconnect_seed"],
         )
-        self.lock = asyncio.Lock()  # Kept for subclasses written for mqtt_as.
         self._addr = None
         self._conn = None
         self._gen = 0  # Connection generation: tasks of older ones stop.
         self._tasks = []
         self._changes = Changes()
-        self._tx_evt = asyncio.Event()
-        self._timer_evt = asyncio.Event()
-        self._outage = asyncio.Event()  # Wakes _keep_connected.
-        self._timer_at = None
+        self._watch = Alarm()  # _keep_connected sleeps in it while connected.
+        self._keeping = False  # _keep_connected runs.
+        self._idle = Alarm()  # The writer sleeps in it: _pump() wakes it.
         self._acks = {}  # pid -> [reason]: QoS 1/2 publications.
         self._reqs = {}  # pid -> [codes]: subscribe/unsubscribe.
         self._connack = None
-        self._lost_why = None
-        self._planned = False  # The last loss was a planned close by the core.
-        self._closing = None  # (Event set when done, stream): a graceful close under way.
-        self._chunk = None
         self._writing = False
         self._disc = False
         self._isconnected = False
@@ -122,6 +146,23 @@ class MQTTClient:
         self._has_connected = False
         self._ever_connected = False
         self._last_rx = now()
+        self._s = {k: s[k] for k in _KEEP}
+
+    # Set only now and then: as class attributes they take no room in each
+    # instance's dict until then (RAM).
+    _lock = None
+    _lost_why = None
+    _planned = False  # The last loss was a planned close by the core.
+    _closing = None  # (Event set when done, stream): a graceful close under way.
+    _chunk = None
+
+    @property
+    def lock(self):
+        # mqtt_as has an asyncio.Lock here, for subclasses written for it:
+        # made on first use (asyncio's lock module costs RAM).
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
 
     def _make_core(self, s):
         v5 = s["mqttv5"]
@@ -133,8 +174,11 @@ class MQTTClient:
         rx_max = min(32, max(1, props.pop(0x21, 16)))
         max_packet = props.pop(0x27, 0)
         alias_max = props.pop(0x22, 0)
-        self._con_props = props or None
+        s["con_props"] = props or None
         rx_size = max(s["rx_size"], IBUFSIZE)
+        # Bytes asked of the stream at a time: what the core can take, at
+        # most 4 KiB (each read allocates that much for a moment).
+        s["read_n"] = min(rx_size, 4096)
         return _mqttas.Client(
             version=_mqttas.VERSION_5 if v5 else _mqttas.VERSION_311,
             keep_alive=s["keepalive"],
@@ -168,17 +212,16 @@ class MQTTClient:
         return await self._changes.wait(ms)
 
     def _pump(self):
-        """Take every event from the core, then wake the writer, the timer
-        (if the deadline moved earlier) and the waiting tasks."""
+        """Take every event from the core, then wake the writer and the
+        waiting tasks."""
         core = self._core
         ev = core.next_event()
         while ev is not None:
             self._on_event(ev)
             ev = core.next_event()
-        self._tx_evt.set()
-        d = core.deadline()
-        if d is not None and (self._timer_at is None or until(d, self._timer_at) < 0):
-            self._timer_evt.set()
+        # The writer, asleep until the core's deadline, looks again for
+        # bytes to send and for the deadline (which may have moved earlier).
+        self._idle.wake()
         self._notify()
 
     def _on_event(self, ev):
@@ -274,7 +317,6 @@ class MQTTClient:
         self._tasks = [
             spawn(self._reader(conn, gen)),
             spawn(self._writer(conn, gen)),
-            spawn(self._timer(gen)),
         ]
 
     def _teardown(self):
@@ -371,9 +413,10 @@ class MQTTClient:
 
     async def _reader(self, conn, gen):
         why = "connection closed by the broker"
+        n = self._s["read_n"]
         try:
             while gen == self._gen:
-                data = await conn.read(4096)
+                data = await conn.read(n)
                 if gen != self._gen:
                     return
                 if not data:
@@ -392,7 +435,7 @@ class MQTTClient:
         while data and gen == self._gen:
             n = core.feed(now(), data)
             data = data[n:]
-            before = self._changes.event
+            before = self._changes.n
             self._pump()
             if n:
                 stuck = 0
@@ -402,59 +445,49 @@ class MQTTClient:
             stuck += 1
             if stuck > 3:
                 raise OSError(-1, "receive buffer stuck")
-            if before is self._changes.event:
+            if before == self._changes.n:
                 await self._wait_change(self._s["response_time_ms"])
             else:
                 await sleep_ms(0)
 
     async def _writer(self, conn, gen):
+        # Sends what the core has to send. With nothing to send it calls the
+        # core's timeout when its deadline is due, and otherwise sleeps until
+        # the deadline or until _pump() wakes it.
         core = self._core
+        last = None
         try:
             while gen == self._gen:
-                self._tx_evt.clear()
                 data = core.take_tx(now())
-                if data is None:
-                    ev = core.next_event()
-                    while ev is not None:
-                        self._on_event(ev)
-                        ev = core.next_event()
-                    self._notify()
-                    await self._tx_evt.wait()
+                if data is not None:
+                    if data[0] & 0xF8 == 0x38:  # PUBLISH with DUP: a republication.
+                        self.REPUB_COUNT += 1
+                    self._writing = True
+                    conn.write(data)
+                    await conn.drain()
+                    self._writing = False
+                    if gen == self._gen:
+                        self._pump()
                     continue
-                if data[0] & 0xF8 == 0x38:  # PUBLISH with DUP: a republication.
-                    self.REPUB_COUNT += 1
-                self._writing = True
-                conn.write(data)
-                await conn.drain()
-                self._writing = False
-                if gen == self._gen:
-                    self._pump()
+                ev = core.next_event()
+                while ev is not None:
+                    self._on_event(ev)
+                    ev = core.next_event()
+                self._notify()
+                d = core.deadline()
+                t = now()
+                if d is None or until(d, t) > 0:
+                    await self._idle.sleep(None if d is None else until(d, t))
+                    continue
+                core.timeout(t)
+                self._pump()
+                if d == last:  # Due again at once: let the others run first.
+                    await sleep_ms(10)
+                last = d
         except OSError as e:
             self._writing = False
             if gen == self._gen:
                 self._link_lost("link failed while sending: %s" % (e,))
-
-    async def _timer(self, gen):
-        core = self._core
-        last = None
-        while gen == self._gen:
-            self._timer_evt.clear()
-            d = core.deadline()
-            self._timer_at = d
-            if d is None:
-                await self._timer_evt.wait()
-                continue
-            t = now()
-            wait = until(d, t)
-            if wait > 0:
-                await wait_ms(self._timer_evt, wait)
-                continue
-            core.timeout(t)
-            self._pump()
-            if d == last:  # Due again at once: let the others run first.
-                await sleep_ms(10)
-            last = d
-        self._timer_at = None
 
     async def _until(self, test, ms=None):
         # Wait until test() is true; False when `ms` passes first.
@@ -494,7 +527,7 @@ class MQTTClient:
             user=s["user"] or None,
             password=s["password"] if s["user"] else None,
             will=will,
-            properties=self._con_props,
+            properties=s["con_props"],
         )
         self._pump()
         await self._until(lambda: self._connack is not None)
@@ -535,86 +568,97 @@ class MQTTClient:
             self._in_connect = False
             raise
         self._ever_connected = True
-        self._outage.clear()
         self._isconnected = True
         self._in_connect = False
         if not self._events:
             spawn(self._wifi_handler(True))
         if not self._has_connected:
             self._has_connected = True
-            spawn(self._keep_connected())
+            self._policy.connected(now())
+            if self._link.poll_ms is not None:
+                self._keep()
         if self._events:
             self.up.set()
         else:
             spawn(self._connect_handler(self))
         self._notify()
 
+    def _keep(self):
+        # Start _keep_connected unless it runs.
+        if not self._keeping:
+            self._keeping = True
+            spawn(self._keep_connected())
+
     async def _keep_connected(self):
-        # Runs from the first connect() until disconnect(): brings the
-        # connection back after every outage, as the core's outage policy
-        # (_mqttas.Reconnect, the same one the C and Rust clients follow)
-        # says: hold the link down, reconnect TCP first, bounce the link
-        # after N failed attempts, back off with jitter and a cap.
-        r = self._policy
-        r.connected(now())
-        up = True  # What the policy was last told: connected.
-        link_up = True
-        while self._has_connected:
-            if self._isconnected:
-                if not up:  # The application called connect() itself.
-                    r.connected(now())
-                    up = True
-                poll = self._link.poll_ms
-                if poll is None:
-                    await self._outage.wait()
-                else:
-                    await wait_ms(self._outage, poll)
+        # Brings the connection back after every outage, as the core's
+        # outage policy (_mqttas.Reconnect, the same one the C and Rust
+        # clients follow) says: hold the link down, reconnect TCP first,
+        # bounce the link after N failed attempts, back off with jitter and
+        # a cap. Runs from an outage until connected again, and on links
+        # that must be polled (poll_ms) from the first connect() until
+        # disconnect(): a task less in RAM while connected elsewhere.
+        try:
+            r = self._policy
+            up = True  # What the policy was last told: connected.
+            link_up = True
+            while self._has_connected:
+                if self._isconnected:
+                    if not up:  # The application called connect() itself.
+                        r.connected(now())
+                        up = True
+                    # Woken by an outage, a disconnect() or close(); links that
+                    # report no loss themselves are asked every poll_ms, the
+                    # others start this again at their next outage.
+                    poll = self._link.poll_ms
+                    if poll is None:
+                        return
+                    await self._watch.sleep(poll)
                     self.isconnected()  # Polls the link; may start an outage.
-                if self._isconnected:  # Set by a disconnect() and connect().
-                    self._outage.clear()
+                    if self._isconnected:  # Set by a disconnect() and connect().
+                        continue
+                    if not self._has_connected:
+                        break
+                if up:
+                    # A planned close by the core (it withheld QoS 2 messages it
+                    # could not track) reconnects at once, without hold-down.
+                    if self._planned:
+                        r.planned(now())
+                    else:
+                        r.lost(now())
+                    self._planned = False
+                    up = False
+                a = r.action(now())
+                if a is None:  # Not expected: every attempt is reported at once.
+                    await sleep_ms(100)
                     continue
-                if not self._has_connected:
-                    break
-            self._outage.clear()
-            if up:
-                # A planned close by the core (it withheld QoS 2 messages it
-                # could not track) reconnects at once, without hold-down.
-                if self._planned:
-                    r.planned(now())
-                else:
-                    r.lost(now())
-                self._planned = False
-                up = False
-            a = r.action(now())
-            if a is None:  # Not expected: every attempt is reported at once.
-                await sleep_ms(100)
-                continue
-            kind, t = a
-            if kind in (_mqttas.ACTION_HOLD_DOWN, _mqttas.ACTION_BOUNCE_LINK):
-                # On the host socket link down() does nothing: a bounce
-                # only holds down.
-                self.dprint("Link %s for %dms", "held down" if kind == _mqttas.ACTION_HOLD_DOWN else "bounced",
-                            until(t, now()))
-                await self._link.down()
-                link_up = False
-                await sleep_ms(max(0, until(t, now())))
-            elif kind == _mqttas.ACTION_WAIT:
-                await sleep_ms(max(0, until(t, now())))
-            elif kind == _mqttas.ACTION_CONNECT:
-                if not self._has_connected:
-                    break
-                try:
-                    if not link_up:
-                        await self._link.up()
-                        link_up = True
-                    await self.connect()
-                    r.connected(now())
-                    up = True
-                    self.dprint("Reconnect OK!")
-                except OSError as e:
-                    r.attempt_failed(now())
-                    self.dprint("Error in reconnect. %s", e)
-        self.dprint("Disconnected, exited _keep_connected")
+                kind, t = a
+                if kind in (_mqttas.ACTION_HOLD_DOWN, _mqttas.ACTION_BOUNCE_LINK):
+                    # On the host socket link down() does nothing: a bounce
+                    # only holds down.
+                    self.dprint("Link %s for %dms", "held down" if kind == _mqttas.ACTION_HOLD_DOWN else "bounced",
+                                until(t, now()))
+                    await self._link.down()
+                    link_up = False
+                    await sleep_ms(max(0, until(t, now())))
+                elif kind == _mqttas.ACTION_WAIT:
+                    await sleep_ms(max(0, until(t, now())))
+                elif kind == _mqttas.ACTION_CONNECT:
+                    if not self._has_connected:
+                        break
+                    try:
+                        if not link_up:
+                            await self._link.up()
+                            link_up = True
+                        await self.connect()
+                        r.connected(now())
+                        up = True
+                        self.dprint("Reconnect OK!")
+                    except OSError as e:
+                        r.attempt_failed(now())
+                        self.dprint("Error in reconnect. %s", e)
+            self.dprint("Disconnected, exited _keep_connected")
+        finally:
+            self._keeping = False
 
     def _reconnect(self):
         # An outage: close the connection, signal it, let _keep_connected
@@ -626,7 +670,8 @@ class MQTTClient:
                 self.down.set()
             else:
                 spawn(self._wifi_handler(False))
-            self._outage.set()
+            self._watch.wake()
+            self._keep()
             self._notify()
 
     async def _connection(self):
@@ -652,7 +697,7 @@ class MQTTClient:
             await self._end_session()
         self._isconnected = False
         self._teardown()
-        self._outage.set()
+        self._watch.wake()
         self._notify()
 
     def close(self):
@@ -660,7 +705,7 @@ class MQTTClient:
         self._isconnected = False
         try:
             self._teardown()
-            self._outage.set()
+            self._watch.wake()
             self._notify()
         except RuntimeError:  # CPython: the event loop has closed.
             pass

@@ -54,26 +54,48 @@ def until(deadline, t):
 if hasattr(asyncio, "sleep_ms"):
     sleep_ms = asyncio.sleep_ms
 
-    async def wait_ms(event, ms):
-        """Wait for `event` at most `ms` milliseconds; True if it was set."""
+    async def within_ms(aw, ms):
+        """Await `aw` (a coroutine) at most `ms` milliseconds, else raise
+        asyncio.TimeoutError. asyncio.wait_for_ms() without its module
+        (1.3 KiB of RAM on the unix port once loaded) and with one task
+        less: a watchdog that cancels this one when the time is up."""
+        me = asyncio.current_task()
+        fired = []
+
+        async def dog():
+            await sleep_ms(ms)
+            fired.append(1)
+            me.cancel()
+
+        d = asyncio.create_task(dog())
         try:
-            await asyncio.wait_for_ms(event.wait(), ms)
-        except asyncio.TimeoutError:
-            return False
-        return True
+            return await aw
+        except asyncio.CancelledError:
+            if fired:
+                raise asyncio.TimeoutError
+            raise
+        finally:
+            if not fired:
+                d.cancel()
 
 else:
 
     def sleep_ms(ms):
         return asyncio.sleep(ms / 1000)
 
-    async def wait_ms(event, ms):
-        """Wait for `event` at most `ms` milliseconds; True if it was set."""
-        try:
-            await asyncio.wait_for(event.wait(), ms / 1000)
-        except asyncio.TimeoutError:
-            return False
-        return True
+    def within_ms(aw, ms):
+        """Await `aw` at most `ms` milliseconds, else raise
+        asyncio.TimeoutError."""
+        return asyncio.wait_for(aw, ms / 1000)
+
+
+async def wait_ms(event, ms):
+    """Wait for `event` at most `ms` milliseconds; True if it was set."""
+    try:
+        await within_ms(event.wait(), ms)
+    except asyncio.TimeoutError:
+        return False
+    return True
 
 
 def print_exc(e):
@@ -89,26 +111,99 @@ def print_exc(e):
 _tasks = set()
 
 
+try:
+    from asyncio import core as _core  # MicroPython's asyncio internals
+
+    _QUEUES = MICROPYTHON and hasattr(_core, "TaskQueue") and hasattr(_core, "_task_queue")
+except ImportError:
+    _QUEUES = False
+
+
 class Changes:
     """Something changed: notify() wakes every task in wait() at once.
-    `event` is the Event current waiters wait on; it is replaced at each
-    notify(), so comparing it tells whether anything changed meanwhile."""
+    `n` counts the notifications, so comparing it tells whether anything
+    changed meanwhile.
+
+    On MicroPython the waiting tasks sit in a queue of asyncio's own, as
+    asyncio.Event keeps them (the same four lines): neither the
+    asyncio.event module (1.2 KiB on the unix port) nor an Event per
+    notification. Elsewhere an asyncio.Event, replaced at each notify()."""
 
     def __init__(self):
-        self.event = asyncio.Event()
+        self.n = 0
+        self._q = _core.TaskQueue() if _QUEUES else asyncio.Event()
 
     def notify(self):
-        ev = self.event
-        self.event = asyncio.Event()
-        ev.set()
+        self.n += 1
+        q = self._q
+        if _QUEUES:
+            while q.peek():
+                _core._task_queue.push(q.pop())
+        else:
+            self._q = asyncio.Event()
+            q.set()
+
+    def _park(self):  # async (a generator, as asyncio.Event.wait on MicroPython)
+        t = _core.cur_task
+        self._q.push(t)
+        t.data = self._q  # So that cancelling the task takes it off the queue.
+        yield
 
     async def wait(self, ms=None):
         """True when notified; False after `ms` (None: no limit)."""
-        ev = self.event
+        w = self._park() if _QUEUES else self._q.wait()
         if ms is None:
-            await ev.wait()
+            await w
             return True
-        return await wait_ms(ev, ms)
+        try:
+            await within_ms(w, ms)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+
+# The longest sleep of an Alarm (it is woken, or sleeps again).
+_FOREVER = 1 << 28
+
+
+class Alarm:
+    """A sleep that other tasks can end early (wake()): in RAM a task asleep
+    costs less than one waiting for an Event with a timeout (asyncio's
+    wait_for: a second task and two frames), and waking it is not latched
+    (the sleeper checks its state before each sleep). One task sleeps in an
+    Alarm at a time. wake() cancels the sleep; a cancellation from elsewhere
+    (a teardown, the end of asyncio.run) goes on as asked."""
+
+    def __init__(self):
+        self._task = None
+        self._woken = False
+
+    async def sleep(self, ms=None):
+        """Sleep `ms` milliseconds (None: until woken); True when woken."""
+        t = current_task()
+        self._task = t
+        self._woken = False
+        try:
+            await sleep_ms(_FOREVER if ms is None else ms)
+        except asyncio.CancelledError:
+            if not self._woken:
+                raise
+            # CPython counts cancellations: take back ours, and end if
+            # another one came too.
+            uncancel = getattr(t, "uncancel", None)
+            if uncancel is not None and uncancel() > 0:
+                raise
+            return True
+        finally:
+            self._task = None
+        return False
+
+    def wake(self):
+        t = self._task
+        if t is not None:
+            self._task = None
+            self._woken = True
+            t.cancel()
 
 
 def spawn(coro):

@@ -275,7 +275,7 @@ def test_ssl_params_under_micropython(tls_broker, pki, tmp_path):
     over = results[9:]
     assert over[0] == over[1] == over[4] == "connack True", results
     assert over[3] == results[3], results
-    assert over[2].startswith("OSError TLS with localhost (over Stream) failed: the broker's certificate could not "
+    assert over[2].startswith("OSError TLS with localhost (over SockStream) failed: the broker's certificate could not "
                               "be verified (The certificate is not correctly signed by the trusted CA)"), results
 
 

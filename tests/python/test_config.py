@@ -1,10 +1,15 @@
 """The config dict: defaults as mqtt_as 0.8.3 has them, and every mistake
 reported by MQTTClient(config) with the key's name, before any I/O."""
 
+import asyncio
+
 import pytest
 
 import mqtt_as
 from mqtt_as import MQTTClient, config
+from mqtt_as import options
+from mqtt_as.options import validate
+from conftest import make_cfg, mosquitto_pub, run
 
 
 def good(**kw):
@@ -82,11 +87,61 @@ def test_not_a_dict():
 
 def test_missing_keys_take_defaults():
     c = MQTTClient({"server": "localhost"})
-    assert c.port == 1883 and c._s["keepalive"] == 60 and c._s["client_id"]
+    assert c.port == 1883 and c._s["client_id"]
+    assert validate({"server": "localhost"})["keepalive"] == 60
 
 
 def test_ping_interval_follows_mqtt_as():
-    assert MQTTClient(good(keepalive=60, ping_interval=0))._s["ping_interval_ms"] == 15000
-    assert MQTTClient(good(keepalive=60, ping_interval=5))._s["ping_interval_ms"] == 5000
-    assert MQTTClient(good(keepalive=60, ping_interval=100))._s["ping_interval_ms"] == 15000
-    assert MQTTClient(good(keepalive=0, ping_interval=0))._s["ping_interval_ms"] == 20000
+    assert validate(good(keepalive=60, ping_interval=0))["ping_interval_ms"] == 15000
+    assert validate(good(keepalive=60, ping_interval=5))["ping_interval_ms"] == 5000
+    assert validate(good(keepalive=60, ping_interval=100))["ping_interval_ms"] == 15000
+    assert validate(good(keepalive=0, ping_interval=0))["ping_interval_ms"] == 20000
+
+
+def board(monkeypatch):
+    # The buffer defaults of a board (CPython and unix MicroPython take the
+    # host's).
+    monkeypatch.setattr(options, "_HOST", False)
+
+
+def test_board_buffer_defaults(monkeypatch):
+    board(monkeypatch)
+    rx, rx5, tx, store = options.BOARD_SIZES
+    s = validate(good())
+    assert (s["rx_size"], s["tx_size"], s["store_size"]) == (rx, tx, store)
+    assert validate(good(mqttv5=True))["rx_size"] == rx5
+    # A CONNECT larger than the default transmit buffer raises it...
+    assert validate(good(will=("w", "x" * 3000)))["tx_size"] > 3000
+    props = {0x26: {"k" * 800: "v" * 800}}
+    assert validate(good(mqttv5=True, mqttv5_con_props=props))["tx_size"] > 1600
+    # ...but not one given.
+    assert validate(good(tx_size=100, rx_size=64, store_size=0))["tx_size"] == 100
+
+
+@pytest.mark.parametrize("v5", [False, True])
+def test_board_defaults_carry_what_mqtt_as_programs_send(broker, monkeypatch, v5):
+    # With a board's buffers: a CONNECT with a large will and user
+    # properties, messages far larger than the receive buffer delivered
+    # whole, QoS 0 and QoS 1 messages up to the documented 1 KiB.
+    board(monkeypatch)
+    got = []
+    will = ("board/will", "w" * 1500, False, 1)
+    kw = {"mqttv5": True, "mqttv5_con_props": {0x26: {"u" * 300: "p" * 300}}} if v5 else {}
+    cfg = make_cfg(broker, will=will, subs_cb=lambda t, m, r, *p: got.append((t, m)), **kw)
+    big = "0123456789abcdef" * 320  # 5 KiB, sent by another client
+
+    async def main():
+        client = MQTTClient(cfg)
+        await client.connect()
+        await client.subscribe("board/#", 1)
+        await client.publish("board/q0", b"0" * 1000, qos=0)
+        await client.publish("board/q1", b"1" * 1000, qos=1)
+        mosquitto_pub(broker, "board/big", big)
+        for _ in range(200):
+            if len(got) == 3:
+                break
+            await asyncio.sleep(0.02)
+        await client.disconnect()
+
+    run(main())
+    assert sorted(got) == [(b"board/big", big.encode()), (b"board/q0", b"0" * 1000), (b"board/q1", b"1" * 1000)]

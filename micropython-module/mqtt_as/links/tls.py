@@ -16,7 +16,7 @@ import sys
 import asyncio
 
 from ..options import no_ca_check
-from .socket import Stream
+from .astream import Stream
 
 _MP = sys.implementation.name == "micropython"
 

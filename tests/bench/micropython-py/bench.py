@@ -4,17 +4,21 @@
 #
 #   micropython bench.py PORT N
 #
-# Prints: "heap_after_import=B heap_client=B msgs_per_s=R".
+# Prints: "heap_after_import=B heap_client=B msgs_per_s=R heap_base=B".
 # heap_client is gc.mem_alloc() after gc.collect() once connected and
 # subscribed, less the figure after the imports: the client object, its
 # buffers, tasks and queues (the imported code is not counted, so a package
-# loaded from .py and one frozen compare alike).
+# loaded from .py and one frozen compare alike). heap_base is the figure
+# before the MQTT package is imported (the interpreter and asyncio), the
+# same for both: what the package itself costs is the total less it.
 import gc
 import sys
 import time
 
 import asyncio
 
+gc.collect()
+HEAP_BASE = gc.mem_alloc()
 PORT = int(sys.argv[1])
 N = int(sys.argv[2])
 
@@ -86,11 +90,14 @@ async def main():
     config["ssid"] = "bench"
     config["wifi_pw"] = "bench"
     if sys.argv[3:] != ["peer"]:
-        # A board's buffer sizes (options.py): the unix port would otherwise
-        # take the host's (16 KiB receive, 64 KiB transmit, 256 KiB store).
-        config["rx_size"] = 1024
-        config["tx_size"] = 2048
-        config["store_size"] = 8192
+        # A board's default buffer sizes (options.BOARD_SIZES): the unix
+        # port would otherwise take the host's (16 KiB receive, 64 KiB
+        # transmit, 256 KiB store).
+        from mqtt_as.options import BOARD_SIZES
+
+        config["rx_size"] = BOARD_SIZES[0]
+        config["tx_size"] = BOARD_SIZES[2]
+        config["store_size"] = BOARD_SIZES[3]
     client = MQTTClient(config)
     await client.connect(quick=True)
     await client.subscribe("bench/in", 1)
@@ -101,7 +108,8 @@ async def main():
     for i in range(N):
         await client.publish("bench/out", payload, qos=1)
     dt = time.ticks_diff(time.ticks_ms(), t0)
-    print("heap_after_import=%d heap_client=%d msgs_per_s=%d" % (base, heap, N * 1000 // max(dt, 1)))
+    print("heap_after_import=%d heap_client=%d msgs_per_s=%d heap_base=%d"
+          % (base, heap, N * 1000 // max(dt, 1), HEAP_BASE))
     client.close()
 
 

@@ -84,6 +84,116 @@ async def queue():
 got, discards = asyncio.run(queue())
 ok(got == ["1", "2"] and discards == 1, "MsgQueue")
 
+# The MicroPython paths of compat and links.socket (CPython takes others):
+# timeouts without asyncio.funcs, wake-ups without asyncio.event, the
+# socket stream without asyncio.stream.
+from mqtt_as.compat import within_ms, Changes, Alarm  # noqa: E402
+from mqtt_as.links.socket import SocketLink, SockStream  # noqa: E402
+
+
+async def value(ms, v):
+    await asyncio.sleep_ms(ms)
+    return v
+
+
+async def compat_paths():
+    out = {}
+    try:
+        await within_ms(asyncio.sleep_ms(5000), 30)
+        out["timeout"] = False
+    except asyncio.TimeoutError:
+        out["timeout"] = True
+    out["value"] = await within_ms(value(5, 42), 1000)
+
+    async def cancelled_inside():
+        try:
+            await within_ms(asyncio.sleep_ms(5000), 2000)
+        except asyncio.CancelledError:
+            out["cancel"] = True
+            raise
+    t = asyncio.create_task(cancelled_inside())
+    await asyncio.sleep_ms(5)
+    t.cancel()
+    await asyncio.sleep_ms(5)
+
+    c = Changes()
+    res = []
+
+    async def waiter(i, ms):
+        res.append((i, await c.wait(ms)))
+    for i, ms in enumerate((None, 1000, 20)):
+        asyncio.create_task(waiter(i, ms))
+    await asyncio.sleep_ms(40)
+    n = c.n
+    c.notify()
+    await asyncio.sleep_ms(5)
+    out["changes"] = (sorted(res), c.n - n)
+    t = asyncio.create_task(waiter(9, None))
+    await asyncio.sleep_ms(5)
+    t.cancel()
+    await asyncio.sleep_ms(5)
+    c.notify()
+    await asyncio.sleep_ms(5)
+    out["changes_cancel"] = all(i != 9 for i, _ in res)
+
+    a = Alarm()
+    woke = []
+
+    async def sleeper():
+        woke.append(await a.sleep(5000))
+        woke.append(await a.sleep(10))
+        try:
+            await a.sleep(5000)
+        except asyncio.CancelledError:
+            woke.append("cancelled")
+    t = asyncio.create_task(sleeper())
+    await asyncio.sleep_ms(5)
+    a.wake()
+    await asyncio.sleep_ms(40)
+    t.cancel()
+    await asyncio.sleep_ms(5)
+    out["alarm"] = woke
+
+    # SockStream to a local listener (port from test_micropython.py):
+    # bytes both ways, the end of the stream, a refused connection.
+    import os
+    import socket
+    port = int(os.getenv("MQTTAS_CHECK_PORT"))
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+    srv.listen(1)
+    link = SocketLink()
+    st = await link.open(("127.0.0.1", port), False, None, 1000)
+    conn = srv.accept()[0]
+    conn.send(b"hello")
+    got = [await st.read(64)]
+    st.write(b"ping")
+    await st.drain()
+    got.append(conn.recv(64))
+    conn.close()
+    got.append(await st.read(64))
+    st.close()
+    srv.close()
+    out["stream"] = (type(st) is SockStream, got)
+    # As with asyncio's streams, a refused connection fails on first use.
+    try:
+        st = await link.open(("127.0.0.1", port), False, None, 1000)
+        st.write(b"x")
+        await st.drain()
+        await st.read(64)
+        out["refused"] = False
+    except OSError:
+        out["refused"] = True
+    return out
+
+
+out = asyncio.run(compat_paths())
+ok(out["timeout"] and out["value"] == 42 and out.get("cancel"), "within_ms: timeout, value, cancel")
+ok(out["changes"] == ([(0, True), (1, True), (2, False)], 1) and out["changes_cancel"], "Changes")
+ok(out["alarm"] == [True, False, "cancelled"], "Alarm")
+ok(out["stream"] == (True, [b"hello", b"ping", b""]) and out["refused"], "SockStream")
+
 # Every module compiles under MicroPython, the WLAN link too (it imports
 # `network`, which the unix port lacks, so only compile it).
 for name in ("wlan",):
