@@ -83,11 +83,11 @@
 #                         the largest packet taken whole (host: CPython or
 #                         unix MicroPython). Larger messages arrive in
 #                         pieces, assembled (or given to chunk_cb).
-#   tx_size [board: 1024, more if the CONNECT needs it; host: 65536]
+#   tx_size [board: 1280, more if the CONNECT needs it; host: 65536]
 #                         Transmit buffer: the largest QoS 0 publication
 #                         plus control packets. A larger QoS 0 message
 #                         raises ValueError.
-#   store_size [board: 2048; host: 262144]  QoS 1/2 messages awaiting
+#   store_size [board: 2560; host: 262144]  QoS 1/2 messages awaiting
 #                         acknowledgement, kept across reconnections; when
 #                         full, publish() waits. A larger message raises
 #                         ValueError.
@@ -168,13 +168,15 @@ def defaults(client_id):
 #   up to 240 bytes. In 5.0 CONNACK and the acknowledgements may carry
 #   properties (reason strings, user properties) and must fit whole: 1024.
 # - tx: control packets and each QoS 0 publication whole (QoS 1/2 ones are
-#   sent from the store): messages up to 1 KiB; more when the CONNECT (the
-#   client id, credentials and will) would not fit.
+#   sent from the store): the mqtt_as docs advise designing for messages
+#   of about 1 KiB, so 1280 takes a 1 KiB payload with a topic of up to
+#   250 bytes; more when the CONNECT (the client id, credentials and will)
+#   would not fit.
 # - store: QoS 1/2 publications until acknowledged, kept across outages.
 #   publish() awaits its acknowledgement, so each publishing coroutine has
-#   one message in the store: two messages of 1 KiB, as tx (a coroutine
-#   waits while the store is full).
-BOARD_SIZES = (256, 1024, 1024, 2048)
+#   one message in the store: two such 1 KiB messages (a coroutine waits
+#   while the store is full).
+BOARD_SIZES = (256, 1024, 1280, 2560)
 
 # Extensions and their defaults: a program for mqtt_as 0.8.3 has none of them.
 # None: a size from the settings (the host's, or BOARD_SIZES).

@@ -122,26 +122,30 @@ def test_board_buffer_defaults(monkeypatch):
 def test_board_defaults_carry_what_mqtt_as_programs_send(broker, monkeypatch, v5):
     # With a board's buffers: a CONNECT with a large will and user
     # properties, messages far larger than the receive buffer delivered
-    # whole, QoS 0 and QoS 1 messages up to the documented 1 KiB.
+    # whole, QoS 0 and QoS 1 messages of the documented 1 KiB under long
+    # topics, two QoS 1 ones in the store at once.
     board(monkeypatch)
     got = []
-    will = ("board/will", "w" * 1500, False, 1)
+    will = ("board/will", "w" * 600, False, 1)
     kw = {"mqttv5": True, "mqttv5_con_props": {0x26: {"u" * 300: "p" * 300}}} if v5 else {}
     cfg = make_cfg(broker, will=will, subs_cb=lambda t, m, r, *p: got.append((t, m)), **kw)
     big = "0123456789abcdef" * 320  # 5 KiB, sent by another client
+    t0 = "board/q0/" + "t" * 200  # 1 KiB payloads under long topics
+    t1 = "board/q1/" + "t" * 200
 
     async def main():
         client = MQTTClient(cfg)
         await client.connect()
         await client.subscribe("board/#", 1)
-        await client.publish("board/q0", b"0" * 1000, qos=0)
-        await client.publish("board/q1", b"1" * 1000, qos=1)
+        await client.publish(t0, b"0" * 1024, qos=0)
+        # Two publishing coroutines: both messages in the store at once.
+        await asyncio.gather(client.publish(t1, b"1" * 1024, qos=1), client.publish(t1, b"2" * 1024, qos=1))
         mosquitto_pub(broker, "board/big", big)
         for _ in range(200):
-            if len(got) == 3:
+            if len(got) == 4:
                 break
             await asyncio.sleep(0.02)
         await client.disconnect()
 
     run(main())
-    assert sorted(got) == [(b"board/big", big.encode()), (b"board/q0", b"0" * 1000), (b"board/q1", b"1" * 1000)]
+    assert sorted(got) == [(b"board/big", big.encode()), (t0.encode(), b"0" * 1024), (t1.encode(), b"1" * 1024), (t1.encode(), b"2" * 1024)]
