@@ -417,8 +417,14 @@ pub unsafe extern "C" fn mqttas_publish(
             let topic = args::text(topic, topic_len)?;
             let payload = args::array(payload, payload_len)?;
             let qos = args::qos(qos)?;
-            let props = property::list(properties, properties_len)?;
-            let id = c.publish(now, topic, payload, qos, retain, &props)?;
+            // The usual case, no properties, skips building the list: the
+            // list is large, and moving it costs more than the publish.
+            let id = if properties_len == 0 {
+                c.publish(now, topic, payload, qos, retain, &[])?
+            } else {
+                let props = property::list(properties, properties_len)?;
+                c.publish(now, topic, payload, qos, retain, &props)?
+            };
             if let Some(o) = args::opt_out(out_packet_id) {
                 o.put(id);
             }

@@ -4,9 +4,9 @@ use heapless::Vec;
 
 use crate::wire::{
     check_topic_filter, check_topic_name, decode_fixed_header, decode_from_server,
-    decode_publish_head, Ack, Auth, ConnAck, Connect, DecodeError, Disconnect, FixedHeader, Packet,
-    PacketType, Properties, Property, Publish, QoS, ReasonCode, Subscribe, Subscription,
-    Subscriptions, TopicFilters, Unsubscribe, Version,
+    decode_publish_head, Ack, Auth, ConnAck, Connect, DecodeError, Disconnect, FixedHeader,
+    Measured, Packet, PacketType, Properties, Property, Publish, QoS, ReasonCode, Subscribe,
+    Subscription, Subscriptions, TopicFilters, Unsubscribe, Version,
 };
 
 use super::aliases::Aliases;
@@ -522,17 +522,17 @@ impl<'a> Client<'a> {
                 return Err(Error::NotConnected);
             }
             let packet = Packet::Publish(publish);
-            c.check_server_size(packet.encoded_len_from_client(v)?)?;
-            c.tx_write(&packet)?;
+            let m = packet.measure_from_client(v)?;
+            c.check_server_size(m.len())?;
+            c.tx_put(&m)?;
             return Ok(0);
         }
         let id = c.alloc_packet_id();
         publish.packet_id = Some(id);
         let packet = Packet::Publish(publish);
-        let len = packet.encoded_len_from_client(v)?;
-        c.check_server_size(len)?;
-        c.store
-            .push(id, len, |buf| packet.encode_from_client(v, buf))?;
+        let m = packet.measure_from_client(v)?;
+        c.check_server_size(m.len())?;
+        c.store.push(id, m.len(), |buf| m.write(buf))?;
         c.next_packet_id = id;
         Ok(id)
     }
@@ -1052,13 +1052,17 @@ impl Core<'_> {
         self.tx.len().saturating_sub(self.tx_len)
     }
 
-    /// Encode a packet at the end of the transmit buffer. `encode` measures
-    /// the packet itself and writes nothing when it does not fit, so no
-    /// separate `encoded_len` pass is needed here.
+    /// Encode a packet at the end of the transmit buffer; writes nothing
+    /// when it does not fit.
     fn tx_write(&mut self, packet: &Packet<'_>) -> Result<(), Error> {
+        self.tx_put(&packet.measure_from_client(self.cfg.version)?)
+    }
+
+    /// Write a measured packet at the end of the transmit buffer.
+    fn tx_put(&mut self, m: &Measured<'_, '_, false>) -> Result<(), Error> {
         let capacity = self.tx.len();
         let out = self.tx.get_mut(self.tx_len..).unwrap_or(&mut []);
-        match packet.encode_from_client(self.cfg.version, out) {
+        match m.write(out) {
             Ok(n) => {
                 self.tx_len += n;
                 Ok(())

@@ -1,7 +1,9 @@
-//! Encoding: one body writer per packet, run over a counting [`Writer`] for
-//! the length (which also validates) and then over the caller's buffer.
+//! Encoding: each packet is measured once (which also validates it), then
+//! written once into the caller's buffer. A PUBLISH and a plain
+//! acknowledgement are measured arithmetically; the other packets, rare
+//! and small, by running their body writer over a counting [`Writer`].
 
-use super::packet::{Packet, PacketType};
+use super::packet::{Ack, Packet, PacketType, Publish};
 use super::properties::{write_props, WILL};
 use super::rw::{varint_len, Writer};
 use super::{
@@ -11,41 +13,103 @@ use super::{
 
 type Result<T> = core::result::Result<T, EncodeError>;
 
-/// Remaining length, after validating the whole packet.
-fn remaining_len<const ALL: bool>(p: &Packet<'_>, v: Version) -> Result<usize> {
-    let mut w = Writer::counter();
-    body::<ALL>(p, v, &mut w)?;
-    if w.pos > MAX_VARINT as usize {
-        return Err(EncodeError::PacketTooLarge);
-    }
-    Ok(w.pos)
+/// A validated packet with its remaining length, ready to be written
+/// (`ALL` as for [`measure`]). Only [`measure`] makes one, so nothing is
+/// written unvalidated.
+pub(crate) struct Measured<'p, 'a, const ALL: bool> {
+    packet: &'p Packet<'a>,
+    version: Version,
+    rl: usize,
 }
 
-/// `ALL`: every packet type; otherwise only those a client sends (the
-/// others are [`EncodeError::NotInVersion`]), so that a client's firmware
-/// carries no CONNACK, SUBACK or UNSUBACK writer.
-pub(crate) fn encoded_len<const ALL: bool>(p: &Packet<'_>, v: Version) -> Result<usize> {
+impl<const ALL: bool> Measured<'_, '_, ALL> {
+    /// Bytes the packet takes on the wire.
+    pub(crate) fn len(&self) -> usize {
+        1 + varint_len(self.rl) + self.rl
+    }
+
+    /// Write the packet at the start of `out`; writes nothing when `out`
+    /// is too short.
+    pub(crate) fn write(&self, out: &mut [u8]) -> Result<usize> {
+        let needed = self.len();
+        let Some(out) = out.get_mut(..needed) else {
+            return Err(EncodeError::BufferTooSmall { needed });
+        };
+        let mut w = Writer::new(out);
+        w.u8(first_byte(self.packet));
+        w.varint(self.rl)?;
+        body::<ALL>(self.packet, self.version, &mut w)?;
+        Ok(w.pos)
+    }
+}
+
+/// Validate a packet and measure it. `ALL`: every packet type; otherwise
+/// only those a client sends (the others are [`EncodeError::NotInVersion`]),
+/// so that a client's firmware carries no CONNACK, SUBACK or UNSUBACK
+/// writer.
+pub(crate) fn measure<'p, 'a, const ALL: bool>(
+    p: &'p Packet<'a>,
+    v: Version,
+) -> Result<Measured<'p, 'a, ALL>> {
     if v.unsupported() {
         return Err(EncodeError::NotInVersion);
     }
-    let rl = remaining_len::<ALL>(p, v)?;
-    Ok(1 + varint_len(rl) + rl)
+    let rl = match p {
+        Packet::Publish(p) => publish_len(p, v)?,
+        Packet::PubAck(a) | Packet::PubRec(a) | Packet::PubRel(a) | Packet::PubComp(a)
+            if plain(a) =>
+        {
+            if a.packet_id == 0 {
+                return Err(EncodeError::InvalidPacketId);
+            }
+            2
+        }
+        _ => {
+            let mut w = Writer::counter();
+            body::<ALL>(p, v, &mut w)?;
+            w.pos
+        }
+    };
+    if rl > MAX_VARINT as usize {
+        return Err(EncodeError::PacketTooLarge);
+    }
+    Ok(Measured {
+        packet: p,
+        version: v,
+        rl,
+    })
+}
+
+/// An acknowledgement in its shortest form in both versions: success and
+/// no properties (what the session sends).
+fn plain(a: &Ack<'_>) -> bool {
+    a.reason == ReasonCode::SUCCESS && a.properties.is_empty()
+}
+
+/// Remaining length of a PUBLISH, after validating it; its body writer
+/// checks nothing.
+fn publish_len(p: &Publish<'_>, v: Version) -> Result<usize> {
+    // An empty topic stands for a 5.0 topic alias. A checked topic is
+    // short enough and holds no NUL; an unchecked one is empty.
+    if !(p.topic.is_empty() && v.is_v5() && p.properties.topic_alias().is_some()) {
+        check_topic_name(p.topic)?;
+    }
+    let id = match (p.qos, p.packet_id) {
+        (QoS::AtMostOnce, None) => 0,
+        (QoS::AtLeastOnce | QoS::ExactlyOnce, Some(id)) if id != 0 => 2,
+        _ => return Err(EncodeError::InvalidPacketId),
+    };
+    let mut props = Writer::counter();
+    write_props(&mut props, &p.properties, 3, v)?;
+    Ok((2 + p.topic.len() + id + props.pos).saturating_add(p.payload.len()))
+}
+
+pub(crate) fn encoded_len<const ALL: bool>(p: &Packet<'_>, v: Version) -> Result<usize> {
+    Ok(measure::<ALL>(p, v)?.len())
 }
 
 pub(crate) fn encode<const ALL: bool>(p: &Packet<'_>, v: Version, out: &mut [u8]) -> Result<usize> {
-    if v.unsupported() {
-        return Err(EncodeError::NotInVersion);
-    }
-    let rl = remaining_len::<ALL>(p, v)?;
-    let needed = 1 + varint_len(rl) + rl;
-    if out.len() < needed {
-        return Err(EncodeError::BufferTooSmall { needed });
-    }
-    let mut w = Writer::new(out);
-    w.u8(first_byte(p));
-    w.varint(rl)?;
-    body::<ALL>(p, v, &mut w)?;
-    Ok(w.pos)
+    measure::<ALL>(p, v)?.write(out)
 }
 
 fn first_byte(p: &Packet<'_>) -> u8 {
@@ -145,16 +209,11 @@ fn body<const ALL: bool>(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Resu
             w.u8(c.code.0);
             write_props(w, &c.properties, 2, v)?;
         }
+        // Validated by `publish_len` (`measure` sends no PUBLISH here).
         Packet::Publish(p) => {
-            // An empty topic stands for a 5.0 topic alias.
-            if !(p.topic.is_empty() && v.is_v5() && p.properties.topic_alias().is_some()) {
-                check_topic_name(p.topic)?;
-            }
-            w.str(p.topic)?;
-            match (p.qos, p.packet_id) {
-                (QoS::AtMostOnce, None) => {}
-                (QoS::AtLeastOnce | QoS::ExactlyOnce, Some(id)) => packet_id(w, id)?,
-                _ => return Err(EncodeError::InvalidPacketId),
+            w.bin(p.topic.as_bytes())?;
+            if let Some(id) = p.packet_id {
+                w.u16(id);
             }
             write_props(w, &p.properties, 3, v)?;
             w.bytes(p.payload);

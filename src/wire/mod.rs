@@ -14,6 +14,7 @@ mod properties;
 mod reason;
 mod rw;
 
+pub(crate) use encode::Measured;
 pub use error::{DecodeError, EncodeError};
 pub use packet::{
     decode, decode_fixed_header, decode_from_server, decode_publish_head, Ack, Auth, ConnAck,

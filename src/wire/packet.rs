@@ -358,17 +358,21 @@ pub fn decode_publish_head<'a>(
     de::publish_head_partial(header, body, version)
 }
 
-impl Packet<'_> {
+impl<'a> Packet<'a> {
     /// Bytes the packet takes on the wire. Validates the packet as
     /// [`Packet::encode`] does.
     pub fn encoded_len(&self, version: Version) -> Result<usize, EncodeError> {
         en::encoded_len::<true>(self, version)
     }
 
-    /// [`Packet::encoded_len`] for a client's packets only (see
-    /// [`Packet::encode_from_client`]).
-    pub(crate) fn encoded_len_from_client(&self, version: Version) -> Result<usize, EncodeError> {
-        en::encoded_len::<false>(self, version)
+    /// Validate and measure a packet a client sends (see
+    /// [`Packet::encode_from_client`]), to write it later without a second
+    /// pass: the session learns the length before it picks where to write.
+    pub(crate) fn measure_from_client(
+        &self,
+        version: Version,
+    ) -> Result<en::Measured<'_, 'a, false>, EncodeError> {
+        en::measure::<false>(self, version)
     }
 
     /// Encode into `out`, returning the bytes written.

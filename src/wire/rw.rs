@@ -117,8 +117,9 @@ impl<'a> Reader<'a> {
 
 /// Writes fields into a buffer; bytes past its end are counted, not written.
 ///
-/// Encoders run once over an empty writer to learn the length (and validate),
-/// then over the caller's buffer, which is known to be long enough by then.
+/// Encoders of the rarer packets run once over an empty writer to learn the
+/// length (and validate), then over the caller's buffer, which is known to
+/// be long enough by then.
 pub(crate) struct Writer<'a> {
     buf: &'a mut [u8],
     pub(crate) pos: usize,
@@ -145,16 +146,22 @@ impl<'a> Writer<'a> {
         self.pos = end;
     }
 
+    /// One byte, stored directly rather than through a slice copy.
     pub(crate) fn u8(&mut self, v: u8) {
-        self.bytes(&[v]);
+        if let Some(b) = self.buf.get_mut(self.pos) {
+            *b = v;
+        }
+        self.pos += 1;
     }
 
     pub(crate) fn u16(&mut self, v: u16) {
-        self.bytes(&v.to_be_bytes());
+        self.u8((v >> 8) as u8);
+        self.u8(v as u8);
     }
 
     pub(crate) fn u32(&mut self, v: u32) {
-        self.bytes(&v.to_be_bytes());
+        self.u16((v >> 16) as u16);
+        self.u16(v as u16);
     }
 
     /// A variable byte integer; errors above [`MAX_VARINT`].
