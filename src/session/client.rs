@@ -264,6 +264,8 @@ struct Core<'a> {
     /// The current CONNECT named an authentication method (5.0 AUTH allowed).
     auth_method_sent: bool,
     next_packet_id: u16,
+    /// `next_packet_id` went past 65535 once: an id may be in use again.
+    ids_wrapped: bool,
     connect_sent: u32,
     last_rx: u32,
     last_tx: u32,
@@ -346,6 +348,7 @@ impl<'a> Client<'a> {
                 withholding: false,
                 auth_method_sent: false,
                 next_packet_id: 0,
+                ids_wrapped: false,
                 connect_sent: 0,
                 last_rx: 0,
                 last_tx: 0,
@@ -766,7 +769,7 @@ impl<'a> Client<'a> {
         c.ping = Ping::Idle;
         c.requests.clear();
         c.aliases.clear();
-        let mut at = 0;
+        let mut at = c.store.first();
         while let Some(mut r) = c.store.record_at(at) {
             at += r.len;
             r.phase = match r.phase {
@@ -816,7 +819,7 @@ impl<'a> Client<'a> {
         }
         let done = match self.core.store.count(Phase::Done) {
             0 => None,
-            _ => self.core.store.iter().find(|r| r.phase == Phase::Done),
+            _ => self.core.store.find_by(Phase::Done.bit(), None),
         };
         if let Some(r) = done {
             self.core.store.remove(&r);
@@ -1082,15 +1085,21 @@ impl Core<'_> {
     }
 
     /// A packet id not used by a stored publication or a pending request.
-    fn alloc_packet_id(&self) -> u16 {
+    fn alloc_packet_id(&mut self) -> u16 {
         let mut id = self.next_packet_id;
         loop {
             id = id.wrapping_add(1);
             if id == 0 {
                 id = 1;
+                self.ids_wrapped = true;
             }
-            let used = self.store.iter().any(|r| r.packet_id == id)
-                || self.requests.iter().any(|r| r.packet_id == id);
+            // Until the ids wrap, every id above the last one handed out is
+            // free: no need to look.
+            if !self.ids_wrapped {
+                return id;
+            }
+            let used =
+                self.store.find(id).is_some() || self.requests.iter().any(|r| r.packet_id == id);
             if !used || id == self.next_packet_id {
                 return id;
             }
@@ -1337,7 +1346,7 @@ impl Core<'_> {
             // it but the messages it never acknowledged, sent again as new.
             self.inbound_qos2.clear();
         }
-        let mut at = 0;
+        let mut at = self.store.first();
         while let Some(mut r) = self.store.record_at(at) {
             at += r.len;
             r.repubs = 0;
@@ -1434,9 +1443,9 @@ impl Core<'_> {
             if !rel && !publish {
                 return None;
             }
-            let pick = st.iter().find(|r| {
-                (rel && r.phase == Phase::RelUnsent) || (publish && r.phase == Phase::Unsent)
-            });
+            let phases = if rel { Phase::RelUnsent.bit() } else { 0 }
+                | if publish { Phase::Unsent.bit() } else { 0 };
+            let pick = st.find_by(phases, None);
             let mut r = pick?;
             if r.phase == Phase::RelUnsent {
                 r.phase = Phase::AwaitComp;
@@ -1490,7 +1499,7 @@ impl Core<'_> {
                 {
                     return Some(LostReason::Timeout(r.kind));
                 }
-                let mut at = 0;
+                let mut at = self.store.first();
                 let mut awaiting =
                     self.store.count(Phase::AwaitAck) + self.store.count(Phase::AwaitComp);
                 while awaiting > 0 {

@@ -9,6 +9,12 @@ use super::{DecodeError, EncodeError, MAX_VARINT};
 /// a longer form than needed (MQTT 5.0 [MQTT-1.5.5-1]; no 3.1.1 sender makes
 /// one, so both versions share the rule).
 pub(crate) fn read_varint(buf: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
+    // One byte, the common case (every acknowledgement).
+    if let Some(&b) = buf.first() {
+        if b < 0x80 {
+            return Ok(Some((u32::from(b), 1)));
+        }
+    }
     let mut value = 0u32;
     for (i, &b) in buf.iter().enumerate().take(4) {
         value |= u32::from(b & 0x7f) << (7 * i);
@@ -78,7 +84,12 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
-        Ok(u16::from(self.u8()?) << 8 | u16::from(self.u8()?))
+        let (&b, tail) = self
+            .buf
+            .split_first_chunk::<2>()
+            .ok_or(DecodeError::Truncated)?;
+        self.buf = tail;
+        Ok(u16::from_be_bytes(b))
     }
 
     pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
