@@ -199,6 +199,9 @@ struct Request {
 
 struct Rx<'a> {
     buf: &'a mut [u8],
+    /// Received bytes not yet taken are `buf[start..len]`: taking a packet
+    /// moves `start` only; what is left moves down when more bytes come.
+    start: usize,
     len: usize,
     /// Bytes handed out by the last event, dropped at the next call.
     consume: usize,
@@ -208,21 +211,29 @@ struct Rx<'a> {
 impl Rx<'_> {
     fn settle(&mut self) {
         if self.consume > 0 {
-            let n = self.consume.min(self.len);
-            self.buf.copy_within(n..self.len, 0);
-            self.len -= n;
+            self.start = self.len.min(self.start + self.consume);
             self.consume = 0;
+            if self.start == self.len {
+                self.start = 0;
+                self.len = 0;
+            }
         }
     }
 
+    /// Bytes received and not yet taken.
+    fn avail(&self) -> usize {
+        self.len - self.start
+    }
+
     fn clear(&mut self) {
+        self.start = 0;
         self.len = 0;
         self.consume = 0;
         self.chunk = None;
     }
 
     fn data(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or(&[])
+        self.buf.get(self.start..self.len).unwrap_or(&[])
     }
 
     fn span(&self, part: &[u8]) -> Span {
@@ -329,6 +340,7 @@ impl<'a> Client<'a> {
         Ok(Client {
             rx: Rx {
                 buf: buffers.rx,
+                start: 0,
                 len: 0,
                 consume: 0,
                 chunk: None,
@@ -662,6 +674,12 @@ impl<'a> Client<'a> {
         if self.core.state == State::Disconnected {
             return data.len();
         }
+        let rx = &mut self.rx;
+        if rx.start > 0 {
+            rx.buf.copy_within(rx.start..rx.len, 0);
+            rx.len -= rx.start;
+            rx.start = 0;
+        }
         let free = self.rx.buf.get_mut(self.rx.len..).unwrap_or(&mut []);
         let n = free.len().min(data.len());
         if let (Some(dst), Some(src)) = (free.get_mut(..n), data.get(..n)) {
@@ -876,10 +894,40 @@ impl<'a> Client<'a> {
             }
             return self.start_chunked(&header);
         }
-        if total > self.rx.len {
+        if total > self.rx.avail() {
             return Step::Wait;
         }
-        let data = self.rx.buf.get(..total).unwrap_or(&[]);
+        let at = self.rx.start;
+        let data = self.rx.buf.get(at..at + total).unwrap_or(&[]);
+        if let (
+            PacketType::PubAck | PacketType::PubRec | PacketType::PubComp,
+            Some(&[hi, lo]),
+            State::Connected,
+        ) = (header.kind, data.get(header.header_len..), self.core.state)
+        {
+            // The usual packet, an acknowledgement in its short form (a
+            // packet id, no reason code: success), taken without building
+            // a `Packet`. Id 0 takes the long way, to its error.
+            let packet_id = u16::from_be_bytes([hi, lo]);
+            if packet_id != 0 {
+                self.rx.consume = total;
+                let ack = Ack {
+                    packet_id,
+                    reason: ReasonCode::SUCCESS,
+                    properties: Properties::default(),
+                };
+                // Without QoS 2 none of ours awaits PUBREC or PUBCOMP.
+                let done = if QOS2 || header.kind == PacketType::PubAck {
+                    self.core.on_ack(header.kind, &ack)
+                } else {
+                    None
+                };
+                return match done {
+                    Some(d) => Step::Event(d),
+                    None => Step::Continue,
+                };
+            }
+        }
         let packet = match decode_from_server(data, v) {
             Ok(Some((p, _))) => p,
             Ok(None) => return Step::Wait,
@@ -900,11 +948,11 @@ impl<'a> Client<'a> {
         let body = self
             .rx
             .buf
-            .get(header.header_len..self.rx.len)
+            .get(self.rx.start + header.header_len..self.rx.len)
             .unwrap_or(&[]);
         let (head, used) = match decode_publish_head(header, body, v) {
             Ok(Some(h)) => h,
-            Ok(None) if self.rx.len < self.rx.buf.len() => return Step::Wait,
+            Ok(None) if self.rx.avail() < self.rx.buf.len() => return Step::Wait,
             Ok(None) => return self.fail(LostReason::Protocol(DecodeError::PacketTooLarge)),
             Err(e) => return self.fail(LostReason::Protocol(e)),
         };
@@ -938,15 +986,15 @@ impl<'a> Client<'a> {
 
     fn step_chunk(&mut self, mut ch: Chunked) -> Step {
         if ch.remaining > 0 {
-            if self.rx.len == 0 {
+            if self.rx.avail() == 0 {
                 return Step::Wait;
             }
-            let n = self.rx.len.min(ch.remaining as usize);
+            let n = self.rx.avail().min(ch.remaining as usize);
             ch.remaining -= n as u32;
             self.rx.chunk = Some(ch);
             self.rx.consume = n;
             return if ch.fate == Fate::Deliver {
-                Step::Event(Desc::Chunk((0, n)))
+                Step::Event(Desc::Chunk((self.rx.start, self.rx.start + n)))
             } else {
                 Step::Continue
             };
