@@ -4,9 +4,9 @@ use heapless::Vec;
 
 use crate::wire::{
     check_topic_filter, check_topic_name, decode_fixed_header, decode_from_server,
-    decode_publish_head, Ack, Auth, ConnAck, Connect, DecodeError, Disconnect, FixedHeader,
-    Measured, Packet, PacketType, Properties, Property, Publish, QoS, ReasonCode, Subscribe,
-    Subscription, Subscriptions, TopicFilters, Unsubscribe, Version,
+    decode_publish_head, Ack, Auth, ConnAck, Connect, DecodeError, Disconnect, FixedHeader, Packet,
+    PacketType, Properties, Property, Publish, QoS, ReasonCode, Subscribe, Subscription,
+    Subscriptions, TopicFilters, Unsubscribe, Version,
 };
 
 use super::aliases::Aliases;
@@ -179,8 +179,8 @@ enum Fate {
 enum Stored {
     /// A PUBLISH, sent from the store itself.
     Publish(Record),
-    /// A PUBREL of this many bytes, written to the scratch buffer.
-    PubRel(usize),
+    /// A PUBREL, written to the scratch buffer.
+    PubRel,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -262,7 +262,7 @@ struct Core<'a> {
     /// The transmit buffer was handed out by `poll_transmit`: empty it at the
     /// next call.
     tx_out: bool,
-    scratch: [u8; 8],
+    scratch: [u8; 4],
     store: Store<'a>,
     aliases: Aliases<'a>,
     state: State,
@@ -350,7 +350,7 @@ impl<'a> Client<'a> {
                 tx: buffers.tx,
                 tx_len: 0,
                 tx_out: false,
-                scratch: [0; 8],
+                scratch: [0; 4],
                 store: Store::new(buffers.store),
                 aliases: Aliases::new(buffers.aliases),
                 state: State::Disconnected,
@@ -467,7 +467,7 @@ impl<'a> Client<'a> {
         // A new connection starts from nothing but the store and, with a
         // kept session, the inbound QoS 2 ids.
         c.tx_len = 0;
-        c.tx_write(&packet)?;
+        c.tx_write(&packet, 0)?;
         self.rx.clear();
         let c = &mut self.core;
         c.state = State::Connecting;
@@ -523,31 +523,33 @@ impl<'a> Client<'a> {
         if !v.is_v5() && !properties.is_empty() {
             return Err(Error::Encode(crate::wire::EncodeError::NotInVersion));
         }
-        let mut publish = Publish {
+        let packet_id = if qos == QoS::AtMostOnce {
+            if c.state != State::Connected {
+                return Err(Error::NotConnected);
+            }
+            None
+        } else {
+            Some(c.alloc_packet_id())
+        };
+        let packet = Packet::Publish(Publish {
             dup: false,
             qos,
             retain,
             topic,
-            packet_id: None,
+            packet_id,
             properties: Properties::List(properties),
             payload,
-        };
-        if qos == QoS::AtMostOnce {
-            if c.state != State::Connected {
-                return Err(Error::NotConnected);
-            }
-            let packet = Packet::Publish(publish);
-            let m = packet.measure_from_client(v)?;
-            c.check_server_size(m.len())?;
-            c.tx_put(&m)?;
+        });
+        let Some(id) = packet_id else {
+            c.tx_write(&packet, c.server_max_packet)?;
             return Ok(0);
-        }
-        let id = c.alloc_packet_id();
-        publish.packet_id = Some(id);
-        let packet = Packet::Publish(publish);
-        let m = packet.measure_from_client(v)?;
-        c.check_server_size(m.len())?;
-        c.store.push(id, m.len(), |buf| m.write(buf))?;
+        };
+        let limit = c.server_max_packet;
+        c.store.push(
+            id,
+            |buf| packet.encode_from_client(v, buf),
+            |len| check_server_size(limit, len),
+        )?;
         c.next_packet_id = id;
         Ok(id)
     }
@@ -632,10 +634,13 @@ impl<'a> Client<'a> {
         if c.state == State::Disconnected {
             return Err(Error::NotConnected);
         }
-        c.tx_write(&Packet::Disconnect(Disconnect {
-            reason,
-            properties: Properties::List(properties),
-        }))?;
+        c.tx_write(
+            &Packet::Disconnect(Disconnect {
+                reason,
+                properties: Properties::List(properties),
+            }),
+            0,
+        )?;
         let keep = c.tx_len;
         self.go_down();
         self.core.tx_len = keep;
@@ -659,10 +664,13 @@ impl<'a> Client<'a> {
         if c.state == State::Disconnected {
             return Err(Error::NotConnected);
         }
-        c.tx_write(&Packet::Auth(Auth {
-            reason,
-            properties: Properties::List(properties),
-        }))
+        c.tx_write(
+            &Packet::Auth(Auth {
+                reason,
+                properties: Properties::List(properties),
+            }),
+            0,
+        )
     }
 
     /// Bytes received from the link. Returns how many were taken: fewer than
@@ -736,7 +744,7 @@ impl<'a> Client<'a> {
         c.last_tx = now;
         match next {
             Stored::Publish(r) => Some(c.store.packet(&r)),
-            Stored::PubRel(n) => c.scratch.get(..n),
+            Stored::PubRel => Some(&c.scratch),
         }
     }
 
@@ -801,6 +809,7 @@ impl<'a> Client<'a> {
 
     /// The broker broke the protocol: queue a 5.0 DISCONNECT with the reason
     /// code, drop the connection and report why.
+    #[inline(never)]
     fn fail(&mut self, reason: LostReason) -> Step {
         // Acknowledgements already queued still go out before DISCONNECT.
         let queued = self.core.tx_len;
@@ -817,11 +826,11 @@ impl<'a> Client<'a> {
                 reason,
                 properties: Properties::default(),
             });
-            if self.core.tx_write(&d).is_err() {
+            if self.core.tx_write(&d, 0).is_err() {
                 // No room after the queued bytes: DISCONNECT alone (the
                 // buffer is at least 64 bytes).
                 self.core.tx_len = 0;
-                let _ = self.core.tx_write(&d);
+                let _ = self.core.tx_write(&d, 0);
             }
         }
         Step::Event(Desc::Lost(reason))
@@ -856,6 +865,7 @@ impl<'a> Client<'a> {
     }
 
     /// Take the next inbound packet (or chunk) from the receive buffer.
+    #[inline(never)]
     fn step(&mut self) -> Step {
         if self.core.state == State::Disconnected {
             return Step::Wait;
@@ -899,39 +909,27 @@ impl<'a> Client<'a> {
         }
         let at = self.rx.start;
         let data = self.rx.buf.get(at..at + total).unwrap_or(&[]);
-        if let (
-            PacketType::PubAck | PacketType::PubRec | PacketType::PubComp,
-            Some(&[hi, lo]),
-            State::Connected,
-        ) = (header.kind, data.get(header.header_len..), self.core.state)
-        {
-            // The usual packet, an acknowledgement in its short form (a
-            // packet id, no reason code: success), taken without building
-            // a `Packet`. Id 0 takes the long way, to its error.
-            let packet_id = u16::from_be_bytes([hi, lo]);
-            if packet_id != 0 {
-                self.rx.consume = total;
-                let ack = Ack {
-                    packet_id,
-                    reason: ReasonCode::SUCCESS,
-                    properties: Properties::default(),
-                };
-                // Without QoS 2 none of ours awaits PUBREC or PUBCOMP.
-                let done = if QOS2 || header.kind == PacketType::PubAck {
-                    self.core.on_ack(header.kind, &ack)
-                } else {
-                    None
-                };
-                return match done {
-                    Some(d) => Step::Event(d),
-                    None => Step::Continue,
-                };
-            }
-        }
-        let packet = match decode_from_server(data, v) {
-            Ok(Some((p, _))) => p,
-            Ok(None) => return Step::Wait,
-            Err(e) => return self.fail(LostReason::Protocol(e)),
+        // The usual packet, a PUBACK, PUBREC or PUBCOMP in its short form
+        // (a packet id, no reason code: success), read straight from its
+        // bytes (the fixed header was checked above). Id 0 takes the long
+        // way, to its error.
+        let short = match *data {
+            [_, 2, hi, lo] if hi | lo != 0 => Some(Ack {
+                packet_id: u16::from_be_bytes([hi, lo]),
+                reason: ReasonCode::SUCCESS,
+                properties: Properties::default(),
+            }),
+            _ => None,
+        };
+        let packet = match (header.kind, short) {
+            (PacketType::PubAck, Some(a)) => Packet::PubAck(a),
+            (PacketType::PubRec, Some(a)) => Packet::PubRec(a),
+            (PacketType::PubComp, Some(a)) => Packet::PubComp(a),
+            _ => match decode_from_server(data, v) {
+                Ok(Some((p, _))) => p,
+                Ok(None) => return Step::Wait,
+                Err(e) => return self.fail(LostReason::Protocol(e)),
+            },
         };
         self.rx.consume = total;
         match self.core.on_packet(&self.rx, packet) {
@@ -1104,32 +1102,26 @@ impl Core<'_> {
     }
 
     /// Encode a packet at the end of the transmit buffer; writes nothing
-    /// when it does not fit.
-    fn tx_write(&mut self, packet: &Packet<'_>) -> Result<(), Error> {
-        self.tx_put(&packet.measure_from_client(self.cfg.version)?)
-    }
-
-    /// Write a measured packet at the end of the transmit buffer.
-    fn tx_put(&mut self, m: &Measured<'_, '_, false>) -> Result<(), Error> {
+    /// when it does not fit or is above `limit` bytes (0: no limit).
+    fn tx_write(&mut self, packet: &Packet<'_>, limit: u32) -> Result<(), Error> {
         let capacity = self.tx.len();
         let out = self.tx.get_mut(self.tx_len..).unwrap_or(&mut []);
-        match m.write(out) {
+        match packet.encode_from_client(self.cfg.version, out) {
             Ok(n) => {
+                check_server_size(limit, n)?;
                 self.tx_len += n;
                 Ok(())
             }
-            Err(crate::wire::EncodeError::BufferTooSmall { needed }) if needed <= capacity => {
-                Err(Error::TxFull)
+            Err(crate::wire::EncodeError::BufferTooSmall { needed }) => {
+                check_server_size(limit, needed)?;
+                Err(if needed <= capacity {
+                    Error::TxFull
+                } else {
+                    Error::TooLarge
+                })
             }
             Err(e) => Err(e.into()),
         }
-    }
-
-    fn check_server_size(&self, len: usize) -> Result<(), Error> {
-        if self.server_max_packet != 0 && len > self.server_max_packet as usize {
-            return Err(Error::TooLarge);
-        }
-        Ok(())
     }
 
     /// A packet id not used by a stored publication or a pending request.
@@ -1168,7 +1160,7 @@ impl Core<'_> {
             return Err(Error::TooManyPending);
         }
         let id = self.alloc_packet_id();
-        self.tx_write(&make(id))?;
+        self.tx_write(&make(id), 0)?;
         self.next_packet_id = id;
         let _ = self.requests.push(Request {
             packet_id: id,
@@ -1216,7 +1208,7 @@ impl Core<'_> {
             _ => Packet::PubComp(ack),
         };
         // Room was checked before the packet was taken (ACK_ROOM).
-        let _ = self.tx_write(&packet);
+        let _ = self.tx_write(&packet, 0);
     }
 
     fn ack_publish(&mut self, qos: QoS, packet_id: u16) {
@@ -1495,19 +1487,15 @@ impl Core<'_> {
                 | if publish { Phase::Unsent.bit() } else { 0 };
             let pick = st.find_by(phases, None);
             let mut r = pick?;
-            if r.phase == Phase::RelUnsent {
+            if QOS2 && r.phase == Phase::RelUnsent {
                 r.phase = Phase::AwaitComp;
                 r.sent_at = now;
                 self.store.update(&r);
-                let rel = Packet::PubRel(Ack {
-                    packet_id: r.packet_id,
-                    reason: ReasonCode::SUCCESS,
-                    properties: Properties::default(),
-                });
-                return Some(Stored::PubRel(
-                    rel.encode_from_client(self.cfg.version, &mut self.scratch)
-                        .unwrap_or(0),
-                ));
+                // PUBREL, success without properties: the same four bytes
+                // in both versions (stored ids are never 0).
+                let [hi, lo] = r.packet_id.to_be_bytes();
+                self.scratch = [0x62, 2, hi, lo];
+                return Some(Stored::PubRel);
             }
             if self.server_max_packet != 0
                 && self.store.packet(&r).len() > self.server_max_packet as usize
@@ -1591,4 +1579,13 @@ impl Core<'_> {
             }
         }
     }
+}
+
+/// A PUBLISH of `len` bytes against the broker's maximum packet size
+/// (`limit`, 0 for none).
+fn check_server_size(limit: u32, len: usize) -> Result<(), Error> {
+    if limit != 0 && len > limit as usize {
+        return Err(Error::TooLarge);
+    }
+    Ok(())
 }

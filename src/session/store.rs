@@ -141,38 +141,59 @@ impl<'a> Store<'a> {
         self.buf.len() - (self.used - self.start)
     }
 
-    /// Append a record for a packet of `len` bytes written by `fill`.
-    /// Stores nothing when there is no room or `fill` fails.
+    /// Append a record for the packet `encode` writes into the room it is
+    /// given (failing with `BufferTooSmall` when the room is short);
+    /// `accept` vets the packet's length first. Stores nothing on error.
     pub fn push(
         &mut self,
         packet_id: u16,
-        len: usize,
-        fill: impl FnOnce(&mut [u8]) -> Result<usize, EncodeError>,
+        encode: impl Fn(&mut [u8]) -> Result<usize, EncodeError>,
+        accept: impl Fn(usize) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let total = HEADER + len;
-        if total > self.buf.len() {
-            return Err(Error::TooLarge);
-        }
-        if total > self.buf.len() - self.used && self.start > 0 {
-            // Move the records down to the start of the buffer.
-            self.buf.copy_within(self.start..self.used, 0);
-            self.used -= self.start;
-            self.start = 0;
-        }
+        let len = loop {
+            match encode(self.room()) {
+                Ok(len) => {
+                    accept(len)?;
+                    break len;
+                }
+                Err(EncodeError::BufferTooSmall { needed }) => {
+                    accept(needed)?;
+                    let total = HEADER + needed;
+                    if total > self.buf.len() {
+                        return Err(Error::TooLarge);
+                    }
+                    if self.start == 0 || total > self.buf.len() - (self.used - self.start) {
+                        return Err(Error::StoreFull);
+                    }
+                    // Move the records down to the start of the buffer and
+                    // try again.
+                    self.buf.copy_within(self.start..self.used, 0);
+                    self.used -= self.start;
+                    self.start = 0;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         let at = self.used;
-        let Some(rec) = self.buf.get_mut(at..at + total) else {
+        let Some(head) = self
+            .buf
+            .get_mut(at..)
+            .and_then(|b| b.first_chunk_mut::<HEADER>())
+        else {
             return Err(Error::StoreFull);
         };
-        let Some((head, body)) = rec.split_first_chunk_mut::<HEADER>() else {
-            return Err(Error::StoreFull);
-        };
-        fill(body)?;
+        let total = HEADER + len;
         let [l0, l1, l2, l3] = (total as u32).to_le_bytes();
         let [i0, i1] = packet_id.to_le_bytes();
         *head = [l0, l1, l2, l3, i0, i1, 0, 0, 0, 0, 0, 0, 0, 0];
         self.used += total;
         self.recount(None, Some(Phase::Unsent));
         Ok(())
+    }
+
+    /// The free room for a new record's packet.
+    fn room(&mut self) -> &mut [u8] {
+        self.buf.get_mut(self.used + HEADER..).unwrap_or(&mut [])
     }
 
     /// Offset of the first record, to walk the records with
@@ -202,6 +223,7 @@ impl<'a> Store<'a> {
     }
 
     /// Records in order.
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = Record> + '_ {
         let mut at = self.start;
         core::iter::from_fn(move || {
@@ -215,10 +237,11 @@ impl<'a> Store<'a> {
     /// have been seen.
     pub fn awaiting(&self) -> impl Iterator<Item = Record> + '_ {
         let mut left = self.count(Phase::AwaitAck) + self.count(Phase::AwaitComp);
-        let mut all = self.iter();
+        let mut at = self.start;
         core::iter::from_fn(move || {
             while left > 0 {
-                let r = all.next()?;
+                let r = self.record_at(at)?;
+                at += r.len;
                 if matches!(r.phase, Phase::AwaitAck | Phase::AwaitComp) {
                     left -= 1;
                     return Some(r);
@@ -302,30 +325,17 @@ impl<'a> Store<'a> {
         self.recount(old, None);
         if r.at == self.start && r.len <= self.used - self.start {
             self.start += r.len;
-            if self.start == self.used {
-                self.start = 0;
-                self.used = 0;
-            }
         } else {
             self.cut(r.at, r.len);
         }
     }
 
     /// Drop the PUBLISH of a record and keep its header (after PUBREC).
-    /// The first record's header moves up to the end of its PUBLISH rather
-    /// than the later records down; `r.at` follows.
     pub fn drop_packet(&mut self, r: &mut Record) {
         if r.len <= HEADER {
             return;
         }
-        let gone = r.len - HEADER;
-        if r.at == self.start && r.at + r.len <= self.used {
-            self.buf.copy_within(r.at..r.at + HEADER, r.at + gone);
-            r.at += gone;
-            self.start = r.at;
-        } else {
-            self.cut(r.at + HEADER, gone);
-        }
+        self.cut(r.at + HEADER, r.len - HEADER);
         r.len = HEADER;
         if let Some(h) = self.header_mut(r.at) {
             let [l0, l1, l2, l3] = (HEADER as u32).to_le_bytes();
@@ -351,19 +361,25 @@ impl<'a> Store<'a> {
 mod tests {
     use super::*;
 
-    fn fill(bytes: &'static [u8]) -> impl FnOnce(&mut [u8]) -> Result<usize, EncodeError> {
-        move |b| {
-            b.copy_from_slice(bytes);
-            Ok(bytes.len())
-        }
+    /// Push a record of `len` bytes starting with `bytes`, the way the
+    /// session's encoder fills it.
+    fn push(s: &mut Store<'_>, id: u16, len: usize, bytes: &[u8]) -> Result<(), Error> {
+        let encode = |b: &mut [u8]| {
+            let Some(b) = b.get_mut(..len) else {
+                return Err(EncodeError::BufferTooSmall { needed: len });
+            };
+            b[..bytes.len()].copy_from_slice(bytes);
+            Ok(len)
+        };
+        s.push(id, encode, |_| Ok(()))
     }
 
     #[test]
     fn push_update_remove() {
         let mut mem = [0u8; 128];
         let mut s = Store::new(&mut mem);
-        s.push(1, 4, fill(&[0x32, 2, 0, 1])).unwrap();
-        s.push(2, 4, fill(&[0x34, 2, 0, 2])).unwrap();
+        push(&mut s, 1, 4, &[0x32, 2, 0, 1]).unwrap();
+        push(&mut s, 2, 4, &[0x34, 2, 0, 2]).unwrap();
         assert_eq!(s.len(), 2);
         let mut r = s.find(2).unwrap();
         assert!(r.qos2(&s));
@@ -389,8 +405,8 @@ mod tests {
         assert_eq!((s.count(Phase::Unsent), s.total()), (0, 1));
         assert_eq!(s.free(), 128 - HEADER);
         assert!(s.find(2).unwrap().qos2(&s));
-        assert_eq!(s.push(3, 200, fill(&[])), Err(Error::TooLarge));
-        assert_eq!(s.push(3, 101, fill(&[])), Err(Error::StoreFull));
+        assert_eq!(push(&mut s, 3, 200, &[]), Err(Error::TooLarge));
+        assert_eq!(push(&mut s, 3, 101, &[]), Err(Error::StoreFull));
         assert_eq!(s.len(), 1);
     }
 
@@ -399,13 +415,9 @@ mod tests {
         let mut mem = [0u8; 3 * (HEADER + 4)];
         let mut s = Store::new(&mut mem);
         for id in 1..=3u8 {
-            s.push(id.into(), 4, move |b| {
-                b.copy_from_slice(&[0x34, 2, 0, id]);
-                Ok(4)
-            })
-            .unwrap();
+            push(&mut s, id.into(), 4, &[0x34, 2, 0, id]).unwrap();
         }
-        assert_eq!(s.push(4, 4, fill(&[0x32, 2, 0, 4])), Err(Error::StoreFull));
+        assert_eq!(push(&mut s, 4, 4, &[0x32, 2, 0, 4]), Err(Error::StoreFull));
         // The first record goes: its room is reused by the next push,
         // after the others move down.
         s.remove(&s.find(1).unwrap());
@@ -413,14 +425,14 @@ mod tests {
         let mut r = s.find(2).unwrap();
         r.phase = Phase::AwaitAck;
         s.update(&r);
-        // PUBREC for the (new) first record: its header moves up.
+        // PUBREC for the (new) first record: its PUBLISH goes.
         s.drop_packet(&mut r);
         r.phase = Phase::RelUnsent;
         s.update(&r);
-        assert_eq!(s.first(), 2 * (HEADER + 4) - HEADER);
+        assert_eq!(s.first(), HEADER + 4);
         assert_eq!(s.find(2), Some(r));
         assert!(s.find(2).unwrap().qos2(&s));
-        s.push(4, 4, fill(&[0x32, 2, 0, 4])).unwrap();
+        push(&mut s, 4, 4, &[0x32, 2, 0, 4]).unwrap();
         assert_eq!(s.first(), 0);
         let ids: Vec<(u16, Phase, usize)> =
             s.iter().map(|r| (r.packet_id, r.phase, r.len)).collect();
@@ -435,10 +447,12 @@ mod tests {
         assert_eq!(s.packet(&s.find(4).unwrap()), &[0x32, 2, 0, 4]);
         assert_eq!((s.count(Phase::Unsent), s.count(Phase::RelUnsent)), (2, 1));
         assert_eq!(s.free(), 4);
-        // Emptied, the store starts again at offset 0.
+        // Emptied, the whole buffer is room again.
         for id in 2..=4 {
             s.remove(&s.find(id).unwrap());
         }
-        assert_eq!((s.first(), s.total(), s.free()), (0, 0, 3 * (HEADER + 4)));
+        assert_eq!((s.total(), s.free()), (0, 3 * (HEADER + 4)));
+        push(&mut s, 5, 3 * (HEADER + 4) - HEADER, &[0x32]).unwrap();
+        assert_eq!((s.first(), s.free()), (0, 0));
     }
 }

@@ -1,9 +1,9 @@
 //! Encoding: each packet is measured once (which also validates it), then
-//! written once into the caller's buffer. A PUBLISH and a plain
-//! acknowledgement are measured arithmetically; the other packets, rare
-//! and small, by running their body writer over a counting [`Writer`].
+//! written once into the caller's buffer. A PUBLISH is measured
+//! arithmetically; the other packets, rarer and small, by running their
+//! body writer over a counting [`Writer`].
 
-use super::packet::{Ack, Packet, PacketType, Publish};
+use super::packet::{Packet, PacketType, Publish};
 use super::properties::{write_props, WILL};
 use super::rw::{varint_len, Writer};
 use super::{
@@ -13,57 +13,10 @@ use super::{
 
 type Result<T> = core::result::Result<T, EncodeError>;
 
-/// A validated packet with its remaining length, ready to be written
-/// (`ALL` as for [`measure`]). Only [`measure`] makes one, so nothing is
-/// written unvalidated.
-pub(crate) struct Measured<'p, 'a, const ALL: bool> {
-    packet: &'p Packet<'a>,
-    version: Version,
-    rl: usize,
-}
-
-impl<const ALL: bool> Measured<'_, '_, ALL> {
-    /// Bytes the packet takes on the wire.
-    pub(crate) fn len(&self) -> usize {
-        1 + varint_len(self.rl) + self.rl
-    }
-
-    /// Write the packet at the start of `out`; writes nothing when `out`
-    /// is too short.
-    pub(crate) fn write(&self, out: &mut [u8]) -> Result<usize> {
-        let needed = self.len();
-        let Some(out) = out.get_mut(..needed) else {
-            return Err(EncodeError::BufferTooSmall { needed });
-        };
-        let mut w = Writer::new(out);
-        w.u8(first_byte(self.packet));
-        w.varint(self.rl)?;
-        body::<ALL>(self.packet, self.version, &mut w)?;
-        Ok(w.pos)
-    }
-}
-
-/// Validate a packet and measure it. `ALL`: every packet type; otherwise
-/// only those a client sends (the others are [`EncodeError::NotInVersion`]),
-/// so that a client's firmware carries no CONNACK, SUBACK or UNSUBACK
-/// writer.
-pub(crate) fn measure<'p, 'a, const ALL: bool>(
-    p: &'p Packet<'a>,
-    v: Version,
-) -> Result<Measured<'p, 'a, ALL>> {
-    if v.unsupported() {
-        return Err(EncodeError::NotInVersion);
-    }
+/// Remaining length, after validating the whole packet.
+fn remaining_len<const ALL: bool>(p: &Packet<'_>, v: Version) -> Result<usize> {
     let rl = match p {
         Packet::Publish(p) => publish_len(p, v)?,
-        Packet::PubAck(a) | Packet::PubRec(a) | Packet::PubRel(a) | Packet::PubComp(a)
-            if plain(a) =>
-        {
-            if a.packet_id == 0 {
-                return Err(EncodeError::InvalidPacketId);
-            }
-            2
-        }
         _ => {
             let mut w = Writer::counter();
             body::<ALL>(p, v, &mut w)?;
@@ -73,17 +26,7 @@ pub(crate) fn measure<'p, 'a, const ALL: bool>(
     if rl > MAX_VARINT as usize {
         return Err(EncodeError::PacketTooLarge);
     }
-    Ok(Measured {
-        packet: p,
-        version: v,
-        rl,
-    })
-}
-
-/// An acknowledgement in its shortest form in both versions: success and
-/// no properties (what the session sends).
-fn plain(a: &Ack<'_>) -> bool {
-    a.reason == ReasonCode::SUCCESS && a.properties.is_empty()
+    Ok(rl)
 }
 
 /// Remaining length of a PUBLISH, after validating it; its body writer
@@ -104,12 +47,33 @@ fn publish_len(p: &Publish<'_>, v: Version) -> Result<usize> {
     Ok((2 + p.topic.len() + id + props.pos).saturating_add(p.payload.len()))
 }
 
+/// `ALL`: every packet type; otherwise only those a client sends (the
+/// others are [`EncodeError::NotInVersion`]), so that a client's firmware
+/// carries no CONNACK, SUBACK or UNSUBACK writer.
 pub(crate) fn encoded_len<const ALL: bool>(p: &Packet<'_>, v: Version) -> Result<usize> {
-    Ok(measure::<ALL>(p, v)?.len())
+    if v.unsupported() {
+        return Err(EncodeError::NotInVersion);
+    }
+    let rl = remaining_len::<ALL>(p, v)?;
+    Ok(1 + varint_len(rl) + rl)
 }
 
+/// Validate and measure once, then write once; nothing is written when
+/// `out` is too short.
 pub(crate) fn encode<const ALL: bool>(p: &Packet<'_>, v: Version, out: &mut [u8]) -> Result<usize> {
-    measure::<ALL>(p, v)?.write(out)
+    if v.unsupported() {
+        return Err(EncodeError::NotInVersion);
+    }
+    let rl = remaining_len::<ALL>(p, v)?;
+    let needed = 1 + varint_len(rl) + rl;
+    let Some(out) = out.get_mut(..needed) else {
+        return Err(EncodeError::BufferTooSmall { needed });
+    };
+    let mut w = Writer::new(out);
+    w.u8(first_byte(p));
+    w.varint(rl)?;
+    body::<ALL>(p, v, &mut w)?;
+    Ok(w.pos)
 }
 
 fn first_byte(p: &Packet<'_>) -> u8 {
@@ -209,7 +173,7 @@ fn body<const ALL: bool>(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Resu
             w.u8(c.code.0);
             write_props(w, &c.properties, 2, v)?;
         }
-        // Validated by `publish_len` (`measure` sends no PUBLISH here).
+        // Validated by `publish_len` (`remaining_len` sends no PUBLISH here).
         Packet::Publish(p) => {
             w.bin(p.topic.as_bytes())?;
             if let Some(id) = p.packet_id {

@@ -358,21 +358,11 @@ pub fn decode_publish_head<'a>(
     de::publish_head_partial(header, body, version)
 }
 
-impl<'a> Packet<'a> {
+impl Packet<'_> {
     /// Bytes the packet takes on the wire. Validates the packet as
     /// [`Packet::encode`] does.
     pub fn encoded_len(&self, version: Version) -> Result<usize, EncodeError> {
         en::encoded_len::<true>(self, version)
-    }
-
-    /// Validate and measure a packet a client sends (see
-    /// [`Packet::encode_from_client`]), to write it later without a second
-    /// pass: the session learns the length before it picks where to write.
-    pub(crate) fn measure_from_client(
-        &self,
-        version: Version,
-    ) -> Result<en::Measured<'_, 'a, false>, EncodeError> {
-        en::measure::<false>(self, version)
     }
 
     /// Encode into `out`, returning the bytes written.

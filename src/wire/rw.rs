@@ -9,12 +9,6 @@ use super::{DecodeError, EncodeError, MAX_VARINT};
 /// a longer form than needed (MQTT 5.0 [MQTT-1.5.5-1]; no 3.1.1 sender makes
 /// one, so both versions share the rule).
 pub(crate) fn read_varint(buf: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
-    // One byte, the common case (every acknowledgement).
-    if let Some(&b) = buf.first() {
-        if b < 0x80 {
-            return Ok(Some((u32::from(b), 1)));
-        }
-    }
     let mut value = 0u32;
     for (i, &b) in buf.iter().enumerate().take(4) {
         value |= u32::from(b & 0x7f) << (7 * i);
@@ -165,14 +159,24 @@ impl<'a> Writer<'a> {
         self.pos += 1;
     }
 
+    /// A few bytes, stored directly rather than through a slice copy.
+    fn array<const N: usize>(&mut self, a: [u8; N]) {
+        if let Some(dst) = self
+            .buf
+            .get_mut(self.pos..)
+            .and_then(|b| b.first_chunk_mut::<N>())
+        {
+            *dst = a;
+        }
+        self.pos += N;
+    }
+
     pub(crate) fn u16(&mut self, v: u16) {
-        self.u8((v >> 8) as u8);
-        self.u8(v as u8);
+        self.array(v.to_be_bytes());
     }
 
     pub(crate) fn u32(&mut self, v: u32) {
-        self.u16((v >> 16) as u16);
-        self.u16(v as u16);
+        self.array(v.to_be_bytes());
     }
 
     /// A variable byte integer; errors above [`MAX_VARINT`].
