@@ -809,7 +809,6 @@ impl<'a> Client<'a> {
 
     /// The broker broke the protocol: queue a 5.0 DISCONNECT with the reason
     /// code, drop the connection and report why.
-    #[inline(never)]
     fn fail(&mut self, reason: LostReason) -> Step {
         // Acknowledgements already queued still go out before DISCONNECT.
         let queued = self.core.tx_len;

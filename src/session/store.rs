@@ -36,15 +36,13 @@ impl Phase {
     }
 
     fn from_u8(v: u8) -> Phase {
-        // A table rather than a match: this runs for every record visited.
-        const PHASES: [Phase; 5] = [
-            Phase::Unsent,
-            Phase::AwaitAck,
-            Phase::RelUnsent,
-            Phase::AwaitComp,
-            Phase::Done,
-        ];
-        PHASES.get(usize::from(v)).copied().unwrap_or(Phase::Done)
+        match v {
+            0 => Phase::Unsent,
+            1 => Phase::AwaitAck,
+            2 => Phase::RelUnsent,
+            3 => Phase::AwaitComp,
+            _ => Phase::Done,
+        }
     }
 }
 

@@ -175,7 +175,9 @@ fn body<const ALL: bool>(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Resu
         }
         // Validated by `publish_len` (`remaining_len` sends no PUBLISH here).
         Packet::Publish(p) => {
-            w.bin(p.topic.as_bytes())?;
+            // At most 65535 bytes (checked).
+            w.u16(p.topic.len() as u16);
+            w.bytes(p.topic.as_bytes());
             if let Some(id) = p.packet_id {
                 w.u16(id);
             }

@@ -9,6 +9,12 @@ use super::{DecodeError, EncodeError, MAX_VARINT};
 /// a longer form than needed (MQTT 5.0 [MQTT-1.5.5-1]; no 3.1.1 sender makes
 /// one, so both versions share the rule).
 pub(crate) fn read_varint(buf: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
+    // One byte, the common case (every acknowledgement).
+    if let Some(&b) = buf.first() {
+        if b < 0x80 {
+            return Ok(Some((u32::from(b), 1)));
+        }
+    }
     let mut value = 0u32;
     for (i, &b) in buf.iter().enumerate().take(4) {
         value |= u32::from(b & 0x7f) << (7 * i);
