@@ -1588,3 +1588,34 @@ fn check_server_size(limit: u32, len: usize) -> Result<(), Error> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_ids_skip_those_in_use_once_they_wrap() {
+        let (mut rx, mut tx, mut store) = ([0u8; 64], [0u8; 64], [0u8; 256]);
+        let buffers = Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+            store: &mut store,
+            aliases: &mut [],
+        };
+        let mut c = Client::new(Config::default(), buffers).unwrap();
+        // Stored, unacknowledged: ids 1 and 2.
+        assert_eq!(c.publish(0, "t", b"", QoS::AtLeastOnce, false, &[]), Ok(1));
+        assert_eq!(c.publish(0, "t", b"", QoS::AtLeastOnce, false, &[]), Ok(2));
+        assert!(!c.core.ids_wrapped);
+        // Before the ids wrap, the next one is free without a look.
+        c.core.next_packet_id = 65534;
+        assert_eq!(
+            c.publish(0, "t", b"", QoS::AtLeastOnce, false, &[]),
+            Ok(65535)
+        );
+        // After: 1 and 2 are still in use.
+        assert_eq!(c.publish(0, "t", b"", QoS::AtLeastOnce, false, &[]), Ok(3));
+        assert!(c.core.ids_wrapped);
+        assert_eq!(c.pending_publications(), 4);
+    }
+}
