@@ -13,7 +13,7 @@ use super::mqttas_result::{self, *};
 use super::property::{self, mqttas_property};
 use super::result::code;
 use crate::session::{Buffers, Client, Config, ConnectOptions, State};
-use crate::wire::{ReasonCode, SubOptions, Subscription, Will};
+use crate::wire::{Property, ReasonCode, SubOptions, Subscription, Will};
 
 /// Most topic filters one `mqttas_subscribe` or `mqttas_unsubscribe` takes.
 pub const MQTTAS_MAX_SUBSCRIPTIONS: usize = 16;
@@ -397,8 +397,16 @@ pub unsafe extern "C" fn mqttas_publish(
             let topic = args::text(topic, topic_len)?;
             let payload = args::array(payload, payload_len)?;
             let qos = args::qos(qos)?;
-            let props = property::list(properties, properties_len)?;
-            let id = c.publish(now, topic, payload, qos, retain, &props)?;
+            // The usual case, no properties, skips building the list: the
+            // list is large, and moving it costs more than the publish.
+            let list;
+            let props: &[Property<'_>] = if properties_len == 0 {
+                &[]
+            } else {
+                list = property::list(properties, properties_len)?;
+                &list
+            };
+            let id = c.publish(now, topic, payload, qos, retain, props)?;
             if let Some(o) = args::opt_out(out_packet_id) {
                 o.put(id);
             }

@@ -179,8 +179,8 @@ enum Fate {
 enum Stored {
     /// A PUBLISH, sent from the store itself.
     Publish(Record),
-    /// A PUBREL of this many bytes, written to the scratch buffer.
-    PubRel(usize),
+    /// A PUBREL, written to the scratch buffer.
+    PubRel,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,6 +199,9 @@ struct Request {
 
 struct Rx<'a> {
     buf: &'a mut [u8],
+    /// Received bytes not yet taken are `buf[start..len]`: taking a packet
+    /// moves `start` only; what is left moves down when more bytes come.
+    start: usize,
     len: usize,
     /// Bytes handed out by the last event, dropped at the next call.
     consume: usize,
@@ -208,21 +211,29 @@ struct Rx<'a> {
 impl Rx<'_> {
     fn settle(&mut self) {
         if self.consume > 0 {
-            let n = self.consume.min(self.len);
-            self.buf.copy_within(n..self.len, 0);
-            self.len -= n;
+            self.start = self.len.min(self.start + self.consume);
             self.consume = 0;
+            if self.start == self.len {
+                self.start = 0;
+                self.len = 0;
+            }
         }
     }
 
+    /// Bytes received and not yet taken.
+    fn avail(&self) -> usize {
+        self.len - self.start
+    }
+
     fn clear(&mut self) {
+        self.start = 0;
         self.len = 0;
         self.consume = 0;
         self.chunk = None;
     }
 
     fn data(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or(&[])
+        self.buf.get(self.start..self.len).unwrap_or(&[])
     }
 
     fn span(&self, part: &[u8]) -> Span {
@@ -251,7 +262,7 @@ struct Core<'a> {
     /// The transmit buffer was handed out by `poll_transmit`: empty it at the
     /// next call.
     tx_out: bool,
-    scratch: [u8; 8],
+    scratch: [u8; 4],
     store: Store<'a>,
     aliases: Aliases<'a>,
     state: State,
@@ -264,6 +275,8 @@ struct Core<'a> {
     /// The current CONNECT named an authentication method (5.0 AUTH allowed).
     auth_method_sent: bool,
     next_packet_id: u16,
+    /// `next_packet_id` went past 65535 once: an id may be in use again.
+    ids_wrapped: bool,
     connect_sent: u32,
     last_rx: u32,
     last_tx: u32,
@@ -327,6 +340,7 @@ impl<'a> Client<'a> {
         Ok(Client {
             rx: Rx {
                 buf: buffers.rx,
+                start: 0,
                 len: 0,
                 consume: 0,
                 chunk: None,
@@ -336,7 +350,7 @@ impl<'a> Client<'a> {
                 tx: buffers.tx,
                 tx_len: 0,
                 tx_out: false,
-                scratch: [0; 8],
+                scratch: [0; 4],
                 store: Store::new(buffers.store),
                 aliases: Aliases::new(buffers.aliases),
                 state: State::Disconnected,
@@ -346,6 +360,7 @@ impl<'a> Client<'a> {
                 withholding: false,
                 auth_method_sent: false,
                 next_packet_id: 0,
+                ids_wrapped: false,
                 connect_sent: 0,
                 last_rx: 0,
                 last_tx: 0,
@@ -452,7 +467,7 @@ impl<'a> Client<'a> {
         // A new connection starts from nothing but the store and, with a
         // kept session, the inbound QoS 2 ids.
         c.tx_len = 0;
-        c.tx_write(&packet)?;
+        c.tx_write(&packet, 0)?;
         self.rx.clear();
         let c = &mut self.core;
         c.state = State::Connecting;
@@ -508,31 +523,33 @@ impl<'a> Client<'a> {
         if !v.is_v5() && !properties.is_empty() {
             return Err(Error::Encode(crate::wire::EncodeError::NotInVersion));
         }
-        let mut publish = Publish {
+        let packet_id = if qos == QoS::AtMostOnce {
+            if c.state != State::Connected {
+                return Err(Error::NotConnected);
+            }
+            None
+        } else {
+            Some(c.alloc_packet_id())
+        };
+        let packet = Packet::Publish(Publish {
             dup: false,
             qos,
             retain,
             topic,
-            packet_id: None,
+            packet_id,
             properties: Properties::List(properties),
             payload,
-        };
-        if qos == QoS::AtMostOnce {
-            if c.state != State::Connected {
-                return Err(Error::NotConnected);
-            }
-            let packet = Packet::Publish(publish);
-            c.check_server_size(packet.encoded_len_from_client(v)?)?;
-            c.tx_write(&packet)?;
+        });
+        let Some(id) = packet_id else {
+            c.tx_write(&packet, c.server_max_packet)?;
             return Ok(0);
-        }
-        let id = c.alloc_packet_id();
-        publish.packet_id = Some(id);
-        let packet = Packet::Publish(publish);
-        let len = packet.encoded_len_from_client(v)?;
-        c.check_server_size(len)?;
-        c.store
-            .push(id, len, |buf| packet.encode_from_client(v, buf))?;
+        };
+        let limit = c.server_max_packet;
+        c.store.push(
+            id,
+            |buf| packet.encode_from_client(v, buf),
+            |len| check_server_size(limit, len),
+        )?;
         c.next_packet_id = id;
         Ok(id)
     }
@@ -617,10 +634,13 @@ impl<'a> Client<'a> {
         if c.state == State::Disconnected {
             return Err(Error::NotConnected);
         }
-        c.tx_write(&Packet::Disconnect(Disconnect {
-            reason,
-            properties: Properties::List(properties),
-        }))?;
+        c.tx_write(
+            &Packet::Disconnect(Disconnect {
+                reason,
+                properties: Properties::List(properties),
+            }),
+            0,
+        )?;
         let keep = c.tx_len;
         self.go_down();
         self.core.tx_len = keep;
@@ -644,10 +664,13 @@ impl<'a> Client<'a> {
         if c.state == State::Disconnected {
             return Err(Error::NotConnected);
         }
-        c.tx_write(&Packet::Auth(Auth {
-            reason,
-            properties: Properties::List(properties),
-        }))
+        c.tx_write(
+            &Packet::Auth(Auth {
+                reason,
+                properties: Properties::List(properties),
+            }),
+            0,
+        )
     }
 
     /// Bytes received from the link. Returns how many were taken: fewer than
@@ -658,6 +681,12 @@ impl<'a> Client<'a> {
         self.core.now = now;
         if self.core.state == State::Disconnected {
             return data.len();
+        }
+        let rx = &mut self.rx;
+        if rx.start > 0 {
+            rx.buf.copy_within(rx.start..rx.len, 0);
+            rx.len -= rx.start;
+            rx.start = 0;
         }
         let free = self.rx.buf.get_mut(self.rx.len..).unwrap_or(&mut []);
         let n = free.len().min(data.len());
@@ -715,7 +744,7 @@ impl<'a> Client<'a> {
         c.last_tx = now;
         match next {
             Stored::Publish(r) => Some(c.store.packet(&r)),
-            Stored::PubRel(n) => c.scratch.get(..n),
+            Stored::PubRel => Some(&c.scratch),
         }
     }
 
@@ -766,7 +795,7 @@ impl<'a> Client<'a> {
         c.ping = Ping::Idle;
         c.requests.clear();
         c.aliases.clear();
-        let mut at = 0;
+        let mut at = c.store.first();
         while let Some(mut r) = c.store.record_at(at) {
             at += r.len;
             r.phase = match r.phase {
@@ -796,11 +825,11 @@ impl<'a> Client<'a> {
                 reason,
                 properties: Properties::default(),
             });
-            if self.core.tx_write(&d).is_err() {
+            if self.core.tx_write(&d, 0).is_err() {
                 // No room after the queued bytes: DISCONNECT alone (the
                 // buffer is at least 64 bytes).
                 self.core.tx_len = 0;
-                let _ = self.core.tx_write(&d);
+                let _ = self.core.tx_write(&d, 0);
             }
         }
         Step::Event(Desc::Lost(reason))
@@ -816,7 +845,7 @@ impl<'a> Client<'a> {
         }
         let done = match self.core.store.count(Phase::Done) {
             0 => None,
-            _ => self.core.store.iter().find(|r| r.phase == Phase::Done),
+            _ => self.core.store.find_by(Phase::Done.bit(), None),
         };
         if let Some(r) = done {
             self.core.store.remove(&r);
@@ -835,6 +864,7 @@ impl<'a> Client<'a> {
     }
 
     /// Take the next inbound packet (or chunk) from the receive buffer.
+    #[inline(never)]
     fn step(&mut self) -> Step {
         if self.core.state == State::Disconnected {
             return Step::Wait;
@@ -873,14 +903,32 @@ impl<'a> Client<'a> {
             }
             return self.start_chunked(&header);
         }
-        if total > self.rx.len {
+        if total > self.rx.avail() {
             return Step::Wait;
         }
-        let data = self.rx.buf.get(..total).unwrap_or(&[]);
-        let packet = match decode_from_server(data, v) {
-            Ok(Some((p, _))) => p,
-            Ok(None) => return Step::Wait,
-            Err(e) => return self.fail(LostReason::Protocol(e)),
+        let at = self.rx.start;
+        let data = self.rx.buf.get(at..at + total).unwrap_or(&[]);
+        // The usual packet, a PUBACK, PUBREC or PUBCOMP in its short form
+        // (a packet id, no reason code: success), read straight from its
+        // bytes (the fixed header was checked above). Id 0 takes the long
+        // way, to its error.
+        let short = match *data {
+            [_, 2, hi, lo] if hi | lo != 0 => Some(Ack {
+                packet_id: u16::from_be_bytes([hi, lo]),
+                reason: ReasonCode::SUCCESS,
+                properties: Properties::default(),
+            }),
+            _ => None,
+        };
+        let packet = match (header.kind, short) {
+            (PacketType::PubAck, Some(a)) => Packet::PubAck(a),
+            (PacketType::PubRec, Some(a)) => Packet::PubRec(a),
+            (PacketType::PubComp, Some(a)) => Packet::PubComp(a),
+            _ => match decode_from_server(data, v) {
+                Ok(Some((p, _))) => p,
+                Ok(None) => return Step::Wait,
+                Err(e) => return self.fail(LostReason::Protocol(e)),
+            },
         };
         self.rx.consume = total;
         match self.core.on_packet(&self.rx, packet) {
@@ -897,11 +945,11 @@ impl<'a> Client<'a> {
         let body = self
             .rx
             .buf
-            .get(header.header_len..self.rx.len)
+            .get(self.rx.start + header.header_len..self.rx.len)
             .unwrap_or(&[]);
         let (head, used) = match decode_publish_head(header, body, v) {
             Ok(Some(h)) => h,
-            Ok(None) if self.rx.len < self.rx.buf.len() => return Step::Wait,
+            Ok(None) if self.rx.avail() < self.rx.buf.len() => return Step::Wait,
             Ok(None) => return self.fail(LostReason::Protocol(DecodeError::PacketTooLarge)),
             Err(e) => return self.fail(LostReason::Protocol(e)),
         };
@@ -935,15 +983,15 @@ impl<'a> Client<'a> {
 
     fn step_chunk(&mut self, mut ch: Chunked) -> Step {
         if ch.remaining > 0 {
-            if self.rx.len == 0 {
+            if self.rx.avail() == 0 {
                 return Step::Wait;
             }
-            let n = self.rx.len.min(ch.remaining as usize);
+            let n = self.rx.avail().min(ch.remaining as usize);
             ch.remaining -= n as u32;
             self.rx.chunk = Some(ch);
             self.rx.consume = n;
             return if ch.fate == Fate::Deliver {
-                Step::Event(Desc::Chunk((0, n)))
+                Step::Event(Desc::Chunk((self.rx.start, self.rx.start + n)))
             } else {
                 Step::Continue
             };
@@ -1052,41 +1100,45 @@ impl Core<'_> {
         self.tx.len().saturating_sub(self.tx_len)
     }
 
-    /// Encode a packet at the end of the transmit buffer. `encode` measures
-    /// the packet itself and writes nothing when it does not fit, so no
-    /// separate `encoded_len` pass is needed here.
-    fn tx_write(&mut self, packet: &Packet<'_>) -> Result<(), Error> {
+    /// Encode a packet at the end of the transmit buffer; writes nothing
+    /// when it does not fit or is above `limit` bytes (0: no limit).
+    fn tx_write(&mut self, packet: &Packet<'_>, limit: u32) -> Result<(), Error> {
         let capacity = self.tx.len();
         let out = self.tx.get_mut(self.tx_len..).unwrap_or(&mut []);
         match packet.encode_from_client(self.cfg.version, out) {
             Ok(n) => {
+                check_server_size(limit, n)?;
                 self.tx_len += n;
                 Ok(())
             }
-            Err(crate::wire::EncodeError::BufferTooSmall { needed }) if needed <= capacity => {
-                Err(Error::TxFull)
+            Err(crate::wire::EncodeError::BufferTooSmall { needed }) => {
+                check_server_size(limit, needed)?;
+                Err(if needed <= capacity {
+                    Error::TxFull
+                } else {
+                    Error::TooLarge
+                })
             }
             Err(e) => Err(e.into()),
         }
     }
 
-    fn check_server_size(&self, len: usize) -> Result<(), Error> {
-        if self.server_max_packet != 0 && len > self.server_max_packet as usize {
-            return Err(Error::TooLarge);
-        }
-        Ok(())
-    }
-
     /// A packet id not used by a stored publication or a pending request.
-    fn alloc_packet_id(&self) -> u16 {
+    fn alloc_packet_id(&mut self) -> u16 {
         let mut id = self.next_packet_id;
         loop {
             id = id.wrapping_add(1);
             if id == 0 {
                 id = 1;
+                self.ids_wrapped = true;
             }
-            let used = self.store.iter().any(|r| r.packet_id == id)
-                || self.requests.iter().any(|r| r.packet_id == id);
+            // Until the ids wrap, every id above the last one handed out is
+            // free: no need to look.
+            if !self.ids_wrapped {
+                return id;
+            }
+            let used =
+                self.store.find(id).is_some() || self.requests.iter().any(|r| r.packet_id == id);
             if !used || id == self.next_packet_id {
                 return id;
             }
@@ -1107,7 +1159,7 @@ impl Core<'_> {
             return Err(Error::TooManyPending);
         }
         let id = self.alloc_packet_id();
-        self.tx_write(&make(id))?;
+        self.tx_write(&make(id), 0)?;
         self.next_packet_id = id;
         let _ = self.requests.push(Request {
             packet_id: id,
@@ -1155,7 +1207,7 @@ impl Core<'_> {
             _ => Packet::PubComp(ack),
         };
         // Room was checked before the packet was taken (ACK_ROOM).
-        let _ = self.tx_write(&packet);
+        let _ = self.tx_write(&packet, 0);
     }
 
     fn ack_publish(&mut self, qos: QoS, packet_id: u16) {
@@ -1333,7 +1385,7 @@ impl Core<'_> {
             // it but the messages it never acknowledged, sent again as new.
             self.inbound_qos2.clear();
         }
-        let mut at = 0;
+        let mut at = self.store.first();
         while let Some(mut r) = self.store.record_at(at) {
             at += r.len;
             r.repubs = 0;
@@ -1430,23 +1482,19 @@ impl Core<'_> {
             if !rel && !publish {
                 return None;
             }
-            let pick = st.iter().find(|r| {
-                (rel && r.phase == Phase::RelUnsent) || (publish && r.phase == Phase::Unsent)
-            });
+            let phases = if rel { Phase::RelUnsent.bit() } else { 0 }
+                | if publish { Phase::Unsent.bit() } else { 0 };
+            let pick = st.find_by(phases, None);
             let mut r = pick?;
-            if r.phase == Phase::RelUnsent {
+            if QOS2 && r.phase == Phase::RelUnsent {
                 r.phase = Phase::AwaitComp;
                 r.sent_at = now;
                 self.store.update(&r);
-                let rel = Packet::PubRel(Ack {
-                    packet_id: r.packet_id,
-                    reason: ReasonCode::SUCCESS,
-                    properties: Properties::default(),
-                });
-                return Some(Stored::PubRel(
-                    rel.encode_from_client(self.cfg.version, &mut self.scratch)
-                        .unwrap_or(0),
-                ));
+                // PUBREL, success without properties: the same four bytes
+                // in both versions (stored ids are never 0).
+                let [hi, lo] = r.packet_id.to_be_bytes();
+                self.scratch = [0x62, 2, hi, lo];
+                return Some(Stored::PubRel);
             }
             if self.server_max_packet != 0
                 && self.store.packet(&r).len() > self.server_max_packet as usize
@@ -1486,7 +1534,7 @@ impl Core<'_> {
                 {
                     return Some(LostReason::Timeout(r.kind));
                 }
-                let mut at = 0;
+                let mut at = self.store.first();
                 let mut awaiting =
                     self.store.count(Phase::AwaitAck) + self.store.count(Phase::AwaitComp);
                 while awaiting > 0 {
@@ -1529,5 +1577,45 @@ impl Core<'_> {
                 None
             }
         }
+    }
+}
+
+/// A PUBLISH of `len` bytes against the broker's maximum packet size
+/// (`limit`, 0 for none).
+fn check_server_size(limit: u32, len: usize) -> Result<(), Error> {
+    if limit != 0 && len > limit as usize {
+        return Err(Error::TooLarge);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_ids_skip_those_in_use_once_they_wrap() {
+        let (mut rx, mut tx, mut store) = ([0u8; 64], [0u8; 64], [0u8; 256]);
+        let buffers = Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+            store: &mut store,
+            aliases: &mut [],
+        };
+        let mut c = Client::new(Config::default(), buffers).unwrap();
+        // Stored, unacknowledged: ids 1 and 2.
+        assert_eq!(c.publish(0, "t", b"", QoS::AtLeastOnce, false, &[]), Ok(1));
+        assert_eq!(c.publish(0, "t", b"", QoS::AtLeastOnce, false, &[]), Ok(2));
+        assert!(!c.core.ids_wrapped);
+        // Before the ids wrap, the next one is free without a look.
+        c.core.next_packet_id = 65534;
+        assert_eq!(
+            c.publish(0, "t", b"", QoS::AtLeastOnce, false, &[]),
+            Ok(65535)
+        );
+        // After: 1 and 2 are still in use.
+        assert_eq!(c.publish(0, "t", b"", QoS::AtLeastOnce, false, &[]), Ok(3));
+        assert!(c.core.ids_wrapped);
+        assert_eq!(c.pending_publications(), 4);
     }
 }

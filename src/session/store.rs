@@ -27,6 +27,14 @@ pub(crate) enum Phase {
 }
 
 impl Phase {
+    /// Every phase, for [`Store::find_by`].
+    pub const ANY: u8 = 0x1f;
+
+    /// This phase in a set of phases, for [`Store::find_by`].
+    pub fn bit(self) -> u8 {
+        1 << self as u8
+    }
+
     fn from_u8(v: u8) -> Phase {
         match v {
             0 => Phase::Unsent,
@@ -78,6 +86,10 @@ impl Record {
 /// The store.
 pub(crate) struct Store<'a> {
     buf: &'a mut [u8],
+    /// Offset of the first record: removing the first record (the usual
+    /// acknowledgement, oldest first) moves nothing; the records move down
+    /// only when a new one needs the room.
+    start: usize,
     used: usize,
     /// Records per phase, so the hot paths (every poll) walk the store only
     /// when it holds what they look for.
@@ -88,6 +100,7 @@ impl<'a> Store<'a> {
     pub fn new(buf: &'a mut [u8]) -> Self {
         Store {
             buf,
+            start: 0,
             used: 0,
             counts: [0; 5],
         }
@@ -112,78 +125,105 @@ impl<'a> Store<'a> {
         }
     }
 
-    /// The phase stored in the record at `at`.
-    fn stored_phase(&self, at: usize) -> Option<Phase> {
-        self.buf.get(at + 6).map(|&b| Phase::from_u8(b))
+    /// The header bytes of the record at `at`.
+    fn header(&self, at: usize) -> Option<&[u8; HEADER]> {
+        self.buf.get(at..self.used)?.first_chunk::<HEADER>()
+    }
+
+    fn header_mut(&mut self, at: usize) -> Option<&mut [u8; HEADER]> {
+        self.buf.get_mut(at..self.used)?.first_chunk_mut::<HEADER>()
     }
 
     #[cfg(test)]
     pub fn free(&self) -> usize {
-        self.buf.len() - self.used
+        self.buf.len() - (self.used - self.start)
     }
 
-    /// Append a record for a packet of `len` bytes written by `fill`.
-    /// Stores nothing when there is no room or `fill` fails.
+    /// Append a record for the packet `encode` writes into the room it is
+    /// given (failing with `BufferTooSmall` when the room is short);
+    /// `accept` vets the packet's length first. Stores nothing on error.
     pub fn push(
         &mut self,
         packet_id: u16,
-        len: usize,
-        fill: impl FnOnce(&mut [u8]) -> Result<usize, EncodeError>,
+        encode: impl Fn(&mut [u8]) -> Result<usize, EncodeError>,
+        accept: impl Fn(usize) -> Result<(), Error>,
     ) -> Result<(), Error> {
+        let len = loop {
+            match encode(self.room()) {
+                Ok(len) => {
+                    accept(len)?;
+                    break len;
+                }
+                Err(EncodeError::BufferTooSmall { needed }) => {
+                    accept(needed)?;
+                    let total = HEADER + needed;
+                    if total > self.buf.len() {
+                        return Err(Error::TooLarge);
+                    }
+                    if self.start == 0 || total > self.buf.len() - (self.used - self.start) {
+                        return Err(Error::StoreFull);
+                    }
+                    // Move the records down to the start of the buffer and
+                    // try again.
+                    self.buf.copy_within(self.start..self.used, 0);
+                    self.used -= self.start;
+                    self.start = 0;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         let at = self.used;
-        let total = HEADER + len;
-        if total > self.buf.len() {
-            return Err(Error::TooLarge);
-        }
-        let Some(rec) = self.buf.get_mut(at..at + total) else {
+        let Some(head) = self
+            .buf
+            .get_mut(at..)
+            .and_then(|b| b.first_chunk_mut::<HEADER>())
+        else {
             return Err(Error::StoreFull);
         };
-        let (head, body) = rec.split_at_mut(HEADER);
-        fill(body)?;
-        head.fill(0);
-        if let Some(l) = head.get_mut(0..4) {
-            l.copy_from_slice(&(total as u32).to_le_bytes());
-        }
-        if let Some(p) = head.get_mut(4..6) {
-            p.copy_from_slice(&packet_id.to_le_bytes());
-        }
+        let total = HEADER + len;
+        let [l0, l1, l2, l3] = (total as u32).to_le_bytes();
+        let [i0, i1] = packet_id.to_le_bytes();
+        *head = [l0, l1, l2, l3, i0, i1, 0, 0, 0, 0, 0, 0, 0, 0];
         self.used += total;
         self.recount(None, Some(Phase::Unsent));
         Ok(())
     }
 
+    /// The free room for a new record's packet.
+    fn room(&mut self) -> &mut [u8] {
+        self.buf.get_mut(self.used + HEADER..).unwrap_or(&mut [])
+    }
+
+    /// Offset of the first record, to walk the records with
+    /// [`Store::record_at`] (`at += record.len`).
+    pub fn first(&self) -> usize {
+        self.start
+    }
+
     /// The record at offset `at`, if one starts there.
     pub fn record_at(&self, at: usize) -> Option<Record> {
-        if at + HEADER > self.used {
-            return None;
-        }
-        let h = self.buf.get(at..at + HEADER)?;
-        let word = |i: usize| -> u32 {
-            let mut b = [0u8; 4];
-            if let Some(s) = h.get(i..i + 4) {
-                b.copy_from_slice(s);
-            }
-            u32::from_le_bytes(b)
-        };
-        let len = word(0) as usize;
-        if len < HEADER || at + len > self.used {
+        let h = self.header(at)?;
+        let [l0, l1, l2, l3, i0, i1, phase, flags, repubs, reason, s0, s1, s2, s3] = *h;
+        let len = u32::from_le_bytes([l0, l1, l2, l3]) as usize;
+        if len < HEADER || len > self.used - at {
             return None;
         }
         Some(Record {
             at,
             len,
-            packet_id: u16::from_le_bytes([*h.get(4)?, *h.get(5)?]),
-            phase: Phase::from_u8(*h.get(6)?),
-            sent_once: h.get(7)? & SENT_ONCE != 0,
-            repubs: *h.get(8)?,
-            reason: *h.get(9)?,
-            sent_at: word(10),
+            packet_id: u16::from_le_bytes([i0, i1]),
+            phase: Phase::from_u8(phase),
+            sent_once: flags & SENT_ONCE != 0,
+            repubs,
+            reason,
+            sent_at: u32::from_le_bytes([s0, s1, s2, s3]),
         })
     }
 
     /// Records in order.
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = Record> + '_ {
-        let mut at = 0;
+        let mut at = self.start;
         core::iter::from_fn(move || {
             let r = self.record_at(at)?;
             at += r.len;
@@ -195,10 +235,11 @@ impl<'a> Store<'a> {
     /// have been seen.
     pub fn awaiting(&self) -> impl Iterator<Item = Record> + '_ {
         let mut left = self.count(Phase::AwaitAck) + self.count(Phase::AwaitComp);
-        let mut all = self.iter();
+        let mut at = self.start;
         core::iter::from_fn(move || {
             while left > 0 {
-                let r = all.next()?;
+                let r = self.record_at(at)?;
+                at += r.len;
                 if matches!(r.phase, Phase::AwaitAck | Phase::AwaitComp) {
                     left -= 1;
                     return Some(r);
@@ -208,9 +249,33 @@ impl<'a> Store<'a> {
         })
     }
 
+    /// The first record in one of `phases` (a set of [`Phase::bit`]s) and,
+    /// if given, with this packet id, reading only those fields of the
+    /// records before it. (Not a closure: one copy of the loop serves every
+    /// caller.)
+    pub fn find_by(&self, phases: u8, packet_id: Option<u16>) -> Option<Record> {
+        let mut at = self.start;
+        let mut rest = self.buf.get(at..self.used)?;
+        while let Some(&[l0, l1, l2, l3, i0, i1, phase, ..]) = rest.first_chunk::<HEADER>() {
+            // Stored phases are 0..=4 (Done is 4).
+            if (1 << phase.min(4)) & phases != 0
+                && packet_id.map_or(true, |id| id == u16::from_le_bytes([i0, i1]))
+            {
+                return self.record_at(at);
+            }
+            let len = u32::from_le_bytes([l0, l1, l2, l3]) as usize;
+            if len < HEADER {
+                return None;
+            }
+            rest = rest.get(len..)?;
+            at += len;
+        }
+        None
+    }
+
     /// The record with this packet id.
     pub fn find(&self, packet_id: u16) -> Option<Record> {
-        self.iter().find(|r| r.packet_id == packet_id)
+        self.find_by(Phase::ANY, Some(packet_id))
     }
 
     /// The encoded PUBLISH of a record (empty after PUBREC).
@@ -220,26 +285,21 @@ impl<'a> Store<'a> {
 
     /// Write back the mutable fields of a record.
     pub fn update(&mut self, r: &Record) {
-        let old = self.stored_phase(r.at);
-        if old != Some(r.phase) {
-            self.recount(old, Some(r.phase));
-        }
-        if let Some(h) = self.buf.get_mut(r.at..r.at + HEADER) {
-            if let Some(b) = h.get_mut(6) {
-                *b = r.phase as u8;
-            }
-            if let Some(b) = h.get_mut(7) {
-                *b = if r.sent_once { SENT_ONCE } else { 0 };
-            }
-            if let Some(b) = h.get_mut(8) {
-                *b = r.repubs;
-            }
-            if let Some(b) = h.get_mut(9) {
-                *b = r.reason;
-            }
-            if let Some(s) = h.get_mut(10..14) {
-                s.copy_from_slice(&r.sent_at.to_le_bytes());
-            }
+        let Some(h) = self.header_mut(r.at) else {
+            return;
+        };
+        let old = Phase::from_u8(h[6]);
+        let [s0, s1, s2, s3] = r.sent_at.to_le_bytes();
+        h[6] = r.phase as u8;
+        h[7] = if r.sent_once { SENT_ONCE } else { 0 };
+        h[8] = r.repubs;
+        h[9] = r.reason;
+        h[10] = s0;
+        h[11] = s1;
+        h[12] = s2;
+        h[13] = s3;
+        if old != r.phase {
+            self.recount(Some(old), Some(r.phase));
         }
     }
 
@@ -256,21 +316,28 @@ impl<'a> Store<'a> {
         }
     }
 
-    /// Remove a record, moving the later ones down.
+    /// Remove a record, moving the later ones down (nothing moves for the
+    /// first record).
     pub fn remove(&mut self, r: &Record) {
-        let old = self.stored_phase(r.at);
+        let old = self.header(r.at).map(|h| Phase::from_u8(h[6]));
         self.recount(old, None);
-        self.cut(r.at, r.len);
+        if r.at == self.start && r.len <= self.used - self.start {
+            self.start += r.len;
+        } else {
+            self.cut(r.at, r.len);
+        }
     }
 
     /// Drop the PUBLISH of a record and keep its header (after PUBREC).
     pub fn drop_packet(&mut self, r: &mut Record) {
-        if r.len > HEADER {
-            self.cut(r.at + HEADER, r.len - HEADER);
-            r.len = HEADER;
-            if let Some(l) = self.buf.get_mut(r.at..r.at + 4) {
-                l.copy_from_slice(&(HEADER as u32).to_le_bytes());
-            }
+        if r.len <= HEADER {
+            return;
+        }
+        self.cut(r.at + HEADER, r.len - HEADER);
+        r.len = HEADER;
+        if let Some(h) = self.header_mut(r.at) {
+            let [l0, l1, l2, l3] = (HEADER as u32).to_le_bytes();
+            (h[0], h[1], h[2], h[3]) = (l0, l1, l2, l3);
         }
     }
 
@@ -292,19 +359,25 @@ impl<'a> Store<'a> {
 mod tests {
     use super::*;
 
-    fn fill(bytes: &'static [u8]) -> impl FnOnce(&mut [u8]) -> Result<usize, EncodeError> {
-        move |b| {
-            b.copy_from_slice(bytes);
-            Ok(bytes.len())
-        }
+    /// Push a record of `len` bytes starting with `bytes`, the way the
+    /// session's encoder fills it.
+    fn push(s: &mut Store<'_>, id: u16, len: usize, bytes: &[u8]) -> Result<(), Error> {
+        let encode = |b: &mut [u8]| {
+            let Some(b) = b.get_mut(..len) else {
+                return Err(EncodeError::BufferTooSmall { needed: len });
+            };
+            b[..bytes.len()].copy_from_slice(bytes);
+            Ok(len)
+        };
+        s.push(id, encode, |_| Ok(()))
     }
 
     #[test]
     fn push_update_remove() {
         let mut mem = [0u8; 128];
         let mut s = Store::new(&mut mem);
-        s.push(1, 4, fill(&[0x32, 2, 0, 1])).unwrap();
-        s.push(2, 4, fill(&[0x34, 2, 0, 2])).unwrap();
+        push(&mut s, 1, 4, &[0x32, 2, 0, 1]).unwrap();
+        push(&mut s, 2, 4, &[0x34, 2, 0, 2]).unwrap();
         assert_eq!(s.len(), 2);
         let mut r = s.find(2).unwrap();
         assert!(r.qos2(&s));
@@ -330,8 +403,54 @@ mod tests {
         assert_eq!((s.count(Phase::Unsent), s.total()), (0, 1));
         assert_eq!(s.free(), 128 - HEADER);
         assert!(s.find(2).unwrap().qos2(&s));
-        assert_eq!(s.push(3, 200, fill(&[])), Err(Error::TooLarge));
-        assert_eq!(s.push(3, 101, fill(&[])), Err(Error::StoreFull));
+        assert_eq!(push(&mut s, 3, 200, &[]), Err(Error::TooLarge));
+        assert_eq!(push(&mut s, 3, 101, &[]), Err(Error::StoreFull));
         assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn first_record_leaves_without_moving_the_others() {
+        let mut mem = [0u8; 3 * (HEADER + 4)];
+        let mut s = Store::new(&mut mem);
+        for id in 1..=3u8 {
+            push(&mut s, id.into(), 4, &[0x34, 2, 0, id]).unwrap();
+        }
+        assert_eq!(push(&mut s, 4, 4, &[0x32, 2, 0, 4]), Err(Error::StoreFull));
+        // The first record goes: its room is reused by the next push,
+        // after the others move down.
+        s.remove(&s.find(1).unwrap());
+        assert_eq!(s.first(), HEADER + 4);
+        let mut r = s.find(2).unwrap();
+        r.phase = Phase::AwaitAck;
+        s.update(&r);
+        // PUBREC for the (new) first record: its PUBLISH goes.
+        s.drop_packet(&mut r);
+        r.phase = Phase::RelUnsent;
+        s.update(&r);
+        assert_eq!(s.first(), HEADER + 4);
+        assert_eq!(s.find(2), Some(r));
+        assert!(s.find(2).unwrap().qos2(&s));
+        push(&mut s, 4, 4, &[0x32, 2, 0, 4]).unwrap();
+        assert_eq!(s.first(), 0);
+        let ids: Vec<(u16, Phase, usize)> =
+            s.iter().map(|r| (r.packet_id, r.phase, r.len)).collect();
+        assert_eq!(
+            ids,
+            [
+                (2, Phase::RelUnsent, HEADER),
+                (3, Phase::Unsent, HEADER + 4),
+                (4, Phase::Unsent, HEADER + 4),
+            ]
+        );
+        assert_eq!(s.packet(&s.find(4).unwrap()), &[0x32, 2, 0, 4]);
+        assert_eq!((s.count(Phase::Unsent), s.count(Phase::RelUnsent)), (2, 1));
+        assert_eq!(s.free(), 4);
+        // Emptied, the whole buffer is room again.
+        for id in 2..=4 {
+            s.remove(&s.find(id).unwrap());
+        }
+        assert_eq!((s.total(), s.free()), (0, 3 * (HEADER + 4)));
+        push(&mut s, 5, 3 * (HEADER + 4) - HEADER, &[0x32]).unwrap();
+        assert_eq!((s.first(), s.free()), (0, 0));
     }
 }

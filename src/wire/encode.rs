@@ -1,7 +1,9 @@
-//! Encoding: one body writer per packet, run over a counting [`Writer`] for
-//! the length (which also validates) and then over the caller's buffer.
+//! Encoding: each packet is measured once (which also validates it), then
+//! written once into the caller's buffer. A PUBLISH is measured
+//! arithmetically; the other packets, rarer and small, by running their
+//! body writer over a counting [`Writer`].
 
-use super::packet::{Packet, PacketType};
+use super::packet::{Packet, PacketType, Publish};
 use super::properties::{write_props, WILL};
 use super::rw::{varint_len, Writer};
 use super::{
@@ -13,12 +15,36 @@ type Result<T> = core::result::Result<T, EncodeError>;
 
 /// Remaining length, after validating the whole packet.
 fn remaining_len<const ALL: bool>(p: &Packet<'_>, v: Version) -> Result<usize> {
-    let mut w = Writer::counter();
-    body::<ALL>(p, v, &mut w)?;
-    if w.pos > MAX_VARINT as usize {
+    let rl = match p {
+        Packet::Publish(p) => publish_len(p, v)?,
+        _ => {
+            let mut w = Writer::counter();
+            body::<ALL>(p, v, &mut w)?;
+            w.pos
+        }
+    };
+    if rl > MAX_VARINT as usize {
         return Err(EncodeError::PacketTooLarge);
     }
-    Ok(w.pos)
+    Ok(rl)
+}
+
+/// Remaining length of a PUBLISH, after validating it; its body writer
+/// checks nothing.
+fn publish_len(p: &Publish<'_>, v: Version) -> Result<usize> {
+    // An empty topic stands for a 5.0 topic alias. A checked topic is
+    // short enough and holds no NUL; an unchecked one is empty.
+    if !(p.topic.is_empty() && v.is_v5() && p.properties.topic_alias().is_some()) {
+        check_topic_name(p.topic)?;
+    }
+    let id = match (p.qos, p.packet_id) {
+        (QoS::AtMostOnce, None) => 0,
+        (QoS::AtLeastOnce | QoS::ExactlyOnce, Some(id)) if id != 0 => 2,
+        _ => return Err(EncodeError::InvalidPacketId),
+    };
+    let mut props = Writer::counter();
+    write_props(&mut props, &p.properties, 3, v)?;
+    Ok((2 + p.topic.len() + id + props.pos).saturating_add(p.payload.len()))
 }
 
 /// `ALL`: every packet type; otherwise only those a client sends (the
@@ -32,15 +58,17 @@ pub(crate) fn encoded_len<const ALL: bool>(p: &Packet<'_>, v: Version) -> Result
     Ok(1 + varint_len(rl) + rl)
 }
 
+/// Validate and measure once, then write once; nothing is written when
+/// `out` is too short.
 pub(crate) fn encode<const ALL: bool>(p: &Packet<'_>, v: Version, out: &mut [u8]) -> Result<usize> {
     if v.unsupported() {
         return Err(EncodeError::NotInVersion);
     }
     let rl = remaining_len::<ALL>(p, v)?;
     let needed = 1 + varint_len(rl) + rl;
-    if out.len() < needed {
+    let Some(out) = out.get_mut(..needed) else {
         return Err(EncodeError::BufferTooSmall { needed });
-    }
+    };
     let mut w = Writer::new(out);
     w.u8(first_byte(p));
     w.varint(rl)?;
@@ -145,16 +173,13 @@ fn body<const ALL: bool>(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Resu
             w.u8(c.code.0);
             write_props(w, &c.properties, 2, v)?;
         }
+        // Validated by `publish_len` (`remaining_len` sends no PUBLISH here).
         Packet::Publish(p) => {
-            // An empty topic stands for a 5.0 topic alias.
-            if !(p.topic.is_empty() && v.is_v5() && p.properties.topic_alias().is_some()) {
-                check_topic_name(p.topic)?;
-            }
-            w.str(p.topic)?;
-            match (p.qos, p.packet_id) {
-                (QoS::AtMostOnce, None) => {}
-                (QoS::AtLeastOnce | QoS::ExactlyOnce, Some(id)) => packet_id(w, id)?,
-                _ => return Err(EncodeError::InvalidPacketId),
+            // At most 65535 bytes (checked).
+            w.u16(p.topic.len() as u16);
+            w.bytes(p.topic.as_bytes());
+            if let Some(id) = p.packet_id {
+                w.u16(id);
             }
             write_props(w, &p.properties, 3, v)?;
             w.bytes(p.payload);

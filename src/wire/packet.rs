@@ -365,12 +365,6 @@ impl Packet<'_> {
         en::encoded_len::<true>(self, version)
     }
 
-    /// [`Packet::encoded_len`] for a client's packets only (see
-    /// [`Packet::encode_from_client`]).
-    pub(crate) fn encoded_len_from_client(&self, version: Version) -> Result<usize, EncodeError> {
-        en::encoded_len::<false>(self, version)
-    }
-
     /// Encode into `out`, returning the bytes written.
     ///
     /// Validates what the application gave (topics, string lengths,

@@ -9,6 +9,12 @@ use super::{DecodeError, EncodeError, MAX_VARINT};
 /// a longer form than needed (MQTT 5.0 [MQTT-1.5.5-1]; no 3.1.1 sender makes
 /// one, so both versions share the rule).
 pub(crate) fn read_varint(buf: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
+    // One byte, the common case (every acknowledgement).
+    if let Some(&b) = buf.first() {
+        if b < 0x80 {
+            return Ok(Some((u32::from(b), 1)));
+        }
+    }
     let mut value = 0u32;
     for (i, &b) in buf.iter().enumerate().take(4) {
         value |= u32::from(b & 0x7f) << (7 * i);
@@ -78,7 +84,12 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
-        Ok(u16::from(self.u8()?) << 8 | u16::from(self.u8()?))
+        let (&b, tail) = self
+            .buf
+            .split_first_chunk::<2>()
+            .ok_or(DecodeError::Truncated)?;
+        self.buf = tail;
+        Ok(u16::from_be_bytes(b))
     }
 
     pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
@@ -117,8 +128,9 @@ impl<'a> Reader<'a> {
 
 /// Writes fields into a buffer; bytes past its end are counted, not written.
 ///
-/// Encoders run once over an empty writer to learn the length (and validate),
-/// then over the caller's buffer, which is known to be long enough by then.
+/// Encoders of the rarer packets run once over an empty writer to learn the
+/// length (and validate), then over the caller's buffer, which is known to
+/// be long enough by then.
 pub(crate) struct Writer<'a> {
     buf: &'a mut [u8],
     pub(crate) pos: usize,
@@ -145,16 +157,32 @@ impl<'a> Writer<'a> {
         self.pos = end;
     }
 
+    /// One byte, stored directly rather than through a slice copy.
     pub(crate) fn u8(&mut self, v: u8) {
-        self.bytes(&[v]);
+        if let Some(b) = self.buf.get_mut(self.pos) {
+            *b = v;
+        }
+        self.pos += 1;
+    }
+
+    /// A few bytes, stored directly rather than through a slice copy.
+    fn array<const N: usize>(&mut self, a: [u8; N]) {
+        if let Some(dst) = self
+            .buf
+            .get_mut(self.pos..)
+            .and_then(|b| b.first_chunk_mut::<N>())
+        {
+            *dst = a;
+        }
+        self.pos += N;
     }
 
     pub(crate) fn u16(&mut self, v: u16) {
-        self.bytes(&v.to_be_bytes());
+        self.array(v.to_be_bytes());
     }
 
     pub(crate) fn u32(&mut self, v: u32) {
-        self.bytes(&v.to_be_bytes());
+        self.array(v.to_be_bytes());
     }
 
     /// A variable byte integer; errors above [`MAX_VARINT`].
