@@ -91,7 +91,7 @@ pub struct RadioConfig {
     /// session serves.
     pub node: u8,
     /// False: node side (opens the session). True: gateway side for `node`
-    /// (accepts it).
+    /// (accepts it); only with the cargo feature `radio-gateway`.
     pub gateway: bool,
     /// Bytes per frame including header and CRC, 16..=255 (NRF24L01: 32,
     /// LoRa: about 250). Payload per frame is `mtu - 11`.
@@ -140,29 +140,37 @@ impl RadioConfig {
 
     /// Check every field; the message says which one is wrong.
     pub fn validate(&self) -> Result<(), RadioError> {
-        if self.node == 0 || self.node == 255 {
-            return Err(RadioError::BadConfig("node id must be 1..=254"));
+        match self.problem() {
+            None => Ok(()),
+            Some(n) => Err(RadioError::BadConfig(crate::text::nth(CONFIG_PROBLEMS, n))),
         }
-        if self.mtu < frame::MIN_MTU || self.mtu > frame::MAX_MTU {
-            return Err(RadioError::BadConfig("mtu must be 16..=255"));
-        }
-        if self.window == 0 || self.window > 8 {
-            return Err(RadioError::BadConfig("window must be 1..=8"));
-        }
-        if self.rto_ms == 0 || self.rto_ms > 60_000 {
-            return Err(RadioError::BadConfig("rto_ms must be 1..=60000"));
-        }
-        if self.keepalive_ms > 3_600_000 {
-            return Err(RadioError::BadConfig(
-                "keepalive_ms must be 0 (off) or at most 3600000",
-            ));
-        }
-        if self.epoch == 0 {
-            return Err(RadioError::BadConfig("epoch must be nonzero"));
-        }
-        Ok(())
+    }
+
+    /// The first invalid field, as an index into [`CONFIG_PROBLEMS`]; the
+    /// C API's init needs no more, so a node's firmware carries no texts.
+    pub(crate) fn problem(&self) -> Option<usize> {
+        let checks = [
+            self.node == 0 || self.node == 255,
+            self.mtu < frame::MIN_MTU || self.mtu > frame::MAX_MTU,
+            self.window == 0 || self.window > 8,
+            self.rto_ms == 0 || self.rto_ms > 60_000,
+            self.keepalive_ms > 3_600_000,
+            self.epoch == 0,
+            self.gateway && !cfg!(feature = "radio-gateway"),
+        ];
+        checks.iter().position(|&bad| bad)
     }
 }
+
+/// What [`RadioConfig::validate`] says, in the order of the checks of
+/// [`RadioConfig::problem`]: one blob, see [`crate::text::nth`].
+const CONFIG_PROBLEMS: &str = "node id must be 1..=254\0\
+    mtu must be 16..=255\0\
+    window must be 1..=8\0\
+    rto_ms must be 1..=60000\0\
+    keepalive_ms must be 0 (off) or at most 3600000\0\
+    epoch must be nonzero\0\
+    the gateway side needs the cargo feature radio-gateway\0";
 
 /// Why [`Radio::new`] refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

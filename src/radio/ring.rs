@@ -4,7 +4,9 @@
 //! end. The callers keep positions below the capacity and lengths within
 //! it; out-of-range requests copy less instead of panicking.
 
-/// `pos + n` wrapped at `cap` (0 when `cap` is 0).
+/// `pos + n` wrapped at `cap` (0 when `cap` is 0). Not inlined: it is
+/// called in a dozen places, and each inlined copy carries two divisions.
+#[inline(never)]
 pub(crate) fn add(pos: usize, n: usize, cap: usize) -> usize {
     if cap == 0 {
         return 0;

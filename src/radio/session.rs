@@ -103,6 +103,10 @@ pub struct Radio<'a> {
     reset_due: Option<(u16, u16)>,
     snd_una: u8,
     snd_nxt: u8,
+    /// Slot `seq % SLOTS` for each seq in flight (`snd_una..snd_nxt`); the
+    /// others are always `TxSlot::default()` (never sent, nothing due), so
+    /// a pass over all slots that looks only at sent or due ones sees
+    /// exactly the frames in flight, without walking the sequence numbers.
     tx_slots: [TxSlot; SLOTS],
     tx_order: u32,
     /// Round-trip estimate and retransmission timeout.
@@ -148,6 +152,17 @@ impl<'a> Radio<'a> {
         rx: &'a mut [u8],
     ) -> Result<Self, RadioError> {
         config.validate()?;
+        Self::validated(config, tx, rx)
+    }
+
+    /// [`Radio::new`] for a configuration known to be valid
+    /// ([`RadioConfig::problem`] is `None`): the C API checks it without
+    /// the texts of [`RadioConfig::validate`].
+    pub(crate) fn validated(
+        config: RadioConfig,
+        tx: &'a mut [u8],
+        rx: &'a mut [u8],
+    ) -> Result<Self, RadioError> {
         let max_payload = config.max_payload();
         if tx.len() < max_payload || rx.len() < max_payload {
             return Err(RadioError::BufferTooSmall);
@@ -198,7 +213,7 @@ impl<'a> Radio<'a> {
     /// and on the gateway, which accepts HELLOs whenever it is not up.
     pub fn open(&mut self, now: u32) {
         self.now = now;
-        if self.cfg.gateway || self.state != State::Idle {
+        if self.gateway() || self.state != State::Idle {
             return;
         }
         self.clear_session();
@@ -302,11 +317,11 @@ impl<'a> Radio<'a> {
             Err(_) => return self.drop_frame(),
         };
         // The gateway takes uplink frames, the node downlink ones.
-        if h.node != self.cfg.node || h.downlink == self.cfg.gateway {
+        if h.node != self.cfg.node || h.downlink == self.gateway() {
             return self.drop_frame();
         }
         self.stats.frames_received = self.stats.frames_received.wrapping_add(1);
-        if self.cfg.gateway {
+        if self.gateway() {
             self.gateway_frame(now, &h, payload);
         } else {
             self.node_frame(now, &h, payload);
@@ -389,11 +404,9 @@ impl<'a> Radio<'a> {
         }
         let wait = self.rtt.rto(retries);
         let until = now.wrapping_add(wait);
-        for seq in self.in_flight() {
-            if let Some(slot) = self.tx_slot_mut(seq) {
-                if slot.sent && !slot.sacked && !slot.resend && reached(until, slot.deadline) {
-                    slot.deadline = until;
-                }
+        for slot in self.tx_slots.iter_mut() {
+            if slot.sent && !slot.sacked && !slot.resend && reached(until, slot.deadline) {
+                slot.deadline = until;
             }
         }
         false
@@ -414,11 +427,9 @@ impl<'a> Radio<'a> {
             State::Up => {
                 let mut at = earliest(now, self.silence_deadline(), self.probe_deadline());
                 at = earliest(now, at, self.ack_at);
-                for seq in self.in_flight() {
-                    if let Some(slot) = self.tx_slot(seq) {
-                        if slot.sent && !slot.sacked && !slot.resend {
-                            at = earliest(now, at, Some(slot.deadline));
-                        }
+                for slot in &self.tx_slots {
+                    if slot.sent && !slot.sacked && !slot.resend {
+                        at = earliest(now, at, Some(slot.deadline));
                     }
                 }
                 at
@@ -569,11 +580,9 @@ impl<'a> Radio<'a> {
         self.heard(now);
         if self.peer_busy && !h.busy {
             // The peer has room again: resend what it dropped now.
-            for seq in self.in_flight() {
-                if let Some(slot) = self.tx_slot_mut(seq) {
-                    if slot.sent && !slot.sacked {
-                        slot.resend = true;
-                    }
+            for slot in self.tx_slots.iter_mut() {
+                if slot.sent && !slot.sacked {
+                    slot.resend = true;
                 }
             }
         }
@@ -646,8 +655,8 @@ impl<'a> Radio<'a> {
                 }
             }
         }
-        for seq in self.in_flight() {
-            if let Some(slot) = self.tx_slot(seq).filter(|s| s.sacked && s.sent) {
+        for slot in &self.tx_slots {
+            if slot.sacked && slot.sent {
                 note(slot.order);
             }
         }
@@ -658,15 +667,13 @@ impl<'a> Radio<'a> {
         }
         // Fast retransmission of those.
         if let Some(latest) = latest {
-            for seq in self.in_flight() {
-                if let Some(slot) = self.tx_slot_mut(seq) {
-                    if slot.sent
-                        && !slot.sacked
-                        && !slot.resend
-                        && (slot.order.wrapping_sub(latest) as i32) < 0
-                    {
-                        slot.resend = true;
-                    }
+            for slot in self.tx_slots.iter_mut() {
+                if slot.sent
+                    && !slot.sacked
+                    && !slot.resend
+                    && (slot.order.wrapping_sub(latest) as i32) < 0
+                {
+                    slot.resend = true;
                 }
             }
         }
@@ -796,62 +803,66 @@ impl<'a> Radio<'a> {
     // ---- sending ---------------------------------------------------------
 
     fn next_frame(&mut self, now: u32, out: &mut [u8]) -> Option<usize> {
+        // DATA frames are built by `send_slot`; the others carry no payload
+        // and share one encoding, then the bookkeeping of their kind.
+        let mut h = self.header(Kind::Ack);
         if let Some((mine, theirs)) = self.reset_due {
-            let mut h = self.header(Kind::Reset);
+            h.kind = Kind::Reset;
             h.epoch = mine;
             h.peer_epoch = theirs;
-            let n = frame::encode(&h, &[], out)?;
-            self.reset_due = None;
-            return Some(n);
-        }
-        match self.state {
-            State::Idle => None,
-            State::Opening => {
-                if !self.hello_due {
-                    return None;
+        } else {
+            match self.state {
+                State::Idle => return None,
+                State::Opening => {
+                    if !self.hello_due {
+                        return None;
+                    }
+                    h.kind = Kind::Hello;
+                    h.peer_epoch = 0;
+                    [h.seq, h.ack] = self.nonce.to_be_bytes();
                 }
-                let mut h = self.header(Kind::Hello);
-                h.peer_epoch = 0;
-                [h.seq, h.ack] = self.nonce.to_be_bytes();
-                let n = frame::encode(&h, &[], out)?;
+                State::Up => {
+                    if self.hello_ack_due {
+                        h.kind = Kind::HelloAck;
+                        [h.seq, h.ack] = self.nonce.to_be_bytes();
+                    } else {
+                        if let Some(n) = self.resend(now, out) {
+                            return Some(n);
+                        }
+                        if let Some(n) = self.new_data(now, out) {
+                            return Some(n);
+                        }
+                        if !(self.ack_due || self.probe_due) {
+                            return None;
+                        }
+                        h.ack_req = self.probe_due;
+                        h.seq = self.snd_nxt;
+                        h.ack = self.rcv_nxt;
+                        h.sack = self.sack();
+                    }
+                }
+            }
+        }
+        let n = frame::encode(&h, &[], out)?;
+        match h.kind {
+            Kind::Reset => self.reset_due = None,
+            Kind::Hello => {
                 if self.hello_retries > 0 {
                     self.stats.retransmissions = self.stats.retransmissions.wrapping_add(1);
                 }
                 self.hello_due = false;
                 self.hello_deadline = Some(now.wrapping_add(self.cfg.rto_ms));
-                Some(n)
             }
-            State::Up => {
-                if self.hello_ack_due {
-                    let mut h = self.header(Kind::HelloAck);
-                    [h.seq, h.ack] = self.nonce.to_be_bytes();
-                    let n = frame::encode(&h, &[], out)?;
-                    self.hello_ack_due = false;
-                    return Some(n);
-                }
-                if let Some(n) = self.resend(now, out) {
-                    return Some(n);
-                }
-                if let Some(n) = self.new_data(now, out) {
-                    return Some(n);
-                }
-                if !(self.ack_due || self.probe_due) {
-                    return None;
-                }
-                let mut h = self.header(Kind::Ack);
-                h.ack_req = self.probe_due;
-                h.seq = self.snd_nxt;
-                h.ack = self.rcv_nxt;
-                h.sack = self.sack();
-                let n = frame::encode(&h, &[], out)?;
+            Kind::HelloAck => self.hello_ack_due = false,
+            Kind::Ack | Kind::Data => {
                 self.ack_due = false;
                 self.ack_at = None;
                 if h.ack_req {
                     self.probe_sent(now);
                 }
-                Some(n)
             }
         }
+        Some(n)
     }
 
     /// A header of this session with zero seq, ack and sack.
@@ -859,7 +870,7 @@ impl<'a> Radio<'a> {
         Header {
             node: self.cfg.node,
             kind,
-            downlink: self.cfg.gateway,
+            downlink: self.gateway(),
             ack_req: false,
             busy: self.busy,
             epoch: self.epoch,
@@ -934,9 +945,7 @@ impl<'a> Radio<'a> {
 
     /// Whether another DATA frame could be sent right now.
     fn more_to_send(&self) -> bool {
-        let resend = self
-            .in_flight()
-            .any(|seq| self.tx_slot(seq).is_some_and(|s| s.resend && !s.sacked));
+        let resend = self.tx_slots.iter().any(|s| s.resend && !s.sacked);
         let flight = usize::from(self.snd_nxt.wrapping_sub(self.snd_una));
         resend
             || (!self.peer_busy
@@ -1006,7 +1015,7 @@ impl<'a> Radio<'a> {
             // probe repeated every rto_ms would not wait for its answer.
             Some(at) => Some(at.wrapping_add(self.rtt.base().max(self.cfg.rto_ms))),
             None => {
-                let periods = if self.cfg.gateway { 2 } else { 1 };
+                let periods = if self.gateway() { 2 } else { 1 };
                 Some(
                     self.last_heard
                         .wrapping_add(self.cfg.keepalive_ms.saturating_mul(periods)),
@@ -1016,6 +1025,14 @@ impl<'a> Radio<'a> {
     }
 
     // ---- session state ---------------------------------------------------
+
+    /// The gateway side. Always false without the cargo feature
+    /// `radio-gateway` (`RadioConfig::validate` refuses a gateway
+    /// configuration there), which lets the compiler leave the gateway's
+    /// code out of a node's firmware.
+    fn gateway(&self) -> bool {
+        cfg!(feature = "radio-gateway") && self.cfg.gateway
+    }
 
     fn in_flight(&self) -> impl Iterator<Item = u8> {
         let una = self.snd_una;
