@@ -149,16 +149,24 @@ impl RadioConfig {
     /// The first invalid field, as an index into [`CONFIG_PROBLEMS`]; the
     /// C API's init needs no more, so a node's firmware carries no texts.
     pub(crate) fn problem(&self) -> Option<usize> {
-        let checks = [
-            self.node == 0 || self.node == 255,
-            self.mtu < frame::MIN_MTU || self.mtu > frame::MAX_MTU,
-            self.window == 0 || self.window > 8,
-            self.rto_ms == 0 || self.rto_ms > 60_000,
-            self.keepalive_ms > 3_600_000,
-            self.epoch == 0,
-            self.gateway && !cfg!(feature = "radio-gateway"),
-        ];
-        checks.iter().position(|&bad| bad)
+        let problem = if self.node == 0 || self.node == 255 {
+            0
+        } else if self.mtu < frame::MIN_MTU || self.mtu > frame::MAX_MTU {
+            1
+        } else if self.window == 0 || self.window > 8 {
+            2
+        } else if self.rto_ms == 0 || self.rto_ms > 60_000 {
+            3
+        } else if self.keepalive_ms > 3_600_000 {
+            4
+        } else if self.epoch == 0 {
+            5
+        } else if self.gateway && !cfg!(feature = "radio-gateway") {
+            6
+        } else {
+            return None;
+        };
+        Some(problem)
     }
 }
 

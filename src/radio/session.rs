@@ -627,39 +627,42 @@ impl<'a> Radio<'a> {
                 sample = Some((slot.order, (!slot.resent).then_some(slot.sent_at)));
             }
         };
-        for _ in 0..advance {
-            let seq = self.snd_una;
-            if let Some(slot) = self.tx_slot(seq).filter(|s| s.sent) {
-                note(slot.order);
-                candidate(slot);
-            }
-            let len = self.tx_slot(seq).map_or(0, |s| s.len);
-            let len = len.min(self.tx_framed);
-            self.tx_head = ring::add(self.tx_head, len, self.tx.len());
-            self.tx_len -= len;
-            self.tx_framed -= len;
-            if let Some(slot) = self.tx_slot_mut(seq) {
+        // One pass over the frames in flight: those the cumulative ack
+        // covers are freed, the others may be selectively acknowledged
+        // (bit i of `sack`: frame `ack + 1 + i`).
+        let una = self.snd_una;
+        let sacks = u32::from(sack) << 1;
+        let mut freed = 0usize;
+        for seq in self.in_flight() {
+            let Some(slot) = self.tx_slot_mut(seq) else {
+                continue;
+            };
+            if seq.wrapping_sub(una) < advance {
+                if slot.sent {
+                    note(slot.order);
+                    candidate(slot);
+                }
+                freed = freed.saturating_add(slot.len);
                 *slot = TxSlot::default();
-            }
-            self.snd_una = seq.wrapping_add(1);
-        }
-        let flight = self.snd_nxt.wrapping_sub(self.snd_una);
-        for i in 0..SLOTS as u8 {
-            if sack & (1 << i) != 0 {
-                let seq = ack.wrapping_add(1 + i);
-                if seq.wrapping_sub(self.snd_una) < flight {
-                    if let Some(slot) = self.tx_slot_mut(seq) {
-                        candidate(slot);
-                        slot.sacked = true;
-                    }
+            } else {
+                let bit = sacks
+                    .checked_shr(u32::from(seq.wrapping_sub(ack)))
+                    .unwrap_or(0);
+                if bit & 1 != 0 {
+                    candidate(slot);
+                    slot.sacked = true;
+                }
+                if slot.sacked && slot.sent {
+                    note(slot.order);
                 }
             }
         }
-        for slot in &self.tx_slots {
-            if slot.sacked && slot.sent {
-                note(slot.order);
-            }
-        }
+        // Bytes are freed in stream order, never more than were framed.
+        let freed = freed.min(self.tx_framed);
+        self.tx_head = ring::add(self.tx_head, freed, self.tx.len());
+        self.tx_len -= freed;
+        self.tx_framed -= freed;
+        self.snd_una = ack;
         if let Some((_, Some(sent_at))) = sample {
             // Time never runs backwards: a negative age is a wrapped zero.
             let age = now.wrapping_sub(sent_at);
