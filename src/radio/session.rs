@@ -1,8 +1,6 @@
 //! The radio session state machine: handshake, selective-repeat ARQ,
 //! keepalive and session epochs.
 
-use heapless::Deque;
-
 use super::frame::{self, Header, Kind};
 use super::ring;
 use super::rtt::RttEstimator;
@@ -129,7 +127,9 @@ pub struct Radio<'a> {
     probe_due: bool,
     /// Latest time seen, the reference for comparing deadlines.
     now: u32,
-    events: Deque<RadioEvent, EVENTS>,
+    /// Events not yet polled, oldest first, `None` after the last: four
+    /// bytes that shift, cheaper in code than a ring.
+    events: [Option<RadioEvent>; EVENTS],
     stats: RadioStats,
 }
 
@@ -203,7 +203,7 @@ impl<'a> Radio<'a> {
             last_probe: None,
             probe_due: false,
             now: 0,
-            events: Deque::new(),
+            events: [None; EVENTS],
             stats: RadioStats::default(),
         })
     }
@@ -301,7 +301,12 @@ impl<'a> Radio<'a> {
 
     /// The next session event, oldest first.
     pub fn poll_event(&mut self) -> Option<RadioEvent> {
-        self.events.pop_front()
+        let first = self.events.first().copied().flatten();
+        self.events.rotate_left(1);
+        if let Some(last) = self.events.last_mut() {
+            *last = None;
+        }
+        first
     }
 
     /// Feed one received frame (any bytes: corrupted, foreign and malformed
@@ -1062,10 +1067,15 @@ impl<'a> Radio<'a> {
     }
 
     fn push_event(&mut self, event: RadioEvent) {
-        if self.events.is_full() {
-            self.events.pop_front();
+        if let Some(free) = self.events.iter_mut().find(|e| e.is_none()) {
+            *free = Some(event);
+        } else {
+            // Full: the oldest is dropped.
+            self.events.rotate_left(1);
+            if let Some(last) = self.events.last_mut() {
+                *last = Some(event);
+            }
         }
-        let _ = self.events.push_back(event);
     }
 
     fn up(&mut self, now: u32) {
