@@ -54,13 +54,6 @@ struct TxSlot {
     order: u32,
 }
 
-/// A received frame waiting for the ones before it.
-#[derive(Clone, Copy, Debug, Default)]
-struct RxSlot {
-    present: bool,
-    len: usize,
-}
-
 /// One side of a radio session over caller-owned buffers.
 ///
 /// See the [module documentation](super) for the protocol and an example.
@@ -112,9 +105,11 @@ pub struct Radio<'a> {
     /// The peer's last frame said its receive buffer is full.
     peer_busy: bool,
     rcv_nxt: u8,
-    /// Slot k holds frame `rcv_nxt + k`, stored at `k * max_payload` bytes
-    /// past the in-order data.
-    rx_slots: [RxSlot; SLOTS],
+    /// Payload length of frame `rcv_nxt + k` in slot k, stored at
+    /// `k * max_payload` bytes past the in-order data; 0 while it has not
+    /// arrived (a DATA frame carries at least one byte, at most
+    /// `mtu - 11` <= 244).
+    rx_slots: [u8; SLOTS],
     ack_due: bool,
     /// Delayed acknowledgement: in-order DATA without ACK_REQ is acked by
     /// the next frame we send, or at this time, whichever comes first.
@@ -195,7 +190,7 @@ impl<'a> Radio<'a> {
             rtt: RttEstimator::new(config.rto_ms),
             peer_busy: false,
             rcv_nxt: 0,
-            rx_slots: [RxSlot::default(); SLOTS],
+            rx_slots: [0; SLOTS],
             ack_due: false,
             ack_at: None,
             busy: false,
@@ -732,7 +727,7 @@ impl<'a> Radio<'a> {
         if k >= SLOTS || payload.len() > self.max_payload {
             return self.drop_frame();
         }
-        if self.rx_slots.get(k).is_some_and(|s| s.present) {
+        if self.rx_slots.get(k).is_some_and(|&len| len != 0) {
             self.ack_later(now);
             self.stats.duplicates = self.stats.duplicates.wrapping_add(1);
             return;
@@ -748,10 +743,8 @@ impl<'a> Radio<'a> {
         let pos = self.rx_pos(offset);
         ring::write(self.rx, pos, payload);
         if let Some(slot) = self.rx_slots.get_mut(k) {
-            *slot = RxSlot {
-                present: true,
-                len: payload.len(),
-            };
+            // At most max_payload (checked above), so it fits.
+            *slot = u8::try_from(payload.len()).unwrap_or(u8::MAX);
         }
         self.ack_later(now);
         if k == 0 {
@@ -787,22 +780,28 @@ impl<'a> Radio<'a> {
     /// Append the frames that are now in order to the readable data and
     /// pull the waiting ones up to their new offsets.
     fn deliver(&mut self) {
-        while let Some(first) = self.rx_slots.first().copied().filter(|s| s.present) {
-            self.rx_len += first.len;
+        while let Some(first) = self
+            .rx_slots
+            .first()
+            .map(|&l| usize::from(l))
+            .filter(|&l| l != 0)
+        {
+            self.rx_len += first;
             self.rcv_nxt = self.rcv_nxt.wrapping_add(1);
             self.rx_slots.rotate_left(1);
             if let Some(last) = self.rx_slots.last_mut() {
-                *last = RxSlot::default();
+                *last = 0;
             }
-            let gap = self.max_payload.saturating_sub(first.len);
+            let gap = self.max_payload.saturating_sub(first);
             if gap == 0 {
                 continue;
             }
             for k in 0..SLOTS {
-                if let Some(slot) = self.rx_slots.get(k).copied().filter(|s| s.present) {
+                let len = self.rx_slots.get(k).map_or(0, |&l| usize::from(l));
+                if len != 0 {
                     let to = self.rx_pos(k * self.max_payload);
                     let from = ring::add(to, gap, self.rx.len());
-                    ring::move_back(self.rx, from, to, slot.len);
+                    ring::move_back(self.rx, from, to, len);
                 }
             }
         }
@@ -894,7 +893,7 @@ impl<'a> Radio<'a> {
             .iter()
             .skip(1)
             .enumerate()
-            .filter(|(_, s)| s.present)
+            .filter(|(_, &len)| len != 0)
             .fold(0u8, |bits, (i, _)| bits | (1u8 << i))
     }
 
@@ -1108,7 +1107,7 @@ impl<'a> Radio<'a> {
         self.rtt.reset();
         self.peer_busy = false;
         self.rcv_nxt = 0;
-        self.rx_slots = [RxSlot::default(); SLOTS];
+        self.rx_slots = [0; SLOTS];
         self.ack_due = false;
         self.ack_at = None;
         self.busy = false;
