@@ -1002,9 +1002,12 @@ impl<'a> Radio<'a> {
         if self.cfg.keepalive_ms == 0 {
             return None;
         }
+        // keepalive_ms is at most 3_600_000 (validated): three of them fit,
+        // and additions need no 64-bit multiply on a Cortex-M0.
+        let k = self.cfg.keepalive_ms;
         Some(
             self.last_heard
-                .wrapping_add(self.cfg.keepalive_ms.saturating_mul(3)),
+                .wrapping_add(k.saturating_add(k).saturating_add(k)),
         )
     }
 
@@ -1022,11 +1025,13 @@ impl<'a> Radio<'a> {
             // probe repeated every rto_ms would not wait for its answer.
             Some(at) => Some(at.wrapping_add(self.rtt.base().max(self.cfg.rto_ms))),
             None => {
-                let periods = if self.gateway() { 2 } else { 1 };
-                Some(
-                    self.last_heard
-                        .wrapping_add(self.cfg.keepalive_ms.saturating_mul(periods)),
-                )
+                let k = self.cfg.keepalive_ms;
+                let wait = if self.gateway() {
+                    k.saturating_add(k)
+                } else {
+                    k
+                };
+                Some(self.last_heard.wrapping_add(wait))
             }
         }
     }
