@@ -140,14 +140,24 @@ impl RadioConfig {
 
     /// Check every field; the message says which one is wrong.
     pub fn validate(&self) -> Result<(), RadioError> {
-        match self.problem() {
-            None => Ok(()),
-            Some(n) => Err(RadioError::BadConfig(crate::text::nth(CONFIG_PROBLEMS, n))),
-        }
+        // A match rather than `text::nth`: a second caller would keep that
+        // function out of line in every C program that prints texts.
+        let why = match self.problem() {
+            None => return Ok(()),
+            Some(0) => "node id must be 1..=254",
+            Some(1) => "mtu must be 16..=255",
+            Some(2) => "window must be 1..=8",
+            Some(3) => "rto_ms must be 1..=60000",
+            Some(4) => "keepalive_ms must be 0 (off) or at most 3600000",
+            Some(5) => "epoch must be nonzero",
+            Some(_) => "the gateway side needs the cargo feature radio-gateway",
+        };
+        Err(RadioError::BadConfig(why))
     }
 
-    /// The first invalid field, as an index into [`CONFIG_PROBLEMS`]; the
-    /// C API's init needs no more, so a node's firmware carries no texts.
+    /// The first invalid field, as the number of the check that failed (in
+    /// the order of [`RadioConfig::validate`]'s texts); the C API's init
+    /// needs no more, so a node's firmware carries no texts.
     pub(crate) fn problem(&self) -> Option<usize> {
         let problem = if self.node == 0 || self.node == 255 {
             0
@@ -169,16 +179,6 @@ impl RadioConfig {
         Some(problem)
     }
 }
-
-/// What [`RadioConfig::validate`] says, in the order of the checks of
-/// [`RadioConfig::problem`]: one blob, see [`crate::text::nth`].
-const CONFIG_PROBLEMS: &str = "node id must be 1..=254\0\
-    mtu must be 16..=255\0\
-    window must be 1..=8\0\
-    rto_ms must be 1..=60000\0\
-    keepalive_ms must be 0 (off) or at most 3600000\0\
-    epoch must be nonzero\0\
-    the gateway side needs the cargo feature radio-gateway\0";
 
 /// Why [`Radio::new`] refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,4 +266,37 @@ pub struct RadioStats {
 /// [`Radio`]s. `None` for a frame too short, too long or corrupted.
 pub fn frame_node(frame: &[u8]) -> Option<(u8, bool)> {
     frame::peek_node(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_problem_has_its_text() {
+        let bad = |f: fn(&mut RadioConfig)| {
+            let mut c = RadioConfig::new(1, false, 1);
+            f(&mut c);
+            c.validate()
+        };
+        let text = |why| Err(RadioError::BadConfig(why));
+        assert_eq!(bad(|_| {}), Ok(()));
+        assert_eq!(bad(|c| c.node = 255), text("node id must be 1..=254"));
+        assert_eq!(bad(|c| c.mtu = 256), text("mtu must be 16..=255"));
+        assert_eq!(bad(|c| c.window = 9), text("window must be 1..=8"));
+        assert_eq!(bad(|c| c.rto_ms = 0), text("rto_ms must be 1..=60000"));
+        assert_eq!(
+            bad(|c| c.keepalive_ms = 3_600_001),
+            text("keepalive_ms must be 0 (off) or at most 3600000")
+        );
+        assert_eq!(bad(|c| c.epoch = 0), text("epoch must be nonzero"));
+        // The first problem is the one reported.
+        assert_eq!(
+            bad(|c| {
+                c.window = 0;
+                c.epoch = 0;
+            }),
+            text("window must be 1..=8")
+        );
+    }
 }
