@@ -25,6 +25,17 @@ enum State {
     Up,
 }
 
+/// [`TxSlot`] flag: sent at least once.
+const SENT: u8 = 1;
+/// [`TxSlot`] flag: selectively acknowledged (kept until the cumulative ack
+/// passes it, because its bytes are freed in stream order).
+const SACKED: u8 = 2;
+/// [`TxSlot`] flag: due for (re)transmission.
+const RESEND: u8 = 4;
+/// [`TxSlot`] flag: sent more than once: its acknowledgement is no
+/// round-trip sample.
+const RESENT: u8 = 8;
+
 /// A DATA frame in flight, in the slot `seq % SLOTS`.
 #[derive(Clone, Copy, Debug, Default)]
 struct TxSlot {
@@ -32,17 +43,11 @@ struct TxSlot {
     start: usize,
     /// Payload length.
     len: usize,
-    /// Sent at least once.
-    sent: bool,
-    /// Selectively acknowledged (kept until the cumulative ack passes it,
-    /// because its bytes are freed in stream order).
-    sacked: bool,
-    /// Due for (re)transmission.
-    resend: bool,
+    /// [`SENT`], [`SACKED`], [`RESEND`], [`RESENT`]: one byte, so that a
+    /// test of several is one comparison.
+    flags: u8,
     /// Timeouts so far (not fast retransmissions).
     retries: u8,
-    /// Sent more than once: its acknowledgement is no round-trip sample.
-    resent: bool,
     /// Time of its first transmission.
     sent_at: u32,
     /// Time of its last transmission.
@@ -52,6 +57,27 @@ struct TxSlot {
     /// Transmission counter at its last send: a frame acknowledged while
     /// an earlier-sent one is not means that one was lost.
     order: u32,
+}
+
+impl TxSlot {
+    fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// Sent, not acknowledged, not due again: its timer runs.
+    fn timed(&self) -> bool {
+        self.flags & (SENT | SACKED | RESEND) == SENT
+    }
+
+    /// Sent and not selectively acknowledged.
+    fn unacked(&self) -> bool {
+        self.flags & (SENT | SACKED) == SENT
+    }
+
+    /// Due for (re)transmission and not selectively acknowledged.
+    fn due(&self) -> bool {
+        self.flags & (RESEND | SACKED) == RESEND
+    }
 }
 
 /// One side of a radio session over caller-owned buffers.
@@ -377,7 +403,7 @@ impl<'a> Radio<'a> {
     /// window, and a dead link exhausts that one frame's retries. Returns
     /// true when it has used them up.
     fn retransmission_timeout(&mut self, now: u32) -> bool {
-        let expired = |s: &TxSlot| s.sent && !s.sacked && !s.resend && reached(now, s.deadline);
+        let expired = |s: &TxSlot| s.timed() && reached(now, s.deadline);
         let Some(first) = self
             .in_flight()
             .find(|&seq| self.tx_slot(seq).is_some_and(expired))
@@ -399,13 +425,13 @@ impl<'a> Radio<'a> {
                 }
                 slot.retries += 1;
             }
-            slot.resend = true;
+            slot.flags |= RESEND;
             retries = slot.retries;
         }
         let wait = self.rtt.rto(retries);
         let until = now.wrapping_add(wait);
         for slot in self.tx_slots.iter_mut() {
-            if slot.sent && !slot.sacked && !slot.resend && reached(until, slot.deadline) {
+            if slot.timed() && reached(until, slot.deadline) {
                 slot.deadline = until;
             }
         }
@@ -428,7 +454,7 @@ impl<'a> Radio<'a> {
                 let mut at = earliest(now, self.silence_deadline(), self.probe_deadline());
                 at = earliest(now, at, self.ack_at);
                 for slot in &self.tx_slots {
-                    if slot.sent && !slot.sacked && !slot.resend {
+                    if slot.timed() {
                         at = earliest(now, at, Some(slot.deadline));
                     }
                 }
@@ -581,8 +607,8 @@ impl<'a> Radio<'a> {
         if self.peer_busy && !h.busy {
             // The peer has room again: resend what it dropped now.
             for slot in self.tx_slots.iter_mut() {
-                if slot.sent && !slot.sacked {
-                    slot.resend = true;
+                if slot.unacked() {
+                    slot.flags |= RESEND;
                 }
             }
         }
@@ -620,11 +646,10 @@ impl<'a> Radio<'a> {
         // seconds later.
         let mut sample: Option<(u32, Option<u32>)> = None;
         let mut candidate = |slot: &TxSlot| {
-            if slot.sent
-                && !slot.sacked
+            if slot.unacked()
                 && sample.map_or(true, |(o, _)| (slot.order.wrapping_sub(o) as i32) > 0)
             {
-                sample = Some((slot.order, (!slot.resent).then_some(slot.sent_at)));
+                sample = Some((slot.order, (!slot.has(RESENT)).then_some(slot.sent_at)));
             }
         };
         // One pass over the frames in flight: those the cumulative ack
@@ -638,7 +663,7 @@ impl<'a> Radio<'a> {
                 continue;
             };
             if seq.wrapping_sub(una) < advance {
-                if slot.sent {
+                if slot.has(SENT) {
                     note(slot.order);
                     candidate(slot);
                 }
@@ -650,9 +675,9 @@ impl<'a> Radio<'a> {
                     .unwrap_or(0);
                 if bit & 1 != 0 {
                     candidate(slot);
-                    slot.sacked = true;
+                    slot.flags |= SACKED;
                 }
-                if slot.sacked && slot.sent {
+                if slot.flags & (SACKED | SENT) == SACKED | SENT {
                     note(slot.order);
                 }
             }
@@ -671,12 +696,8 @@ impl<'a> Radio<'a> {
         // Fast retransmission of those.
         if let Some(latest) = latest {
             for slot in self.tx_slots.iter_mut() {
-                if slot.sent
-                    && !slot.sacked
-                    && !slot.resend
-                    && (slot.order.wrapping_sub(latest) as i32) < 0
-                {
-                    slot.resend = true;
+                if slot.timed() && (slot.order.wrapping_sub(latest) as i32) < 0 {
+                    slot.flags |= RESEND;
                 }
             }
         }
@@ -694,14 +715,12 @@ impl<'a> Radio<'a> {
             return;
         }
         if let Some(slot) = self.tx_slot_mut(una) {
-            if slot.sent
-                && !slot.sacked
-                && !slot.resend
+            if slot.timed()
                 && slot.retries > 0
                 && now.wrapping_sub(slot.last_sent) >= rtt
                 && (now.wrapping_sub(slot.last_sent) as i32) > 0
             {
-                slot.resend = true;
+                slot.flags |= RESEND;
             }
         }
     }
@@ -912,18 +931,17 @@ impl<'a> Radio<'a> {
         let order = self.tx_order;
         self.tx_order = self.tx_order.wrapping_add(1);
         let rto = self.rtt.rto(slot.retries);
-        if slot.sent {
+        if slot.has(SENT) {
             self.stats.retransmissions = self.stats.retransmissions.wrapping_add(1);
         }
         if let Some(s) = self.tx_slot_mut(seq) {
-            if s.sent {
-                s.resent = true;
+            if s.has(SENT) {
+                s.flags |= RESENT;
             } else {
                 s.sent_at = now;
             }
-            s.sent = true;
+            s.flags = (s.flags | SENT) & !RESEND;
             s.last_sent = now;
-            s.resend = false;
             s.order = order;
             s.deadline = now.wrapping_add(rto);
         }
@@ -952,7 +970,7 @@ impl<'a> Radio<'a> {
 
     /// Whether another DATA frame could be sent right now.
     fn more_to_send(&self) -> bool {
-        let resend = self.tx_slots.iter().any(|s| s.resend && !s.sacked);
+        let resend = self.tx_slots.iter().any(TxSlot::due);
         let flight = usize::from(self.snd_nxt.wrapping_sub(self.snd_una));
         resend
             || (!self.peer_busy
@@ -963,7 +981,7 @@ impl<'a> Radio<'a> {
     fn resend(&mut self, now: u32, out: &mut [u8]) -> Option<usize> {
         let seq = self
             .in_flight()
-            .find(|&seq| self.tx_slot(seq).is_some_and(|s| s.resend && !s.sacked))?;
+            .find(|&seq| self.tx_slot(seq).is_some_and(TxSlot::due))?;
         self.send_slot(now, seq, out)
     }
 
@@ -987,7 +1005,7 @@ impl<'a> Radio<'a> {
             *slot = TxSlot {
                 start,
                 len,
-                resend: true,
+                flags: RESEND,
                 ..TxSlot::default()
             };
         }
