@@ -41,8 +41,8 @@ const RESENT: u8 = 8;
 struct TxSlot {
     /// Physical index in the tx ring of its first byte.
     start: usize,
-    /// Payload length.
-    len: usize,
+    /// Payload length (at most `mtu - 11` <= 244).
+    len: u8,
     /// [`SENT`], [`SACKED`], [`RESEND`], [`RESENT`]: one byte, so that a
     /// test of several is one comparison.
     flags: u8,
@@ -667,7 +667,7 @@ impl<'a> Radio<'a> {
                     note(slot.order);
                     candidate(slot);
                 }
-                freed = freed.saturating_add(slot.len);
+                freed = freed.saturating_add(usize::from(slot.len));
                 *slot = TxSlot::default();
             } else {
                 let bit = sacks
@@ -924,7 +924,7 @@ impl<'a> Radio<'a> {
     /// Encode DATA frame `seq` from its slot; marks it sent.
     fn send_slot(&mut self, now: u32, seq: u8, out: &mut [u8]) -> Option<usize> {
         let slot = self.tx_slot(seq).copied()?;
-        let body_len = frame::HEADER_LEN + slot.len;
+        let body_len = frame::HEADER_LEN + usize::from(slot.len);
         if out.len() < body_len + frame::CRC_LEN {
             return None;
         }
@@ -995,6 +995,10 @@ impl<'a> Radio<'a> {
         let len = unframed
             .min(self.max_payload)
             .min(room.checked_sub(frame::OVERHEAD)?);
+        // At most max_payload <= 244: the conversion always succeeds.
+        let Ok(len) = u8::try_from(len) else {
+            return None;
+        };
         if len == 0 {
             return None;
         }
@@ -1009,7 +1013,7 @@ impl<'a> Radio<'a> {
                 ..TxSlot::default()
             };
         }
-        self.tx_framed += len;
+        self.tx_framed += usize::from(len);
         self.snd_nxt = seq.wrapping_add(1);
         self.send_slot(now, seq, out)
     }
