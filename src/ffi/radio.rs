@@ -337,10 +337,17 @@ pub unsafe extern "C" fn mqttas_radio_init(
             (tx as usize, tx_len),
             (rx as usize, rx_len),
         ])?;
+        // A build without the cargo feature `radio-gateway` has the node
+        // side only: the gateway side is a missing feature, not a bad value.
+        if config.gateway && !cfg!(feature = "radio-gateway") {
+            return Err(MQTTAS_ERR_UNSUPPORTED);
+        }
         let config = RadioConfig::from(config);
         // Checked before the buffers are touched, so that a bad
         // configuration changes nothing.
-        config.validate()?;
+        if config.problem().is_some() {
+            return Err(MQTTAS_ERR_INVALID_CONFIG);
+        }
         // SAFETY: each buffer is its length of writable bytes, promised by
         // the caller.
         unsafe { args::zero(&[(tx, tx_len), (rx, rx_len)]) }?;
@@ -349,7 +356,7 @@ pub unsafe extern "C" fn mqttas_radio_init(
         // disjoint (checked above).
         let (tx, rx) = unsafe { (args::bytes_mut(tx, tx_len)?, args::bytes_mut(rx, rx_len)?) };
         let mtu = config.mtu;
-        let radio = Radio::new(config, tx, rx)?;
+        let radio = Radio::validated(config, tx, rx)?;
         let s = storage.cast::<Slot>();
         // SAFETY: aligned, large enough, writable (checked or promised);
         // write() does not read the old, possibly uninitialised, contents.
@@ -826,6 +833,43 @@ mod tests {
             assert_eq!(mqttas_radio_deinit(r), MQTTAS_OK);
             assert_eq!(mqttas_radio_open(r, 7), MQTTAS_ERR_NOT_INITIALIZED);
             assert_eq!(mqttas_radio_deinit(null_mut()), MQTTAS_ERR_NULL_POINTER);
+        }
+    }
+
+    #[test]
+    fn gateway_side_only_with_its_feature() {
+        let mut st = Storage([0; 1024]);
+        let (mut tx, mut rx) = ([0u8; 64], [0u8; 64]);
+        let mut c = MaybeUninit::<mqttas_radio_config>::uninit();
+        let mut r: *mut mqttas_radio = null_mut();
+        let storage = st.0.as_mut_ptr().cast::<core::ffi::c_void>();
+        let expected = if cfg!(feature = "radio-gateway") {
+            MQTTAS_OK
+        } else {
+            MQTTAS_ERR_UNSUPPORTED
+        };
+        // SAFETY (all): valid pointers to local memory.
+        unsafe {
+            assert_eq!(mqttas_radio_config_default(c.as_mut_ptr()), MQTTAS_OK);
+            let mut c = c.assume_init();
+            c.gateway = true;
+            let (txp, rxp) = (tx.as_mut_ptr(), rx.as_mut_ptr());
+            assert_eq!(
+                mqttas_radio_init(storage, 1024, &c, txp, 64, rxp, 64, &mut r),
+                expected
+            );
+            assert_eq!(r.is_null(), expected != MQTTAS_OK);
+        }
+        let problem = RadioConfig::new(1, true, 1).validate();
+        if cfg!(feature = "radio-gateway") {
+            assert_eq!(problem, Ok(()));
+        } else {
+            assert_eq!(
+                problem,
+                Err(RadioError::BadConfig(
+                    "the gateway side needs the cargo feature radio-gateway"
+                ))
+            );
         }
     }
 }

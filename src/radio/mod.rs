@@ -91,7 +91,7 @@ pub struct RadioConfig {
     /// session serves.
     pub node: u8,
     /// False: node side (opens the session). True: gateway side for `node`
-    /// (accepts it).
+    /// (accepts it); only with the cargo feature `radio-gateway`.
     pub gateway: bool,
     /// Bytes per frame including header and CRC, 16..=255 (NRF24L01: 32,
     /// LoRa: about 250). Payload per frame is `mtu - 11`.
@@ -140,27 +140,43 @@ impl RadioConfig {
 
     /// Check every field; the message says which one is wrong.
     pub fn validate(&self) -> Result<(), RadioError> {
-        if self.node == 0 || self.node == 255 {
-            return Err(RadioError::BadConfig("node id must be 1..=254"));
-        }
-        if self.mtu < frame::MIN_MTU || self.mtu > frame::MAX_MTU {
-            return Err(RadioError::BadConfig("mtu must be 16..=255"));
-        }
-        if self.window == 0 || self.window > 8 {
-            return Err(RadioError::BadConfig("window must be 1..=8"));
-        }
-        if self.rto_ms == 0 || self.rto_ms > 60_000 {
-            return Err(RadioError::BadConfig("rto_ms must be 1..=60000"));
-        }
-        if self.keepalive_ms > 3_600_000 {
-            return Err(RadioError::BadConfig(
-                "keepalive_ms must be 0 (off) or at most 3600000",
-            ));
-        }
-        if self.epoch == 0 {
-            return Err(RadioError::BadConfig("epoch must be nonzero"));
-        }
-        Ok(())
+        // A match rather than `text::nth`: a second caller would keep that
+        // function out of line in every C program that prints texts.
+        let why = match self.problem() {
+            None => return Ok(()),
+            Some(0) => "node id must be 1..=254",
+            Some(1) => "mtu must be 16..=255",
+            Some(2) => "window must be 1..=8",
+            Some(3) => "rto_ms must be 1..=60000",
+            Some(4) => "keepalive_ms must be 0 (off) or at most 3600000",
+            Some(5) => "epoch must be nonzero",
+            Some(_) => "the gateway side needs the cargo feature radio-gateway",
+        };
+        Err(RadioError::BadConfig(why))
+    }
+
+    /// The first invalid field, as the number of the check that failed (in
+    /// the order of [`RadioConfig::validate`]'s texts); the C API's init
+    /// needs no more, so a node's firmware carries no texts.
+    pub(crate) fn problem(&self) -> Option<usize> {
+        let problem = if self.node == 0 || self.node == 255 {
+            0
+        } else if self.mtu < frame::MIN_MTU || self.mtu > frame::MAX_MTU {
+            1
+        } else if self.window == 0 || self.window > 8 {
+            2
+        } else if self.rto_ms == 0 || self.rto_ms > 60_000 {
+            3
+        } else if self.keepalive_ms > 3_600_000 {
+            4
+        } else if self.epoch == 0 {
+            5
+        } else if self.gateway && !cfg!(feature = "radio-gateway") {
+            6
+        } else {
+            return None;
+        };
+        Some(problem)
     }
 }
 
@@ -250,4 +266,37 @@ pub struct RadioStats {
 /// [`Radio`]s. `None` for a frame too short, too long or corrupted.
 pub fn frame_node(frame: &[u8]) -> Option<(u8, bool)> {
     frame::peek_node(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_problem_has_its_text() {
+        let bad = |f: fn(&mut RadioConfig)| {
+            let mut c = RadioConfig::new(1, false, 1);
+            f(&mut c);
+            c.validate()
+        };
+        let text = |why| Err(RadioError::BadConfig(why));
+        assert_eq!(bad(|_| {}), Ok(()));
+        assert_eq!(bad(|c| c.node = 255), text("node id must be 1..=254"));
+        assert_eq!(bad(|c| c.mtu = 256), text("mtu must be 16..=255"));
+        assert_eq!(bad(|c| c.window = 9), text("window must be 1..=8"));
+        assert_eq!(bad(|c| c.rto_ms = 0), text("rto_ms must be 1..=60000"));
+        assert_eq!(
+            bad(|c| c.keepalive_ms = 3_600_001),
+            text("keepalive_ms must be 0 (off) or at most 3600000")
+        );
+        assert_eq!(bad(|c| c.epoch = 0), text("epoch must be nonzero"));
+        // The first problem is the one reported.
+        assert_eq!(
+            bad(|c| {
+                c.window = 0;
+                c.epoch = 0;
+            }),
+            text("window must be 1..=8")
+        );
+    }
 }

@@ -2,16 +2,24 @@
 //!
 //! Positions are physical indices into the slice; every copy wraps at its
 //! end. The callers keep positions below the capacity and lengths within
-//! it; out-of-range requests copy less instead of panicking.
+//! it; out-of-range values are clamped into range instead of panicking (no
+//! division: a Cortex-M0 has none, and the library routine costs 0.4 KiB).
+//! Results are always below the capacity.
 
-/// `pos + n` wrapped at `cap` (0 when `cap` is 0).
+/// `pos` clamped below `cap` (0 when `cap` is 0): the identity for the
+/// positions the callers pass.
+fn clamp(pos: usize, cap: usize) -> usize {
+    pos.min(cap.saturating_sub(1))
+}
+
+/// `pos + n` wrapped at `cap`, for `pos < cap` and `n <= cap` (others are
+/// clamped first); 0 when `cap` is 0. Not inlined: it is called in a
+/// dozen places.
+#[inline(never)]
 pub(crate) fn add(pos: usize, n: usize, cap: usize) -> usize {
-    if cap == 0 {
-        return 0;
-    }
-    // Both terms are reduced first so the sum cannot overflow.
-    let a = pos % cap;
-    let b = n % cap;
+    let a = clamp(pos, cap);
+    let b = n.min(cap);
+    // a < cap and b <= cap: no overflow, at most one wrap.
     if a >= cap - b {
         a - (cap - b)
     } else {
@@ -30,10 +38,7 @@ fn copy(dst: &mut [u8], src: &[u8]) {
 /// Write `src` into `buf` from `pos`, wrapping at the end.
 pub(crate) fn write(buf: &mut [u8], pos: usize, src: &[u8]) {
     let cap = buf.len();
-    if cap == 0 {
-        return;
-    }
-    let pos = pos % cap;
+    let pos = clamp(pos, cap);
     let src = src.get(..src.len().min(cap)).unwrap_or(&[]);
     let first = src.len().min(cap - pos);
     let (a, b) = src.split_at(first);
@@ -46,10 +51,7 @@ pub(crate) fn write(buf: &mut [u8], pos: usize, src: &[u8]) {
 /// Fill `dst` from `buf` starting at `pos`, wrapping at the end.
 pub(crate) fn read(buf: &[u8], pos: usize, dst: &mut [u8]) {
     let cap = buf.len();
-    if cap == 0 {
-        return;
-    }
-    let pos = pos % cap;
+    let pos = clamp(pos, cap);
     let len = dst.len().min(cap);
     let first = len.min(cap - pos);
     let (a, b) = dst.split_at_mut(first);
@@ -84,7 +86,12 @@ mod tests {
     #[test]
     fn wraps() {
         assert_eq!(add(5, 3, 7), 1);
+        assert_eq!(add(9, 10, 10), 9);
+        assert_eq!(add(9, 1, 10), 0);
+        assert_eq!(add(0, 0, 0), 0);
+        // Out of range: clamped, still below the capacity, no panic.
         assert_eq!(add(usize::MAX - 1, usize::MAX, 10), 9);
+        assert_eq!(add(12, 3, 10), 2);
         let mut buf = [0u8; 5];
         write(&mut buf, 3, b"abcd");
         assert_eq!(&buf, b"cd\0ab");

@@ -18,6 +18,17 @@ pub(crate) const MIN_RTO_MS: u32 = 20;
 /// `rto_ms / 8` is a factor 64).
 const MAX_BACKOFF: u8 = 16;
 
+/// `v << shift` (shift below 32), saturating at `u32::MAX`: what
+/// `saturating_mul` by a power of two gives, without the 64-bit multiply
+/// a Cortex-M0 does in a library call.
+pub(crate) fn shl_sat(v: u32, shift: u32) -> u32 {
+    if v > u32::MAX.checked_shr(shift).unwrap_or(0) {
+        u32::MAX
+    } else {
+        v.checked_shl(shift).unwrap_or(u32::MAX)
+    }
+}
+
 /// Round-trip estimator; values in 1/8 ms so that the gains 1/8 and 1/4
 /// keep their precision on links of a few milliseconds.
 #[derive(Clone, Copy, Debug)]
@@ -58,7 +69,7 @@ impl RttEstimator {
 
     /// The largest timeout: `rto_ms * 8`, as the fixed timer's backoff had.
     pub(crate) fn cap(&self) -> u32 {
-        self.initial.saturating_mul(8)
+        shl_sat(self.initial, 3)
     }
 
     /// The smoothed round trip in ms, once measured.
@@ -69,7 +80,7 @@ impl RttEstimator {
     /// A round-trip sample (ms) of a frame sent once. Resets the backoff.
     pub(crate) fn sample(&mut self, rtt_ms: u32) {
         // Bounded so the 1/8 ms arithmetic cannot overflow.
-        let r = rtt_ms.min(self.cap()).saturating_mul(8);
+        let r = shl_sat(rtt_ms.min(self.cap()), 3);
         if self.sampled {
             let delta = self.srtt.abs_diff(r);
             self.rttvar = (3 * self.rttvar + delta) / 4;
@@ -97,7 +108,7 @@ impl RttEstimator {
         // max_ack_delay): a quarter of the same round trip, at most
         // rto_ms / 4. Without it a steady link, whose RTTVAR decays to
         // nothing, times out on every delayed ack.
-        let ack_delay = (self.srtt / 4).min(self.initial.saturating_mul(2));
+        let ack_delay = (self.srtt / 4).min(shl_sat(self.initial, 1));
         let rto = (self.srtt + 4 * self.rttvar + ack_delay).div_ceil(8).max(1);
         rto.clamp(self.floor(), self.cap().max(self.floor()))
     }
@@ -107,8 +118,7 @@ impl RttEstimator {
     /// backoff, at most the cap.
     pub(crate) fn rto(&self, retries: u8) -> u32 {
         let shift = retries.max(self.backoff).min(MAX_BACKOFF);
-        self.base()
-            .saturating_mul(1u32 << shift)
+        shl_sat(self.base(), u32::from(shift))
             .min(self.cap())
             .max(self.floor())
     }
@@ -141,6 +151,19 @@ mod tests {
         assert_eq!(e.rto(0), (rto * 4).min(3200));
         e.sample(600);
         assert!(e.rto(0) < 720);
+    }
+
+    #[test]
+    fn saturating_shift() {
+        for v in [0u32, 1, 7, 60_000, 0x1fff_ffff, 0x2000_0000, u32::MAX] {
+            for shift in 0..32 {
+                assert_eq!(
+                    shl_sat(v, shift),
+                    v.saturating_mul(1 << shift),
+                    "{v} {shift}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,8 +1,6 @@
 //! The radio session state machine: handshake, selective-repeat ARQ,
 //! keepalive and session epochs.
 
-use heapless::Deque;
-
 use super::frame::{self, Header, Kind};
 use super::ring;
 use super::rtt::RttEstimator;
@@ -27,24 +25,29 @@ enum State {
     Up,
 }
 
+/// [`TxSlot`] flag: sent at least once.
+const SENT: u8 = 1;
+/// [`TxSlot`] flag: selectively acknowledged (kept until the cumulative ack
+/// passes it, because its bytes are freed in stream order).
+const SACKED: u8 = 2;
+/// [`TxSlot`] flag: due for (re)transmission.
+const RESEND: u8 = 4;
+/// [`TxSlot`] flag: sent more than once: its acknowledgement is no
+/// round-trip sample.
+const RESENT: u8 = 8;
+
 /// A DATA frame in flight, in the slot `seq % SLOTS`.
 #[derive(Clone, Copy, Debug, Default)]
 struct TxSlot {
     /// Physical index in the tx ring of its first byte.
     start: usize,
-    /// Payload length.
-    len: usize,
-    /// Sent at least once.
-    sent: bool,
-    /// Selectively acknowledged (kept until the cumulative ack passes it,
-    /// because its bytes are freed in stream order).
-    sacked: bool,
-    /// Due for (re)transmission.
-    resend: bool,
+    /// Payload length (at most `mtu - 11` <= 244).
+    len: u8,
+    /// [`SENT`], [`SACKED`], [`RESEND`], [`RESENT`]: one byte, so that a
+    /// test of several is one comparison.
+    flags: u8,
     /// Timeouts so far (not fast retransmissions).
     retries: u8,
-    /// Sent more than once: its acknowledgement is no round-trip sample.
-    resent: bool,
     /// Time of its first transmission.
     sent_at: u32,
     /// Time of its last transmission.
@@ -56,11 +59,25 @@ struct TxSlot {
     order: u32,
 }
 
-/// A received frame waiting for the ones before it.
-#[derive(Clone, Copy, Debug, Default)]
-struct RxSlot {
-    present: bool,
-    len: usize,
+impl TxSlot {
+    fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// Sent, not acknowledged, not due again: its timer runs.
+    fn timed(&self) -> bool {
+        self.flags & (SENT | SACKED | RESEND) == SENT
+    }
+
+    /// Sent and not selectively acknowledged.
+    fn unacked(&self) -> bool {
+        self.flags & (SENT | SACKED) == SENT
+    }
+
+    /// Due for (re)transmission and not selectively acknowledged.
+    fn due(&self) -> bool {
+        self.flags & (RESEND | SACKED) == RESEND
+    }
 }
 
 /// One side of a radio session over caller-owned buffers.
@@ -103,6 +120,10 @@ pub struct Radio<'a> {
     reset_due: Option<(u16, u16)>,
     snd_una: u8,
     snd_nxt: u8,
+    /// Slot `seq % SLOTS` for each seq in flight (`snd_una..snd_nxt`); the
+    /// others are always `TxSlot::default()` (never sent, nothing due), so
+    /// a pass over all slots that looks only at sent or due ones sees
+    /// exactly the frames in flight, without walking the sequence numbers.
     tx_slots: [TxSlot; SLOTS],
     tx_order: u32,
     /// Round-trip estimate and retransmission timeout.
@@ -110,9 +131,11 @@ pub struct Radio<'a> {
     /// The peer's last frame said its receive buffer is full.
     peer_busy: bool,
     rcv_nxt: u8,
-    /// Slot k holds frame `rcv_nxt + k`, stored at `k * max_payload` bytes
-    /// past the in-order data.
-    rx_slots: [RxSlot; SLOTS],
+    /// Payload length of frame `rcv_nxt + k` in slot k, stored at
+    /// `k * max_payload` bytes past the in-order data; 0 while it has not
+    /// arrived (a DATA frame carries at least one byte, at most
+    /// `mtu - 11` <= 244).
+    rx_slots: [u8; SLOTS],
     ack_due: bool,
     /// Delayed acknowledgement: in-order DATA without ACK_REQ is acked by
     /// the next frame we send, or at this time, whichever comes first.
@@ -125,7 +148,9 @@ pub struct Radio<'a> {
     probe_due: bool,
     /// Latest time seen, the reference for comparing deadlines.
     now: u32,
-    events: Deque<RadioEvent, EVENTS>,
+    /// Events not yet polled, oldest first, `None` after the last: four
+    /// bytes that shift, cheaper in code than a ring.
+    events: [Option<RadioEvent>; EVENTS],
     stats: RadioStats,
 }
 
@@ -148,6 +173,17 @@ impl<'a> Radio<'a> {
         rx: &'a mut [u8],
     ) -> Result<Self, RadioError> {
         config.validate()?;
+        Self::validated(config, tx, rx)
+    }
+
+    /// [`Radio::new`] for a configuration known to be valid
+    /// ([`RadioConfig::problem`] is `None`): the C API checks it without
+    /// the texts of [`RadioConfig::validate`].
+    pub(crate) fn validated(
+        config: RadioConfig,
+        tx: &'a mut [u8],
+        rx: &'a mut [u8],
+    ) -> Result<Self, RadioError> {
         let max_payload = config.max_payload();
         if tx.len() < max_payload || rx.len() < max_payload {
             return Err(RadioError::BufferTooSmall);
@@ -180,7 +216,7 @@ impl<'a> Radio<'a> {
             rtt: RttEstimator::new(config.rto_ms),
             peer_busy: false,
             rcv_nxt: 0,
-            rx_slots: [RxSlot::default(); SLOTS],
+            rx_slots: [0; SLOTS],
             ack_due: false,
             ack_at: None,
             busy: false,
@@ -188,7 +224,7 @@ impl<'a> Radio<'a> {
             last_probe: None,
             probe_due: false,
             now: 0,
-            events: Deque::new(),
+            events: [None; EVENTS],
             stats: RadioStats::default(),
         })
     }
@@ -198,7 +234,7 @@ impl<'a> Radio<'a> {
     /// and on the gateway, which accepts HELLOs whenever it is not up.
     pub fn open(&mut self, now: u32) {
         self.now = now;
-        if self.cfg.gateway || self.state != State::Idle {
+        if self.gateway() || self.state != State::Idle {
             return;
         }
         self.clear_session();
@@ -286,7 +322,12 @@ impl<'a> Radio<'a> {
 
     /// The next session event, oldest first.
     pub fn poll_event(&mut self) -> Option<RadioEvent> {
-        self.events.pop_front()
+        let first = self.events.first().copied().flatten();
+        self.events.rotate_left(1);
+        if let Some(last) = self.events.last_mut() {
+            *last = None;
+        }
+        first
     }
 
     /// Feed one received frame (any bytes: corrupted, foreign and malformed
@@ -302,11 +343,11 @@ impl<'a> Radio<'a> {
             Err(_) => return self.drop_frame(),
         };
         // The gateway takes uplink frames, the node downlink ones.
-        if h.node != self.cfg.node || h.downlink == self.cfg.gateway {
+        if h.node != self.cfg.node || h.downlink == self.gateway() {
             return self.drop_frame();
         }
         self.stats.frames_received = self.stats.frames_received.wrapping_add(1);
-        if self.cfg.gateway {
+        if self.gateway() {
             self.gateway_frame(now, &h, payload);
         } else {
             self.node_frame(now, &h, payload);
@@ -362,7 +403,7 @@ impl<'a> Radio<'a> {
     /// window, and a dead link exhausts that one frame's retries. Returns
     /// true when it has used them up.
     fn retransmission_timeout(&mut self, now: u32) -> bool {
-        let expired = |s: &TxSlot| s.sent && !s.sacked && !s.resend && reached(now, s.deadline);
+        let expired = |s: &TxSlot| s.timed() && reached(now, s.deadline);
         let Some(first) = self
             .in_flight()
             .find(|&seq| self.tx_slot(seq).is_some_and(expired))
@@ -384,16 +425,14 @@ impl<'a> Radio<'a> {
                 }
                 slot.retries += 1;
             }
-            slot.resend = true;
+            slot.flags |= RESEND;
             retries = slot.retries;
         }
         let wait = self.rtt.rto(retries);
         let until = now.wrapping_add(wait);
-        for seq in self.in_flight() {
-            if let Some(slot) = self.tx_slot_mut(seq) {
-                if slot.sent && !slot.sacked && !slot.resend && reached(until, slot.deadline) {
-                    slot.deadline = until;
-                }
+        for slot in self.tx_slots.iter_mut() {
+            if slot.timed() && reached(until, slot.deadline) {
+                slot.deadline = until;
             }
         }
         false
@@ -414,11 +453,9 @@ impl<'a> Radio<'a> {
             State::Up => {
                 let mut at = earliest(now, self.silence_deadline(), self.probe_deadline());
                 at = earliest(now, at, self.ack_at);
-                for seq in self.in_flight() {
-                    if let Some(slot) = self.tx_slot(seq) {
-                        if slot.sent && !slot.sacked && !slot.resend {
-                            at = earliest(now, at, Some(slot.deadline));
-                        }
+                for slot in &self.tx_slots {
+                    if slot.timed() {
+                        at = earliest(now, at, Some(slot.deadline));
                     }
                 }
                 at
@@ -569,11 +606,9 @@ impl<'a> Radio<'a> {
         self.heard(now);
         if self.peer_busy && !h.busy {
             // The peer has room again: resend what it dropped now.
-            for seq in self.in_flight() {
-                if let Some(slot) = self.tx_slot_mut(seq) {
-                    if slot.sent && !slot.sacked {
-                        slot.resend = true;
-                    }
+            for slot in self.tx_slots.iter_mut() {
+                if slot.unacked() {
+                    slot.flags |= RESEND;
                 }
             }
         }
@@ -611,46 +646,48 @@ impl<'a> Radio<'a> {
         // seconds later.
         let mut sample: Option<(u32, Option<u32>)> = None;
         let mut candidate = |slot: &TxSlot| {
-            if slot.sent
-                && !slot.sacked
+            if slot.unacked()
                 && sample.map_or(true, |(o, _)| (slot.order.wrapping_sub(o) as i32) > 0)
             {
-                sample = Some((slot.order, (!slot.resent).then_some(slot.sent_at)));
+                sample = Some((slot.order, (!slot.has(RESENT)).then_some(slot.sent_at)));
             }
         };
-        for _ in 0..advance {
-            let seq = self.snd_una;
-            if let Some(slot) = self.tx_slot(seq).filter(|s| s.sent) {
-                note(slot.order);
-                candidate(slot);
-            }
-            let len = self.tx_slot(seq).map_or(0, |s| s.len);
-            let len = len.min(self.tx_framed);
-            self.tx_head = ring::add(self.tx_head, len, self.tx.len());
-            self.tx_len -= len;
-            self.tx_framed -= len;
-            if let Some(slot) = self.tx_slot_mut(seq) {
+        // One pass over the frames in flight: those the cumulative ack
+        // covers are freed, the others may be selectively acknowledged
+        // (bit i of `sack`: frame `ack + 1 + i`).
+        let una = self.snd_una;
+        let sacks = u32::from(sack) << 1;
+        let mut freed = 0usize;
+        for seq in self.in_flight() {
+            let Some(slot) = self.tx_slot_mut(seq) else {
+                continue;
+            };
+            if seq.wrapping_sub(una) < advance {
+                if slot.has(SENT) {
+                    note(slot.order);
+                    candidate(slot);
+                }
+                freed = freed.saturating_add(usize::from(slot.len));
                 *slot = TxSlot::default();
-            }
-            self.snd_una = seq.wrapping_add(1);
-        }
-        let flight = self.snd_nxt.wrapping_sub(self.snd_una);
-        for i in 0..SLOTS as u8 {
-            if sack & (1 << i) != 0 {
-                let seq = ack.wrapping_add(1 + i);
-                if seq.wrapping_sub(self.snd_una) < flight {
-                    if let Some(slot) = self.tx_slot_mut(seq) {
-                        candidate(slot);
-                        slot.sacked = true;
-                    }
+            } else {
+                let bit = sacks
+                    .checked_shr(u32::from(seq.wrapping_sub(ack)))
+                    .unwrap_or(0);
+                if bit & 1 != 0 {
+                    candidate(slot);
+                    slot.flags |= SACKED;
+                }
+                if slot.flags & (SACKED | SENT) == SACKED | SENT {
+                    note(slot.order);
                 }
             }
         }
-        for seq in self.in_flight() {
-            if let Some(slot) = self.tx_slot(seq).filter(|s| s.sacked && s.sent) {
-                note(slot.order);
-            }
-        }
+        // Bytes are freed in stream order, never more than were framed.
+        let freed = freed.min(self.tx_framed);
+        self.tx_head = ring::add(self.tx_head, freed, self.tx.len());
+        self.tx_len -= freed;
+        self.tx_framed -= freed;
+        self.snd_una = ack;
         if let Some((_, Some(sent_at))) = sample {
             // Time never runs backwards: a negative age is a wrapped zero.
             let age = now.wrapping_sub(sent_at);
@@ -658,15 +695,9 @@ impl<'a> Radio<'a> {
         }
         // Fast retransmission of those.
         if let Some(latest) = latest {
-            for seq in self.in_flight() {
-                if let Some(slot) = self.tx_slot_mut(seq) {
-                    if slot.sent
-                        && !slot.sacked
-                        && !slot.resend
-                        && (slot.order.wrapping_sub(latest) as i32) < 0
-                    {
-                        slot.resend = true;
-                    }
+            for slot in self.tx_slots.iter_mut() {
+                if slot.timed() && (slot.order.wrapping_sub(latest) as i32) < 0 {
+                    slot.flags |= RESEND;
                 }
             }
         }
@@ -684,14 +715,12 @@ impl<'a> Radio<'a> {
             return;
         }
         if let Some(slot) = self.tx_slot_mut(una) {
-            if slot.sent
-                && !slot.sacked
-                && !slot.resend
+            if slot.timed()
                 && slot.retries > 0
                 && now.wrapping_sub(slot.last_sent) >= rtt
                 && (now.wrapping_sub(slot.last_sent) as i32) > 0
             {
-                slot.resend = true;
+                slot.flags |= RESEND;
             }
         }
     }
@@ -717,7 +746,7 @@ impl<'a> Radio<'a> {
         if k >= SLOTS || payload.len() > self.max_payload {
             return self.drop_frame();
         }
-        if self.rx_slots.get(k).is_some_and(|s| s.present) {
+        if self.rx_slots.get(k).is_some_and(|&len| len != 0) {
             self.ack_later(now);
             self.stats.duplicates = self.stats.duplicates.wrapping_add(1);
             return;
@@ -733,10 +762,8 @@ impl<'a> Radio<'a> {
         let pos = self.rx_pos(offset);
         ring::write(self.rx, pos, payload);
         if let Some(slot) = self.rx_slots.get_mut(k) {
-            *slot = RxSlot {
-                present: true,
-                len: payload.len(),
-            };
+            // At most max_payload (checked above), so it fits.
+            *slot = u8::try_from(payload.len()).unwrap_or(u8::MAX);
         }
         self.ack_later(now);
         if k == 0 {
@@ -772,22 +799,28 @@ impl<'a> Radio<'a> {
     /// Append the frames that are now in order to the readable data and
     /// pull the waiting ones up to their new offsets.
     fn deliver(&mut self) {
-        while let Some(first) = self.rx_slots.first().copied().filter(|s| s.present) {
-            self.rx_len += first.len;
+        while let Some(first) = self
+            .rx_slots
+            .first()
+            .map(|&l| usize::from(l))
+            .filter(|&l| l != 0)
+        {
+            self.rx_len += first;
             self.rcv_nxt = self.rcv_nxt.wrapping_add(1);
             self.rx_slots.rotate_left(1);
             if let Some(last) = self.rx_slots.last_mut() {
-                *last = RxSlot::default();
+                *last = 0;
             }
-            let gap = self.max_payload.saturating_sub(first.len);
+            let gap = self.max_payload.saturating_sub(first);
             if gap == 0 {
                 continue;
             }
             for k in 0..SLOTS {
-                if let Some(slot) = self.rx_slots.get(k).copied().filter(|s| s.present) {
+                let len = self.rx_slots.get(k).map_or(0, |&l| usize::from(l));
+                if len != 0 {
                     let to = self.rx_pos(k * self.max_payload);
                     let from = ring::add(to, gap, self.rx.len());
-                    ring::move_back(self.rx, from, to, slot.len);
+                    ring::move_back(self.rx, from, to, len);
                 }
             }
         }
@@ -796,62 +829,66 @@ impl<'a> Radio<'a> {
     // ---- sending ---------------------------------------------------------
 
     fn next_frame(&mut self, now: u32, out: &mut [u8]) -> Option<usize> {
+        // DATA frames are built by `send_slot`; the others carry no payload
+        // and share one encoding, then the bookkeeping of their kind.
+        let mut h = self.header(Kind::Ack);
         if let Some((mine, theirs)) = self.reset_due {
-            let mut h = self.header(Kind::Reset);
+            h.kind = Kind::Reset;
             h.epoch = mine;
             h.peer_epoch = theirs;
-            let n = frame::encode(&h, &[], out)?;
-            self.reset_due = None;
-            return Some(n);
-        }
-        match self.state {
-            State::Idle => None,
-            State::Opening => {
-                if !self.hello_due {
-                    return None;
+        } else {
+            match self.state {
+                State::Idle => return None,
+                State::Opening => {
+                    if !self.hello_due {
+                        return None;
+                    }
+                    h.kind = Kind::Hello;
+                    h.peer_epoch = 0;
+                    [h.seq, h.ack] = self.nonce.to_be_bytes();
                 }
-                let mut h = self.header(Kind::Hello);
-                h.peer_epoch = 0;
-                [h.seq, h.ack] = self.nonce.to_be_bytes();
-                let n = frame::encode(&h, &[], out)?;
+                State::Up => {
+                    if self.hello_ack_due {
+                        h.kind = Kind::HelloAck;
+                        [h.seq, h.ack] = self.nonce.to_be_bytes();
+                    } else {
+                        if let Some(n) = self.resend(now, out) {
+                            return Some(n);
+                        }
+                        if let Some(n) = self.new_data(now, out) {
+                            return Some(n);
+                        }
+                        if !(self.ack_due || self.probe_due) {
+                            return None;
+                        }
+                        h.ack_req = self.probe_due;
+                        h.seq = self.snd_nxt;
+                        h.ack = self.rcv_nxt;
+                        h.sack = self.sack();
+                    }
+                }
+            }
+        }
+        let n = frame::encode(&h, &[], out)?;
+        match h.kind {
+            Kind::Reset => self.reset_due = None,
+            Kind::Hello => {
                 if self.hello_retries > 0 {
                     self.stats.retransmissions = self.stats.retransmissions.wrapping_add(1);
                 }
                 self.hello_due = false;
                 self.hello_deadline = Some(now.wrapping_add(self.cfg.rto_ms));
-                Some(n)
             }
-            State::Up => {
-                if self.hello_ack_due {
-                    let mut h = self.header(Kind::HelloAck);
-                    [h.seq, h.ack] = self.nonce.to_be_bytes();
-                    let n = frame::encode(&h, &[], out)?;
-                    self.hello_ack_due = false;
-                    return Some(n);
-                }
-                if let Some(n) = self.resend(now, out) {
-                    return Some(n);
-                }
-                if let Some(n) = self.new_data(now, out) {
-                    return Some(n);
-                }
-                if !(self.ack_due || self.probe_due) {
-                    return None;
-                }
-                let mut h = self.header(Kind::Ack);
-                h.ack_req = self.probe_due;
-                h.seq = self.snd_nxt;
-                h.ack = self.rcv_nxt;
-                h.sack = self.sack();
-                let n = frame::encode(&h, &[], out)?;
+            Kind::HelloAck => self.hello_ack_due = false,
+            Kind::Ack | Kind::Data => {
                 self.ack_due = false;
                 self.ack_at = None;
                 if h.ack_req {
                     self.probe_sent(now);
                 }
-                Some(n)
             }
         }
+        Some(n)
     }
 
     /// A header of this session with zero seq, ack and sack.
@@ -859,7 +896,7 @@ impl<'a> Radio<'a> {
         Header {
             node: self.cfg.node,
             kind,
-            downlink: self.cfg.gateway,
+            downlink: self.gateway(),
             ack_req: false,
             busy: self.busy,
             epoch: self.epoch,
@@ -875,7 +912,7 @@ impl<'a> Radio<'a> {
             .iter()
             .skip(1)
             .enumerate()
-            .filter(|(_, s)| s.present)
+            .filter(|(_, &len)| len != 0)
             .fold(0u8, |bits, (i, _)| bits | (1u8 << i))
     }
 
@@ -887,25 +924,24 @@ impl<'a> Radio<'a> {
     /// Encode DATA frame `seq` from its slot; marks it sent.
     fn send_slot(&mut self, now: u32, seq: u8, out: &mut [u8]) -> Option<usize> {
         let slot = self.tx_slot(seq).copied()?;
-        let body_len = frame::HEADER_LEN + slot.len;
+        let body_len = frame::HEADER_LEN + usize::from(slot.len);
         if out.len() < body_len + frame::CRC_LEN {
             return None;
         }
         let order = self.tx_order;
         self.tx_order = self.tx_order.wrapping_add(1);
         let rto = self.rtt.rto(slot.retries);
-        if slot.sent {
+        if slot.has(SENT) {
             self.stats.retransmissions = self.stats.retransmissions.wrapping_add(1);
         }
         if let Some(s) = self.tx_slot_mut(seq) {
-            if s.sent {
-                s.resent = true;
+            if s.has(SENT) {
+                s.flags |= RESENT;
             } else {
                 s.sent_at = now;
             }
-            s.sent = true;
+            s.flags = (s.flags | SENT) & !RESEND;
             s.last_sent = now;
-            s.resend = false;
             s.order = order;
             s.deadline = now.wrapping_add(rto);
         }
@@ -934,9 +970,7 @@ impl<'a> Radio<'a> {
 
     /// Whether another DATA frame could be sent right now.
     fn more_to_send(&self) -> bool {
-        let resend = self
-            .in_flight()
-            .any(|seq| self.tx_slot(seq).is_some_and(|s| s.resend && !s.sacked));
+        let resend = self.tx_slots.iter().any(TxSlot::due);
         let flight = usize::from(self.snd_nxt.wrapping_sub(self.snd_una));
         resend
             || (!self.peer_busy
@@ -947,7 +981,7 @@ impl<'a> Radio<'a> {
     fn resend(&mut self, now: u32, out: &mut [u8]) -> Option<usize> {
         let seq = self
             .in_flight()
-            .find(|&seq| self.tx_slot(seq).is_some_and(|s| s.resend && !s.sacked))?;
+            .find(|&seq| self.tx_slot(seq).is_some_and(TxSlot::due))?;
         self.send_slot(now, seq, out)
     }
 
@@ -961,6 +995,10 @@ impl<'a> Radio<'a> {
         let len = unframed
             .min(self.max_payload)
             .min(room.checked_sub(frame::OVERHEAD)?);
+        // At most max_payload <= 244: the conversion always succeeds.
+        let Ok(len) = u8::try_from(len) else {
+            return None;
+        };
         if len == 0 {
             return None;
         }
@@ -971,11 +1009,11 @@ impl<'a> Radio<'a> {
             *slot = TxSlot {
                 start,
                 len,
-                resend: true,
+                flags: RESEND,
                 ..TxSlot::default()
             };
         }
-        self.tx_framed += len;
+        self.tx_framed += usize::from(len);
         self.snd_nxt = seq.wrapping_add(1);
         self.send_slot(now, seq, out)
     }
@@ -986,9 +1024,12 @@ impl<'a> Radio<'a> {
         if self.cfg.keepalive_ms == 0 {
             return None;
         }
+        // keepalive_ms is at most 3_600_000 (validated): three of them fit,
+        // and additions need no 64-bit multiply on a Cortex-M0.
+        let k = self.cfg.keepalive_ms;
         Some(
             self.last_heard
-                .wrapping_add(self.cfg.keepalive_ms.saturating_mul(3)),
+                .wrapping_add(k.saturating_add(k).saturating_add(k)),
         )
     }
 
@@ -1006,16 +1047,26 @@ impl<'a> Radio<'a> {
             // probe repeated every rto_ms would not wait for its answer.
             Some(at) => Some(at.wrapping_add(self.rtt.base().max(self.cfg.rto_ms))),
             None => {
-                let periods = if self.cfg.gateway { 2 } else { 1 };
-                Some(
-                    self.last_heard
-                        .wrapping_add(self.cfg.keepalive_ms.saturating_mul(periods)),
-                )
+                let k = self.cfg.keepalive_ms;
+                let wait = if self.gateway() {
+                    k.saturating_add(k)
+                } else {
+                    k
+                };
+                Some(self.last_heard.wrapping_add(wait))
             }
         }
     }
 
     // ---- session state ---------------------------------------------------
+
+    /// The gateway side. Always false without the cargo feature
+    /// `radio-gateway` (`RadioConfig::validate` refuses a gateway
+    /// configuration there), which lets the compiler leave the gateway's
+    /// code out of a node's firmware.
+    fn gateway(&self) -> bool {
+        cfg!(feature = "radio-gateway") && self.cfg.gateway
+    }
 
     fn in_flight(&self) -> impl Iterator<Item = u8> {
         let una = self.snd_una;
@@ -1042,10 +1093,15 @@ impl<'a> Radio<'a> {
     }
 
     fn push_event(&mut self, event: RadioEvent) {
-        if self.events.is_full() {
-            self.events.pop_front();
+        if let Some(free) = self.events.iter_mut().find(|e| e.is_none()) {
+            *free = Some(event);
+        } else {
+            // Full: the oldest is dropped.
+            self.events.rotate_left(1);
+            if let Some(last) = self.events.last_mut() {
+                *last = Some(event);
+            }
         }
-        let _ = self.events.push_back(event);
     }
 
     fn up(&mut self, now: u32) {
@@ -1078,7 +1134,7 @@ impl<'a> Radio<'a> {
         self.rtt.reset();
         self.peer_busy = false;
         self.rcv_nxt = 0;
-        self.rx_slots = [RxSlot::default(); SLOTS];
+        self.rx_slots = [0; SLOTS];
         self.ack_due = false;
         self.ack_at = None;
         self.busy = false;
