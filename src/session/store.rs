@@ -357,7 +357,9 @@ impl<'a> Store<'a> {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
+    use std::vec::Vec;
 
     /// Push a record of `len` bytes starting with `bytes`, the way the
     /// session's encoder fills it.
