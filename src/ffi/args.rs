@@ -58,7 +58,7 @@ pub(crate) unsafe fn bytes_mut<'a>(
 pub(crate) unsafe fn text<'a>(ptr: *const c_char, len: usize) -> Result<&'a str, mqttas_result> {
     // SAFETY: forwarded from the caller.
     let b = unsafe { array(ptr.cast::<u8>(), len) }?;
-    core::str::from_utf8(b).map_err(|_| MQTTAS_ERR_INVALID_UTF8)
+    crate::wire::utf8(b, true).ok_or(MQTTAS_ERR_INVALID_UTF8)
 }
 
 /// An optional string: NULL is `None` (then `len` must be 0).

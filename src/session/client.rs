@@ -1018,7 +1018,7 @@ impl<'a> Client<'a> {
     fn view(&self, d: Desc) -> Event<'_> {
         let rx = &self.rx;
         let topic = |t: Topic| match t {
-            Topic::Rx(s) => core::str::from_utf8(rx.bytes(s)).unwrap_or(""),
+            Topic::Rx(s) => crate::wire::utf8(rx.bytes(s), true).unwrap_or(""),
             Topic::Alias(s) => self.core.aliases.topic(s),
         };
         let props = |s: Span| Properties::Raw(rx.bytes(s));

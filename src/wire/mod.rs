@@ -13,6 +13,7 @@ mod packet;
 mod properties;
 mod reason;
 mod rw;
+mod utf8;
 
 pub use error::{DecodeError, EncodeError};
 pub use packet::{
@@ -22,6 +23,7 @@ pub use packet::{
 };
 pub use properties::{Properties, Property, PropertyIter};
 pub use reason::ReasonCode;
+pub(crate) use utf8::utf8;
 
 /// Protocol level sent in CONNECT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -118,11 +118,7 @@ impl<'a> Reader<'a> {
 
     /// A UTF-8 encoded string: well-formed and without U+0000 (MQTT 1.5.4).
     pub(crate) fn str(&mut self) -> Result<&'a str, DecodeError> {
-        let b = self.bin()?;
-        match core::str::from_utf8(b) {
-            Ok(s) if !b.contains(&0) => Ok(s),
-            _ => Err(DecodeError::InvalidUtf8),
-        }
+        super::utf8(self.bin()?, false).ok_or(DecodeError::InvalidUtf8)
     }
 }
 
