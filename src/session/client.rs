@@ -3,7 +3,7 @@
 use heapless::Vec;
 
 use crate::wire::{
-    check_topic_filter, check_topic_name, decode_fixed_header, decode_from_server,
+    check_topic_filter, check_topic_name, decode_body_from_server, decode_fixed_header,
     decode_publish_head, Ack, Auth, ConnAck, Connect, DecodeError, Disconnect, FixedHeader, Packet,
     PacketType, Properties, Property, Publish, QoS, ReasonCode, Subscribe, Subscription,
     Subscriptions, TopicFilters, Unsubscribe, Version,
@@ -924,11 +924,13 @@ impl<'a> Client<'a> {
             (PacketType::PubAck, Some(a)) => Packet::PubAck(a),
             (PacketType::PubRec, Some(a)) => Packet::PubRec(a),
             (PacketType::PubComp, Some(a)) => Packet::PubComp(a),
-            _ => match decode_from_server(data, v) {
-                Ok(Some((p, _))) => p,
-                Ok(None) => return Step::Wait,
-                Err(e) => return self.fail(LostReason::Protocol(e)),
-            },
+            _ => {
+                let body = data.get(header.header_len..).unwrap_or_default();
+                match decode_body_from_server(&header, body, v) {
+                    Ok(p) => p,
+                    Err(e) => return self.fail(LostReason::Protocol(e)),
+                }
+            }
         };
         self.rx.consume = total;
         match self.core.on_packet(&self.rx, packet) {

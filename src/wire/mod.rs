@@ -16,6 +16,7 @@ mod rw;
 mod utf8;
 
 pub use error::{DecodeError, EncodeError};
+pub(crate) use packet::decode_body_from_server;
 pub use packet::{
     decode, decode_fixed_header, decode_from_server, decode_publish_head, Ack, Auth, ConnAck,
     Connect, Disconnect, FixedHeader, Packet, PacketType, Publish, PublishHead, SubAck, SubOptions,
