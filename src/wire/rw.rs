@@ -208,7 +208,9 @@ impl<'a> Writer<'a> {
 
     /// A UTF-8 encoded string: at most 65535 bytes, no U+0000.
     pub(crate) fn str(&mut self, s: &str) -> Result<(), EncodeError> {
-        if s.as_bytes().contains(&0) {
+        // A plain loop rather than `<[u8]>::contains` (memchr, 160 bytes
+        // of flash): MQTT strings are short.
+        if s.bytes().any(|b| b == 0) {
             return Err(EncodeError::InvalidString);
         }
         self.bin(s.as_bytes())
