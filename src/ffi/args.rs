@@ -111,6 +111,19 @@ impl<T> Out<T> {
         // SAFETY: `out` promised a writable, aligned `T` at this address.
         unsafe { self.0.as_ptr().write(value) }
     }
+
+    /// Store `value` and lend it to be changed in place (a large struct is
+    /// then filled where it lies rather than built and copied).
+    ///
+    /// # Safety
+    /// `'a` must not outlive the call that received the pointer.
+    pub(crate) unsafe fn put_mut<'a>(self, value: T) -> &'a mut T {
+        let p = self.0;
+        self.put(value);
+        // SAFETY: written just above, so initialised; writable, aligned
+        // and unshared for the call, as `out` promised.
+        unsafe { &mut *p.as_ptr() }
+    }
 }
 
 /// A required output: NULL is an error.
