@@ -1019,9 +1019,14 @@ impl<'a> Client<'a> {
     /// Turn a description into an event borrowing the buffers.
     fn view(&self, d: Desc) -> Event<'_> {
         let rx = &self.rx;
-        let topic = |t: Topic| match t {
-            Topic::Rx(s) => crate::wire::utf8(rx.bytes(s), true).unwrap_or(""),
-            Topic::Alias(s) => self.core.aliases.topic(s),
+        // The topic looked up once for the two arms that have one (rather
+        // than inlined in each).
+        let topic = match d {
+            Desc::Message { topic, .. } | Desc::Start { topic, .. } => match topic {
+                Topic::Rx(s) => crate::wire::utf8(rx.bytes(s), true).unwrap_or(""),
+                Topic::Alias(s) => self.core.aliases.topic(s),
+            },
+            _ => "",
         };
         let props = |s: Span| Properties::Raw(rx.bytes(s));
         match d {
@@ -1033,7 +1038,7 @@ impl<'a> Client<'a> {
                 properties: props(p),
             },
             Desc::Message {
-                topic: t,
+                topic: _,
                 payload,
                 qos,
                 retain,
@@ -1041,7 +1046,7 @@ impl<'a> Client<'a> {
                 packet_id,
                 props: p,
             } => Event::Message(Message {
-                topic: topic(t),
+                topic,
                 payload: rx.bytes(payload),
                 qos,
                 retain,
@@ -1050,7 +1055,7 @@ impl<'a> Client<'a> {
                 properties: props(p),
             }),
             Desc::Start {
-                topic: t,
+                topic: _,
                 total,
                 qos,
                 retain,
@@ -1058,7 +1063,7 @@ impl<'a> Client<'a> {
                 packet_id,
                 props: p,
             } => Event::MessageStart(MessageStart {
-                topic: topic(t),
+                topic,
                 total_len: total,
                 qos,
                 retain,
