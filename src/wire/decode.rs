@@ -390,6 +390,8 @@ fn filter<'a>(r: &mut Reader<'a>) -> Result<&'a str> {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
 
     /// `body_from_server` after `fixed_header` answers as the whole-packet
