@@ -412,7 +412,11 @@ mod tests {
                     x ^= x << 5;
                     *byte = x as u8;
                 }
-                for v in [Version::V311, Version::V5] {
+                // (A build without `v5` has no session in 5.0.)
+                for v in [Version::V311, Version::V5]
+                    .into_iter()
+                    .filter(|v| !v.unsupported())
+                {
                     let Ok(Some(h)) = fixed_header(&b) else {
                         continue;
                     };
