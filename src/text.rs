@@ -29,7 +29,7 @@ pub(crate) trait Sink {
         }
         let digits = buf.get(i..).unwrap_or_default();
         // Only ASCII digits were written.
-        self.str(core::str::from_utf8(digits).unwrap_or_default());
+        self.str(crate::wire::utf8(digits, true).unwrap_or_default());
     }
 
     /// Append `v` as `0x` and two lowercase hex digits (`{:#04x}`).
@@ -38,7 +38,7 @@ pub(crate) trait Sink {
         let hi = DIGITS.get(usize::from(v >> 4)).copied().unwrap_or(b'0');
         let lo = DIGITS.get(usize::from(v & 15)).copied().unwrap_or(b'0');
         let b = [b'0', b'x', hi, lo];
-        self.str(core::str::from_utf8(&b).unwrap_or_default());
+        self.str(crate::wire::utf8(&b, true).unwrap_or_default());
     }
 }
 

@@ -58,7 +58,7 @@ pub(crate) unsafe fn bytes_mut<'a>(
 pub(crate) unsafe fn text<'a>(ptr: *const c_char, len: usize) -> Result<&'a str, mqttas_result> {
     // SAFETY: forwarded from the caller.
     let b = unsafe { array(ptr.cast::<u8>(), len) }?;
-    core::str::from_utf8(b).map_err(|_| MQTTAS_ERR_INVALID_UTF8)
+    crate::wire::utf8(b, true).ok_or(MQTTAS_ERR_INVALID_UTF8)
 }
 
 /// An optional string: NULL is `None` (then `len` must be 0).
@@ -110,6 +110,19 @@ impl<T> Out<T> {
     pub(crate) fn put(self, value: T) {
         // SAFETY: `out` promised a writable, aligned `T` at this address.
         unsafe { self.0.as_ptr().write(value) }
+    }
+
+    /// Store `value` and lend it to be changed in place (a large struct is
+    /// then filled where it lies rather than built and copied).
+    ///
+    /// # Safety
+    /// `'a` must not outlive the call that received the pointer.
+    pub(crate) unsafe fn put_mut<'a>(self, value: T) -> &'a mut T {
+        let p = self.0;
+        self.put(value);
+        // SAFETY: written just above, so initialised; writable, aligned
+        // and unshared for the call, as `out` promised.
+        unsafe { &mut *p.as_ptr() }
     }
 }
 

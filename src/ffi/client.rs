@@ -678,11 +678,11 @@ pub unsafe extern "C" fn mqttas_poll_event(
     // SAFETY: forwarded from the caller.
     unsafe {
         with(client, |c| {
-            let out = args::out(out)?;
-            out.put(match c.poll_event() {
-                Some(e) => mqttas_event::from(&e),
-                None => mqttas_event::NONE,
-            });
+            // `ev` lives only in this call (`put_mut`'s condition).
+            let ev = args::out(out)?.put_mut(mqttas_event::NONE);
+            if let Some(e) = c.poll_event() {
+                ev.fill(&e);
+            }
             Ok(())
         })
     }

@@ -251,9 +251,21 @@ impl mqttas_event {
 
 impl From<&Event<'_>> for mqttas_event {
     fn from(e: &Event<'_>) -> Self {
+        let mut ev = mqttas_event::NONE;
+        ev.fill(e);
+        ev
+    }
+}
+
+impl mqttas_event {
+    /// Make this event, [`mqttas_event::NONE`] on entry, the C form of
+    /// `e`, in place: `mqttas_poll_event` fills the caller's struct rather
+    /// than building one and copying it over (the copy alone was 140 bytes
+    /// of code on a Cortex-M).
+    pub(crate) fn fill(&mut self, e: &Event<'_>) {
         // One struct filled field by field: the arms share the stores
         // rather than each building a whole event.
-        let mut ev = mqttas_event::NONE;
+        let ev = self;
         let mut props = None;
         let mut topic: Option<&str> = None;
         match *e {
@@ -322,7 +334,7 @@ impl From<&Event<'_>> for mqttas_event {
                 ev.reason = reason.0;
                 props = Some(properties);
             }
-            Event::ConnectionLost(why) => return lost(why),
+            Event::ConnectionLost(why) => return lost(ev, why),
             Event::Disconnected => ev.kind = MQTTAS_EVENT_DISCONNECTED,
         }
         if let Some(t) = topic {
@@ -332,62 +344,38 @@ impl From<&Event<'_>> for mqttas_event {
         if let Some(p) = props {
             (ev.properties, ev.properties_len) = property::raw(&p);
         }
-        ev
     }
 }
 
 /// The fields of a connection-lost event.
 // A wildcard arm keeps this building when the session grows a reason.
 #[allow(unreachable_patterns)]
-fn lost(why: LostReason) -> mqttas_event {
-    let e = mqttas_event {
-        kind: MQTTAS_EVENT_CONNECTION_LOST,
-        ..mqttas_event::NONE
-    };
-    match why {
-        LostReason::LinkDown => mqttas_event {
-            lost: MQTTAS_LOST_LINK_DOWN,
-            ..e
-        },
-        LostReason::Refused(v, code) => mqttas_event {
-            lost: MQTTAS_LOST_REFUSED,
-            version: v as u8,
-            reason: code.0,
-            ..e
-        },
-        LostReason::Timeout(what) => mqttas_event {
-            lost: MQTTAS_LOST_TIMEOUT,
-            awaited: awaited_to_c(what),
-            ..e
-        },
-        LostReason::Protocol(err) => {
-            let (code, detail) = protocol_to_c(err);
-            mqttas_event {
-                lost: MQTTAS_LOST_PROTOCOL,
-                reason: err.reason_code().0,
-                protocol_error: code,
-                protocol_detail: detail,
-                ..e
-            }
+fn lost(e: &mut mqttas_event, why: LostReason) {
+    e.kind = MQTTAS_EVENT_CONNECTION_LOST;
+    e.lost = match why {
+        LostReason::LinkDown => MQTTAS_LOST_LINK_DOWN,
+        LostReason::Refused(v, code) => {
+            e.version = v as u8;
+            e.reason = code.0;
+            MQTTAS_LOST_REFUSED
         }
-        LostReason::ReceiveMaximumExceeded => mqttas_event {
-            lost: MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED,
-            ..e
-        },
-        LostReason::ServerDisconnect(code) => mqttas_event {
-            lost: MQTTAS_LOST_SERVER_DISCONNECT,
-            reason: code.0,
-            ..e
-        },
-        LostReason::AliasTableFull => mqttas_event {
-            lost: MQTTAS_LOST_ALIAS_TABLE_FULL,
-            ..e
-        },
-        _ => mqttas_event {
-            lost: MQTTAS_LOST_OTHER,
-            ..e
-        },
-    }
+        LostReason::Timeout(what) => {
+            e.awaited = awaited_to_c(what);
+            MQTTAS_LOST_TIMEOUT
+        }
+        LostReason::Protocol(err) => {
+            (e.protocol_error, e.protocol_detail) = protocol_to_c(err);
+            e.reason = err.reason_code().0;
+            MQTTAS_LOST_PROTOCOL
+        }
+        LostReason::ReceiveMaximumExceeded => MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED,
+        LostReason::ServerDisconnect(code) => {
+            e.reason = code.0;
+            MQTTAS_LOST_SERVER_DISCONNECT
+        }
+        LostReason::AliasTableFull => MQTTAS_LOST_ALIAS_TABLE_FULL,
+        _ => MQTTAS_LOST_OTHER,
+    };
 }
 
 /// Pairs of awaited replies in Rust and C, the one place they are matched.

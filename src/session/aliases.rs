@@ -42,7 +42,7 @@ impl<'a> Aliases<'a> {
     pub fn topic(&self, range: (usize, usize)) -> &str {
         self.buf
             .get(range.0..range.1)
-            .and_then(|b| core::str::from_utf8(b).ok())
+            .and_then(|b| crate::wire::utf8(b, true))
             .unwrap_or("")
     }
 

@@ -3,7 +3,7 @@
 use heapless::Vec;
 
 use crate::wire::{
-    check_topic_filter, check_topic_name, decode_fixed_header, decode_from_server,
+    check_topic_filter, check_topic_name, decode_body_from_server, decode_fixed_header,
     decode_publish_head, Ack, Auth, ConnAck, Connect, DecodeError, Disconnect, FixedHeader, Packet,
     PacketType, Properties, Property, Publish, QoS, ReasonCode, Subscribe, Subscription,
     Subscriptions, TopicFilters, Unsubscribe, Version,
@@ -924,11 +924,13 @@ impl<'a> Client<'a> {
             (PacketType::PubAck, Some(a)) => Packet::PubAck(a),
             (PacketType::PubRec, Some(a)) => Packet::PubRec(a),
             (PacketType::PubComp, Some(a)) => Packet::PubComp(a),
-            _ => match decode_from_server(data, v) {
-                Ok(Some((p, _))) => p,
-                Ok(None) => return Step::Wait,
-                Err(e) => return self.fail(LostReason::Protocol(e)),
-            },
+            _ => {
+                let body = data.get(header.header_len..).unwrap_or_default();
+                match decode_body_from_server(&header, body, v) {
+                    Ok(p) => p,
+                    Err(e) => return self.fail(LostReason::Protocol(e)),
+                }
+            }
         };
         self.rx.consume = total;
         match self.core.on_packet(&self.rx, packet) {
@@ -1017,9 +1019,14 @@ impl<'a> Client<'a> {
     /// Turn a description into an event borrowing the buffers.
     fn view(&self, d: Desc) -> Event<'_> {
         let rx = &self.rx;
-        let topic = |t: Topic| match t {
-            Topic::Rx(s) => core::str::from_utf8(rx.bytes(s)).unwrap_or(""),
-            Topic::Alias(s) => self.core.aliases.topic(s),
+        // The topic looked up once for the two arms that have one (rather
+        // than inlined in each).
+        let topic = match d {
+            Desc::Message { topic, .. } | Desc::Start { topic, .. } => match topic {
+                Topic::Rx(s) => crate::wire::utf8(rx.bytes(s), true).unwrap_or(""),
+                Topic::Alias(s) => self.core.aliases.topic(s),
+            },
+            _ => "",
         };
         let props = |s: Span| Properties::Raw(rx.bytes(s));
         match d {
@@ -1031,7 +1038,7 @@ impl<'a> Client<'a> {
                 properties: props(p),
             },
             Desc::Message {
-                topic: t,
+                topic: _,
                 payload,
                 qos,
                 retain,
@@ -1039,7 +1046,7 @@ impl<'a> Client<'a> {
                 packet_id,
                 props: p,
             } => Event::Message(Message {
-                topic: topic(t),
+                topic,
                 payload: rx.bytes(payload),
                 qos,
                 retain,
@@ -1048,7 +1055,7 @@ impl<'a> Client<'a> {
                 properties: props(p),
             }),
             Desc::Start {
-                topic: t,
+                topic: _,
                 total,
                 qos,
                 retain,
@@ -1056,7 +1063,7 @@ impl<'a> Client<'a> {
                 packet_id,
                 props: p,
             } => Event::MessageStart(MessageStart {
-                topic: topic(t),
+                topic,
                 total_len: total,
                 qos,
                 retain,

@@ -140,8 +140,8 @@ fn body<const ALL: bool>(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Resu
             if !v.is_v5() && c.password.is_some() && c.username.is_none() {
                 return Err(EncodeError::NotInVersion);
             }
-            w.str("MQTT")?;
-            w.u8(v as u8);
+            // The protocol name and level, one constant (no string checks).
+            w.bytes(&[0, 4, b'M', b'Q', b'T', b'T', v as u8]);
             let mut flags = u8::from(c.clean_start) << 1
                 | u8::from(c.username.is_some()) << 7
                 | u8::from(c.password.is_some()) << 6;

@@ -13,8 +13,10 @@ mod packet;
 mod properties;
 mod reason;
 mod rw;
+mod utf8;
 
 pub use error::{DecodeError, EncodeError};
+pub(crate) use packet::decode_body_from_server;
 pub use packet::{
     decode, decode_fixed_header, decode_from_server, decode_publish_head, Ack, Auth, ConnAck,
     Connect, Disconnect, FixedHeader, Packet, PacketType, Publish, PublishHead, SubAck, SubOptions,
@@ -22,6 +24,7 @@ pub use packet::{
 };
 pub use properties::{Properties, Property, PropertyIter};
 pub use reason::ReasonCode;
+pub(crate) use utf8::utf8;
 
 /// Protocol level sent in CONNECT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

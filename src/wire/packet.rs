@@ -345,6 +345,17 @@ pub fn decode_from_server(
     de::packet::<false>(buf, version)
 }
 
+/// [`decode_from_server`] of a whole packet whose fixed header the caller
+/// has decoded (with [`decode_fixed_header`]) and `body`, the
+/// `header.remaining_len` bytes after it.
+pub(crate) fn decode_body_from_server<'a>(
+    header: &FixedHeader,
+    body: &'a [u8],
+    version: Version,
+) -> Result<Packet<'a>, DecodeError> {
+    de::body_from_server(header, body, version)
+}
+
 /// Decode the head of a PUBLISH (topic, packet id, properties) from `body`,
 /// the bytes after its fixed header that have arrived so far.
 ///

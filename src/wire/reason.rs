@@ -107,6 +107,8 @@ static SUCCESS_ONLY: [u8; 1] = [0x00];
 impl ReasonCode {
     /// True when a packet of type `kind` may carry this code in `version`
     /// (for SUBACK and UNSUBACK: each code of the list).
+    // `iter().any()` on purpose: see below.
+    #[allow(clippy::manual_contains)]
     pub fn allowed_in(self, kind: PacketType, version: Version) -> bool {
         let table = if !version.is_v5() {
             match kind {
@@ -126,7 +128,9 @@ impl ReasonCode {
                 _ => &SUCCESS_ONLY,
             }
         };
-        table.contains(&self.0)
+        // A plain loop: `<[u8]>::contains` brings in a word-at-a-time
+        // memchr, 160 bytes of flash for tables of a dozen codes.
+        table.iter().any(|&c| c == self.0)
     }
 
     /// True for codes below 0x80 (success or a non-error outcome).

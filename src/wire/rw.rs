@@ -118,11 +118,7 @@ impl<'a> Reader<'a> {
 
     /// A UTF-8 encoded string: well-formed and without U+0000 (MQTT 1.5.4).
     pub(crate) fn str(&mut self) -> Result<&'a str, DecodeError> {
-        let b = self.bin()?;
-        match core::str::from_utf8(b) {
-            Ok(s) if !b.contains(&0) => Ok(s),
-            _ => Err(DecodeError::InvalidUtf8),
-        }
+        super::utf8(self.bin()?, false).ok_or(DecodeError::InvalidUtf8)
     }
 }
 
@@ -212,7 +208,9 @@ impl<'a> Writer<'a> {
 
     /// A UTF-8 encoded string: at most 65535 bytes, no U+0000.
     pub(crate) fn str(&mut self, s: &str) -> Result<(), EncodeError> {
-        if s.as_bytes().contains(&0) {
+        // A plain loop rather than `<[u8]>::contains` (memchr, 160 bytes
+        // of flash): MQTT strings are short.
+        if s.bytes().any(|b| b == 0) {
             return Err(EncodeError::InvalidString);
         }
         self.bin(s.as_bytes())
