@@ -785,7 +785,9 @@ mod tests {
 
     #[test]
     fn texts_match_the_core_fmt_ones() {
-        for c in 0..=255u8 {
+        // Every code; under miri (slow) the edges and a few known ones.
+        let sample = |c: &u8| !cfg!(miri) || matches!(c, 0 | 1 | 0x7f | 0x80 | 0x87 | 0xa2 | 0xff);
+        for c in (0..=255u8).filter(sample) {
             assert_eq!(std::format!("{}", ReasonCode(c)), old_reason(c));
             let ev = mqttas_event {
                 kind: MQTTAS_EVENT_PUBLISHED,

@@ -398,6 +398,7 @@ mod tests {
     /// decoder does, on the fuzz corpus and on each of its inputs with one
     /// byte changed.
     #[test]
+    #[cfg_attr(miri, ignore = "reads the fuzz corpus from disk, which miri isolates")]
     fn body_after_the_header_agrees_with_the_whole_packet() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz/corpus/decode");
         let mut seen = 0;

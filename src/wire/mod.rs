@@ -148,10 +148,12 @@ mod tests {
 
     #[test]
     fn topic_filter_check_agrees_with_the_levels() {
-        // Every string of up to 6 bytes over the bytes that matter.
+        // Every string of up to 6 bytes over the bytes that matter (4
+        // under miri, which is slow).
         let alphabet = [b'a', b'/', b'+', b'#', 0];
         let mut buf = [0u8; 6];
-        for len in 0..=buf.len() {
+        let max = if cfg!(miri) { 4 } else { buf.len() };
+        for len in 0..=max {
             for mut n in 0..alphabet.len().pow(len as u32) {
                 for b in buf.iter_mut().take(len) {
                     *b = alphabet[n % alphabet.len()];

@@ -104,6 +104,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "millions of inputs: hours under miri")]
     fn agrees_with_core_on_every_input_of_up_to_three_bytes() {
         agree(&[]);
         for a in 0..=255u8 {
@@ -118,6 +119,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "millions of inputs: hours under miri")]
     fn agrees_with_core_on_every_mix_of_the_edge_bytes_of_four_to_six() {
         // The four-byte step sees every mix of the bytes at the edges of
         // its test (NUL, 1, 0x7f, 0x80) and of the character rules, at
@@ -141,7 +143,9 @@ mod tests {
     fn agrees_with_core_with_each_edge_byte_at_each_place_of_ascii_text() {
         // Every lane of the word test and of the overlapping last word.
         let edges = [0, 1, 0x7f, 0x80, 0xbf, 0xc2, 0xe0, 0xf4, 0xff];
-        for len in 1..=24 {
+        // Under miri (slow), up to a word and a half on 64-bit.
+        let max = if cfg!(miri) { 12 } else { 24 };
+        for len in 1..=max {
             for at in 0..len {
                 for e in edges {
                     let mut b = [b'a'; 24];
@@ -171,6 +175,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "millions of inputs: hours under miri")]
     fn agrees_with_core_on_random_longer_inputs() {
         let mut rng = Rng(0x2545_f491);
         let mut buf = [0u8; 16];
@@ -218,6 +223,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "millions of inputs: hours under miri")]
     fn fuzz_style_mutations_of_valid_text() {
         // Valid texts with one byte flipped, dropped or truncated: the
         // inputs a corrupted packet brings.
