@@ -221,7 +221,6 @@ impl<'a> Store<'a> {
     }
 
     /// Records in order.
-    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = Record> + '_ {
         let mut at = self.start;
         core::iter::from_fn(move || {
@@ -235,11 +234,10 @@ impl<'a> Store<'a> {
     /// have been seen.
     pub fn awaiting(&self) -> impl Iterator<Item = Record> + '_ {
         let mut left = self.count(Phase::AwaitAck) + self.count(Phase::AwaitComp);
-        let mut at = self.start;
+        let mut all = self.iter();
         core::iter::from_fn(move || {
             while left > 0 {
-                let r = self.record_at(at)?;
-                at += r.len;
+                let r = all.next()?;
                 if matches!(r.phase, Phase::AwaitAck | Phase::AwaitComp) {
                     left -= 1;
                     return Some(r);
