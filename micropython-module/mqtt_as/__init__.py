@@ -469,11 +469,9 @@ class MQTTClient:
                     if gen == self._gen:
                         self._pump()
                     continue
-                ev = core.next_event()
-                while ev is not None:
-                    self._on_event(ev)
-                    ev = core.next_event()
-                self._notify()
+                # Events first (the writer is awake, so _pump's wake-up of
+                # it does nothing).
+                self._pump()
                 d = core.deadline()
                 t = now()
                 if d is None or until(d, t) > 0:
