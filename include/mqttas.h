@@ -310,7 +310,7 @@ enum mqttas_lost_reason
   // tracks: the excess was neither delivered nor acknowledged, and the
   // client closed the connection on purpose (5.0: DISCONNECT 0x93) so the
   // broker sends it again. Reconnect at once
-  // (`mqttas_reconnect_handle_planned`); nothing is lost.
+  // (`MQTTAS_RECONNECT_CAUSE_PLANNED`); nothing is lost.
   MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED = 5,
   // The broker sent DISCONNECT (5.0) with the reason code in `reason`.
   MQTTAS_LOST_SERVER_DISCONNECT = 6,
@@ -481,6 +481,41 @@ enum mqttas_radio_down_reason
 typedef enum mqttas_radio_down_reason mqttas_radio_down_reason;
 #else
 typedef uint32_t mqttas_radio_down_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What ended a connection or an attempt, for
+// `mqttas_reconnect_handle_lost` and `mqttas_reconnect_handle_attempt_failed`:
+// take it from the `MQTTAS_EVENT_CONNECTION_LOST` event with
+// `mqttas_reconnect_cause_of` (the library classifies every refusal and
+// DISCONNECT code); a transport that did not open is an OUTAGE. The
+// numbers are fixed.
+enum mqttas_reconnect_cause
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The link or the broker went away without saying why (link down, no
+  // reply, a protocol error, an ordinary DISCONNECT, no TCP): after a
+  // connection that stayed up `stable_ms` the backoff starts over; a
+  // shorter one counts as a failed attempt.
+  MQTTAS_RECONNECT_CAUSE_OUTAGE = 0,
+  // The broker asked to come back later (CONNACK server unavailable or
+  // busy, quota or rate exceeded; DISCONNECT server busy, session taken
+  // over, ...): one more failed attempt whatever the uptime.
+  MQTTAS_RECONNECT_CAUSE_BACK_OFF = 1,
+  // The broker refused for good (bad credentials, not authorised,
+  // banned, server moved, ...): the next attempt after `backoff_cap_ms`.
+  MQTTAS_RECONNECT_CAUSE_PERMANENT = 2,
+  // The session closed a working connection on purpose
+  // (`MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED`): reconnect at once.
+  MQTTAS_RECONNECT_CAUSE_PLANNED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mqttas_reconnect_cause mqttas_reconnect_cause;
+#else
+typedef uint32_t mqttas_reconnect_cause;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -785,7 +820,8 @@ typedef struct mqttas_reconnect_policy {
   // Wait after the first failed attempt, doubling after each further
   // one. Default 500.
   uint32_t backoff_base_ms;
-  // Longest wait between attempts. Default 30000.
+  // Longest wait between attempts, and the wait after a permanent
+  // refusal. Default 30000.
   uint32_t backoff_cap_ms;
   // Each wait is shortened by a random 0 to this many percent (at most
   // 100). Default 20.
@@ -793,6 +829,10 @@ typedef struct mqttas_reconnect_policy {
   // An attempt not reported within this long counts as failed; 0: no
   // limit. Default 30000.
   uint32_t attempt_timeout_ms;
+  // A connection up this long resets the backoff; one lost sooner counts
+  // as one more failed attempt. Set it to the keep alive; 0: every
+  // connection resets it. Default 60000.
+  uint32_t stable_ms;
 } mqttas_reconnect_policy;
 
 // The outage policy state machine, in caller storage: declare one (on the
@@ -824,8 +864,14 @@ typedef struct mqttas_reconnect_stats {
   uint32_t failures;
   // Link bounces.
   uint32_t bounces;
-  // Planned reconnections (`mqttas_reconnect_handle_planned`).
+  // Planned reconnections (`MQTTAS_RECONNECT_CAUSE_PLANNED`).
   uint32_t planned;
+  // Connections lost before they had stayed up `stable_ms`.
+  uint32_t unstable;
+  // Losses and refusals by which the broker asked to back off.
+  uint32_t back_offs;
+  // Permanent refusals.
+  uint32_t permanent;
 } mqttas_reconnect_stats;
 
 #ifdef __cplusplus
@@ -1379,33 +1425,49 @@ mqttas_result mqttas_reconnect_init(struct mqttas_reconnect *r,
                                     const struct mqttas_reconnect_policy *policy,
                                     uint32_t seed);
 
-// The connection was lost (`MQTTAS_EVENT_CONNECTION_LOST`, or a link
-// error). While connected this starts an outage (next action HOLD_DOWN);
-// during an attempt it counts as a failed attempt; otherwise ignored.
+// The connection was lost at `now`: `cause` (a `mqttas_reconnect_cause`)
+// from `mqttas_reconnect_cause_of` on the `MQTTAS_EVENT_CONNECTION_LOST`
+// event, or `MQTTAS_RECONNECT_CAUSE_OUTAGE` for a link error. While
+// connected this starts an outage: next action HOLD_DOWN, for
+// `hold_down_ms` after a stable connection, else for the grown backoff
+// (`backoff_cap_ms` after a permanent refusal); CAUSE_PLANNED connects
+// again at once. During an attempt it counts as a failed attempt;
+// otherwise ignored. `MQTTAS_ERR_INVALID_ARGUMENT` for an unknown cause.
 //
 // # Safety
 // `r` is NULL or a `mqttas_reconnect` nothing else uses during the call.
 mqttas_result mqttas_reconnect_handle_lost(struct mqttas_reconnect *r,
-                                           uint32_t now);
+                                           uint32_t now,
+                                           uint32_t cause);
 
-// The session closed a working connection on purpose
-// (`MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED`: it withheld QoS 2 messages it
-// could not track, and the broker sends them again on a new connection):
-// not an outage, so the next action is CONNECT at once, without hold-down.
-// Anything but connected is handled as `mqttas_reconnect_handle_lost`.
-//
-// # Safety
-// As for `mqttas_reconnect_handle_lost`.
-mqttas_result mqttas_reconnect_handle_planned(struct mqttas_reconnect *r,
-                                              uint32_t now);
-
-// The attempt after CONNECT failed: the transport did not open, the
-// broker refused, or no CONNACK came.
+// The attempt after CONNECT failed at `now`: the transport did not open
+// or no CONNACK came (`MQTTAS_RECONNECT_CAUSE_OUTAGE`), or the broker
+// refused (`mqttas_reconnect_cause_of` on the event). Next action WAIT,
+// or BOUNCE_LINK after `tcp_attempts_before_bounce` outages in a row.
 //
 // # Safety
 // As for `mqttas_reconnect_handle_lost`.
 mqttas_result mqttas_reconnect_handle_attempt_failed(struct mqttas_reconnect *r,
-                                                     uint32_t now);
+                                                     uint32_t now,
+                                                     uint32_t cause);
+
+// The cause of a `MQTTAS_EVENT_CONNECTION_LOST` event into `*out`: what
+// the outage policy makes of its refusal code or the broker's DISCONNECT
+// (the table is in the Rust docs of `mqttas::reconnect`). An event whose
+// fields name no known reason is an OUTAGE. `MQTTAS_ERR_INVALID_ARGUMENT`
+// for another kind of event.
+//
+// # Safety
+// `event` is NULL or points to a readable `mqttas_event`; `out` points to
+// writable memory for a `mqttas_reconnect_cause`.
+mqttas_result mqttas_reconnect_cause_of(const struct mqttas_event *event,
+                                        mqttas_reconnect_cause *out);
+
+// A short static text for a `mqttas_reconnect_cause` value ("outage",
+// "broker asked to back off", "permanent refusal", "planned
+// reconnection"), NUL-terminated and valid for the life of the program;
+// never NULL ("unknown" for other values).
+const char *mqttas_reconnect_cause_str(uint32_t cause);
 
 // CONNACK accepted the connection (`MQTTAS_EVENT_CONNECTED`): backoff and
 // bounce count start over.

@@ -21,8 +21,8 @@
  *   .take_tx(now) -> bytes | None   .next_event() -> tuple | None
  *   .deadline() -> int | None   .state()   .pending()   .assigned_client_id()
  *   Reconnect(hold_down_ms, tcp_attempts_before_bounce, backoff_base_ms,
- *             backoff_cap_ms, jitter_percent, attempt_timeout_ms, seed=0)
- *   .lost(now) .planned(now) .attempt_failed(now) .connected(now)
+ *             backoff_cap_ms, jitter_percent, attempt_timeout_ms, stable_ms, seed=0)
+ *   .lost(now, cause=CAUSE_OUTAGE) .attempt_failed(now, cause=CAUSE_OUTAGE) .connected(now)
  *   .action(now) -> (ACTION_*, until) | None   .deadline()   .stats()
  *   Radio(node, gateway=False, mtu=32, window=4, rto_ms=400, max_retries=10,
  *         keepalive_ms=3000, epoch=1, tx_size=1024, rx_size=1024)
@@ -628,13 +628,17 @@ static mp_obj_t client_next_event(mp_obj_t self_in) {
             size_t len = 0;
             // A cut sentence is still a sentence: BUFFER_TOO_SMALL is fine.
             mqttas_event_describe(&e, text, sizeof(text), &len);
+            // What the outage policy makes of it (Reconnect.lost's cause).
+            mqttas_reconnect_cause cause = MQTTAS_RECONNECT_CAUSE_OUTAGE;
+            check(mqttas_reconnect_cause_of(&e, &cause));
             mp_obj_t t[] = {
                 k,
                 MP_OBJ_NEW_SMALL_INT(e.lost),
                 MP_OBJ_NEW_SMALL_INT(e.reason),
                 mp_obj_new_str(text, strlen(text)),
+                MP_OBJ_NEW_SMALL_INT(cause),
             };
-            return tuple(4, t);
+            return tuple(5, t);
         }
         default: // MESSAGE_END, DISCONNECTED, and kinds newer than this module.
             return tuple(1, &k);
@@ -680,12 +684,12 @@ typedef struct _reconnect_obj_t {
 extern const mp_obj_type_t type_reconnect;
 
 // Reconnect(hold_down_ms=, tcp_attempts_before_bounce=, backoff_base_ms=,
-// backoff_cap_ms=, jitter_percent=, attempt_timeout_ms=, seed=0): a keyword
-// left out (or None) keeps the core's default.
+// backoff_cap_ms=, jitter_percent=, attempt_timeout_ms=, stable_ms=, seed=0):
+// a keyword left out (or None) keeps the core's default.
 static mp_obj_t reconnect_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
     enum {
         ARG_hold_down_ms, ARG_tcp_attempts_before_bounce, ARG_backoff_base_ms, ARG_backoff_cap_ms,
-        ARG_jitter_percent, ARG_attempt_timeout_ms, ARG_seed,
+        ARG_jitter_percent, ARG_attempt_timeout_ms, ARG_stable_ms, ARG_seed,
     };
     static const mp_arg_t allowed[] = {
         { MP_QSTR_hold_down_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
@@ -694,6 +698,7 @@ static mp_obj_t reconnect_make_new(const mp_obj_type_t *type, size_t n_args, siz
         { MP_QSTR_backoff_cap_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
         { MP_QSTR_jitter_percent, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
         { MP_QSTR_attempt_timeout_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+        { MP_QSTR_stable_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
         { MP_QSTR_seed, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(0)} },
     };
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed)];
@@ -718,6 +723,9 @@ static mp_obj_t reconnect_make_new(const mp_obj_type_t *type, size_t n_args, siz
     if (a[ARG_attempt_timeout_ms].u_obj != mp_const_none) {
         p.attempt_timeout_ms = get_u32(a[ARG_attempt_timeout_ms].u_obj, 0xFFFFFFFF, MP_QSTR_attempt_timeout_ms);
     }
+    if (a[ARG_stable_ms].u_obj != mp_const_none) {
+        p.stable_ms = get_u32(a[ARG_stable_ms].u_obj, 0xFFFFFFFF, MP_QSTR_stable_ms);
+    }
     uint32_t seed = get_now(a[ARG_seed].u_obj);  // Any int, truncated to 32 bits.
     reconnect_obj_t *self = mp_obj_malloc(reconnect_obj_t, type);
     clear_stack();
@@ -729,23 +737,26 @@ static mqttas_reconnect *get_reconnect(mp_obj_t o) {
     return &((reconnect_obj_t *)MP_OBJ_TO_PTR(o))->r;
 }
 
-static mp_obj_t reconnect_lost(mp_obj_t self_in, mp_obj_t now) {
-    check(mqttas_reconnect_handle_lost(get_reconnect(self_in), get_now(now)));
-    return mp_const_none;
+// The optional cause of lost() and attempt_failed() (args[2]): CAUSE_OUTAGE
+// when left out; the library refuses unknown values.
+static uint32_t get_cause(size_t n_args, const mp_obj_t *args) {
+    return n_args > 2 ? get_u32(args[2], 0xFFFFFFFF, MP_QSTR_cause) : MQTTAS_RECONNECT_CAUSE_OUTAGE;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(reconnect_lost_obj, reconnect_lost);
 
-static mp_obj_t reconnect_planned(mp_obj_t self_in, mp_obj_t now) {
-    check(mqttas_reconnect_handle_planned(get_reconnect(self_in), get_now(now)));
+// lost(now, cause=CAUSE_OUTAGE)
+static mp_obj_t reconnect_lost(size_t n_args, const mp_obj_t *args) {
+    check(mqttas_reconnect_handle_lost(get_reconnect(args[0]), get_now(args[1]), get_cause(n_args, args)));
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(reconnect_planned_obj, reconnect_planned);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(reconnect_lost_obj, 2, 3, reconnect_lost);
 
-static mp_obj_t reconnect_attempt_failed(mp_obj_t self_in, mp_obj_t now) {
-    check(mqttas_reconnect_handle_attempt_failed(get_reconnect(self_in), get_now(now)));
+// attempt_failed(now, cause=CAUSE_OUTAGE)
+static mp_obj_t reconnect_attempt_failed(size_t n_args, const mp_obj_t *args) {
+    check(mqttas_reconnect_handle_attempt_failed(get_reconnect(args[0]), get_now(args[1]),
+        get_cause(n_args, args)));
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(reconnect_attempt_failed_obj, reconnect_attempt_failed);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(reconnect_attempt_failed_obj, 2, 3, reconnect_attempt_failed);
 
 static mp_obj_t reconnect_connected(mp_obj_t self_in, mp_obj_t now) {
     check(mqttas_reconnect_handle_connected(get_reconnect(self_in), get_now(now)));
@@ -773,22 +784,22 @@ static mp_obj_t reconnect_deadline(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(reconnect_deadline_obj, reconnect_deadline);
 
-// -> (outages, attempts, failures, bounces, planned).
+// -> (outages, attempts, failures, bounces, planned, unstable, back_offs, permanent).
 static mp_obj_t reconnect_stats(mp_obj_t self_in) {
     mqttas_reconnect_stats st;
     check(mqttas_reconnect_get_stats(get_reconnect(self_in), &st));
     mp_obj_t t[] = {
         mp_obj_new_int_from_uint(st.outages), mp_obj_new_int_from_uint(st.attempts),
         mp_obj_new_int_from_uint(st.failures), mp_obj_new_int_from_uint(st.bounces),
-        mp_obj_new_int_from_uint(st.planned),
+        mp_obj_new_int_from_uint(st.planned), mp_obj_new_int_from_uint(st.unstable),
+        mp_obj_new_int_from_uint(st.back_offs), mp_obj_new_int_from_uint(st.permanent),
     };
-    return tuple(5, t);
+    return tuple(8, t);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(reconnect_stats_obj, reconnect_stats);
 
 static const mp_rom_map_elem_t reconnect_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_lost), MP_ROM_PTR(&reconnect_lost_obj) },
-    { MP_ROM_QSTR(MP_QSTR_planned), MP_ROM_PTR(&reconnect_planned_obj) },
     { MP_ROM_QSTR(MP_QSTR_attempt_failed), MP_ROM_PTR(&reconnect_attempt_failed_obj) },
     { MP_ROM_QSTR(MP_QSTR_connected), MP_ROM_PTR(&reconnect_connected_obj) },
     { MP_ROM_QSTR(MP_QSTR_action), MP_ROM_PTR(&reconnect_action_obj) },
@@ -1096,6 +1107,10 @@ static const mp_rom_map_elem_t mod_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_ACTION_CONNECT), MP_ROM_INT(MQTTAS_RECONNECT_CONNECT) },
     { MP_ROM_QSTR(MP_QSTR_ACTION_BOUNCE_LINK), MP_ROM_INT(MQTTAS_RECONNECT_BOUNCE_LINK) },
     { MP_ROM_QSTR(MP_QSTR_ACTION_WAIT), MP_ROM_INT(MQTTAS_RECONNECT_WAIT) },
+    { MP_ROM_QSTR(MP_QSTR_CAUSE_OUTAGE), MP_ROM_INT(MQTTAS_RECONNECT_CAUSE_OUTAGE) },
+    { MP_ROM_QSTR(MP_QSTR_CAUSE_BACK_OFF), MP_ROM_INT(MQTTAS_RECONNECT_CAUSE_BACK_OFF) },
+    { MP_ROM_QSTR(MP_QSTR_CAUSE_PERMANENT), MP_ROM_INT(MQTTAS_RECONNECT_CAUSE_PERMANENT) },
+    { MP_ROM_QSTR(MP_QSTR_CAUSE_PLANNED), MP_ROM_INT(MQTTAS_RECONNECT_CAUSE_PLANNED) },
     { MP_ROM_QSTR(MP_QSTR_version), MP_ROM_PTR(&mod_version_obj) },
     { MP_ROM_QSTR(MP_QSTR_strerror), MP_ROM_PTR(&mod_strerror_obj) },
     // Events.

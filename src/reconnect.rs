@@ -8,7 +8,8 @@
 //! out.
 //!
 //! The policy is the "belt and braces" one of the `mqtt_as` author's notes
-//! and `mqtt_async`:
+//! and `mqtt_async`, with the backoff kept across connections that do not
+//! last:
 //!
 //! 1. When an outage is detected (the session reports
 //!    [`crate::Event::ConnectionLost`], or the link reports an error), the
@@ -25,23 +26,51 @@
 //! 4. After [`Policy::tcp_attempts_before_bounce`] failed attempts in a row
 //!    the **link itself is bounced** (WiFi, cellular or radio taken down and
 //!    up again), as `mqtt_async` does before it reconnects WiFi.
+//! 5. The backoff starts over only after a **stable** connection, one that
+//!    stayed up [`Policy::stable_ms`]. A connection lost sooner (a broker
+//!    that closes right after CONNACK, two devices taking the same client
+//!    id from each other) counts as one more failed attempt: the link is
+//!    held down for the grown backoff (at least `hold_down_ms`), so such a
+//!    loop slows down to one attempt per `backoff_cap_ms` instead of
+//!    spinning at the hold-down's pace.
+//!
+//! What ended a connection or an attempt is told to the policy as a
+//! [`Cause`], derived from the session's
+//! [`LostReason`](crate::session::LostReason) by [`Cause::of`]:
+//!
+//! | cause | from | the next attempt |
+//! | --- | --- | --- |
+//! | [`Cause::Outage`] | link down, no reply in time, a protocol error, an ordinary DISCONNECT; a transport that did not open | after the hold-down (a stable connection) or the grown backoff (a short one, or a failed attempt) |
+//! | [`Cause::BackOff`] | CONNACK 3.1.1: 3; 5.0: 0x80, 0x88, 0x89, 0x97, 0x9C, 0x9F, unknown codes. DISCONNECT 0x89, 0x8E, 0x96, 0x97, 0x98, 0x9C, 0x9F | after the grown backoff, whatever the uptime |
+//! | [`Cause::Permanent`] | CONNACK 3.1.1: 1, 2, 4, 5; 5.0: 0x81-0x87, 0x8A, 0x8C, 0x90, 0x95, 0x99-0x9B, 0x9D. DISCONNECT 0x9D | after `backoff_cap_ms` (less jitter) |
+//! | [`Cause::Planned`] | the session closed on purpose ([`LostReason::ReceiveMaximumExceeded`](crate::session::LostReason::ReceiveMaximumExceeded)) | at once |
+//!
+//! A permanent refusal (bad credentials, not authorised, banned, server
+//! moved, ...) is retried, but only at the longest interval: a device in
+//! the field comes back by itself once the broker's administrator has fixed
+//! its account, and meanwhile costs the broker one attempt per
+//! `backoff_cap_ms`. Clients report it clearly (the session's text of the
+//! refusal, then "permanent refusal: next try in N ms"). A refusal or
+//! DISCONNECT of the broker proves the link works: it does not count
+//! towards a link bounce.
 //!
 //! Use it in handle/poll style beside the session:
 //!
 //! ```
-//! use mqttas::reconnect::{Action, Policy, Reconnect};
+//! use mqttas::reconnect::{Action, Cause, Policy, Reconnect};
 //!
 //! let mut r = Reconnect::new(Policy::default(), 12345);
 //! // Start: connect at once.
 //! assert_eq!(r.poll_action(0), Some(Action::Connect));
 //! r.handle_connected(40);
 //! assert_eq!(r.poll_action(50), None);
-//! // The session reported ConnectionLost at t = 5000.
-//! r.handle_lost(5000);
+//! // The session reported ConnectionLost(LinkDown) at t = 100 000, after
+//! // a stable connection: `Cause::of(&reason)` is `Cause::Outage`.
+//! r.handle_lost(100_000, Cause::Outage);
 //! // Close the socket (and keep everything closed) until `until`.
-//! assert_eq!(r.poll_action(5000), Some(Action::HoldDown { until: 6000 }));
-//! assert_eq!(r.poll_action(5500), Some(Action::Wait { until: 6000 }));
-//! assert_eq!(r.poll_action(6000), Some(Action::Connect));
+//! assert_eq!(r.poll_action(100_000), Some(Action::HoldDown { until: 101_000 }));
+//! assert_eq!(r.poll_action(100_500), Some(Action::Wait { until: 101_000 }));
+//! assert_eq!(r.poll_action(101_000), Some(Action::Connect));
 //! ```
 //!
 //! Every action but [`Action::Connect`] means "the transport is closed";
@@ -59,11 +88,16 @@
 //! | `hold_down_ms` | 1000 | link held down after an outage (mqtt_as sleeps 1 s) |
 //! | `tcp_attempts_before_bounce` | 3 | failed attempts in a row before the link is bounced; 0 never |
 //! | `backoff_base_ms` | 500 | wait after the first failed attempt |
-//! | `backoff_cap_ms` | 30 000 | longest wait between attempts |
+//! | `backoff_cap_ms` | 30 000 | longest wait between attempts, and the wait after a permanent refusal |
 //! | `jitter_percent` | 20 | each wait is shortened by a random 0..20 % |
 //! | `attempt_timeout_ms` | 30 000 | an attempt not reported within this counts as failed; 0 never |
+//! | `stable_ms` | 60 000 | a connection up this long resets the backoff (mqtt_as's default keepalive; the clients set it to their keepalive); 0: every connection does |
 
 use core::fmt;
+
+mod cause;
+
+pub use cause::Cause;
 
 /// The outage policy: how long to hold the link down, how to back off, when
 /// to bounce the link. All times in milliseconds; see the
@@ -81,7 +115,8 @@ pub struct Policy {
     /// Wait after the first failed attempt; it doubles with each further
     /// failure. Default 500.
     pub backoff_base_ms: u32,
-    /// Longest wait between attempts (the doubling stops here). Default
+    /// Longest wait between attempts (the doubling stops here), and the
+    /// wait after a permanent refusal ([`Cause::Permanent`]). Default
     /// 30 000.
     pub backoff_cap_ms: u32,
     /// Each wait is shortened by a random amount of up to this percentage
@@ -92,6 +127,14 @@ pub struct Policy {
     /// counts as failed (a guard for callers that lose track of an
     /// attempt); 0: no limit. Default 30 000.
     pub attempt_timeout_ms: u32,
+    /// A connection that stayed up this long is stable: when it is lost
+    /// the backoff starts over. One lost sooner counts as one more failed
+    /// attempt, so that a broker that accepts and then drops every
+    /// connection is retried ever more slowly, up to the cap. Set it to
+    /// the keep alive (a connection that has lived through a keep alive
+    /// period has proved itself); 0: every connection is stable. Default
+    /// 60 000 (mqtt_as's default keep alive).
+    pub stable_ms: u32,
 }
 
 impl Default for Policy {
@@ -103,6 +146,7 @@ impl Default for Policy {
             backoff_cap_ms: 30_000,
             jitter_percent: 20,
             attempt_timeout_ms: 30_000,
+            stable_ms: 60_000,
         }
     }
 }
@@ -148,7 +192,8 @@ impl Policy {
         let longest = self
             .hold_down_ms
             .max(self.backoff_cap_ms)
-            .max(self.attempt_timeout_ms);
+            .max(self.attempt_timeout_ms)
+            .max(self.stable_ms);
         if longest > MAX_DURATION_MS {
             return Err(PolicyError::TooLong);
         }
@@ -198,10 +243,12 @@ pub enum Action {
 /// Where the policy is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
-    /// Never connected: connect at once.
+    /// Never connected, or a planned reconnection: connect at once.
     Start,
-    /// Connected.
-    Up,
+    /// Connected since `since`; `stable`: seen up for `stable_ms` already
+    /// (remembered so that a connection older than the tick's wrap is not
+    /// taken for a new one).
+    Up { since: u32, stable: bool },
     /// Held down after an outage (`told`: HoldDown given).
     HoldDown { until: u32, told: bool },
     /// Bouncing the link after failed attempts (`told`: BounceLink given).
@@ -215,7 +262,8 @@ enum Phase {
 /// Counters, for logs and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Outages: connections lost after being established.
+    /// Outages: connections lost after being established (planned
+    /// reconnections aside).
     pub outages: u32,
     /// Connection attempts started ([`Action::Connect`] given).
     pub attempts: u32,
@@ -223,8 +271,16 @@ pub struct Stats {
     pub failures: u32,
     /// Link bounces ([`Action::BounceLink`] given).
     pub bounces: u32,
-    /// Planned reconnections ([`Reconnect::handle_planned`]).
+    /// Planned reconnections ([`Cause::Planned`] while connected).
     pub planned: u32,
+    /// Connections lost before they were stable ([`Policy::stable_ms`]),
+    /// each counted as a failure for the backoff.
+    pub unstable: u32,
+    /// Losses and refusals by which the broker asked to back off
+    /// ([`Cause::BackOff`]).
+    pub back_offs: u32,
+    /// Permanent refusals ([`Cause::Permanent`]).
+    pub permanent: u32,
 }
 
 /// The outage state machine (see the [module documentation](self)).
@@ -232,7 +288,8 @@ pub struct Stats {
 pub struct Reconnect {
     policy: Policy,
     phase: Phase,
-    /// Failed attempts since the last connection (drives the backoff).
+    /// Failed attempts and short connections since the last stable
+    /// connection (drives the backoff).
     failures: u32,
     /// Failed attempts since the last connection or bounce.
     since_bounce: u32,
@@ -259,6 +316,7 @@ impl Reconnect {
         policy.backoff_cap_ms = policy.backoff_cap_ms.min(MAX_DURATION_MS);
         policy.backoff_base_ms = policy.backoff_base_ms.min(policy.backoff_cap_ms);
         policy.attempt_timeout_ms = policy.attempt_timeout_ms.min(MAX_DURATION_MS);
+        policy.stable_ms = policy.stable_ms.min(MAX_DURATION_MS);
         Reconnect {
             policy,
             phase: Phase::Start,
@@ -283,7 +341,7 @@ impl Reconnect {
     /// True while connected (between [`Reconnect::handle_connected`] and the
     /// next outage).
     pub fn is_up(&self) -> bool {
-        self.phase == Phase::Up
+        matches!(self.phase, Phase::Up { .. })
     }
 
     /// True while an attempt is under way (after [`Action::Connect`]).
@@ -291,64 +349,56 @@ impl Reconnect {
         matches!(self.phase, Phase::Connecting { .. })
     }
 
-    /// Failed attempts in a row since the last connection.
+    /// Failures that drive the backoff: failed attempts and connections
+    /// lost before they were stable, since the last stable connection was
+    /// lost.
     pub fn failures(&self) -> u32 {
         self.failures
     }
 
-    /// The connection was lost (the session reported `ConnectionLost`, or
-    /// the link failed). While connected this starts an outage (the next
-    /// action is [`Action::HoldDown`]); during an attempt it counts as a
-    /// failed attempt; while already down it is ignored.
-    pub fn handle_lost(&mut self, now: u32) {
+    /// The connection was lost at `now` (the session reported
+    /// `ConnectionLost(reason)`: give [`Cause::of`]`(&reason)`; or the link
+    /// failed: [`Cause::Outage`]).
+    ///
+    /// While connected this starts an outage: the next action is
+    /// [`Action::HoldDown`], for [`Policy::hold_down_ms`] after a stable
+    /// [`Cause::Outage`], else for the grown backoff (at least the
+    /// hold-down; the cap for [`Cause::Permanent`]); [`Cause::Planned`]
+    /// connects again at once. During an attempt it counts as a failed
+    /// attempt ([`Reconnect::handle_attempt_failed`]); while already down
+    /// it is ignored.
+    pub fn handle_lost(&mut self, now: u32, cause: Cause) {
         match self.phase {
-            Phase::Up => {
-                self.stats.outages = self.stats.outages.saturating_add(1);
-                self.phase = Phase::HoldDown {
-                    until: now.wrapping_add(self.policy.hold_down_ms),
-                    told: false,
-                };
-            }
-            Phase::Start | Phase::Connecting { .. } => self.fail(now),
+            Phase::Up { since, stable } => self.lose(now, since, stable, cause),
+            Phase::Start | Phase::Connecting { .. } => self.fail(now, cause),
             Phase::HoldDown { .. } | Phase::Bounce { .. } | Phase::Backoff { .. } => {}
         }
     }
 
-    /// The session closed a working connection on purpose, to have the
-    /// broker send again what it could not take
-    /// ([`crate::session::LostReason::ReceiveMaximumExceeded`]): not an
-    /// outage, so the next action is [`Action::Connect`] at once, with no
-    /// hold-down. Anything but connected is handled as
-    /// [`Reconnect::handle_lost`].
-    pub fn handle_planned(&mut self, now: u32) {
+    /// The attempt after [`Action::Connect`] failed at `now`: the transport
+    /// did not open or no CONNACK came ([`Cause::Outage`]), or the broker
+    /// refused ([`Cause::of`] the session's `LostReason::Refused`). The
+    /// next action is a backoff [`Action::Wait`] (after a permanent
+    /// refusal: `backoff_cap_ms`) or, after
+    /// [`Policy::tcp_attempts_before_bounce`] outages in a row,
+    /// [`Action::BounceLink`]. Reported while connected it is handled as
+    /// [`Reconnect::handle_lost`]; while already waiting it is ignored.
+    pub fn handle_attempt_failed(&mut self, now: u32, cause: Cause) {
         match self.phase {
-            Phase::Up => {
-                self.stats.planned = self.stats.planned.saturating_add(1);
-                self.phase = Phase::Start;
-            }
-            _ => self.handle_lost(now),
-        }
-    }
-
-    /// The attempt after [`Action::Connect`] failed: the transport did not
-    /// open, the broker refused, or no CONNACK came. The next action is a
-    /// backoff [`Action::Wait`] or, after
-    /// [`Policy::tcp_attempts_before_bounce`] failures in a row,
-    /// [`Action::BounceLink`]. Reported while connected it counts as an
-    /// outage; while already waiting it is ignored.
-    pub fn handle_attempt_failed(&mut self, now: u32) {
-        match self.phase {
-            Phase::Start | Phase::Connecting { .. } => self.fail(now),
-            Phase::Up => self.handle_lost(now),
+            Phase::Start | Phase::Connecting { .. } => self.fail(now, cause),
+            Phase::Up { .. } => self.handle_lost(now, cause),
             Phase::HoldDown { .. } | Phase::Bounce { .. } | Phase::Backoff { .. } => {}
         }
     }
 
-    /// CONNACK accepted the connection: the backoff and the bounce count
-    /// start over.
-    pub fn handle_connected(&mut self, _now: u32) {
-        self.phase = Phase::Up;
-        self.failures = 0;
+    /// CONNACK accepted the connection at `now`: the bounce count starts
+    /// over (the link works); the backoff starts over once the connection
+    /// has stayed up [`Policy::stable_ms`].
+    pub fn handle_connected(&mut self, now: u32) {
+        self.phase = Phase::Up {
+            since: now,
+            stable: self.policy.stable_ms == 0,
+        };
         self.since_bounce = 0;
     }
 
@@ -357,12 +407,20 @@ impl Reconnect {
     /// [`Reconnect::poll_deadline`] is reached.
     pub fn poll_action(&mut self, now: u32) -> Option<Action> {
         match self.phase {
-            Phase::Up => None,
+            Phase::Up { since, stable } => {
+                if !stable && self.stable_at(now, since) {
+                    self.phase = Phase::Up {
+                        since,
+                        stable: true,
+                    };
+                }
+                None
+            }
             Phase::Start => Some(self.start_attempt(now)),
             Phase::Connecting { since } => {
                 let limit = self.policy.attempt_timeout_ms;
                 if limit != 0 && reached(now, since.wrapping_add(limit)) {
-                    self.fail(now);
+                    self.fail(now, Cause::Outage);
                     self.poll_action(now)
                 } else {
                     None
@@ -395,7 +453,7 @@ impl Reconnect {
     /// due at once).
     pub fn poll_deadline(&self) -> Option<u32> {
         match self.phase {
-            Phase::Up | Phase::Start => None,
+            Phase::Up { .. } | Phase::Start => None,
             Phase::Connecting { since } => match self.policy.attempt_timeout_ms {
                 0 => None,
                 limit => Some(since.wrapping_add(limit)),
@@ -420,12 +478,51 @@ impl Reconnect {
         Action::Connect
     }
 
+    /// True when a connection up since `since` is stable at `now`.
+    fn stable_at(&self, now: u32, since: u32) -> bool {
+        now.wrapping_sub(since) >= self.policy.stable_ms
+    }
+
+    /// A connection up since `since` was lost at `now`: hold the link down.
+    fn lose(&mut self, now: u32, since: u32, stable: bool, cause: Cause) {
+        if cause == Cause::Planned {
+            self.stats.planned = self.stats.planned.saturating_add(1);
+            self.phase = Phase::Start;
+            return;
+        }
+        self.stats.outages = self.stats.outages.saturating_add(1);
+        let stable = stable || self.stable_at(now, since);
+        let hold = if stable && cause == Cause::Outage {
+            self.failures = 0;
+            self.policy.hold_down_ms
+        } else {
+            if !stable {
+                self.stats.unstable = self.stats.unstable.saturating_add(1);
+            }
+            // Kept through a stable connection only when the broker asked
+            // for it: two devices sharing a client id would otherwise
+            // start over at each takeover.
+            self.count(cause);
+            self.wait_after(cause).max(self.policy.hold_down_ms)
+        };
+        self.phase = Phase::HoldDown {
+            until: now.wrapping_add(hold),
+            told: false,
+        };
+    }
+
     /// An attempt failed at `now`: back off, or bounce the link.
-    fn fail(&mut self, now: u32) {
+    fn fail(&mut self, now: u32, cause: Cause) {
         self.stats.failures = self.stats.failures.saturating_add(1);
-        self.failures = self.failures.saturating_add(1);
-        self.since_bounce = self.since_bounce.saturating_add(1);
-        let wait = self.jittered(self.policy.backoff_ms(self.failures));
+        self.count(cause);
+        let wait = self.wait_after(cause);
+        // Only an attempt that got no answer counts towards a bounce: a
+        // refusal (or a planned close) came over a link that works.
+        if matches!(cause, Cause::Outage | Cause::Planned) {
+            self.since_bounce = self.since_bounce.saturating_add(1);
+        } else {
+            self.since_bounce = 0;
+        }
         let n = u32::from(self.policy.tcp_attempts_before_bounce);
         if n != 0 && self.since_bounce >= n {
             self.since_bounce = 0;
@@ -441,6 +538,26 @@ impl Reconnect {
                 until: now.wrapping_add(wait),
             };
         }
+    }
+
+    /// One more failure for the backoff, counted by cause.
+    fn count(&mut self, cause: Cause) {
+        self.failures = self.failures.saturating_add(1);
+        match cause {
+            Cause::BackOff => self.stats.back_offs = self.stats.back_offs.saturating_add(1),
+            Cause::Permanent => self.stats.permanent = self.stats.permanent.saturating_add(1),
+            Cause::Outage | Cause::Planned => {}
+        }
+    }
+
+    /// The jittered wait after a failure of `cause`: the cap after a
+    /// permanent refusal, else the backoff of the failures so far.
+    fn wait_after(&mut self, cause: Cause) -> u32 {
+        let wait = match cause {
+            Cause::Permanent => self.policy.backoff_cap_ms,
+            _ => self.policy.backoff_ms(self.failures),
+        };
+        self.jittered(wait)
     }
 
     /// `wait` shortened by a random 0..=jitter_percent % of it.

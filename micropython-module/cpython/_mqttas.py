@@ -53,7 +53,8 @@ Events (topics and payloads are bytes, props a dict or None):
     (SUBSCRIBED, pid, codes, props)      codes: bytes, one per filter
     (UNSUBSCRIBED, pid, codes, props)
     (AUTH, reason, props)
-    (LOST, why, reason, text)            why: LOST_*; text: the whole story
+    (LOST, why, reason, text, cause)     why: LOST_*; text: the whole story;
+                                         cause: CAUSE_*, for Reconnect
     (DISCONNECTED,)
 
 Properties are dicts keyed by the MQTT 5.0 property identifiers, as in
@@ -63,12 +64,15 @@ value (given: a dict or a list of pairs; received: all pairs in one dict).
 
 The outage policy (mqttas_reconnect_*), see class Reconnect:
     Reconnect(hold_down_ms, tcp_attempts_before_bounce, backoff_base_ms,
-              backoff_cap_ms, jitter_percent, attempt_timeout_ms, seed=0)
-    lost(now) planned(now) attempt_failed(now) connected(now)
+              backoff_cap_ms, jitter_percent, attempt_timeout_ms, stable_ms,
+              seed=0)
+    lost(now, cause=CAUSE_OUTAGE) attempt_failed(now, cause=CAUSE_OUTAGE)
+    connected(now)     cause: the LOST event's, or CAUSE_OUTAGE for a link
+                       that failed or did not open
     action(now) -> (ACTION_HOLD_DOWN|ACTION_CONNECT|ACTION_BOUNCE_LINK|
                     ACTION_WAIT, until) or None
     deadline() -> tick or None      stats() -> (outages, attempts,
-                                                failures, bounces, planned)
+        failures, bounces, planned, unstable, back_offs, permanent)
 
 The packet radio link (mqttas_radio_*), see class Radio:
     Radio(node, gateway=False, mtu=32, window=4, rto_ms=400, max_retries=10,
@@ -666,9 +670,17 @@ class Client:
         if k == LOST:
             n = ctypes.c_size_t(0)
             _lib.mqttas_event_describe(ctypes.byref(e), self._text, len(self._text), ctypes.byref(n))
-            return (k, e.lost, e.reason, self._text.value.decode("utf-8", "replace"))
+            cause = ctypes.c_uint32(CAUSE_OUTAGE)
+            _check(_lib.mqttas_reconnect_cause_of(ctypes.byref(e), ctypes.byref(cause)))
+            return (k, e.lost, e.reason, self._text.value.decode("utf-8", "replace"), cause.value)
         return (k,)
 
+
+# What ended a connection, for the outage policy (mqttas_reconnect_cause).
+CAUSE_OUTAGE = 0
+CAUSE_BACK_OFF = 1
+CAUSE_PERMANENT = 2
+CAUSE_PLANNED = 3
 
 # Outage policy actions (mqttas_reconnect_kind).
 ACTION_NONE = 0
@@ -686,6 +698,7 @@ class _Policy(ctypes.Structure):
         ("backoff_cap_ms", ctypes.c_uint32),
         ("jitter_percent", ctypes.c_uint8),
         ("attempt_timeout_ms", ctypes.c_uint32),
+        ("stable_ms", ctypes.c_uint32),
     ]
 
 
@@ -705,6 +718,9 @@ class _Stats(ctypes.Structure):
         ("failures", ctypes.c_uint32),
         ("bounces", ctypes.c_uint32),
         ("planned", ctypes.c_uint32),
+        ("unstable", ctypes.c_uint32),
+        ("back_offs", ctypes.c_uint32),
+        ("permanent", ctypes.c_uint32),
     ]
 
 
@@ -712,9 +728,9 @@ _RP = ctypes.POINTER(_ReconnectState)
 for _name, _args in (
     ("mqttas_reconnect_policy_default", [ctypes.POINTER(_Policy)]),
     ("mqttas_reconnect_init", [_RP, ctypes.POINTER(_Policy), ctypes.c_uint32]),
-    ("mqttas_reconnect_handle_lost", [_RP, ctypes.c_uint32]),
-    ("mqttas_reconnect_handle_planned", [_RP, ctypes.c_uint32]),
-    ("mqttas_reconnect_handle_attempt_failed", [_RP, ctypes.c_uint32]),
+    ("mqttas_reconnect_handle_lost", [_RP, ctypes.c_uint32, ctypes.c_uint32]),
+    ("mqttas_reconnect_handle_attempt_failed", [_RP, ctypes.c_uint32, ctypes.c_uint32]),
+    ("mqttas_reconnect_cause_of", [ctypes.POINTER(_Event), ctypes.POINTER(ctypes.c_uint32)]),
     ("mqttas_reconnect_handle_connected", [_RP, ctypes.c_uint32]),
     ("mqttas_reconnect_poll_action", [_RP, ctypes.c_uint32, ctypes.POINTER(_Action)]),
     ("mqttas_reconnect_poll_deadline", [_RP, ctypes.POINTER(ctypes.c_bool), ctypes.POINTER(ctypes.c_uint32)]),
@@ -731,18 +747,20 @@ class Reconnect:
 
     Reconnect(hold_down_ms=1000, tcp_attempts_before_bounce=3,
               backoff_base_ms=500, backoff_cap_ms=30000, jitter_percent=20,
-              attempt_timeout_ms=30000, seed=0)
-        lost(now), planned(now), attempt_failed(now), connected(now)
+              attempt_timeout_ms=30000, stable_ms=60000, seed=0)
+        lost(now, cause=CAUSE_OUTAGE), attempt_failed(now, cause=CAUSE_OUTAGE),
+        connected(now)   cause: the LOST event's last item
         action(now) -> (ACTION_HOLD_DOWN | ACTION_CONNECT |
                         ACTION_BOUNCE_LINK | ACTION_WAIT, until) or None
         deadline() -> tick of the next change, or None
-        stats() -> (outages, attempts, failures, bounces, planned)
+        stats() -> (outages, attempts, failures, bounces, planned, unstable,
+                    back_offs, permanent)
     A keyword left out (or None) keeps the core's default.
     """
 
     def __init__(self, hold_down_ms=None, tcp_attempts_before_bounce=None,
                  backoff_base_ms=None, backoff_cap_ms=None, jitter_percent=None,
-                 attempt_timeout_ms=None, seed=0):
+                 attempt_timeout_ms=None, stable_ms=None, seed=0):
         p = _Policy()
         _check(_lib.mqttas_reconnect_policy_default(ctypes.byref(p)))
         for name, v, top in (
@@ -752,6 +770,7 @@ class Reconnect:
             ("backoff_cap_ms", backoff_cap_ms, 0xFFFFFFFF),
             ("jitter_percent", jitter_percent, 0xFF),
             ("attempt_timeout_ms", attempt_timeout_ms, 0xFFFFFFFF),
+            ("stable_ms", stable_ms, 0xFFFFFFFF),
         ):
             if v is None:
                 continue
@@ -763,14 +782,12 @@ class Reconnect:
         self._a = _Action()
         _check(_lib.mqttas_reconnect_init(ctypes.byref(self._r), ctypes.byref(p), int(seed) & 0xFFFFFFFF))
 
-    def lost(self, now):
-        _check(_lib.mqttas_reconnect_handle_lost(ctypes.byref(self._r), now & 0xFFFFFFFF))
+    def lost(self, now, cause=CAUSE_OUTAGE):
+        _check(_lib.mqttas_reconnect_handle_lost(ctypes.byref(self._r), now & 0xFFFFFFFF, cause))
 
-    def planned(self, now):
-        _check(_lib.mqttas_reconnect_handle_planned(ctypes.byref(self._r), now & 0xFFFFFFFF))
-
-    def attempt_failed(self, now):
-        _check(_lib.mqttas_reconnect_handle_attempt_failed(ctypes.byref(self._r), now & 0xFFFFFFFF))
+    def attempt_failed(self, now, cause=CAUSE_OUTAGE):
+        _check(_lib.mqttas_reconnect_handle_attempt_failed(ctypes.byref(self._r), now & 0xFFFFFFFF,
+                                                           cause))
 
     def connected(self, now):
         _check(_lib.mqttas_reconnect_handle_connected(ctypes.byref(self._r), now & 0xFFFFFFFF))
@@ -791,7 +808,8 @@ class Reconnect:
     def stats(self):
         s = _Stats()
         _check(_lib.mqttas_reconnect_get_stats(ctypes.byref(self._r), ctypes.byref(s)))
-        return (s.outages, s.attempts, s.failures, s.bounces, s.planned)
+        return (s.outages, s.attempts, s.failures, s.bounces, s.planned, s.unstable, s.back_offs,
+                s.permanent)
 
 
 # ---- Radio: the packet radio link (mqttas_radio_*) ----

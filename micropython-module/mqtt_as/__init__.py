@@ -126,6 +126,7 @@ class MQTTClient:
             backoff_cap_ms=s["backoff_cap_ms"],
             jitter_percent=s["jitter"],
             attempt_timeout_ms=s["attempt_timeout_ms"],
+            stable_ms=s["stable_ms"],
             seed=s["reconnect_seed"],
         )
         self._addr = None
@@ -152,7 +153,8 @@ class MQTTClient:
     # instance's dict until then (RAM).
     _lock = None
     _lost_why = None
-    _planned = False  # The last loss was a planned close by the core.
+    _cause = 0  # What ended the last connection, for the policy (_mqttas.CAUSE_*).
+    _why = None  # Its text.
     _closing = None  # (Event set when done, stream): a graceful close under way.
     _chunk = None
 
@@ -252,15 +254,18 @@ class MQTTClient:
             if props:
                 self.dprint("CONNACK properties: %s", props)
             self._connack = True
+            self._cause = 0
         elif k == _mqttas.LOST:
-            # The core closed a working link on purpose, to have the broker
-            # send again QoS 2 messages it could not track: no outage.
-            self._planned = ev[1] == _mqttas.LOST_RECEIVE_MAXIMUM_EXCEEDED
+            # The core reads the refusal or DISCONNECT code for the policy:
+            # an outage, back off, permanent, or planned (it closed a working
+            # link to have QoS 2 messages it could not track sent again).
+            self._cause = ev[4]
             why = ev[3]
             if ev[1] == _mqttas.LOST_LINK_DOWN and self._lost_why:
                 why = self._lost_why
             elif why.startswith("connection lost: "):
                 why = why[17:]
+            self._why = why
             self._on_lost(why)
         elif k == _mqttas.DISCONNECTED:
             self._disc = True
@@ -617,13 +622,8 @@ class MQTTClient:
                     if not self._has_connected:
                         break
                 if up:
-                    # A planned close by the core (it withheld QoS 2 messages it
-                    # could not track) reconnects at once, without hold-down.
-                    if self._planned:
-                        r.planned(now())
-                    else:
-                        r.lost(now())
-                    self._planned = False
+                    r.lost(now(), self._cause)
+                    self._next_try(self._why)
                     up = False
                 a = r.action(now())
                 if a is None:  # Not expected: every attempt is reported at once.
@@ -643,6 +643,7 @@ class MQTTClient:
                 elif kind == _mqttas.ACTION_CONNECT:
                     if not self._has_connected:
                         break
+                    self._cause = 0  # A link that does not open: an outage.
                     try:
                         if not link_up:
                             await self._link.up()
@@ -652,11 +653,28 @@ class MQTTClient:
                         up = True
                         self.dprint("Reconnect OK!")
                     except OSError as e:
-                        r.attempt_failed(now())
+                        r.attempt_failed(now(), self._cause)
                         self.dprint("Error in reconnect. %s", e)
+                        self._next_try(e.args[-1])
             self.dprint("Disconnected, exited _keep_connected")
         finally:
             self._keeping = False
+
+    def _next_try(self, why):
+        # When the broker asked to back off or refused for good, its answer
+        # decides the wait: say so. A permanent refusal needs a person (the
+        # broker's administrator), so it is printed whatever DEBUG says.
+        c = self._cause
+        self._cause = 0
+        if c != _mqttas.CAUSE_BACK_OFF and c != _mqttas.CAUSE_PERMANENT:
+            return
+        t = self._policy.deadline()
+        msg = "%s, %s: next try in %d ms" % (why, "permanent" if c == _mqttas.CAUSE_PERMANENT else "back off",
+                                            0 if t is None else max(0, until(t, now())))
+        if c == _mqttas.CAUSE_PERMANENT:
+            print(msg)
+        else:
+            self.dprint(msg)
 
     def _reconnect(self):
         # An outage: close the connection, signal it, let _keep_connected

@@ -101,7 +101,21 @@
 #                         bounce: there a bounce only holds down.
 #   backoff_base [0.5]    Seconds waited after the first failed attempt,
 #                         doubling after each further one...
-#   backoff_cap [30]      ...up to this many seconds.
+#   backoff_cap [30]      ...up to this many seconds. Also the wait after
+#                         a permanent refusal (bad credentials, not
+#                         authorised, banned, server moved: CONNACK 3.1.1
+#                         1, 2, 4, 5; 5.0 0x81-0x87, 0x8A, 0x8C, 0x90, 0x95,
+#                         0x99-0x9B, 0x9D): after a first successful
+#                         connection such a refusal is printed and retried
+#                         only this often (the first connect() raises it).
+#   stable_time [None]    Seconds a connection must stay up before its loss
+#                         starts the backoff over; one lost sooner (a broker
+#                         that drops every connection, two devices with one
+#                         client id) counts as a failed attempt, so the
+#                         waits grow to backoff_cap. None: keepalive (60 s
+#                         when keepalive is 0). A broker DISCONNECT asking
+#                         to back off (server busy, session taken over,
+#                         quota or rate exceeded, ...) always counts.
 #   jitter [20]           Each wait is shortened by a random 0 to this many
 #                         percent, so devices do not reconnect in step.
 #   attempt_timeout [30]  Seconds an attempt may take before it counts as
@@ -192,6 +206,7 @@ EXTRA = {
     "backoff_cap": 30,
     "jitter": 20,
     "attempt_timeout": 30,
+    "stable_time": None,
     "reconnect_seed": None,
     "dns_server": "8.8.8.8",
     "link": None,

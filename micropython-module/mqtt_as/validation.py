@@ -144,6 +144,10 @@ def validate(config):
         raise _err("backoff_cap", "must not be below config['backoff_base']", c["backoff_cap"])
     s["jitter"] = _int(c, "jitter", 0, 100)
     s["attempt_timeout_ms"] = int(_num(c, "attempt_timeout", 0, 3600, True) * 1000)
+    if c["stable_time"] is None:
+        s["stable_ms"] = s["keepalive"] * 1000 or 60000
+    else:
+        s["stable_ms"] = int(_num(c, "stable_time", 0, 86400, True) * 1000)
     seed = c["reconnect_seed"]
     if seed is None:
         seed = 0

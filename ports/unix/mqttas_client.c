@@ -57,6 +57,7 @@ typedef struct options {
     uint32_t clock_start;
     unsigned long response_ms;
     mqttas_reconnect_policy policy;
+    bool stable_set;
 } options;
 
 static void usage(FILE *f)
@@ -87,6 +88,8 @@ static void usage(FILE *f)
             "  -b MS        backoff after the first failed attempt (500)\n"
             "  -X MS        backoff cap (30000)\n"
             "  -j PERCENT   backoff jitter (20)\n"
+            "  -U MS        a connection up this long resets the backoff; one lost sooner\n"
+            "               counts as a failed attempt (keep alive, or 60000 with -k 0)\n"
             "  -v           log every event to stderr\n"
             "Sub prints one line per message: TOPIC QOS DUP PAYLOAD.\n");
 }
@@ -121,7 +124,7 @@ static int parse_options(int argc, char **argv, options *o)
     mqttas_reconnect_policy_default(&o->policy);
     snprintf(default_id, sizeof default_id, "mqttas-%ld", (long)getpid());
     o->client_id = default_id;
-    while ((ch = getopt(argc, argv, "m:h:p:i:t:q:n:crV:k:d:S:T:R:O:vW:H:B:b:X:j:")) != -1) {
+    while ((ch = getopt(argc, argv, "m:h:p:i:t:q:n:crV:k:d:S:T:R:O:vW:H:B:b:X:j:U:")) != -1) {
         switch (ch) {
         case 'm':
             if (strcmp(optarg, "pub") == 0) {
@@ -219,11 +222,22 @@ static int parse_options(int argc, char **argv, options *o)
             }
             o->policy.jitter_percent = (uint8_t)v;
             break;
+        case 'U':
+            if (parse_ulong(optarg, 1ul << 30, &v) != 0) {
+                return -1;
+            }
+            o->policy.stable_ms = (uint32_t)v;
+            o->stable_set = true;
+            break;
         default: return -1;
         }
     }
     if (optind != argc || o->publish < 0) {
         return -1;
+    }
+    /* A connection that lived through a keep alive period is stable. */
+    if (!o->stable_set && o->keep_alive > 0) {
+        o->policy.stable_ms = (uint32_t)o->keep_alive * 1000u;
     }
     return 0;
 }
@@ -448,7 +462,7 @@ static void try_connect(app *a)
     now = now_ms();
     if (a->fd < 0) {
         /* The policy says when to try again. */
-        mqttas_reconnect_handle_attempt_failed(&a->rc, now);
+        mqttas_reconnect_handle_attempt_failed(&a->rc, now, MQTTAS_RECONNECT_CAUSE_OUTAGE);
         if (verbose) {
             logf_("broker unreachable");
         }
@@ -587,26 +601,34 @@ static void handle_events(app *a)
             }
             a->completed++;
             break;
-        case MQTTAS_EVENT_CONNECTION_LOST:
+        case MQTTAS_EVENT_CONNECTION_LOST: {
+            mqttas_reconnect_cause cause = MQTTAS_RECONNECT_CAUSE_OUTAGE;
             /* What the client queued last (PUBCOMPs for released QoS 2
              * messages, a 5.0 DISCONNECT with its reason) still goes out
              * on a link that works. */
             flush(a);
             link_close_gracefully(a);
-            /* The session closed a working link to have withheld QoS 2
-             * messages sent again: reconnect at once. Otherwise an outage
-             * (hold the link down) or a failed attempt (back off): the
-             * policy knows which. */
-            if (ev.lost == MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED) {
-                mqttas_reconnect_handle_planned(&a->rc, now_ms());
-            } else {
-                mqttas_reconnect_handle_lost(&a->rc, now_ms());
+            /* The library reads the refusal or DISCONNECT code: reconnect
+             * at once (planned), hold down or back off, or wait the
+             * longest (a permanent refusal). */
+            mqttas_reconnect_cause_of(&ev, &cause);
+            mqttas_reconnect_handle_lost(&a->rc, now_ms(), cause);
+            if (cause == MQTTAS_RECONNECT_CAUSE_BACK_OFF ||
+                cause == MQTTAS_RECONNECT_CAUSE_PERMANENT) {
+                bool has = false;
+                uint32_t at = 0;
+                mqttas_reconnect_poll_deadline(&a->rc, &has, &at);
+                if (has) {
+                    logf_("%s: next try in %d ms", mqttas_reconnect_cause_str(cause),
+                          (int)ms_until(at, now_ms()));
+                }
             }
             a->disconnecting = false;
             if (stop_requested) {
                 a->finished = true;
             }
             break;
+        }
         case MQTTAS_EVENT_DISCONNECTED:
             /* The DISCONNECT is queued: send it, then close. */
             flush(a);
@@ -885,9 +907,11 @@ int main(int argc, char **argv)
     {
         mqttas_reconnect_stats st;
         if (mqttas_reconnect_get_stats(&a.rc, &st) == MQTTAS_OK) {
-            logf_("outages %u, attempts %u, failed %u, link bounces %u, planned %u",
+            logf_("outages %u, attempts %u, failed %u, link bounces %u, planned %u, "
+                  "unstable %u, backed off %u, permanent refusals %u",
                   (unsigned)st.outages, (unsigned)st.attempts, (unsigned)st.failures,
-                  (unsigned)st.bounces, (unsigned)st.planned);
+                  (unsigned)st.bounces, (unsigned)st.planned, (unsigned)st.unstable,
+                  (unsigned)st.back_offs, (unsigned)st.permanent);
         }
     }
     if (a.opt.publish) {

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use mqttas::driver::{Clock, Storage, TcpDriver};
-use mqttas::reconnect::{Action, Policy};
+use mqttas::reconnect::{Action, Cause, Policy};
 use mqttas::session::{ConnectOptions, State};
 use mqttas::wire::{SubOptions, Subscription};
 use mqttas::{Client, Config, Error, Event, QoS, ReasonCode, Version};
@@ -49,6 +49,8 @@ outage policy (mqttas::reconnect::Policy, defaults from Policy::default):
   -b MS        backoff after the first failed attempt (500)
   -X MS        backoff cap (30000)
   -j PERCENT   backoff jitter (20)
+  -U MS        a connection up this long resets the backoff; one lost sooner
+               counts as a failed attempt (keep alive, or 60000 with -k 0)
   -v           log every event to stderr
 Sub prints one line per message: TOPIC QOS DUP PAYLOAD.";
 
@@ -87,6 +89,7 @@ struct Opts {
     clock_start: Option<u32>,
     response_ms: u32,
     policy: Policy,
+    stable_set: bool,
 }
 
 fn parse() -> Result<Opts, String> {
@@ -110,6 +113,7 @@ fn parse() -> Result<Opts, String> {
         clock_start: None,
         response_ms: 0,
         policy: Policy::default(),
+        stable_set: false,
     };
     let mut mode = None;
     let mut args = std::env::args().skip(1);
@@ -149,6 +153,10 @@ fn parse() -> Result<Opts, String> {
             "-b" => o.policy.backoff_base_ms = num("-b", args.next())?,
             "-X" => o.policy.backoff_cap_ms = num("-X", args.next())?,
             "-j" => o.policy.jitter_percent = num("-j", args.next())?,
+            "-U" => {
+                o.policy.stable_ms = num("-U", args.next())?;
+                o.stable_set = true;
+            }
             "-v" => o.verbose = true,
             other => return Err(format!("unknown option {other}")),
         }
@@ -158,6 +166,9 @@ fn parse() -> Result<Opts, String> {
         Some("sub") => false,
         _ => return Err("-m pub or -m sub is required".into()),
     };
+    if !o.stable_set && o.keep_alive != 0 {
+        o.policy.stable_ms = u32::from(o.keep_alive) * 1000;
+    }
     o.policy
         .validate()
         .map_err(|e| format!("outage policy: {e}"))?;
@@ -172,7 +183,7 @@ struct Seen {
     session_present: bool,
     subscribed: bool,
     refused_subscription: bool,
-    lost: bool,
+    lost: Option<Cause>,
     disconnected: bool,
 }
 
@@ -388,7 +399,7 @@ fn main() -> ExitCode {
                     completed += 1;
                 }
                 Event::ConnectionLost(reason) => {
-                    seen.lost = true;
+                    seen.lost = Some(Cause::of(reason));
                     eprintln!(
                         "[{} {:10}] connection lost: {reason}",
                         o.client_id,
@@ -404,10 +415,18 @@ fn main() -> ExitCode {
             false
         });
         drop(out);
-        if seen.lost {
+        if let Some(cause) = seen.lost {
             disconnecting = false;
             if stopping {
                 break;
+            }
+            // What the broker said decides the wait: say so.
+            let next = driver.reconnect_state().and_then(|r| r.poll_deadline());
+            if let (Cause::BackOff | Cause::Permanent, Some(at)) = (cause, next) {
+                log(&format!(
+                    "{cause}: next try in {} ms",
+                    at.wrapping_sub(driver.now()) as i32
+                ));
             }
         }
         if seen.disconnected {
@@ -467,8 +486,16 @@ fn main() -> ExitCode {
     if let Some(r) = driver.reconnect_state() {
         let s = r.stats();
         log(&format!(
-            "outages {}, attempts {}, failed {}, link bounces {}, planned {}",
-            s.outages, s.attempts, s.failures, s.bounces, s.planned
+            "outages {}, attempts {}, failed {}, link bounces {}, planned {}, \
+             unstable {}, backed off {}, permanent refusals {}",
+            s.outages,
+            s.attempts,
+            s.failures,
+            s.bounces,
+            s.planned,
+            s.unstable,
+            s.back_offs,
+            s.permanent
         ));
     }
     let stopped = STOP.load(Ordering::SeqCst);

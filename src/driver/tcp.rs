@@ -5,8 +5,8 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use crate::reconnect::{Action, Policy, Reconnect};
-use crate::session::{Client, ConnectOptions, LostReason};
+use crate::reconnect::{Action, Cause, Policy, Reconnect};
+use crate::session::{Client, ConnectOptions};
 use crate::wire::{Property, QoS, ReasonCode, Subscription};
 use crate::Event;
 
@@ -139,8 +139,9 @@ impl<'a> TcpDriver<'a> {
     }
 
     /// Follow `policy` from now on in [`TcpDriver::keep_connected`]
-    /// (otherwise the default [`Policy`]); `seed` seeds its jitter. The
-    /// policy's state starts over: its first action is to connect.
+    /// (otherwise the default [`Policy`] with [`Policy::stable_ms`] set to
+    /// the client's keep alive); `seed` seeds its jitter. The policy's
+    /// state starts over: its first action is to connect.
     pub fn set_reconnect_policy(&mut self, policy: Policy, seed: u32) {
         self.reconnect = Some(Reconnect::new(policy, seed));
     }
@@ -176,9 +177,16 @@ impl<'a> TcpDriver<'a> {
     ) -> Result<Option<Action>, Error> {
         let addr = self.addr.ok_or(Error::NoAddress)?;
         let now = self.clock.now();
+        let keep_alive = self.client.config().keep_alive;
         let action = self
             .reconnect
-            .get_or_insert_with(|| Reconnect::new(Policy::default(), seed_from(now)))
+            .get_or_insert_with(|| {
+                let mut policy = Policy::default();
+                if keep_alive != 0 {
+                    policy.stable_ms = u32::from(keep_alive) * 1000;
+                }
+                Reconnect::new(policy, seed_from(now))
+            })
             .poll_action(now);
         match action {
             Some(Action::Connect) => {
@@ -190,7 +198,7 @@ impl<'a> TcpDriver<'a> {
                     Err(Error::Io(_)) => {
                         let now = self.clock.now();
                         if let Some(r) = self.reconnect.as_mut() {
-                            r.handle_attempt_failed(now);
+                            r.handle_attempt_failed(now, Cause::Outage);
                         }
                     }
                     Err(e) => return Err(e),
@@ -421,10 +429,7 @@ impl<'a> TcpDriver<'a> {
             if let Some(r) = reconnect.as_mut() {
                 match e {
                     Event::Connected { .. } => r.handle_connected(clock.now()),
-                    Event::ConnectionLost(LostReason::ReceiveMaximumExceeded) => {
-                        r.handle_planned(clock.now())
-                    }
-                    Event::ConnectionLost(_) => r.handle_lost(clock.now()),
+                    Event::ConnectionLost(why) => r.handle_lost(clock.now(), Cause::of(why)),
                     _ => {}
                 }
             }

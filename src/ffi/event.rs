@@ -69,7 +69,7 @@ pub enum mqttas_lost_reason {
     /// tracks: the excess was neither delivered nor acknowledged, and the
     /// client closed the connection on purpose (5.0: DISCONNECT 0x93) so the
     /// broker sends it again. Reconnect at once
-    /// (`mqttas_reconnect_handle_planned`); nothing is lost.
+    /// (`MQTTAS_RECONNECT_CAUSE_PLANNED`); nothing is lost.
     MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED = 5,
     /// The broker sent DISCONNECT (5.0) with the reason code in `reason`.
     MQTTAS_LOST_SERVER_DISCONNECT = 6,
@@ -679,6 +679,26 @@ pub unsafe extern "C" fn mqttas_event_describe(
     let fields = unsafe { Fields::read(event) };
     // SAFETY: forwarded from the caller.
     unsafe { describe_into(buf, buf_len, out_len, |w| fields.describe(w)) }
+}
+
+/// Why the connection was lost, for a `MQTTAS_EVENT_CONNECTION_LOST`
+/// event (`None` when its fields name no reason this library has);
+/// `MQTTAS_ERR_INVALID_ARGUMENT` for any other event.
+///
+/// # Safety
+/// `event` is NULL or points to a readable `mqttas_event`.
+pub(crate) unsafe fn lost_reason_of(
+    event: *const mqttas_event,
+) -> Result<Option<LostReason>, mqttas_result> {
+    if event.is_null() {
+        return Err(mqttas_result::MQTTAS_ERR_NULL_POINTER);
+    }
+    // SAFETY: non-NULL; readable by the caller's promise.
+    let fields = unsafe { Fields::read(event) };
+    if fields.kind != MQTTAS_EVENT_CONNECTION_LOST as u32 {
+        return Err(mqttas_result::MQTTAS_ERR_INVALID_ARGUMENT);
+    }
+    Ok(fields.lost_reason())
 }
 
 /// A short static text for a `mqttas_lost_reason` value (e.g. "link down",

@@ -1,11 +1,13 @@
 //! The outage policy ([`crate::reconnect`]) for C: `mqttas_reconnect_*`.
 
+use core::ffi::c_char;
 use core::mem::{align_of, size_of};
 use core::ptr::{addr_of, addr_of_mut};
 
 use super::args;
+use super::event::{lost_reason_of, mqttas_event};
 use super::mqttas_result::{self, *};
-use crate::reconnect::{Action, Policy, Reconnect};
+use crate::reconnect::{Action, Cause, Policy, Reconnect};
 
 /// The outage policy: how long the link is held down after an outage, how
 /// attempts back off, when the link itself is bounced. Fill it with
@@ -23,7 +25,8 @@ pub struct mqttas_reconnect_policy {
     /// Wait after the first failed attempt, doubling after each further
     /// one. Default 500.
     pub backoff_base_ms: u32,
-    /// Longest wait between attempts. Default 30000.
+    /// Longest wait between attempts, and the wait after a permanent
+    /// refusal. Default 30000.
     pub backoff_cap_ms: u32,
     /// Each wait is shortened by a random 0 to this many percent (at most
     /// 100). Default 20.
@@ -31,6 +34,10 @@ pub struct mqttas_reconnect_policy {
     /// An attempt not reported within this long counts as failed; 0: no
     /// limit. Default 30000.
     pub attempt_timeout_ms: u32,
+    /// A connection up this long resets the backoff; one lost sooner counts
+    /// as one more failed attempt. Set it to the keep alive; 0: every
+    /// connection resets it. Default 60000.
+    pub stable_ms: u32,
 }
 
 impl From<&Policy> for mqttas_reconnect_policy {
@@ -42,6 +49,7 @@ impl From<&Policy> for mqttas_reconnect_policy {
             backoff_cap_ms: p.backoff_cap_ms,
             jitter_percent: p.jitter_percent,
             attempt_timeout_ms: p.attempt_timeout_ms,
+            stable_ms: p.stable_ms,
         }
     }
 }
@@ -55,6 +63,7 @@ impl From<&mqttas_reconnect_policy> for Policy {
             backoff_cap_ms: p.backoff_cap_ms,
             jitter_percent: p.jitter_percent,
             attempt_timeout_ms: p.attempt_timeout_ms,
+            stable_ms: p.stable_ms,
         }
     }
 }
@@ -81,6 +90,57 @@ pub enum mqttas_reconnect_kind {
     MQTTAS_RECONNECT_WAIT = 4,
 }
 
+/// What ended a connection or an attempt, for
+/// `mqttas_reconnect_handle_lost` and `mqttas_reconnect_handle_attempt_failed`:
+/// take it from the `MQTTAS_EVENT_CONNECTION_LOST` event with
+/// `mqttas_reconnect_cause_of` (the library classifies every refusal and
+/// DISCONNECT code); a transport that did not open is an OUTAGE. The
+/// numbers are fixed.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum mqttas_reconnect_cause {
+    /// The link or the broker went away without saying why (link down, no
+    /// reply, a protocol error, an ordinary DISCONNECT, no TCP): after a
+    /// connection that stayed up `stable_ms` the backoff starts over; a
+    /// shorter one counts as a failed attempt.
+    MQTTAS_RECONNECT_CAUSE_OUTAGE = 0,
+    /// The broker asked to come back later (CONNACK server unavailable or
+    /// busy, quota or rate exceeded; DISCONNECT server busy, session taken
+    /// over, ...): one more failed attempt whatever the uptime.
+    MQTTAS_RECONNECT_CAUSE_BACK_OFF = 1,
+    /// The broker refused for good (bad credentials, not authorised,
+    /// banned, server moved, ...): the next attempt after `backoff_cap_ms`.
+    MQTTAS_RECONNECT_CAUSE_PERMANENT = 2,
+    /// The session closed a working connection on purpose
+    /// (`MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED`): reconnect at once.
+    MQTTAS_RECONNECT_CAUSE_PLANNED = 3,
+}
+
+impl From<Cause> for mqttas_reconnect_cause {
+    fn from(c: Cause) -> Self {
+        use mqttas_reconnect_cause::*;
+        match c {
+            Cause::Outage => MQTTAS_RECONNECT_CAUSE_OUTAGE,
+            Cause::BackOff => MQTTAS_RECONNECT_CAUSE_BACK_OFF,
+            Cause::Permanent => MQTTAS_RECONNECT_CAUSE_PERMANENT,
+            Cause::Planned => MQTTAS_RECONNECT_CAUSE_PLANNED,
+        }
+    }
+}
+
+/// The cause a C caller passed as a number, if it is one.
+fn cause_from_c(c: u32) -> Option<Cause> {
+    use mqttas_reconnect_cause::*;
+    let k = |x: mqttas_reconnect_cause| x as u32;
+    Some(match c {
+        x if x == k(MQTTAS_RECONNECT_CAUSE_OUTAGE) => Cause::Outage,
+        x if x == k(MQTTAS_RECONNECT_CAUSE_BACK_OFF) => Cause::BackOff,
+        x if x == k(MQTTAS_RECONNECT_CAUSE_PERMANENT) => Cause::Permanent,
+        x if x == k(MQTTAS_RECONNECT_CAUSE_PLANNED) => Cause::Planned,
+        _ => return None,
+    })
+}
+
 /// An action with its tick.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -104,8 +164,14 @@ pub struct mqttas_reconnect_stats {
     pub failures: u32,
     /// Link bounces.
     pub bounces: u32,
-    /// Planned reconnections (`mqttas_reconnect_handle_planned`).
+    /// Planned reconnections (`MQTTAS_RECONNECT_CAUSE_PLANNED`).
     pub planned: u32,
+    /// Connections lost before they had stayed up `stable_ms`.
+    pub unstable: u32,
+    /// Losses and refusals by which the broker asked to back off.
+    pub back_offs: u32,
+    /// Permanent refusals.
+    pub permanent: u32,
 }
 
 /// Words of storage in a `mqttas_reconnect`.
@@ -224,9 +290,30 @@ pub unsafe extern "C" fn mqttas_reconnect_init(
     MQTTAS_OK
 }
 
-/// The connection was lost (`MQTTAS_EVENT_CONNECTION_LOST`, or a link
-/// error). While connected this starts an outage (next action HOLD_DOWN);
-/// during an attempt it counts as a failed attempt; otherwise ignored.
+/// Run `f` on the machine with the cause a C caller gave.
+///
+/// # Safety
+/// As for [`machine`].
+unsafe fn with_cause(
+    r: *mut mqttas_reconnect,
+    cause: u32,
+    f: impl FnOnce(&mut Reconnect, Cause),
+) -> mqttas_result {
+    match cause_from_c(cause) {
+        // SAFETY: forwarded from the caller.
+        Some(c) => unsafe { with(r, |m| f(m, c)) },
+        None => MQTTAS_ERR_INVALID_ARGUMENT,
+    }
+}
+
+/// The connection was lost at `now`: `cause` (a `mqttas_reconnect_cause`)
+/// from `mqttas_reconnect_cause_of` on the `MQTTAS_EVENT_CONNECTION_LOST`
+/// event, or `MQTTAS_RECONNECT_CAUSE_OUTAGE` for a link error. While
+/// connected this starts an outage: next action HOLD_DOWN, for
+/// `hold_down_ms` after a stable connection, else for the grown backoff
+/// (`backoff_cap_ms` after a permanent refusal); CAUSE_PLANNED connects
+/// again at once. During an attempt it counts as a failed attempt;
+/// otherwise ignored. `MQTTAS_ERR_INVALID_ARGUMENT` for an unknown cause.
 ///
 /// # Safety
 /// `r` is NULL or a `mqttas_reconnect` nothing else uses during the call.
@@ -234,30 +321,16 @@ pub unsafe extern "C" fn mqttas_reconnect_init(
 pub unsafe extern "C" fn mqttas_reconnect_handle_lost(
     r: *mut mqttas_reconnect,
     now: u32,
+    cause: u32,
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
-    unsafe { with(r, |m| m.handle_lost(now)) }
+    unsafe { with_cause(r, cause, |m, c| m.handle_lost(now, c)) }
 }
 
-/// The session closed a working connection on purpose
-/// (`MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED`: it withheld QoS 2 messages it
-/// could not track, and the broker sends them again on a new connection):
-/// not an outage, so the next action is CONNECT at once, without hold-down.
-/// Anything but connected is handled as `mqttas_reconnect_handle_lost`.
-///
-/// # Safety
-/// As for `mqttas_reconnect_handle_lost`.
-#[no_mangle]
-pub unsafe extern "C" fn mqttas_reconnect_handle_planned(
-    r: *mut mqttas_reconnect,
-    now: u32,
-) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe { with(r, |m| m.handle_planned(now)) }
-}
-
-/// The attempt after CONNECT failed: the transport did not open, the
-/// broker refused, or no CONNACK came.
+/// The attempt after CONNECT failed at `now`: the transport did not open
+/// or no CONNACK came (`MQTTAS_RECONNECT_CAUSE_OUTAGE`), or the broker
+/// refused (`mqttas_reconnect_cause_of` on the event). Next action WAIT,
+/// or BOUNCE_LINK after `tcp_attempts_before_bounce` outages in a row.
 ///
 /// # Safety
 /// As for `mqttas_reconnect_handle_lost`.
@@ -265,9 +338,58 @@ pub unsafe extern "C" fn mqttas_reconnect_handle_planned(
 pub unsafe extern "C" fn mqttas_reconnect_handle_attempt_failed(
     r: *mut mqttas_reconnect,
     now: u32,
+    cause: u32,
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
-    unsafe { with(r, |m| m.handle_attempt_failed(now)) }
+    unsafe { with_cause(r, cause, |m, c| m.handle_attempt_failed(now, c)) }
+}
+
+/// The cause of a `MQTTAS_EVENT_CONNECTION_LOST` event into `*out`: what
+/// the outage policy makes of its refusal code or the broker's DISCONNECT
+/// (the table is in the Rust docs of `mqttas::reconnect`). An event whose
+/// fields name no known reason is an OUTAGE. `MQTTAS_ERR_INVALID_ARGUMENT`
+/// for another kind of event.
+///
+/// # Safety
+/// `event` is NULL or points to a readable `mqttas_event`; `out` points to
+/// writable memory for a `mqttas_reconnect_cause`.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_reconnect_cause_of(
+    event: *const mqttas_event,
+    out: *mut mqttas_reconnect_cause,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    let o = match unsafe { args::out(out) } {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    // SAFETY: forwarded from the caller.
+    match unsafe { lost_reason_of(event) } {
+        Ok(why) => {
+            o.put(why.map_or(Cause::Outage, |w| Cause::of(&w)).into());
+            MQTTAS_OK
+        }
+        Err(e) => e,
+    }
+}
+
+/// A short static text for a `mqttas_reconnect_cause` value ("outage",
+/// "broker asked to back off", "permanent refusal", "planned
+/// reconnection"), NUL-terminated and valid for the life of the program;
+/// never NULL ("unknown" for other values).
+#[no_mangle]
+pub extern "C" fn mqttas_reconnect_cause_str(cause: u32) -> *const c_char {
+    use mqttas_reconnect_cause::*;
+    super::text::c_texts!(
+        TEXTS: [
+            (MQTTAS_RECONNECT_CAUSE_OUTAGE, "outage"),
+            (MQTTAS_RECONNECT_CAUSE_BACK_OFF, "broker asked to back off"),
+            (MQTTAS_RECONNECT_CAUSE_PERMANENT, "permanent refusal"),
+            (MQTTAS_RECONNECT_CAUSE_PLANNED, "planned reconnection"),
+        ],
+        "unknown"
+    );
+    TEXTS.get(cause)
 }
 
 /// CONNACK accepted the connection (`MQTTAS_EVENT_CONNECTED`): backoff and
@@ -375,6 +497,9 @@ pub unsafe extern "C" fn mqttas_reconnect_get_stats(
                 failures: s.failures,
                 bounces: s.bounces,
                 planned: s.planned,
+                unstable: s.unstable,
+                back_offs: s.back_offs,
+                permanent: s.permanent,
             });
             MQTTAS_OK
         }
@@ -386,6 +511,7 @@ pub unsafe extern "C" fn mqttas_reconnect_get_stats(
 mod tests {
     use super::*;
     use core::mem::MaybeUninit;
+    use mqttas_reconnect_cause::*;
 
     #[test]
     fn init_poll_and_report_through_the_c_api() {
@@ -409,13 +535,18 @@ mod tests {
                 mqttas_reconnect_kind::MQTTAS_RECONNECT_CONNECT
             );
             assert_eq!(mqttas_reconnect_handle_connected(r, 5), MQTTAS_OK);
-            assert_eq!(mqttas_reconnect_handle_lost(r, 100), MQTTAS_OK);
+            assert_eq!(
+                mqttas_reconnect_handle_lost(r, 100, MQTTAS_RECONNECT_CAUSE_OUTAGE as u32),
+                MQTTAS_OK
+            );
             assert_eq!(
                 mqttas_reconnect_poll_action(r, 100, a.as_mut_ptr()),
                 MQTTAS_OK
             );
             let got = a.assume_init();
             assert_eq!(got.kind, mqttas_reconnect_kind::MQTTAS_RECONNECT_HOLD_DOWN);
+            // Up 95 ms, below stable_ms: one failure, held down at least
+            // hold_down_ms (the backoff after one failure is 500).
             assert_eq!(got.until, 1100);
             let (mut has, mut d) = (false, 0u32);
             assert_eq!(
@@ -426,7 +557,8 @@ mod tests {
             assert_eq!(d, 1100);
             let mut s = MaybeUninit::<mqttas_reconnect_stats>::uninit();
             assert_eq!(mqttas_reconnect_get_stats(r, s.as_mut_ptr()), MQTTAS_OK);
-            assert_eq!(s.assume_init().outages, 1);
+            let s = s.assume_init();
+            assert_eq!((s.outages, s.unstable), (1, 1));
         }
     }
 
@@ -442,11 +574,11 @@ mod tests {
         // SAFETY (all): valid or NULL pointers.
         unsafe {
             assert_eq!(
-                mqttas_reconnect_handle_lost(&mut r, 0),
+                mqttas_reconnect_handle_lost(&mut r, 0, 0),
                 MQTTAS_ERR_NOT_INITIALIZED
             );
             assert_eq!(
-                mqttas_reconnect_handle_lost(core::ptr::null_mut(), 0),
+                mqttas_reconnect_handle_lost(core::ptr::null_mut(), 0, 0),
                 MQTTAS_ERR_NULL_POINTER
             );
             let p = mqttas_reconnect_policy {
@@ -456,6 +588,7 @@ mod tests {
                 backoff_cap_ms: 5,
                 jitter_percent: 0,
                 attempt_timeout_ms: 0,
+                stable_ms: 0,
             };
             assert_eq!(
                 mqttas_reconnect_init(&mut r, &p, 0),
@@ -471,6 +604,53 @@ mod tests {
             );
             assert_eq!(mqttas_reconnect_poll_action(&mut r, 0, &mut a), MQTTAS_OK);
             assert_eq!(a.kind, mqttas_reconnect_kind::MQTTAS_RECONNECT_CONNECT);
+            assert_eq!(
+                mqttas_reconnect_handle_attempt_failed(&mut r, 0, 4),
+                MQTTAS_ERR_INVALID_ARGUMENT
+            );
+            let ev = mqttas_event::NONE;
+            let mut c = mqttas_reconnect_cause::MQTTAS_RECONNECT_CAUSE_PLANNED;
+            assert_eq!(
+                mqttas_reconnect_cause_of(&ev, &mut c),
+                MQTTAS_ERR_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                mqttas_reconnect_cause_of(core::ptr::null(), &mut c),
+                MQTTAS_ERR_NULL_POINTER
+            );
+        }
+    }
+
+    #[test]
+    fn causes_come_from_the_event_and_read_as_in_rust() {
+        use crate::session::LostReason;
+        use crate::wire::{ReasonCode, Version};
+        use crate::Event;
+        for (why, want) in [
+            (
+                LostReason::Refused(Version::V5, ReasonCode::NOT_AUTHORIZED),
+                Cause::Permanent,
+            ),
+            (
+                LostReason::Refused(Version::V311, ReasonCode(3)),
+                Cause::BackOff,
+            ),
+            (
+                LostReason::ServerDisconnect(ReasonCode::SERVER_BUSY),
+                Cause::BackOff,
+            ),
+            (LostReason::ReceiveMaximumExceeded, Cause::Planned),
+            (LostReason::LinkDown, Cause::Outage),
+        ] {
+            let ev = mqttas_event::from(&Event::ConnectionLost(why));
+            let mut c = mqttas_reconnect_cause::MQTTAS_RECONNECT_CAUSE_OUTAGE;
+            // SAFETY: valid pointers to locals.
+            assert_eq!(unsafe { mqttas_reconnect_cause_of(&ev, &mut c) }, MQTTAS_OK);
+            assert_eq!(c, mqttas_reconnect_cause::from(want), "{why:?}");
+            assert_eq!(cause_from_c(c as u32), Some(want));
+            // SAFETY: the texts are static and NUL-terminated.
+            let text = unsafe { core::ffi::CStr::from_ptr(mqttas_reconnect_cause_str(c as u32)) };
+            assert_eq!(text.to_str(), Ok(want.as_str()));
         }
     }
 }

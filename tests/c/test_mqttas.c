@@ -1066,23 +1066,83 @@ static void test_session_5_properties(void **state)
 
 /* ---- connection loss: refused, protocol error, link down, timeouts ---- */
 
-static void test_refused_311(void **state)
+/* A 3.1.1 client refused with CONNACK 5: its CONNECTION_LOST event. */
+static fixture *refused_311(mqttas_event *ev)
 {
     fixture *f = fixture_new(MQTTAS_VERSION_311, 256, 256, 1024);
     mqttas_connect_options o = options_for("c1");
-    mqttas_event ev;
-    (void)state;
     assert_int_equal(fixture_init(f), MQTTAS_OK);
     assert_int_equal(mqttas_connect(f->c, 0, &o), MQTTAS_OK);
     (void)drain_tx(f->c, 0, (uint8_t[64]){0}, 64);
     feed(f->c, 1, BYTES(0x20, 2, 0, 5));
-    next_event(f->c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
+    next_event(f->c, ev, MQTTAS_EVENT_CONNECTION_LOST);
+    return f;
+}
+
+static void test_refused_311(void **state)
+{
+    mqttas_event ev;
+    fixture *f = refused_311(&ev);
+    (void)state;
     assert_int_equal(ev.lost, MQTTAS_LOST_REFUSED);
     assert_int_equal(ev.version, MQTTAS_VERSION_311);
     assert_int_equal(ev.reason, 5);
     expect_describe(&ev,
                     "connection lost: broker refused the connection: not authorised (CONNACK 5)");
     assert_int_equal(state_of(f->c), MQTTAS_STATE_DISCONNECTED);
+    fixture_free(f);
+}
+
+/* The outage policy reads the refusal from the event: a permanent one
+ * (CONNACK 5) waits the cap; a connection lost right after CONNACK counts
+ * as a failure, so the hold-downs grow. */
+static void test_reconnect_causes(void **state)
+{
+    mqttas_event ev;
+    fixture *f = refused_311(&ev);
+    mqttas_reconnect rc;
+    mqttas_reconnect_policy p;
+    mqttas_reconnect_action act;
+    mqttas_reconnect_cause cause = MQTTAS_RECONNECT_CAUSE_PLANNED;
+    mqttas_reconnect_stats st;
+    /* The refusal was failure 1: backoff 1000 (2), 2000, 4000, 8000. */
+    uint32_t t = 0, want[4] = {1000, 2000, 4000, 8000};
+    int i;
+    (void)state;
+    assert_int_equal(mqttas_reconnect_cause_of(&ev, &cause), MQTTAS_OK);
+    assert_int_equal(cause, MQTTAS_RECONNECT_CAUSE_PERMANENT);
+    assert_string_equal(mqttas_reconnect_cause_str(cause), "permanent refusal");
+    assert_int_equal(mqttas_reconnect_cause_of(NULL, &cause), MQTTAS_ERR_NULL_POINTER);
+
+    assert_int_equal(mqttas_reconnect_policy_default(&p), MQTTAS_OK);
+    assert_int_equal(p.stable_ms, 60000);
+    p.jitter_percent = 0;
+    assert_int_equal(mqttas_reconnect_init(&rc, &p, 1), MQTTAS_OK);
+    assert_int_equal(mqttas_reconnect_poll_action(&rc, 0, &act), MQTTAS_OK);
+    assert_int_equal(act.kind, MQTTAS_RECONNECT_CONNECT);
+    assert_int_equal(mqttas_reconnect_handle_attempt_failed(&rc, 0, cause), MQTTAS_OK);
+    assert_int_equal(mqttas_reconnect_poll_action(&rc, 0, &act), MQTTAS_OK);
+    assert_int_equal(act.kind, MQTTAS_RECONNECT_WAIT);
+    assert_int_equal(act.until, p.backoff_cap_ms);
+    assert_int_equal(mqttas_reconnect_handle_lost(&rc, 0, 7), MQTTAS_ERR_INVALID_ARGUMENT);
+
+    /* Connected, then lost 10 ms later, four times over. */
+    t = act.until;
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(mqttas_reconnect_poll_action(&rc, t, &act), MQTTAS_OK);
+        assert_int_equal(act.kind, MQTTAS_RECONNECT_CONNECT);
+        assert_int_equal(mqttas_reconnect_handle_connected(&rc, t), MQTTAS_OK);
+        assert_int_equal(
+            mqttas_reconnect_handle_lost(&rc, t + 10, MQTTAS_RECONNECT_CAUSE_OUTAGE), MQTTAS_OK);
+        assert_int_equal(mqttas_reconnect_poll_action(&rc, t + 10, &act), MQTTAS_OK);
+        assert_int_equal(act.kind, MQTTAS_RECONNECT_HOLD_DOWN);
+        assert_int_equal(act.until - (t + 10), want[i]);
+        t = act.until;
+    }
+    assert_int_equal(mqttas_reconnect_get_stats(&rc, &st), MQTTAS_OK);
+    assert_int_equal(st.permanent, 1);
+    assert_int_equal(st.unstable, 4);
+    assert_int_equal(st.outages, 4);
     fixture_free(f);
 }
 
@@ -1363,6 +1423,7 @@ int main(void)
         cmocka_unit_test(test_command_errors),
         cmocka_unit_test(test_session_5_properties),
         cmocka_unit_test(test_refused_311),
+        cmocka_unit_test(test_reconnect_causes),
         cmocka_unit_test(test_protocol_error),
         cmocka_unit_test(test_link_down_resends),
         cmocka_unit_test(test_time_wraparound),

@@ -5,7 +5,7 @@ the options of ports/unix/mqttas_client.c (tests/faults/README.md):
 
   -m pub|sub -h HOST -p PORT -i ID -t TOPIC -q QOS -n COUNT -c -r -V 4|5
   -k KEEPALIVE -d DELAY_MS -S STORE -T TIMEOUT_S -R READY_FILE -W RESPONSE_MS
-  -H HOLD_MS -B N -b BASE_MS -X CAP_MS -j PERCENT -O TICK (ignored) -v
+  -H HOLD_MS -B N -b BASE_MS -X CAP_MS -j PERCENT -U STABLE_MS -O TICK (ignored) -v
 
 pub publishes the payloads 1..COUNT and exits 0 once all are acknowledged;
 sub subscribes, creates READY_FILE after the first SUBACK, prints
@@ -17,7 +17,7 @@ stderr, `connection lost: ...` on each loss. With MQTTAS_PY_MEM=1 it logs
 CPython counterpart of gc.mem_alloc().
 
 The outage policy is mqtt_as's (config hold_down, tcp_attempts,
-backoff_base, backoff_cap, jitter), which follows the core's
+backoff_base, backoff_cap, jitter, stable_time), which follows the core's
 _mqttas.Reconnect like the Rust and C clients.
 """
 
@@ -50,9 +50,9 @@ def options(argv):
         "m": None, "h": "127.0.0.1", "p": 1883, "i": "mqttas-py-%d" % os.getpid(),
         "t": "mqttas/test", "q": 0, "n": 10, "c": False, "r": False, "V": 4, "k": 60,
         "d": 0, "S": 65536, "T": 0, "R": None, "W": 10000, "H": 1000, "B": 3,
-        "b": 500, "X": 30000, "j": 20, "v": False,
+        "b": 500, "X": 30000, "j": 20, "U": None, "v": False,
     }
-    opts, rest = getopt.getopt(argv, "m:h:p:i:t:q:n:crV:k:d:S:T:R:O:W:H:B:b:X:j:v")
+    opts, rest = getopt.getopt(argv, "m:h:p:i:t:q:n:crV:k:d:S:T:R:O:W:H:B:b:X:j:U:v")
     if rest:
         raise SystemExit("unexpected arguments: %s" % rest)
     for k, v in opts:
@@ -132,6 +132,7 @@ async def run(o):
         mqttv5=o["V"] == 5, subs_cb=on_message, wifi_coro=on_wifi, connect_coro=on_connect,
         store_size=o["S"], hold_down=o["H"] / 1000, tcp_attempts=o["B"],
         backoff_base=o["b"] / 1000, backoff_cap=o["X"] / 1000, jitter=o["j"],
+        stable_time=None if o["U"] is None else o["U"] / 1000,
     )
     if o["V"] == 5 and o["c"]:
         # A session that outlives the connection (and a broker restart).

@@ -159,12 +159,13 @@ def test_timeout_declares_loss():
 
 def test_reconnect_policy_hold_down_backoff_bounce():
     r = m.Reconnect(hold_down_ms=100, tcp_attempts_before_bounce=2, backoff_base_ms=50,
-                    backoff_cap_ms=80, jitter_percent=0, attempt_timeout_ms=1000, seed=7)
+                    backoff_cap_ms=80, jitter_percent=0, attempt_timeout_ms=1000, stable_ms=5,
+                    seed=7)
     assert r.action(0) == (m.ACTION_CONNECT, 0)  # first connection: at once
     assert r.action(1) is None  # attempt under way
     r.connected(5)
     assert r.action(6) is None and r.deadline() is None
-    r.lost(10)
+    r.lost(10)  # up 5 ms: stable, a plain outage
     assert r.action(10) == (m.ACTION_HOLD_DOWN, 110)
     assert r.action(50) == (m.ACTION_WAIT, 110)
     assert r.action(110) == (m.ACTION_CONNECT, 0)
@@ -179,9 +180,44 @@ def test_reconnect_policy_hold_down_backoff_bounce():
     # Timed out: a third failure; the backoff (50, 100, 200) stops at the cap.
     assert r.action(1271) == (m.ACTION_WAIT, 1271 + 80)
     r.connected(1400)
-    r.planned(1500)
+    r.lost(1500, m.CAUSE_PLANNED)
     assert r.action(1500) == (m.ACTION_CONNECT, 0)  # planned: no hold-down
-    assert r.stats() == (1, 5, 3, 1, 1)
+    assert r.stats() == (1, 5, 3, 1, 1, 0, 0, 0)
+
+
+def test_reconnect_policy_causes_from_lost_events():
+    # The LOST event carries the core's cause; the policy takes it.
+    c = m.Client(version=m.VERSION_311, rx_size=256, tx_size=256, store_size=256)
+    c.connect(0, "x")
+    c.take_tx(0)
+    c.feed(1, bytes([0x20, 2, 0, 5]))  # CONNACK 5: not authorised
+    ev = c.next_event()
+    assert ev[0] == m.LOST and ev[1] == m.LOST_REFUSED and ev[4] == m.CAUSE_PERMANENT, ev
+    r = m.Reconnect(hold_down_ms=100, backoff_base_ms=50, backoff_cap_ms=5000, jitter_percent=0,
+                    stable_ms=1000, seed=1)
+    assert r.action(0) == (m.ACTION_CONNECT, 0)
+    r.attempt_failed(10, ev[4])
+    assert r.action(10) == (m.ACTION_WAIT, 5010), "permanent: the cap"
+    assert r.action(5010) == (m.ACTION_CONNECT, 0)
+    # A connection lost 10 ms after CONNACK: one more failure, held down
+    # for the grown backoff (50, 100, 200 ... past the 100 ms hold-down).
+    waits = []
+    t = 5010
+    for _ in range(4):
+        r.connected(t)
+        r.lost(t + 10)
+        kind, until = r.action(t + 10)
+        assert kind == m.ACTION_HOLD_DOWN
+        waits.append(until - (t + 10))
+        t = until
+        assert r.action(t) == (m.ACTION_CONNECT, 0)
+    assert waits == [100, 200, 400, 800], waits
+    r.attempt_failed(t, m.CAUSE_BACK_OFF)
+    assert r.action(t) == (m.ACTION_WAIT, t + 1600)
+    outages, attempts, failures, bounces, planned, unstable, back_offs, permanent = r.stats()
+    assert (outages, unstable, back_offs, permanent) == (4, 4, 1, 1)
+    with pytest.raises(ValueError):
+        r.lost(t, 9)  # not a cause
 
 
 def test_reconnect_policy_bad_values():

@@ -72,6 +72,7 @@ def test_a_good_config_constructs_without_io():
         ({"ssl_params": None}, "config['ssl_params'] must be a dict"),
         ({"rx_size": 10}, "config['rx_size'] must be an integer in 64"),
         ({"dns_server": 53}, "config['dns_server']"),
+        ({"stable_time": -1}, "config['stable_time'] must be a number of seconds"),
     ],
 )
 def test_mistakes_raise_valueerror_naming_the_key(change, message):
@@ -96,6 +97,15 @@ def test_ping_interval_follows_mqtt_as():
     assert validate(good(keepalive=60, ping_interval=5))["ping_interval_ms"] == 5000
     assert validate(good(keepalive=60, ping_interval=100))["ping_interval_ms"] == 15000
     assert validate(good(keepalive=0, ping_interval=0))["ping_interval_ms"] == 20000
+
+
+def test_stable_time_follows_the_keepalive():
+    # A connection that lived through a keep alive period resets the
+    # backoff; one lost sooner counts as a failed attempt.
+    assert validate(good(keepalive=60))["stable_ms"] == 60000
+    assert validate(good(keepalive=5))["stable_ms"] == 5000
+    assert validate(good(keepalive=0))["stable_ms"] == 60000
+    assert validate(good(keepalive=5, stable_time=0.5))["stable_ms"] == 500
 
 
 def board(monkeypatch):

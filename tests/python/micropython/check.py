@@ -45,7 +45,8 @@ ok(kw["clean"] is False and kw["ping_interval_ms"] == 15000 and kw["response_tim
 ok(cl.port == 1883 and not cl.isconnected(), "client")
 rk = _mqttas.Reconnect.last
 ok(rk["hold_down_ms"] == 1000 and rk["tcp_attempts_before_bounce"] == 3 and rk["backoff_base_ms"] == 500
-   and rk["backoff_cap_ms"] == 30000 and rk["jitter_percent"] == 20 and rk["attempt_timeout_ms"] == 30000,
+   and rk["backoff_cap_ms"] == 30000 and rk["jitter_percent"] == 20 and rk["attempt_timeout_ms"] == 30000
+   and rk["stable_ms"] == 60000,
    "outage policy defaults")
 
 bad = dict(config)
