@@ -155,6 +155,8 @@ class MQTTClient:
     _planned = False  # The last loss was a planned close by the core.
     _closing = None  # (Event set when done, stream): a graceful close under way.
     _chunk = None
+    _told = False  # wifi_coro was last told True (callback interface).
+    _handler = None  # The connect_coro task of the current connection.
 
     @property
     def lock(self):
@@ -331,6 +333,16 @@ class MQTTClient:
                 except RuntimeError:  # CPython: the loop has closed.
                     pass
         self._tasks = []
+        # The connect_coro of this connection ends with it: the next
+        # connection runs it again (its subscriptions would otherwise wait
+        # for that one too, and pile up while the link flaps).
+        h = self._handler
+        self._handler = None
+        if h is not None and h is not cur:
+            try:
+                h.cancel()
+            except RuntimeError:
+                pass
         conn = self._conn
         self._conn = None
         if conn is not None:
@@ -569,7 +581,7 @@ class MQTTClient:
         self._isconnected = True
         self._in_connect = False
         if not self._events:
-            spawn(self._wifi_handler(True))
+            spawn(self._tell_up(self._gen))
         if not self._has_connected:
             self._has_connected = True
             self._policy.connected(now())
@@ -577,9 +589,20 @@ class MQTTClient:
                 self._keep()
         if self._events:
             self.up.set()
-        else:
-            spawn(self._connect_handler(self))
         self._notify()
+
+    async def _tell_up(self, gen):
+        # wifi_coro(True) and connect_coro for connection `gen`, unless it
+        # is gone already: a handler is never told "up" for a connection
+        # that is down, and a connection it was not told of is not reported
+        # lost either (see _reconnect). Both start in this task's first
+        # step, so they start while it is up; connect_coro in a task of its
+        # own (as mqtt_as), cancelled if its connection ends first.
+        if gen != self._gen or not self._isconnected:
+            return
+        self._told = True
+        self._handler = spawn(self._connect_handler(self))
+        await self._wifi_handler(True)
 
     def _keep(self):
         # Start _keep_connected unless it runs.
@@ -665,8 +688,10 @@ class MQTTClient:
             self._isconnected = False
             self._teardown()
             if self._events:
+                self.up.clear()  # Not left set for a connection that is gone.
                 self.down.set()
-            else:
+            elif self._told:
+                self._told = False
                 spawn(self._wifi_handler(False))
             self._watch.wake()
             self._keep()
@@ -694,6 +719,7 @@ class MQTTClient:
         if self._conn is not None and self._core.state() != _mqttas.STATE_DISCONNECTED:
             await self._end_session()
         self._isconnected = False
+        self._told = False  # As mqtt_as: no wifi_coro(False) for disconnect().
         self._teardown()
         self._watch.wake()
         self._notify()
@@ -701,6 +727,7 @@ class MQTTClient:
     def close(self):
         self._has_connected = False
         self._isconnected = False
+        self._told = False
         try:
             self._teardown()
             self._watch.wake()
