@@ -347,7 +347,9 @@ class MQTTClient:
         self._conn = None
         if conn is not None:
             queued = None
-            if self._core.state() == _mqttas.STATE_DISCONNECTED:
+            # A write cut short leaves a packet half sent: nothing may
+            # follow it, so the stream is closed straight away.
+            if self._core.state() == _mqttas.STATE_DISCONNECTED and not self._writing:
                 queued = self._take_queued()
             closing = None
             if queued:
@@ -358,7 +360,8 @@ class MQTTClient:
                     closing = None
             self._closing = closing
             if closing is None:
-                conn.close()
+                # After a write cut short, what waits to be sent goes too.
+                (getattr(conn, "abort", conn.close) if self._writing else conn.close)()
         if self._core.state() != _mqttas.STATE_DISCONNECTED:
             self._core.link_down(now())
             ev = self._core.next_event()

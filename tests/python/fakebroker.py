@@ -45,13 +45,13 @@ def _read_exactly(sock, n):
     return out
 
 
-def accept_connect(sock):
-    """Read the CONNECT and answer CONNACK (3.1.1, accepted); False when the
-    client went away first."""
+def accept_connect(sock, v5=False):
+    """Read the CONNECT and answer CONNACK (accepted; 3.1.1, or 5.0 without
+    properties); False when the client went away first."""
     p = read_packet(sock)
     if p is None or p[0] >> 4 != 1:
         return False
-    sock.sendall(b"\x20\x02\x00\x00")
+    sock.sendall(b"\x20\x03\x00\x00\x00" if v5 else b"\x20\x02\x00\x00")
     return True
 
 
@@ -88,6 +88,7 @@ class FakeBroker:
         self._socks = []
         self._lock = threading.Lock()
         self._stopped = False
+        self.stopping = threading.Event()  # Handlers that hold on wait for it.
         self._listener = socket.socket()
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if rcvbuf:
@@ -125,6 +126,7 @@ class FakeBroker:
 
     def stop(self):
         self._stopped = True
+        self.stopping.set()
         try:
             self._listener.shutdown(socket.SHUT_RDWR)
         except OSError:

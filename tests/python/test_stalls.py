@@ -1,0 +1,108 @@
+"""Writes that stall: a fake broker that stops reading after CONNACK
+(a small receive buffer, so that a large publication fills the path and
+the client's writer waits in drain()). Issue 12, defect 10: nothing is
+written after a write cut short."""
+
+import asyncio
+import threading
+import time
+
+from conftest import client_id, run
+from fakebroker import FakeBroker, accept_connect
+from mqtt_as import MQTTClient, config
+from mqtt_as.links.socket import SocketLink
+
+BIG = 3 << 20  # More than the kernel's buffers of a connection that is not read.
+
+
+def cfg_for(broker, **kw):
+    c = dict(config, server="127.0.0.1", port=broker.port, client_id=client_id("stall"), response_time=2,
+             hold_down=30)
+    c.update(kw)
+    return c
+
+
+def logging(client):
+    # The client's debug lines, kept.
+    lines = []
+    client.dprint = lambda msg, *args: lines.append(msg % args)
+    return lines
+
+
+class CutLink(SocketLink):
+    """The host socket link, its streams recording whether anything is
+    written after a drain was cut short (cancelled)."""
+
+    def __init__(self):
+        self.writes_after_cut = []
+
+    async def open(self, addr, ssl=False, ssl_params=None, timeout_ms=10000):
+        return CutStream(await SocketLink.open(self, addr, ssl, ssl_params, timeout_ms), self)
+
+
+class CutStream:
+    def __init__(self, inner, link):
+        self._inner = inner
+        self._link = link
+        self.cut = False
+
+    async def read(self, n):
+        return await self._inner.read(n)
+
+    def write(self, data):
+        if self.cut:
+            self._link.writes_after_cut.append(bytes(data[:8]))
+        self._inner.write(data)
+
+    async def drain(self):
+        try:
+            await self._inner.drain()
+        except asyncio.CancelledError:
+            self.cut = True
+            raise
+
+    def close(self):
+        self._inner.close()
+
+
+def test_nothing_is_written_after_a_write_cut_short():
+    # While the client's writer waits in drain(), the broker sends a
+    # malformed packet: the core ends the connection and queues a
+    # DISCONNECT (0x81). The packet half sent cannot be followed by
+    # anything: the stream is closed at once, the DISCONNECT not sent.
+    stalled = threading.Event()
+
+    def malformed(sock, index):
+        if accept_connect(sock, v5=True) and stalled.wait(10):
+            sock.sendall(b"\x00\x00")  # Packet type 0: reserved.
+        b.stopping.wait()
+
+    b = FakeBroker(malformed, rcvbuf=4096)
+    link = CutLink()
+    lost = []
+
+    async def wifi_han(up):
+        if not up:
+            lost.append(1)
+
+    client = MQTTClient(cfg_for(b, mqttv5=True, link=link, response_time=10, tx_size=BIG + 64, wifi_coro=wifi_han))
+    lines = logging(client)
+
+    async def main():
+        await client.connect()
+        await client.publish("big", bytes(BIG), qos=0)
+        await asyncio.sleep(0.3)
+        stalled.set()
+        t0 = time.monotonic()
+        while not lost and time.monotonic() - t0 < 10:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # A graceful close would write now.
+        client.close()
+
+    try:
+        run(main(), 40)
+    finally:
+        b.stop()
+    assert lost, lines
+    assert any("0x81" in l or "malformed" in l or "protocol" in l for l in lines), lines
+    assert link.writes_after_cut == [], link.writes_after_cut
