@@ -450,25 +450,22 @@ class MQTTClient:
         while data and gen == self._gen:
             n = core.feed(now(), data)
             data = data[n:]
-            before = self._changes.n
             self._pump()
             if n:
                 stuck = 0
                 continue
-            # Nothing taken: the core waits for transmit room (its
-            # acknowledgements) or is stuck.
-            stuck += 1
-            if stuck > 3:
-                raise OSError(-1, "receive buffer stuck")
-            if before == self._changes.n:
-                await self._wait_change(self._s["response_time_ms"])
-            else:
-                await sleep_ms(0)
+            # Nothing taken: the core waits for room to queue its
+            # acknowledgements, which the writer makes when it has sent
+            # (and then notifies). Stuck only if nothing at all happens
+            # for a while with no write under way.
+            if not await self._wait_change(self._s["response_time_ms"]) and not self._writing:
+                stuck += 1
+                if stuck > 3:
+                    raise OSError(-1, "receive buffer stuck")
 
     async def _writer(self, conn, gen):
-        # Sends what the core has to send. With nothing to send it calls the
-        # core's timeout when its deadline is due, and otherwise sleeps until
-        # the deadline or until _pump() wakes it.
+        # Sends what the core has to send. With nothing to send it keeps
+        # the core's timers (_on_time).
         core = self._core
         last = None
         try:

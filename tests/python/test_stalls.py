@@ -1,14 +1,16 @@
 """Writes that stall: a fake broker that stops reading after CONNACK
 (a small receive buffer, so that a large publication fills the path and
-the client's writer waits in drain()). Issue 12, defect 10: nothing is
-written after a write cut short."""
+the client's writer waits in drain()). Issue 12, defects 10 and 11: the
+reader waits for the writer when the core's transmit buffer is full,
+rather than dropping the link as stuck; nothing is written after a write
+cut short."""
 
 import asyncio
 import threading
 import time
 
 from conftest import client_id, run
-from fakebroker import FakeBroker, accept_connect
+from fakebroker import FakeBroker, accept_connect, publish, read_packet
 from mqtt_as import MQTTClient, config
 from mqtt_as.links.socket import SocketLink
 
@@ -27,6 +29,62 @@ def logging(client):
     lines = []
     client.dprint = lambda msg, *args: lines.append(msg % args)
     return lines
+
+
+def test_a_full_transmit_buffer_waits_for_the_writer():
+    # The client's writer waits in drain() (a large publication the broker
+    # does not read yet) while QoS 1 messages come in: their PUBACKs fill
+    # the 64-byte transmit buffer, so the core takes no more received
+    # bytes until the writer has sent. Then the broker reads again.
+    n = 60
+    stalled = threading.Event()
+    seen = {"pubacks": 0, "big": 0}
+
+    def slow_reader(sock, index):
+        if not accept_connect(sock):
+            return
+        stalled.wait(10)
+        for i in range(n):
+            sock.sendall(publish("in/t", b"m%03d" % i, qos=1, pid=i + 1))
+        time.sleep(1.0)
+        while seen["pubacks"] < n or not seen["big"]:
+            p = read_packet(sock)
+            if p is None:
+                return
+            kind = p[0] >> 4
+            if kind == 4:
+                seen["pubacks"] += 1
+            elif kind == 3 and p[0] & 6:  # The client's QoS 1 publication.
+                t = int.from_bytes(p[1][:2], "big")
+                sock.sendall(b"\x40\x02" + p[1][2 + t:4 + t])
+                seen["big"] += 1
+        b.stopping.wait()
+
+    b = FakeBroker(slow_reader, rcvbuf=4096)
+    got = []
+    client = MQTTClient(cfg_for(b, response_time=5, rx_size=64, tx_size=64, store_size=BIG + 1024,
+                                subs_cb=lambda t, m, r: got.append(m)))
+    lines = logging(client)
+
+    async def main():
+        await client.connect()
+        big = asyncio.create_task(client.publish("big", bytes(BIG), qos=1))
+        await asyncio.sleep(0.3)  # The writer is in drain() by now.
+        stalled.set()
+        t0 = time.monotonic()
+        while (len(got) < n or not big.done()) and time.monotonic() - t0 < 20:
+            await asyncio.sleep(0.05)
+        big.cancel()
+        await client.disconnect()
+
+    try:
+        run(main(), 60)
+    finally:
+        b.stop()
+    assert not [l for l in lines if "lost" in l], lines
+    assert b.connections == 1, (b.connections, lines)
+    assert got == [b"m%03d" % i for i in range(n)], (len(got), lines)
+    assert seen == {"pubacks": n, "big": 1}, seen
 
 
 class CutLink(SocketLink):
