@@ -7,7 +7,8 @@
 # ctypes binding on CPython): this layer only moves bytes, time and events.
 # Per connection two tasks run: a reader feeding received bytes to the
 # core, and a writer draining the core's bytes to the link that, when it
-# has nothing to send, sleeps until the core's next deadline. No task polls.
+# has nothing to send, sleeps until the core's next deadline (while a
+# drain waits, a third task keeps that deadline). No task polls.
 #
 # RAM: what only some programs need (the Event interface's queue, 5.0
 # property checks, TLS, the other links, mqtt_as's lock) is loaded or made
@@ -476,7 +477,7 @@ class MQTTClient:
                         self.REPUB_COUNT += 1
                     self._writing = True
                     conn.write(data)
-                    await conn.drain()
+                    await self._drain(conn, gen)
                     self._writing = False
                     if gen == self._gen:
                         self._pump()
@@ -484,20 +485,68 @@ class MQTTClient:
                 # Events first (the writer is awake, so _pump's wake-up of
                 # it does nothing).
                 self._pump()
-                d = core.deadline()
-                t = now()
-                if d is None or until(d, t) > 0:
-                    await self._idle.sleep(None if d is None else until(d, t))
-                    continue
-                core.timeout(t)
-                self._pump()
-                if d == last:  # Due again at once: let the others run first.
-                    await sleep_ms(10)
-                last = d
+                last = await self._on_time(last)
         except OSError as e:
             self._writing = False
             if gen == self._gen:
                 self._link_lost("link failed while sending: %s" % (e,))
+
+    async def _on_time(self, last, most=None):
+        # Call the core's timeout when its deadline is due; else sleep until
+        # the deadline (at most `most` ms) or until _pump() wakes the
+        # sleeper. Returns the deadline handled, for the next call.
+        core = self._core
+        d = core.deadline()
+        t = now()
+        if d is None or until(d, t) > 0:
+            ms = None if d is None else until(d, t)
+            if most is not None and (ms is None or ms > most):
+                ms = most
+            await self._idle.sleep(ms)
+            return last
+        core.timeout(t)
+        self._pump()
+        if d == last:  # Due again at once: let the others run first.
+            await sleep_ms(10)
+        return d
+
+    async def _drain(self, conn, gen):
+        # While a drain waits (a full send buffer, a half-open link), the
+        # writer cannot keep the core's timers: a watch does, and ends the
+        # connection when the stream sends nothing for response_time (as
+        # mqtt_as: a write that times out). The drain itself is never cut
+        # short (a stream may not keep its progress then), only the
+        # connection. Not needed when nothing waits to be sent.
+        left = getattr(conn, "buffered", None)
+        if left is not None and not left():
+            await conn.drain()
+            return
+        on = [True]
+        spawn(self._watch_drain(gen, left, on))
+        try:
+            await conn.drain()
+        finally:
+            on[0] = False
+            self._idle.wake()
+
+    async def _watch_drain(self, gen, left, on):
+        rt = self._s["response_time_ms"]
+        n = left() if left is not None else 0
+        t0 = now()  # The last progress (unknown without `left`: the start).
+        last = None
+        while on[0] and gen == self._gen:
+            if left is not None:
+                m = left()
+                if m < n:
+                    n = m
+                    t0 = now()
+            quiet = until(now(), t0)
+            if quiet >= rt:
+                self._link_lost("link failed while sending: no progress for %d ms" % quiet)
+                return
+            # Looks at the progress four times per response_time: the
+            # loss is seen at most a quarter of it late.
+            last = await self._on_time(last, min(rt - quiet, rt // 4 + 1))
 
     async def _until(self, test, ms=None):
         # Wait until test() is true; False when `ms` passes first.

@@ -1,9 +1,10 @@
 """Writes that stall: a fake broker that stops reading after CONNACK
 (a small receive buffer, so that a large publication fills the path and
-the client's writer waits in drain()). Issue 12, defects 10 and 11: the
-reader waits for the writer when the core's transmit buffer is full,
-rather than dropping the link as stuck; nothing is written after a write
-cut short."""
+the client's writer waits in drain()). Issue 12, defects 9, 10 and 11:
+the core's timers go on while a write waits, and a write that makes no
+progress for response_time ends the connection; the reader waits for the
+writer when the core's transmit buffer is full, rather than dropping the
+link as stuck; nothing is written after a write cut short."""
 
 import asyncio
 import threading
@@ -29,6 +30,41 @@ def logging(client):
     lines = []
     client.dprint = lambda msg, *args: lines.append(msg % args)
     return lines
+
+
+def test_a_stalled_write_ends_the_connection_within_response_time():
+    def silent(sock, index):
+        if accept_connect(sock):
+            b.stopping.wait()
+
+    b = FakeBroker(silent, rcvbuf=4096)
+    lost = []
+
+    async def wifi_han(up):
+        if not up:
+            lost.append(time.monotonic())
+
+    client = MQTTClient(cfg_for(b, tx_size=BIG + 64, wifi_coro=wifi_han))
+    lines = logging(client)
+
+    async def main():
+        await client.connect()
+        t0 = time.monotonic()
+        await client.publish("big", bytes(BIG), qos=0)
+        while not lost and time.monotonic() - t0 < 20:
+            await asyncio.sleep(0.05)
+        client.close()
+        return t0
+
+    try:
+        t0 = run(main(), 40)
+    finally:
+        b.stop()
+    assert lost, "the connection was not given up in 20 s: %s" % (lines,)
+    # response_time is 2 s: lost after 2 s without progress, plus a margin
+    # for a loaded machine.
+    assert lost[0] - t0 < 2 + 3, (lost[0] - t0, lines)
+    assert any("no progress" in l for l in lines), lines
 
 
 def test_a_full_transmit_buffer_waits_for_the_writer():
