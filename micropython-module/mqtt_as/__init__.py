@@ -157,6 +157,7 @@ class MQTTClient:
     _closing = None  # (Event set when done, stream): a graceful close under way.
     _chunk = None
     _told = False  # wifi_coro was last told True (callback interface).
+    _closes = 0  # Calls of disconnect() and close(): a connection under way ends.
     _handler = None  # The connect_coro task of the current connection.
 
     @property
@@ -567,6 +568,7 @@ class MQTTClient:
         """One connection: open the link's stream, CONNECT, await CONNACK."""
         s = self._s
         self.dprint("Connecting to broker.")
+        closes = self._closes
         if self._closing is not None:
             # The last connection's graceful close ends first (at worst
             # cut short: a stream that cannot even drain is dead).
@@ -575,6 +577,10 @@ class MQTTClient:
             if not await wait_ms(done, 1000):
                 old.close()
         conn = await self._link.open(self._addr, s["ssl"], s["ssl_params"], s["response_time_ms"])
+        if self._closes != closes:
+            # disconnect() or close() came meanwhile: the client stays closed.
+            conn.close()
+            raise OSError(-1, "closed while connecting")
         self._connack = None
         self._start(conn)
         will = s["will"]
@@ -589,7 +595,9 @@ class MQTTClient:
             properties=s["con_props"],
         )
         self._pump()
-        await self._until(lambda: self._connack is not None)
+        await self._until(lambda: self._connack is not None or self._closes != closes)
+        if self._closes != closes:
+            raise OSError(-1, "closed while connecting")
         if self._connack is not True:
             raise OSError(-1, self._connack)
         if self._core.state() != _mqttas.STATE_CONNECTED:
@@ -764,6 +772,7 @@ class MQTTClient:
         return self._isconnected
 
     async def disconnect(self):
+        self._closes += 1
         self._has_connected = False
         if self._conn is not None and self._core.state() != _mqttas.STATE_DISCONNECTED:
             await self._end_session()
@@ -774,6 +783,7 @@ class MQTTClient:
         self._notify()
 
     def close(self):
+        self._closes += 1
         self._has_connected = False
         self._isconnected = False
         self._told = False
