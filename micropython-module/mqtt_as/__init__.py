@@ -7,7 +7,8 @@
 # ctypes binding on CPython): this layer only moves bytes, time and events.
 # Per connection two tasks run: a reader feeding received bytes to the
 # core, and a writer draining the core's bytes to the link that, when it
-# has nothing to send, sleeps until the core's next deadline. No task polls.
+# has nothing to send, sleeps until the core's next deadline (while a
+# drain waits, a third task keeps that deadline). No task polls.
 #
 # RAM: what only some programs need (the Event interface's queue, 5.0
 # property checks, TLS, the other links, mqtt_as's lock) is loaded or made
@@ -157,6 +158,9 @@ class MQTTClient:
     _why = None  # Its text.
     _closing = None  # (Event set when done, stream): a graceful close under way.
     _chunk = None
+    _told = False  # wifi_coro was last told True (callback interface).
+    _closes = 0  # Calls of disconnect() and close(): a connection under way ends.
+    _handler = None  # The connect_coro task of the current connection.
 
     @property
     def lock(self):
@@ -336,11 +340,23 @@ class MQTTClient:
                 except RuntimeError:  # CPython: the loop has closed.
                     pass
         self._tasks = []
+        # The connect_coro of this connection ends with it: the next
+        # connection runs it again (its subscriptions would otherwise wait
+        # for that one too, and pile up while the link flaps).
+        h = self._handler
+        self._handler = None
+        if h is not None and h is not cur:
+            try:
+                h.cancel()
+            except RuntimeError:
+                pass
         conn = self._conn
         self._conn = None
         if conn is not None:
             queued = None
-            if self._core.state() == _mqttas.STATE_DISCONNECTED:
+            # A write cut short leaves a packet half sent: nothing may
+            # follow it, so the stream is closed straight away.
+            if self._core.state() == _mqttas.STATE_DISCONNECTED and not self._writing:
                 queued = self._take_queued()
             closing = None
             if queued:
@@ -351,7 +367,8 @@ class MQTTClient:
                     closing = None
             self._closing = closing
             if closing is None:
-                conn.close()
+                # After a write cut short, what waits to be sent goes too.
+                (getattr(conn, "abort", conn.close) if self._writing else conn.close)()
         if self._core.state() != _mqttas.STATE_DISCONNECTED:
             self._core.link_down(now())
             ev = self._core.next_event()
@@ -440,25 +457,22 @@ class MQTTClient:
         while data and gen == self._gen:
             n = core.feed(now(), data)
             data = data[n:]
-            before = self._changes.n
             self._pump()
             if n:
                 stuck = 0
                 continue
-            # Nothing taken: the core waits for transmit room (its
-            # acknowledgements) or is stuck.
-            stuck += 1
-            if stuck > 3:
-                raise OSError(-1, "receive buffer stuck")
-            if before == self._changes.n:
-                await self._wait_change(self._s["response_time_ms"])
-            else:
-                await sleep_ms(0)
+            # Nothing taken: the core waits for room to queue its
+            # acknowledgements, which the writer makes when it has sent
+            # (and then notifies). Stuck only if nothing at all happens
+            # for a while with no write under way.
+            if not await self._wait_change(self._s["response_time_ms"]) and not self._writing:
+                stuck += 1
+                if stuck > 3:
+                    raise OSError(-1, "receive buffer stuck")
 
     async def _writer(self, conn, gen):
-        # Sends what the core has to send. With nothing to send it calls the
-        # core's timeout when its deadline is due, and otherwise sleeps until
-        # the deadline or until _pump() wakes it.
+        # Sends what the core has to send. With nothing to send it keeps
+        # the core's timers (_on_time).
         core = self._core
         last = None
         try:
@@ -469,7 +483,7 @@ class MQTTClient:
                         self.REPUB_COUNT += 1
                     self._writing = True
                     conn.write(data)
-                    await conn.drain()
+                    await self._drain(conn, gen)
                     self._writing = False
                     if gen == self._gen:
                         self._pump()
@@ -477,20 +491,68 @@ class MQTTClient:
                 # Events first (the writer is awake, so _pump's wake-up of
                 # it does nothing).
                 self._pump()
-                d = core.deadline()
-                t = now()
-                if d is None or until(d, t) > 0:
-                    await self._idle.sleep(None if d is None else until(d, t))
-                    continue
-                core.timeout(t)
-                self._pump()
-                if d == last:  # Due again at once: let the others run first.
-                    await sleep_ms(10)
-                last = d
+                last = await self._on_time(last)
         except OSError as e:
             self._writing = False
             if gen == self._gen:
                 self._link_lost("link failed while sending: %s" % (e,))
+
+    async def _on_time(self, last, most=None):
+        # Call the core's timeout when its deadline is due; else sleep until
+        # the deadline (at most `most` ms) or until _pump() wakes the
+        # sleeper. Returns the deadline handled, for the next call.
+        core = self._core
+        d = core.deadline()
+        t = now()
+        if d is None or until(d, t) > 0:
+            ms = None if d is None else until(d, t)
+            if most is not None and (ms is None or ms > most):
+                ms = most
+            await self._idle.sleep(ms)
+            return last
+        core.timeout(t)
+        self._pump()
+        if d == last:  # Due again at once: let the others run first.
+            await sleep_ms(10)
+        return d
+
+    async def _drain(self, conn, gen):
+        # While a drain waits (a full send buffer, a half-open link), the
+        # writer cannot keep the core's timers: a watch does, and ends the
+        # connection when the stream sends nothing for response_time (as
+        # mqtt_as: a write that times out). The drain itself is never cut
+        # short (a stream may not keep its progress then), only the
+        # connection. Not needed when nothing waits to be sent.
+        left = getattr(conn, "buffered", None)
+        if left is not None and not left():
+            await conn.drain()
+            return
+        on = [True]
+        spawn(self._watch_drain(gen, left, on))
+        try:
+            await conn.drain()
+        finally:
+            on[0] = False
+            self._idle.wake()
+
+    async def _watch_drain(self, gen, left, on):
+        rt = self._s["response_time_ms"]
+        n = left() if left is not None else 0
+        t0 = now()  # The last progress (unknown without `left`: the start).
+        last = None
+        while on[0] and gen == self._gen:
+            if left is not None:
+                m = left()
+                if m < n:
+                    n = m
+                    t0 = now()
+            quiet = until(now(), t0)
+            if quiet >= rt:
+                self._link_lost("link failed while sending: no progress for %d ms" % quiet)
+                return
+            # Looks at the progress four times per response_time: the
+            # loss is seen at most a quarter of it late.
+            last = await self._on_time(last, min(rt - quiet, rt // 4 + 1))
 
     async def _until(self, test, ms=None):
         # Wait until test() is true; False when `ms` passes first.
@@ -511,6 +573,7 @@ class MQTTClient:
         """One connection: open the link's stream, CONNECT, await CONNACK."""
         s = self._s
         self.dprint("Connecting to broker.")
+        closes = self._closes
         if self._closing is not None:
             # The last connection's graceful close ends first (at worst
             # cut short: a stream that cannot even drain is dead).
@@ -519,6 +582,10 @@ class MQTTClient:
             if not await wait_ms(done, 1000):
                 old.close()
         conn = await self._link.open(self._addr, s["ssl"], s["ssl_params"], s["response_time_ms"])
+        if self._closes != closes:
+            # disconnect() or close() came meanwhile: the client stays closed.
+            conn.close()
+            raise OSError(-1, "closed while connecting")
         self._connack = None
         self._start(conn)
         will = s["will"]
@@ -533,7 +600,9 @@ class MQTTClient:
             properties=s["con_props"],
         )
         self._pump()
-        await self._until(lambda: self._connack is not None)
+        await self._until(lambda: self._connack is not None or self._closes != closes)
+        if self._closes != closes:
+            raise OSError(-1, "closed while connecting")
         if self._connack is not True:
             raise OSError(-1, self._connack)
         if self._core.state() != _mqttas.STATE_CONNECTED:
@@ -574,7 +643,7 @@ class MQTTClient:
         self._isconnected = True
         self._in_connect = False
         if not self._events:
-            spawn(self._wifi_handler(True))
+            spawn(self._tell_up(self._gen))
         if not self._has_connected:
             self._has_connected = True
             self._policy.connected(now())
@@ -582,9 +651,20 @@ class MQTTClient:
                 self._keep()
         if self._events:
             self.up.set()
-        else:
-            spawn(self._connect_handler(self))
         self._notify()
+
+    async def _tell_up(self, gen):
+        # wifi_coro(True) and connect_coro for connection `gen`, unless it
+        # is gone already: a handler is never told "up" for a connection
+        # that is down, and a connection it was not told of is not reported
+        # lost either (see _reconnect). Both start in this task's first
+        # step, so they start while it is up; connect_coro in a task of its
+        # own (as mqtt_as), cancelled if its connection ends first.
+        if gen != self._gen or not self._isconnected:
+            return
+        self._told = True
+        self._handler = spawn(self._connect_handler(self))
+        await self._wifi_handler(True)
 
     def _keep(self):
         # Start _keep_connected unless it runs.
@@ -683,8 +763,10 @@ class MQTTClient:
             self._isconnected = False
             self._teardown()
             if self._events:
+                self.up.clear()  # Not left set for a connection that is gone.
                 self.down.set()
-            else:
+            elif self._told:
+                self._told = False
                 spawn(self._wifi_handler(False))
             self._watch.wake()
             self._keep()
@@ -708,17 +790,21 @@ class MQTTClient:
         return self._isconnected
 
     async def disconnect(self):
+        self._closes += 1
         self._has_connected = False
         if self._conn is not None and self._core.state() != _mqttas.STATE_DISCONNECTED:
             await self._end_session()
         self._isconnected = False
+        self._told = False  # As mqtt_as: no wifi_coro(False) for disconnect().
         self._teardown()
         self._watch.wake()
         self._notify()
 
     def close(self):
+        self._closes += 1
         self._has_connected = False
         self._isconnected = False
+        self._told = False
         try:
             self._teardown()
             self._watch.wake()

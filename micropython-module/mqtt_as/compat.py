@@ -195,7 +195,8 @@ class Alarm:
                 raise
             return True
         finally:
-            self._task = None
+            if self._task is t:  # Another task may sleep in it by now.
+                self._task = None
         return False
 
     def wake(self):

@@ -64,7 +64,8 @@
 #                         (5.0: a fourth argument, properties).
 #   wifi_coro             async wifi_coro(state): the link went up or down.
 #   connect_coro          async connect_coro(client): connected to the
-#                         broker (subscribe here).
+#                         broker (subscribe here); cancelled if that
+#                         connection ends before it does.
 #   gateway [False]       mqtt_as's ESP-NOW gateway: not supported here.
 #
 # MQTT 5.0

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import MODULE
+from fakebroker import FakeBroker, accept_connect
 
 APPS = pathlib.Path(__file__).resolve().parent / "apps"
 
@@ -86,3 +87,28 @@ def test_app_restart(make_broker, interp, v):
             break
     rest = finish(p)
     assert passed("".join(out) + rest, p.returncode) == 3
+
+
+def close_after_connack(sock, index):
+    # Every fourth connection lives a few milliseconds, so that some are
+    # still up when their handlers start (and some are not).
+    if accept_connect(sock) and index % 4 == 3:
+        time.sleep(0.003)
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("interp", INTERPRETERS)
+def test_app_flap(interp):
+    # Issue 12, defects 4 and 6: 2,000 connections closed right after
+    # CONNACK, subscribe in connect_coro: memory and tasks flat, handlers
+    # told in order. On MicroPython: MQTTAS_MICROPYTHON=<firmware with
+    # _mqttas> tests/python/run -k flap.
+    b = FakeBroker(close_after_connack)
+    try:
+        p = launch(interp, "app_flap.py", b.port, 2000)
+        out = finish(p, timeout=220)
+    finally:
+        b.stop()
+    print(out)
+    assert passed(out, p.returncode) == 5
+    assert b.connections >= 2000 and not b.errors, (b.connections, b.errors)

@@ -7,8 +7,11 @@ is the host socket link with its down()/up() calls recorded."""
 import asyncio
 import time
 
-from conftest import make_cfg, run
-from mqtt_as import MQTTClient
+import pytest
+
+from conftest import client_id, make_cfg, run
+from fakebroker import FakeBroker, accept_connect, read_packet
+from mqtt_as import MQTTClient, config
 from mqtt_as.links.socket import SocketLink
 
 
@@ -69,3 +72,65 @@ def test_hold_down_then_backoff_then_link_bounce(broker):
     assert outages == 1 and planned == 0
     assert bounces == kinds.count("down") - 1 >= 2
     assert failures >= 2 * bounces and attempts == failures + 1
+
+
+class SlowOpenLink(SocketLink):
+    """The host socket link whose reconnections take a while to open (a
+    slow TCP or TLS handshake)."""
+
+    def __init__(self):
+        self.opens = 0
+        self.opening = asyncio.Event()
+
+    async def open(self, addr, ssl=False, ssl_params=None, timeout_ms=10000):
+        self.opens += 1
+        if self.opens > 1:
+            self.opening.set()
+            await asyncio.sleep(0.3)
+        return await SocketLink.open(self, addr, ssl, ssl_params, timeout_ms)
+
+
+@pytest.mark.parametrize("during", ["open", "connack"])
+def test_close_during_a_reconnection_stays_closed(during):
+    # The first connection ends after 0.2 s; close() comes while the
+    # reconnection opens its stream, or waits for a CONNACK the broker
+    # sends late. Either way the client stays closed and its tasks end.
+    def handler(sock, index):
+        if index == 0:
+            if accept_connect(sock):
+                time.sleep(0.2)
+            return
+        if during == "connack":
+            read_packet(sock)
+            b.stopping.wait(0.5)
+            sock.sendall(b"\x20\x02\x00\x00")
+        elif not accept_connect(sock):
+            return
+        b.stopping.wait()
+
+    b = FakeBroker(handler)
+    link = SlowOpenLink()
+    cfg = dict(config, server="127.0.0.1", port=b.port, client_id=client_id("close"), link=link,
+               hold_down=0.05, jitter=0)
+
+    async def main():
+        before = asyncio.all_tasks()
+        c = MQTTClient(cfg)
+        await c.connect()
+        if during == "open":
+            await asyncio.wait_for(link.opening.wait(), 10)
+        else:
+            while b.connections < 2:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)
+        c.close()
+        await asyncio.sleep(1.0)
+        others = asyncio.all_tasks() - before
+        return c.isconnected(), others
+
+    try:
+        connected, others = run(main())
+    finally:
+        b.stop()
+    assert not connected and not others, (connected, others)
+    assert b.connections <= 2, b.connections  # No attempt after close().

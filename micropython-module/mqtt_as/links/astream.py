@@ -24,6 +24,16 @@ class Stream:
     async def drain(self):
         await self._w.drain()
 
+    def buffered(self):
+        """Bytes written and not yet handed to the network. (MicroPython's
+        Stream counts them down only when its drain ends.)"""
+        w = self._w
+        if w is None:
+            return 0
+        if _MP:
+            return len(w.out_buf)
+        return w.transport.get_write_buffer_size()
+
     def write_eof(self):
         # Half-close (FIN after what is written) where the stream can:
         # CPython's TCP transports; not TLS, not MicroPython.
@@ -33,6 +43,20 @@ class Stream:
                 w.write_eof()
         except (OSError, RuntimeError):
             pass
+
+    def abort(self):
+        """Close without sending what waits in the buffer (a write was cut
+        short: CPython's close() would wait for those bytes to leave, on a
+        link that may never take them)."""
+        w = self._w
+        if w is not None and not _MP:
+            self._w = None
+            try:
+                w.transport.abort()
+            except RuntimeError:
+                pass
+            return
+        self.close()
 
     def close(self):
         w = self._w

@@ -21,6 +21,9 @@ class _Watched:
     def __init__(self, inner, owner):
         self._inner = inner
         self._owner = owner
+        b = getattr(inner, "buffered", None)
+        if b is not None:  # Bytes not yet sent, where the stream tells.
+            self.buffered = b
 
     async def read(self, n):
         data = await self._inner.read(n)

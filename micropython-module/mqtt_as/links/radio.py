@@ -107,6 +107,10 @@ class RadioStream:
             self._out = bytes(data)
         self._off = 0
 
+    def buffered(self):
+        """Bytes written and not yet taken by the radio layer."""
+        return len(self._out) - self._off
+
     async def drain(self):
         # Done when the radio layer has taken every byte: it keeps them
         # until the gateway acknowledges them (TCP's drain is no stronger).

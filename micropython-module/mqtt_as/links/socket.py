@@ -23,7 +23,8 @@ class SockStream:
 
     def __init__(self, s):
         self._s = s
-        self._out = b""
+        self._out = b""  # Written, not yet sent: _out[_off:].
+        self._off = 0
 
     def read(self, n):  # async
         s = self._s
@@ -34,27 +35,33 @@ class SockStream:
                 return data
 
     def write(self, data):
-        if not self._out:
+        if not self.buffered():
             n = self._s.write(data)  # None: it would block.
             if n == len(data):
                 return
-            if n is not None:
-                data = data[n:]
-        self._out += data
+            self._out = bytes(data[n or 0:])
+        else:
+            self._out = self._out[self._off:] + data
+        self._off = 0
+
+    def buffered(self):
+        """Bytes written and not yet sent."""
+        return len(self._out) - self._off
 
     def drain(self):  # async
-        if not self._out:
+        if not self.buffered():
             # Always yield, as asyncio's drain(): a loop of write and drain
             # must let the other tasks run.
             return (yield from core.sleep_ms(0))
-        mv = memoryview(self._out)
-        off = 0
-        while off < len(mv):
+        # The progress is kept in the stream, not here: a drain cut short
+        # (its task cancelled) leaves only the unsent bytes to send.
+        while self._off < len(self._out):
             yield core._io_queue.queue_write(self._s)
-            n = self._s.write(mv[off:])
-            if n is not None:
-                off += n
+            n = self._s.write(memoryview(self._out)[self._off:])
+            if n:
+                self._off += n
         self._out = b""
+        self._off = 0
 
     def close(self):
         s = self._s

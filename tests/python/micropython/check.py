@@ -177,6 +177,55 @@ async def compat_paths():
     st.close()
     srv.close()
     out["stream"] = (type(st) is SockStream, got)
+    # A drain cut short (its task cancelled) keeps its progress: what
+    # arrives is exactly what was written (issue 12, defect 10).
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUF", 8), 4096)
+    srv.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+    srv.listen(1)
+    st = await link.open(("127.0.0.1", port), False, None, 1000)
+    # Small kernel buffers both ends (Linux: SO_RCVBUF 8, SO_SNDBUF 7),
+    # so that the drain has to wait.
+    st._s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_SNDBUF", 7), 4096)
+    conn = srv.accept()[0]
+    conn.setblocking(False)
+    got = []
+
+    def take(limit):
+        n = 0
+        while n < limit:
+            try:
+                data = conn.recv(min(4096, limit - n))
+            except OSError:  # EAGAIN: nothing more for now.
+                break
+            if not data:
+                break
+            got.append(data)
+            n += len(data)
+        return n
+
+    data = bytes(i * 7 & 0xFF for i in range(150000))
+    st.write(data)
+    take(4096)
+    t = asyncio.create_task(st.drain())
+    for _ in range(3):
+        await asyncio.sleep_ms(5)
+        take(4096)
+    t.cancel()
+    await asyncio.sleep_ms(5)
+    cut = st.buffered() > 0  # Cut short half way.
+    st.write(b"DISCONNECT")
+    t = asyncio.create_task(st.drain())
+    while not t.done():
+        await asyncio.sleep_ms(1)
+        take(1 << 20)
+    take(1 << 20)
+    st.close()
+    conn.close()
+    srv.close()
+    got = b"".join(got)
+    out["cut"] = (cut, len(got) - len(data) - 10, got == data + b"DISCONNECT")
     # As with asyncio's streams, a refused connection fails on first use.
     try:
         st = await link.open(("127.0.0.1", port), False, None, 1000)
@@ -194,6 +243,7 @@ ok(out["timeout"] and out["value"] == 42 and out.get("cancel"), "within_ms: time
 ok(out["changes"] == ([(0, True), (1, True), (2, False)], 1) and out["changes_cancel"], "Changes")
 ok(out["alarm"] == [True, False, "cancelled"], "Alarm")
 ok(out["stream"] == (True, [b"hello", b"ping", b""]) and out["refused"], "SockStream")
+ok(out["cut"] == (True, 0, True), "SockStream: a drain cut short sends nothing twice %r" % (out["cut"],))
 
 # Every module compiles under MicroPython, the WLAN link too (it imports
 # `network`, which the unix port lacks, so only compile it).
