@@ -312,7 +312,10 @@ enum mqttas_lost_reason
   // broker sends it again. Reconnect at once
   // (`mqttas_reconnect_handle_planned`); nothing is lost.
   MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED = 5,
-  // The broker sent DISCONNECT (5.0) with the reason code in `reason`.
+  // The broker sent DISCONNECT (5.0) with the reason code in `reason`;
+  // its properties (reason string 0x1F, server reference 0x1C, user
+  // properties) are in `properties`, and `mqttas_event_describe` quotes
+  // its reason string.
   MQTTAS_LOST_SERVER_DISCONNECT = 6,
   // The inbound topic alias table has no room for a new alias: give a
   // larger alias buffer or a lower `topic_alias_maximum`.
@@ -419,6 +422,10 @@ enum mqttas_protocol_error
   MQTTAS_PROTOCOL_UNEXPECTED_PACKET = 24,
   // CONNACK with session present after a clean session request.
   MQTTAS_PROTOCOL_UNEXPECTED_SESSION_PRESENT = 25,
+  // PUBLISH with an empty topic name and no topic alias.
+  MQTTAS_PROTOCOL_EMPTY_TOPIC = 26,
+  // SUBACK or UNSUBACK without one code per topic filter of the request.
+  MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH = 27,
   // A rule this version of the C API has no code for.
   MQTTAS_PROTOCOL_OTHER = 255,
 };
@@ -1102,7 +1109,7 @@ mqttas_result mqttas_config_default(struct mqttas_config *out);
 // # Safety
 // `event` points to an event from `mqttas_poll_event` whose borrowed
 // pointers are still valid (no call into the client since), or to one
-// whose `topic` and `codes` are NULL; `buf` points to `buf_len` writable
+// whose `topic`, `codes` and `properties` are NULL; `buf` points to `buf_len` writable
 // bytes; `out_len` is NULL or writable.
 mqttas_result mqttas_event_describe(const struct mqttas_event *event,
                                     char *buf,

@@ -633,8 +633,10 @@ static mp_obj_t client_next_event(mp_obj_t self_in) {
                 MP_OBJ_NEW_SMALL_INT(e.lost),
                 MP_OBJ_NEW_SMALL_INT(e.reason),
                 mp_obj_new_str(text, strlen(text)),
+                // A 5.0 broker's DISCONNECT: its properties (reason string).
+                props_to(e.properties, e.properties_len),
             };
-            return tuple(4, t);
+            return tuple(5, t);
         }
         default: // MESSAGE_END, DISCONNECTED, and kinds newer than this module.
             return tuple(1, &k);

@@ -462,13 +462,32 @@ fn cases() -> Vec<Case> {
             m,
             |v| publish(v, 0, b"a/#", None, &[]),
         ),
+        // 5.0 3.3.4: "It is a Protocol Error if the Topic Name is zero
+        // length and no Topic Alias is present" (3.1.1 4.7.3: never empty).
         case(
             "PUBLISH empty topic without alias",
             both,
             Connected,
-            Some(E::InvalidTopic),
-            m,
+            Some(E::EmptyTopic),
+            PROTOCOL,
             |v| publish(v, 0, b"", None, &[]),
+        ),
+        // 3.1.1 defines DISCONNECT from the client only.
+        case(
+            "3.1.1 DISCONNECT from the server",
+            v311,
+            Connected,
+            Some(E::UnexpectedPacket(14)),
+            m,
+            |_| vec![0xE0, 0x00],
+        ),
+        case(
+            "3.1.1 DISCONNECT from the server before CONNACK",
+            v311,
+            Connecting,
+            Some(E::UnexpectedPacket(14)),
+            m,
+            |_| vec![0xE0, 0x00],
         ),
         // -- acknowledgements (3.4-3.7, 3.9, 3.11) --
         case(

@@ -53,7 +53,8 @@ Events (topics and payloads are bytes, props a dict or None):
     (SUBSCRIBED, pid, codes, props)      codes: bytes, one per filter
     (UNSUBSCRIBED, pid, codes, props)
     (AUTH, reason, props)
-    (LOST, why, reason, text)            why: LOST_*; text: the whole story
+    (LOST, why, reason, text, props)     why: LOST_*; text: the whole story;
+                                         props: a 5.0 broker DISCONNECT's
     (DISCONNECTED,)
 
 Properties are dicts keyed by the MQTT 5.0 property identifiers, as in
@@ -666,7 +667,8 @@ class Client:
         if k == LOST:
             n = ctypes.c_size_t(0)
             _lib.mqttas_event_describe(ctypes.byref(e), self._text, len(self._text), ctypes.byref(n))
-            return (k, e.lost, e.reason, self._text.value.decode("utf-8", "replace"))
+            return (k, e.lost, e.reason, self._text.value.decode("utf-8", "replace"),
+                    _props_out(e.properties, e.properties_len))
         return (k,)
 
 

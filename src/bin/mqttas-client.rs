@@ -172,7 +172,7 @@ struct Seen {
     session_present: bool,
     subscribed: bool,
     refused_subscription: bool,
-    lost: bool,
+    lost: Option<mqttas::session::LostReason>,
     disconnected: bool,
 }
 
@@ -387,14 +387,7 @@ fn main() -> ExitCode {
                     }
                     completed += 1;
                 }
-                Event::ConnectionLost(reason) => {
-                    seen.lost = true;
-                    eprintln!(
-                        "[{} {:10}] connection lost: {reason}",
-                        o.client_id,
-                        clock.now()
-                    );
-                }
+                Event::ConnectionLost(reason) => seen.lost = Some(*reason),
                 Event::Disconnected => seen.disconnected = true,
                 _ => {}
             }
@@ -404,7 +397,13 @@ fn main() -> ExitCode {
             false
         });
         drop(out);
-        if seen.lost {
+        if let Some(reason) = seen.lost {
+            // A 5.0 broker's DISCONNECT may say why, as the C client shows.
+            let props = driver.client().disconnect_properties();
+            match props.reason_string() {
+                Some(why) => log(&format!("connection lost: {reason}: \"{why}\"")),
+                None => log(&format!("connection lost: {reason}")),
+            }
             disconnecting = false;
             if stopping {
                 break;

@@ -683,6 +683,10 @@ pub unsafe extern "C" fn mqttas_poll_event(
             if let Some(e) = c.poll_event() {
                 ev.fill(&e);
             }
+            if ev.lost == super::event::mqttas_lost_reason::MQTTAS_LOST_SERVER_DISCONNECT {
+                (ev.properties, ev.properties_len) =
+                    super::property::raw(&c.disconnect_properties());
+            }
             Ok(())
         })
     }

@@ -72,9 +72,10 @@ pub struct Buffers<'a> {
 /// Smallest receive and transmit buffers.
 pub const MIN_BUFFER: usize = 64;
 
-/// Room kept in the transmit buffer before taking a packet that needs an
-/// acknowledgement (PUBACK/PUBREC/PUBCOMP: at most 4 bytes without properties).
-const ACK_ROOM: usize = 4;
+/// Room kept in the transmit buffer before taking a packet that may need an
+/// answer (PUBACK, PUBREC, PUBREL or PUBCOMP: at most 4 bytes without
+/// properties, and a 5.0 reason code).
+const ACK_ROOM: usize = 5;
 
 /// Extra CONNECT properties an application may give.
 const MAX_CONNECT_PROPERTIES: usize = 12;
@@ -193,6 +194,8 @@ enum Ping {
 #[derive(Clone, Copy, Debug)]
 struct Request {
     packet_id: u16,
+    /// Topic filters asked for: the SUBACK or UNSUBACK has a code for each.
+    filters: u16,
     kind: Awaited,
     sent_at: u32,
 }
@@ -291,6 +294,10 @@ struct Core<'a> {
     retain_available: bool,
     assigned_id: heapless::String<ASSIGNED_ID_CAPACITY>,
     lost: Option<LostReason>,
+    /// The properties of the broker's DISCONNECT that ended the connection
+    /// (5.0), in the receive buffer: nothing overwrites them until the next
+    /// `connect`.
+    disconnect_props: Span,
     /// `disconnect()` was called: report [`Event::Disconnected`] once the
     /// DISCONNECT has been handed out.
     disconnecting: bool,
@@ -374,6 +381,7 @@ impl<'a> Client<'a> {
                 retain_available: true,
                 assigned_id: heapless::String::new(),
                 lost: None,
+                disconnect_props: (0, 0),
                 disconnecting: false,
             },
         })
@@ -392,6 +400,15 @@ impl<'a> Client<'a> {
     /// The client identifier the broker assigned (5.0), empty if none.
     pub fn assigned_client_id(&self) -> &str {
         &self.core.assigned_id
+    }
+
+    /// The properties of the DISCONNECT with which a 5.0 broker ended the
+    /// last connection ([`LostReason::ServerDisconnect`]): its reason string
+    /// ([`Properties::reason_string`]), server reference, user properties.
+    /// Empty when the connection ended otherwise; valid until the next
+    /// [`Client::connect`].
+    pub fn disconnect_properties(&self) -> Properties<'_> {
+        Properties::Raw(self.rx.bytes(self.core.disconnect_props))
     }
 
     /// QoS 1/2 publications in the store (sent or not, not yet complete).
@@ -490,6 +507,7 @@ impl<'a> Client<'a> {
         c.server_max_qos = QoS::ExactlyOnce;
         c.retain_available = true;
         c.lost = None;
+        c.disconnect_props = (0, 0);
         c.disconnecting = false;
         Ok(())
     }
@@ -578,7 +596,7 @@ impl<'a> Client<'a> {
                 subscriptions: Subscriptions::List(subscriptions),
             })
         };
-        c.request(now, Awaited::SubAck, make)
+        c.request(now, Awaited::SubAck, subscriptions.len(), make)
     }
 
     /// Queue UNSUBSCRIBE; returns its packet id, later reported by
@@ -602,7 +620,7 @@ impl<'a> Client<'a> {
                 filters: TopicFilters::List(filters),
             })
         };
-        c.request(now, Awaited::UnsubAck, make)
+        c.request(now, Awaited::UnsubAck, filters.len(), make)
     }
 
     /// Queue PINGREQ now (the session also pings by itself).
@@ -889,9 +907,12 @@ impl<'a> Client<'a> {
             // We never subscribe at QoS 2 without the feature.
             return self.fail(LostReason::Protocol(DecodeError::InvalidQoS));
         }
+        // PUBLISH at QoS 1/2 and PUBREL are answered; so is a PUBREC for
+        // an id we do not know.
         let needs_ack = match header.kind {
             PacketType::Publish => header.flags & 0x06 != 0,
             PacketType::PubRel => true,
+            PacketType::PubRec => QOS2,
             _ => false,
         };
         if needs_ack && self.core.tx_free() < ACK_ROOM {
@@ -908,6 +929,19 @@ impl<'a> Client<'a> {
         }
         let at = self.rx.start;
         let data = self.rx.buf.get(at..at + total).unwrap_or(&[]);
+        if let [0x20, 2, _, code @ 1..=5] = *data {
+            if v.is_v5() && self.core.state == State::Connecting {
+                // A 3.1.1 CONNACK (no properties, a 3.1.1 return code): the
+                // broker does not speak 5.0. Return code 1 is its "unacceptable
+                // protocol version", 5.0's 0x84.
+                self.rx.consume = total;
+                return self.fail(if code == 1 {
+                    LostReason::Refused(Version::V5, ReasonCode::UNSUPPORTED_PROTOCOL_VERSION)
+                } else {
+                    LostReason::Refused(Version::V311, ReasonCode(code))
+                });
+            }
+        }
         // The usual packet, a PUBACK, PUBREC or PUBCOMP in its short form
         // (a packet id, no reason code: success), read straight from its
         // bytes (the fixed header was checked above). Id 0 takes the long
@@ -1157,6 +1191,7 @@ impl Core<'_> {
         &mut self,
         now: u32,
         kind: Awaited,
+        filters: usize,
         make: impl Fn(u16) -> Packet<'p>,
     ) -> Result<u16, Error> {
         if self.state != State::Connected {
@@ -1165,11 +1200,13 @@ impl Core<'_> {
         if self.requests.is_full() {
             return Err(Error::TooManyPending);
         }
+        let filters = u16::try_from(filters).map_err(|_| Error::TooLarge)?;
         let id = self.alloc_packet_id();
         self.tx_write(&make(id), 0)?;
         self.next_packet_id = id;
         let _ = self.requests.push(Request {
             packet_id: id,
+            filters,
             kind,
             sent_at: now,
         });
@@ -1234,7 +1271,7 @@ impl Core<'_> {
     ) -> Result<Topic, LostReason> {
         if !self.cfg.version.is_v5() {
             if topic.is_empty() {
-                return Err(LostReason::Protocol(DecodeError::InvalidTopic));
+                return Err(LostReason::Protocol(DecodeError::EmptyTopic));
             }
             return Ok(Topic::Rx(rx.span(topic.as_bytes())));
         }
@@ -1244,7 +1281,7 @@ impl Core<'_> {
         });
         let Some(alias) = alias else {
             if topic.is_empty() {
-                return Err(LostReason::Protocol(DecodeError::InvalidTopic));
+                return Err(LostReason::Protocol(DecodeError::EmptyTopic));
             }
             return Ok(Topic::Rx(rx.span(topic.as_bytes())));
         };
@@ -1320,7 +1357,12 @@ impl Core<'_> {
                 else {
                     return Ok(None);
                 };
-                self.requests.swap_remove(i);
+                let request = self.requests.swap_remove(i);
+                // One code per filter (a 3.1.1 UNSUBACK has none).
+                let coded = sub || self.cfg.version.is_v5();
+                if coded && a.codes.len() != usize::from(request.filters) {
+                    return Err(LostReason::Protocol(DecodeError::CodeCountMismatch));
+                }
                 let (packet_id, codes, props) =
                     (a.packet_id, rx.span(a.codes), rx.props_span(&a.properties));
                 Ok(Some(if sub {
@@ -1343,7 +1385,14 @@ impl Core<'_> {
                 }
                 Ok(None)
             }
-            Packet::Disconnect(d) => Err(LostReason::ServerDisconnect(d.reason)),
+            // 3.1.1 defines no DISCONNECT from the server.
+            Packet::Disconnect(_) if !self.cfg.version.is_v5() => {
+                unexpected(PacketType::Disconnect)
+            }
+            Packet::Disconnect(d) => {
+                self.disconnect_props = rx.props_span(&d.properties);
+                Err(LostReason::ServerDisconnect(d.reason))
+            }
             Packet::Auth(a) => Ok(Some(Desc::Auth {
                 reason: a.reason,
                 props: rx.props_span(&a.properties),
@@ -1443,7 +1492,20 @@ impl Core<'_> {
 
     /// PUBACK, PUBREC or PUBCOMP for one of our publications.
     fn on_ack(&mut self, kind: PacketType, a: &Ack<'_>) -> Option<Desc> {
-        let mut r = self.store.find(a.packet_id)?;
+        let Some(mut r) = self.store.find(a.packet_id) else {
+            if kind == PacketType::PubRec && a.reason.is_success() {
+                // Not ours (any more): release it all the same, so the
+                // broker can end the flow (5.0 4.3.3: PUBREL 0x92, packet
+                // identifier not found; 3.1.1 has no codes).
+                let reason = if self.cfg.version.is_v5() {
+                    ReasonCode::PACKET_IDENTIFIER_NOT_FOUND
+                } else {
+                    ReasonCode::SUCCESS
+                };
+                self.ack(PacketType::PubRel, a.packet_id, reason);
+            }
+            return None;
+        };
         let done = Some(Desc::Published {
             packet_id: a.packet_id,
             reason: a.reason,

@@ -67,13 +67,17 @@ pub enum LostReason {
     /// The caller reported the link down ([`crate::Client::handle_link_down`]).
     LinkDown,
     /// The broker refused the connection: CONNACK return code (3.1.1) or
-    /// reason code (5.0).
+    /// reason code (5.0). A broker that answers a 5.0 CONNECT in 3.1.1
+    /// ("unacceptable protocol version") is reported as 5.0's 0x84
+    /// (unsupported protocol version): it does not support MQTT 5.0.
     Refused(Version, ReasonCode),
     /// No reply within `response_time` (after `max_repubs` republications for
     /// a PUBACK in 3.1.1).
     Timeout(Awaited),
     /// The broker sent a malformed packet or broke a protocol rule; in 5.0 a
-    /// DISCONNECT with [`DecodeError::reason_code`] has been queued.
+    /// DISCONNECT with [`DecodeError::reason_code`] has been queued. (A
+    /// DISCONNECT from a 3.1.1 broker, which that version does not define,
+    /// is `UnexpectedPacket(14)`.)
     Protocol(DecodeError),
     /// The broker sent more unreleased QoS 2 messages than the client can
     /// track ([`crate::session::INBOUND_QOS2_CAPACITY`]). The ones over the
@@ -81,7 +85,9 @@ pub enum LostReason {
     /// released the client closes the connection (5.0: DISCONNECT 0x93) so
     /// that the broker sends them again on the next one. Nothing is lost.
     ReceiveMaximumExceeded,
-    /// The broker sent DISCONNECT (5.0) with this reason code.
+    /// The broker sent DISCONNECT (5.0) with this reason code; its reason
+    /// string and other properties are in
+    /// [`crate::Client::disconnect_properties`].
     ServerDisconnect(ReasonCode),
     /// The inbound topic alias table has no room for a new alias: give
     /// a larger alias buffer or a lower `topic_alias_maximum`.
@@ -116,6 +122,12 @@ impl LostReason {
                 s.dec(usize::from(code.0));
                 s.str(")");
             }
+            LostReason::Refused(Version::V5, ReasonCode::UNSUPPORTED_PROTOCOL_VERSION) => {
+                // Also what a 3.1.1 broker's "unacceptable protocol
+                // version" (CONNACK 1) to our 5.0 CONNECT is reported as.
+                s.str("broker does not support MQTT 5.0: connection refused, ");
+                ReasonCode::UNSUPPORTED_PROTOCOL_VERSION.text(s);
+            }
             LostReason::Refused(Version::V5, code) => {
                 s.str("broker refused the connection: ");
                 code.text(s);
@@ -124,6 +136,11 @@ impl LostReason {
                 s.str("no ");
                 s.str(what.name());
                 s.str(" within response_time");
+            }
+            LostReason::Protocol(e @ DecodeError::UnexpectedPacket(14)) => {
+                // Only 5.0 lets a server send DISCONNECT.
+                s.str("broker sent DISCONNECT, which MQTT 3.1.1 does not define: ");
+                e.text(s);
             }
             LostReason::Protocol(e) => {
                 s.str("broker broke the protocol: ");

@@ -1116,6 +1116,67 @@ static void test_protocol_error(void **state)
     fixture_free(f);
 }
 
+/* Issue 12 defect 7: a 5.0 broker's DISCONNECT carries its reason string
+ * to the application; a 3.1.1 DISCONNECT (undefined) is not "success"; a
+ * 3.1.1 CONNACK to a 5.0 CONNECT says the broker does not support 5.0. */
+static void test_server_disconnect_and_version_refusal(void **state)
+{
+    fixture *f = fixture_new(MQTTAS_VERSION_5, 256, 256, 1024);
+    mqttas_connect_options o = options_for("c1");
+    mqttas_property p;
+    size_t cursor = 0;
+    mqttas_event ev;
+    (void)state;
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+    assert_int_equal(mqttas_connect(f->c, 0, &o), MQTTAS_OK);
+    (void)drain_tx(f->c, 0, (uint8_t[64]){0}, 64);
+    feed(f->c, 1, BYTES(0x20, 3, 0, 0, 0));
+    next_event(f->c, &ev, MQTTAS_EVENT_CONNECTED);
+    /* DISCONNECT 0x89 (server busy), reason string "busy". */
+    feed(f->c, 2, BYTES(0xE0, 9, 0x89, 7, 0x1F, 0, 4, 'b', 'u', 's', 'y'));
+    next_event(f->c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
+    assert_int_equal(ev.lost, MQTTAS_LOST_SERVER_DISCONNECT);
+    assert_int_equal(ev.reason, 0x89);
+    assert_int_equal(ev.properties_len, 7);
+    assert_int_equal(mqttas_property_next(ev.properties, ev.properties_len, &cursor, &p),
+                     MQTTAS_OK);
+    assert_int_equal(p.id, 0x1F);
+    assert_int_equal(p.data_len, 4);
+    assert_memory_equal(p.data, "busy", 4);
+    expect_describe(&ev, "connection lost: broker closed the connection: server busy (0x89): "
+                         "\"busy\"");
+    expect_no_tx(f->c, 3);
+    fixture_free(f);
+
+    /* 3.1.1: a DISCONNECT from the broker is no "success (0x00)". */
+    f = fixture_new(MQTTAS_VERSION_311, 256, 256, 1024);
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+    connect_311(f->c, 0);
+    feed(f->c, 1, BYTES(0xE0, 0));
+    next_event(f->c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
+    assert_int_equal(ev.lost, MQTTAS_LOST_PROTOCOL);
+    assert_int_equal(ev.protocol_error, MQTTAS_PROTOCOL_UNEXPECTED_PACKET);
+    assert_int_equal(ev.protocol_detail, 14);
+    expect_describe(&ev, "connection lost: broker sent DISCONNECT, which MQTT 3.1.1 does not "
+                         "define: packet a server must not send (0x0e)");
+    fixture_free(f);
+
+    /* A 3.1.1-only broker answers a 5.0 CONNECT with CONNACK 1. */
+    f = fixture_new(MQTTAS_VERSION_5, 256, 256, 1024);
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+    assert_int_equal(mqttas_connect(f->c, 0, &o), MQTTAS_OK);
+    (void)drain_tx(f->c, 0, (uint8_t[64]){0}, 64);
+    feed(f->c, 1, BYTES(0x20, 2, 0, 1));
+    next_event(f->c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
+    assert_int_equal(ev.lost, MQTTAS_LOST_REFUSED);
+    assert_int_equal(ev.version, MQTTAS_VERSION_5);
+    assert_int_equal(ev.reason, 0x84);
+    expect_describe(&ev, "connection lost: broker does not support MQTT 5.0: connection "
+                         "refused, unsupported protocol version (0x84)");
+    expect_no_tx(f->c, 2);
+    fixture_free(f);
+}
+
 /* Link lost with a QoS 1 and a QoS 2 message in flight: both are sent again
  * with DUP on the next connection (clean = false), nothing is lost. */
 static void test_link_down_resends(void **state)
@@ -1364,6 +1425,7 @@ int main(void)
         cmocka_unit_test(test_session_5_properties),
         cmocka_unit_test(test_refused_311),
         cmocka_unit_test(test_protocol_error),
+        cmocka_unit_test(test_server_disconnect_and_version_refusal),
         cmocka_unit_test(test_link_down_resends),
         cmocka_unit_test(test_time_wraparound),
         cmocka_unit_test(test_chunked_message),
