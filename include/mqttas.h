@@ -279,6 +279,13 @@ enum mqttas_event_kind
   // Our DISCONNECT has been handed to `mqttas_poll_transmit`: send it,
   // then close the link.
   MQTTAS_EVENT_DISCONNECTED = 11,
+  // An inbound message above `config.maximum_packet_size` from a 3.1.1
+  // broker (which cannot be told the limit) was skipped: not delivered,
+  // its bytes dropped, acknowledged so that it is not sent again.
+  // `topic`, `total_len` (bytes of the whole PUBLISH), `limit`, `qos`,
+  // `packet_id`. (A 5.0 broker is told the limit; a larger packet is a
+  // protocol error, DISCONNECT 0x95.)
+  MQTTAS_EVENT_MESSAGE_SKIPPED = 12,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -717,6 +724,9 @@ typedef struct mqttas_event {
   mqttas_protocol_error protocol_error;
   // The value the broken rule concerns, when it has one.
   uint8_t protocol_detail;
+  // The maximum packet size a skipped message exceeded
+  // (`MESSAGE_SKIPPED`).
+  uint32_t limit;
 } mqttas_event;
 
 // The configuration of a radio. Fill it with `mqttas_radio_config_default`,

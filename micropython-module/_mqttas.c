@@ -623,6 +623,17 @@ static mp_obj_t client_next_event(mp_obj_t self_in) {
             mp_obj_t t[] = { k, MP_OBJ_NEW_SMALL_INT(e.reason), props_to(e.properties, e.properties_len) };
             return tuple(3, t);
         }
+        case MQTTAS_EVENT_MESSAGE_SKIPPED: {
+            mp_obj_t t[] = {
+                k,
+                mp_obj_new_bytes((const uint8_t *)e.topic, e.topic_len),
+                mp_obj_new_int_from_uint(e.total_len),
+                mp_obj_new_int_from_uint(e.limit),
+                MP_OBJ_NEW_SMALL_INT(e.qos),
+                MP_OBJ_NEW_SMALL_INT(e.packet_id),
+            };
+            return tuple(6, t);
+        }
         case MQTTAS_EVENT_CONNECTION_LOST: {
             char text[256];
             size_t len = 0;
@@ -1112,6 +1123,7 @@ static const mp_rom_map_elem_t mod_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_AUTH), MP_ROM_INT(MQTTAS_EVENT_AUTH) },
     { MP_ROM_QSTR(MP_QSTR_LOST), MP_ROM_INT(MQTTAS_EVENT_CONNECTION_LOST) },
     { MP_ROM_QSTR(MP_QSTR_DISCONNECTED), MP_ROM_INT(MQTTAS_EVENT_DISCONNECTED) },
+    { MP_ROM_QSTR(MP_QSTR_MSG_SKIPPED), MP_ROM_INT(MQTTAS_EVENT_MESSAGE_SKIPPED) },
     // Connection states.
     { MP_ROM_QSTR(MP_QSTR_STATE_DISCONNECTED), MP_ROM_INT(MQTTAS_STATE_DISCONNECTED) },
     { MP_ROM_QSTR(MP_QSTR_STATE_CONNECTING), MP_ROM_INT(MQTTAS_STATE_CONNECTING) },

@@ -880,3 +880,91 @@ fn pubrel_for_an_unknown_id_gets_pubcomp() {
         assert!(p.messages().is_empty());
     }
 }
+
+#[test]
+fn v311_message_above_our_maximum_packet_size_is_skipped_and_acknowledged() {
+    // 3.1.1 cannot announce a maximum packet size: a larger PUBLISH is read
+    // and dropped as it comes (never held whole), acknowledged so that the
+    // broker does not send it again, and reported; the link stays up.
+    use PacketType::*;
+    for rx in [64usize, 4096] {
+        let mut p = Pair::with(
+            Config {
+                maximum_packet_size: 1000,
+                ..v311()
+            },
+            Sizes {
+                rx,
+                ..Sizes::default()
+            },
+            0,
+        );
+        p.connect_ok();
+        p.segment = 333;
+        let mut ids = Vec::new();
+        for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
+            p.broker.publish("small", &[qos as u8; 10], qos);
+            ids.push(p.broker.publish("big/one", &vec![7u8; 5000], qos));
+        }
+        p.broker.publish("after", b"ok", QoS::AtLeastOnce);
+        p.pump();
+        let ctx = format!("rx {rx}");
+        let skipped: Vec<_> = p
+            .all_events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Ev::MessageSkipped {
+                    topic,
+                    size,
+                    limit,
+                    qos,
+                    packet_id,
+                } => Some((topic, size, limit, qos, packet_id)),
+                _ => None,
+            })
+            .collect();
+        // PUBLISH: 2 + 2 + 7 topic bytes, + 2 for the packet id, + payload.
+        let want: Vec<_> = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce]
+            .iter()
+            .zip(&ids)
+            .map(|(&q, &id)| {
+                let size = 3 + 2 + 7 + if q == QoS::AtMostOnce { 0 } else { 2 } + 5000;
+                ("big/one".to_string(), size as u32, 1000, q, id)
+            })
+            .collect();
+        assert_eq!(skipped, want, "{ctx}");
+        let got: Vec<_> = p.messages().iter().map(|m| m.topic.clone()).collect();
+        assert_eq!(got, ["small", "small", "small", "after"], "{ctx}");
+        assert!(p.lost().is_empty(), "{ctx}");
+        assert!(p.link_up, "{ctx}");
+        // Acknowledged: the broker has nothing left to send.
+        assert_eq!(p.broker.outbound_pending(), 0, "{ctx}");
+        assert!(acks_on(&p, 1).contains(&(PubAck, ids[1])), "{ctx}");
+        assert!(acks_on(&p, 1).contains(&(PubRec, ids[2])), "{ctx}");
+        assert!(acks_on(&p, 1).contains(&(PubComp, ids[2])), "{ctx}");
+        // No chunk of a skipped message reached the application.
+        assert!(
+            !p.all_events()
+                .iter()
+                .any(|e| matches!(e, Ev::MessageStart(_) | Ev::MessageChunk(_))),
+            "{ctx}"
+        );
+    }
+}
+
+#[test]
+fn v311_message_at_our_maximum_packet_size_is_delivered() {
+    // The limit counts the whole packet: a PUBLISH of exactly that many
+    // bytes is delivered, one byte more is skipped.
+    for extra in [0usize, 1] {
+        let payload = vec![1u8; 100 - 2 - 2 - 1 + extra];
+        let mut p = Pair::new(Config {
+            maximum_packet_size: 100,
+            ..v311()
+        });
+        p.connect_ok();
+        p.broker.publish("t", &payload, QoS::AtMostOnce);
+        p.pump();
+        assert_eq!(p.messages().len(), 1 - extra, "extra {extra}");
+    }
+}

@@ -49,6 +49,7 @@ Events (topics and payloads are bytes, props a dict or None):
     (MSG_START, topic, total_len, qos, retain, dup, pid, props)
     (MSG_CHUNK, data)
     (MSG_END,)
+    (MSG_SKIPPED, topic, size, limit, qos, pid)   3.1.1: above maximum_packet_size
     (PUBLISHED, pid, reason)
     (SUBSCRIBED, pid, codes, props)      codes: bytes, one per filter
     (UNSUBSCRIBED, pid, codes, props)
@@ -101,6 +102,7 @@ UNSUBSCRIBED = 8
 AUTH = 9
 LOST = 10
 DISCONNECTED = 11
+MSG_SKIPPED = 12
 
 # Connection states (mqttas_conn_state).
 STATE_DISCONNECTED = 0
@@ -233,6 +235,7 @@ class _Event(ctypes.Structure):
         ("awaited", ctypes.c_uint32),
         ("protocol_error", ctypes.c_uint32),
         ("protocol_detail", ctypes.c_uint8),
+        ("limit", ctypes.c_uint32),
     ]
 
 
@@ -664,6 +667,8 @@ class Client:
                     _props_out(e.properties, e.properties_len))
         if k == AUTH:
             return (k, e.reason, _props_out(e.properties, e.properties_len))
+        if k == MSG_SKIPPED:
+            return (k, _at(e.topic, e.topic_len), e.total_len, e.limit, e.qos, e.packet_id)
         if k == LOST:
             n = ctypes.c_size_t(0)
             _lib.mqttas_event_describe(ctypes.byref(e), self._text, len(self._text), ctypes.byref(n))

@@ -172,7 +172,7 @@ class MQTTClient:
         if v5 and not s["clean"] and expiry is None:
             expiry = 0xFFFFFFFF  # Keep the session across outages.
         rx_max = min(32, max(1, props.pop(0x21, 16)))
-        max_packet = props.pop(0x27, 0)
+        max_packet = props.pop(0x27, s["max_packet_size"])
         alias_max = props.pop(0x22, 0)
         s["con_props"] = props or None
         rx_size = max(s["rx_size"], IBUFSIZE)
@@ -241,6 +241,9 @@ class MQTTClient:
             self._chunk = [ev[1], ev[2], ev[4], ev[7], 0, []]
         elif k == _mqttas.MSG_CHUNK:
             self._on_chunk(ev[1])
+        elif k == _mqttas.MSG_SKIPPED:
+            # Above max_packet_size from a 3.1.1 broker: never assembled.
+            print("mqtt_as: message on '%s' skipped: %d bytes, above max_packet_size (%d)" % (ev[1].decode(), ev[2], ev[3]))
         elif k == _mqttas.MSG_END:
             c = self._chunk
             self._chunk = None

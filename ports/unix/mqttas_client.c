@@ -53,6 +53,7 @@ typedef struct options {
     unsigned long timeout_s;
     unsigned long keep_alive;
     unsigned long store_size;
+    unsigned long max_packet;
     bool clock_start_set;
     uint32_t clock_start;
     unsigned long response_ms;
@@ -77,6 +78,8 @@ static void usage(FILE *f)
             "  -k SECONDS   keep alive (60)\n"
             "  -d MS        delay between publications (0)\n"
             "  -S BYTES     message store size (65536)\n"
+            "  -M BYTES     maximum packet size (65536), 0 for none: announced in 5.0;\n"
+            "               in 3.1.1 a larger message is skipped (and acknowledged)\n"
             "  -T SECONDS   give up (exit 1) after this long, 0 for never (0)\n"
             "  -R FILE      create FILE once subscribed (sub), for scripts\n"
             "  -O TICK      start the millisecond clock at TICK (tests wrap-around)\n"
@@ -118,10 +121,11 @@ static int parse_options(int argc, char **argv, options *o)
     o->count = 10;
     o->keep_alive = 60;
     o->store_size = 65536;
+    o->max_packet = 65536;
     mqttas_reconnect_policy_default(&o->policy);
     snprintf(default_id, sizeof default_id, "mqttas-%ld", (long)getpid());
     o->client_id = default_id;
-    while ((ch = getopt(argc, argv, "m:h:p:i:t:q:n:crV:k:d:S:T:R:O:vW:H:B:b:X:j:")) != -1) {
+    while ((ch = getopt(argc, argv, "m:h:p:i:t:q:n:crV:k:d:S:M:T:R:O:vW:H:B:b:X:j:")) != -1) {
         switch (ch) {
         case 'm':
             if (strcmp(optarg, "pub") == 0) {
@@ -167,6 +171,11 @@ static int parse_options(int argc, char **argv, options *o)
             break;
         case 'S':
             if (parse_ulong(optarg, 1ul << 30, &o->store_size) != 0) {
+                return -1;
+            }
+            break;
+        case 'M':
+            if (parse_ulong(optarg, 268435460ul, &o->max_packet) != 0) {
                 return -1;
             }
             break;
@@ -545,7 +554,11 @@ static void handle_events(app *a)
     char text[512];
     while (!a->finished && mqttas_poll_event(a->c, &ev) == MQTTAS_OK &&
            ev.kind != MQTTAS_EVENT_NONE) {
-        if (verbose || ev.kind == MQTTAS_EVENT_CONNECTION_LOST) {
+        /* Losses and skipped messages (above -M from a 3.1.1 broker:
+         * "message on "t" skipped: N bytes, above the maximum packet size
+         * (M), QoS q") are always logged. */
+        if (verbose || ev.kind == MQTTAS_EVENT_CONNECTION_LOST ||
+            ev.kind == MQTTAS_EVENT_MESSAGE_SKIPPED) {
             mqttas_event_describe(&ev, text, sizeof text, NULL);
             logf_("%s", text);
         }
@@ -826,6 +839,7 @@ int main(int argc, char **argv)
     app a;
     mqttas_config cfg;
     uint8_t *rx, *tx, *store;
+    size_t rx_len;
     mqttas_result r;
     int i;
 
@@ -854,8 +868,11 @@ int main(int argc, char **argv)
         cfg.has_session_expiry = true;
         cfg.session_expiry = 3600;
     }
+    cfg.maximum_packet_size = (uint32_t)a.opt.max_packet;
+    /* A message up to the maximum packet size is taken whole. */
+    rx_len = a.opt.max_packet > 4096 ? a.opt.max_packet : 4096;
     a.c = malloc(mqttas_client_size());
-    rx = malloc(4096);
+    rx = malloc(rx_len);
     tx = malloc(4096);
     store = malloc(a.opt.store_size ? a.opt.store_size : 1);
     if (a.c == NULL || rx == NULL || tx == NULL || store == NULL) {
@@ -867,7 +884,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "mqttas_reconnect_init: %s\n", mqttas_strerror(r));
         return 2;
     }
-    r = mqttas_client_init(a.c, mqttas_client_size(), &cfg, rx, 4096, tx, 4096, store,
+    r = mqttas_client_init(a.c, mqttas_client_size(), &cfg, rx, rx_len, tx, 4096, store,
                            a.opt.store_size, NULL, 0);
     if (r != MQTTAS_OK) {
         fprintf(stderr, "mqttas_client_init: %s\n", mqttas_strerror(r));

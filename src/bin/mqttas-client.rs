@@ -39,6 +39,8 @@ const USAGE: &str = "usage: mqttas-client [options]
   -k SECONDS   keep alive (60)
   -d MS        delay between publications (0)
   -S BYTES     message store size (65536)
+  -M BYTES     maximum packet size (65536), 0 for none: announced in 5.0;
+               in 3.1.1 a larger message is skipped (and acknowledged)
   -T SECONDS   give up (exit 1) after this long, 0 for never (0)
   -R FILE      create FILE once subscribed (sub), for scripts
   -O TICK      start the millisecond clock at TICK (tests wrap-around)
@@ -84,6 +86,7 @@ struct Opts {
     timeout_s: u64,
     keep_alive: u16,
     store_size: usize,
+    max_packet: u32,
     clock_start: Option<u32>,
     response_ms: u32,
     policy: Policy,
@@ -107,6 +110,7 @@ fn parse() -> Result<Opts, String> {
         timeout_s: 0,
         keep_alive: 60,
         store_size: 65536,
+        max_packet: 65536,
         clock_start: None,
         response_ms: 0,
         policy: Policy::default(),
@@ -140,6 +144,7 @@ fn parse() -> Result<Opts, String> {
             "-k" => o.keep_alive = num("-k", args.next())?,
             "-d" => o.delay_ms = num("-d", args.next())?,
             "-S" => o.store_size = num("-S", args.next())?,
+            "-M" => o.max_packet = num("-M", args.next())?,
             "-T" => o.timeout_s = num("-T", args.next())?,
             "-R" => o.ready_file = Some(args.next().ok_or("-R needs a file")?),
             "-O" => o.clock_start = Some(num("-O", args.next())?),
@@ -211,9 +216,12 @@ fn main() -> ExitCode {
         } else {
             Config::default().response_time_ms
         },
+        maximum_packet_size: o.max_packet,
         ..Config::default()
     };
-    let mut storage = Storage::new(4096, 4096, o.store_size, 0);
+    // A message up to the maximum packet size is taken whole.
+    let rx_size = (o.max_packet as usize).max(4096);
+    let mut storage = Storage::new(rx_size, 4096, o.store_size, 0);
     let client = match Client::new(config, storage.buffers()) {
         Ok(c) => c,
         Err(e) => {
@@ -381,6 +389,18 @@ fn main() -> ExitCode {
                         m.topic
                     )
                 }
+                Event::MessageSkipped {
+                    topic,
+                    size,
+                    limit,
+                    qos,
+                    ..
+                } => eprintln!(
+                    "[{} {:10}] message on \"{topic}\" skipped: {size} bytes, above the maximum packet size ({limit}), QoS {}",
+                    o.client_id,
+                    clock.now(),
+                    *qos as u8
+                ),
                 Event::Published { reason, .. } => {
                     if reason.0 >= 0x80 {
                         eprintln!("publication refused: {reason}");

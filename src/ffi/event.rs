@@ -47,6 +47,13 @@ pub enum mqttas_event_kind {
     /// Our DISCONNECT has been handed to `mqttas_poll_transmit`: send it,
     /// then close the link.
     MQTTAS_EVENT_DISCONNECTED = 11,
+    /// An inbound message above `config.maximum_packet_size` from a 3.1.1
+    /// broker (which cannot be told the limit) was skipped: not delivered,
+    /// its bytes dropped, acknowledged so that it is not sent again.
+    /// `topic`, `total_len` (bytes of the whole PUBLISH), `limit`, `qos`,
+    /// `packet_id`. (A 5.0 broker is told the limit; a larger packet is a
+    /// protocol error, DISCONNECT 0x95.)
+    MQTTAS_EVENT_MESSAGE_SKIPPED = 12,
 }
 
 /// Why the connection was lost (`mqttas_event.lost`). The numbers are fixed.
@@ -223,6 +230,9 @@ pub struct mqttas_event {
     pub protocol_error: mqttas_protocol_error,
     /// The value the broken rule concerns, when it has one.
     pub protocol_detail: u8,
+    /// The maximum packet size a skipped message exceeded
+    /// (`MESSAGE_SKIPPED`).
+    pub limit: u32,
 }
 
 use mqttas_awaited::*;
@@ -253,6 +263,7 @@ impl mqttas_event {
         awaited: MQTTAS_AWAITED_NONE,
         protocol_error: MQTTAS_PROTOCOL_NONE,
         protocol_detail: 0,
+        limit: 0,
     };
 }
 
@@ -311,6 +322,20 @@ impl mqttas_event {
                 ev.payload_len = b.len();
             }
             Event::MessageEnd => ev.kind = MQTTAS_EVENT_MESSAGE_END,
+            Event::MessageSkipped {
+                topic: t,
+                size,
+                limit,
+                qos,
+                packet_id,
+            } => {
+                ev.kind = MQTTAS_EVENT_MESSAGE_SKIPPED;
+                topic = Some(t);
+                ev.total_len = size;
+                ev.limit = limit;
+                ev.qos = qos as u8;
+                ev.packet_id = packet_id;
+            }
             Event::Published { packet_id, reason } => {
                 ev.kind = MQTTAS_EVENT_PUBLISHED;
                 ev.packet_id = packet_id;
@@ -507,6 +532,7 @@ struct Fields {
     awaited: u32,
     protocol_error: u32,
     protocol_detail: u8,
+    limit: u32,
 }
 
 impl Fields {
@@ -540,6 +566,7 @@ impl Fields {
                 awaited: addr_of!((*ev).awaited).cast::<u32>().read(),
                 protocol_error: addr_of!((*ev).protocol_error).cast::<u32>().read(),
                 protocol_detail: addr_of!((*ev).protocol_detail).read(),
+                limit: addr_of!((*ev).limit).read(),
             }
         }
     }
@@ -616,6 +643,16 @@ impl Fields {
                 w.str(" bytes");
             }
             x if x == k(MQTTAS_EVENT_MESSAGE_END) => w.str("end of chunked message"),
+            x if x == k(MQTTAS_EVENT_MESSAGE_SKIPPED) => {
+                w.str("message on \"");
+                lossy(w, topic);
+                w.str("\" skipped: ");
+                w.dec(self.total_len as usize);
+                w.str(" bytes, above the maximum packet size (");
+                w.dec(self.limit as usize);
+                w.str("), QoS ");
+                w.dec(usize::from(self.qos));
+            }
             x if x == k(MQTTAS_EVENT_PUBLISHED) => {
                 w.str("publication ");
                 w.dec(usize::from(self.packet_id));

@@ -123,6 +123,12 @@ enum Desc {
     },
     Chunk(Span),
     End,
+    Skipped {
+        topic: Topic,
+        size: u32,
+        qos: QoS,
+        packet_id: u16,
+    },
     Published {
         packet_id: u16,
         reason: ReasonCode,
@@ -174,6 +180,9 @@ enum Fate {
     /// acknowledge, so the broker keeps it and sends it again on the next
     /// connection.
     Withhold,
+    /// A 3.1.1 message above our maximum packet size: read and drop its
+    /// bytes, acknowledge it (so it is not sent again), report it skipped.
+    Skip,
 }
 
 /// A packet from the store to send.
@@ -900,7 +909,11 @@ impl<'a> Client<'a> {
             .header_len
             .saturating_add(header.remaining_len as usize);
         let limit = self.core.cfg.maximum_packet_size as usize;
-        if v.is_v5() && limit != 0 && total > limit {
+        // Above our maximum: 5.0 announced it, so the broker broke the
+        // protocol; a 3.1.1 broker could not know it, so its message is
+        // skipped (other 3.1.1 packets carry no data: taken if they fit).
+        let too_large = limit != 0 && total > limit;
+        if too_large && v.is_v5() {
             return self.fail(LostReason::Protocol(DecodeError::PacketTooLarge));
         }
         if !QOS2 && header.kind == PacketType::Publish && header.flags & 0x06 == 0x04 {
@@ -918,11 +931,12 @@ impl<'a> Client<'a> {
         if needs_ack && self.core.tx_free() < ACK_ROOM {
             return Step::Wait;
         }
-        if total > self.rx.buf.len() {
+        let skip = too_large && header.kind == PacketType::Publish;
+        if skip || total > self.rx.buf.len() {
             if header.kind != PacketType::Publish {
                 return self.fail(LostReason::Protocol(DecodeError::PacketTooLarge));
             }
-            return self.start_chunked(&header);
+            return self.start_chunked(&header, skip);
         }
         if total > self.rx.avail() {
             return Step::Wait;
@@ -975,8 +989,9 @@ impl<'a> Client<'a> {
     }
 
     /// A PUBLISH larger than the receive buffer: report its head, then
-    /// stream its payload.
-    fn start_chunked(&mut self, header: &FixedHeader) -> Step {
+    /// stream its payload. Or one to `skip` (above our maximum packet
+    /// size, 3.1.1): report it skipped, then drop its payload.
+    fn start_chunked(&mut self, header: &FixedHeader, skip: bool) -> Step {
         let v = self.core.cfg.version;
         let body = self
             .rx
@@ -995,7 +1010,11 @@ impl<'a> Client<'a> {
             Ok(t) => t,
             Err(reason) => return self.fail(reason),
         };
-        let fate = c.fate(head.qos, packet_id);
+        let fate = if skip {
+            Fate::Skip
+        } else {
+            c.fate(head.qos, packet_id)
+        };
         self.rx.consume = header.header_len + used;
         self.rx.chunk = Some(Chunked {
             remaining: head.payload_len,
@@ -1003,6 +1022,16 @@ impl<'a> Client<'a> {
             packet_id,
             fate,
         });
+        if fate == Fate::Skip {
+            return Step::Event(Desc::Skipped {
+                topic,
+                size: header
+                    .remaining_len
+                    .saturating_add(header.header_len as u32),
+                qos: head.qos,
+                packet_id,
+            });
+        }
         if fate != Fate::Deliver {
             return Step::Continue;
         }
@@ -1056,7 +1085,9 @@ impl<'a> Client<'a> {
         // The topic looked up once for the two arms that have one (rather
         // than inlined in each).
         let topic = match d {
-            Desc::Message { topic, .. } | Desc::Start { topic, .. } => match topic {
+            Desc::Message { topic, .. }
+            | Desc::Start { topic, .. }
+            | Desc::Skipped { topic, .. } => match topic {
                 Topic::Rx(s) => crate::wire::utf8(rx.bytes(s), true).unwrap_or(""),
                 Topic::Alias(s) => self.core.aliases.topic(s),
             },
@@ -1107,6 +1138,18 @@ impl<'a> Client<'a> {
             }),
             Desc::Chunk(s) => Event::MessageChunk(rx.bytes(s)),
             Desc::End => Event::MessageEnd,
+            Desc::Skipped {
+                topic: _,
+                size,
+                qos,
+                packet_id,
+            } => Event::MessageSkipped {
+                topic,
+                size,
+                limit: self.core.cfg.maximum_packet_size,
+                qos,
+                packet_id,
+            },
             Desc::Published { packet_id, reason } => Event::Published { packet_id, reason },
             Desc::Subscribed {
                 packet_id,
@@ -1473,7 +1516,7 @@ impl Core<'_> {
                 self.ack_publish(p.qos, packet_id);
                 return Ok(None);
             }
-            Fate::Withhold => return Ok(None),
+            Fate::Withhold | Fate::Skip => return Ok(None),
         }
         if p.qos == QoS::ExactlyOnce {
             let _ = self.inbound_qos2.push(packet_id);

@@ -184,6 +184,24 @@ pub enum Event<'a> {
     MessageChunk(&'a [u8]),
     /// The last chunk has been delivered.
     MessageEnd,
+    /// An inbound message above [`crate::Config::maximum_packet_size`]
+    /// from a 3.1.1 broker (which cannot be told the limit): not
+    /// delivered. Its bytes are read and dropped as they come, and it is
+    /// acknowledged once they have all come, so that the broker does not
+    /// send it again. (A 5.0 broker is told the limit in CONNECT; a packet
+    /// above it ends the connection with DISCONNECT 0x95.)
+    MessageSkipped {
+        /// Topic name.
+        topic: &'a str,
+        /// Bytes of the whole PUBLISH packet.
+        size: u32,
+        /// The maximum packet size it exceeds.
+        limit: u32,
+        /// QoS it came with.
+        qos: QoS,
+        /// Packet identifier, 0 for QoS 0.
+        packet_id: u16,
+    },
     /// An outbound QoS 1 or 2 message is complete (PUBACK or PUBCOMP), or
     /// the broker refused it (5.0 reason code >= 0x80).
     Published {

@@ -1372,6 +1372,60 @@ static void test_chunked_message(void **state)
 }
 
 /* event_describe with NULL, short and odd inputs. */
+/* Issue 12 defect 5: a 3.1.1 message above the maximum packet size is
+ * skipped: one MESSAGE_SKIPPED event, no chunk, acknowledged at its end. */
+static void test_skipped_message(void **state)
+{
+    fixture *f = fixture_new(MQTTAS_VERSION_311, 64, 256, 1024);
+    mqttas_client *c = f->c;
+    uint8_t pkt[3 + 2 + 3 + 2 + 200];
+    size_t off = 0, accepted;
+    mqttas_event ev;
+    int skipped = 0, rounds = 0;
+    char text[128];
+    (void)state;
+    f->cfg.maximum_packet_size = 100;
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+    connect_311(c, 0);
+    /* PUBLISH QoS 1, topic "big", id 9, 200 bytes of payload: 210 bytes. */
+    memset(pkt, 0x55, sizeof pkt);
+    pkt[0] = 0x32;
+    pkt[1] = 0x80 | ((2 + 3 + 2 + 200) & 0x7F);
+    pkt[2] = (2 + 3 + 2 + 200) >> 7;
+    pkt[3] = 0;
+    pkt[4] = 3;
+    memcpy(pkt + 5, "big", 3);
+    pkt[8] = 0;
+    pkt[9] = 9;
+    while (off < sizeof pkt) {
+        assert_int_equal(mqttas_handle_input(c, 1, pkt + off, sizeof pkt - off, &accepted),
+                         MQTTAS_OK);
+        off += accepted;
+        for (;;) {
+            assert_int_equal(mqttas_poll_event(c, &ev), MQTTAS_OK);
+            if (ev.kind == MQTTAS_EVENT_NONE) {
+                break;
+            }
+            assert_int_equal(ev.kind, MQTTAS_EVENT_MESSAGE_SKIPPED);
+            skipped++;
+            assert_int_equal(ev.total_len, sizeof pkt);
+            assert_int_equal(ev.limit, 100);
+            assert_int_equal(ev.qos, 1);
+            assert_int_equal(ev.packet_id, 9);
+            assert_int_equal(ev.topic_len, 3);
+            assert_memory_equal(ev.topic, "big", 3);
+            assert_int_equal(mqttas_event_describe(&ev, text, sizeof text, NULL), MQTTAS_OK);
+            assert_string_equal(text, "message on \"big\" skipped: 210 bytes, above the "
+                                      "maximum packet size (100), QoS 1");
+        }
+        assert_true(++rounds < 50);
+    }
+    assert_int_equal(skipped, 1);
+    expect_tx(c, 2, BYTES(0x40, 2, 0, 9));
+    assert_int_equal(state_of(c), MQTTAS_STATE_CONNECTED);
+    fixture_free(f);
+}
+
 static void test_event_describe_buffers(void **state)
 {
     mqttas_event ev;
@@ -1429,6 +1483,7 @@ int main(void)
         cmocka_unit_test(test_link_down_resends),
         cmocka_unit_test(test_time_wraparound),
         cmocka_unit_test(test_chunked_message),
+        cmocka_unit_test(test_skipped_message),
         cmocka_unit_test(test_event_describe_buffers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,6 +42,8 @@ pub enum Seen {
     Lost(String),
     Disconnected,
     Auth(u8),
+    /// A 3.1.1 message above our maximum packet size: (topic, size).
+    Skipped(String, u32),
 }
 
 /// An inbound message, whole (chunked ones are put back together).
@@ -143,6 +145,7 @@ impl Recorder {
                 codes: codes.to_vec(),
             },
             Event::Auth { reason, .. } => Seen::Auth(reason.0),
+            Event::MessageSkipped { topic, size, .. } => Seen::Skipped(topic.to_string(), *size),
             Event::ConnectionLost(reason) => Seen::Lost(reason.to_string()),
             Event::Disconnected => Seen::Disconnected,
         })

@@ -495,6 +495,13 @@ impl Driver<'_> {
                     );
                 }
                 Event::Auth { .. } => {}
+                Event::MessageSkipped { topic, .. } => {
+                    assert!(
+                        self.in_chunk.is_none(),
+                        "MessageSkipped inside a chunked message"
+                    );
+                    assert!(!topic.is_empty(), "empty topic skipped");
+                }
             }
         }
         panic!("poll_event never returns None");
