@@ -580,6 +580,36 @@ typedef struct mqttas_config {
   uint16_t topic_alias_maximum;
 } mqttas_config;
 
+// The buffers a client borrows, for `mqttas_client_init` (as coreMQTT's
+// `MQTTFixedBuffer_t`). Each is a pointer and its length in bytes; an
+// optional one may be NULL with length 0, so a zero-initialised struct
+// (`mqttas_buffers b = {0};`) needs only `rx` and `tx` filled in.
+//
+// | buffer | holds | minimum |
+// | --- | --- | --- |
+// | `rx` | received bytes: the largest packet taken whole; a larger PUBLISH payload arrives in chunks | 64 |
+// | `tx` | control packets and QoS 0 publications, until sent | 64 |
+// | `store` | QoS 1/2 publications until acknowledged, kept across reconnections | 0 (only QoS 0 can be published) |
+// | `aliases` | the 5.0 inbound topic alias table | 0 (then `topic_alias_maximum` must be 0) |
+typedef struct mqttas_buffers {
+  // Receive buffer.
+  uint8_t *rx;
+  // Bytes at `rx`.
+  size_t rx_len;
+  // Transmit buffer.
+  uint8_t *tx;
+  // Bytes at `tx`.
+  size_t tx_len;
+  // Store of QoS 1/2 publications; may be NULL.
+  uint8_t *store;
+  // Bytes at `store`.
+  size_t store_len;
+  // Inbound topic alias table (5.0); may be NULL.
+  uint8_t *aliases;
+  // Bytes at `aliases`.
+  size_t aliases_len;
+} mqttas_buffers;
+
 // One MQTT 5.0 property.
 //
 // Which fields matter depends on `id` (one of the `MQTTAS_PROP_*`
@@ -859,17 +889,10 @@ size_t mqttas_client_align(void);
 // Create a disconnected client in `client`, storage of `storage_len` bytes
 // (at least `mqttas_client_size()`, aligned to `mqttas_client_align()`).
 //
-// The client borrows the four buffers until `mqttas_client_deinit`: keep
-// them alive and untouched until then. They must not overlap each other or
-// the storage.
-// - `rx`: receive buffer, at least 64 bytes; the largest packet taken
-//   whole (larger PUBLISH payloads arrive in chunks).
-// - `tx`: transmit buffer, at least 64 bytes: control packets and QoS 0
-//   publications.
-// - `store`: QoS 1/2 publications awaiting acknowledgement, kept across
-//   reconnections; may be NULL with 0 (then only QoS 0 can be published).
-// - `aliases`: 5.0 inbound topic alias table; may be NULL with 0 (then
-//   `config->topic_alias_maximum` must be 0).
+// The client borrows the buffers of `*buffers` (see `mqttas_buffers` for
+// what each holds and its minimum) until `mqttas_client_deinit`: keep them
+// alive and untouched until then. They must not overlap each other or the
+// storage. `*buffers` itself is copied.
 //
 // The buffers are zeroed here (so fresh `malloc` memory is fine); `config`
 // is copied. Returns `MQTTAS_ERR_INVALID_CONFIG` for a buffer
@@ -878,19 +901,13 @@ size_t mqttas_client_align(void);
 //
 // # Safety
 // `client` points to `storage_len` writable bytes; `config` to a
-// `mqttas_config`; each buffer to its length of writable bytes that stay
-// valid and unused by anything else until `mqttas_client_deinit`.
+// `mqttas_config`; `buffers` to a `mqttas_buffers` whose every buffer is
+// its length of writable bytes that stay valid and unused by anything else
+// until `mqttas_client_deinit`.
 mqttas_result mqttas_client_init(struct mqttas_client *client,
                                  size_t storage_len,
                                  const struct mqttas_config *config,
-                                 uint8_t *rx,
-                                 size_t rx_len,
-                                 uint8_t *tx,
-                                 size_t tx_len,
-                                 uint8_t *store,
-                                 size_t store_len,
-                                 uint8_t *aliases,
-                                 size_t aliases_len);
+                                 const struct mqttas_buffers *buffers);
 
 // End the client: the storage and the buffers are the caller's again.
 // Stored QoS 1/2 messages are dropped. Further calls with this client

@@ -320,9 +320,12 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     self->tx = sizes[1] ? m_new(uint8_t, sizes[1]) : NULL;
     self->store = sizes[2] ? m_new(uint8_t, sizes[2]) : NULL;
     self->aliases = sizes[3] ? m_new(uint8_t, sizes[3]) : NULL;
+    mqttas_buffers bufs = {
+        .rx = self->rx, .rx_len = sizes[0], .tx = self->tx, .tx_len = sizes[1],
+        .store = self->store, .store_len = sizes[2], .aliases = self->aliases, .aliases_len = sizes[3],
+    };
     clear_stack();
-    check(mqttas_client_init(self->client, size, &c, self->rx, sizes[0], self->tx, sizes[1],
-        self->store, sizes[2], self->aliases, sizes[3]));
+    check(mqttas_client_init(self->client, size, &c, &bufs));
     return MP_OBJ_FROM_PTR(self);
 }
 

@@ -165,6 +165,19 @@ class _Config(ctypes.Structure):
     ]
 
 
+class _Buffers(ctypes.Structure):
+    _fields_ = [
+        ("rx", _u8p),
+        ("rx_len", ctypes.c_size_t),
+        ("tx", _u8p),
+        ("tx_len", ctypes.c_size_t),
+        ("store", _u8p),
+        ("store_len", ctypes.c_size_t),
+        ("aliases", _u8p),
+        ("aliases_len", ctypes.c_size_t),
+    ]
+
+
 class _Property(ctypes.Structure):
     _fields_ = [
         ("id", ctypes.c_uint8),
@@ -272,7 +285,7 @@ _lib = _load()
 _P = ctypes.c_void_p
 _R = ctypes.c_uint32
 for _name, _args in (
-    ("mqttas_client_init", [_P, ctypes.c_size_t, ctypes.POINTER(_Config)] + [_u8p, ctypes.c_size_t] * 4),
+    ("mqttas_client_init", [_P, ctypes.c_size_t, ctypes.POINTER(_Config), ctypes.POINTER(_Buffers)]),
     ("mqttas_client_deinit", [_P]),
     ("mqttas_state", [_P, ctypes.POINTER(ctypes.c_uint32)]),
     ("mqttas_pending_publications", [_P, ctypes.POINTER(ctypes.c_size_t)]),
@@ -502,7 +515,7 @@ class Client:
                        (self._aliases, alias_size)):
             bufs += [ctypes.cast(buf, _u8p) if n else None, n]
         self._live = False
-        _check(_lib.mqttas_client_init(self._client, size, ctypes.byref(c), *bufs))
+        _check(_lib.mqttas_client_init(self._client, size, ctypes.byref(c), ctypes.byref(_Buffers(*bufs))))
         self._live = True
         self._event = _Event()
         self._text = ctypes.create_string_buffer(512)

@@ -838,6 +838,7 @@ int main(int argc, char **argv)
 {
     app a;
     mqttas_config cfg;
+    mqttas_buffers bufs;
     uint8_t *rx, *tx, *store;
     size_t rx_len;
     mqttas_result r;
@@ -884,8 +885,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "mqttas_reconnect_init: %s\n", mqttas_strerror(r));
         return 2;
     }
-    r = mqttas_client_init(a.c, mqttas_client_size(), &cfg, rx, rx_len, tx, 4096, store,
-                           a.opt.store_size, NULL, 0);
+    memset(&bufs, 0, sizeof bufs);
+    bufs.rx = rx;
+    bufs.rx_len = rx_len;
+    bufs.tx = tx;
+    bufs.tx_len = 4096;
+    bufs.store = store;
+    bufs.store_len = a.opt.store_size;
+    r = mqttas_client_init(a.c, mqttas_client_size(), &cfg, &bufs);
     if (r != MQTTAS_OK) {
         fprintf(stderr, "mqttas_client_init: %s\n", mqttas_strerror(r));
         return 1;

@@ -78,6 +78,38 @@ pub struct mqttas_str {
     pub len: usize,
 }
 
+/// The buffers a client borrows, for `mqttas_client_init` (as coreMQTT's
+/// `MQTTFixedBuffer_t`). Each is a pointer and its length in bytes; an
+/// optional one may be NULL with length 0, so a zero-initialised struct
+/// (`mqttas_buffers b = {0};`) needs only `rx` and `tx` filled in.
+///
+/// | buffer | holds | minimum |
+/// | --- | --- | --- |
+/// | `rx` | received bytes: the largest packet taken whole; a larger PUBLISH payload arrives in chunks | 64 |
+/// | `tx` | control packets and QoS 0 publications, until sent | 64 |
+/// | `store` | QoS 1/2 publications until acknowledged, kept across reconnections | 0 (only QoS 0 can be published) |
+/// | `aliases` | the 5.0 inbound topic alias table | 0 (then `topic_alias_maximum` must be 0) |
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct mqttas_buffers {
+    /// Receive buffer.
+    pub rx: *mut u8,
+    /// Bytes at `rx`.
+    pub rx_len: usize,
+    /// Transmit buffer.
+    pub tx: *mut u8,
+    /// Bytes at `tx`.
+    pub tx_len: usize,
+    /// Store of QoS 1/2 publications; may be NULL.
+    pub store: *mut u8,
+    /// Bytes at `store`.
+    pub store_len: usize,
+    /// Inbound topic alias table (5.0); may be NULL.
+    pub aliases: *mut u8,
+    /// Bytes at `aliases`.
+    pub aliases_len: usize,
+}
+
 /// The live client in `c`.
 ///
 /// # Safety
@@ -129,17 +161,10 @@ pub extern "C" fn mqttas_client_align() -> usize {
 /// Create a disconnected client in `client`, storage of `storage_len` bytes
 /// (at least `mqttas_client_size()`, aligned to `mqttas_client_align()`).
 ///
-/// The client borrows the four buffers until `mqttas_client_deinit`: keep
-/// them alive and untouched until then. They must not overlap each other or
-/// the storage.
-/// - `rx`: receive buffer, at least 64 bytes; the largest packet taken
-///   whole (larger PUBLISH payloads arrive in chunks).
-/// - `tx`: transmit buffer, at least 64 bytes: control packets and QoS 0
-///   publications.
-/// - `store`: QoS 1/2 publications awaiting acknowledgement, kept across
-///   reconnections; may be NULL with 0 (then only QoS 0 can be published).
-/// - `aliases`: 5.0 inbound topic alias table; may be NULL with 0 (then
-///   `config->topic_alias_maximum` must be 0).
+/// The client borrows the buffers of `*buffers` (see `mqttas_buffers` for
+/// what each holds and its minimum) until `mqttas_client_deinit`: keep them
+/// alive and untouched until then. They must not overlap each other or the
+/// storage. `*buffers` itself is copied.
 ///
 /// The buffers are zeroed here (so fresh `malloc` memory is fine); `config`
 /// is copied. Returns `MQTTAS_ERR_INVALID_CONFIG` for a buffer
@@ -148,21 +173,15 @@ pub extern "C" fn mqttas_client_align() -> usize {
 ///
 /// # Safety
 /// `client` points to `storage_len` writable bytes; `config` to a
-/// `mqttas_config`; each buffer to its length of writable bytes that stay
-/// valid and unused by anything else until `mqttas_client_deinit`.
+/// `mqttas_config`; `buffers` to a `mqttas_buffers` whose every buffer is
+/// its length of writable bytes that stay valid and unused by anything else
+/// until `mqttas_client_deinit`.
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_client_init(
     client: *mut mqttas_client,
     storage_len: usize,
     config: *const mqttas_config,
-    rx: *mut u8,
-    rx_len: usize,
-    tx: *mut u8,
-    tx_len: usize,
-    store: *mut u8,
-    store_len: usize,
-    aliases: *mut u8,
-    aliases_len: usize,
+    buffers: *const mqttas_buffers,
 ) -> mqttas_result {
     let run = || -> Result<(), mqttas_result> {
         if client.is_null() {
@@ -177,6 +196,18 @@ pub unsafe extern "C" fn mqttas_client_init(
         // SAFETY: NULL checked by `as_ref`; validity from the caller.
         let config = unsafe { config.as_ref() }.ok_or(MQTTAS_ERR_NULL_POINTER)?;
         let config = Config::try_from(config)?;
+        // SAFETY: NULL checked by `as_ref`; validity from the caller.
+        let b = *unsafe { buffers.as_ref() }.ok_or(MQTTAS_ERR_NULL_POINTER)?;
+        let mqttas_buffers {
+            rx,
+            rx_len,
+            tx,
+            tx_len,
+            store,
+            store_len,
+            aliases,
+            aliases_len,
+        } = b;
         args::disjoint(&[
             (client as usize, size_of::<Slot>()),
             (rx as usize, rx_len),

@@ -53,7 +53,10 @@ pub enum State {
     Connected,
 }
 
-/// The caller-owned storage of a [`Client`].
+/// The caller-owned storage of a [`Client`]. `Default` is every buffer
+/// empty: give at least `rx` and `tx` (`Buffers { rx, tx,
+/// ..Default::default() }`).
+#[derive(Default)]
 pub struct Buffers<'a> {
     /// Receive buffer: the largest packet taken whole; larger PUBLISH
     /// payloads arrive in chunks. At least 64 bytes.

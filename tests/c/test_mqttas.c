@@ -29,6 +29,24 @@ typedef struct fixture {
     mqttas_config cfg;
 } fixture;
 
+/* mqttas_client_init with the buffers given one by one. */
+static mqttas_result init_with(mqttas_client *c, size_t size, const mqttas_config *cfg, uint8_t *rx,
+                               size_t rx_len, uint8_t *tx, size_t tx_len, uint8_t *store,
+                               size_t store_len, uint8_t *aliases, size_t aliases_len)
+{
+    mqttas_buffers b;
+    memset(&b, 0, sizeof b);
+    b.rx = rx;
+    b.rx_len = rx_len;
+    b.tx = tx;
+    b.tx_len = tx_len;
+    b.store = store;
+    b.store_len = store_len;
+    b.aliases = aliases;
+    b.aliases_len = aliases_len;
+    return mqttas_client_init(c, size, cfg, &b);
+}
+
 static void fixture_buffers(fixture *f, size_t rx, size_t tx, size_t store, size_t aliases)
 {
     f->rx_len = rx;
@@ -47,7 +65,7 @@ static void fixture_buffers(fixture *f, size_t rx, size_t tx, size_t store, size
 
 static mqttas_result fixture_init(fixture *f)
 {
-    return mqttas_client_init(f->c, mqttas_client_size(), &f->cfg, f->rx, f->rx_len, f->tx,
+    return init_with(f->c, mqttas_client_size(), &f->cfg, f->rx, f->rx_len, f->tx,
                               f->tx_len, f->store, f->store_len, f->aliases, f->aliases_len);
 }
 
@@ -387,60 +405,61 @@ static void test_init_checks_every_argument(void **state)
     (void)state;
 
     /* NULL storage, NULL config, NULL buffers with a length. */
-    assert_int_equal(mqttas_client_init(NULL, size, &cfg, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(NULL, size, &cfg, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_NULL_POINTER);
-    assert_int_equal(mqttas_client_init(f->c, size, NULL, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, NULL, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_NULL_POINTER);
-    assert_int_equal(mqttas_client_init(f->c, size, &cfg, NULL, 256, f->tx, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &cfg, NULL, 256, f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_NULL_POINTER);
-    assert_int_equal(mqttas_client_init(f->c, size, &cfg, f->rx, 256, NULL, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &cfg, f->rx, 256, NULL, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_NULL_POINTER);
-    assert_int_equal(mqttas_client_init(f->c, size, &cfg, f->rx, 256, f->tx, 256, NULL, 10, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &cfg, f->rx, 256, f->tx, 256, NULL, 10, NULL, 0),
                      MQTTAS_ERR_NULL_POINTER);
-    assert_int_equal(mqttas_client_init(f->c, size, &cfg, f->rx, 256, f->tx, 256, NULL, 0, NULL, 10),
+    assert_int_equal(init_with(f->c, size, &cfg, f->rx, 256, f->tx, 256, NULL, 0, NULL, 10),
                      MQTTAS_ERR_NULL_POINTER);
+    assert_int_equal(mqttas_client_init(f->c, size, &cfg, NULL), MQTTAS_ERR_NULL_POINTER);
     /* Short storage. */
     assert_int_equal(
-        mqttas_client_init(f->c, size - 1, &cfg, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
+        init_with(f->c, size - 1, &cfg, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
         MQTTAS_ERR_BUFFER_TOO_SMALL);
     /* Misaligned storage (when the alignment is above 1). */
     big = malloc(size + 16);
     assert_non_null(big);
     if (mqttas_client_align() > 1) {
-        assert_int_equal(mqttas_client_init((mqttas_client *)(big + 1), size, &cfg, f->rx, 256,
+        assert_int_equal(init_with((mqttas_client *)(big + 1), size, &cfg, f->rx, 256,
                                             f->tx, 256, NULL, 0, NULL, 0),
                          MQTTAS_ERR_MISALIGNED);
         assert_int_equal(mqttas_ping((mqttas_client *)(big + 1), 0), MQTTAS_ERR_MISALIGNED);
     }
     /* Overlapping buffers, and a buffer inside the storage. */
     assert_int_equal(
-        mqttas_client_init(f->c, size, &cfg, f->rx, 256, f->rx + 128, 128, NULL, 0, NULL, 0),
+        init_with(f->c, size, &cfg, f->rx, 256, f->rx + 128, 128, NULL, 0, NULL, 0),
         MQTTAS_ERR_BUFFERS_OVERLAP);
-    assert_int_equal(mqttas_client_init((mqttas_client *)big, size, &cfg, big + size - 8, 64,
+    assert_int_equal(init_with((mqttas_client *)big, size, &cfg, big + size - 8, 64,
                                         f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_BUFFERS_OVERLAP);
     free(big);
     /* Buffers below the minimum, values out of range. */
-    assert_int_equal(mqttas_client_init(f->c, size, &cfg, f->rx, 63, f->tx, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &cfg, f->rx, 63, f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_INVALID_CONFIG);
-    assert_int_equal(mqttas_client_init(f->c, size, &cfg, f->rx, 256, f->tx, 63, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &cfg, f->rx, 256, f->tx, 63, NULL, 0, NULL, 0),
                      MQTTAS_ERR_INVALID_CONFIG);
     bad = cfg;
     bad.version = 3;
-    assert_int_equal(mqttas_client_init(f->c, size, &bad, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &bad, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_INVALID_CONFIG);
     bad = cfg;
     bad.response_time_ms = 0;
-    assert_int_equal(mqttas_client_init(f->c, size, &bad, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &bad, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_INVALID_CONFIG);
     bad = cfg;
     bad.receive_maximum = 0;
-    assert_int_equal(mqttas_client_init(f->c, size, &bad, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &bad, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_INVALID_CONFIG);
     bad = cfg;
     bad.version = MQTTAS_VERSION_5;
     bad.topic_alias_maximum = 4; /* without alias storage */
-    assert_int_equal(mqttas_client_init(f->c, size, &bad, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &bad, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_INVALID_CONFIG);
 
     /* None of the failures left a client behind. */
@@ -486,7 +505,7 @@ static void test_static_storage(void **state)
     (void)state;
     assert_true(mqttas_client_size() <= sizeof static_storage.bytes);
     assert_int_equal(mqttas_config_default(&cfg), MQTTAS_OK);
-    assert_int_equal(mqttas_client_init(c, sizeof static_storage.bytes, &cfg, rx, sizeof rx, tx,
+    assert_int_equal(init_with(c, sizeof static_storage.bytes, &cfg, rx, sizeof rx, tx,
                                         sizeof tx, NULL, 0, NULL, 0),
                      MQTTAS_OK);
     connect_311(c, 5);
