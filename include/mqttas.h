@@ -314,10 +314,12 @@ enum mqttas_lost_reason
   // `reason` is the 5.0 reason code of the DISCONNECT we queued.
   MQTTAS_LOST_PROTOCOL = 4,
   // The broker sent more unreleased QoS 2 messages than the client
-  // tracks: the excess was neither delivered nor acknowledged, and the
-  // client closed the connection on purpose (5.0: DISCONNECT 0x93) so the
-  // broker sends it again. Reconnect at once
-  // (`mqttas_reconnect_handle_planned`); nothing is lost.
+  // tracks (`mqttas_buffers.inbound_qos2`) on a session it keeps: the
+  // excess was neither delivered nor acknowledged, and the client closed
+  // the connection on purpose (5.0: DISCONNECT 0x93) so the broker sends
+  // it again. Reconnect at once (`mqttas_reconnect_handle_planned`);
+  // nothing is lost. (On a session that ends with the connection the
+  // excess is delivered untracked instead, see `mqttas_qos2_stats`.)
   MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED = 5,
   // The broker sent DISCONNECT (5.0) with the reason code in `reason`;
   // its properties (reason string 0x1F, server reference 0x1C, user
@@ -591,6 +593,14 @@ typedef struct mqttas_config {
 // | `tx` | control packets and QoS 0 publications, until sent | 64 |
 // | `store` | QoS 1/2 publications until acknowledged, kept across reconnections | 0 (only QoS 0 can be published) |
 // | `aliases` | the 5.0 inbound topic alias table | 0 (then `topic_alias_maximum` must be 0) |
+// | `inbound_qos2` | packet ids (`uint16_t`, aligned) of the broker's QoS 2 messages between our PUBREC and its PUBREL | `config.receive_maximum` ids (16 by default) |
+//
+// `inbound_qos2` counts ids, not bytes. A broker may overshoot the receive
+// maximum we announce (mosquitto 2.0.11 sends 84 to 153 against 16): with
+// room for them (256 ids on a host) they are taken at once; when the table
+// is full the client withholds them for the next connection (a session the
+// broker keeps) or delivers them untracked (a clean one). See
+// `mqttas_qos2_stats`.
 typedef struct mqttas_buffers {
   // Receive buffer.
   uint8_t *rx;
@@ -608,7 +618,34 @@ typedef struct mqttas_buffers {
   uint8_t *aliases;
   // Bytes at `aliases`.
   size_t aliases_len;
+  // Inbound QoS 2 packet id table.
+  uint16_t *inbound_qos2;
+  // Ids (not bytes) at `inbound_qos2`.
+  size_t inbound_qos2_len;
 } mqttas_buffers;
+
+// What the broker's inbound QoS 2 flow looked like since the client was
+// made, from `mqttas_get_qos2_stats`.
+//
+// A broker may have no more unreleased QoS 2 messages towards us than our
+// receive maximum (5.0), yet some exceed it (mosquitto 2.0.11: 84 to 153
+// against 16). They are taken while `mqttas_buffers.inbound_qos2` has
+// room; when it is full they are withheld on a session the broker keeps
+// (it sends them again on the next connection,
+// `MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED`) or delivered untracked on a
+// session that ends with the connection (nothing would be sent again).
+typedef struct mqttas_qos2_stats {
+  // Most inbound QoS 2 messages awaiting PUBREL at once.
+  uint16_t peak_unreleased;
+  // 5.0: messages that came while `receive_maximum` or more were
+  // awaiting PUBREL (the broker's excess over our announced maximum).
+  uint32_t beyond_receive_maximum;
+  // Messages delivered untracked (id table full, clean session).
+  uint32_t untracked;
+  // Messages withheld for the next connection (id table full, kept
+  // session).
+  uint32_t withheld;
+} mqttas_qos2_stats;
 
 // One MQTT 5.0 property.
 //
@@ -949,6 +986,13 @@ mqttas_result mqttas_assigned_client_id(const struct mqttas_client *client,
 // `client` as for every call; `out` writable.
 mqttas_result mqttas_pending_publications(const struct mqttas_client *client,
                                           size_t *out);
+
+// Copy the inbound QoS 2 figures into `*out` (see `mqttas_qos2_stats`).
+//
+// # Safety
+// `client` as for every call; `out` writable.
+mqttas_result mqttas_get_qos2_stats(const struct mqttas_client *client,
+                                    struct mqttas_qos2_stats *out);
 
 // Queue CONNECT; the link must be up. Clean session is the config's
 // `clean_init` on the first connection and `clean` afterwards. Send what

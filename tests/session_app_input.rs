@@ -166,6 +166,7 @@ fn a_topic_of_65535_bytes_is_accepted() {
                 tx: 70_000,
                 store: 70_000,
                 aliases: 0,
+                qos2: 256,
             },
             0,
         );
@@ -376,6 +377,7 @@ fn payload_larger_than_the_buffers_is_refused() {
         tx: 512,
         store: 1024,
         aliases: 0,
+        qos2: 256,
     };
     for v in VERSIONS {
         let mut p = Pair::with(config(v), sizes, 0);
@@ -798,7 +800,7 @@ fn bad_config_values_are_refused_by_new() {
             "receive_maximum",
         ),
         (
-            "receive_maximum 65",
+            "receive_maximum above the inbound QoS 2 id table (64)",
             Config {
                 receive_maximum: 65,
                 ..ok
@@ -832,6 +834,7 @@ fn bad_config_values_are_refused_by_new() {
             vec![0u8; store],
             vec![0u8; aliases],
         );
+        let mut ids = [0u16; 64];
         let r = Client::new(
             cfg,
             Buffers {
@@ -839,6 +842,7 @@ fn bad_config_values_are_refused_by_new() {
                 tx: &mut b,
                 store: &mut c,
                 aliases: &mut d,
+                inbound_qos2: &mut ids,
             },
         );
         let Err(e) = r else {
@@ -860,6 +864,7 @@ fn bad_config_values_are_refused_by_new() {
         ..v5
     };
     let (mut a, mut b, mut d) = (vec![0u8; 64], vec![0u8; 64], vec![0u8; 8]);
+    let mut ids = [0u16; 64];
     let c = Client::new(
         edge,
         Buffers {
@@ -867,6 +872,7 @@ fn bad_config_values_are_refused_by_new() {
             tx: &mut b,
             store: &mut [],
             aliases: &mut d,
+            inbound_qos2: &mut ids,
         },
     );
     assert!(c.is_ok(), "{:?}", c.err());

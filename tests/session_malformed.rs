@@ -1241,20 +1241,27 @@ fn disputed_rows_still_close_and_keep_the_store() {
 /// none is lost; stored publications stay.
 #[test]
 fn receive_maximum_exceeded() {
-    use mqttas::session::INBOUND_QOS2_CAPACITY;
+    const IDS: usize = 64;
     for v in VERSIONS {
-        let mut p = Pair::new(Config {
-            clean_init: false,
-            clean: false,
-            ..config(v)
-        });
+        let mut p = Pair::with(
+            Config {
+                clean_init: false,
+                clean: false,
+                ..config(v)
+            },
+            Sizes {
+                qos2: IDS,
+                ..Sizes::default()
+            },
+            0,
+        );
         p.connect_ok();
         // The injected messages are not the broker sim's own.
         p.broker.strict = false;
         p.broker.replies.puback = Reply::Drop;
         let q1 = p.publish("keep/1", b"one", QoS::AtLeastOnce).unwrap();
         p.pump();
-        let n = INBOUND_QOS2_CAPACITY as u16 + 1;
+        let n = IDS as u16 + 1;
         for id in 1..=n {
             p.broker
                 .inject(&publish(v, 0b0100, b"in/qos2", Some(id), &[]));

@@ -16,9 +16,10 @@ Client(version=4, keep_alive=60, ping_interval_ms=0, response_time_ms=10000,
        max_repubs=4, clean_init=True, clean=True, max_inflight=8,
        receive_maximum=16, session_expiry=None, maximum_packet_size=0,
        topic_alias_maximum=0, rx_size=1024, tx_size=1024, store_size=4096,
-       alias_size=0)
+       alias_size=0, qos2_ids=64)
     All keyword arguments. The buffers (rx_size, tx_size, store_size,
-    alias_size bytes) belong to the object.
+    alias_size bytes; qos2_ids inbound QoS 2 packet ids, at least
+    receive_maximum) belong to the object.
 
 Every call that takes the time takes `now`: milliseconds from a monotonic
 clock, wrapping at 2**32 (mqtt_as keeps such a clock over ticks_ms()).
@@ -42,6 +43,8 @@ clock, wrapping at 2**32 (mqtt_as keeps such a clock over ticks_ms()).
     state() -> STATE_DISCONNECTED, STATE_CONNECTING or STATE_CONNECTED
     pending() -> QoS 1/2 publications not yet complete
     assigned_client_id() -> the id a 5.0 broker assigned ('' if none)
+    qos2_stats() -> (peak_unreleased, beyond_receive_maximum, untracked,
+                     withheld): the broker's inbound QoS 2 flow so far
 
 Events (topics and payloads are bytes, props a dict or None):
     (CONNECTED, session_present, props)
@@ -175,6 +178,17 @@ class _Buffers(ctypes.Structure):
         ("store_len", ctypes.c_size_t),
         ("aliases", _u8p),
         ("aliases_len", ctypes.c_size_t),
+        ("inbound_qos2", ctypes.POINTER(ctypes.c_uint16)),
+        ("inbound_qos2_len", ctypes.c_size_t),
+    ]
+
+
+class _Qos2Stats(ctypes.Structure):
+    _fields_ = [
+        ("peak_unreleased", ctypes.c_uint16),
+        ("beyond_receive_maximum", ctypes.c_uint32),
+        ("untracked", ctypes.c_uint32),
+        ("withheld", ctypes.c_uint32),
     ]
 
 
@@ -289,6 +303,7 @@ for _name, _args in (
     ("mqttas_client_deinit", [_P]),
     ("mqttas_state", [_P, ctypes.POINTER(ctypes.c_uint32)]),
     ("mqttas_pending_publications", [_P, ctypes.POINTER(ctypes.c_size_t)]),
+    ("mqttas_get_qos2_stats", [_P, ctypes.POINTER(_Qos2Stats)]),
     ("mqttas_connect", [_P, ctypes.c_uint32, ctypes.POINTER(_ConnectOptions)]),
     (
         "mqttas_publish",
@@ -471,6 +486,7 @@ class Client:
         tx_size=1024,
         store_size=4096,
         alias_size=0,
+        qos2_ids=64,
     ):
         c = _Config()
         _lib.mqttas_config_default(ctypes.byref(c))
@@ -497,7 +513,7 @@ class Client:
             c.has_session_expiry = True
             c.session_expiry = session_expiry
         for name, v in (("rx_size", rx_size), ("tx_size", tx_size), ("store_size", store_size),
-                        ("alias_size", alias_size)):
+                        ("alias_size", alias_size), ("qos2_ids", qos2_ids)):
             if not isinstance(v, int) or v < 0:
                 raise ValueError("%s must be a non-negative integer" % name)
         align = _lib.mqttas_client_align()
@@ -510,11 +526,13 @@ class Client:
         self._tx = (ctypes.c_uint8 * max(tx_size, 1))()
         self._store = (ctypes.c_uint8 * max(store_size, 1))()
         self._aliases = (ctypes.c_uint8 * max(alias_size, 1))()
+        self._qos2 = (ctypes.c_uint16 * max(qos2_ids, 1))()
         bufs = []
         for buf, n in ((self._rx, rx_size), (self._tx, tx_size), (self._store, store_size),
                        (self._aliases, alias_size)):
             bufs += [ctypes.cast(buf, _u8p) if n else None, n]
         self._live = False
+        bufs += [ctypes.cast(self._qos2, ctypes.POINTER(ctypes.c_uint16)) if qos2_ids else None, qos2_ids]
         _check(_lib.mqttas_client_init(self._client, size, ctypes.byref(c), ctypes.byref(_Buffers(*bufs))))
         self._live = True
         self._event = _Event()
@@ -645,6 +663,11 @@ class Client:
         n = ctypes.c_size_t(0)
         _check(_lib.mqttas_pending_publications(self._client, ctypes.byref(n)))
         return n.value
+
+    def qos2_stats(self):
+        s = _Qos2Stats()
+        _check(_lib.mqttas_get_qos2_stats(self._client, ctypes.byref(s)))
+        return (s.peak_unreleased, s.beyond_receive_maximum, s.untracked, s.withheld)
 
     def assigned_client_id(self):
         if _assigned is None:

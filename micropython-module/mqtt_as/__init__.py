@@ -26,7 +26,7 @@ import asyncio
 
 from . import compat
 from .compat import _mqttas, now, until, sleep_ms, wait_ms, spawn, Changes, Alarm
-from .options import validate, defaults, eliza  # noqa: F401  (eliza: mqtt_as's name)
+from .options import validate, defaults, eliza, _HOST  # noqa: F401  (eliza: mqtt_as's name)
 from .topics import check_name, check_filter
 from .links import default_link, default_client_id
 
@@ -196,6 +196,10 @@ class MQTTClient:
             tx_size=s["tx_size"],
             store_size=s["store_size"],
             alias_size=min(16384, alias_max * 132),
+            # Inbound QoS 2 messages tracked until released: at least the
+            # receive maximum, more for brokers beyond it (mosquitto 2.0.11
+            # sends up to 153 against 16); 2 bytes each.
+            qos2_ids=max(rx_max, 256 if _HOST else 64),
         )
 
     def dprint(self, msg, *args):

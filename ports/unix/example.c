@@ -48,6 +48,7 @@ static int handle_events(mqttas_client *c)
 int main(int argc, char **argv)
 {
     static uint8_t rx[1024], tx[1024], store[4096];
+    static uint16_t qos2[16]; /* inbound QoS 2 ids: at least the receive maximum */
     mqttas_buffers bufs = {0};
     mqttas_client *c = malloc(mqttas_client_size());
     mqttas_config cfg;
@@ -64,6 +65,8 @@ int main(int argc, char **argv)
     bufs.tx_len = sizeof tx;
     bufs.store = store;
     bufs.store_len = sizeof store;
+    bufs.inbound_qos2 = qos2;
+    bufs.inbound_qos2_len = 16;
     if (c == NULL || mqttas_client_init(c, mqttas_client_size(), &cfg, &bufs) != MQTTAS_OK) {
         return 1;
     }

@@ -41,6 +41,8 @@ const USAGE: &str = "usage: mqttas-client [options]
   -S BYTES     message store size (65536)
   -M BYTES     maximum packet size (65536), 0 for none: announced in 5.0;
                in 3.1.1 a larger message is skipped (and acknowledged)
+  -Q IDS       inbound QoS 2 messages tracked until released (256): more than
+               a broker beyond our receive maximum (16) sends at once
   -T SECONDS   give up (exit 1) after this long, 0 for never (0)
   -R FILE      create FILE once subscribed (sub), for scripts
   -O TICK      start the millisecond clock at TICK (tests wrap-around)
@@ -87,6 +89,7 @@ struct Opts {
     keep_alive: u16,
     store_size: usize,
     max_packet: u32,
+    qos2_ids: u16,
     clock_start: Option<u32>,
     response_ms: u32,
     policy: Policy,
@@ -111,6 +114,7 @@ fn parse() -> Result<Opts, String> {
         keep_alive: 60,
         store_size: 65536,
         max_packet: 65536,
+        qos2_ids: 256,
         clock_start: None,
         response_ms: 0,
         policy: Policy::default(),
@@ -145,6 +149,7 @@ fn parse() -> Result<Opts, String> {
             "-d" => o.delay_ms = num("-d", args.next())?,
             "-S" => o.store_size = num("-S", args.next())?,
             "-M" => o.max_packet = num("-M", args.next())?,
+            "-Q" => o.qos2_ids = num("-Q", args.next())?,
             "-T" => o.timeout_s = num("-T", args.next())?,
             "-R" => o.ready_file = Some(args.next().ok_or("-R needs a file")?),
             "-O" => o.clock_start = Some(num("-O", args.next())?),
@@ -221,7 +226,8 @@ fn main() -> ExitCode {
     };
     // A message up to the maximum packet size is taken whole.
     let rx_size = (o.max_packet as usize).max(4096);
-    let mut storage = Storage::new(rx_size, 4096, o.store_size, 0);
+    let mut storage =
+        Storage::new(rx_size, 4096, o.store_size, 0).with_inbound_qos2(o.qos2_ids.into());
     let client = match Client::new(config, storage.buffers()) {
         Ok(c) => c,
         Err(e) => {
@@ -488,6 +494,26 @@ fn main() -> ExitCode {
         log(&format!(
             "outages {}, attempts {}, failed {}, link bounces {}, planned {}",
             s.outages, s.attempts, s.failures, s.bounces, s.planned
+        ));
+    }
+    // What a broker beyond our receive maximum did, if anything.
+    let q = driver.client().qos2_stats();
+    if q.beyond_receive_maximum > 0 {
+        log(&format!(
+            "broker exceeded our Receive Maximum ({}): up to {} unreleased QoS 2 messages, {} beyond it",
+            config.receive_maximum, q.peak_unreleased, q.beyond_receive_maximum
+        ));
+    }
+    if q.untracked > 0 {
+        log(&format!(
+            "inbound QoS 2: {} delivered untracked (id table of {} full, clean session)",
+            q.untracked, o.qos2_ids
+        ));
+    }
+    if q.withheld > 0 {
+        log(&format!(
+            "inbound QoS 2: {} withheld for the next connection (id table of {} full)",
+            q.withheld, o.qos2_ids
         ));
     }
     let stopped = STOP.load(Ordering::SeqCst);

@@ -89,6 +89,14 @@ pub struct mqttas_str {
 /// | `tx` | control packets and QoS 0 publications, until sent | 64 |
 /// | `store` | QoS 1/2 publications until acknowledged, kept across reconnections | 0 (only QoS 0 can be published) |
 /// | `aliases` | the 5.0 inbound topic alias table | 0 (then `topic_alias_maximum` must be 0) |
+/// | `inbound_qos2` | packet ids (`uint16_t`, aligned) of the broker's QoS 2 messages between our PUBREC and its PUBREL | `config.receive_maximum` ids (16 by default) |
+///
+/// `inbound_qos2` counts ids, not bytes. A broker may overshoot the receive
+/// maximum we announce (mosquitto 2.0.11 sends 84 to 153 against 16): with
+/// room for them (256 ids on a host) they are taken at once; when the table
+/// is full the client withholds them for the next connection (a session the
+/// broker keeps) or delivers them untracked (a clean one). See
+/// `mqttas_qos2_stats`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct mqttas_buffers {
@@ -108,6 +116,10 @@ pub struct mqttas_buffers {
     pub aliases: *mut u8,
     /// Bytes at `aliases`.
     pub aliases_len: usize,
+    /// Inbound QoS 2 packet id table.
+    pub inbound_qos2: *mut u16,
+    /// Ids (not bytes) at `inbound_qos2`.
+    pub inbound_qos2_len: usize,
 }
 
 /// The live client in `c`.
@@ -207,13 +219,19 @@ pub unsafe extern "C" fn mqttas_client_init(
             store_len,
             aliases,
             aliases_len,
+            inbound_qos2,
+            inbound_qos2_len,
         } = b;
+        let qos2_bytes = inbound_qos2_len
+            .checked_mul(2)
+            .ok_or(MQTTAS_ERR_INVALID_ARGUMENT)?;
         args::disjoint(&[
             (client as usize, size_of::<Slot>()),
             (rx as usize, rx_len),
             (tx as usize, tx_len),
             (store as usize, store_len),
             (aliases as usize, aliases_len),
+            (inbound_qos2 as usize, qos2_bytes),
         ])?;
         // SAFETY: each buffer is its length of writable bytes, promised by
         // the caller.
@@ -223,9 +241,10 @@ pub unsafe extern "C" fn mqttas_client_init(
                 (tx, tx_len),
                 (store, store_len),
                 (aliases, aliases_len),
+                (inbound_qos2.cast::<u8>(), qos2_bytes),
             ])
         }?;
-        // SAFETY (all four): the caller lends these buffers until deinit,
+        // SAFETY (all five): the caller lends these buffers until deinit,
         // which is what the 'static borrow stands for here; they are
         // disjoint (checked above).
         let buffers = unsafe {
@@ -234,6 +253,7 @@ pub unsafe extern "C" fn mqttas_client_init(
                 tx: args::bytes_mut(tx, tx_len)?,
                 store: args::bytes_mut(store, store_len)?,
                 aliases: args::bytes_mut(aliases, aliases_len)?,
+                inbound_qos2: args::ids_mut(inbound_qos2, inbound_qos2_len)?,
             }
         };
         let c = Client::new(config, buffers)?;
@@ -347,6 +367,55 @@ pub unsafe extern "C" fn mqttas_pending_publications(
     unsafe {
         with(client, |c| {
             args::out(out)?.put(c.pending_publications());
+            Ok(())
+        })
+    }
+}
+
+/// What the broker's inbound QoS 2 flow looked like since the client was
+/// made, from `mqttas_get_qos2_stats`.
+///
+/// A broker may have no more unreleased QoS 2 messages towards us than our
+/// receive maximum (5.0), yet some exceed it (mosquitto 2.0.11: 84 to 153
+/// against 16). They are taken while `mqttas_buffers.inbound_qos2` has
+/// room; when it is full they are withheld on a session the broker keeps
+/// (it sends them again on the next connection,
+/// `MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED`) or delivered untracked on a
+/// session that ends with the connection (nothing would be sent again).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct mqttas_qos2_stats {
+    /// Most inbound QoS 2 messages awaiting PUBREL at once.
+    pub peak_unreleased: u16,
+    /// 5.0: messages that came while `receive_maximum` or more were
+    /// awaiting PUBREL (the broker's excess over our announced maximum).
+    pub beyond_receive_maximum: u32,
+    /// Messages delivered untracked (id table full, clean session).
+    pub untracked: u32,
+    /// Messages withheld for the next connection (id table full, kept
+    /// session).
+    pub withheld: u32,
+}
+
+/// Copy the inbound QoS 2 figures into `*out` (see `mqttas_qos2_stats`).
+///
+/// # Safety
+/// `client` as for every call; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_get_qos2_stats(
+    client: *const mqttas_client,
+    out: *mut mqttas_qos2_stats,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            let s = c.qos2_stats();
+            args::out(out)?.put(mqttas_qos2_stats {
+                peak_unreleased: s.peak_unreleased,
+                beyond_receive_maximum: s.beyond_receive_maximum,
+                untracked: s.untracked,
+                withheld: s.withheld,
+            });
             Ok(())
         })
     }

@@ -73,10 +73,12 @@ pub enum mqttas_lost_reason {
     /// `reason` is the 5.0 reason code of the DISCONNECT we queued.
     MQTTAS_LOST_PROTOCOL = 4,
     /// The broker sent more unreleased QoS 2 messages than the client
-    /// tracks: the excess was neither delivered nor acknowledged, and the
-    /// client closed the connection on purpose (5.0: DISCONNECT 0x93) so the
-    /// broker sends it again. Reconnect at once
-    /// (`mqttas_reconnect_handle_planned`); nothing is lost.
+    /// tracks (`mqttas_buffers.inbound_qos2`) on a session it keeps: the
+    /// excess was neither delivered nor acknowledged, and the client closed
+    /// the connection on purpose (5.0: DISCONNECT 0x93) so the broker sends
+    /// it again. Reconnect at once (`mqttas_reconnect_handle_planned`);
+    /// nothing is lost. (On a session that ends with the connection the
+    /// excess is delivered untracked instead, see `mqttas_qos2_stats`.)
     MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED = 5,
     /// The broker sent DISCONNECT (5.0) with the reason code in `reason`;
     /// its properties (reason string 0x1F, server reference 0x1C, user
@@ -828,7 +830,7 @@ mod tests {
             LostReason::Protocol(e) => {
                 std::format!("broker broke the protocol: {}", old_decode(e))
             }
-            LostReason::ReceiveMaximumExceeded => "broker sent more unreleased QoS 2 messages than the client tracks; reconnecting to receive the rest".into(),
+            LostReason::ReceiveMaximumExceeded => "broker sent more unreleased QoS 2 messages than the client tracks; reconnecting so that the kept session sends the rest again".into(),
             LostReason::AliasTableFull => "topic alias table full".into(),
             LostReason::ServerDisconnect(code) => {
                 std::format!("broker closed the connection: {}", old_reason(code.0))

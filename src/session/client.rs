@@ -11,23 +11,10 @@ use crate::wire::{
 
 use super::aliases::Aliases;
 use super::event::{Awaited, LostReason, Message, MessageStart};
+use super::qos2::{Qos2Ids, Qos2Stats};
 use super::store::{Phase, Record, Store};
 use super::time::{earliest, reached};
 use super::{Config, ConnectOptions, Error, Event};
-
-/// Inbound QoS 2 packet ids remembered between PUBREC and PUBREL: the most
-/// a broker may have outstanding towards us. Larger than the receive maximum
-/// we announce, because brokers overshoot it (mosquitto 2.0 does after a
-/// restart with persistence) and dropping the connection then only brings
-/// the same burst again.
-pub const INBOUND_QOS2_CAPACITY: usize = 64;
-
-/// Room for inbound QoS 2 ids: none in a build without QoS 2.
-const INBOUND_QOS2_SLOTS: usize = if cfg!(feature = "qos2") {
-    INBOUND_QOS2_CAPACITY
-} else {
-    0
-};
 
 /// Longest client identifier a 5.0 broker may assign that is kept (none
 /// without 5.0, which has no assigned identifiers).
@@ -70,6 +57,13 @@ pub struct Buffers<'a> {
     /// 5.0 inbound topic alias table. May be empty (then
     /// `topic_alias_maximum` must be 0).
     pub aliases: &'a mut [u8],
+    /// Packet ids of the broker's QoS 2 messages between our PUBREC and its
+    /// PUBREL, one `u16` each: at least `receive_maximum` (in a build with
+    /// QoS 2). More lets the client take what brokers send beyond the
+    /// receive maximum we announce (mosquitto 2.0.11 sends 84 to 153
+    /// against 16: 256 covers it); see [`Qos2Stats`] for what happens when
+    /// it is full.
+    pub inbound_qos2: &'a mut [u16],
 }
 
 /// Smallest receive and transmit buffers.
@@ -179,13 +173,25 @@ enum Fate {
     Deliver,
     /// A QoS 2 message already delivered: acknowledge again only.
     Duplicate,
-    /// A QoS 2 message the id table cannot track: neither deliver nor
-    /// acknowledge, so the broker keeps it and sends it again on the next
-    /// connection.
+    /// A QoS 2 message the id table cannot track on a session the broker
+    /// resumes: neither deliver nor acknowledge, so the broker keeps it and
+    /// sends it again on the next connection.
     Withhold,
+    /// A QoS 2 message the id table cannot track on a session that ends
+    /// with the connection, where nothing would be sent again: deliver and
+    /// acknowledge it without keeping its id (a broker sends no PUBLISH
+    /// again after our PUBREC on a connection).
+    Untracked,
     /// A 3.1.1 message above our maximum packet size: read and drop its
     /// bytes, acknowledge it (so it is not sent again), report it skipped.
     Skip,
+}
+
+impl Fate {
+    /// The application gets the message.
+    fn delivers(self) -> bool {
+        matches!(self, Fate::Deliver | Fate::Untracked)
+    }
 }
 
 /// A packet from the store to send.
@@ -285,8 +291,18 @@ struct Core<'a> {
     connected_once: bool,
     /// Clean session / clean start asked for in the current CONNECT.
     clean_requested: bool,
+    /// The broker sends again, on the next connection, what it did not
+    /// have acknowledged on this one: the session outlives this connection
+    /// (3.1.1 clean session 0, 5.0 session expiry above 0) and the next
+    /// one resumes it (`clean` false).
+    resumes: bool,
     /// A QoS 2 message was withheld on this connection (see [`Fate`]).
     withholding: bool,
+    /// QoS 2 messages delivered untracked on this connection whose PUBREL
+    /// has not come (a PUBREL for an id we do not know then gets PUBCOMP
+    /// success rather than 5.0's 0x92).
+    untracked_open: u16,
+    qos2_stats: Qos2Stats,
     /// The current CONNECT named an authentication method (5.0 AUTH allowed).
     auth_method_sent: bool,
     next_packet_id: u16,
@@ -297,7 +313,7 @@ struct Core<'a> {
     last_tx: u32,
     ping: Ping,
     requests: Vec<Request, MAX_PENDING_REQUESTS>,
-    inbound_qos2: Vec<u16, INBOUND_QOS2_SLOTS>,
+    inbound_qos2: Qos2Ids<'a>,
     /// Limits of the current connection (5.0 CONNACK).
     keep_alive: u16,
     server_receive_max: u16,
@@ -346,8 +362,13 @@ impl<'a> Client<'a> {
         if config.max_inflight == 0 {
             return Err(Error::InvalidConfig("max_inflight must be at least 1"));
         }
-        if config.receive_maximum == 0 || config.receive_maximum as usize > INBOUND_QOS2_CAPACITY {
-            return Err(Error::InvalidConfig("receive_maximum must be 1..=64"));
+        if config.receive_maximum == 0 {
+            return Err(Error::InvalidConfig("receive_maximum must be at least 1"));
+        }
+        if QOS2 && buffers.inbound_qos2.len() < usize::from(config.receive_maximum) {
+            return Err(Error::InvalidConfig(
+                "inbound QoS 2 id table below receive_maximum ids",
+            ));
         }
         if config.topic_alias_maximum > 0
             && (config.version != Version::V5 || buffers.aliases.len() < 8)
@@ -376,7 +397,10 @@ impl<'a> Client<'a> {
                 now: 0,
                 connected_once: false,
                 clean_requested: true,
+                resumes: false,
                 withholding: false,
+                untracked_open: 0,
+                qos2_stats: Qos2Stats::default(),
                 auth_method_sent: false,
                 next_packet_id: 0,
                 ids_wrapped: false,
@@ -385,7 +409,7 @@ impl<'a> Client<'a> {
                 last_tx: 0,
                 ping: Ping::Idle,
                 requests: Vec::new(),
-                inbound_qos2: Vec::new(),
+                inbound_qos2: Qos2Ids::new(buffers.inbound_qos2),
                 keep_alive: config.keep_alive,
                 server_receive_max: u16::MAX,
                 server_max_packet: 0,
@@ -423,6 +447,14 @@ impl<'a> Client<'a> {
         Properties::Raw(self.rx.bytes(self.core.disconnect_props))
     }
 
+    /// What the broker's inbound QoS 2 flow looked like since the client was
+    /// made: the most messages awaiting PUBREL at once, those beyond our
+    /// receive maximum, those delivered untracked or withheld when the id
+    /// table was full.
+    pub fn qos2_stats(&self) -> Qos2Stats {
+        self.core.qos2_stats
+    }
+
     /// QoS 1/2 publications in the store (sent or not, not yet complete).
     pub fn pending_publications(&self) -> usize {
         self.core.store.total() - self.core.store.count(Phase::Done)
@@ -453,11 +485,13 @@ impl<'a> Client<'a> {
             c.cfg.clean_init
         };
         let mut props: Vec<Property<'_>, { MAX_CONNECT_PROPERTIES + 4 }> = Vec::new();
+        let expiry = c
+            .cfg
+            .session_expiry
+            .unwrap_or(if clean { 0 } else { u32::MAX });
+        // Does the session outlive this connection?
+        let kept = if v.is_v5() { expiry != 0 } else { !clean };
         if v.is_v5() {
-            let expiry = c
-                .cfg
-                .session_expiry
-                .unwrap_or(if clean { 0 } else { u32::MAX });
             if expiry != 0 {
                 let _ = props.push(Property::SessionExpiryInterval(expiry));
             }
@@ -501,7 +535,9 @@ impl<'a> Client<'a> {
         let c = &mut self.core;
         c.state = State::Connecting;
         c.clean_requested = clean;
+        c.resumes = kept && !c.cfg.clean;
         c.withholding = false;
+        c.untracked_open = 0;
         c.auth_method_sent = v.is_v5()
             && options
                 .properties
@@ -1035,7 +1071,7 @@ impl<'a> Client<'a> {
                 packet_id,
             });
         }
-        if fate != Fate::Deliver {
+        if !fate.delivers() {
             return Step::Continue;
         }
         Step::Event(Desc::Start {
@@ -1058,7 +1094,7 @@ impl<'a> Client<'a> {
             ch.remaining -= n as u32;
             self.rx.chunk = Some(ch);
             self.rx.consume = n;
-            return if ch.fate == Fate::Deliver {
+            return if ch.fate.delivers() {
                 Step::Event(Desc::Chunk((self.rx.start, self.rx.start + n)))
             } else {
                 Step::Continue
@@ -1075,7 +1111,7 @@ impl<'a> Client<'a> {
         if ch.fate != Fate::Withhold {
             c.ack_publish(ch.qos, ch.packet_id);
         }
-        if ch.fate == Fate::Deliver {
+        if ch.fate.delivers() {
             Step::Event(Desc::End)
         } else {
             Step::Continue
@@ -1268,20 +1304,37 @@ impl Core<'_> {
         (i != 0).then_some(i)
     }
 
-    /// Decide what to do with an inbound PUBLISH. Once one QoS 2 message
-    /// is withheld, every later new one is too, so none overtakes it.
+    /// Decide what to do with an inbound PUBLISH, and count it. Beyond the
+    /// receive maximum we announced, a QoS 2 message is taken while the id
+    /// table has room; then withheld when the broker will send it again
+    /// (once one is withheld, every later new one is too, so none
+    /// overtakes it), else delivered untracked.
     fn fate(&mut self, qos: QoS, packet_id: u16) -> Fate {
         if qos != QoS::ExactlyOnce {
             return Fate::Deliver;
         }
-        if self.inbound_qos2.contains(&packet_id) {
+        if self.inbound_qos2.contains(packet_id) {
             return Fate::Duplicate;
         }
-        if self.withholding || self.inbound_qos2.is_full() {
-            self.withholding = true;
-            return Fate::Withhold;
+        let unreleased = self.inbound_qos2.len() + usize::from(self.untracked_open);
+        let s = &mut self.qos2_stats;
+        if self.cfg.version.is_v5() && unreleased >= usize::from(self.cfg.receive_maximum) {
+            s.beyond_receive_maximum = s.beyond_receive_maximum.saturating_add(1);
         }
-        Fate::Deliver
+        let fate = if !self.withholding && !self.inbound_qos2.is_full() {
+            Fate::Deliver
+        } else if self.resumes {
+            self.withholding = true;
+            s.withheld = s.withheld.saturating_add(1);
+            return Fate::Withhold;
+        } else {
+            self.untracked_open = self.untracked_open.saturating_add(1);
+            s.untracked = s.untracked.saturating_add(1);
+            Fate::Untracked
+        };
+        let now = u16::try_from(unreleased + 1).unwrap_or(u16::MAX);
+        s.peak_unreleased = s.peak_unreleased.max(now);
+        fate
     }
 
     fn ack(&mut self, kind: PacketType, packet_id: u16, reason: ReasonCode) {
@@ -1372,14 +1425,17 @@ impl Core<'_> {
             Packet::PubRec(a) => Ok(self.on_ack(PacketType::PubRec, &a)),
             Packet::PubComp(a) => Ok(self.on_ack(PacketType::PubComp, &a)),
             Packet::PubRel(a) => {
-                let known = self.inbound_qos2.iter().position(|&id| id == a.packet_id);
-                let reason = match known {
-                    Some(i) => {
-                        self.inbound_qos2.swap_remove(i);
-                        ReasonCode::SUCCESS
-                    }
-                    None if self.cfg.version.is_v5() => ReasonCode::PACKET_IDENTIFIER_NOT_FOUND,
-                    None => ReasonCode::SUCCESS,
+                let reason = if self.inbound_qos2.remove(a.packet_id) {
+                    ReasonCode::SUCCESS
+                } else if self.untracked_open > 0 {
+                    // One of the messages delivered untracked, we may
+                    // presume: released all the same.
+                    self.untracked_open -= 1;
+                    ReasonCode::SUCCESS
+                } else if self.cfg.version.is_v5() {
+                    ReasonCode::PACKET_IDENTIFIER_NOT_FOUND
+                } else {
+                    ReasonCode::SUCCESS
                 };
                 self.ack(PacketType::PubComp, a.packet_id, reason);
                 if self.withholding && self.inbound_qos2.is_empty() {
@@ -1467,6 +1523,8 @@ impl Core<'_> {
                     Property::ReceiveMaximum(n) => self.server_receive_max = n,
                     Property::MaximumPacketSize(n) => self.server_max_packet = n,
                     Property::ServerKeepAlive(k) => self.keep_alive = k,
+                    // The broker's word on how long it keeps the session.
+                    Property::SessionExpiryInterval(0) => self.resumes = false,
                     Property::MaximumQoS(q) => {
                         self.server_max_qos = QoS::from_u8(q).unwrap_or(QoS::ExactlyOnce)
                     }
@@ -1513,15 +1571,16 @@ impl Core<'_> {
     fn on_publish(&mut self, rx: &Rx<'_>, p: &Publish<'_>) -> Result<Option<Desc>, LostReason> {
         let packet_id = p.packet_id.unwrap_or(0);
         let topic = self.resolve_topic(rx, p.topic, &p.properties)?;
-        match self.fate(p.qos, packet_id) {
-            Fate::Deliver => {}
+        let fate = self.fate(p.qos, packet_id);
+        match fate {
+            Fate::Deliver | Fate::Untracked => {}
             Fate::Duplicate => {
                 self.ack_publish(p.qos, packet_id);
                 return Ok(None);
             }
             Fate::Withhold | Fate::Skip => return Ok(None),
         }
-        if p.qos == QoS::ExactlyOnce {
+        if fate == Fate::Deliver && p.qos == QoS::ExactlyOnce {
             let _ = self.inbound_qos2.push(packet_id);
         }
         self.ack_publish(p.qos, packet_id);
@@ -1711,11 +1770,13 @@ mod tests {
     #[test]
     fn packet_ids_skip_those_in_use_once_they_wrap() {
         let (mut rx, mut tx, mut store) = ([0u8; 64], [0u8; 64], [0u8; 256]);
+        let mut ids = [0u16; 16];
         let buffers = Buffers {
             rx: &mut rx,
             tx: &mut tx,
             store: &mut store,
-            aliases: &mut [],
+            inbound_qos2: &mut ids,
+            ..Default::default()
         };
         let mut c = Client::new(Config::default(), buffers).unwrap();
         // Stored, unacknowledged: ids 1 and 2.

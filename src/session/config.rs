@@ -28,8 +28,9 @@ pub struct Config {
     /// (lowered to the broker's receive maximum in 5.0). Default 8.
     pub max_inflight: u16,
     /// Inbound QoS 1/2 messages the broker may have outstanding (5.0 receive
-    /// maximum), at most [`crate::session::INBOUND_QOS2_CAPACITY`]. Default 16.
-    /// A broker that overshoots it is tolerated up to that capacity.
+    /// maximum), at most the ids of the inbound QoS 2 table
+    /// ([`crate::session::Buffers::inbound_qos2`]). Default 16. A broker
+    /// that overshoots it is followed up to the table's size.
     pub receive_maximum: u16,
     /// 5.0 session expiry interval in seconds. `None`: 0 for a clean
     /// connection, never expire otherwise (the 3.1.1 meaning of clean).

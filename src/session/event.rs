@@ -80,10 +80,13 @@ pub enum LostReason {
     /// is `UnexpectedPacket(14)`.)
     Protocol(DecodeError),
     /// The broker sent more unreleased QoS 2 messages than the client can
-    /// track ([`crate::session::INBOUND_QOS2_CAPACITY`]). The ones over the
-    /// limit were neither delivered nor acknowledged; once the others were
-    /// released the client closes the connection (5.0: DISCONNECT 0x93) so
-    /// that the broker sends them again on the next one. Nothing is lost.
+    /// track (its inbound QoS 2 id table, [`crate::session::Buffers`]) on
+    /// a session it keeps and the next connection resumes. The ones over
+    /// the limit were neither delivered nor acknowledged; once the others
+    /// were released the client closes the connection (5.0: DISCONNECT
+    /// 0x93) so that the broker sends them again on the next one. Nothing
+    /// is lost. (On a session that ends with the connection they are
+    /// delivered untracked instead: see [`crate::session::Qos2Stats`].)
     ReceiveMaximumExceeded,
     /// The broker sent DISCONNECT (5.0) with this reason code; its reason
     /// string and other properties are in
@@ -147,7 +150,7 @@ impl LostReason {
                 e.text(s);
             }
             LostReason::ReceiveMaximumExceeded => {
-                s.str("broker sent more unreleased QoS 2 messages than the client tracks; reconnecting to receive the rest")
+                s.str("broker sent more unreleased QoS 2 messages than the client tracks; reconnecting so that the kept session sends the rest again")
             }
             LostReason::AliasTableFull => s.str("topic alias table full"),
             LostReason::ServerDisconnect(code) => {

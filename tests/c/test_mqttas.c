@@ -26,16 +26,23 @@ typedef struct fixture {
     mqttas_client *c;
     uint8_t *rx, *tx, *store, *aliases;
     size_t rx_len, tx_len, store_len, aliases_len;
+    uint16_t *qos2; /* inbound QoS 2 ids */
+    size_t qos2_len;
     mqttas_config cfg;
 } fixture;
 
-/* mqttas_client_init with the buffers given one by one. */
+/* mqttas_client_init with the byte buffers given one by one, and room for
+ * the default receive maximum (16) of inbound QoS 2 ids (one client at a
+ * time uses it). */
 static mqttas_result init_with(mqttas_client *c, size_t size, const mqttas_config *cfg, uint8_t *rx,
                                size_t rx_len, uint8_t *tx, size_t tx_len, uint8_t *store,
                                size_t store_len, uint8_t *aliases, size_t aliases_len)
 {
+    static uint16_t ids[16];
     mqttas_buffers b;
     memset(&b, 0, sizeof b);
+    b.inbound_qos2 = ids;
+    b.inbound_qos2_len = 16;
     b.rx = rx;
     b.rx_len = rx_len;
     b.tx = tx;
@@ -57,6 +64,8 @@ static void fixture_buffers(fixture *f, size_t rx, size_t tx, size_t store, size
     f->tx = tx ? malloc(tx) : NULL;
     f->store = store ? malloc(store) : NULL;
     f->aliases = aliases ? malloc(aliases) : NULL;
+    f->qos2_len = 64;
+    f->qos2 = malloc(f->qos2_len * sizeof *f->qos2);
     f->c = malloc(mqttas_client_size());
     assert_non_null(f->c);
     /* Zeroed storage: an uninitialised client must be recognised as such. */
@@ -65,8 +74,19 @@ static void fixture_buffers(fixture *f, size_t rx, size_t tx, size_t store, size
 
 static mqttas_result fixture_init(fixture *f)
 {
-    return init_with(f->c, mqttas_client_size(), &f->cfg, f->rx, f->rx_len, f->tx,
-                              f->tx_len, f->store, f->store_len, f->aliases, f->aliases_len);
+    mqttas_buffers b;
+    memset(&b, 0, sizeof b);
+    b.rx = f->rx;
+    b.rx_len = f->rx_len;
+    b.tx = f->tx;
+    b.tx_len = f->tx_len;
+    b.store = f->store;
+    b.store_len = f->store_len;
+    b.aliases = f->aliases;
+    b.aliases_len = f->aliases_len;
+    b.inbound_qos2 = f->qos2;
+    b.inbound_qos2_len = f->qos2_len;
+    return mqttas_client_init(f->c, mqttas_client_size(), &f->cfg, &b);
 }
 
 static fixture *fixture_new(uint8_t version, size_t rx, size_t tx, size_t store)
@@ -91,6 +111,7 @@ static void fixture_free(fixture *f)
     free(f->tx);
     free(f->store);
     free(f->aliases);
+    free(f->qos2);
     free(f);
 }
 
@@ -1445,6 +1466,71 @@ static void test_skipped_message(void **state)
     fixture_free(f);
 }
 
+/* Issue 12 defect 1: the inbound QoS 2 id table is the caller's; a broker
+ * beyond our receive maximum is followed while it has room, and beyond it
+ * on a clean session the rest is delivered untracked, never lost. */
+static void test_inbound_qos2_table(void **state)
+{
+    fixture *f = fixture_new(MQTTAS_VERSION_5, 256, 256, 1024);
+    mqttas_client *c = f->c;
+    mqttas_connect_options o = options_for("c1");
+    mqttas_qos2_stats st;
+    mqttas_buffers b;
+    uint8_t *bytes;
+    mqttas_event ev;
+    uint8_t id;
+    (void)state;
+    f->cfg.receive_maximum = 2;
+    /* Fewer ids than the receive maximum; misaligned; overlapping. */
+    f->qos2_len = 1;
+    assert_int_equal(fixture_init(f), MQTTAS_ERR_INVALID_CONFIG);
+    f->qos2_len = 4;
+    memset(&b, 0, sizeof b);
+    b.rx = f->rx;
+    b.rx_len = f->rx_len;
+    b.tx = f->tx;
+    b.tx_len = f->tx_len;
+    bytes = (uint8_t *)f->qos2;
+    b.inbound_qos2 = (uint16_t *)(void *)(bytes + 1);
+    b.inbound_qos2_len = 2;
+    assert_int_equal(mqttas_client_init(c, mqttas_client_size(), &f->cfg, &b),
+                     MQTTAS_ERR_MISALIGNED);
+    b.inbound_qos2 = (uint16_t *)(void *)f->tx;
+    assert_int_equal(mqttas_client_init(c, mqttas_client_size(), &f->cfg, &b),
+                     MQTTAS_ERR_BUFFERS_OVERLAP);
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+
+    assert_int_equal(mqttas_connect(c, 0, &o), MQTTAS_OK);
+    (void)drain_tx(c, 0, (uint8_t[64]){0}, 64);
+    feed(c, 1, BYTES(0x20, 3, 0, 0, 0));
+    next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
+    /* Six QoS 2 messages, ids 1..6, before any PUBREL: 4 tracked, 2 not. */
+    for (id = 1; id <= 6; id++) {
+        feed(c, 2, BYTES(0x34, 6, 0, 1, 'q', 0, id, 0));
+        next_event(c, &ev, MQTTAS_EVENT_MESSAGE);
+        assert_int_equal(ev.packet_id, id);
+        expect_tx(c, 2, BYTES(0x50, 2, 0, id));
+    }
+    /* Their PUBRELs: every PUBCOMP a success (none 0x92). */
+    for (id = 1; id <= 6; id++) {
+        feed(c, 3, BYTES(0x62, 2, 0, id));
+        expect_no_event(c);
+        expect_tx(c, 3, BYTES(0x70, 2, 0, id));
+    }
+    /* Now unknown: 0x92. */
+    feed(c, 4, BYTES(0x62, 2, 0, 9));
+    expect_no_event(c);
+    expect_tx(c, 4, BYTES(0x70, 3, 0, 9, 0x92));
+    assert_int_equal(mqttas_get_qos2_stats(c, &st), MQTTAS_OK);
+    assert_int_equal(st.peak_unreleased, 6);
+    assert_int_equal(st.beyond_receive_maximum, 4);
+    assert_int_equal(st.untracked, 2);
+    assert_int_equal(st.withheld, 0);
+    assert_int_equal(mqttas_get_qos2_stats(c, NULL), MQTTAS_ERR_NULL_POINTER);
+    assert_int_equal(state_of(c), MQTTAS_STATE_CONNECTED);
+    fixture_free(f);
+}
+
 static void test_event_describe_buffers(void **state)
 {
     mqttas_event ev;
@@ -1503,6 +1589,7 @@ int main(void)
         cmocka_unit_test(test_time_wraparound),
         cmocka_unit_test(test_chunked_message),
         cmocka_unit_test(test_skipped_message),
+        cmocka_unit_test(test_inbound_qos2_table),
         cmocka_unit_test(test_event_describe_buffers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -116,6 +116,7 @@ int main(int argc, char **argv)
 {
     static uint8_t rx[16384], tx[16384], store[65536], payload[65536];
     mqttas_config cfg;
+    static uint16_t qos2[16];
     mqttas_buffers bufs = {0};
     mqttas_connect_options o;
     struct sockaddr_in a;
@@ -154,6 +155,8 @@ int main(int argc, char **argv)
     bufs.tx_len = sizeof tx;
     bufs.store = store;
     bufs.store_len = sizeof store;
+    bufs.inbound_qos2 = qos2;
+    bufs.inbound_qos2_len = 16;
     rc = mqttas_client_init(c, mqttas_client_size(), &cfg, &bufs);
     if (rc != MQTTAS_OK) {
         die("client_init", rc);

@@ -12,6 +12,7 @@
 #define TICKS (*(volatile uint32_t *)0x4000000cu)
 
 static uint8_t rx_buf[1024], tx_buf[512], store_buf[2048];
+static uint16_t qos2_ids[16];
 /* Client storage: 8-byte aligned, checked against mqttas_client_size(). */
 static uint64_t client_storage[4096 / 8];
 
@@ -47,6 +48,8 @@ static mqttas_client *client_new(void)
     bufs.tx_len = sizeof tx_buf;
     bufs.store = store_buf;
     bufs.store_len = sizeof store_buf;
+    bufs.inbound_qos2 = qos2_ids;
+    bufs.inbound_qos2_len = 16;
     if (mqttas_client_init(c, sizeof client_storage, &cfg, &bufs) != MQTTAS_OK) {
         return NULL;
     }
