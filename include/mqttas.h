@@ -155,6 +155,11 @@ enum mqttas_result
   MQTTAS_ERR_BUFFERS_OVERLAP = 8,
   // A property identifier that MQTT 5.0 does not define.
   MQTTAS_ERR_UNKNOWN_PROPERTY = 9,
+  // A topic alias (5.0) the client cannot send: above the broker's
+  // Topic Alias Maximum (0 when its CONNACK gave none), with an empty
+  // topic before it was set with one, or no room in `out_aliases`. (An
+  // alias of 0 is `MQTTAS_ERR_INVALID_PROPERTY`.)
+  MQTTAS_ERR_TOPIC_ALIAS = 10,
   // Not connected: QoS 0 publish, subscribe, unsubscribe, ping,
   // disconnect and auth need a connection (QoS 1/2 publish does not).
   MQTTAS_ERR_NOT_CONNECTED = 100,
@@ -593,6 +598,7 @@ typedef struct mqttas_config {
 // | `tx` | control packets and QoS 0 publications, until sent | 64 |
 // | `store` | QoS 1/2 publications until acknowledged, kept across reconnections | 0 (only QoS 0 can be published) |
 // | `aliases` | the 5.0 inbound topic alias table | 0 (then `topic_alias_maximum` must be 0) |
+// | `out_aliases` | the 5.0 outbound topic alias table: the topics the application set its aliases to (5 bytes plus the topic each) | 0 (then `mqttas_publish` with a topic alias is refused) |
 // | `inbound_qos2` | packet ids (`uint16_t`, aligned) of the broker's QoS 2 messages between our PUBREC and its PUBREL | `config.receive_maximum` ids (16 by default) |
 //
 // `inbound_qos2` counts ids, not bytes. A broker may overshoot the receive
@@ -618,6 +624,10 @@ typedef struct mqttas_buffers {
   uint8_t *aliases;
   // Bytes at `aliases`.
   size_t aliases_len;
+  // Outbound topic alias table (5.0); may be NULL.
+  uint8_t *out_aliases;
+  // Bytes at `out_aliases`.
+  size_t out_aliases_len;
   // Inbound QoS 2 packet id table.
   uint16_t *inbound_qos2;
   // Ids (not bytes) at `inbound_qos2`.

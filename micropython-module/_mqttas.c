@@ -11,7 +11,8 @@
  *                            response_time_ms, max_repubs, clean_init, clean,
  *                            max_inflight, receive_maximum, session_expiry,
  *                            maximum_packet_size, topic_alias_maximum,
- *                            rx_size, tx_size, store_size, alias_size, qos2_ids
+ *                            rx_size, tx_size, store_size, alias_size, qos2_ids,
+ *                            out_alias_size
  *   .connect(now, client_id, user=None, password=None, will=None, properties=None)
  *   .publish(now, topic, payload, qos=0, retain=False, properties=None) -> pid
  *   .subscribe(now, [(filter, qos[, no_local, rap, retain_handling]), ...], properties=None) -> pid
@@ -68,6 +69,7 @@ typedef struct _client_obj_t {
     uint8_t *store;
     uint8_t *aliases;
     uint16_t *qos2;
+    uint8_t *out_aliases;
 } client_obj_t;
 
 // ---- errors ---------------------------------------------------------------
@@ -262,7 +264,7 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
         ARG_version, ARG_keep_alive, ARG_ping_interval_ms, ARG_response_time_ms, ARG_max_repubs,
         ARG_clean_init, ARG_clean, ARG_max_inflight, ARG_receive_maximum, ARG_session_expiry,
         ARG_maximum_packet_size, ARG_topic_alias_maximum, ARG_rx_size, ARG_tx_size, ARG_store_size,
-        ARG_alias_size, ARG_qos2_ids,
+        ARG_alias_size, ARG_qos2_ids, ARG_out_alias_size,
     };
     static const mp_arg_t allowed[] = {
         { MP_QSTR_version, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(MQTTAS_VERSION_311)} },
@@ -282,6 +284,7 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
         { MP_QSTR_store_size, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 4096} },
         { MP_QSTR_alias_size, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
         { MP_QSTR_qos2_ids, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 64} },
+        { MP_QSTR_out_alias_size, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
     };
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed)];
     mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed), allowed, a);
@@ -304,11 +307,11 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     c.maximum_packet_size = get_u32(a[ARG_maximum_packet_size].u_obj, 0xFFFFFFFF, MP_QSTR_maximum_packet_size);
     c.topic_alias_maximum = (uint16_t)get_u32(a[ARG_topic_alias_maximum].u_obj, 0xFFFF, MP_QSTR_topic_alias_maximum);
 
-    mp_int_t sizes[5] = {
+    mp_int_t sizes[6] = {
         a[ARG_rx_size].u_int, a[ARG_tx_size].u_int, a[ARG_store_size].u_int, a[ARG_alias_size].u_int,
-        a[ARG_qos2_ids].u_int,
+        a[ARG_qos2_ids].u_int, a[ARG_out_alias_size].u_int,
     };
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         if (sizes[i] < 0) {
             mp_raise_ValueError(MP_ERROR_TEXT("buffer sizes must not be negative"));
         }
@@ -325,9 +328,11 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     self->store = sizes[2] ? m_new(uint8_t, sizes[2]) : NULL;
     self->aliases = sizes[3] ? m_new(uint8_t, sizes[3]) : NULL;
     self->qos2 = sizes[4] ? m_new(uint16_t, sizes[4]) : NULL;
+    self->out_aliases = sizes[5] ? m_new(uint8_t, sizes[5]) : NULL;
     mqttas_buffers bufs = {
         .rx = self->rx, .rx_len = sizes[0], .tx = self->tx, .tx_len = sizes[1],
         .store = self->store, .store_len = sizes[2], .aliases = self->aliases, .aliases_len = sizes[3],
+        .out_aliases = self->out_aliases, .out_aliases_len = sizes[5],
         .inbound_qos2 = self->qos2, .inbound_qos2_len = sizes[4],
     };
     clear_stack();

@@ -167,6 +167,7 @@ fn a_topic_of_65535_bytes_is_accepted() {
                 store: 70_000,
                 aliases: 0,
                 qos2: 256,
+                out_aliases: 0,
             },
             0,
         );
@@ -378,6 +379,7 @@ fn payload_larger_than_the_buffers_is_refused() {
         store: 1024,
         aliases: 0,
         qos2: 256,
+        out_aliases: 0,
     };
     for v in VERSIONS {
         let mut p = Pair::with(config(v), sizes, 0);
@@ -842,6 +844,7 @@ fn bad_config_values_are_refused_by_new() {
                 tx: &mut b,
                 store: &mut c,
                 aliases: &mut d,
+                out_aliases: &mut [],
                 inbound_qos2: &mut ids,
             },
         );
@@ -872,6 +875,7 @@ fn bad_config_values_are_refused_by_new() {
             tx: &mut b,
             store: &mut [],
             aliases: &mut d,
+            out_aliases: &mut [],
             inbound_qos2: &mut ids,
         },
     );

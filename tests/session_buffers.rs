@@ -20,6 +20,7 @@ fn client_with(config: Config, rx: usize, tx: usize, aliases: usize) -> Result<(
         tx: &mut tx,
         store: &mut store,
         aliases: &mut al,
+        out_aliases: &mut [],
         inbound_qos2: &mut ids,
     };
     Client::new(config, buffers).map(|_| ())
@@ -228,6 +229,7 @@ fn smallest_buffers_still_work() {
                 store: 256,
                 aliases: 0,
                 qos2: 256,
+                out_aliases: 0,
             },
             0,
         );

@@ -16,10 +16,11 @@ Client(version=4, keep_alive=60, ping_interval_ms=0, response_time_ms=10000,
        max_repubs=4, clean_init=True, clean=True, max_inflight=8,
        receive_maximum=16, session_expiry=None, maximum_packet_size=0,
        topic_alias_maximum=0, rx_size=1024, tx_size=1024, store_size=4096,
-       alias_size=0, qos2_ids=64)
+       alias_size=0, qos2_ids=64, out_alias_size=0)
     All keyword arguments. The buffers (rx_size, tx_size, store_size,
-    alias_size bytes; qos2_ids inbound QoS 2 packet ids, at least
-    receive_maximum) belong to the object.
+    alias_size, out_alias_size bytes; qos2_ids inbound QoS 2 packet ids, at
+    least receive_maximum) belong to the object. out_alias_size: the
+    outbound topic alias table (5.0), needed to publish with 0x23.
 
 Every call that takes the time takes `now`: milliseconds from a monotonic
 clock, wrapping at 2**32 (mqtt_as keeps such a clock over ticks_ms()).
@@ -178,6 +179,8 @@ class _Buffers(ctypes.Structure):
         ("store_len", ctypes.c_size_t),
         ("aliases", _u8p),
         ("aliases_len", ctypes.c_size_t),
+        ("out_aliases", _u8p),
+        ("out_aliases_len", ctypes.c_size_t),
         ("inbound_qos2", ctypes.POINTER(ctypes.c_uint16)),
         ("inbound_qos2_len", ctypes.c_size_t),
     ]
@@ -487,6 +490,7 @@ class Client:
         store_size=4096,
         alias_size=0,
         qos2_ids=64,
+        out_alias_size=0,
     ):
         c = _Config()
         _lib.mqttas_config_default(ctypes.byref(c))
@@ -513,7 +517,8 @@ class Client:
             c.has_session_expiry = True
             c.session_expiry = session_expiry
         for name, v in (("rx_size", rx_size), ("tx_size", tx_size), ("store_size", store_size),
-                        ("alias_size", alias_size), ("qos2_ids", qos2_ids)):
+                        ("alias_size", alias_size), ("qos2_ids", qos2_ids),
+                        ("out_alias_size", out_alias_size)):
             if not isinstance(v, int) or v < 0:
                 raise ValueError("%s must be a non-negative integer" % name)
         align = _lib.mqttas_client_align()
@@ -527,11 +532,13 @@ class Client:
         self._store = (ctypes.c_uint8 * max(store_size, 1))()
         self._aliases = (ctypes.c_uint8 * max(alias_size, 1))()
         self._qos2 = (ctypes.c_uint16 * max(qos2_ids, 1))()
+        self._out_aliases = (ctypes.c_uint8 * max(out_alias_size, 1))()
         bufs = []
         for buf, n in ((self._rx, rx_size), (self._tx, tx_size), (self._store, store_size),
                        (self._aliases, alias_size)):
             bufs += [ctypes.cast(buf, _u8p) if n else None, n]
         self._live = False
+        bufs += [ctypes.cast(self._out_aliases, _u8p) if out_alias_size else None, out_alias_size]
         bufs += [ctypes.cast(self._qos2, ctypes.POINTER(ctypes.c_uint16)) if qos2_ids else None, qos2_ids]
         _check(_lib.mqttas_client_init(self._client, size, ctypes.byref(c), ctypes.byref(_Buffers(*bufs))))
         self._live = True

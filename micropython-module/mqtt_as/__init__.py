@@ -200,6 +200,9 @@ class MQTTClient:
             # receive maximum, more for brokers beyond it (mosquitto 2.0.11
             # sends up to 153 against 16); 2 bytes each.
             qos2_ids=max(rx_max, 256 if _HOST else 64),
+            # 5.0: the topics of the application's topic aliases (publish
+            # with 0x23), so that an alias can be sent on any connection.
+            out_alias_size=(4096 if _HOST else 512) if v5 else 0,
         )
 
     def dprint(self, msg, *args):
@@ -719,7 +722,8 @@ class MQTTClient:
     # ---- commands -------------------------------------------------------
 
     async def publish(self, topic, msg, retain=False, qos=0, properties=None):
-        topic = check_name(topic)
+        # 5.0: an empty topic stands for the one its topic alias was set to.
+        topic = check_name(topic, aliased=self.mqttv5 and isinstance(properties, dict) and 0x23 in properties)
         msg = _payload(msg)
         qos = _qos(qos)
         if self.mqttv5:

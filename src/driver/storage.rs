@@ -11,6 +11,7 @@ pub struct Storage {
     tx: Vec<u8>,
     store: Vec<u8>,
     aliases: Vec<u8>,
+    out_aliases: Vec<u8>,
     inbound_qos2: Vec<u16>,
 }
 
@@ -29,8 +30,15 @@ impl Storage {
             tx: vec![0; tx],
             store: vec![0; store],
             aliases: vec![0; aliases],
+            out_aliases: Vec::new(),
             inbound_qos2: vec![0; HOST_INBOUND_QOS2_IDS],
         }
+    }
+
+    /// An outbound topic alias table of `bytes` (none by default).
+    pub fn with_out_aliases(mut self, bytes: usize) -> Self {
+        self.out_aliases = vec![0; bytes];
+        self
     }
 
     /// Room for `ids` inbound QoS 2 packet ids instead.
@@ -46,6 +54,7 @@ impl Storage {
             tx: &mut self.tx,
             store: &mut self.store,
             aliases: &mut self.aliases,
+            out_aliases: &mut self.out_aliases,
             inbound_qos2: &mut self.inbound_qos2,
         }
     }

@@ -89,6 +89,7 @@ pub struct mqttas_str {
 /// | `tx` | control packets and QoS 0 publications, until sent | 64 |
 /// | `store` | QoS 1/2 publications until acknowledged, kept across reconnections | 0 (only QoS 0 can be published) |
 /// | `aliases` | the 5.0 inbound topic alias table | 0 (then `topic_alias_maximum` must be 0) |
+/// | `out_aliases` | the 5.0 outbound topic alias table: the topics the application set its aliases to (5 bytes plus the topic each) | 0 (then `mqttas_publish` with a topic alias is refused) |
 /// | `inbound_qos2` | packet ids (`uint16_t`, aligned) of the broker's QoS 2 messages between our PUBREC and its PUBREL | `config.receive_maximum` ids (16 by default) |
 ///
 /// `inbound_qos2` counts ids, not bytes. A broker may overshoot the receive
@@ -116,6 +117,10 @@ pub struct mqttas_buffers {
     pub aliases: *mut u8,
     /// Bytes at `aliases`.
     pub aliases_len: usize,
+    /// Outbound topic alias table (5.0); may be NULL.
+    pub out_aliases: *mut u8,
+    /// Bytes at `out_aliases`.
+    pub out_aliases_len: usize,
     /// Inbound QoS 2 packet id table.
     pub inbound_qos2: *mut u16,
     /// Ids (not bytes) at `inbound_qos2`.
@@ -219,6 +224,8 @@ pub unsafe extern "C" fn mqttas_client_init(
             store_len,
             aliases,
             aliases_len,
+            out_aliases,
+            out_aliases_len,
             inbound_qos2,
             inbound_qos2_len,
         } = b;
@@ -231,6 +238,7 @@ pub unsafe extern "C" fn mqttas_client_init(
             (tx as usize, tx_len),
             (store as usize, store_len),
             (aliases as usize, aliases_len),
+            (out_aliases as usize, out_aliases_len),
             (inbound_qos2 as usize, qos2_bytes),
         ])?;
         // SAFETY: each buffer is its length of writable bytes, promised by
@@ -241,10 +249,11 @@ pub unsafe extern "C" fn mqttas_client_init(
                 (tx, tx_len),
                 (store, store_len),
                 (aliases, aliases_len),
+                (out_aliases, out_aliases_len),
                 (inbound_qos2.cast::<u8>(), qos2_bytes),
             ])
         }?;
-        // SAFETY (all five): the caller lends these buffers until deinit,
+        // SAFETY (all six): the caller lends these buffers until deinit,
         // which is what the 'static borrow stands for here; they are
         // disjoint (checked above).
         let buffers = unsafe {
@@ -253,6 +262,7 @@ pub unsafe extern "C" fn mqttas_client_init(
                 tx: args::bytes_mut(tx, tx_len)?,
                 store: args::bytes_mut(store, store_len)?,
                 aliases: args::bytes_mut(aliases, aliases_len)?,
+                out_aliases: args::bytes_mut(out_aliases, out_aliases_len)?,
                 inbound_qos2: args::ids_mut(inbound_qos2, inbound_qos2_len)?,
             }
         };

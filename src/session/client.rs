@@ -57,6 +57,12 @@ pub struct Buffers<'a> {
     /// 5.0 inbound topic alias table. May be empty (then
     /// `topic_alias_maximum` must be 0).
     pub aliases: &'a mut [u8],
+    /// 5.0 outbound topic alias table: the topics the application set its
+    /// aliases to (`publish` with a topic and a `TopicAlias`), so that a
+    /// publication with an empty topic and an alias can be sent on any
+    /// connection. Records of 5 bytes plus the topic. May be empty (then
+    /// `publish` with a topic alias is refused).
+    pub out_aliases: &'a mut [u8],
     /// Packet ids of the broker's QoS 2 messages between our PUBREC and its
     /// PUBREL, one `u16` each: at least `receive_maximum` (in a build with
     /// QoS 2). More lets the client take what brokers send beyond the
@@ -76,6 +82,9 @@ const ACK_ROOM: usize = 5;
 
 /// Extra CONNECT properties an application may give.
 const MAX_CONNECT_PROPERTIES: usize = 12;
+
+/// Properties besides the topic alias of a QoS 1/2 publication with one.
+const MAX_ALIASED_PROPERTIES: usize = 16;
 
 /// PINGREQ. A `static` so that its bytes get a section of their own: as a
 /// constant ending in 0 they would land in the mergeable string section and
@@ -286,6 +295,10 @@ struct Core<'a> {
     scratch: [u8; 4],
     store: Store<'a>,
     aliases: Aliases<'a>,
+    out_aliases: Aliases<'a>,
+    /// The broker's Topic Alias Maximum (CONNACK; 0 when absent), kept
+    /// from the last connection while disconnected.
+    server_alias_max: u16,
     state: State,
     now: u32,
     connected_once: bool,
@@ -393,6 +406,8 @@ impl<'a> Client<'a> {
                 scratch: [0; 4],
                 store: Store::new(buffers.store),
                 aliases: Aliases::new(buffers.aliases),
+                out_aliases: Aliases::new(buffers.out_aliases),
+                server_alias_max: 0,
                 state: State::Disconnected,
                 now: 0,
                 connected_once: false,
@@ -549,6 +564,8 @@ impl<'a> Client<'a> {
         c.ping = Ping::Idle;
         c.requests.clear();
         c.aliases.clear();
+        // The broker of the new connection knows none of our aliases.
+        c.out_aliases.clear_synced();
         c.keep_alive = c.cfg.keep_alive;
         c.server_receive_max = u16::MAX;
         c.server_max_packet = 0;
@@ -563,6 +580,18 @@ impl<'a> Client<'a> {
     /// Publish. QoS 0 goes to the transmit buffer (needs a connection); QoS
     /// 1/2 is copied into the store (connected or not) and returns its packet
     /// id, later reported by [`Event::Published`]. Returns 0 for QoS 0.
+    ///
+    /// 5.0 topic aliases: with [`Property::TopicAlias`] among the
+    /// properties, a topic sets the alias to it (in
+    /// [`Buffers::out_aliases`], kept across connections) and an empty
+    /// topic stands for the topic it was last set to. The alias must be
+    /// within the broker's Topic Alias Maximum (its CONNACK's, the last
+    /// one's while disconnected). A QoS 0 message goes with an empty topic
+    /// when the broker has been sent the alias's topic on this connection,
+    /// else with the topic and the alias (which sets it). A QoS 1/2 message
+    /// is stored and may be sent again on a later connection, where the
+    /// broker knows no alias: it goes with its whole topic and without the
+    /// alias.
     pub fn publish(
         &mut self,
         now: u32,
@@ -575,7 +604,20 @@ impl<'a> Client<'a> {
         self.settle();
         let c = &mut self.core;
         c.now = now;
-        check_topic_name(topic)?;
+        let v = c.cfg.version;
+        // (Alias 0 is no alias: the encoder refuses it as an invalid value.)
+        let alias = if v.is_v5() {
+            properties.iter().find_map(|p| match *p {
+                Property::TopicAlias(a) if a != 0 => Some(a),
+                _ => None,
+            })
+        } else {
+            None
+        };
+        // An empty topic stands for an alias's.
+        if alias.is_none() || !topic.is_empty() {
+            check_topic_name(topic)?;
+        }
         if qos == QoS::ExactlyOnce && !QOS2 {
             return Err(Error::Unsupported(NO_QOS2));
         }
@@ -585,39 +627,16 @@ impl<'a> Client<'a> {
         if retain && !c.retain_available {
             return Err(Error::RetainNotSupported);
         }
-        let v = c.cfg.version;
         if !v.is_v5() && !properties.is_empty() {
             return Err(Error::Encode(crate::wire::EncodeError::NotInVersion));
         }
-        let packet_id = if qos == QoS::AtMostOnce {
-            if c.state != State::Connected {
-                return Err(Error::NotConnected);
-            }
-            None
-        } else {
-            Some(c.alloc_packet_id())
-        };
-        let packet = Packet::Publish(Publish {
-            dup: false,
-            qos,
-            retain,
-            topic,
-            packet_id,
-            properties: Properties::List(properties),
-            payload,
-        });
-        let Some(id) = packet_id else {
-            c.tx_write(&packet, c.server_max_packet)?;
-            return Ok(0);
-        };
-        let limit = c.server_max_packet;
-        c.store.push(
-            id,
-            |buf| packet.encode_from_client(v, buf),
-            |len| check_server_size(limit, len),
-        )?;
-        c.next_packet_id = id;
-        Ok(id)
+        if qos == QoS::AtMostOnce && c.state != State::Connected {
+            return Err(Error::NotConnected);
+        }
+        match alias {
+            Some(alias) => c.publish_aliased(alias, topic, payload, qos, retain, properties),
+            None => c.publish_as_given(topic, payload, qos, retain, properties),
+        }
     }
 
     /// Queue SUBSCRIBE; returns its packet id, later reported by
@@ -1226,24 +1245,117 @@ impl Core<'_> {
     /// Encode a packet at the end of the transmit buffer; writes nothing
     /// when it does not fit or is above `limit` bytes (0: no limit).
     fn tx_write(&mut self, packet: &Packet<'_>, limit: u32) -> Result<(), Error> {
-        let capacity = self.tx.len();
-        let out = self.tx.get_mut(self.tx_len..).unwrap_or(&mut []);
-        match packet.encode_from_client(self.cfg.version, out) {
-            Ok(n) => {
-                check_server_size(limit, n)?;
-                self.tx_len += n;
-                Ok(())
-            }
-            Err(crate::wire::EncodeError::BufferTooSmall { needed }) => {
-                check_server_size(limit, needed)?;
-                Err(if needed <= capacity {
-                    Error::TxFull
-                } else {
-                    Error::TooLarge
-                })
-            }
-            Err(e) => Err(e.into()),
+        tx_append(self.tx, &mut self.tx_len, self.cfg.version, packet, limit)
+    }
+
+    /// A PUBLISH as the application gave it: QoS 0 to the transmit
+    /// buffer, QoS 1/2 to the store.
+    fn publish_as_given(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: &[Property<'_>],
+    ) -> Result<u16, Error> {
+        let packet_id = (qos != QoS::AtMostOnce).then(|| self.alloc_packet_id());
+        let packet = Packet::Publish(Publish {
+            dup: false,
+            qos,
+            retain,
+            topic,
+            packet_id,
+            properties: Properties::List(properties),
+            payload,
+        });
+        let limit = self.server_max_packet;
+        let Some(id) = packet_id else {
+            self.tx_write(&packet, limit)?;
+            return Ok(0);
+        };
+        let v = self.cfg.version;
+        self.store.push(
+            id,
+            |buf| packet.encode_from_client(v, buf),
+            |len| check_server_size(limit, len),
+        )?;
+        self.next_packet_id = id;
+        Ok(id)
+    }
+
+    /// A 5.0 PUBLISH with a topic alias (see [`Client::publish`]): what is
+    /// sent is valid on the connection it is sent on.
+    fn publish_aliased(
+        &mut self,
+        alias: u16,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: &[Property<'_>],
+    ) -> Result<u16, Error> {
+        if alias > self.server_alias_max {
+            return Err(Error::TopicAlias(if self.server_alias_max == 0 {
+                "the broker accepts no topic alias (Topic Alias Maximum 0 or absent)"
+            } else {
+                "above the broker's Topic Alias Maximum"
+            }));
         }
+        // QoS 1/2: the other properties, without the alias.
+        let mut others: Vec<Property<'_>, MAX_ALIASED_PROPERTIES> = Vec::new();
+        if qos != QoS::AtMostOnce {
+            for p in properties {
+                if !matches!(p, Property::TopicAlias(_)) && others.push(*p).is_err() {
+                    return Err(Error::TopicAlias(
+                        "more than 16 other properties with a topic alias",
+                    ));
+                }
+            }
+        }
+        let range = if topic.is_empty() {
+            self.out_aliases.get(alias).ok_or(Error::TopicAlias(
+                "an empty topic with an alias that was never set with a topic",
+            ))?
+        } else {
+            self.out_aliases.set(alias, topic).ok_or(Error::TopicAlias(
+                "no room in the outbound alias table (out_aliases)",
+            ))?
+        };
+        let v = self.cfg.version;
+        let limit = self.server_max_packet;
+        if qos == QoS::AtMostOnce {
+            let synced = self.out_aliases.synced(alias);
+            let full = self.out_aliases.topic(range);
+            let packet = Packet::Publish(Publish {
+                dup: false,
+                qos,
+                retain,
+                topic: if synced { "" } else { full },
+                packet_id: None,
+                properties: Properties::List(properties),
+                payload,
+            });
+            tx_append(self.tx, &mut self.tx_len, v, &packet, limit)?;
+            self.out_aliases.mark_synced(alias);
+            return Ok(0);
+        }
+        let id = self.alloc_packet_id();
+        let packet = Packet::Publish(Publish {
+            dup: false,
+            qos,
+            retain,
+            topic: self.out_aliases.topic(range),
+            packet_id: Some(id),
+            properties: Properties::List(&others),
+            payload,
+        });
+        self.store.push(
+            id,
+            |buf| packet.encode_from_client(v, buf),
+            |len| check_server_size(limit, len),
+        )?;
+        self.next_packet_id = id;
+        Ok(id)
     }
 
     /// A packet id not used by a stored publication or a pending request.
@@ -1518,9 +1630,11 @@ impl Core<'_> {
         }
         // Only 5.0 CONNACKs carry properties.
         if self.cfg.version.is_v5() {
+            self.server_alias_max = 0;
             for p in a.properties.iter() {
                 match p {
                     Property::ReceiveMaximum(n) => self.server_receive_max = n,
+                    Property::TopicAliasMaximum(n) => self.server_alias_max = n,
                     Property::MaximumPacketSize(n) => self.server_max_packet = n,
                     Property::ServerKeepAlive(k) => self.keep_alive = k,
                     // The broker's word on how long it keeps the session.
@@ -1751,6 +1865,37 @@ impl Core<'_> {
                 None
             }
         }
+    }
+}
+
+/// Encode a packet at `tx[*tx_len..]` and count it; writes nothing when it
+/// does not fit or is above `limit` bytes (0: no limit). (A function of the
+/// fields rather than a method, so that a topic borrowed from another field
+/// of the client can go in.)
+fn tx_append(
+    tx: &mut [u8],
+    tx_len: &mut usize,
+    v: Version,
+    packet: &Packet<'_>,
+    limit: u32,
+) -> Result<(), Error> {
+    let capacity = tx.len();
+    let out = tx.get_mut(*tx_len..).unwrap_or(&mut []);
+    match packet.encode_from_client(v, out) {
+        Ok(n) => {
+            check_server_size(limit, n)?;
+            *tx_len += n;
+            Ok(())
+        }
+        Err(crate::wire::EncodeError::BufferTooSmall { needed }) => {
+            check_server_size(limit, needed)?;
+            Err(if needed <= capacity {
+                Error::TxFull
+            } else {
+                Error::TooLarge
+            })
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -28,6 +28,8 @@ typedef struct fixture {
     size_t rx_len, tx_len, store_len, aliases_len;
     uint16_t *qos2; /* inbound QoS 2 ids */
     size_t qos2_len;
+    uint8_t *out_aliases;
+    size_t out_aliases_len;
     mqttas_config cfg;
 } fixture;
 
@@ -66,6 +68,8 @@ static void fixture_buffers(fixture *f, size_t rx, size_t tx, size_t store, size
     f->aliases = aliases ? malloc(aliases) : NULL;
     f->qos2_len = 64;
     f->qos2 = malloc(f->qos2_len * sizeof *f->qos2);
+    f->out_aliases_len = 256;
+    f->out_aliases = malloc(f->out_aliases_len);
     f->c = malloc(mqttas_client_size());
     assert_non_null(f->c);
     /* Zeroed storage: an uninitialised client must be recognised as such. */
@@ -86,6 +90,8 @@ static mqttas_result fixture_init(fixture *f)
     b.aliases_len = f->aliases_len;
     b.inbound_qos2 = f->qos2;
     b.inbound_qos2_len = f->qos2_len;
+    b.out_aliases = f->out_aliases;
+    b.out_aliases_len = f->out_aliases_len;
     return mqttas_client_init(f->c, mqttas_client_size(), &f->cfg, &b);
 }
 
@@ -112,6 +118,7 @@ static void fixture_free(fixture *f)
     free(f->store);
     free(f->aliases);
     free(f->qos2);
+    free(f->out_aliases);
     free(f);
 }
 
@@ -289,6 +296,7 @@ static void test_result_codes_are_fixed(void **state)
         {MQTTAS_ERR_TOO_MANY_ITEMS, 7},
         {MQTTAS_ERR_BUFFERS_OVERLAP, 8},
         {MQTTAS_ERR_UNKNOWN_PROPERTY, 9},
+        {MQTTAS_ERR_TOPIC_ALIAS, 10},
         {MQTTAS_ERR_NOT_CONNECTED, 100},
         {MQTTAS_ERR_ALREADY_CONNECTED, 101},
         {MQTTAS_ERR_STORE_FULL, 102},
@@ -326,12 +334,15 @@ static void test_result_codes_are_fixed(void **state)
         }
     }
     assert_string_equal(mqttas_strerror(MQTTAS_OK), "success");
-    assert_string_equal(mqttas_strerror(10), "unknown result code");
+    assert_string_equal(mqttas_strerror(11), "unknown result code");
     assert_string_equal(mqttas_strerror(0xFFFFFFFFu), "unknown result code");
 
     assert_int_equal(MQTTAS_EVENT_NONE, 0);
     assert_int_equal(MQTTAS_EVENT_CONNECTED, 1);
     assert_int_equal(MQTTAS_EVENT_DISCONNECTED, 11);
+    assert_int_equal(MQTTAS_EVENT_MESSAGE_SKIPPED, 12);
+    assert_int_equal(MQTTAS_PROTOCOL_EMPTY_TOPIC, 26);
+    assert_int_equal(MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH, 27);
     assert_int_equal(MQTTAS_LOST_LINK_DOWN, 1);
     assert_int_equal(MQTTAS_LOST_ALIAS_TABLE_FULL, 7);
     assert_int_equal(MQTTAS_AWAITED_UNSUBACK, 7);
@@ -1531,6 +1542,70 @@ static void test_inbound_qos2_table(void **state)
     fixture_free(f);
 }
 
+/* Issue 12 defect 8: outbound topic aliases within the broker's maximum,
+ * the topic sent again on each new connection. */
+static void test_outbound_topic_alias(void **state)
+{
+    fixture *f = fixture_new(MQTTAS_VERSION_5, 256, 256, 1024);
+    mqttas_client *c = f->c;
+    mqttas_connect_options o = options_for("c1");
+    mqttas_property alias;
+    mqttas_event ev;
+    uint16_t id = 0;
+    int conn;
+    (void)state;
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+    memset(&alias, 0, sizeof alias);
+    alias.id = 0x23;
+    alias.value = 1;
+    for (conn = 0; conn < 2; conn++) {
+        assert_int_equal(mqttas_connect(c, 0, &o), MQTTAS_OK);
+        (void)drain_tx(c, 0, (uint8_t[64]){0}, 64);
+        /* CONNACK, Topic Alias Maximum 2. */
+        feed(c, 1, BYTES(0x20, 6, 0, 0, 3, 0x22, 0, 2));
+        next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
+        if (conn == 0) {
+            /* "t/x" with alias 1: sets it; then the alias alone. */
+            assert_int_equal(mqttas_publish(c, 2, "t/x", 3, (const uint8_t *)"p", 1, 0, false,
+                                            &alias, 1, NULL),
+                             MQTTAS_OK);
+            expect_tx(c, 2, BYTES(0x30, 10, 0, 3, 't', '/', 'x', 3, 0x23, 0, 1, 'p'));
+        }
+        /* An empty topic: on the first connection the alias alone; on the
+         * second, which knows no alias, the topic it stands for first. */
+        assert_int_equal(mqttas_publish(c, 2, NULL, 0, (const uint8_t *)"p", 1, 0, false, &alias,
+                                        1, NULL),
+                         MQTTAS_OK);
+        if (conn == 0) {
+            expect_tx(c, 2, BYTES(0x30, 7, 0, 0, 3, 0x23, 0, 1, 'p'));
+        } else {
+            expect_tx(c, 2, BYTES(0x30, 10, 0, 3, 't', '/', 'x', 3, 0x23, 0, 1, 'p'));
+        }
+        assert_int_equal(mqttas_handle_link_down(c, 3), MQTTAS_OK);
+        next_event(c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
+    }
+    /* QoS 1 while disconnected: stored with the topic, without the alias. */
+    assert_int_equal(
+        mqttas_publish(c, 4, NULL, 0, (const uint8_t *)"p", 1, 1, false, &alias, 1, &id),
+        MQTTAS_OK);
+    assert_int_equal(mqttas_connect(c, 5, &o), MQTTAS_OK);
+    (void)drain_tx(c, 5, (uint8_t[64]){0}, 64);
+    feed(c, 6, BYTES(0x20, 6, 0, 0, 3, 0x22, 0, 2));
+    next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
+    expect_tx(c, 6, BYTES(0x32, 9, 0, 3, 't', '/', 'x', 0, (uint8_t)id, 0, 'p'));
+    /* Above the broker's maximum (2), and 0: refused, nothing sent. */
+    alias.value = 3;
+    assert_int_equal(mqttas_publish(c, 7, "t", 1, NULL, 0, 0, false, &alias, 1, NULL),
+                     MQTTAS_ERR_TOPIC_ALIAS);
+    alias.value = 2;
+    assert_int_equal(mqttas_publish(c, 7, NULL, 0, NULL, 0, 0, false, &alias, 1, NULL),
+                     MQTTAS_ERR_TOPIC_ALIAS);
+    assert_int_equal(mqttas_publish(c, 7, NULL, 0, NULL, 0, 0, false, NULL, 0, NULL),
+                     MQTTAS_ERR_EMPTY_TOPIC);
+    expect_no_tx(c, 7);
+    fixture_free(f);
+}
+
 static void test_event_describe_buffers(void **state)
 {
     mqttas_event ev;
@@ -1590,6 +1665,7 @@ int main(void)
         cmocka_unit_test(test_chunked_message),
         cmocka_unit_test(test_skipped_message),
         cmocka_unit_test(test_inbound_qos2_table),
+        cmocka_unit_test(test_outbound_topic_alias),
         cmocka_unit_test(test_event_describe_buffers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,6 +25,8 @@ pub struct Sizes {
     pub aliases: usize,
     /// Inbound QoS 2 ids (not bytes).
     pub qos2: usize,
+    /// Outbound topic alias table (bytes).
+    pub out_aliases: usize,
 }
 
 impl Default for Sizes {
@@ -35,6 +37,7 @@ impl Default for Sizes {
             store: 16 * 1024,
             aliases: 0,
             qos2: 256,
+            out_aliases: 1024,
         }
     }
 }
@@ -95,6 +98,7 @@ impl Pair {
             tx: leak(sizes.tx),
             store: leak(sizes.store),
             aliases: leak(sizes.aliases),
+            out_aliases: leak(sizes.out_aliases),
             inbound_qos2: Box::leak(vec![0u16; sizes.qos2].into_boxed_slice()),
         };
         let client = Client::new(config, buffers).expect("Client::new");

@@ -948,6 +948,7 @@ fuzz_target!(|input: Input| {
         tx: &mut tx,
         store: &mut store,
         aliases: &mut aliases,
+        out_aliases: &mut [],
         inbound_qos2: &mut ids,
     };
     // Invalid configs must be refused with an error, never a panic.
