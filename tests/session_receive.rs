@@ -686,25 +686,24 @@ fn v5_topic_aliases_do_not_survive_a_reconnect() {
 }
 
 /// The broker sends `total` QoS 2 messages at once, holding its PUBRELs
-/// until all have come (a broker that ignores our receive maximum of 16, as
-/// mosquitto 2.0.11 does: 84 to 153 unreleased), to a client with room for
-/// `ids` of them; then it releases them. Reconnects as the client asks
-/// (every connection loss must be the planned 0x93 one) until every message
-/// is in. Returns the pair.
-fn flood(version: Version, ids: usize, clean: bool, total: usize) -> Pair {
+/// until all have come (a broker that ignores our receive maximum, as
+/// mosquitto 2.0.11 does: 84 to 153 unreleased against 16), to a client of
+/// `config` with room for `ids` of them (`prep` readies the broker before
+/// the first connection); then it releases them. Reconnects as the client
+/// asks (every connection loss must be the planned 0x93 one) until every
+/// message is in.
+fn flood_with(config: Config, ids: usize, total: usize, prep: impl FnOnce(&mut Pair)) -> Pair {
+    let clean = config.clean;
+    let version = config.version;
     let mut p = Pair::with(
-        Config {
-            receive_maximum: 16,
-            clean,
-            clean_init: clean,
-            ..config(version)
-        },
+        config,
         Sizes {
             qos2: ids,
             ..Sizes::default()
         },
         0,
     );
+    prep(&mut p);
     p.connect_ok();
     p.broker.client_receive_max = 65_535;
     p.broker.max_inflight_out = 65_535;
@@ -728,6 +727,17 @@ fn flood(version: Version, ids: usize, clean: bool, total: usize) -> Pair {
         p.pump();
     }
     p
+}
+
+/// [`flood_with`] a receive maximum of 16, clean or kept sessions.
+fn flood(version: Version, ids: usize, clean: bool, total: usize) -> Pair {
+    let config = Config {
+        receive_maximum: 16,
+        clean,
+        clean_init: clean,
+        ..config(version)
+    };
+    flood_with(config, ids, total, |_| {})
 }
 
 /// Payloads as numbers, sorted.
@@ -860,29 +870,13 @@ fn qos2_table_full_with_a_clean_next_connection_is_not_withheld() {
     // the next connection starts clean and would drop what is withheld:
     // deliver untracked instead of withholding.
     for version in VERSIONS {
-        let mut p = Pair::with(
-            Config {
-                receive_maximum: 4,
-                clean_init: false,
-                clean: true,
-                ..config(version)
-            },
-            Sizes {
-                qos2: 4,
-                ..Sizes::default()
-            },
-            0,
-        );
-        p.connect_ok();
-        p.broker.client_receive_max = 65_535;
-        p.broker.max_inflight_out = 65_535;
-        p.broker.replies.pubrel = Reply::Hold;
-        for i in 0..10u16 {
-            p.broker.publish("q2", &i.to_be_bytes(), QoS::ExactlyOnce);
-        }
-        p.pump();
-        p.broker.release(usize::MAX);
-        p.pump();
+        let config = Config {
+            receive_maximum: 4,
+            clean_init: false,
+            clean: true,
+            ..config(version)
+        };
+        let p = flood_with(config, 4, 10, |_| {});
         assert_eq!(numbers(&p), (0..10).collect::<Vec<_>>(), "{version:?}");
         assert!(p.lost().is_empty(), "{version:?}");
         assert_eq!(p.client.qos2_stats().untracked, 6, "{version:?}");
@@ -893,33 +887,19 @@ fn qos2_table_full_with_a_clean_next_connection_is_not_withheld() {
 fn v5_server_session_expiry_0_in_connack_means_no_resend() {
     // The broker may shorten the session expiry in CONNACK: with 0 nothing
     // withheld would come again, so the client does not withhold.
-    let mut p = Pair::with(
-        Config {
-            receive_maximum: 4,
-            clean_init: false,
-            clean: false,
-            ..v5()
-        },
-        Sizes {
-            qos2: 4,
-            ..Sizes::default()
-        },
-        0,
-    );
-    p.broker.connack_props = vec![Property::SessionExpiryInterval(0)];
-    p.connect_ok();
-    p.broker.client_receive_max = 65_535;
-    p.broker.max_inflight_out = 65_535;
-    p.broker.replies.pubrel = Reply::Hold;
-    for i in 0..10u16 {
-        p.broker.publish("q2", &i.to_be_bytes(), QoS::ExactlyOnce);
-    }
-    p.pump();
-    p.broker.release(usize::MAX);
-    p.pump();
+    let config = Config {
+        receive_maximum: 4,
+        clean_init: false,
+        clean: false,
+        ..v5()
+    };
+    let p = flood_with(config, 4, 10, |p| {
+        p.broker.connack_props = vec![Property::SessionExpiryInterval(0)];
+    });
     assert_eq!(numbers(&p), (0..10).collect::<Vec<_>>());
     assert!(p.lost().is_empty());
     assert_eq!(p.client.qos2_stats().withheld, 0);
+    assert_eq!(p.client.qos2_stats().untracked, 6);
 }
 
 #[test]

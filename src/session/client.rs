@@ -1273,12 +1273,7 @@ impl Core<'_> {
             self.tx_write(&packet, limit)?;
             return Ok(0);
         };
-        let v = self.cfg.version;
-        self.store.push(
-            id,
-            |buf| packet.encode_from_client(v, buf),
-            |len| check_server_size(limit, len),
-        )?;
+        store_publish(&mut self.store, self.cfg.version, limit, id, &packet)?;
         self.next_packet_id = id;
         Ok(id)
     }
@@ -1349,11 +1344,7 @@ impl Core<'_> {
             properties: Properties::List(&others),
             payload,
         });
-        self.store.push(
-            id,
-            |buf| packet.encode_from_client(v, buf),
-            |len| check_server_size(limit, len),
-        )?;
+        store_publish(&mut self.store, v, limit, id, &packet)?;
         self.next_packet_id = id;
         Ok(id)
     }
@@ -1897,6 +1888,22 @@ fn tx_append(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Copy a QoS 1/2 PUBLISH into the store as packet `id`, unless it is above
+/// the broker's maximum packet size `limit` (0: none).
+fn store_publish(
+    store: &mut Store<'_>,
+    v: Version,
+    limit: u32,
+    id: u16,
+    packet: &Packet<'_>,
+) -> Result<(), Error> {
+    store.push(
+        id,
+        |buf| packet.encode_from_client(v, buf),
+        |len| check_server_size(limit, len),
+    )
 }
 
 /// A PUBLISH of `len` bytes against the broker's maximum packet size
