@@ -202,8 +202,9 @@ impl Peer {
     pub fn new(name: &str, opts: &PeerOptions) -> Peer {
         let (rx, tx, store, aliases) = opts.storage;
         // Leaked so the client can borrow it for 'static: a few KiB per test.
-        let storage: &'static mut Storage =
-            Box::leak(Box::new(Storage::new(rx, tx, store, aliases)));
+        let storage: &'static mut Storage = Box::leak(Box::new(
+            Storage::new(rx, tx, store, aliases).with_out_aliases(1024),
+        ));
         let client = Client::new(opts.config, storage.buffers()).expect("Client::new");
         let clock = opts.clock.map(Clock::starting_at).unwrap_or_default();
         Peer {
