@@ -155,6 +155,11 @@ enum mqttas_result
   MQTTAS_ERR_BUFFERS_OVERLAP = 8,
   // A property identifier that MQTT 5.0 does not define.
   MQTTAS_ERR_UNKNOWN_PROPERTY = 9,
+  // A topic alias (5.0) the client cannot send: above the broker's
+  // Topic Alias Maximum (0 when its CONNACK gave none), with an empty
+  // topic before it was set with one, or no room in `out_aliases`. (An
+  // alias of 0 is `MQTTAS_ERR_INVALID_PROPERTY`.)
+  MQTTAS_ERR_TOPIC_ALIAS = 10,
   // Not connected: QoS 0 publish, subscribe, unsubscribe, ping,
   // disconnect and auth need a connection (QoS 1/2 publish does not).
   MQTTAS_ERR_NOT_CONNECTED = 100,
@@ -279,6 +284,13 @@ enum mqttas_event_kind
   // Our DISCONNECT has been handed to `mqttas_poll_transmit`: send it,
   // then close the link.
   MQTTAS_EVENT_DISCONNECTED = 11,
+  // An inbound message above `config.maximum_packet_size` from a 3.1.1
+  // broker (which cannot be told the limit) was skipped: not delivered,
+  // its bytes dropped, acknowledged so that it is not sent again.
+  // `topic`, `total_len` (bytes of the whole PUBLISH), `limit`, `qos`,
+  // `packet_id`. (A 5.0 broker is told the limit; a larger packet is a
+  // protocol error, DISCONNECT 0x95.)
+  MQTTAS_EVENT_MESSAGE_SKIPPED = 12,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -307,12 +319,17 @@ enum mqttas_lost_reason
   // `reason` is the 5.0 reason code of the DISCONNECT we queued.
   MQTTAS_LOST_PROTOCOL = 4,
   // The broker sent more unreleased QoS 2 messages than the client
-  // tracks: the excess was neither delivered nor acknowledged, and the
-  // client closed the connection on purpose (5.0: DISCONNECT 0x93) so the
-  // broker sends it again. Reconnect at once
-  // (`MQTTAS_RECONNECT_CAUSE_PLANNED`); nothing is lost.
+  // tracks (`mqttas_buffers.inbound_qos2`) on a session it keeps: the
+  // excess was neither delivered nor acknowledged, and the client closed
+  // the connection on purpose (5.0: DISCONNECT 0x93) so the broker sends
+  // it again. Reconnect at once (`MQTTAS_RECONNECT_CAUSE_PLANNED`);
+  // nothing is lost. (On a session that ends with the connection the
+  // excess is delivered untracked instead, see `mqttas_qos2_stats`.)
   MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED = 5,
-  // The broker sent DISCONNECT (5.0) with the reason code in `reason`.
+  // The broker sent DISCONNECT (5.0) with the reason code in `reason`;
+  // its properties (reason string 0x1F, server reference 0x1C, user
+  // properties) are in `properties`, and `mqttas_event_describe` quotes
+  // its reason string.
   MQTTAS_LOST_SERVER_DISCONNECT = 6,
   // The inbound topic alias table has no room for a new alias: give a
   // larger alias buffer or a lower `topic_alias_maximum`.
@@ -419,6 +436,10 @@ enum mqttas_protocol_error
   MQTTAS_PROTOCOL_UNEXPECTED_PACKET = 24,
   // CONNACK with session present after a clean session request.
   MQTTAS_PROTOCOL_UNEXPECTED_SESSION_PRESENT = 25,
+  // PUBLISH with an empty topic name and no topic alias.
+  MQTTAS_PROTOCOL_EMPTY_TOPIC = 26,
+  // SUBACK or UNSUBACK without one code per topic filter of the request.
+  MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH = 27,
   // A rule this version of the C API has no code for.
   MQTTAS_PROTOCOL_OTHER = 255,
 };
@@ -601,6 +622,76 @@ typedef struct mqttas_config {
   uint16_t topic_alias_maximum;
 } mqttas_config;
 
+// The buffers a client borrows, for `mqttas_client_init` (as coreMQTT's
+// `MQTTFixedBuffer_t`). Each is a pointer and its length in bytes; an
+// optional one may be NULL with length 0, so a zero-initialised struct
+// (`mqttas_buffers b = {0};`) needs only `rx` and `tx` filled in.
+//
+// | buffer | holds | minimum |
+// | --- | --- | --- |
+// | `rx` | received bytes: the largest packet taken whole; a larger PUBLISH payload arrives in chunks | 64 |
+// | `tx` | control packets and QoS 0 publications, until sent | 64 |
+// | `store` | QoS 1/2 publications until acknowledged, kept across reconnections | 0 (only QoS 0 can be published) |
+// | `aliases` | the 5.0 inbound topic alias table | 0 (then `topic_alias_maximum` must be 0) |
+// | `out_aliases` | the 5.0 outbound topic alias table: the topics the application set its aliases to (5 bytes plus the topic each) | 0 (then `mqttas_publish` with a topic alias is refused) |
+// | `inbound_qos2` | packet ids (`uint16_t`, aligned) of the broker's QoS 2 messages between our PUBREC and its PUBREL | `config.receive_maximum` ids (16 by default) |
+//
+// `inbound_qos2` counts ids, not bytes. A broker may overshoot the receive
+// maximum we announce (mosquitto 2.0.11 sends 84 to 153 against 16): with
+// room for them (256 ids on a host) they are taken at once; when the table
+// is full the client withholds them for the next connection (a session the
+// broker keeps) or delivers them untracked (a clean one). See
+// `mqttas_qos2_stats`.
+typedef struct mqttas_buffers {
+  // Receive buffer.
+  uint8_t *rx;
+  // Bytes at `rx`.
+  size_t rx_len;
+  // Transmit buffer.
+  uint8_t *tx;
+  // Bytes at `tx`.
+  size_t tx_len;
+  // Store of QoS 1/2 publications; may be NULL.
+  uint8_t *store;
+  // Bytes at `store`.
+  size_t store_len;
+  // Inbound topic alias table (5.0); may be NULL.
+  uint8_t *aliases;
+  // Bytes at `aliases`.
+  size_t aliases_len;
+  // Outbound topic alias table (5.0); may be NULL.
+  uint8_t *out_aliases;
+  // Bytes at `out_aliases`.
+  size_t out_aliases_len;
+  // Inbound QoS 2 packet id table.
+  uint16_t *inbound_qos2;
+  // Ids (not bytes) at `inbound_qos2`.
+  size_t inbound_qos2_len;
+} mqttas_buffers;
+
+// What the broker's inbound QoS 2 flow looked like since the client was
+// made, from `mqttas_get_qos2_stats`.
+//
+// A broker may have no more unreleased QoS 2 messages towards us than our
+// receive maximum (5.0), yet some exceed it (mosquitto 2.0.11: 84 to 153
+// against 16). They are taken while `mqttas_buffers.inbound_qos2` has
+// room; when it is full they are withheld on a session the broker keeps
+// (it sends them again on the next connection,
+// `MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED`) or delivered untracked on a
+// session that ends with the connection (nothing would be sent again).
+typedef struct mqttas_qos2_stats {
+  // Most inbound QoS 2 messages awaiting PUBREL at once.
+  uint16_t peak_unreleased;
+  // 5.0: messages that came while `receive_maximum` or more were
+  // awaiting PUBREL (the broker's excess over our announced maximum).
+  uint32_t beyond_receive_maximum;
+  // Messages delivered untracked (id table full, clean session).
+  uint32_t untracked;
+  // Messages withheld for the next connection (id table full, kept
+  // session).
+  uint32_t withheld;
+} mqttas_qos2_stats;
+
 // One MQTT 5.0 property.
 //
 // Which fields matter depends on `id` (one of the `MQTTAS_PROP_*`
@@ -745,6 +836,9 @@ typedef struct mqttas_event {
   mqttas_protocol_error protocol_error;
   // The value the broken rule concerns, when it has one.
   uint8_t protocol_detail;
+  // The maximum packet size a skipped message exceeded
+  // (`MESSAGE_SKIPPED`).
+  uint32_t limit;
 } mqttas_event;
 
 // The configuration of a radio. Fill it with `mqttas_radio_config_default`,
@@ -888,17 +982,10 @@ size_t mqttas_client_align(void);
 // Create a disconnected client in `client`, storage of `storage_len` bytes
 // (at least `mqttas_client_size()`, aligned to `mqttas_client_align()`).
 //
-// The client borrows the four buffers until `mqttas_client_deinit`: keep
-// them alive and untouched until then. They must not overlap each other or
-// the storage.
-// - `rx`: receive buffer, at least 64 bytes; the largest packet taken
-//   whole (larger PUBLISH payloads arrive in chunks).
-// - `tx`: transmit buffer, at least 64 bytes: control packets and QoS 0
-//   publications.
-// - `store`: QoS 1/2 publications awaiting acknowledgement, kept across
-//   reconnections; may be NULL with 0 (then only QoS 0 can be published).
-// - `aliases`: 5.0 inbound topic alias table; may be NULL with 0 (then
-//   `config->topic_alias_maximum` must be 0).
+// The client borrows the buffers of `*buffers` (see `mqttas_buffers` for
+// what each holds and its minimum) until `mqttas_client_deinit`: keep them
+// alive and untouched until then. They must not overlap each other or the
+// storage. `*buffers` itself is copied.
 //
 // The buffers are zeroed here (so fresh `malloc` memory is fine); `config`
 // is copied. Returns `MQTTAS_ERR_INVALID_CONFIG` for a buffer
@@ -907,19 +994,13 @@ size_t mqttas_client_align(void);
 //
 // # Safety
 // `client` points to `storage_len` writable bytes; `config` to a
-// `mqttas_config`; each buffer to its length of writable bytes that stay
-// valid and unused by anything else until `mqttas_client_deinit`.
+// `mqttas_config`; `buffers` to a `mqttas_buffers` whose every buffer is
+// its length of writable bytes that stay valid and unused by anything else
+// until `mqttas_client_deinit`.
 mqttas_result mqttas_client_init(struct mqttas_client *client,
                                  size_t storage_len,
                                  const struct mqttas_config *config,
-                                 uint8_t *rx,
-                                 size_t rx_len,
-                                 uint8_t *tx,
-                                 size_t tx_len,
-                                 uint8_t *store,
-                                 size_t store_len,
-                                 uint8_t *aliases,
-                                 size_t aliases_len);
+                                 const struct mqttas_buffers *buffers);
 
 // End the client: the storage and the buffers are the caller's again.
 // Stored QoS 1/2 messages are dropped. Further calls with this client
@@ -961,6 +1042,13 @@ mqttas_result mqttas_assigned_client_id(const struct mqttas_client *client,
 // `client` as for every call; `out` writable.
 mqttas_result mqttas_pending_publications(const struct mqttas_client *client,
                                           size_t *out);
+
+// Copy the inbound QoS 2 figures into `*out` (see `mqttas_qos2_stats`).
+//
+// # Safety
+// `client` as for every call; `out` writable.
+mqttas_result mqttas_get_qos2_stats(const struct mqttas_client *client,
+                                    struct mqttas_qos2_stats *out);
 
 // Queue CONNECT; the link must be up. Clean session is the config's
 // `clean_init` on the first connection and `clean` afterwards. Send what
@@ -1148,7 +1236,7 @@ mqttas_result mqttas_config_default(struct mqttas_config *out);
 // # Safety
 // `event` points to an event from `mqttas_poll_event` whose borrowed
 // pointers are still valid (no call into the client since), or to one
-// whose `topic` and `codes` are NULL; `buf` points to `buf_len` writable
+// whose `topic`, `codes` and `properties` are NULL; `buf` points to `buf_len` writable
 // bytes; `out_len` is NULL or writable.
 mqttas_result mqttas_event_describe(const struct mqttas_event *event,
                                     char *buf,

@@ -11,7 +11,8 @@
  *                            response_time_ms, max_repubs, clean_init, clean,
  *                            max_inflight, receive_maximum, session_expiry,
  *                            maximum_packet_size, topic_alias_maximum,
- *                            rx_size, tx_size, store_size, alias_size
+ *                            rx_size, tx_size, store_size, alias_size, qos2_ids,
+ *                            out_alias_size
  *   .connect(now, client_id, user=None, password=None, will=None, properties=None)
  *   .publish(now, topic, payload, qos=0, retain=False, properties=None) -> pid
  *   .subscribe(now, [(filter, qos[, no_local, rap, retain_handling]), ...], properties=None) -> pid
@@ -20,6 +21,7 @@
  *   .feed(now, data) -> taken   .timeout(now)   .link_down(now)
  *   .take_tx(now) -> bytes | None   .next_event() -> tuple | None
  *   .deadline() -> int | None   .state()   .pending()   .assigned_client_id()
+ *   .qos2_stats() -> (peak_unreleased, beyond_receive_maximum, untracked, withheld)
  *   Reconnect(hold_down_ms, tcp_attempts_before_bounce, backoff_base_ms,
  *             backoff_cap_ms, jitter_percent, attempt_timeout_ms, stable_ms, seed=0)
  *   .lost(now, cause=CAUSE_OUTAGE) .attempt_failed(now, cause=CAUSE_OUTAGE) .connected(now)
@@ -66,6 +68,8 @@ typedef struct _client_obj_t {
     uint8_t *tx;
     uint8_t *store;
     uint8_t *aliases;
+    uint16_t *qos2;
+    uint8_t *out_aliases;
 } client_obj_t;
 
 // ---- errors ---------------------------------------------------------------
@@ -260,7 +264,7 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
         ARG_version, ARG_keep_alive, ARG_ping_interval_ms, ARG_response_time_ms, ARG_max_repubs,
         ARG_clean_init, ARG_clean, ARG_max_inflight, ARG_receive_maximum, ARG_session_expiry,
         ARG_maximum_packet_size, ARG_topic_alias_maximum, ARG_rx_size, ARG_tx_size, ARG_store_size,
-        ARG_alias_size,
+        ARG_alias_size, ARG_qos2_ids, ARG_out_alias_size,
     };
     static const mp_arg_t allowed[] = {
         { MP_QSTR_version, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(MQTTAS_VERSION_311)} },
@@ -279,6 +283,8 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
         { MP_QSTR_tx_size, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 1024} },
         { MP_QSTR_store_size, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 4096} },
         { MP_QSTR_alias_size, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
+        { MP_QSTR_qos2_ids, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 64} },
+        { MP_QSTR_out_alias_size, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
     };
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed)];
     mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed), allowed, a);
@@ -301,10 +307,11 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     c.maximum_packet_size = get_u32(a[ARG_maximum_packet_size].u_obj, 0xFFFFFFFF, MP_QSTR_maximum_packet_size);
     c.topic_alias_maximum = (uint16_t)get_u32(a[ARG_topic_alias_maximum].u_obj, 0xFFFF, MP_QSTR_topic_alias_maximum);
 
-    mp_int_t sizes[4] = {
+    mp_int_t sizes[6] = {
         a[ARG_rx_size].u_int, a[ARG_tx_size].u_int, a[ARG_store_size].u_int, a[ARG_alias_size].u_int,
+        a[ARG_qos2_ids].u_int, a[ARG_out_alias_size].u_int,
     };
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 6; i++) {
         if (sizes[i] < 0) {
             mp_raise_ValueError(MP_ERROR_TEXT("buffer sizes must not be negative"));
         }
@@ -320,9 +327,16 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     self->tx = sizes[1] ? m_new(uint8_t, sizes[1]) : NULL;
     self->store = sizes[2] ? m_new(uint8_t, sizes[2]) : NULL;
     self->aliases = sizes[3] ? m_new(uint8_t, sizes[3]) : NULL;
+    self->qos2 = sizes[4] ? m_new(uint16_t, sizes[4]) : NULL;
+    self->out_aliases = sizes[5] ? m_new(uint8_t, sizes[5]) : NULL;
+    mqttas_buffers bufs = {
+        .rx = self->rx, .rx_len = sizes[0], .tx = self->tx, .tx_len = sizes[1],
+        .store = self->store, .store_len = sizes[2], .aliases = self->aliases, .aliases_len = sizes[3],
+        .out_aliases = self->out_aliases, .out_aliases_len = sizes[5],
+        .inbound_qos2 = self->qos2, .inbound_qos2_len = sizes[4],
+    };
     clear_stack();
-    check(mqttas_client_init(self->client, size, &c, self->rx, sizes[0], self->tx, sizes[1],
-        self->store, sizes[2], self->aliases, sizes[3]));
+    check(mqttas_client_init(self->client, size, &c, &bufs));
     return MP_OBJ_FROM_PTR(self);
 }
 
@@ -563,6 +577,17 @@ static mp_obj_t client_pending(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(client_pending_obj, client_pending);
 
+static mp_obj_t client_qos2_stats(mp_obj_t self_in) {
+    mqttas_qos2_stats s;
+    check(mqttas_get_qos2_stats(get_client(self_in)->client, &s));
+    mp_obj_t t[] = {
+        MP_OBJ_NEW_SMALL_INT(s.peak_unreleased), mp_obj_new_int_from_uint(s.beyond_receive_maximum),
+        mp_obj_new_int_from_uint(s.untracked), mp_obj_new_int_from_uint(s.withheld),
+    };
+    return mp_obj_new_tuple(4, t);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(client_qos2_stats_obj, client_qos2_stats);
+
 static mp_obj_t client_assigned_client_id(mp_obj_t self_in) {
     const char *id = NULL;
     size_t len = 0;
@@ -623,6 +648,17 @@ static mp_obj_t client_next_event(mp_obj_t self_in) {
             mp_obj_t t[] = { k, MP_OBJ_NEW_SMALL_INT(e.reason), props_to(e.properties, e.properties_len) };
             return tuple(3, t);
         }
+        case MQTTAS_EVENT_MESSAGE_SKIPPED: {
+            mp_obj_t t[] = {
+                k,
+                mp_obj_new_bytes((const uint8_t *)e.topic, e.topic_len),
+                mp_obj_new_int_from_uint(e.total_len),
+                mp_obj_new_int_from_uint(e.limit),
+                MP_OBJ_NEW_SMALL_INT(e.qos),
+                MP_OBJ_NEW_SMALL_INT(e.packet_id),
+            };
+            return tuple(6, t);
+        }
         case MQTTAS_EVENT_CONNECTION_LOST: {
             char text[256];
             size_t len = 0;
@@ -637,8 +673,10 @@ static mp_obj_t client_next_event(mp_obj_t self_in) {
                 MP_OBJ_NEW_SMALL_INT(e.reason),
                 mp_obj_new_str(text, strlen(text)),
                 MP_OBJ_NEW_SMALL_INT(cause),
+                // A 5.0 broker's DISCONNECT: its properties (reason string).
+                props_to(e.properties, e.properties_len),
             };
-            return tuple(5, t);
+            return tuple(6, t);
         }
         default: // MESSAGE_END, DISCONNECTED, and kinds newer than this module.
             return tuple(1, &k);
@@ -662,6 +700,7 @@ static const mp_rom_map_elem_t client_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_deadline), MP_ROM_PTR(&client_deadline_obj) },
     { MP_ROM_QSTR(MP_QSTR_state), MP_ROM_PTR(&client_state_obj) },
     { MP_ROM_QSTR(MP_QSTR_pending), MP_ROM_PTR(&client_pending_obj) },
+    { MP_ROM_QSTR(MP_QSTR_qos2_stats), MP_ROM_PTR(&client_qos2_stats_obj) },
     { MP_ROM_QSTR(MP_QSTR_assigned_client_id), MP_ROM_PTR(&client_assigned_client_id_obj) },
 };
 static MP_DEFINE_CONST_DICT(client_locals, client_locals_table);
@@ -1125,6 +1164,7 @@ static const mp_rom_map_elem_t mod_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_AUTH), MP_ROM_INT(MQTTAS_EVENT_AUTH) },
     { MP_ROM_QSTR(MP_QSTR_LOST), MP_ROM_INT(MQTTAS_EVENT_CONNECTION_LOST) },
     { MP_ROM_QSTR(MP_QSTR_DISCONNECTED), MP_ROM_INT(MQTTAS_EVENT_DISCONNECTED) },
+    { MP_ROM_QSTR(MP_QSTR_MSG_SKIPPED), MP_ROM_INT(MQTTAS_EVENT_MESSAGE_SKIPPED) },
     // Connection states.
     { MP_ROM_QSTR(MP_QSTR_STATE_DISCONNECTED), MP_ROM_INT(MQTTAS_STATE_DISCONNECTED) },
     { MP_ROM_QSTR(MP_QSTR_STATE_CONNECTING), MP_ROM_INT(MQTTAS_STATE_CONNECTING) },

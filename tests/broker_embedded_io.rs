@@ -60,11 +60,13 @@ fn run(version: Version) {
     let broker = Mosquitto::start(Options::default());
     let id = unique("eio");
     let (mut rx, mut tx, mut store) = ([0u8; 2048], [0u8; 2048], [0u8; 4096]);
+    let mut ids = [0u16; 16];
     let buffers = Buffers {
         rx: &mut rx,
         tx: &mut tx,
         store: &mut store,
-        aliases: &mut [],
+        inbound_qos2: &mut ids,
+        ..Default::default()
     };
     let config = Config {
         version,

@@ -59,3 +59,8 @@ fn user_properties_and_subscription_id() {
 fn server_assigned_client_id() {
     s::server_assigned_client_id();
 }
+
+#[test]
+fn outbound_topic_aliases() {
+    s::outbound_topic_aliases();
+}

@@ -166,6 +166,8 @@ fn a_topic_of_65535_bytes_is_accepted() {
                 tx: 70_000,
                 store: 70_000,
                 aliases: 0,
+                qos2: 256,
+                out_aliases: 0,
             },
             0,
         );
@@ -376,6 +378,8 @@ fn payload_larger_than_the_buffers_is_refused() {
         tx: 512,
         store: 1024,
         aliases: 0,
+        qos2: 256,
+        out_aliases: 0,
     };
     for v in VERSIONS {
         let mut p = Pair::with(config(v), sizes, 0);
@@ -798,7 +802,7 @@ fn bad_config_values_are_refused_by_new() {
             "receive_maximum",
         ),
         (
-            "receive_maximum 65",
+            "receive_maximum above the inbound QoS 2 id table (64)",
             Config {
                 receive_maximum: 65,
                 ..ok
@@ -832,6 +836,7 @@ fn bad_config_values_are_refused_by_new() {
             vec![0u8; store],
             vec![0u8; aliases],
         );
+        let mut ids = [0u16; 64];
         let r = Client::new(
             cfg,
             Buffers {
@@ -839,6 +844,8 @@ fn bad_config_values_are_refused_by_new() {
                 tx: &mut b,
                 store: &mut c,
                 aliases: &mut d,
+                out_aliases: &mut [],
+                inbound_qos2: &mut ids,
             },
         );
         let Err(e) = r else {
@@ -860,6 +867,7 @@ fn bad_config_values_are_refused_by_new() {
         ..v5
     };
     let (mut a, mut b, mut d) = (vec![0u8; 64], vec![0u8; 64], vec![0u8; 8]);
+    let mut ids = [0u16; 64];
     let c = Client::new(
         edge,
         Buffers {
@@ -867,6 +875,8 @@ fn bad_config_values_are_refused_by_new() {
             tx: &mut b,
             store: &mut [],
             aliases: &mut d,
+            out_aliases: &mut [],
+            inbound_qos2: &mut ids,
         },
     );
     assert!(c.is_ok(), "{:?}", c.err());

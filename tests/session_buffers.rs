@@ -4,7 +4,7 @@
 #[path = "sim/mod.rs"]
 mod sim;
 
-use mqttas::session::{Buffers, INBOUND_QOS2_CAPACITY};
+use mqttas::session::Buffers;
 use mqttas::wire::{Packet, PacketType, Properties, Property, Publish, QoS, ReasonCode};
 use mqttas::{Client, Config, Error};
 use sim::{v311, v5, Ev, Pair, Pkt, Sizes, VERSIONS};
@@ -14,11 +14,14 @@ fn client_with(config: Config, rx: usize, tx: usize, aliases: usize) -> Result<(
     let mut tx = vec![0u8; tx];
     let mut store = vec![0u8; 1024];
     let mut al = vec![0u8; aliases];
+    let mut ids = vec![0u16; 64];
     let buffers = Buffers {
         rx: &mut rx,
         tx: &mut tx,
         store: &mut store,
         aliases: &mut al,
+        out_aliases: &mut [],
+        inbound_qos2: &mut ids,
     };
     Client::new(config, buffers).map(|_| ())
 }
@@ -34,8 +37,9 @@ fn invalid_configurations_are_refused() {
         client_with(v311(), 64, 63, 0),
         Err(Error::InvalidConfig(_))
     ));
+    // Above the inbound QoS 2 id table (64 here).
     let too_many = Config {
-        receive_maximum: INBOUND_QOS2_CAPACITY as u16 + 1,
+        receive_maximum: 65,
         ..v5()
     };
     assert!(matches!(
@@ -224,6 +228,8 @@ fn smallest_buffers_still_work() {
                 tx: 64,
                 store: 256,
                 aliases: 0,
+                qos2: 256,
+                out_aliases: 0,
             },
             0,
         );

@@ -467,3 +467,106 @@ fn link_down_while_waiting_for_connack() {
         assert_eq!(p.state(), State::Connected);
     }
 }
+
+#[test]
+fn v5_server_disconnect_reason_string_is_available() {
+    use mqttas::wire::{Disconnect, Packet, Properties};
+    let mut p = Pair::new(v5());
+    p.connect_ok();
+    let props = [
+        Property::ReasonString("too many connections from this host"),
+        Property::UserProperty("retry-after", "30"),
+    ];
+    p.broker.send(&Packet::Disconnect(Disconnect {
+        reason: ReasonCode::SERVER_BUSY,
+        properties: Properties::List(&props),
+    }));
+    p.pump();
+    assert_eq!(
+        p.take_events(),
+        vec![Ev::ConnectionLost(LostReason::ServerDisconnect(
+            ReasonCode::SERVER_BUSY
+        ))]
+    );
+    let got = p.client.disconnect_properties();
+    assert_eq!(
+        got.reason_string(),
+        Some("too many connections from this host")
+    );
+    assert_eq!(
+        got.user_properties().collect::<Vec<_>>(),
+        vec![("retry-after", "30")]
+    );
+    // Gone with the next connection.
+    p.connect_ok();
+    assert!(p.client.disconnect_properties().is_empty());
+    // A loss of another kind has none.
+    p.cut();
+    assert!(p.client.disconnect_properties().is_empty());
+}
+
+#[test]
+fn v311_server_disconnect_is_reported_as_undefined_not_success() {
+    use mqttas::wire::DecodeError;
+    // 3.1.1 has no DISCONNECT from the server: it is not "success (0x00)".
+    let mut p = Pair::new(v311());
+    p.connect_ok();
+    p.broker.inject(&[0xE0, 0x00]);
+    p.pump();
+    let lost = p.lost();
+    assert_eq!(
+        lost.iter().map(|l| l.1).collect::<Vec<_>>(),
+        vec![LostReason::Protocol(DecodeError::UnexpectedPacket(14))]
+    );
+    let text = lost[0].1.to_string();
+    assert!(
+        text.starts_with("broker sent DISCONNECT, which MQTT 3.1.1 does not define"),
+        "{text}"
+    );
+    assert!(!text.contains("success"), "{text}");
+    assert!(!p.link_up);
+}
+
+#[test]
+fn v311_connack_to_a_v5_connect_is_broker_does_not_support_v5() {
+    // A 3.1.1-only broker answers a level-5 CONNECT with a 3.1.1 CONNACK,
+    // return code 1 "unacceptable protocol version" (3.1.1 3.1.2.2); it
+    // is a refusal (5.0's 0x84, unsupported protocol version), not a
+    // malformed 5.0 CONNACK. Other 3.1.1 return codes keep their meaning.
+    for (code, want) in [
+        (
+            1u8,
+            LostReason::Refused(Version::V5, ReasonCode::UNSUPPORTED_PROTOCOL_VERSION),
+        ),
+        (5, LostReason::Refused(Version::V311, ReasonCode(5))),
+    ] {
+        let mut p = Pair::new(v5());
+        p.broker.replies.connack = Reply::Drop;
+        p.connect();
+        p.broker.inject(&[0x20, 0x02, 0x00, code]);
+        p.pump();
+        assert_eq!(p.take_events(), vec![Ev::ConnectionLost(want)], "{code}");
+        assert!(!p.link_up);
+        // A refusal: no DISCONNECT (the broker closes).
+        assert!(
+            !p.broker
+                .up()
+                .any(|r| matches!(r.pkt, Pkt::Disconnect { .. })),
+            "{code}"
+        );
+        if code == 1 {
+            assert_eq!(
+                want.to_string(),
+                "broker does not support MQTT 5.0: connection refused, unsupported protocol version (0x84)"
+            );
+        }
+    }
+    // A 5.0 broker's own refusal with 0x84 reads the same.
+    let mut p = Pair::new(v5());
+    p.broker.connack_code = 0x84;
+    p.connect();
+    assert_eq!(
+        p.lost()[0].1.to_string(),
+        "broker does not support MQTT 5.0: connection refused, unsupported protocol version (0x84)"
+    );
+}

@@ -202,6 +202,8 @@ fn random_bytes_never_panic_and_never_touch_the_store() {
             tx: 256,
             store: 512,
             aliases: 64,
+            qos2: 16,
+            out_aliases: 0,
         };
         let cfg = Config {
             topic_alias_maximum: if v == Version::V5 { 2 } else { 0 },

@@ -462,13 +462,32 @@ fn cases() -> Vec<Case> {
             m,
             |v| publish(v, 0, b"a/#", None, &[]),
         ),
+        // 5.0 3.3.4: "It is a Protocol Error if the Topic Name is zero
+        // length and no Topic Alias is present" (3.1.1 4.7.3: never empty).
         case(
             "PUBLISH empty topic without alias",
             both,
             Connected,
-            Some(E::InvalidTopic),
-            m,
+            Some(E::EmptyTopic),
+            PROTOCOL,
             |v| publish(v, 0, b"", None, &[]),
+        ),
+        // 3.1.1 defines DISCONNECT from the client only.
+        case(
+            "3.1.1 DISCONNECT from the server",
+            v311,
+            Connected,
+            Some(E::UnexpectedPacket(14)),
+            m,
+            |_| vec![0xE0, 0x00],
+        ),
+        case(
+            "3.1.1 DISCONNECT from the server before CONNACK",
+            v311,
+            Connecting,
+            Some(E::UnexpectedPacket(14)),
+            m,
+            |_| vec![0xE0, 0x00],
         ),
         // -- acknowledgements (3.4-3.7, 3.9, 3.11) --
         case(
@@ -1222,20 +1241,27 @@ fn disputed_rows_still_close_and_keep_the_store() {
 /// none is lost; stored publications stay.
 #[test]
 fn receive_maximum_exceeded() {
-    use mqttas::session::INBOUND_QOS2_CAPACITY;
+    const IDS: usize = 64;
     for v in VERSIONS {
-        let mut p = Pair::new(Config {
-            clean_init: false,
-            clean: false,
-            ..config(v)
-        });
+        let mut p = Pair::with(
+            Config {
+                clean_init: false,
+                clean: false,
+                ..config(v)
+            },
+            Sizes {
+                qos2: IDS,
+                ..Sizes::default()
+            },
+            0,
+        );
         p.connect_ok();
         // The injected messages are not the broker sim's own.
         p.broker.strict = false;
         p.broker.replies.puback = Reply::Drop;
         let q1 = p.publish("keep/1", b"one", QoS::AtLeastOnce).unwrap();
         p.pump();
-        let n = INBOUND_QOS2_CAPACITY as u16 + 1;
+        let n = IDS as u16 + 1;
         for id in 1..=n {
             p.broker
                 .inject(&publish(v, 0b0100, b"in/qos2", Some(id), &[]));

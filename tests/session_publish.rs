@@ -684,3 +684,43 @@ fn state_after_loss_and_reconnect_without_a_session() {
     );
     assert!(!publishes_on(&p, 2)[0].1);
 }
+
+#[test]
+fn pubrec_for_an_unknown_id_gets_pubrel() {
+    use mqttas::wire::{Ack, Packet, Properties};
+    use mqttas::ReasonCode;
+    // 5.0 4.3.3 / 3.1.1 4.3.3: the broker awaits PUBREL for a PUBREC it
+    // sent; one we do not know (sent before a restart that lost our store,
+    // or a broker's mistake) is released all the same so the broker can
+    // end the flow: 5.0 says why (0x92, packet identifier not found).
+    for v in VERSIONS {
+        let mut p = Pair::new(config(v));
+        p.connect_ok();
+        p.broker.strict = false;
+        for (id, reason) in [(42u16, 0u8), (43, 0x80)] {
+            p.broker.send(&Packet::PubRec(Ack {
+                packet_id: id,
+                reason: ReasonCode(if v == Version::V5 { reason } else { 0 }),
+                properties: Properties::List(&[]),
+            }));
+            p.pump();
+        }
+        let rels: Vec<_> = p
+            .broker
+            .up()
+            .filter_map(|r| match r.pkt {
+                Pkt::PubRel { id, reason } => Some((id, reason)),
+                _ => None,
+            })
+            .collect();
+        let want = match v {
+            // A PUBREC with an error code ends the flow: nothing to release.
+            Version::V5 => vec![(42, 0x92)],
+            // 3.1.1 has no error codes: both are released.
+            Version::V311 => vec![(42, 0), (43, 0)],
+        };
+        assert_eq!(rels, want, "{v:?}");
+        assert!(p.lost().is_empty(), "{v:?}");
+        assert_eq!(p.state(), mqttas::session::State::Connected);
+    }
+}

@@ -98,6 +98,8 @@ fn run(version: Version, seed: u64, steps: usize, start: Option<u32>) -> (Pair, 
         tx: 1024,
         store: 2048,
         aliases: 0,
+        qos2: 64,
+        out_aliases: 0,
     };
     let start = start.unwrap_or(rng.next_u64() as u32);
     let mut p = Pair::with(cfg, sizes, start);

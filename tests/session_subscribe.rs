@@ -321,3 +321,103 @@ fn pending_subscribe_is_not_resent_after_reconnect_but_times_out_never() {
     p.advance(3_600_000);
     assert_eq!(p.lost().len(), 1, "only the link cut: {:?}", p.lost());
 }
+
+/// The reason codes of the DISCONNECTs the client sent.
+fn disconnects(p: &Pair) -> Vec<u8> {
+    p.broker
+        .up()
+        .filter_map(|r| match r.pkt {
+            Pkt::Disconnect { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn suback_with_more_or_fewer_codes_than_filters_is_a_protocol_error() {
+    use mqttas::wire::DecodeError;
+    // 3.9.3: one return/reason code per topic filter, in order. A SUBACK
+    // that answers a different list cannot be matched to the request.
+    for v in VERSIONS {
+        for codes in [vec![1u8, 1, 1], vec![1u8], vec![0u8, 1]] {
+            let mut p = Pair::new(config(v));
+            p.connect_ok();
+            p.broker.suback_codes = Some(codes.clone());
+            let subs = [
+                Subscription {
+                    filter: "a",
+                    options: SubOptions::qos(QoS::AtLeastOnce),
+                },
+                Subscription {
+                    filter: "b",
+                    options: SubOptions::qos(QoS::AtLeastOnce),
+                },
+            ];
+            p.client.subscribe(p.now, &subs, &[]).unwrap();
+            p.pump();
+            let ctx = format!("{v:?} {codes:?}");
+            if codes.len() == subs.len() {
+                assert!(p.lost().is_empty(), "{ctx}");
+                continue;
+            }
+            assert_eq!(
+                p.take_events(),
+                vec![Ev::ConnectionLost(LostReason::Protocol(
+                    DecodeError::CodeCountMismatch
+                ))],
+                "{ctx}: no Subscribed event"
+            );
+            assert!(!p.link_up, "{ctx}");
+            let want: Vec<u8> = if v == mqttas::Version::V5 {
+                vec![0x82]
+            } else {
+                vec![]
+            };
+            assert_eq!(
+                disconnects(&p),
+                want,
+                "{ctx}: 5.0 DISCONNECT protocol error"
+            );
+        }
+    }
+}
+
+#[test]
+fn unsuback_with_more_or_fewer_codes_than_filters_is_a_protocol_error() {
+    use mqttas::wire::{DecodeError, Packet, Properties, SubAck};
+    // 5.0 3.11.3: one reason code per filter. A 3.1.1 UNSUBACK has none.
+    for (v, codes, ok) in [
+        (mqttas::Version::V5, vec![0u8], false),
+        (mqttas::Version::V5, vec![0u8, 0x11, 0], false),
+        (mqttas::Version::V5, vec![0u8, 0x11], true),
+        (mqttas::Version::V311, vec![], true),
+    ] {
+        let mut p = Pair::new(config(v));
+        p.connect_ok();
+        p.broker.replies.unsuback = Reply::Drop;
+        let id = p.client.unsubscribe(p.now, &["a", "b"], &[]).unwrap();
+        p.pump();
+        p.broker.send(&Packet::UnsubAck(SubAck {
+            packet_id: id,
+            properties: Properties::List(&[]),
+            codes: &codes,
+        }));
+        p.pump();
+        let evs = p.take_events();
+        if ok {
+            assert!(
+                matches!(&evs[..], [Ev::Unsubscribed { packet_id, .. }] if *packet_id == id),
+                "{v:?} {codes:?}: {evs:?}"
+            );
+            continue;
+        }
+        assert_eq!(
+            evs,
+            vec![Ev::ConnectionLost(LostReason::Protocol(
+                DecodeError::CodeCountMismatch
+            ))],
+            "{v:?} {codes:?}"
+        );
+        assert_eq!(disconnects(&p), vec![0x82]);
+    }
+}

@@ -195,11 +195,11 @@ fn topic_name_with_wildcards() {
 
 #[test]
 fn empty_topic_only_with_alias_in_5() {
-    assert_eq!(err(&hex("30 03 00 00 78"), V311), E::InvalidTopic);
-    assert_eq!(err(&publish5("", ""), V5), E::InvalidTopic);
+    assert_eq!(err(&hex("30 03 00 00 78"), V311), E::EmptyTopic);
+    assert_eq!(err(&publish5("", ""), V5), E::EmptyTopic);
     assert_eq!(
         err(&publish5("", "26 00 01 61 00 01 62"), V5),
-        E::InvalidTopic
+        E::EmptyTopic
     );
     let p = publish5("", "23 00 05");
     let Packet::Publish(p) = ok(&p, V5) else {

@@ -16,9 +16,11 @@ Client(version=4, keep_alive=60, ping_interval_ms=0, response_time_ms=10000,
        max_repubs=4, clean_init=True, clean=True, max_inflight=8,
        receive_maximum=16, session_expiry=None, maximum_packet_size=0,
        topic_alias_maximum=0, rx_size=1024, tx_size=1024, store_size=4096,
-       alias_size=0)
+       alias_size=0, qos2_ids=64, out_alias_size=0)
     All keyword arguments. The buffers (rx_size, tx_size, store_size,
-    alias_size bytes) belong to the object.
+    alias_size, out_alias_size bytes; qos2_ids inbound QoS 2 packet ids, at
+    least receive_maximum) belong to the object. out_alias_size: the
+    outbound topic alias table (5.0), needed to publish with 0x23.
 
 Every call that takes the time takes `now`: milliseconds from a monotonic
 clock, wrapping at 2**32 (mqtt_as keeps such a clock over ticks_ms()).
@@ -42,6 +44,8 @@ clock, wrapping at 2**32 (mqtt_as keeps such a clock over ticks_ms()).
     state() -> STATE_DISCONNECTED, STATE_CONNECTING or STATE_CONNECTED
     pending() -> QoS 1/2 publications not yet complete
     assigned_client_id() -> the id a 5.0 broker assigned ('' if none)
+    qos2_stats() -> (peak_unreleased, beyond_receive_maximum, untracked,
+                     withheld): the broker's inbound QoS 2 flow so far
 
 Events (topics and payloads are bytes, props a dict or None):
     (CONNECTED, session_present, props)
@@ -49,12 +53,16 @@ Events (topics and payloads are bytes, props a dict or None):
     (MSG_START, topic, total_len, qos, retain, dup, pid, props)
     (MSG_CHUNK, data)
     (MSG_END,)
+    (MSG_SKIPPED, topic, size, limit, qos, pid)   3.1.1: above maximum_packet_size
     (PUBLISHED, pid, reason)
     (SUBSCRIBED, pid, codes, props)      codes: bytes, one per filter
     (UNSUBSCRIBED, pid, codes, props)
     (AUTH, reason, props)
-    (LOST, why, reason, text, cause)     why: LOST_*; text: the whole story;
-                                         cause: CAUSE_*, for Reconnect
+    (LOST, why, reason, text, cause, props)
+                                         why: LOST_*; text: the whole story;
+                                         cause: CAUSE_*, for Reconnect;
+                                         props: a 5.0 broker DISCONNECT's
+                                         properties (None otherwise)
     (DISCONNECTED,)
 
 Properties are dicts keyed by the MQTT 5.0 property identifiers, as in
@@ -104,6 +112,7 @@ UNSUBSCRIBED = 8
 AUTH = 9
 LOST = 10
 DISCONNECTED = 11
+MSG_SKIPPED = 12
 
 # Connection states (mqttas_conn_state).
 STATE_DISCONNECTED = 0
@@ -163,6 +172,32 @@ class _Config(ctypes.Structure):
         ("session_expiry", ctypes.c_uint32),
         ("maximum_packet_size", ctypes.c_uint32),
         ("topic_alias_maximum", ctypes.c_uint16),
+    ]
+
+
+class _Buffers(ctypes.Structure):
+    _fields_ = [
+        ("rx", _u8p),
+        ("rx_len", ctypes.c_size_t),
+        ("tx", _u8p),
+        ("tx_len", ctypes.c_size_t),
+        ("store", _u8p),
+        ("store_len", ctypes.c_size_t),
+        ("aliases", _u8p),
+        ("aliases_len", ctypes.c_size_t),
+        ("out_aliases", _u8p),
+        ("out_aliases_len", ctypes.c_size_t),
+        ("inbound_qos2", ctypes.POINTER(ctypes.c_uint16)),
+        ("inbound_qos2_len", ctypes.c_size_t),
+    ]
+
+
+class _Qos2Stats(ctypes.Structure):
+    _fields_ = [
+        ("peak_unreleased", ctypes.c_uint16),
+        ("beyond_receive_maximum", ctypes.c_uint32),
+        ("untracked", ctypes.c_uint32),
+        ("withheld", ctypes.c_uint32),
     ]
 
 
@@ -236,6 +271,7 @@ class _Event(ctypes.Structure):
         ("awaited", ctypes.c_uint32),
         ("protocol_error", ctypes.c_uint32),
         ("protocol_detail", ctypes.c_uint8),
+        ("limit", ctypes.c_uint32),
     ]
 
 
@@ -272,10 +308,11 @@ _lib = _load()
 _P = ctypes.c_void_p
 _R = ctypes.c_uint32
 for _name, _args in (
-    ("mqttas_client_init", [_P, ctypes.c_size_t, ctypes.POINTER(_Config)] + [_u8p, ctypes.c_size_t] * 4),
+    ("mqttas_client_init", [_P, ctypes.c_size_t, ctypes.POINTER(_Config), ctypes.POINTER(_Buffers)]),
     ("mqttas_client_deinit", [_P]),
     ("mqttas_state", [_P, ctypes.POINTER(ctypes.c_uint32)]),
     ("mqttas_pending_publications", [_P, ctypes.POINTER(ctypes.c_size_t)]),
+    ("mqttas_get_qos2_stats", [_P, ctypes.POINTER(_Qos2Stats)]),
     ("mqttas_connect", [_P, ctypes.c_uint32, ctypes.POINTER(_ConnectOptions)]),
     (
         "mqttas_publish",
@@ -458,6 +495,8 @@ class Client:
         tx_size=1024,
         store_size=4096,
         alias_size=0,
+        qos2_ids=64,
+        out_alias_size=0,
     ):
         c = _Config()
         _lib.mqttas_config_default(ctypes.byref(c))
@@ -484,7 +523,8 @@ class Client:
             c.has_session_expiry = True
             c.session_expiry = session_expiry
         for name, v in (("rx_size", rx_size), ("tx_size", tx_size), ("store_size", store_size),
-                        ("alias_size", alias_size)):
+                        ("alias_size", alias_size), ("qos2_ids", qos2_ids),
+                        ("out_alias_size", out_alias_size)):
             if not isinstance(v, int) or v < 0:
                 raise ValueError("%s must be a non-negative integer" % name)
         align = _lib.mqttas_client_align()
@@ -497,12 +537,16 @@ class Client:
         self._tx = (ctypes.c_uint8 * max(tx_size, 1))()
         self._store = (ctypes.c_uint8 * max(store_size, 1))()
         self._aliases = (ctypes.c_uint8 * max(alias_size, 1))()
+        self._qos2 = (ctypes.c_uint16 * max(qos2_ids, 1))()
+        self._out_aliases = (ctypes.c_uint8 * max(out_alias_size, 1))()
         bufs = []
         for buf, n in ((self._rx, rx_size), (self._tx, tx_size), (self._store, store_size),
                        (self._aliases, alias_size)):
             bufs += [ctypes.cast(buf, _u8p) if n else None, n]
         self._live = False
-        _check(_lib.mqttas_client_init(self._client, size, ctypes.byref(c), *bufs))
+        bufs += [ctypes.cast(self._out_aliases, _u8p) if out_alias_size else None, out_alias_size]
+        bufs += [ctypes.cast(self._qos2, ctypes.POINTER(ctypes.c_uint16)) if qos2_ids else None, qos2_ids]
+        _check(_lib.mqttas_client_init(self._client, size, ctypes.byref(c), ctypes.byref(_Buffers(*bufs))))
         self._live = True
         self._event = _Event()
         self._text = ctypes.create_string_buffer(512)
@@ -633,6 +677,11 @@ class Client:
         _check(_lib.mqttas_pending_publications(self._client, ctypes.byref(n)))
         return n.value
 
+    def qos2_stats(self):
+        s = _Qos2Stats()
+        _check(_lib.mqttas_get_qos2_stats(self._client, ctypes.byref(s)))
+        return (s.peak_unreleased, s.beyond_receive_maximum, s.untracked, s.withheld)
+
     def assigned_client_id(self):
         if _assigned is None:
             return ""
@@ -667,12 +716,15 @@ class Client:
                     _props_out(e.properties, e.properties_len))
         if k == AUTH:
             return (k, e.reason, _props_out(e.properties, e.properties_len))
+        if k == MSG_SKIPPED:
+            return (k, _at(e.topic, e.topic_len), e.total_len, e.limit, e.qos, e.packet_id)
         if k == LOST:
             n = ctypes.c_size_t(0)
             _lib.mqttas_event_describe(ctypes.byref(e), self._text, len(self._text), ctypes.byref(n))
             cause = ctypes.c_uint32(CAUSE_OUTAGE)
             _check(_lib.mqttas_reconnect_cause_of(ctypes.byref(e), ctypes.byref(cause)))
-            return (k, e.lost, e.reason, self._text.value.decode("utf-8", "replace"), cause.value)
+            return (k, e.lost, e.reason, self._text.value.decode("utf-8", "replace"), cause.value,
+                    _props_out(e.properties, e.properties_len))
         return (k,)
 
 

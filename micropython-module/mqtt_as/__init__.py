@@ -27,7 +27,7 @@ import asyncio
 
 from . import compat
 from .compat import _mqttas, now, until, sleep_ms, wait_ms, spawn, Changes, Alarm
-from .options import validate, defaults, eliza  # noqa: F401  (eliza: mqtt_as's name)
+from .options import validate, defaults, eliza, _HOST  # noqa: F401  (eliza: mqtt_as's name)
 from .topics import check_name, check_filter
 from .links import default_link, default_client_id
 
@@ -178,7 +178,7 @@ class MQTTClient:
         if v5 and not s["clean"] and expiry is None:
             expiry = 0xFFFFFFFF  # Keep the session across outages.
         rx_max = min(32, max(1, props.pop(0x21, 16)))
-        max_packet = props.pop(0x27, 0)
+        max_packet = props.pop(0x27, s["max_packet_size"])
         alias_max = props.pop(0x22, 0)
         s["con_props"] = props or None
         rx_size = max(s["rx_size"], IBUFSIZE)
@@ -202,6 +202,13 @@ class MQTTClient:
             tx_size=s["tx_size"],
             store_size=s["store_size"],
             alias_size=min(16384, alias_max * 132),
+            # Inbound QoS 2 messages tracked until released: at least the
+            # receive maximum, more for brokers beyond it (mosquitto 2.0.11
+            # sends up to 153 against 16); 2 bytes each.
+            qos2_ids=max(rx_max, 256 if _HOST else 64),
+            # 5.0: the topics of the application's topic aliases (publish
+            # with 0x23), so that an alias can be sent on any connection.
+            out_alias_size=(4096 if _HOST else 512) if v5 else 0,
         )
 
     def dprint(self, msg, *args):
@@ -247,6 +254,9 @@ class MQTTClient:
             self._chunk = [ev[1], ev[2], ev[4], ev[7], 0, []]
         elif k == _mqttas.MSG_CHUNK:
             self._on_chunk(ev[1])
+        elif k == _mqttas.MSG_SKIPPED:
+            # Above max_packet_size from a 3.1.1 broker: never assembled.
+            print("mqtt_as: message on '%s' skipped: %d bytes, above max_packet_size (%d)" % (ev[1].decode(), ev[2], ev[3]))
         elif k == _mqttas.MSG_END:
             c = self._chunk
             self._chunk = None
@@ -816,7 +826,8 @@ class MQTTClient:
     # ---- commands -------------------------------------------------------
 
     async def publish(self, topic, msg, retain=False, qos=0, properties=None):
-        topic = check_name(topic)
+        # 5.0: an empty topic stands for the one its topic alias was set to.
+        topic = check_name(topic, aliased=self.mqttv5 and isinstance(properties, dict) and 0x23 in properties)
         msg = _payload(msg)
         qos = _qos(qos)
         if self.mqttv5:

@@ -94,6 +94,20 @@
 #                         ValueError.
 #                         Why these board sizes: see BOARD_SIZES below.
 #   max_inflight [8]      QoS 1/2 publications on the wire at once.
+#   max_packet_size [65536]  Largest message packet accepted, in bytes
+#                         (topic, properties and payload); 0: no limit.
+#                         With mqttv5 it is announced to the broker
+#                         (CONNECT property 0x27; a 0x27 in
+#                         mqttv5_con_props takes precedence), which then
+#                         never sends a larger one (one that does breaks
+#                         the protocol: the client disconnects with 0x95).
+#                         3.1.1 cannot announce it: a larger message is
+#                         skipped as it arrives (never assembled, so RAM
+#                         stays bounded), acknowledged so that it is not
+#                         sent again, and a line is printed: "mqtt_as:
+#                         message on 'topic' skipped: N bytes, above
+#                         max_packet_size (65536)". Raise it (or 0) to
+#                         receive larger messages, with chunk_cb on a board.
 #   hold_down [1]         Seconds the link is held down after an outage
 #                         before reconnecting (and after a link bounce).
 #   tcp_attempts [3]      Failed connection attempts in a row before the
@@ -201,6 +215,7 @@ EXTRA = {
     "tx_size": None,
     "store_size": None,
     "max_inflight": 8,
+    "max_packet_size": 65536,
     "hold_down": 1,
     "tcp_attempts": 3,
     "backoff_base": 0.5,

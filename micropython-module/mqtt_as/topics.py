@@ -2,7 +2,7 @@
 # a mistake raises ValueError naming the topic (the core checks them again).
 
 
-def _bytes(topic, what):
+def _bytes(topic, what, empty_ok=False):
     if isinstance(topic, str):
         topic = topic.encode()
     elif isinstance(topic, (bytes, bytearray, memoryview)):
@@ -13,7 +13,7 @@ def _bytes(topic, what):
             raise ValueError("%s %r is not UTF-8" % (what, topic))
     else:
         raise TypeError("%s must be str or bytes, not %s" % (what, type(topic).__name__))
-    if not topic:
+    if not topic and not empty_ok:
         raise ValueError("%s is empty" % what)
     if len(topic) > 65535:
         raise ValueError("%s is longer than 65535 bytes" % what)
@@ -22,9 +22,10 @@ def _bytes(topic, what):
     return topic
 
 
-def check_name(topic, what="topic"):
-    """A topic to publish to, as bytes: not empty, no wildcards."""
-    topic = _bytes(topic, what)
+def check_name(topic, what="topic", aliased=False):
+    """A topic to publish to, as bytes: not empty (unless `aliased`: a 5.0
+    topic alias stands for it), no wildcards."""
+    topic = _bytes(topic, what, aliased)
     if b"+" in topic or b"#" in topic:
         raise ValueError("%s %r has a wildcard: publish to a topic name, not a filter" % (what, topic))
     return topic

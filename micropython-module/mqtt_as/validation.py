@@ -136,6 +136,7 @@ def validate(config):
     s["will"] = _will(c["will"], s["mqttv5"])
     _sizes(c, s)
     s["max_inflight"] = _int(c, "max_inflight", 1, 65535)
+    s["max_packet_size"] = _int(c, "max_packet_size", 0, 268435460)
     s["hold_down_ms"] = int(_num(c, "hold_down", 0, 3600, True) * 1000)
     s["tcp_attempts"] = _int(c, "tcp_attempts", 0, 65535)
     s["backoff_base_ms"] = int(_num(c, "backoff_base", 0, 3600, True) * 1000)

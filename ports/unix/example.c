@@ -48,6 +48,8 @@ static int handle_events(mqttas_client *c)
 int main(int argc, char **argv)
 {
     static uint8_t rx[1024], tx[1024], store[4096];
+    static uint16_t qos2[16]; /* inbound QoS 2 ids: at least the receive maximum */
+    mqttas_buffers bufs = {0};
     mqttas_client *c = malloc(mqttas_client_size());
     mqttas_config cfg;
     mqttas_connect_options opts = {0};
@@ -57,8 +59,15 @@ int main(int argc, char **argv)
     int fd, done = 0;
 
     mqttas_config_default(&cfg);
-    if (c == NULL || mqttas_client_init(c, mqttas_client_size(), &cfg, rx, sizeof rx, tx,
-                                        sizeof tx, store, sizeof store, NULL, 0) != MQTTAS_OK) {
+    bufs.rx = rx;
+    bufs.rx_len = sizeof rx;
+    bufs.tx = tx;
+    bufs.tx_len = sizeof tx;
+    bufs.store = store;
+    bufs.store_len = sizeof store;
+    bufs.inbound_qos2 = qos2;
+    bufs.inbound_qos2_len = 16;
+    if (c == NULL || mqttas_client_init(c, mqttas_client_size(), &cfg, &bufs) != MQTTAS_OK) {
         return 1;
     }
     addr.sin_family = AF_INET;

@@ -53,6 +53,8 @@ typedef struct options {
     unsigned long timeout_s;
     unsigned long keep_alive;
     unsigned long store_size;
+    unsigned long max_packet;
+    unsigned long qos2_ids;
     bool clock_start_set;
     uint32_t clock_start;
     unsigned long response_ms;
@@ -78,6 +80,10 @@ static void usage(FILE *f)
             "  -k SECONDS   keep alive (60)\n"
             "  -d MS        delay between publications (0)\n"
             "  -S BYTES     message store size (65536)\n"
+            "  -M BYTES     maximum packet size (65536), 0 for none: announced in 5.0;\n"
+            "               in 3.1.1 a larger message is skipped (and acknowledged)\n"
+            "  -Q IDS       inbound QoS 2 messages tracked until released (256): more than\n"
+            "               a broker beyond our receive maximum (16) sends at once\n"
             "  -T SECONDS   give up (exit 1) after this long, 0 for never (0)\n"
             "  -R FILE      create FILE once subscribed (sub), for scripts\n"
             "  -O TICK      start the millisecond clock at TICK (tests wrap-around)\n"
@@ -121,10 +127,12 @@ static int parse_options(int argc, char **argv, options *o)
     o->count = 10;
     o->keep_alive = 60;
     o->store_size = 65536;
+    o->max_packet = 65536;
+    o->qos2_ids = 256;
     mqttas_reconnect_policy_default(&o->policy);
     snprintf(default_id, sizeof default_id, "mqttas-%ld", (long)getpid());
     o->client_id = default_id;
-    while ((ch = getopt(argc, argv, "m:h:p:i:t:q:n:crV:k:d:S:T:R:O:vW:H:B:b:X:j:U:")) != -1) {
+    while ((ch = getopt(argc, argv, "m:h:p:i:t:q:n:crV:k:d:S:M:Q:T:R:O:vW:H:B:b:X:j:U:")) != -1) {
         switch (ch) {
         case 'm':
             if (strcmp(optarg, "pub") == 0) {
@@ -170,6 +178,16 @@ static int parse_options(int argc, char **argv, options *o)
             break;
         case 'S':
             if (parse_ulong(optarg, 1ul << 30, &o->store_size) != 0) {
+                return -1;
+            }
+            break;
+        case 'M':
+            if (parse_ulong(optarg, 268435460ul, &o->max_packet) != 0) {
+                return -1;
+            }
+            break;
+        case 'Q':
+            if (parse_ulong(optarg, 65535, &o->qos2_ids) != 0) {
                 return -1;
             }
             break;
@@ -559,7 +577,11 @@ static void handle_events(app *a)
     char text[512];
     while (!a->finished && mqttas_poll_event(a->c, &ev) == MQTTAS_OK &&
            ev.kind != MQTTAS_EVENT_NONE) {
-        if (verbose || ev.kind == MQTTAS_EVENT_CONNECTION_LOST) {
+        /* Losses and skipped messages (above -M from a 3.1.1 broker:
+         * "message on "t" skipped: N bytes, above the maximum packet size
+         * (M), QoS q") are always logged. */
+        if (verbose || ev.kind == MQTTAS_EVENT_CONNECTION_LOST ||
+            ev.kind == MQTTAS_EVENT_MESSAGE_SKIPPED) {
             mqttas_event_describe(&ev, text, sizeof text, NULL);
             logf_("%s", text);
         }
@@ -847,7 +869,10 @@ int main(int argc, char **argv)
 {
     app a;
     mqttas_config cfg;
+    mqttas_buffers bufs;
     uint8_t *rx, *tx, *store;
+    uint16_t *qos2;
+    size_t rx_len;
     mqttas_result r;
     int i;
 
@@ -876,11 +901,15 @@ int main(int argc, char **argv)
         cfg.has_session_expiry = true;
         cfg.session_expiry = 3600;
     }
+    cfg.maximum_packet_size = (uint32_t)a.opt.max_packet;
+    /* A message up to the maximum packet size is taken whole. */
+    rx_len = a.opt.max_packet > 4096 ? a.opt.max_packet : 4096;
     a.c = malloc(mqttas_client_size());
-    rx = malloc(4096);
+    rx = malloc(rx_len);
     tx = malloc(4096);
     store = malloc(a.opt.store_size ? a.opt.store_size : 1);
-    if (a.c == NULL || rx == NULL || tx == NULL || store == NULL) {
+    qos2 = malloc(a.opt.qos2_ids ? a.opt.qos2_ids * sizeof *qos2 : 1);
+    if (a.c == NULL || rx == NULL || tx == NULL || store == NULL || qos2 == NULL) {
         fprintf(stderr, "out of memory\n");
         return 1;
     }
@@ -889,8 +918,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "mqttas_reconnect_init: %s\n", mqttas_strerror(r));
         return 2;
     }
-    r = mqttas_client_init(a.c, mqttas_client_size(), &cfg, rx, 4096, tx, 4096, store,
-                           a.opt.store_size, NULL, 0);
+    memset(&bufs, 0, sizeof bufs);
+    bufs.rx = rx;
+    bufs.rx_len = rx_len;
+    bufs.tx = tx;
+    bufs.tx_len = 4096;
+    bufs.store = store;
+    bufs.store_len = a.opt.store_size;
+    bufs.inbound_qos2 = qos2;
+    bufs.inbound_qos2_len = a.opt.qos2_ids;
+    r = mqttas_client_init(a.c, mqttas_client_size(), &cfg, &bufs);
     if (r != MQTTAS_OK) {
         fprintf(stderr, "mqttas_client_init: %s\n", mqttas_strerror(r));
         return 1;
@@ -912,6 +949,28 @@ int main(int argc, char **argv)
                   (unsigned)st.outages, (unsigned)st.attempts, (unsigned)st.failures,
                   (unsigned)st.bounces, (unsigned)st.planned, (unsigned)st.unstable,
                   (unsigned)st.back_offs, (unsigned)st.permanent);
+        }
+    }
+    {
+        /* What a broker beyond our receive maximum did, if anything. */
+        mqttas_qos2_stats q;
+        if (mqttas_get_qos2_stats(a.c, &q) == MQTTAS_OK) {
+            if (q.beyond_receive_maximum > 0) {
+                logf_("broker exceeded our Receive Maximum (%u): up to %u unreleased QoS 2 "
+                      "messages, %lu beyond it",
+                      (unsigned)cfg.receive_maximum, (unsigned)q.peak_unreleased,
+                      (unsigned long)q.beyond_receive_maximum);
+            }
+            if (q.untracked > 0) {
+                logf_("inbound QoS 2: %lu delivered untracked (id table of %lu full, clean "
+                      "session)",
+                      (unsigned long)q.untracked, a.opt.qos2_ids);
+            }
+            if (q.withheld > 0) {
+                logf_("inbound QoS 2: %lu withheld for the next connection (id table of %lu "
+                      "full)",
+                      (unsigned long)q.withheld, a.opt.qos2_ids);
+            }
         }
     }
     if (a.opt.publish) {
@@ -938,5 +997,6 @@ int main(int argc, char **argv)
     free(rx);
     free(tx);
     free(store);
+    free(qos2);
     return a.exit_code;
 }

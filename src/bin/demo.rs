@@ -224,6 +224,9 @@ fn print_event(event: &Event<'_>) {
         Event::MessageStart(m) => println!("  receiving {} ({} bytes)", m.topic, m.total_len),
         Event::MessageChunk(c) => println!("    {} bytes", c.len()),
         Event::MessageEnd => println!("    complete"),
+        Event::MessageSkipped {
+            topic, size, limit, ..
+        } => println!("  skipped {topic}: {size} bytes, above the maximum packet size ({limit})"),
         Event::Published { packet_id, reason } => {
             println!("  publication {packet_id} complete: {reason}")
         }

@@ -39,6 +39,10 @@ const USAGE: &str = "usage: mqttas-client [options]
   -k SECONDS   keep alive (60)
   -d MS        delay between publications (0)
   -S BYTES     message store size (65536)
+  -M BYTES     maximum packet size (65536), 0 for none: announced in 5.0;
+               in 3.1.1 a larger message is skipped (and acknowledged)
+  -Q IDS       inbound QoS 2 messages tracked until released (256): more than
+               a broker beyond our receive maximum (16) sends at once
   -T SECONDS   give up (exit 1) after this long, 0 for never (0)
   -R FILE      create FILE once subscribed (sub), for scripts
   -O TICK      start the millisecond clock at TICK (tests wrap-around)
@@ -86,6 +90,8 @@ struct Opts {
     timeout_s: u64,
     keep_alive: u16,
     store_size: usize,
+    max_packet: u32,
+    qos2_ids: u16,
     clock_start: Option<u32>,
     response_ms: u32,
     policy: Policy,
@@ -110,6 +116,8 @@ fn parse() -> Result<Opts, String> {
         timeout_s: 0,
         keep_alive: 60,
         store_size: 65536,
+        max_packet: 65536,
+        qos2_ids: 256,
         clock_start: None,
         response_ms: 0,
         policy: Policy::default(),
@@ -144,6 +152,8 @@ fn parse() -> Result<Opts, String> {
             "-k" => o.keep_alive = num("-k", args.next())?,
             "-d" => o.delay_ms = num("-d", args.next())?,
             "-S" => o.store_size = num("-S", args.next())?,
+            "-M" => o.max_packet = num("-M", args.next())?,
+            "-Q" => o.qos2_ids = num("-Q", args.next())?,
             "-T" => o.timeout_s = num("-T", args.next())?,
             "-R" => o.ready_file = Some(args.next().ok_or("-R needs a file")?),
             "-O" => o.clock_start = Some(num("-O", args.next())?),
@@ -183,7 +193,7 @@ struct Seen {
     session_present: bool,
     subscribed: bool,
     refused_subscription: bool,
-    lost: Option<Cause>,
+    lost: Option<mqttas::session::LostReason>,
     disconnected: bool,
 }
 
@@ -222,9 +232,13 @@ fn main() -> ExitCode {
         } else {
             Config::default().response_time_ms
         },
+        maximum_packet_size: o.max_packet,
         ..Config::default()
     };
-    let mut storage = Storage::new(4096, 4096, o.store_size, 0);
+    // A message up to the maximum packet size is taken whole.
+    let rx_size = (o.max_packet as usize).max(4096);
+    let mut storage =
+        Storage::new(rx_size, 4096, o.store_size, 0).with_inbound_qos2(o.qos2_ids.into());
     let client = match Client::new(config, storage.buffers()) {
         Ok(c) => c,
         Err(e) => {
@@ -392,20 +406,25 @@ fn main() -> ExitCode {
                         m.topic
                     )
                 }
+                Event::MessageSkipped {
+                    topic,
+                    size,
+                    limit,
+                    qos,
+                    ..
+                } => eprintln!(
+                    "[{} {:10}] message on \"{topic}\" skipped: {size} bytes, above the maximum packet size ({limit}), QoS {}",
+                    o.client_id,
+                    clock.now(),
+                    *qos as u8
+                ),
                 Event::Published { reason, .. } => {
                     if reason.0 >= 0x80 {
                         eprintln!("publication refused: {reason}");
                     }
                     completed += 1;
                 }
-                Event::ConnectionLost(reason) => {
-                    seen.lost = Some(Cause::of(reason));
-                    eprintln!(
-                        "[{} {:10}] connection lost: {reason}",
-                        o.client_id,
-                        clock.now()
-                    );
-                }
+                Event::ConnectionLost(reason) => seen.lost = Some(*reason),
                 Event::Disconnected => seen.disconnected = true,
                 _ => {}
             }
@@ -415,7 +434,14 @@ fn main() -> ExitCode {
             false
         });
         drop(out);
-        if let Some(cause) = seen.lost {
+        if let Some(reason) = seen.lost {
+            // A 5.0 broker's DISCONNECT may say why, as the C client shows.
+            let props = driver.client().disconnect_properties();
+            match props.reason_string() {
+                Some(why) => log(&format!("connection lost: {reason}: \"{why}\"")),
+                None => log(&format!("connection lost: {reason}")),
+            }
+            let cause = Cause::of(&reason);
             disconnecting = false;
             if stopping {
                 break;
@@ -496,6 +522,26 @@ fn main() -> ExitCode {
             s.unstable,
             s.back_offs,
             s.permanent
+        ));
+    }
+    // What a broker beyond our receive maximum did, if anything.
+    let q = driver.client().qos2_stats();
+    if q.beyond_receive_maximum > 0 {
+        log(&format!(
+            "broker exceeded our Receive Maximum ({}): up to {} unreleased QoS 2 messages, {} beyond it",
+            config.receive_maximum, q.peak_unreleased, q.beyond_receive_maximum
+        ));
+    }
+    if q.untracked > 0 {
+        log(&format!(
+            "inbound QoS 2: {} delivered untracked (id table of {} full, clean session)",
+            q.untracked, o.qos2_ids
+        ));
+    }
+    if q.withheld > 0 {
+        log(&format!(
+            "inbound QoS 2: {} withheld for the next connection (id table of {} full)",
+            q.withheld, o.qos2_ids
         ));
     }
     let stopped = STOP.load(Ordering::SeqCst);

@@ -40,5 +40,5 @@ mod storage;
 mod tcp;
 
 pub use clock::Clock;
-pub use storage::Storage;
+pub use storage::{Storage, HOST_INBOUND_QOS2_IDS};
 pub use tcp::{Error, TcpDriver};

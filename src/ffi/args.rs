@@ -51,6 +51,32 @@ pub(crate) unsafe fn bytes_mut<'a>(
     Ok(unsafe { slice::from_raw_parts_mut(ptr, len) })
 }
 
+/// `len` packet ids at `ptr`, which must be aligned for `u16`.
+///
+/// # Safety
+/// Unless NULL, `ptr` points to `len` writable, initialised `u16` used by
+/// nothing else for `'a`.
+pub(crate) unsafe fn ids_mut<'a>(
+    ptr: *mut u16,
+    len: usize,
+) -> Result<&'a mut [u16], mqttas_result> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    if ptr.is_null() {
+        return Err(MQTTAS_ERR_NULL_POINTER);
+    }
+    if ptr as usize % core::mem::align_of::<u16>() != 0 {
+        return Err(MQTTAS_ERR_MISALIGNED);
+    }
+    if len > isize::MAX as usize / size_of::<u16>() {
+        return Err(MQTTAS_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: non-NULL, aligned, length checked, exclusivity guaranteed by
+    // the caller.
+    Ok(unsafe { slice::from_raw_parts_mut(ptr, len) })
+}
+
 /// A UTF-8 string of `len` bytes at `ptr` (not NUL-terminated).
 ///
 /// # Safety

@@ -78,6 +78,55 @@ pub struct mqttas_str {
     pub len: usize,
 }
 
+/// The buffers a client borrows, for `mqttas_client_init` (as coreMQTT's
+/// `MQTTFixedBuffer_t`). Each is a pointer and its length in bytes; an
+/// optional one may be NULL with length 0, so a zero-initialised struct
+/// (`mqttas_buffers b = {0};`) needs only `rx` and `tx` filled in.
+///
+/// | buffer | holds | minimum |
+/// | --- | --- | --- |
+/// | `rx` | received bytes: the largest packet taken whole; a larger PUBLISH payload arrives in chunks | 64 |
+/// | `tx` | control packets and QoS 0 publications, until sent | 64 |
+/// | `store` | QoS 1/2 publications until acknowledged, kept across reconnections | 0 (only QoS 0 can be published) |
+/// | `aliases` | the 5.0 inbound topic alias table | 0 (then `topic_alias_maximum` must be 0) |
+/// | `out_aliases` | the 5.0 outbound topic alias table: the topics the application set its aliases to (5 bytes plus the topic each) | 0 (then `mqttas_publish` with a topic alias is refused) |
+/// | `inbound_qos2` | packet ids (`uint16_t`, aligned) of the broker's QoS 2 messages between our PUBREC and its PUBREL | `config.receive_maximum` ids (16 by default) |
+///
+/// `inbound_qos2` counts ids, not bytes. A broker may overshoot the receive
+/// maximum we announce (mosquitto 2.0.11 sends 84 to 153 against 16): with
+/// room for them (256 ids on a host) they are taken at once; when the table
+/// is full the client withholds them for the next connection (a session the
+/// broker keeps) or delivers them untracked (a clean one). See
+/// `mqttas_qos2_stats`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct mqttas_buffers {
+    /// Receive buffer.
+    pub rx: *mut u8,
+    /// Bytes at `rx`.
+    pub rx_len: usize,
+    /// Transmit buffer.
+    pub tx: *mut u8,
+    /// Bytes at `tx`.
+    pub tx_len: usize,
+    /// Store of QoS 1/2 publications; may be NULL.
+    pub store: *mut u8,
+    /// Bytes at `store`.
+    pub store_len: usize,
+    /// Inbound topic alias table (5.0); may be NULL.
+    pub aliases: *mut u8,
+    /// Bytes at `aliases`.
+    pub aliases_len: usize,
+    /// Outbound topic alias table (5.0); may be NULL.
+    pub out_aliases: *mut u8,
+    /// Bytes at `out_aliases`.
+    pub out_aliases_len: usize,
+    /// Inbound QoS 2 packet id table.
+    pub inbound_qos2: *mut u16,
+    /// Ids (not bytes) at `inbound_qos2`.
+    pub inbound_qos2_len: usize,
+}
+
 /// The live client in `c`.
 ///
 /// # Safety
@@ -129,17 +178,10 @@ pub extern "C" fn mqttas_client_align() -> usize {
 /// Create a disconnected client in `client`, storage of `storage_len` bytes
 /// (at least `mqttas_client_size()`, aligned to `mqttas_client_align()`).
 ///
-/// The client borrows the four buffers until `mqttas_client_deinit`: keep
-/// them alive and untouched until then. They must not overlap each other or
-/// the storage.
-/// - `rx`: receive buffer, at least 64 bytes; the largest packet taken
-///   whole (larger PUBLISH payloads arrive in chunks).
-/// - `tx`: transmit buffer, at least 64 bytes: control packets and QoS 0
-///   publications.
-/// - `store`: QoS 1/2 publications awaiting acknowledgement, kept across
-///   reconnections; may be NULL with 0 (then only QoS 0 can be published).
-/// - `aliases`: 5.0 inbound topic alias table; may be NULL with 0 (then
-///   `config->topic_alias_maximum` must be 0).
+/// The client borrows the buffers of `*buffers` (see `mqttas_buffers` for
+/// what each holds and its minimum) until `mqttas_client_deinit`: keep them
+/// alive and untouched until then. They must not overlap each other or the
+/// storage. `*buffers` itself is copied.
 ///
 /// The buffers are zeroed here (so fresh `malloc` memory is fine); `config`
 /// is copied. Returns `MQTTAS_ERR_INVALID_CONFIG` for a buffer
@@ -148,21 +190,15 @@ pub extern "C" fn mqttas_client_align() -> usize {
 ///
 /// # Safety
 /// `client` points to `storage_len` writable bytes; `config` to a
-/// `mqttas_config`; each buffer to its length of writable bytes that stay
-/// valid and unused by anything else until `mqttas_client_deinit`.
+/// `mqttas_config`; `buffers` to a `mqttas_buffers` whose every buffer is
+/// its length of writable bytes that stay valid and unused by anything else
+/// until `mqttas_client_deinit`.
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_client_init(
     client: *mut mqttas_client,
     storage_len: usize,
     config: *const mqttas_config,
-    rx: *mut u8,
-    rx_len: usize,
-    tx: *mut u8,
-    tx_len: usize,
-    store: *mut u8,
-    store_len: usize,
-    aliases: *mut u8,
-    aliases_len: usize,
+    buffers: *const mqttas_buffers,
 ) -> mqttas_result {
     let run = || -> Result<(), mqttas_result> {
         if client.is_null() {
@@ -177,12 +213,33 @@ pub unsafe extern "C" fn mqttas_client_init(
         // SAFETY: NULL checked by `as_ref`; validity from the caller.
         let config = unsafe { config.as_ref() }.ok_or(MQTTAS_ERR_NULL_POINTER)?;
         let config = Config::try_from(config)?;
+        // SAFETY: NULL checked by `as_ref`; validity from the caller.
+        let b = *unsafe { buffers.as_ref() }.ok_or(MQTTAS_ERR_NULL_POINTER)?;
+        let mqttas_buffers {
+            rx,
+            rx_len,
+            tx,
+            tx_len,
+            store,
+            store_len,
+            aliases,
+            aliases_len,
+            out_aliases,
+            out_aliases_len,
+            inbound_qos2,
+            inbound_qos2_len,
+        } = b;
+        let qos2_bytes = inbound_qos2_len
+            .checked_mul(2)
+            .ok_or(MQTTAS_ERR_INVALID_ARGUMENT)?;
         args::disjoint(&[
             (client as usize, size_of::<Slot>()),
             (rx as usize, rx_len),
             (tx as usize, tx_len),
             (store as usize, store_len),
             (aliases as usize, aliases_len),
+            (out_aliases as usize, out_aliases_len),
+            (inbound_qos2 as usize, qos2_bytes),
         ])?;
         // SAFETY: each buffer is its length of writable bytes, promised by
         // the caller.
@@ -192,9 +249,11 @@ pub unsafe extern "C" fn mqttas_client_init(
                 (tx, tx_len),
                 (store, store_len),
                 (aliases, aliases_len),
+                (out_aliases, out_aliases_len),
+                (inbound_qos2.cast::<u8>(), qos2_bytes),
             ])
         }?;
-        // SAFETY (all four): the caller lends these buffers until deinit,
+        // SAFETY (all six): the caller lends these buffers until deinit,
         // which is what the 'static borrow stands for here; they are
         // disjoint (checked above).
         let buffers = unsafe {
@@ -203,6 +262,8 @@ pub unsafe extern "C" fn mqttas_client_init(
                 tx: args::bytes_mut(tx, tx_len)?,
                 store: args::bytes_mut(store, store_len)?,
                 aliases: args::bytes_mut(aliases, aliases_len)?,
+                out_aliases: args::bytes_mut(out_aliases, out_aliases_len)?,
+                inbound_qos2: args::ids_mut(inbound_qos2, inbound_qos2_len)?,
             }
         };
         let c = Client::new(config, buffers)?;
@@ -316,6 +377,55 @@ pub unsafe extern "C" fn mqttas_pending_publications(
     unsafe {
         with(client, |c| {
             args::out(out)?.put(c.pending_publications());
+            Ok(())
+        })
+    }
+}
+
+/// What the broker's inbound QoS 2 flow looked like since the client was
+/// made, from `mqttas_get_qos2_stats`.
+///
+/// A broker may have no more unreleased QoS 2 messages towards us than our
+/// receive maximum (5.0), yet some exceed it (mosquitto 2.0.11: 84 to 153
+/// against 16). They are taken while `mqttas_buffers.inbound_qos2` has
+/// room; when it is full they are withheld on a session the broker keeps
+/// (it sends them again on the next connection,
+/// `MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED`) or delivered untracked on a
+/// session that ends with the connection (nothing would be sent again).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct mqttas_qos2_stats {
+    /// Most inbound QoS 2 messages awaiting PUBREL at once.
+    pub peak_unreleased: u16,
+    /// 5.0: messages that came while `receive_maximum` or more were
+    /// awaiting PUBREL (the broker's excess over our announced maximum).
+    pub beyond_receive_maximum: u32,
+    /// Messages delivered untracked (id table full, clean session).
+    pub untracked: u32,
+    /// Messages withheld for the next connection (id table full, kept
+    /// session).
+    pub withheld: u32,
+}
+
+/// Copy the inbound QoS 2 figures into `*out` (see `mqttas_qos2_stats`).
+///
+/// # Safety
+/// `client` as for every call; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_get_qos2_stats(
+    client: *const mqttas_client,
+    out: *mut mqttas_qos2_stats,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            let s = c.qos2_stats();
+            args::out(out)?.put(mqttas_qos2_stats {
+                peak_unreleased: s.peak_unreleased,
+                beyond_receive_maximum: s.beyond_receive_maximum,
+                untracked: s.untracked,
+                withheld: s.withheld,
+            });
             Ok(())
         })
     }
@@ -682,6 +792,10 @@ pub unsafe extern "C" fn mqttas_poll_event(
             let ev = args::out(out)?.put_mut(mqttas_event::NONE);
             if let Some(e) = c.poll_event() {
                 ev.fill(&e);
+            }
+            if ev.lost == super::event::mqttas_lost_reason::MQTTAS_LOST_SERVER_DISCONNECT {
+                (ev.properties, ev.properties_len) =
+                    super::property::raw(&c.disconnect_properties());
             }
             Ok(())
         })

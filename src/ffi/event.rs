@@ -47,6 +47,13 @@ pub enum mqttas_event_kind {
     /// Our DISCONNECT has been handed to `mqttas_poll_transmit`: send it,
     /// then close the link.
     MQTTAS_EVENT_DISCONNECTED = 11,
+    /// An inbound message above `config.maximum_packet_size` from a 3.1.1
+    /// broker (which cannot be told the limit) was skipped: not delivered,
+    /// its bytes dropped, acknowledged so that it is not sent again.
+    /// `topic`, `total_len` (bytes of the whole PUBLISH), `limit`, `qos`,
+    /// `packet_id`. (A 5.0 broker is told the limit; a larger packet is a
+    /// protocol error, DISCONNECT 0x95.)
+    MQTTAS_EVENT_MESSAGE_SKIPPED = 12,
 }
 
 /// Why the connection was lost (`mqttas_event.lost`). The numbers are fixed.
@@ -66,12 +73,17 @@ pub enum mqttas_lost_reason {
     /// `reason` is the 5.0 reason code of the DISCONNECT we queued.
     MQTTAS_LOST_PROTOCOL = 4,
     /// The broker sent more unreleased QoS 2 messages than the client
-    /// tracks: the excess was neither delivered nor acknowledged, and the
-    /// client closed the connection on purpose (5.0: DISCONNECT 0x93) so the
-    /// broker sends it again. Reconnect at once
-    /// (`MQTTAS_RECONNECT_CAUSE_PLANNED`); nothing is lost.
+    /// tracks (`mqttas_buffers.inbound_qos2`) on a session it keeps: the
+    /// excess was neither delivered nor acknowledged, and the client closed
+    /// the connection on purpose (5.0: DISCONNECT 0x93) so the broker sends
+    /// it again. Reconnect at once (`MQTTAS_RECONNECT_CAUSE_PLANNED`);
+    /// nothing is lost. (On a session that ends with the connection the
+    /// excess is delivered untracked instead, see `mqttas_qos2_stats`.)
     MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED = 5,
-    /// The broker sent DISCONNECT (5.0) with the reason code in `reason`.
+    /// The broker sent DISCONNECT (5.0) with the reason code in `reason`;
+    /// its properties (reason string 0x1F, server reference 0x1C, user
+    /// properties) are in `properties`, and `mqttas_event_describe` quotes
+    /// its reason string.
     MQTTAS_LOST_SERVER_DISCONNECT = 6,
     /// The inbound topic alias table has no room for a new alias: give a
     /// larger alias buffer or a lower `topic_alias_maximum`.
@@ -160,6 +172,10 @@ pub enum mqttas_protocol_error {
     MQTTAS_PROTOCOL_UNEXPECTED_PACKET = 24,
     /// CONNACK with session present after a clean session request.
     MQTTAS_PROTOCOL_UNEXPECTED_SESSION_PRESENT = 25,
+    /// PUBLISH with an empty topic name and no topic alias.
+    MQTTAS_PROTOCOL_EMPTY_TOPIC = 26,
+    /// SUBACK or UNSUBACK without one code per topic filter of the request.
+    MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH = 27,
     /// A rule this version of the C API has no code for.
     MQTTAS_PROTOCOL_OTHER = 255,
 }
@@ -216,6 +232,9 @@ pub struct mqttas_event {
     pub protocol_error: mqttas_protocol_error,
     /// The value the broken rule concerns, when it has one.
     pub protocol_detail: u8,
+    /// The maximum packet size a skipped message exceeded
+    /// (`MESSAGE_SKIPPED`).
+    pub limit: u32,
 }
 
 use mqttas_awaited::*;
@@ -246,6 +265,7 @@ impl mqttas_event {
         awaited: MQTTAS_AWAITED_NONE,
         protocol_error: MQTTAS_PROTOCOL_NONE,
         protocol_detail: 0,
+        limit: 0,
     };
 }
 
@@ -304,6 +324,20 @@ impl mqttas_event {
                 ev.payload_len = b.len();
             }
             Event::MessageEnd => ev.kind = MQTTAS_EVENT_MESSAGE_END,
+            Event::MessageSkipped {
+                topic: t,
+                size,
+                limit,
+                qos,
+                packet_id,
+            } => {
+                ev.kind = MQTTAS_EVENT_MESSAGE_SKIPPED;
+                topic = Some(t);
+                ev.total_len = size;
+                ev.limit = limit;
+                ev.qos = qos as u8;
+                ev.packet_id = packet_id;
+            }
             Event::Published { packet_id, reason } => {
                 ev.kind = MQTTAS_EVENT_PUBLISHED;
                 ev.packet_id = packet_id;
@@ -434,6 +468,8 @@ fn protocol_to_c(e: DecodeError) -> (mqttas_protocol_error, u8) {
         D::PacketTooLarge => (MQTTAS_PROTOCOL_PACKET_TOO_LARGE, 0),
         D::UnexpectedPacket(v) => (MQTTAS_PROTOCOL_UNEXPECTED_PACKET, v),
         D::UnexpectedSessionPresent => (MQTTAS_PROTOCOL_UNEXPECTED_SESSION_PRESENT, 0),
+        D::EmptyTopic => (MQTTAS_PROTOCOL_EMPTY_TOPIC, 0),
+        D::CodeCountMismatch => (MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH, 0),
         _ => (MQTTAS_PROTOCOL_OTHER, 0),
     }
 }
@@ -469,6 +505,8 @@ fn protocol_from_c(code: u32, v: u8) -> Option<DecodeError> {
         x if x == c(MQTTAS_PROTOCOL_PACKET_TOO_LARGE) => D::PacketTooLarge,
         x if x == c(MQTTAS_PROTOCOL_UNEXPECTED_PACKET) => D::UnexpectedPacket(v),
         x if x == c(MQTTAS_PROTOCOL_UNEXPECTED_SESSION_PRESENT) => D::UnexpectedSessionPresent,
+        x if x == c(MQTTAS_PROTOCOL_EMPTY_TOPIC) => D::EmptyTopic,
+        x if x == c(MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH) => D::CodeCountMismatch,
         _ => return None,
     })
 }
@@ -490,10 +528,13 @@ struct Fields {
     version: u8,
     codes: *const u8,
     codes_len: usize,
+    properties: *const u8,
+    properties_len: usize,
     lost: u32,
     awaited: u32,
     protocol_error: u32,
     protocol_detail: u8,
+    limit: u32,
 }
 
 impl Fields {
@@ -521,10 +562,13 @@ impl Fields {
                 version: addr_of!((*ev).version).read(),
                 codes: addr_of!((*ev).codes).read(),
                 codes_len: addr_of!((*ev).codes_len).read(),
+                properties: addr_of!((*ev).properties).read(),
+                properties_len: addr_of!((*ev).properties_len).read(),
                 lost: addr_of!((*ev).lost).cast::<u32>().read(),
                 awaited: addr_of!((*ev).awaited).cast::<u32>().read(),
                 protocol_error: addr_of!((*ev).protocol_error).cast::<u32>().read(),
                 protocol_detail: addr_of!((*ev).protocol_detail).read(),
+                limit: addr_of!((*ev).limit).read(),
             }
         }
     }
@@ -558,12 +602,14 @@ impl Fields {
     /// Write the sentence for these fields.
     ///
     /// # Safety
-    /// `topic` and `codes` are valid for their lengths.
+    /// `topic`, `codes` and `properties` are valid for their lengths.
     unsafe fn describe(&self, w: &mut dyn Sink) {
         let k = |e: mqttas_event_kind| e as u32;
-        // SAFETY (both): the caller vouches for the borrowed pointers.
+        // SAFETY (all three): the caller vouches for the borrowed pointers.
         let topic = unsafe { super::args::array(self.topic, self.topic_len) }.unwrap_or_default();
         let codes = unsafe { super::args::array(self.codes, self.codes_len) }.unwrap_or_default();
+        let props =
+            unsafe { super::args::array(self.properties, self.properties_len) }.unwrap_or_default();
         match self.kind {
             x if x == k(MQTTAS_EVENT_NONE) => w.str("no event"),
             x if x == k(MQTTAS_EVENT_CONNECTED) => {
@@ -599,6 +645,16 @@ impl Fields {
                 w.str(" bytes");
             }
             x if x == k(MQTTAS_EVENT_MESSAGE_END) => w.str("end of chunked message"),
+            x if x == k(MQTTAS_EVENT_MESSAGE_SKIPPED) => {
+                w.str("message on \"");
+                lossy(w, topic);
+                w.str("\" skipped: ");
+                w.dec(self.total_len as usize);
+                w.str(" bytes, above the maximum packet size (");
+                w.dec(self.limit as usize);
+                w.str("), QoS ");
+                w.dec(usize::from(self.qos));
+            }
             x if x == k(MQTTAS_EVENT_PUBLISHED) => {
                 w.str("publication ");
                 w.dec(usize::from(self.packet_id));
@@ -632,6 +688,11 @@ impl Fields {
                     w.str(": ");
                     r.text(w);
                 }
+                if let Some(why) = crate::wire::Properties::Raw(props).reason_string() {
+                    w.str(": \"");
+                    w.str(why);
+                    w.str("\"");
+                }
             }
             x if x == k(MQTTAS_EVENT_DISCONNECTED) => w.str("disconnected: close the link"),
             _ => w.str("unknown event"),
@@ -663,7 +724,7 @@ fn lossy(w: &mut dyn Sink, bytes: &[u8]) {
 /// # Safety
 /// `event` points to an event from `mqttas_poll_event` whose borrowed
 /// pointers are still valid (no call into the client since), or to one
-/// whose `topic` and `codes` are NULL; `buf` points to `buf_len` writable
+/// whose `topic`, `codes` and `properties` are NULL; `buf` points to `buf_len` writable
 /// bytes; `out_len` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_event_describe(
@@ -743,7 +804,7 @@ mod tests {
                 assert_eq!(protocol_from_c(c as u32, d), Some(e));
             }
         }
-        for code in 1..=24u32 {
+        for code in 1..=27u32 {
             let e = protocol_from_c(code, 7).unwrap();
             assert_eq!(protocol_to_c(e).0 as u32, code);
         }
@@ -779,6 +840,9 @@ mod tests {
                 code.connack311_description(),
                 code.0
             ),
+            LostReason::Refused(Version::V5, ReasonCode(0x84)) => {
+                "broker does not support MQTT 5.0: connection refused, unsupported protocol version (0x84)".into()
+            }
             LostReason::Refused(Version::V5, code) => {
                 std::format!("broker refused the connection: {}", old_reason(code.0))
             }
@@ -786,7 +850,7 @@ mod tests {
             LostReason::Protocol(e) => {
                 std::format!("broker broke the protocol: {}", old_decode(e))
             }
-            LostReason::ReceiveMaximumExceeded => "broker sent more unreleased QoS 2 messages than the client tracks; reconnecting to receive the rest".into(),
+            LostReason::ReceiveMaximumExceeded => "broker sent more unreleased QoS 2 messages than the client tracks; reconnecting so that the kept session sends the rest again".into(),
             LostReason::AliasTableFull => "topic alias table full".into(),
             LostReason::ServerDisconnect(code) => {
                 std::format!("broker closed the connection: {}", old_reason(code.0))

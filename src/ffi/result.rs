@@ -38,6 +38,11 @@ pub enum mqttas_result {
     MQTTAS_ERR_BUFFERS_OVERLAP = 8,
     /// A property identifier that MQTT 5.0 does not define.
     MQTTAS_ERR_UNKNOWN_PROPERTY = 9,
+    /// A topic alias (5.0) the client cannot send: above the broker's
+    /// Topic Alias Maximum (0 when its CONNACK gave none), with an empty
+    /// topic before it was set with one, or no room in `out_aliases`. (An
+    /// alias of 0 is `MQTTAS_ERR_INVALID_PROPERTY`.)
+    MQTTAS_ERR_TOPIC_ALIAS = 10,
     /// Not connected: QoS 0 publish, subscribe, unsubscribe, ping,
     /// disconnect and auth need a connection (QoS 1/2 publish does not).
     MQTTAS_ERR_NOT_CONNECTED = 100,
@@ -135,6 +140,7 @@ impl From<Error> for mqttas_result {
             Error::InvalidConfig(_) => MQTTAS_ERR_INVALID_CONFIG,
             Error::Encode(e) => e.into(),
             Error::Unsupported(_) => MQTTAS_ERR_UNSUPPORTED,
+            Error::TopicAlias(_) => MQTTAS_ERR_TOPIC_ALIAS,
             _ => MQTTAS_ERR_SESSION_OTHER,
         }
     }
@@ -161,6 +167,7 @@ super::text::c_texts!(
         (MQTTAS_ERR_TOO_MANY_ITEMS, "too many subscriptions or properties in one call"),
         (MQTTAS_ERR_BUFFERS_OVERLAP, "buffers overlap: give the client distinct buffers"),
         (MQTTAS_ERR_UNKNOWN_PROPERTY, "unknown MQTT 5.0 property identifier"),
+        (MQTTAS_ERR_TOPIC_ALIAS, "topic alias refused: above the broker's Topic Alias Maximum (0 when it gave none), used with an empty topic before it was set with one, or no room in out_aliases"),
         (MQTTAS_ERR_NOT_CONNECTED, "not connected"),
         (MQTTAS_ERR_ALREADY_CONNECTED, "already connected or connecting"),
         (MQTTAS_ERR_STORE_FULL, "message store full: wait for a publication to complete"),
@@ -207,9 +214,9 @@ mod tests {
                 assert_ne!(a, b);
             }
         }
-        assert_eq!(TEXTS.keys.len(), 33);
+        assert_eq!(TEXTS.keys.len(), 34);
         // One text per code and the fallback, each NUL-terminated.
-        assert_eq!(TEXTS.blob.iter().filter(|&&b| b == 0).count(), 34);
+        assert_eq!(TEXTS.blob.iter().filter(|&&b| b == 0).count(), 35);
         let text = |c: u32| {
             unsafe { core::ffi::CStr::from_ptr(mqttas_strerror(c)) }
                 .to_str()

@@ -11,23 +11,10 @@ use crate::wire::{
 
 use super::aliases::Aliases;
 use super::event::{Awaited, LostReason, Message, MessageStart};
+use super::qos2::{Qos2Ids, Qos2Stats};
 use super::store::{Phase, Record, Store};
 use super::time::{earliest, reached};
 use super::{Config, ConnectOptions, Error, Event};
-
-/// Inbound QoS 2 packet ids remembered between PUBREC and PUBREL: the most
-/// a broker may have outstanding towards us. Larger than the receive maximum
-/// we announce, because brokers overshoot it (mosquitto 2.0 does after a
-/// restart with persistence) and dropping the connection then only brings
-/// the same burst again.
-pub const INBOUND_QOS2_CAPACITY: usize = 64;
-
-/// Room for inbound QoS 2 ids: none in a build without QoS 2.
-const INBOUND_QOS2_SLOTS: usize = if cfg!(feature = "qos2") {
-    INBOUND_QOS2_CAPACITY
-} else {
-    0
-};
 
 /// Longest client identifier a 5.0 broker may assign that is kept (none
 /// without 5.0, which has no assigned identifiers).
@@ -53,7 +40,10 @@ pub enum State {
     Connected,
 }
 
-/// The caller-owned storage of a [`Client`].
+/// The caller-owned storage of a [`Client`]. `Default` is every buffer
+/// empty: give at least `rx` and `tx` (`Buffers { rx, tx,
+/// ..Default::default() }`).
+#[derive(Default)]
 pub struct Buffers<'a> {
     /// Receive buffer: the largest packet taken whole; larger PUBLISH
     /// payloads arrive in chunks. At least 64 bytes.
@@ -67,17 +57,34 @@ pub struct Buffers<'a> {
     /// 5.0 inbound topic alias table. May be empty (then
     /// `topic_alias_maximum` must be 0).
     pub aliases: &'a mut [u8],
+    /// 5.0 outbound topic alias table: the topics the application set its
+    /// aliases to (`publish` with a topic and a `TopicAlias`), so that a
+    /// publication with an empty topic and an alias can be sent on any
+    /// connection. Records of 5 bytes plus the topic. May be empty (then
+    /// `publish` with a topic alias is refused).
+    pub out_aliases: &'a mut [u8],
+    /// Packet ids of the broker's QoS 2 messages between our PUBREC and its
+    /// PUBREL, one `u16` each: at least `receive_maximum` (in a build with
+    /// QoS 2). More lets the client take what brokers send beyond the
+    /// receive maximum we announce (mosquitto 2.0.11 sends 84 to 153
+    /// against 16: 256 covers it); see [`Qos2Stats`] for what happens when
+    /// it is full.
+    pub inbound_qos2: &'a mut [u16],
 }
 
 /// Smallest receive and transmit buffers.
 pub const MIN_BUFFER: usize = 64;
 
-/// Room kept in the transmit buffer before taking a packet that needs an
-/// acknowledgement (PUBACK/PUBREC/PUBCOMP: at most 4 bytes without properties).
-const ACK_ROOM: usize = 4;
+/// Room kept in the transmit buffer before taking a packet that may need an
+/// answer (PUBACK, PUBREC, PUBREL or PUBCOMP: at most 4 bytes without
+/// properties, and a 5.0 reason code).
+const ACK_ROOM: usize = 5;
 
 /// Extra CONNECT properties an application may give.
 const MAX_CONNECT_PROPERTIES: usize = 12;
+
+/// Properties besides the topic alias of a QoS 1/2 publication with one.
+const MAX_ALIASED_PROPERTIES: usize = 16;
 
 /// PINGREQ. A `static` so that its bytes get a section of their own: as a
 /// constant ending in 0 they would land in the mergeable string section and
@@ -122,6 +129,12 @@ enum Desc {
     },
     Chunk(Span),
     End,
+    Skipped {
+        topic: Topic,
+        size: u32,
+        qos: QoS,
+        packet_id: u16,
+    },
     Published {
         packet_id: u16,
         reason: ReasonCode,
@@ -169,10 +182,25 @@ enum Fate {
     Deliver,
     /// A QoS 2 message already delivered: acknowledge again only.
     Duplicate,
-    /// A QoS 2 message the id table cannot track: neither deliver nor
-    /// acknowledge, so the broker keeps it and sends it again on the next
-    /// connection.
+    /// A QoS 2 message the id table cannot track on a session the broker
+    /// resumes: neither deliver nor acknowledge, so the broker keeps it and
+    /// sends it again on the next connection.
     Withhold,
+    /// A QoS 2 message the id table cannot track on a session that ends
+    /// with the connection, where nothing would be sent again: deliver and
+    /// acknowledge it without keeping its id (a broker sends no PUBLISH
+    /// again after our PUBREC on a connection).
+    Untracked,
+    /// A 3.1.1 message above our maximum packet size: read and drop its
+    /// bytes, acknowledge it (so it is not sent again), report it skipped.
+    Skip,
+}
+
+impl Fate {
+    /// The application gets the message.
+    fn delivers(self) -> bool {
+        matches!(self, Fate::Deliver | Fate::Untracked)
+    }
 }
 
 /// A packet from the store to send.
@@ -193,6 +221,8 @@ enum Ping {
 #[derive(Clone, Copy, Debug)]
 struct Request {
     packet_id: u16,
+    /// Topic filters asked for: the SUBACK or UNSUBACK has a code for each.
+    filters: u16,
     kind: Awaited,
     sent_at: u32,
 }
@@ -265,13 +295,27 @@ struct Core<'a> {
     scratch: [u8; 4],
     store: Store<'a>,
     aliases: Aliases<'a>,
+    out_aliases: Aliases<'a>,
+    /// The broker's Topic Alias Maximum (CONNACK; 0 when absent), kept
+    /// from the last connection while disconnected.
+    server_alias_max: u16,
     state: State,
     now: u32,
     connected_once: bool,
     /// Clean session / clean start asked for in the current CONNECT.
     clean_requested: bool,
+    /// The broker sends again, on the next connection, what it did not
+    /// have acknowledged on this one: the session outlives this connection
+    /// (3.1.1 clean session 0, 5.0 session expiry above 0) and the next
+    /// one resumes it (`clean` false).
+    resumes: bool,
     /// A QoS 2 message was withheld on this connection (see [`Fate`]).
     withholding: bool,
+    /// QoS 2 messages delivered untracked on this connection whose PUBREL
+    /// has not come (a PUBREL for an id we do not know then gets PUBCOMP
+    /// success rather than 5.0's 0x92).
+    untracked_open: u16,
+    qos2_stats: Qos2Stats,
     /// The current CONNECT named an authentication method (5.0 AUTH allowed).
     auth_method_sent: bool,
     next_packet_id: u16,
@@ -282,7 +326,7 @@ struct Core<'a> {
     last_tx: u32,
     ping: Ping,
     requests: Vec<Request, MAX_PENDING_REQUESTS>,
-    inbound_qos2: Vec<u16, INBOUND_QOS2_SLOTS>,
+    inbound_qos2: Qos2Ids<'a>,
     /// Limits of the current connection (5.0 CONNACK).
     keep_alive: u16,
     server_receive_max: u16,
@@ -291,6 +335,10 @@ struct Core<'a> {
     retain_available: bool,
     assigned_id: heapless::String<ASSIGNED_ID_CAPACITY>,
     lost: Option<LostReason>,
+    /// The properties of the broker's DISCONNECT that ended the connection
+    /// (5.0), in the receive buffer: nothing overwrites them until the next
+    /// `connect`.
+    disconnect_props: Span,
     /// `disconnect()` was called: report [`Event::Disconnected`] once the
     /// DISCONNECT has been handed out.
     disconnecting: bool,
@@ -327,8 +375,13 @@ impl<'a> Client<'a> {
         if config.max_inflight == 0 {
             return Err(Error::InvalidConfig("max_inflight must be at least 1"));
         }
-        if config.receive_maximum == 0 || config.receive_maximum as usize > INBOUND_QOS2_CAPACITY {
-            return Err(Error::InvalidConfig("receive_maximum must be 1..=64"));
+        if config.receive_maximum == 0 {
+            return Err(Error::InvalidConfig("receive_maximum must be at least 1"));
+        }
+        if QOS2 && buffers.inbound_qos2.len() < usize::from(config.receive_maximum) {
+            return Err(Error::InvalidConfig(
+                "inbound QoS 2 id table below receive_maximum ids",
+            ));
         }
         if config.topic_alias_maximum > 0
             && (config.version != Version::V5 || buffers.aliases.len() < 8)
@@ -353,11 +406,16 @@ impl<'a> Client<'a> {
                 scratch: [0; 4],
                 store: Store::new(buffers.store),
                 aliases: Aliases::new(buffers.aliases),
+                out_aliases: Aliases::new(buffers.out_aliases),
+                server_alias_max: 0,
                 state: State::Disconnected,
                 now: 0,
                 connected_once: false,
                 clean_requested: true,
+                resumes: false,
                 withholding: false,
+                untracked_open: 0,
+                qos2_stats: Qos2Stats::default(),
                 auth_method_sent: false,
                 next_packet_id: 0,
                 ids_wrapped: false,
@@ -366,7 +424,7 @@ impl<'a> Client<'a> {
                 last_tx: 0,
                 ping: Ping::Idle,
                 requests: Vec::new(),
-                inbound_qos2: Vec::new(),
+                inbound_qos2: Qos2Ids::new(buffers.inbound_qos2),
                 keep_alive: config.keep_alive,
                 server_receive_max: u16::MAX,
                 server_max_packet: 0,
@@ -374,6 +432,7 @@ impl<'a> Client<'a> {
                 retain_available: true,
                 assigned_id: heapless::String::new(),
                 lost: None,
+                disconnect_props: (0, 0),
                 disconnecting: false,
             },
         })
@@ -392,6 +451,23 @@ impl<'a> Client<'a> {
     /// The client identifier the broker assigned (5.0), empty if none.
     pub fn assigned_client_id(&self) -> &str {
         &self.core.assigned_id
+    }
+
+    /// The properties of the DISCONNECT with which a 5.0 broker ended the
+    /// last connection ([`LostReason::ServerDisconnect`]): its reason string
+    /// ([`Properties::reason_string`]), server reference, user properties.
+    /// Empty when the connection ended otherwise; valid until the next
+    /// [`Client::connect`].
+    pub fn disconnect_properties(&self) -> Properties<'_> {
+        Properties::Raw(self.rx.bytes(self.core.disconnect_props))
+    }
+
+    /// What the broker's inbound QoS 2 flow looked like since the client was
+    /// made: the most messages awaiting PUBREL at once, those beyond our
+    /// receive maximum, those delivered untracked or withheld when the id
+    /// table was full.
+    pub fn qos2_stats(&self) -> Qos2Stats {
+        self.core.qos2_stats
     }
 
     /// QoS 1/2 publications in the store (sent or not, not yet complete).
@@ -424,11 +500,13 @@ impl<'a> Client<'a> {
             c.cfg.clean_init
         };
         let mut props: Vec<Property<'_>, { MAX_CONNECT_PROPERTIES + 4 }> = Vec::new();
+        let expiry = c
+            .cfg
+            .session_expiry
+            .unwrap_or(if clean { 0 } else { u32::MAX });
+        // Does the session outlive this connection?
+        let kept = if v.is_v5() { expiry != 0 } else { !clean };
         if v.is_v5() {
-            let expiry = c
-                .cfg
-                .session_expiry
-                .unwrap_or(if clean { 0 } else { u32::MAX });
             if expiry != 0 {
                 let _ = props.push(Property::SessionExpiryInterval(expiry));
             }
@@ -472,7 +550,9 @@ impl<'a> Client<'a> {
         let c = &mut self.core;
         c.state = State::Connecting;
         c.clean_requested = clean;
+        c.resumes = kept && !c.cfg.clean;
         c.withholding = false;
+        c.untracked_open = 0;
         c.auth_method_sent = v.is_v5()
             && options
                 .properties
@@ -484,12 +564,15 @@ impl<'a> Client<'a> {
         c.ping = Ping::Idle;
         c.requests.clear();
         c.aliases.clear();
+        // The broker of the new connection knows none of our aliases.
+        c.out_aliases.clear_synced();
         c.keep_alive = c.cfg.keep_alive;
         c.server_receive_max = u16::MAX;
         c.server_max_packet = 0;
         c.server_max_qos = QoS::ExactlyOnce;
         c.retain_available = true;
         c.lost = None;
+        c.disconnect_props = (0, 0);
         c.disconnecting = false;
         Ok(())
     }
@@ -497,6 +580,18 @@ impl<'a> Client<'a> {
     /// Publish. QoS 0 goes to the transmit buffer (needs a connection); QoS
     /// 1/2 is copied into the store (connected or not) and returns its packet
     /// id, later reported by [`Event::Published`]. Returns 0 for QoS 0.
+    ///
+    /// 5.0 topic aliases: with [`Property::TopicAlias`] among the
+    /// properties, a topic sets the alias to it (in
+    /// [`Buffers::out_aliases`], kept across connections) and an empty
+    /// topic stands for the topic it was last set to. The alias must be
+    /// within the broker's Topic Alias Maximum (its CONNACK's, the last
+    /// one's while disconnected). A QoS 0 message goes with an empty topic
+    /// when the broker has been sent the alias's topic on this connection,
+    /// else with the topic and the alias (which sets it). A QoS 1/2 message
+    /// is stored and may be sent again on a later connection, where the
+    /// broker knows no alias: it goes with its whole topic and without the
+    /// alias.
     pub fn publish(
         &mut self,
         now: u32,
@@ -509,7 +604,20 @@ impl<'a> Client<'a> {
         self.settle();
         let c = &mut self.core;
         c.now = now;
-        check_topic_name(topic)?;
+        let v = c.cfg.version;
+        // (Alias 0 is no alias: the encoder refuses it as an invalid value.)
+        let alias = if v.is_v5() {
+            properties.iter().find_map(|p| match *p {
+                Property::TopicAlias(a) if a != 0 => Some(a),
+                _ => None,
+            })
+        } else {
+            None
+        };
+        // An empty topic stands for an alias's.
+        if alias.is_none() || !topic.is_empty() {
+            check_topic_name(topic)?;
+        }
         if qos == QoS::ExactlyOnce && !QOS2 {
             return Err(Error::Unsupported(NO_QOS2));
         }
@@ -519,39 +627,16 @@ impl<'a> Client<'a> {
         if retain && !c.retain_available {
             return Err(Error::RetainNotSupported);
         }
-        let v = c.cfg.version;
         if !v.is_v5() && !properties.is_empty() {
             return Err(Error::Encode(crate::wire::EncodeError::NotInVersion));
         }
-        let packet_id = if qos == QoS::AtMostOnce {
-            if c.state != State::Connected {
-                return Err(Error::NotConnected);
-            }
-            None
-        } else {
-            Some(c.alloc_packet_id())
-        };
-        let packet = Packet::Publish(Publish {
-            dup: false,
-            qos,
-            retain,
-            topic,
-            packet_id,
-            properties: Properties::List(properties),
-            payload,
-        });
-        let Some(id) = packet_id else {
-            c.tx_write(&packet, c.server_max_packet)?;
-            return Ok(0);
-        };
-        let limit = c.server_max_packet;
-        c.store.push(
-            id,
-            |buf| packet.encode_from_client(v, buf),
-            |len| check_server_size(limit, len),
-        )?;
-        c.next_packet_id = id;
-        Ok(id)
+        if qos == QoS::AtMostOnce && c.state != State::Connected {
+            return Err(Error::NotConnected);
+        }
+        match alias {
+            Some(alias) => c.publish_aliased(alias, topic, payload, qos, retain, properties),
+            None => c.publish_as_given(topic, payload, qos, retain, properties),
+        }
     }
 
     /// Queue SUBSCRIBE; returns its packet id, later reported by
@@ -578,7 +663,7 @@ impl<'a> Client<'a> {
                 subscriptions: Subscriptions::List(subscriptions),
             })
         };
-        c.request(now, Awaited::SubAck, make)
+        c.request(now, Awaited::SubAck, subscriptions.len(), make)
     }
 
     /// Queue UNSUBSCRIBE; returns its packet id, later reported by
@@ -602,7 +687,7 @@ impl<'a> Client<'a> {
                 filters: TopicFilters::List(filters),
             })
         };
-        c.request(now, Awaited::UnsubAck, make)
+        c.request(now, Awaited::UnsubAck, filters.len(), make)
     }
 
     /// Queue PINGREQ now (the session also pings by itself).
@@ -882,32 +967,53 @@ impl<'a> Client<'a> {
             .header_len
             .saturating_add(header.remaining_len as usize);
         let limit = self.core.cfg.maximum_packet_size as usize;
-        if v.is_v5() && limit != 0 && total > limit {
+        // Above our maximum: 5.0 announced it, so the broker broke the
+        // protocol; a 3.1.1 broker could not know it, so its message is
+        // skipped (other 3.1.1 packets carry no data: taken if they fit).
+        let too_large = limit != 0 && total > limit;
+        if too_large && v.is_v5() {
             return self.fail(LostReason::Protocol(DecodeError::PacketTooLarge));
         }
         if !QOS2 && header.kind == PacketType::Publish && header.flags & 0x06 == 0x04 {
             // We never subscribe at QoS 2 without the feature.
             return self.fail(LostReason::Protocol(DecodeError::InvalidQoS));
         }
+        // PUBLISH at QoS 1/2 and PUBREL are answered; so is a PUBREC for
+        // an id we do not know.
         let needs_ack = match header.kind {
             PacketType::Publish => header.flags & 0x06 != 0,
             PacketType::PubRel => true,
+            PacketType::PubRec => QOS2,
             _ => false,
         };
         if needs_ack && self.core.tx_free() < ACK_ROOM {
             return Step::Wait;
         }
-        if total > self.rx.buf.len() {
+        let skip = too_large && header.kind == PacketType::Publish;
+        if skip || total > self.rx.buf.len() {
             if header.kind != PacketType::Publish {
                 return self.fail(LostReason::Protocol(DecodeError::PacketTooLarge));
             }
-            return self.start_chunked(&header);
+            return self.start_chunked(&header, skip);
         }
         if total > self.rx.avail() {
             return Step::Wait;
         }
         let at = self.rx.start;
         let data = self.rx.buf.get(at..at + total).unwrap_or(&[]);
+        if let [0x20, 2, _, code @ 1..=5] = *data {
+            if v.is_v5() && self.core.state == State::Connecting {
+                // A 3.1.1 CONNACK (no properties, a 3.1.1 return code): the
+                // broker does not speak 5.0. Return code 1 is its "unacceptable
+                // protocol version", 5.0's 0x84.
+                self.rx.consume = total;
+                return self.fail(if code == 1 {
+                    LostReason::Refused(Version::V5, ReasonCode::UNSUPPORTED_PROTOCOL_VERSION)
+                } else {
+                    LostReason::Refused(Version::V311, ReasonCode(code))
+                });
+            }
+        }
         // The usual packet, a PUBACK, PUBREC or PUBCOMP in its short form
         // (a packet id, no reason code: success), read straight from its
         // bytes (the fixed header was checked above). Id 0 takes the long
@@ -941,8 +1047,9 @@ impl<'a> Client<'a> {
     }
 
     /// A PUBLISH larger than the receive buffer: report its head, then
-    /// stream its payload.
-    fn start_chunked(&mut self, header: &FixedHeader) -> Step {
+    /// stream its payload. Or one to `skip` (above our maximum packet
+    /// size, 3.1.1): report it skipped, then drop its payload.
+    fn start_chunked(&mut self, header: &FixedHeader, skip: bool) -> Step {
         let v = self.core.cfg.version;
         let body = self
             .rx
@@ -961,7 +1068,11 @@ impl<'a> Client<'a> {
             Ok(t) => t,
             Err(reason) => return self.fail(reason),
         };
-        let fate = c.fate(head.qos, packet_id);
+        let fate = if skip {
+            Fate::Skip
+        } else {
+            c.fate(head.qos, packet_id)
+        };
         self.rx.consume = header.header_len + used;
         self.rx.chunk = Some(Chunked {
             remaining: head.payload_len,
@@ -969,7 +1080,17 @@ impl<'a> Client<'a> {
             packet_id,
             fate,
         });
-        if fate != Fate::Deliver {
+        if fate == Fate::Skip {
+            return Step::Event(Desc::Skipped {
+                topic,
+                size: header
+                    .remaining_len
+                    .saturating_add(header.header_len as u32),
+                qos: head.qos,
+                packet_id,
+            });
+        }
+        if !fate.delivers() {
             return Step::Continue;
         }
         Step::Event(Desc::Start {
@@ -992,7 +1113,7 @@ impl<'a> Client<'a> {
             ch.remaining -= n as u32;
             self.rx.chunk = Some(ch);
             self.rx.consume = n;
-            return if ch.fate == Fate::Deliver {
+            return if ch.fate.delivers() {
                 Step::Event(Desc::Chunk((self.rx.start, self.rx.start + n)))
             } else {
                 Step::Continue
@@ -1009,7 +1130,7 @@ impl<'a> Client<'a> {
         if ch.fate != Fate::Withhold {
             c.ack_publish(ch.qos, ch.packet_id);
         }
-        if ch.fate == Fate::Deliver {
+        if ch.fate.delivers() {
             Step::Event(Desc::End)
         } else {
             Step::Continue
@@ -1022,7 +1143,9 @@ impl<'a> Client<'a> {
         // The topic looked up once for the two arms that have one (rather
         // than inlined in each).
         let topic = match d {
-            Desc::Message { topic, .. } | Desc::Start { topic, .. } => match topic {
+            Desc::Message { topic, .. }
+            | Desc::Start { topic, .. }
+            | Desc::Skipped { topic, .. } => match topic {
                 Topic::Rx(s) => crate::wire::utf8(rx.bytes(s), true).unwrap_or(""),
                 Topic::Alias(s) => self.core.aliases.topic(s),
             },
@@ -1073,6 +1196,18 @@ impl<'a> Client<'a> {
             }),
             Desc::Chunk(s) => Event::MessageChunk(rx.bytes(s)),
             Desc::End => Event::MessageEnd,
+            Desc::Skipped {
+                topic: _,
+                size,
+                qos,
+                packet_id,
+            } => Event::MessageSkipped {
+                topic,
+                size,
+                limit: self.core.cfg.maximum_packet_size,
+                qos,
+                packet_id,
+            },
             Desc::Published { packet_id, reason } => Event::Published { packet_id, reason },
             Desc::Subscribed {
                 packet_id,
@@ -1110,24 +1245,108 @@ impl Core<'_> {
     /// Encode a packet at the end of the transmit buffer; writes nothing
     /// when it does not fit or is above `limit` bytes (0: no limit).
     fn tx_write(&mut self, packet: &Packet<'_>, limit: u32) -> Result<(), Error> {
-        let capacity = self.tx.len();
-        let out = self.tx.get_mut(self.tx_len..).unwrap_or(&mut []);
-        match packet.encode_from_client(self.cfg.version, out) {
-            Ok(n) => {
-                check_server_size(limit, n)?;
-                self.tx_len += n;
-                Ok(())
-            }
-            Err(crate::wire::EncodeError::BufferTooSmall { needed }) => {
-                check_server_size(limit, needed)?;
-                Err(if needed <= capacity {
-                    Error::TxFull
-                } else {
-                    Error::TooLarge
-                })
-            }
-            Err(e) => Err(e.into()),
+        tx_append(self.tx, &mut self.tx_len, self.cfg.version, packet, limit)
+    }
+
+    /// A PUBLISH as the application gave it: QoS 0 to the transmit
+    /// buffer, QoS 1/2 to the store.
+    fn publish_as_given(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: &[Property<'_>],
+    ) -> Result<u16, Error> {
+        let packet_id = (qos != QoS::AtMostOnce).then(|| self.alloc_packet_id());
+        let packet = Packet::Publish(Publish {
+            dup: false,
+            qos,
+            retain,
+            topic,
+            packet_id,
+            properties: Properties::List(properties),
+            payload,
+        });
+        let limit = self.server_max_packet;
+        let Some(id) = packet_id else {
+            self.tx_write(&packet, limit)?;
+            return Ok(0);
+        };
+        store_publish(&mut self.store, self.cfg.version, limit, id, &packet)?;
+        self.next_packet_id = id;
+        Ok(id)
+    }
+
+    /// A 5.0 PUBLISH with a topic alias (see [`Client::publish`]): what is
+    /// sent is valid on the connection it is sent on.
+    fn publish_aliased(
+        &mut self,
+        alias: u16,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: &[Property<'_>],
+    ) -> Result<u16, Error> {
+        if alias > self.server_alias_max {
+            return Err(Error::TopicAlias(if self.server_alias_max == 0 {
+                "the broker accepts no topic alias (Topic Alias Maximum 0 or absent)"
+            } else {
+                "above the broker's Topic Alias Maximum"
+            }));
         }
+        // QoS 1/2: the other properties, without the alias.
+        let mut others: Vec<Property<'_>, MAX_ALIASED_PROPERTIES> = Vec::new();
+        if qos != QoS::AtMostOnce {
+            for p in properties {
+                if !matches!(p, Property::TopicAlias(_)) && others.push(*p).is_err() {
+                    return Err(Error::TopicAlias(
+                        "more than 16 other properties with a topic alias",
+                    ));
+                }
+            }
+        }
+        let range = if topic.is_empty() {
+            self.out_aliases.get(alias).ok_or(Error::TopicAlias(
+                "an empty topic with an alias that was never set with a topic",
+            ))?
+        } else {
+            self.out_aliases.set(alias, topic).ok_or(Error::TopicAlias(
+                "no room in the outbound alias table (out_aliases)",
+            ))?
+        };
+        let v = self.cfg.version;
+        let limit = self.server_max_packet;
+        if qos == QoS::AtMostOnce {
+            let synced = self.out_aliases.synced(alias);
+            let full = self.out_aliases.topic(range);
+            let packet = Packet::Publish(Publish {
+                dup: false,
+                qos,
+                retain,
+                topic: if synced { "" } else { full },
+                packet_id: None,
+                properties: Properties::List(properties),
+                payload,
+            });
+            tx_append(self.tx, &mut self.tx_len, v, &packet, limit)?;
+            self.out_aliases.mark_synced(alias);
+            return Ok(0);
+        }
+        let id = self.alloc_packet_id();
+        let packet = Packet::Publish(Publish {
+            dup: false,
+            qos,
+            retain,
+            topic: self.out_aliases.topic(range),
+            packet_id: Some(id),
+            properties: Properties::List(&others),
+            payload,
+        });
+        store_publish(&mut self.store, v, limit, id, &packet)?;
+        self.next_packet_id = id;
+        Ok(id)
     }
 
     /// A packet id not used by a stored publication or a pending request.
@@ -1157,6 +1376,7 @@ impl Core<'_> {
         &mut self,
         now: u32,
         kind: Awaited,
+        filters: usize,
         make: impl Fn(u16) -> Packet<'p>,
     ) -> Result<u16, Error> {
         if self.state != State::Connected {
@@ -1165,11 +1385,13 @@ impl Core<'_> {
         if self.requests.is_full() {
             return Err(Error::TooManyPending);
         }
+        let filters = u16::try_from(filters).map_err(|_| Error::TooLarge)?;
         let id = self.alloc_packet_id();
         self.tx_write(&make(id), 0)?;
         self.next_packet_id = id;
         let _ = self.requests.push(Request {
             packet_id: id,
+            filters,
             kind,
             sent_at: now,
         });
@@ -1185,20 +1407,37 @@ impl Core<'_> {
         (i != 0).then_some(i)
     }
 
-    /// Decide what to do with an inbound PUBLISH. Once one QoS 2 message
-    /// is withheld, every later new one is too, so none overtakes it.
+    /// Decide what to do with an inbound PUBLISH, and count it. Beyond the
+    /// receive maximum we announced, a QoS 2 message is taken while the id
+    /// table has room; then withheld when the broker will send it again
+    /// (once one is withheld, every later new one is too, so none
+    /// overtakes it), else delivered untracked.
     fn fate(&mut self, qos: QoS, packet_id: u16) -> Fate {
         if qos != QoS::ExactlyOnce {
             return Fate::Deliver;
         }
-        if self.inbound_qos2.contains(&packet_id) {
+        if self.inbound_qos2.contains(packet_id) {
             return Fate::Duplicate;
         }
-        if self.withholding || self.inbound_qos2.is_full() {
-            self.withholding = true;
-            return Fate::Withhold;
+        let unreleased = self.inbound_qos2.len() + usize::from(self.untracked_open);
+        let s = &mut self.qos2_stats;
+        if self.cfg.version.is_v5() && unreleased >= usize::from(self.cfg.receive_maximum) {
+            s.beyond_receive_maximum = s.beyond_receive_maximum.saturating_add(1);
         }
-        Fate::Deliver
+        let fate = if !self.withholding && !self.inbound_qos2.is_full() {
+            Fate::Deliver
+        } else if self.resumes {
+            self.withholding = true;
+            s.withheld = s.withheld.saturating_add(1);
+            return Fate::Withhold;
+        } else {
+            self.untracked_open = self.untracked_open.saturating_add(1);
+            s.untracked = s.untracked.saturating_add(1);
+            Fate::Untracked
+        };
+        let now = u16::try_from(unreleased + 1).unwrap_or(u16::MAX);
+        s.peak_unreleased = s.peak_unreleased.max(now);
+        fate
     }
 
     fn ack(&mut self, kind: PacketType, packet_id: u16, reason: ReasonCode) {
@@ -1234,7 +1473,7 @@ impl Core<'_> {
     ) -> Result<Topic, LostReason> {
         if !self.cfg.version.is_v5() {
             if topic.is_empty() {
-                return Err(LostReason::Protocol(DecodeError::InvalidTopic));
+                return Err(LostReason::Protocol(DecodeError::EmptyTopic));
             }
             return Ok(Topic::Rx(rx.span(topic.as_bytes())));
         }
@@ -1244,7 +1483,7 @@ impl Core<'_> {
         });
         let Some(alias) = alias else {
             if topic.is_empty() {
-                return Err(LostReason::Protocol(DecodeError::InvalidTopic));
+                return Err(LostReason::Protocol(DecodeError::EmptyTopic));
             }
             return Ok(Topic::Rx(rx.span(topic.as_bytes())));
         };
@@ -1289,14 +1528,17 @@ impl Core<'_> {
             Packet::PubRec(a) => Ok(self.on_ack(PacketType::PubRec, &a)),
             Packet::PubComp(a) => Ok(self.on_ack(PacketType::PubComp, &a)),
             Packet::PubRel(a) => {
-                let known = self.inbound_qos2.iter().position(|&id| id == a.packet_id);
-                let reason = match known {
-                    Some(i) => {
-                        self.inbound_qos2.swap_remove(i);
-                        ReasonCode::SUCCESS
-                    }
-                    None if self.cfg.version.is_v5() => ReasonCode::PACKET_IDENTIFIER_NOT_FOUND,
-                    None => ReasonCode::SUCCESS,
+                let reason = if self.inbound_qos2.remove(a.packet_id) {
+                    ReasonCode::SUCCESS
+                } else if self.untracked_open > 0 {
+                    // One of the messages delivered untracked, we may
+                    // presume: released all the same.
+                    self.untracked_open -= 1;
+                    ReasonCode::SUCCESS
+                } else if self.cfg.version.is_v5() {
+                    ReasonCode::PACKET_IDENTIFIER_NOT_FOUND
+                } else {
+                    ReasonCode::SUCCESS
                 };
                 self.ack(PacketType::PubComp, a.packet_id, reason);
                 if self.withholding && self.inbound_qos2.is_empty() {
@@ -1320,7 +1562,12 @@ impl Core<'_> {
                 else {
                     return Ok(None);
                 };
-                self.requests.swap_remove(i);
+                let request = self.requests.swap_remove(i);
+                // One code per filter (a 3.1.1 UNSUBACK has none).
+                let coded = sub || self.cfg.version.is_v5();
+                if coded && a.codes.len() != usize::from(request.filters) {
+                    return Err(LostReason::Protocol(DecodeError::CodeCountMismatch));
+                }
                 let (packet_id, codes, props) =
                     (a.packet_id, rx.span(a.codes), rx.props_span(&a.properties));
                 Ok(Some(if sub {
@@ -1343,7 +1590,14 @@ impl Core<'_> {
                 }
                 Ok(None)
             }
-            Packet::Disconnect(d) => Err(LostReason::ServerDisconnect(d.reason)),
+            // 3.1.1 defines no DISCONNECT from the server.
+            Packet::Disconnect(_) if !self.cfg.version.is_v5() => {
+                unexpected(PacketType::Disconnect)
+            }
+            Packet::Disconnect(d) => {
+                self.disconnect_props = rx.props_span(&d.properties);
+                Err(LostReason::ServerDisconnect(d.reason))
+            }
             Packet::Auth(a) => Ok(Some(Desc::Auth {
                 reason: a.reason,
                 props: rx.props_span(&a.properties),
@@ -1367,11 +1621,15 @@ impl Core<'_> {
         }
         // Only 5.0 CONNACKs carry properties.
         if self.cfg.version.is_v5() {
+            self.server_alias_max = 0;
             for p in a.properties.iter() {
                 match p {
                     Property::ReceiveMaximum(n) => self.server_receive_max = n,
+                    Property::TopicAliasMaximum(n) => self.server_alias_max = n,
                     Property::MaximumPacketSize(n) => self.server_max_packet = n,
                     Property::ServerKeepAlive(k) => self.keep_alive = k,
+                    // The broker's word on how long it keeps the session.
+                    Property::SessionExpiryInterval(0) => self.resumes = false,
                     Property::MaximumQoS(q) => {
                         self.server_max_qos = QoS::from_u8(q).unwrap_or(QoS::ExactlyOnce)
                     }
@@ -1418,15 +1676,16 @@ impl Core<'_> {
     fn on_publish(&mut self, rx: &Rx<'_>, p: &Publish<'_>) -> Result<Option<Desc>, LostReason> {
         let packet_id = p.packet_id.unwrap_or(0);
         let topic = self.resolve_topic(rx, p.topic, &p.properties)?;
-        match self.fate(p.qos, packet_id) {
-            Fate::Deliver => {}
+        let fate = self.fate(p.qos, packet_id);
+        match fate {
+            Fate::Deliver | Fate::Untracked => {}
             Fate::Duplicate => {
                 self.ack_publish(p.qos, packet_id);
                 return Ok(None);
             }
-            Fate::Withhold => return Ok(None),
+            Fate::Withhold | Fate::Skip => return Ok(None),
         }
-        if p.qos == QoS::ExactlyOnce {
+        if fate == Fate::Deliver && p.qos == QoS::ExactlyOnce {
             let _ = self.inbound_qos2.push(packet_id);
         }
         self.ack_publish(p.qos, packet_id);
@@ -1443,7 +1702,20 @@ impl Core<'_> {
 
     /// PUBACK, PUBREC or PUBCOMP for one of our publications.
     fn on_ack(&mut self, kind: PacketType, a: &Ack<'_>) -> Option<Desc> {
-        let mut r = self.store.find(a.packet_id)?;
+        let Some(mut r) = self.store.find(a.packet_id) else {
+            if kind == PacketType::PubRec && a.reason.is_success() {
+                // Not ours (any more): release it all the same, so the
+                // broker can end the flow (5.0 4.3.3: PUBREL 0x92, packet
+                // identifier not found; 3.1.1 has no codes).
+                let reason = if self.cfg.version.is_v5() {
+                    ReasonCode::PACKET_IDENTIFIER_NOT_FOUND
+                } else {
+                    ReasonCode::SUCCESS
+                };
+                self.ack(PacketType::PubRel, a.packet_id, reason);
+            }
+            return None;
+        };
         let done = Some(Desc::Published {
             packet_id: a.packet_id,
             reason: a.reason,
@@ -1587,6 +1859,53 @@ impl Core<'_> {
     }
 }
 
+/// Encode a packet at `tx[*tx_len..]` and count it; writes nothing when it
+/// does not fit or is above `limit` bytes (0: no limit). (A function of the
+/// fields rather than a method, so that a topic borrowed from another field
+/// of the client can go in.)
+fn tx_append(
+    tx: &mut [u8],
+    tx_len: &mut usize,
+    v: Version,
+    packet: &Packet<'_>,
+    limit: u32,
+) -> Result<(), Error> {
+    let capacity = tx.len();
+    let out = tx.get_mut(*tx_len..).unwrap_or(&mut []);
+    match packet.encode_from_client(v, out) {
+        Ok(n) => {
+            check_server_size(limit, n)?;
+            *tx_len += n;
+            Ok(())
+        }
+        Err(crate::wire::EncodeError::BufferTooSmall { needed }) => {
+            check_server_size(limit, needed)?;
+            Err(if needed <= capacity {
+                Error::TxFull
+            } else {
+                Error::TooLarge
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Copy a QoS 1/2 PUBLISH into the store as packet `id`, unless it is above
+/// the broker's maximum packet size `limit` (0: none).
+fn store_publish(
+    store: &mut Store<'_>,
+    v: Version,
+    limit: u32,
+    id: u16,
+    packet: &Packet<'_>,
+) -> Result<(), Error> {
+    store.push(
+        id,
+        |buf| packet.encode_from_client(v, buf),
+        |len| check_server_size(limit, len),
+    )
+}
+
 /// A PUBLISH of `len` bytes against the broker's maximum packet size
 /// (`limit`, 0 for none).
 fn check_server_size(limit: u32, len: usize) -> Result<(), Error> {
@@ -1603,11 +1922,13 @@ mod tests {
     #[test]
     fn packet_ids_skip_those_in_use_once_they_wrap() {
         let (mut rx, mut tx, mut store) = ([0u8; 64], [0u8; 64], [0u8; 256]);
+        let mut ids = [0u16; 16];
         let buffers = Buffers {
             rx: &mut rx,
             tx: &mut tx,
             store: &mut store,
-            aliases: &mut [],
+            inbound_qos2: &mut ids,
+            ..Default::default()
         };
         let mut c = Client::new(Config::default(), buffers).unwrap();
         // Stored, unacknowledged: ids 1 and 2.

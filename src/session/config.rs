@@ -28,14 +28,21 @@ pub struct Config {
     /// (lowered to the broker's receive maximum in 5.0). Default 8.
     pub max_inflight: u16,
     /// Inbound QoS 1/2 messages the broker may have outstanding (5.0 receive
-    /// maximum), at most [`crate::session::INBOUND_QOS2_CAPACITY`]. Default 16.
-    /// A broker that overshoots it is tolerated up to that capacity.
+    /// maximum), at most the ids of the inbound QoS 2 table
+    /// ([`crate::session::Buffers::inbound_qos2`]). Default 16. A broker
+    /// that overshoots it is followed up to the table's size.
     pub receive_maximum: u16,
     /// 5.0 session expiry interval in seconds. `None`: 0 for a clean
     /// connection, never expire otherwise (the 3.1.1 meaning of clean).
     pub session_expiry: Option<u32>,
-    /// 5.0 maximum packet size we accept, 0 for no limit announced. Larger
-    /// messages are delivered in chunks when no limit is set.
+    /// Maximum packet size we accept, 0 for none. 5.0 announces it in
+    /// CONNECT (property 0x27; a larger packet is a protocol error:
+    /// DISCONNECT 0x95). 3.1.1 cannot announce it: a larger PUBLISH is
+    /// skipped ([`crate::Event::MessageSkipped`]: read, dropped and
+    /// acknowledged). Below it, a message larger than the receive buffer is
+    /// delivered in chunks. Default 0: the core never holds a whole
+    /// message, so the limit is the application's (the clients of this
+    /// repository set 65536).
     pub maximum_packet_size: u32,
     /// 5.0 topic alias maximum we accept (needs alias storage). Default 0.
     pub topic_alias_maximum: u16,

@@ -36,6 +36,11 @@ pub enum Error {
     /// This build of the library leaves out what the call needs (MQTT 5.0
     /// without the cargo feature `v5`, QoS 2 without `qos2`).
     Unsupported(&'static str),
+    /// A PUBLISH topic alias (5.0) the client cannot send: above the
+    /// broker's Topic Alias Maximum (0 when its CONNACK gave none), used
+    /// with an empty topic before it was set with one, or no room for it
+    /// in the outbound alias table.
+    TopicAlias(&'static str),
 }
 
 impl From<EncodeError> for Error {
@@ -67,6 +72,7 @@ impl fmt::Display for Error {
             Error::InvalidConfig(what) => write!(f, "invalid configuration: {what}"),
             Error::Encode(e) => write!(f, "{e}"),
             Error::Unsupported(what) => write!(f, "not supported by this build: {what}"),
+            Error::TopicAlias(what) => write!(f, "topic alias refused: {what}"),
         }
     }
 }

@@ -67,21 +67,30 @@ pub enum LostReason {
     /// The caller reported the link down ([`crate::Client::handle_link_down`]).
     LinkDown,
     /// The broker refused the connection: CONNACK return code (3.1.1) or
-    /// reason code (5.0).
+    /// reason code (5.0). A broker that answers a 5.0 CONNECT in 3.1.1
+    /// ("unacceptable protocol version") is reported as 5.0's 0x84
+    /// (unsupported protocol version): it does not support MQTT 5.0.
     Refused(Version, ReasonCode),
     /// No reply within `response_time` (after `max_repubs` republications for
     /// a PUBACK in 3.1.1).
     Timeout(Awaited),
     /// The broker sent a malformed packet or broke a protocol rule; in 5.0 a
-    /// DISCONNECT with [`DecodeError::reason_code`] has been queued.
+    /// DISCONNECT with [`DecodeError::reason_code`] has been queued. (A
+    /// DISCONNECT from a 3.1.1 broker, which that version does not define,
+    /// is `UnexpectedPacket(14)`.)
     Protocol(DecodeError),
     /// The broker sent more unreleased QoS 2 messages than the client can
-    /// track ([`crate::session::INBOUND_QOS2_CAPACITY`]). The ones over the
-    /// limit were neither delivered nor acknowledged; once the others were
-    /// released the client closes the connection (5.0: DISCONNECT 0x93) so
-    /// that the broker sends them again on the next one. Nothing is lost.
+    /// track (its inbound QoS 2 id table, [`crate::session::Buffers`]) on
+    /// a session it keeps and the next connection resumes. The ones over
+    /// the limit were neither delivered nor acknowledged; once the others
+    /// were released the client closes the connection (5.0: DISCONNECT
+    /// 0x93) so that the broker sends them again on the next one. Nothing
+    /// is lost. (On a session that ends with the connection they are
+    /// delivered untracked instead: see [`crate::session::Qos2Stats`].)
     ReceiveMaximumExceeded,
-    /// The broker sent DISCONNECT (5.0) with this reason code.
+    /// The broker sent DISCONNECT (5.0) with this reason code; its reason
+    /// string and other properties are in
+    /// [`crate::Client::disconnect_properties`].
     ServerDisconnect(ReasonCode),
     /// The inbound topic alias table has no room for a new alias: give
     /// a larger alias buffer or a lower `topic_alias_maximum`.
@@ -116,6 +125,12 @@ impl LostReason {
                 s.dec(usize::from(code.0));
                 s.str(")");
             }
+            LostReason::Refused(Version::V5, ReasonCode::UNSUPPORTED_PROTOCOL_VERSION) => {
+                // Also what a 3.1.1 broker's "unacceptable protocol
+                // version" (CONNACK 1) to our 5.0 CONNECT is reported as.
+                s.str("broker does not support MQTT 5.0: connection refused, ");
+                ReasonCode::UNSUPPORTED_PROTOCOL_VERSION.text(s);
+            }
             LostReason::Refused(Version::V5, code) => {
                 s.str("broker refused the connection: ");
                 code.text(s);
@@ -125,12 +140,17 @@ impl LostReason {
                 s.str(what.name());
                 s.str(" within response_time");
             }
+            LostReason::Protocol(e @ DecodeError::UnexpectedPacket(14)) => {
+                // Only 5.0 lets a server send DISCONNECT.
+                s.str("broker sent DISCONNECT, which MQTT 3.1.1 does not define: ");
+                e.text(s);
+            }
             LostReason::Protocol(e) => {
                 s.str("broker broke the protocol: ");
                 e.text(s);
             }
             LostReason::ReceiveMaximumExceeded => {
-                s.str("broker sent more unreleased QoS 2 messages than the client tracks; reconnecting to receive the rest")
+                s.str("broker sent more unreleased QoS 2 messages than the client tracks; reconnecting so that the kept session sends the rest again")
             }
             LostReason::AliasTableFull => s.str("topic alias table full"),
             LostReason::ServerDisconnect(code) => {
@@ -167,6 +187,24 @@ pub enum Event<'a> {
     MessageChunk(&'a [u8]),
     /// The last chunk has been delivered.
     MessageEnd,
+    /// An inbound message above [`crate::Config::maximum_packet_size`]
+    /// from a 3.1.1 broker (which cannot be told the limit): not
+    /// delivered. Its bytes are read and dropped as they come, and it is
+    /// acknowledged once they have all come, so that the broker does not
+    /// send it again. (A 5.0 broker is told the limit in CONNECT; a packet
+    /// above it ends the connection with DISCONNECT 0x95.)
+    MessageSkipped {
+        /// Topic name.
+        topic: &'a str,
+        /// Bytes of the whole PUBLISH packet.
+        size: u32,
+        /// The maximum packet size it exceeds.
+        limit: u32,
+        /// QoS it came with.
+        qos: QoS,
+        /// Packet identifier, 0 for QoS 0.
+        packet_id: u16,
+    },
     /// An outbound QoS 1 or 2 message is complete (PUBACK or PUBCOMP), or
     /// the broker refused it (5.0 reason code >= 0x80).
     Published {

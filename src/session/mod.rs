@@ -12,10 +12,12 @@ mod client;
 mod config;
 mod error;
 mod event;
+mod qos2;
 mod store;
 pub(crate) mod time;
 
-pub use client::{Buffers, Client, State, INBOUND_QOS2_CAPACITY, MAX_PENDING_REQUESTS};
+pub use client::{Buffers, Client, State, MAX_PENDING_REQUESTS};
 pub use config::{Config, ConnectOptions};
 pub use error::Error;
 pub use event::{Awaited, Event, LostReason, Message, MessageStart};
+pub use qos2::Qos2Stats;

@@ -286,7 +286,7 @@ fn publish_head<'a>(r: &mut Reader<'a>, flags: u8, v: Version) -> Result<Publish
     let properties = props(r, 3, v)?;
     // An empty topic stands for the one a 5.0 topic alias maps to.
     if topic.is_empty() && !(v.is_v5() && properties.topic_alias().is_some()) {
-        return Err(DecodeError::InvalidTopic);
+        return Err(DecodeError::EmptyTopic);
     }
     Ok(PublishHead {
         dup,

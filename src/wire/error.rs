@@ -33,8 +33,11 @@ pub enum DecodeError {
     DupOnQos0,
     /// A packet identifier of 0 where one is required.
     PacketIdZero,
-    /// A PUBLISH topic name with `+` or `#`, or an empty one without a topic alias.
+    /// A PUBLISH topic name with `+` or `#`.
     InvalidTopic,
+    /// A PUBLISH with an empty topic name and no topic alias (a protocol
+    /// error in 5.0 3.3.2.3.4; 3.1.1 4.7.3 has no empty topic at all).
+    EmptyTopic,
     /// CONNACK flags other than session present, or session present with a refusal.
     InvalidConnAckFlags,
     /// A reason or return code that the spec does not allow in this packet.
@@ -69,6 +72,9 @@ pub enum DecodeError {
     /// CONNACK says the session is present although CONNECT asked for a
     /// clean one (5.0 3.2.2.2, 3.1.1 3.2.2.2).
     UnexpectedSessionPresent,
+    /// A SUBACK or UNSUBACK whose codes are not one per topic filter of
+    /// the request it acknowledges (5.0 3.9.3, 3.11.3; 3.1.1 3.9.3).
+    CodeCountMismatch,
 }
 
 impl DecodeError {
@@ -79,6 +85,8 @@ impl DecodeError {
             DecodeError::InvalidTopicAlias => ReasonCode::TOPIC_ALIAS_INVALID,
             DecodeError::UnexpectedPacket(_)
             | DecodeError::UnexpectedSessionPresent
+            | DecodeError::EmptyTopic
+            | DecodeError::CodeCountMismatch
             | DecodeError::DuplicateProperty(_) => ReasonCode::PROTOCOL_ERROR,
             // The values the 5.0 spec calls a Protocol Error rather than
             // a malformed packet: subscription identifier 0, request
@@ -106,6 +114,7 @@ impl DecodeError {
             DecodeError::DupOnQos0 => "DUP flag set on a QoS 0 PUBLISH",
             DecodeError::PacketIdZero => "packet identifier 0",
             DecodeError::InvalidTopic => "invalid topic name",
+            DecodeError::EmptyTopic => "empty topic name without a topic alias",
             DecodeError::InvalidConnAckFlags => "invalid CONNACK flags",
             DecodeError::UnexpectedSessionPresent => {
                 "session present although a clean session was asked for"
@@ -123,6 +132,9 @@ impl DecodeError {
             DecodeError::InvalidConnectFlags => "invalid CONNECT flags",
             DecodeError::PacketTooLarge => "packet larger than the maximum packet size",
             DecodeError::UnexpectedPacket(_) => "packet a server must not send",
+            DecodeError::CodeCountMismatch => {
+                "SUBACK/UNSUBACK codes are not one per topic filter of the request"
+            }
         }
     }
 }

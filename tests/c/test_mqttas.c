@@ -26,8 +26,35 @@ typedef struct fixture {
     mqttas_client *c;
     uint8_t *rx, *tx, *store, *aliases;
     size_t rx_len, tx_len, store_len, aliases_len;
+    uint16_t *qos2; /* inbound QoS 2 ids */
+    size_t qos2_len;
+    uint8_t *out_aliases;
+    size_t out_aliases_len;
     mqttas_config cfg;
 } fixture;
+
+/* mqttas_client_init with the byte buffers given one by one, and room for
+ * the default receive maximum (16) of inbound QoS 2 ids (one client at a
+ * time uses it). */
+static mqttas_result init_with(mqttas_client *c, size_t size, const mqttas_config *cfg, uint8_t *rx,
+                               size_t rx_len, uint8_t *tx, size_t tx_len, uint8_t *store,
+                               size_t store_len, uint8_t *aliases, size_t aliases_len)
+{
+    static uint16_t ids[16];
+    mqttas_buffers b;
+    memset(&b, 0, sizeof b);
+    b.inbound_qos2 = ids;
+    b.inbound_qos2_len = 16;
+    b.rx = rx;
+    b.rx_len = rx_len;
+    b.tx = tx;
+    b.tx_len = tx_len;
+    b.store = store;
+    b.store_len = store_len;
+    b.aliases = aliases;
+    b.aliases_len = aliases_len;
+    return mqttas_client_init(c, size, cfg, &b);
+}
 
 static void fixture_buffers(fixture *f, size_t rx, size_t tx, size_t store, size_t aliases)
 {
@@ -39,6 +66,10 @@ static void fixture_buffers(fixture *f, size_t rx, size_t tx, size_t store, size
     f->tx = tx ? malloc(tx) : NULL;
     f->store = store ? malloc(store) : NULL;
     f->aliases = aliases ? malloc(aliases) : NULL;
+    f->qos2_len = 64;
+    f->qos2 = malloc(f->qos2_len * sizeof *f->qos2);
+    f->out_aliases_len = 256;
+    f->out_aliases = malloc(f->out_aliases_len);
     f->c = malloc(mqttas_client_size());
     assert_non_null(f->c);
     /* Zeroed storage: an uninitialised client must be recognised as such. */
@@ -47,8 +78,21 @@ static void fixture_buffers(fixture *f, size_t rx, size_t tx, size_t store, size
 
 static mqttas_result fixture_init(fixture *f)
 {
-    return mqttas_client_init(f->c, mqttas_client_size(), &f->cfg, f->rx, f->rx_len, f->tx,
-                              f->tx_len, f->store, f->store_len, f->aliases, f->aliases_len);
+    mqttas_buffers b;
+    memset(&b, 0, sizeof b);
+    b.rx = f->rx;
+    b.rx_len = f->rx_len;
+    b.tx = f->tx;
+    b.tx_len = f->tx_len;
+    b.store = f->store;
+    b.store_len = f->store_len;
+    b.aliases = f->aliases;
+    b.aliases_len = f->aliases_len;
+    b.inbound_qos2 = f->qos2;
+    b.inbound_qos2_len = f->qos2_len;
+    b.out_aliases = f->out_aliases;
+    b.out_aliases_len = f->out_aliases_len;
+    return mqttas_client_init(f->c, mqttas_client_size(), &f->cfg, &b);
 }
 
 static fixture *fixture_new(uint8_t version, size_t rx, size_t tx, size_t store)
@@ -73,6 +117,8 @@ static void fixture_free(fixture *f)
     free(f->tx);
     free(f->store);
     free(f->aliases);
+    free(f->qos2);
+    free(f->out_aliases);
     free(f);
 }
 
@@ -250,6 +296,7 @@ static void test_result_codes_are_fixed(void **state)
         {MQTTAS_ERR_TOO_MANY_ITEMS, 7},
         {MQTTAS_ERR_BUFFERS_OVERLAP, 8},
         {MQTTAS_ERR_UNKNOWN_PROPERTY, 9},
+        {MQTTAS_ERR_TOPIC_ALIAS, 10},
         {MQTTAS_ERR_NOT_CONNECTED, 100},
         {MQTTAS_ERR_ALREADY_CONNECTED, 101},
         {MQTTAS_ERR_STORE_FULL, 102},
@@ -287,12 +334,15 @@ static void test_result_codes_are_fixed(void **state)
         }
     }
     assert_string_equal(mqttas_strerror(MQTTAS_OK), "success");
-    assert_string_equal(mqttas_strerror(10), "unknown result code");
+    assert_string_equal(mqttas_strerror(11), "unknown result code");
     assert_string_equal(mqttas_strerror(0xFFFFFFFFu), "unknown result code");
 
     assert_int_equal(MQTTAS_EVENT_NONE, 0);
     assert_int_equal(MQTTAS_EVENT_CONNECTED, 1);
     assert_int_equal(MQTTAS_EVENT_DISCONNECTED, 11);
+    assert_int_equal(MQTTAS_EVENT_MESSAGE_SKIPPED, 12);
+    assert_int_equal(MQTTAS_PROTOCOL_EMPTY_TOPIC, 26);
+    assert_int_equal(MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH, 27);
     assert_int_equal(MQTTAS_LOST_LINK_DOWN, 1);
     assert_int_equal(MQTTAS_LOST_ALIAS_TABLE_FULL, 7);
     assert_int_equal(MQTTAS_AWAITED_UNSUBACK, 7);
@@ -387,60 +437,61 @@ static void test_init_checks_every_argument(void **state)
     (void)state;
 
     /* NULL storage, NULL config, NULL buffers with a length. */
-    assert_int_equal(mqttas_client_init(NULL, size, &cfg, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(NULL, size, &cfg, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_NULL_POINTER);
-    assert_int_equal(mqttas_client_init(f->c, size, NULL, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, NULL, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_NULL_POINTER);
-    assert_int_equal(mqttas_client_init(f->c, size, &cfg, NULL, 256, f->tx, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &cfg, NULL, 256, f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_NULL_POINTER);
-    assert_int_equal(mqttas_client_init(f->c, size, &cfg, f->rx, 256, NULL, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &cfg, f->rx, 256, NULL, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_NULL_POINTER);
-    assert_int_equal(mqttas_client_init(f->c, size, &cfg, f->rx, 256, f->tx, 256, NULL, 10, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &cfg, f->rx, 256, f->tx, 256, NULL, 10, NULL, 0),
                      MQTTAS_ERR_NULL_POINTER);
-    assert_int_equal(mqttas_client_init(f->c, size, &cfg, f->rx, 256, f->tx, 256, NULL, 0, NULL, 10),
+    assert_int_equal(init_with(f->c, size, &cfg, f->rx, 256, f->tx, 256, NULL, 0, NULL, 10),
                      MQTTAS_ERR_NULL_POINTER);
+    assert_int_equal(mqttas_client_init(f->c, size, &cfg, NULL), MQTTAS_ERR_NULL_POINTER);
     /* Short storage. */
     assert_int_equal(
-        mqttas_client_init(f->c, size - 1, &cfg, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
+        init_with(f->c, size - 1, &cfg, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
         MQTTAS_ERR_BUFFER_TOO_SMALL);
     /* Misaligned storage (when the alignment is above 1). */
     big = malloc(size + 16);
     assert_non_null(big);
     if (mqttas_client_align() > 1) {
-        assert_int_equal(mqttas_client_init((mqttas_client *)(big + 1), size, &cfg, f->rx, 256,
+        assert_int_equal(init_with((mqttas_client *)(big + 1), size, &cfg, f->rx, 256,
                                             f->tx, 256, NULL, 0, NULL, 0),
                          MQTTAS_ERR_MISALIGNED);
         assert_int_equal(mqttas_ping((mqttas_client *)(big + 1), 0), MQTTAS_ERR_MISALIGNED);
     }
     /* Overlapping buffers, and a buffer inside the storage. */
     assert_int_equal(
-        mqttas_client_init(f->c, size, &cfg, f->rx, 256, f->rx + 128, 128, NULL, 0, NULL, 0),
+        init_with(f->c, size, &cfg, f->rx, 256, f->rx + 128, 128, NULL, 0, NULL, 0),
         MQTTAS_ERR_BUFFERS_OVERLAP);
-    assert_int_equal(mqttas_client_init((mqttas_client *)big, size, &cfg, big + size - 8, 64,
+    assert_int_equal(init_with((mqttas_client *)big, size, &cfg, big + size - 8, 64,
                                         f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_BUFFERS_OVERLAP);
     free(big);
     /* Buffers below the minimum, values out of range. */
-    assert_int_equal(mqttas_client_init(f->c, size, &cfg, f->rx, 63, f->tx, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &cfg, f->rx, 63, f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_INVALID_CONFIG);
-    assert_int_equal(mqttas_client_init(f->c, size, &cfg, f->rx, 256, f->tx, 63, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &cfg, f->rx, 256, f->tx, 63, NULL, 0, NULL, 0),
                      MQTTAS_ERR_INVALID_CONFIG);
     bad = cfg;
     bad.version = 3;
-    assert_int_equal(mqttas_client_init(f->c, size, &bad, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &bad, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_INVALID_CONFIG);
     bad = cfg;
     bad.response_time_ms = 0;
-    assert_int_equal(mqttas_client_init(f->c, size, &bad, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &bad, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_INVALID_CONFIG);
     bad = cfg;
     bad.receive_maximum = 0;
-    assert_int_equal(mqttas_client_init(f->c, size, &bad, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &bad, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_INVALID_CONFIG);
     bad = cfg;
     bad.version = MQTTAS_VERSION_5;
     bad.topic_alias_maximum = 4; /* without alias storage */
-    assert_int_equal(mqttas_client_init(f->c, size, &bad, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
+    assert_int_equal(init_with(f->c, size, &bad, f->rx, 256, f->tx, 256, NULL, 0, NULL, 0),
                      MQTTAS_ERR_INVALID_CONFIG);
 
     /* None of the failures left a client behind. */
@@ -486,7 +537,7 @@ static void test_static_storage(void **state)
     (void)state;
     assert_true(mqttas_client_size() <= sizeof static_storage.bytes);
     assert_int_equal(mqttas_config_default(&cfg), MQTTAS_OK);
-    assert_int_equal(mqttas_client_init(c, sizeof static_storage.bytes, &cfg, rx, sizeof rx, tx,
+    assert_int_equal(init_with(c, sizeof static_storage.bytes, &cfg, rx, sizeof rx, tx,
                                         sizeof tx, NULL, 0, NULL, 0),
                      MQTTAS_OK);
     connect_311(c, 5);
@@ -1176,6 +1227,67 @@ static void test_protocol_error(void **state)
     fixture_free(f);
 }
 
+/* Issue 12 defect 7: a 5.0 broker's DISCONNECT carries its reason string
+ * to the application; a 3.1.1 DISCONNECT (undefined) is not "success"; a
+ * 3.1.1 CONNACK to a 5.0 CONNECT says the broker does not support 5.0. */
+static void test_server_disconnect_and_version_refusal(void **state)
+{
+    fixture *f = fixture_new(MQTTAS_VERSION_5, 256, 256, 1024);
+    mqttas_connect_options o = options_for("c1");
+    mqttas_property p;
+    size_t cursor = 0;
+    mqttas_event ev;
+    (void)state;
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+    assert_int_equal(mqttas_connect(f->c, 0, &o), MQTTAS_OK);
+    (void)drain_tx(f->c, 0, (uint8_t[64]){0}, 64);
+    feed(f->c, 1, BYTES(0x20, 3, 0, 0, 0));
+    next_event(f->c, &ev, MQTTAS_EVENT_CONNECTED);
+    /* DISCONNECT 0x89 (server busy), reason string "busy". */
+    feed(f->c, 2, BYTES(0xE0, 9, 0x89, 7, 0x1F, 0, 4, 'b', 'u', 's', 'y'));
+    next_event(f->c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
+    assert_int_equal(ev.lost, MQTTAS_LOST_SERVER_DISCONNECT);
+    assert_int_equal(ev.reason, 0x89);
+    assert_int_equal(ev.properties_len, 7);
+    assert_int_equal(mqttas_property_next(ev.properties, ev.properties_len, &cursor, &p),
+                     MQTTAS_OK);
+    assert_int_equal(p.id, 0x1F);
+    assert_int_equal(p.data_len, 4);
+    assert_memory_equal(p.data, "busy", 4);
+    expect_describe(&ev, "connection lost: broker closed the connection: server busy (0x89): "
+                         "\"busy\"");
+    expect_no_tx(f->c, 3);
+    fixture_free(f);
+
+    /* 3.1.1: a DISCONNECT from the broker is no "success (0x00)". */
+    f = fixture_new(MQTTAS_VERSION_311, 256, 256, 1024);
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+    connect_311(f->c, 0);
+    feed(f->c, 1, BYTES(0xE0, 0));
+    next_event(f->c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
+    assert_int_equal(ev.lost, MQTTAS_LOST_PROTOCOL);
+    assert_int_equal(ev.protocol_error, MQTTAS_PROTOCOL_UNEXPECTED_PACKET);
+    assert_int_equal(ev.protocol_detail, 14);
+    expect_describe(&ev, "connection lost: broker sent DISCONNECT, which MQTT 3.1.1 does not "
+                         "define: packet a server must not send (0x0e)");
+    fixture_free(f);
+
+    /* A 3.1.1-only broker answers a 5.0 CONNECT with CONNACK 1. */
+    f = fixture_new(MQTTAS_VERSION_5, 256, 256, 1024);
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+    assert_int_equal(mqttas_connect(f->c, 0, &o), MQTTAS_OK);
+    (void)drain_tx(f->c, 0, (uint8_t[64]){0}, 64);
+    feed(f->c, 1, BYTES(0x20, 2, 0, 1));
+    next_event(f->c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
+    assert_int_equal(ev.lost, MQTTAS_LOST_REFUSED);
+    assert_int_equal(ev.version, MQTTAS_VERSION_5);
+    assert_int_equal(ev.reason, 0x84);
+    expect_describe(&ev, "connection lost: broker does not support MQTT 5.0: connection "
+                         "refused, unsupported protocol version (0x84)");
+    expect_no_tx(f->c, 2);
+    fixture_free(f);
+}
+
 /* Link lost with a QoS 1 and a QoS 2 message in flight: both are sent again
  * with DUP on the next connection (clean = false), nothing is lost. */
 static void test_link_down_resends(void **state)
@@ -1371,6 +1483,189 @@ static void test_chunked_message(void **state)
 }
 
 /* event_describe with NULL, short and odd inputs. */
+/* Issue 12 defect 5: a 3.1.1 message above the maximum packet size is
+ * skipped: one MESSAGE_SKIPPED event, no chunk, acknowledged at its end. */
+static void test_skipped_message(void **state)
+{
+    fixture *f = fixture_new(MQTTAS_VERSION_311, 64, 256, 1024);
+    mqttas_client *c = f->c;
+    uint8_t pkt[3 + 2 + 3 + 2 + 200];
+    size_t off = 0, accepted;
+    mqttas_event ev;
+    int skipped = 0, rounds = 0;
+    char text[128];
+    (void)state;
+    f->cfg.maximum_packet_size = 100;
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+    connect_311(c, 0);
+    /* PUBLISH QoS 1, topic "big", id 9, 200 bytes of payload: 210 bytes. */
+    memset(pkt, 0x55, sizeof pkt);
+    pkt[0] = 0x32;
+    pkt[1] = 0x80 | ((2 + 3 + 2 + 200) & 0x7F);
+    pkt[2] = (2 + 3 + 2 + 200) >> 7;
+    pkt[3] = 0;
+    pkt[4] = 3;
+    memcpy(pkt + 5, "big", 3);
+    pkt[8] = 0;
+    pkt[9] = 9;
+    while (off < sizeof pkt) {
+        assert_int_equal(mqttas_handle_input(c, 1, pkt + off, sizeof pkt - off, &accepted),
+                         MQTTAS_OK);
+        off += accepted;
+        for (;;) {
+            assert_int_equal(mqttas_poll_event(c, &ev), MQTTAS_OK);
+            if (ev.kind == MQTTAS_EVENT_NONE) {
+                break;
+            }
+            assert_int_equal(ev.kind, MQTTAS_EVENT_MESSAGE_SKIPPED);
+            skipped++;
+            assert_int_equal(ev.total_len, sizeof pkt);
+            assert_int_equal(ev.limit, 100);
+            assert_int_equal(ev.qos, 1);
+            assert_int_equal(ev.packet_id, 9);
+            assert_int_equal(ev.topic_len, 3);
+            assert_memory_equal(ev.topic, "big", 3);
+            assert_int_equal(mqttas_event_describe(&ev, text, sizeof text, NULL), MQTTAS_OK);
+            assert_string_equal(text, "message on \"big\" skipped: 210 bytes, above the "
+                                      "maximum packet size (100), QoS 1");
+        }
+        assert_true(++rounds < 50);
+    }
+    assert_int_equal(skipped, 1);
+    expect_tx(c, 2, BYTES(0x40, 2, 0, 9));
+    assert_int_equal(state_of(c), MQTTAS_STATE_CONNECTED);
+    fixture_free(f);
+}
+
+/* Issue 12 defect 1: the inbound QoS 2 id table is the caller's; a broker
+ * beyond our receive maximum is followed while it has room, and beyond it
+ * on a clean session the rest is delivered untracked, never lost. */
+static void test_inbound_qos2_table(void **state)
+{
+    fixture *f = fixture_new(MQTTAS_VERSION_5, 256, 256, 1024);
+    mqttas_client *c = f->c;
+    mqttas_connect_options o = options_for("c1");
+    mqttas_qos2_stats st;
+    mqttas_buffers b;
+    uint8_t *bytes;
+    mqttas_event ev;
+    uint8_t id;
+    (void)state;
+    f->cfg.receive_maximum = 2;
+    /* Fewer ids than the receive maximum; misaligned; overlapping. */
+    f->qos2_len = 1;
+    assert_int_equal(fixture_init(f), MQTTAS_ERR_INVALID_CONFIG);
+    f->qos2_len = 4;
+    memset(&b, 0, sizeof b);
+    b.rx = f->rx;
+    b.rx_len = f->rx_len;
+    b.tx = f->tx;
+    b.tx_len = f->tx_len;
+    bytes = (uint8_t *)f->qos2;
+    b.inbound_qos2 = (uint16_t *)(void *)(bytes + 1);
+    b.inbound_qos2_len = 2;
+    assert_int_equal(mqttas_client_init(c, mqttas_client_size(), &f->cfg, &b),
+                     MQTTAS_ERR_MISALIGNED);
+    b.inbound_qos2 = (uint16_t *)(void *)f->tx;
+    assert_int_equal(mqttas_client_init(c, mqttas_client_size(), &f->cfg, &b),
+                     MQTTAS_ERR_BUFFERS_OVERLAP);
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+
+    assert_int_equal(mqttas_connect(c, 0, &o), MQTTAS_OK);
+    (void)drain_tx(c, 0, (uint8_t[64]){0}, 64);
+    feed(c, 1, BYTES(0x20, 3, 0, 0, 0));
+    next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
+    /* Six QoS 2 messages, ids 1..6, before any PUBREL: 4 tracked, 2 not. */
+    for (id = 1; id <= 6; id++) {
+        feed(c, 2, BYTES(0x34, 6, 0, 1, 'q', 0, id, 0));
+        next_event(c, &ev, MQTTAS_EVENT_MESSAGE);
+        assert_int_equal(ev.packet_id, id);
+        expect_tx(c, 2, BYTES(0x50, 2, 0, id));
+    }
+    /* Their PUBRELs: every PUBCOMP a success (none 0x92). */
+    for (id = 1; id <= 6; id++) {
+        feed(c, 3, BYTES(0x62, 2, 0, id));
+        expect_no_event(c);
+        expect_tx(c, 3, BYTES(0x70, 2, 0, id));
+    }
+    /* Now unknown: 0x92. */
+    feed(c, 4, BYTES(0x62, 2, 0, 9));
+    expect_no_event(c);
+    expect_tx(c, 4, BYTES(0x70, 3, 0, 9, 0x92));
+    assert_int_equal(mqttas_get_qos2_stats(c, &st), MQTTAS_OK);
+    assert_int_equal(st.peak_unreleased, 6);
+    assert_int_equal(st.beyond_receive_maximum, 4);
+    assert_int_equal(st.untracked, 2);
+    assert_int_equal(st.withheld, 0);
+    assert_int_equal(mqttas_get_qos2_stats(c, NULL), MQTTAS_ERR_NULL_POINTER);
+    assert_int_equal(state_of(c), MQTTAS_STATE_CONNECTED);
+    fixture_free(f);
+}
+
+/* Issue 12 defect 8: outbound topic aliases within the broker's maximum,
+ * the topic sent again on each new connection. */
+static void test_outbound_topic_alias(void **state)
+{
+    fixture *f = fixture_new(MQTTAS_VERSION_5, 256, 256, 1024);
+    mqttas_client *c = f->c;
+    mqttas_connect_options o = options_for("c1");
+    mqttas_property alias;
+    mqttas_event ev;
+    uint16_t id = 0;
+    int conn;
+    (void)state;
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+    memset(&alias, 0, sizeof alias);
+    alias.id = 0x23;
+    alias.value = 1;
+    for (conn = 0; conn < 2; conn++) {
+        assert_int_equal(mqttas_connect(c, 0, &o), MQTTAS_OK);
+        (void)drain_tx(c, 0, (uint8_t[64]){0}, 64);
+        /* CONNACK, Topic Alias Maximum 2. */
+        feed(c, 1, BYTES(0x20, 6, 0, 0, 3, 0x22, 0, 2));
+        next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
+        if (conn == 0) {
+            /* "t/x" with alias 1: sets it; then the alias alone. */
+            assert_int_equal(mqttas_publish(c, 2, "t/x", 3, (const uint8_t *)"p", 1, 0, false,
+                                            &alias, 1, NULL),
+                             MQTTAS_OK);
+            expect_tx(c, 2, BYTES(0x30, 10, 0, 3, 't', '/', 'x', 3, 0x23, 0, 1, 'p'));
+        }
+        /* An empty topic: on the first connection the alias alone; on the
+         * second, which knows no alias, the topic it stands for first. */
+        assert_int_equal(mqttas_publish(c, 2, NULL, 0, (const uint8_t *)"p", 1, 0, false, &alias,
+                                        1, NULL),
+                         MQTTAS_OK);
+        if (conn == 0) {
+            expect_tx(c, 2, BYTES(0x30, 7, 0, 0, 3, 0x23, 0, 1, 'p'));
+        } else {
+            expect_tx(c, 2, BYTES(0x30, 10, 0, 3, 't', '/', 'x', 3, 0x23, 0, 1, 'p'));
+        }
+        assert_int_equal(mqttas_handle_link_down(c, 3), MQTTAS_OK);
+        next_event(c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
+    }
+    /* QoS 1 while disconnected: stored with the topic, without the alias. */
+    assert_int_equal(
+        mqttas_publish(c, 4, NULL, 0, (const uint8_t *)"p", 1, 1, false, &alias, 1, &id),
+        MQTTAS_OK);
+    assert_int_equal(mqttas_connect(c, 5, &o), MQTTAS_OK);
+    (void)drain_tx(c, 5, (uint8_t[64]){0}, 64);
+    feed(c, 6, BYTES(0x20, 6, 0, 0, 3, 0x22, 0, 2));
+    next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
+    expect_tx(c, 6, BYTES(0x32, 9, 0, 3, 't', '/', 'x', 0, (uint8_t)id, 0, 'p'));
+    /* Above the broker's maximum (2), and 0: refused, nothing sent. */
+    alias.value = 3;
+    assert_int_equal(mqttas_publish(c, 7, "t", 1, NULL, 0, 0, false, &alias, 1, NULL),
+                     MQTTAS_ERR_TOPIC_ALIAS);
+    alias.value = 2;
+    assert_int_equal(mqttas_publish(c, 7, NULL, 0, NULL, 0, 0, false, &alias, 1, NULL),
+                     MQTTAS_ERR_TOPIC_ALIAS);
+    assert_int_equal(mqttas_publish(c, 7, NULL, 0, NULL, 0, 0, false, NULL, 0, NULL),
+                     MQTTAS_ERR_EMPTY_TOPIC);
+    expect_no_tx(c, 7);
+    fixture_free(f);
+}
+
 static void test_event_describe_buffers(void **state)
 {
     mqttas_event ev;
@@ -1425,9 +1720,13 @@ int main(void)
         cmocka_unit_test(test_refused_311),
         cmocka_unit_test(test_reconnect_causes),
         cmocka_unit_test(test_protocol_error),
+        cmocka_unit_test(test_server_disconnect_and_version_refusal),
         cmocka_unit_test(test_link_down_resends),
         cmocka_unit_test(test_time_wraparound),
         cmocka_unit_test(test_chunked_message),
+        cmocka_unit_test(test_skipped_message),
+        cmocka_unit_test(test_inbound_qos2_table),
+        cmocka_unit_test(test_outbound_topic_alias),
         cmocka_unit_test(test_event_describe_buffers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

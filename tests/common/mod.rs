@@ -42,6 +42,8 @@ pub enum Seen {
     Lost(String),
     Disconnected,
     Auth(u8),
+    /// A 3.1.1 message above our maximum packet size: (topic, size).
+    Skipped(String, u32),
 }
 
 /// An inbound message, whole (chunked ones are put back together).
@@ -143,6 +145,7 @@ impl Recorder {
                 codes: codes.to_vec(),
             },
             Event::Auth { reason, .. } => Seen::Auth(reason.0),
+            Event::MessageSkipped { topic, size, .. } => Seen::Skipped(topic.to_string(), *size),
             Event::ConnectionLost(reason) => Seen::Lost(reason.to_string()),
             Event::Disconnected => Seen::Disconnected,
         })
@@ -199,8 +202,9 @@ impl Peer {
     pub fn new(name: &str, opts: &PeerOptions) -> Peer {
         let (rx, tx, store, aliases) = opts.storage;
         // Leaked so the client can borrow it for 'static: a few KiB per test.
-        let storage: &'static mut Storage =
-            Box::leak(Box::new(Storage::new(rx, tx, store, aliases)));
+        let storage: &'static mut Storage = Box::leak(Box::new(
+            Storage::new(rx, tx, store, aliases).with_out_aliases(1024),
+        ));
         let client = Client::new(opts.config, storage.buffers()).expect("Client::new");
         let clock = opts.clock.map(Clock::starting_at).unwrap_or_default();
         Peer {

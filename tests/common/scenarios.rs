@@ -567,3 +567,63 @@ pub fn inflight_resent_after_broker_crash(v: Version) {
     let again = w.take_messages(&format!("{base}/2"));
     assert!(again.is_empty(), "QoS 2 message delivered twice: {again:?}");
 }
+
+/// 5.0 outbound topic aliases (issue 12, defect 8): set with a topic, then
+/// used alone, at QoS 0 and 1; mosquitto (Topic Alias Maximum 10) resolves
+/// them for a subscriber; after a reconnection, whose broker knows no
+/// alias, the topic is sent again.
+pub fn outbound_topic_aliases() {
+    let v = Version::V5;
+    let broker = Mosquitto::start(Options::default());
+    let addr = broker.addr();
+    let base = unique("alias");
+    let mut a = Peer::connected("a", &addr, &PeerOptions::new(v, &unique("a")));
+    let opts = PeerOptions::new(v, &unique("b"));
+    let mut b = Peer::connected("b", &addr, &opts);
+    a.subscribe(&format!("{base}/#"), QoS::AtLeastOnce, &[]);
+    let topic = format!("{base}/t");
+    let alias = [Property::TopicAlias(1)];
+    for (i, (t, qos)) in [
+        (topic.as_str(), QoS::AtMostOnce),
+        ("", QoS::AtMostOnce),
+        ("", QoS::AtLeastOnce),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let payload = [b'0' + i as u8];
+        let id = b
+            .driver
+            .publish(t, &payload, qos, false, &alias)
+            .expect("publish");
+        if qos == QoS::AtLeastOnce {
+            assert_eq!(b.expect_published(id), 0);
+        }
+        assert_eq!(a.expect_message(&topic).payload, payload, "message {i}");
+    }
+    // Above mosquitto's maximum (10): refused before anything is sent.
+    assert!(matches!(
+        b.driver.publish(
+            &topic,
+            b"x",
+            QoS::AtMostOnce,
+            false,
+            &[Property::TopicAlias(11)]
+        ),
+        Err(mqttas::driver::Error::Client(mqttas::Error::TopicAlias(_)))
+    ));
+    // A new connection: the alias alone would be a protocol error there.
+    b.driver.drop_link();
+    b.expect_lost(PATIENCE);
+    b.reconnect(&opts);
+    b.driver
+        .publish("", b"3", QoS::AtMostOnce, false, &alias)
+        .expect("publish");
+    assert_eq!(a.expect_message(&topic).payload, b"3");
+    b.pump(Duration::from_millis(200));
+    assert!(
+        !b.inbox().iter().any(|s| matches!(s, Seen::Lost(_))),
+        "the broker closed the connection: {:?}",
+        b.inbox()
+    );
+}

@@ -227,3 +227,19 @@ def test_reconnect_policy_bad_values():
         m.Reconnect(backoff_base_ms=100, backoff_cap_ms=50)
     with pytest.raises(ValueError):
         m.Reconnect(hold_down_ms=-1)
+
+
+def test_inbound_qos2_table_and_its_figures():
+    # At least receive_maximum ids (issue 12, defect 1).
+    with pytest.raises(ValueError):
+        m.Client(receive_maximum=8, qos2_ids=4)
+    c = connected(receive_maximum=2, qos2_ids=3)
+    assert c.qos2_stats() == (0, 0, 0, 0)
+    # Five QoS 2 messages before any PUBREL: three tracked, two untracked
+    # (clean session), all delivered and acknowledged.
+    for pid in range(1, 6):
+        c.feed(2, bytes([0x34, 6, 0, 1, 0x71, 0, pid, 0x78]))
+        ev = c.next_event()
+        assert ev[0] == m.MESSAGE and ev[6] == pid
+        assert c.take_tx(2) == bytes([0x50, 2, 0, pid])
+    assert c.qos2_stats() == (5, 0, 2, 0)  # 3.1.1: no receive maximum to exceed

@@ -23,6 +23,10 @@ pub struct Sizes {
     pub tx: usize,
     pub store: usize,
     pub aliases: usize,
+    /// Inbound QoS 2 ids (not bytes).
+    pub qos2: usize,
+    /// Outbound topic alias table (bytes).
+    pub out_aliases: usize,
 }
 
 impl Default for Sizes {
@@ -32,6 +36,8 @@ impl Default for Sizes {
             tx: 4096,
             store: 16 * 1024,
             aliases: 0,
+            qos2: 256,
+            out_aliases: 1024,
         }
     }
 }
@@ -92,6 +98,8 @@ impl Pair {
             tx: leak(sizes.tx),
             store: leak(sizes.store),
             aliases: leak(sizes.aliases),
+            out_aliases: leak(sizes.out_aliases),
+            inbound_qos2: Box::leak(vec![0u16; sizes.qos2].into_boxed_slice()),
         };
         let client = Client::new(config, buffers).expect("Client::new");
         Pair {

@@ -290,6 +290,13 @@ pub enum Ev {
     MessageStart(Start),
     MessageChunk(Vec<u8>),
     MessageEnd,
+    MessageSkipped {
+        topic: String,
+        size: u32,
+        limit: u32,
+        qos: QoS,
+        packet_id: u16,
+    },
     Published {
         packet_id: u16,
         reason: u8,
@@ -327,6 +334,19 @@ impl Ev {
             Event::MessageStart(s) => Ev::MessageStart(own_start(s)),
             Event::MessageChunk(c) => Ev::MessageChunk(c.to_vec()),
             Event::MessageEnd => Ev::MessageEnd,
+            Event::MessageSkipped {
+                topic,
+                size,
+                limit,
+                qos,
+                packet_id,
+            } => Ev::MessageSkipped {
+                topic: topic.to_string(),
+                size: *size,
+                limit: *limit,
+                qos: *qos,
+                packet_id: *packet_id,
+            },
             Event::Published { packet_id, reason } => Ev::Published {
                 packet_id: *packet_id,
                 reason: reason.0,

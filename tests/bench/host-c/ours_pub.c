@@ -116,6 +116,8 @@ int main(int argc, char **argv)
 {
     static uint8_t rx[16384], tx[16384], store[65536], payload[65536];
     mqttas_config cfg;
+    static uint16_t qos2[16];
+    mqttas_buffers bufs = {0};
     mqttas_connect_options o;
     struct sockaddr_in a;
     unsigned long n, window, sent = 0, target;
@@ -147,8 +149,15 @@ int main(int argc, char **argv)
     c = malloc(mqttas_client_size());
     mqttas_config_default(&cfg);
     cfg.max_inflight = (uint16_t)window;
-    rc = mqttas_client_init(c, mqttas_client_size(), &cfg, rx, sizeof rx, tx, sizeof tx, store,
-                            sizeof store, NULL, 0);
+    bufs.rx = rx;
+    bufs.rx_len = sizeof rx;
+    bufs.tx = tx;
+    bufs.tx_len = sizeof tx;
+    bufs.store = store;
+    bufs.store_len = sizeof store;
+    bufs.inbound_qos2 = qos2;
+    bufs.inbound_qos2_len = 16;
+    rc = mqttas_client_init(c, mqttas_client_size(), &cfg, &bufs);
     if (rc != MQTTAS_OK) {
         die("client_init", rc);
     }

@@ -12,6 +12,7 @@
 #define TICKS (*(volatile uint32_t *)0x4000000cu)
 
 static uint8_t rx_buf[1024], tx_buf[512], store_buf[2048];
+static uint16_t qos2_ids[16];
 /* Client storage: 8-byte aligned, checked against mqttas_client_size(). */
 static uint64_t client_storage[4096 / 8];
 
@@ -35,13 +36,21 @@ static size_t link_recv(uint8_t *d, size_t cap)
 static mqttas_client *client_new(void)
 {
     mqttas_config cfg;
+    mqttas_buffers bufs = {0};
     mqttas_client *c = (mqttas_client *)(void *)client_storage;
     if (mqttas_client_size() > sizeof client_storage) {
         return NULL;
     }
     (void)mqttas_config_default(&cfg);
-    if (mqttas_client_init(c, sizeof client_storage, &cfg, rx_buf, sizeof rx_buf, tx_buf,
-                           sizeof tx_buf, store_buf, sizeof store_buf, NULL, 0) != MQTTAS_OK) {
+    bufs.rx = rx_buf;
+    bufs.rx_len = sizeof rx_buf;
+    bufs.tx = tx_buf;
+    bufs.tx_len = sizeof tx_buf;
+    bufs.store = store_buf;
+    bufs.store_len = sizeof store_buf;
+    bufs.inbound_qos2 = qos2_ids;
+    bufs.inbound_qos2_len = 16;
+    if (mqttas_client_init(c, sizeof client_storage, &cfg, &bufs) != MQTTAS_OK) {
         return NULL;
     }
     return c;

@@ -495,6 +495,13 @@ impl Driver<'_> {
                     );
                 }
                 Event::Auth { .. } => {}
+                Event::MessageSkipped { topic, .. } => {
+                    assert!(
+                        self.in_chunk.is_none(),
+                        "MessageSkipped inside a chunked message"
+                    );
+                    assert!(!topic.is_empty(), "empty topic skipped");
+                }
             }
         }
         panic!("poll_event never returns None");
@@ -935,11 +942,14 @@ fuzz_target!(|input: Input| {
     let mut tx = vec![0u8; usize::from(input.tx % 1100)];
     let mut store = vec![0u8; usize::from(input.store % 4000)];
     let mut aliases = vec![0u8; usize::from(input.aliases)];
+    let mut ids = vec![0u16; usize::from(input.receive_maximum % 70) + usize::from(input.aliases % 4)];
     let buffers = Buffers {
         rx: &mut rx,
         tx: &mut tx,
         store: &mut store,
         aliases: &mut aliases,
+        out_aliases: &mut [],
+        inbound_qos2: &mut ids,
     };
     // Invalid configs must be refused with an error, never a panic.
     let Ok(client) = Client::new(config, buffers) else {
