@@ -356,10 +356,14 @@ fn quick_policy() -> Policy {
     }
 }
 
-/// True when each interval is at least the one before it, give or take
-/// `slack` ms of scheduling noise.
-fn growing(v: &[u64], slack: u64) -> bool {
-    v.windows(2).all(|w| w[1] + slack >= w[0])
+/// True when each interval is at least `fixed` plus the policy's doubling
+/// backoff (`quick_policy`: 100 ms doubling to 800 ms, no jitter), less
+/// 20 ms of clock granularity. Only lower bounds: a loaded machine makes
+/// intervals longer, never shorter, so this holds however busy it is.
+fn backs_off(v: &[u64], fixed: u64) -> bool {
+    v.iter()
+        .enumerate()
+        .all(|(k, &i)| i + 20 >= fixed + (100u64 << k.min(3)))
 }
 
 #[test]
@@ -385,11 +389,7 @@ fn a_broker_that_drops_each_connection_after_connack_is_retried_ever_more_slowly
         iv.len() + 1
     );
     assert!(iv.len() >= 5, "too few connections to judge: {iv:?}");
-    assert!(growing(&iv, 60), "intervals do not grow: {iv:?}");
-    assert!(
-        iv[iv.len() - 2..].iter().all(|&i| i >= 750),
-        "not at the 800 ms cap: {iv:?}"
-    );
+    assert!(backs_off(&iv, 0), "intervals below the backoff: {iv:?}");
     assert!(s.unstable as usize >= iv.len() - 1, "{s:?}");
 }
 
@@ -423,8 +423,7 @@ fn a_server_busy_disconnect_backs_off_even_after_a_stable_connection() {
     // Up 400 ms, then waits 100, 200, 400, 800, 800: intervals 500, 600,
     // 800, 1200, 1200 (always 500 if the uptime reset the backoff).
     assert!(iv.len() >= 4, "too few connections to judge: {iv:?}");
-    assert!(growing(&iv, 60), "intervals do not grow: {iv:?}");
-    assert!(iv[iv.len() - 1] >= 1_100, "no backoff: {iv:?}");
+    assert!(backs_off(&iv, 400), "intervals below the backoff: {iv:?}");
     assert!(s.back_offs >= 4 && s.unstable == 0, "{s:?}");
 }
 
