@@ -15,7 +15,13 @@ includes micropython.cmake), with the real cargo, Arm GCC and newlib:
 - rp2350: pico-sdk compiles with -mfloat-abi=softfp, so the Rust target is
   thumbv8m.main-none-eabi (an ...-eabihf library does not link), and the
   environment variables MQTTAS_RUST_TARGET and MQTTAS_CARGO, which the
-  port's make passes on to CMake, are obeyed.
+  port's make passes on to CMake, are obeyed;
+- the board manifests in ports/*/manifest.py include the manifest the
+  board builds with by default (a FROZEN_MANIFEST replaces it: Pico W lost
+  bundle-networking and aioble, Pyboard D lcd160cr and bundle-networking),
+  and the unix and qemu ones asyncio. With MQTTAS_MICROPYTHON_SRC naming a
+  MicroPython checkout, MicroPython's own manifest tool checks that each
+  freezes everything the board's default manifest does, plus mqtt_as.
 
 Needs arm-none-eabi-gcc with newlib (Debian gcc-arm-none-eabi,
 libnewlib-arm-none-eabi), cmake, and the rustup targets thumbv6m-none-eabi
@@ -222,3 +228,122 @@ def test_cmake_target_choice_and_environment(tmp_path):
     out, _ = cmake_project(tmp_path, "rp2040", "-mcpu=cortex-m0plus -mthumb",
                            {"MQTTAS_RUST_TARGET": "riscv32imc-unknown-none-elf"})
     assert rust_target(out) == "riscv32imc-unknown-none-elf"
+
+
+# --- the board manifests ------------------------------------------------------
+
+PORTS = ROOT / "ports"
+
+
+def record(manifest):
+    """What a manifest asks for, run with stand-ins for the manifest API:
+    [("include", path), ("package", name, files, base_path), ...], with
+    relative paths made absolute against the manifest, as MicroPython's
+    manifest tool does, and $(VAR) left as written."""
+    calls = []
+
+    def path(p):
+        return p if p.startswith("$(") else str((manifest.parent / p).resolve())
+
+    api = {
+        "include": lambda p, **kw: calls.append(("include", path(p))),
+        "require": lambda name, **kw: calls.append(("require", name)),
+        "package": lambda name, files=None, base_path=".", **kw: calls.append(
+            ("package", name, tuple(files or ()), path(base_path))),
+        "module": lambda name, base_path=".", **kw: calls.append(("module", name, path(base_path))),
+        "freeze": lambda p, *a, **kw: calls.append(("freeze", path(p))),
+        "options": None,
+        "metadata": lambda **kw: None,
+    }
+    exec(compile(manifest.read_text(), str(manifest), "exec"), api)
+    return calls
+
+
+MODULE_MANIFEST = ("include", str(MODULE / "manifest.py"))
+
+# Per port: what its board manifest must include besides the package, the
+# manifest the board (or port, or variant) uses when no FROZEN_MANIFEST is
+# given, since a FROZEN_MANIFEST replaces it.
+OWN = {
+    "rp2": [("include", "$(BOARD_DIR)/manifest.py")],  # Pico W: bundle-networking, aioble
+    "stm32": [("include", "$(PORT_DIR)/boards/PYBD_SF2/manifest.py")],  # Pyboard D: lcd160cr, bundle-networking
+    "esp32": [("include", "$(PORT_DIR)/boards/manifest.py")],  # ESP32_GENERIC
+    "unix": [("include", "$(PORT_DIR)/variants/manifest.py"), ("include", "$(MPY_DIR)/extmod/asyncio")],
+    "qemu": [("include", "$(MPY_DIR)/extmod/asyncio"),
+             ("package", "asyncio", ("task.py",), "$(MPY_DIR)/extmod")],  # no _asyncio there
+}
+
+
+@pytest.mark.parametrize("port", sorted(OWN))
+def test_board_manifest_includes_the_boards_own_and_the_package(port):
+    calls = record(PORTS / port / "manifest.py")
+    assert calls == OWN[port] + [MODULE_MANIFEST], calls
+    assert record(MODULE / "manifest.py") == [("package", "mqtt_as", (), str(MODULE))]
+
+
+# With MQTTAS_MICROPYTHON_SRC naming a MicroPython checkout (micropython-lib
+# in lib/), MicroPython's own manifest tool lists what each manifest
+# freezes: ours must freeze everything the board's default manifest does,
+# plus mqtt_as and nothing else.
+CASES = [  # port, board or variant directory, the file naming its default manifest
+    ("rp2", "boards/RPI_PICO_W", "mpconfigboard.cmake"),
+    ("rp2", "boards/RPI_PICO2_W", "mpconfigboard.cmake"),
+    ("stm32", "boards/PYBD_SF6", "mpconfigboard.mk"),
+    ("esp32", "boards/ESP32_GENERIC", "mpconfigboard.cmake"),
+    ("unix", "variants/standard", "mpconfigvariant.mk"),
+]
+
+
+def default_manifest(src, port, board, config):
+    """The manifest a board builds with when no FROZEN_MANIFEST is given,
+    read from its configuration as the port's build does."""
+    pdir, bdir = src / "ports" / port, src / "ports" / port / board
+    text = (bdir / config).read_text() if (bdir / config).exists() else ""
+    m = (re.search(r"^\s*set\(MICROPY_FROZEN_MANIFEST\s+(\S+)\)", text, re.M)
+         or re.search(r"^\s*FROZEN_MANIFEST\s*\??=\s*(\S+)", text, re.M))
+    if not m:
+        return pdir / "boards" / "manifest.py"
+    p = m.group(1)
+    for var in ("${MICROPY_BOARD_DIR}", "$(BOARD_DIR)", "$(VARIANT_DIR)"):
+        p = p.replace(var, str(bdir))
+    return pdir / p
+
+
+def frozen(src, port, board, manifest):
+    import importlib
+
+    sys_path = str(src / "tools")
+    import sys
+
+    if sys_path not in sys.path:
+        sys.path.insert(0, sys_path)
+    manifestfile = importlib.import_module("manifestfile")
+    m = manifestfile.ManifestFile(manifestfile.MODE_FREEZE, {
+        "MPY_DIR": str(src), "MPY_LIB_DIR": str(src / "lib" / "micropython-lib"),
+        "PORT_DIR": str(src / "ports" / port), "BOARD_DIR": str(src / "ports" / port / board)})
+    m.execute(str(manifest))
+    return {f.target_path for f in m.files()}
+
+
+@pytest.mark.skipif(not os.environ.get("MQTTAS_MICROPYTHON_SRC"),
+                    reason="MQTTAS_MICROPYTHON_SRC: a MicroPython checkout with lib/micropython-lib")
+@pytest.mark.parametrize("port,board,config", CASES, ids=["%s-%s" % (c[0], c[1].split("/")[1]) for c in CASES])
+def test_board_manifest_freezes_what_the_board_does(port, board, config):
+    src = pathlib.Path(os.environ["MQTTAS_MICROPYTHON_SRC"])
+    own = frozen(src, port, board, default_manifest(src, port, board, config))
+    ours = frozen(src, port, board, PORTS / port / "manifest.py")
+    assert own - ours == set(), "the board's frozen modules lost: %s" % sorted(own - ours)
+    added = ours - own
+    assert "mqtt_as/__init__.py" in added and all(p.startswith("mqtt_as/") for p in added), sorted(added)
+    assert "asyncio/core.py" in ours
+
+
+@pytest.mark.skipif(not os.environ.get("MQTTAS_MICROPYTHON_SRC"),
+                    reason="MQTTAS_MICROPYTHON_SRC: a MicroPython checkout with lib/micropython-lib")
+def test_qemu_manifest_freezes_all_of_asyncio():
+    src = pathlib.Path(os.environ["MQTTAS_MICROPYTHON_SRC"])
+    ours = frozen(src, "qemu", "boards/MPS2_AN500", PORTS / "qemu" / "manifest.py")
+    own = frozen(src, "qemu", "boards/MPS2_AN500", src / "extmod" / "asyncio" / "manifest.py")
+    # asyncio as other ports freeze it, and task.py, which _asyncio replaces there.
+    assert ours - own == {"asyncio/task.py"} | {p for p in ours if p.startswith("mqtt_as/")}, sorted(ours - own)
+    assert own <= ours and "mqtt_as/__init__.py" in ours
