@@ -28,11 +28,13 @@ libnewlib-arm-none-eabi), cmake, and the rustup targets thumbv6m-none-eabi
 and thumbv8m.main-none-eabi. Cargo's output is kept under
 target/fw-harness/ between runs."""
 
+import importlib
 import os
 import pathlib
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -310,13 +312,10 @@ def default_manifest(src, port, board, config):
 
 
 def frozen(src, port, board, manifest):
-    import importlib
-
-    sys_path = str(src / "tools")
-    import sys
-
-    if sys_path not in sys.path:
-        sys.path.insert(0, sys_path)
+    """The target paths MicroPython's manifest tool freezes for a manifest."""
+    tools_dir = str(src / "tools")
+    if tools_dir not in sys.path:
+        sys.path.insert(0, tools_dir)
     manifestfile = importlib.import_module("manifestfile")
     m = manifestfile.ManifestFile(manifestfile.MODE_FREEZE, {
         "MPY_DIR": str(src), "MPY_LIB_DIR": str(src / "lib" / "micropython-lib"),
