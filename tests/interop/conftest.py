@@ -154,6 +154,30 @@ def paho(paho_factory):
     return paho_factory()
 
 
+@pytest.fixture(scope="session")
+def _proven():
+    return {}
+
+
+@pytest.fixture
+def prove(_proven, broker_name, version):
+    """prove(what, check): run check() (a paho proof of a broker deviation)
+    once per broker, version and `what`; later calls repeat its outcome."""
+
+    def run(what, check):
+        key = (broker_name, version, what)
+        if key not in _proven:
+            try:
+                check()
+                _proven[key] = None
+            except AssertionError as e:
+                _proven[key] = e
+        if _proven[key] is not None:
+            raise _proven[key]
+
+    return run
+
+
 @pytest.fixture
 def note(request):
     """note(text): a broker deviation to show in the matrix."""

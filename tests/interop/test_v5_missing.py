@@ -37,22 +37,29 @@ def broker_reply(port, seconds=5):
     return got, closed
 
 
-def test_v5_refused(broker, port, version, kind, ours, paho_factory, note):
+def paho_gets_no_connack(paho_factory):
+    """paho, too, gets no CONNACK to a 5.0 CONNECT with a property."""
+    p = paho_factory(connect=False, alias_max=10)
+    p.connect(wait=False)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and p.connack is None:  # Silence is what is proven.
+        time.sleep(0.1)
+    assert p.connack is None, "paho got a CONNACK: %r (remove the deviation)" % (p.connack,)
+
+
+def test_v5_refused(broker, port, version, kind, ours, paho_factory, note, prove):
     dev = broker.deviations.get("v5_connect")
     if dev:
-        # paho, too, gets no CONNACK to a 5.0 CONNECT with a property.
-        p = paho_factory(connect=False, alias_max=10)
-        p.connect(wait=False)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and p.connack is None:  # Silence is what is proven.
-            time.sleep(0.1)
-        assert p.connack is None, "paho got a CONNACK: %r (remove the deviation)" % (p.connack,)
+        prove("v5_connect", lambda: paho_gets_no_connack(paho_factory))
         note(dev)
         e = ours.connect(port, version, expect=None)
         assert e.kind == "lost" and "ConnAck" in e["why"], e.line
         return
-    reply, _ = broker_reply(port)
-    assert reply == bytes([0x20, 2, 0, 1]), "broker's reply to 5.0 CONNECT: %r" % reply
+    def replies_0x01():
+        reply, _ = broker_reply(port)
+        assert reply == bytes([0x20, 2, 0, 1]), "broker's reply to 5.0 CONNECT: %r" % reply
+
+    prove("v5_reply", replies_0x01)
     e = ours.connect(port, version, expect=None)
     assert e.kind == "lost", e.line
     assert "5.0" in e["why"] and "support" in e["why"], e.line
