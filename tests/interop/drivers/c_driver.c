@@ -30,13 +30,13 @@
 #include "mqttas.h"
 
 #define MAX_TOKENS 48
-#define ALIAS_MAX 10
 
 /* The client once a connect command has initialised it, else NULL. */
 static mqttas_client *client;
 static mqttas_client *storage;
 static size_t storage_size;
-static uint8_t rx_buf[65536], tx_buf[16384], store_buf[65536], alias_buf[4096];
+static uint8_t rx_buf[65536], tx_buf[16384], store_buf[65536], alias_buf[4096], out_alias_buf[4096];
+static uint16_t qos2_ids[256];
 static int sock = -1;
 
 static uint32_t now_ms(void)
@@ -284,8 +284,21 @@ static void cmd_connect(const args *a)
         cfg.session_expiry = (uint32_t)num(a, "expiry", 0);
     }
     cfg.topic_alias_maximum = cfg.version == MQTTAS_VERSION_5 ? (uint16_t)num(a, "alias_max", 0) : 0;
-    r = mqttas_client_init(storage, storage_size, &cfg, rx_buf, sizeof rx_buf, tx_buf, sizeof tx_buf, store_buf,
-                           sizeof store_buf, alias_buf, sizeof alias_buf);
+    mqttas_buffers bufs = {
+        .rx = rx_buf,
+        .rx_len = sizeof rx_buf,
+        .tx = tx_buf,
+        .tx_len = sizeof tx_buf,
+        .store = store_buf,
+        .store_len = sizeof store_buf,
+        .aliases = alias_buf,
+        .aliases_len = sizeof alias_buf,
+        .out_aliases = out_alias_buf,
+        .out_aliases_len = sizeof out_alias_buf,
+        .inbound_qos2 = qos2_ids,
+        .inbound_qos2_len = sizeof qos2_ids / sizeof qos2_ids[0],
+    };
+    r = mqttas_client_init(storage, storage_size, &cfg, &bufs);
     if (r != MQTTAS_OK) {
         refused("init", r);
         return;

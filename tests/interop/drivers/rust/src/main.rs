@@ -16,7 +16,8 @@ use mqttas::session::ConnectOptions;
 use mqttas::wire::{Properties, Property, SubOptions, Subscription, Will};
 use mqttas::{Client, Config, Event, QoS, ReasonCode, Version};
 
-/// Inbound topic aliases we accept when a connect asks for them.
+/// Bytes of each topic alias table: the inbound aliases we accept when a
+/// connect asks for them, the outbound ones a publication sets.
 const ALIAS_TABLE: usize = 4096;
 
 fn out(line: &str) {
@@ -129,7 +130,9 @@ fn connect(a: &Args<'_>) -> Result<TcpDriver<'static>, String> {
     };
     // Each connect is a new client (a device restart): its buffers live
     // as long as the program.
-    let storage = Box::leak(Box::new(Storage::new(65536, 16384, 65536, ALIAS_TABLE)));
+    let storage = Box::leak(Box::new(
+        Storage::new(65536, 16384, 65536, ALIAS_TABLE).with_out_aliases(ALIAS_TABLE),
+    ));
     let client = Client::new(config, storage.buffers()).map_err(|e| e.to_string())?;
     let mut driver = TcpDriver::new(client);
     let will_payload = unhex(a.get("will_payload").unwrap_or(""));
