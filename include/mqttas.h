@@ -442,6 +442,9 @@ enum mqttas_protocol_error
   MQTTAS_PROTOCOL_EMPTY_TOPIC = 26,
   // SUBACK or UNSUBACK without one code per topic filter of the request.
   MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH = 27,
+  // PUBLISH with an empty topic name and a topic alias not set on this
+  // connection.
+  MQTTAS_PROTOCOL_UNKNOWN_TOPIC_ALIAS = 28,
   // A rule this version of the C API has no code for.
   MQTTAS_PROTOCOL_OTHER = 255,
 };

@@ -178,6 +178,9 @@ pub enum mqttas_protocol_error {
     MQTTAS_PROTOCOL_EMPTY_TOPIC = 26,
     /// SUBACK or UNSUBACK without one code per topic filter of the request.
     MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH = 27,
+    /// PUBLISH with an empty topic name and a topic alias not set on this
+    /// connection.
+    MQTTAS_PROTOCOL_UNKNOWN_TOPIC_ALIAS = 28,
     /// A rule this version of the C API has no code for.
     MQTTAS_PROTOCOL_OTHER = 255,
 }
@@ -472,6 +475,7 @@ fn protocol_to_c(e: DecodeError) -> (mqttas_protocol_error, u8) {
         D::UnexpectedSessionPresent => (MQTTAS_PROTOCOL_UNEXPECTED_SESSION_PRESENT, 0),
         D::EmptyTopic => (MQTTAS_PROTOCOL_EMPTY_TOPIC, 0),
         D::CodeCountMismatch => (MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH, 0),
+        D::UnknownTopicAlias => (MQTTAS_PROTOCOL_UNKNOWN_TOPIC_ALIAS, 0),
         _ => (MQTTAS_PROTOCOL_OTHER, 0),
     }
 }
@@ -509,6 +513,7 @@ fn protocol_from_c(code: u32, v: u8) -> Option<DecodeError> {
         x if x == c(MQTTAS_PROTOCOL_UNEXPECTED_SESSION_PRESENT) => D::UnexpectedSessionPresent,
         x if x == c(MQTTAS_PROTOCOL_EMPTY_TOPIC) => D::EmptyTopic,
         x if x == c(MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH) => D::CodeCountMismatch,
+        x if x == c(MQTTAS_PROTOCOL_UNKNOWN_TOPIC_ALIAS) => D::UnknownTopicAlias,
         _ => return None,
     })
 }
@@ -802,12 +807,13 @@ mod tests {
                 DecodeError::UnexpectedPacket(v),
                 DecodeError::PacketTooLarge,
                 DecodeError::InvalidTopicAlias,
+                DecodeError::UnknownTopicAlias,
             ] {
                 let (c, d) = protocol_to_c(e);
                 assert_eq!(protocol_from_c(c as u32, d), Some(e));
             }
         }
-        for code in 1..=27u32 {
+        for code in 1..=28u32 {
             let e = protocol_from_c(code, 7).unwrap();
             assert_eq!(protocol_to_c(e).0 as u32, code);
         }

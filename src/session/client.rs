@@ -1519,11 +1519,13 @@ impl Core<'_> {
             return Err(LostReason::Protocol(DecodeError::InvalidTopicAlias));
         }
         if topic.is_empty() {
+            // 5.0 3.3.4: an alias with no mapping yet and no topic to set
+            // it to is a Protocol Error (0x82), not an invalid alias.
             return self
                 .aliases
                 .get(alias)
                 .map(Topic::Alias)
-                .ok_or(LostReason::Protocol(DecodeError::InvalidTopicAlias));
+                .ok_or(LostReason::Protocol(DecodeError::UnknownTopicAlias));
         }
         self.aliases
             .set(alias, topic)
