@@ -468,3 +468,65 @@ fn a_permanent_refusal_after_a_good_session_is_retried_at_the_cap() {
     );
     assert!(s.permanent as usize >= iv.len() - 1, "{s:?}");
 }
+
+#[test]
+fn the_driver_tells_a_broker_close_from_its_own() {
+    // The broker reads CONNECT and closes: the client hears "link down",
+    // the driver knows the broker closed it (hostile suite N1).
+    let b = FakeBroker::start(|_, _| {});
+    let mut storage = Storage::default();
+    let client = Client::new(config(), storage.buffers()).unwrap();
+    let mut d = TcpDriver::new(client);
+    d.set_broker(b.addr.as_str()).unwrap();
+    d.set_reconnect_policy(quick_policy(), 1);
+    let opts = ConnectOptions {
+        client_id: "closed-by-broker",
+        ..Default::default()
+    };
+    let mut log = Log::default();
+    assert!(drive(
+        &mut d,
+        &opts,
+        &mut log,
+        Duration::from_secs(5),
+        |l| { !l.lost.is_empty() }
+    ));
+    assert_eq!(log.lost[0].1, "link down");
+    let end = d.link_end().map(|e| e.to_string());
+    assert_eq!(end.as_deref(), Some("the broker closed the connection"));
+}
+
+#[test]
+fn the_rust_client_says_the_broker_closed_the_connection() {
+    // What mqttas-client prints when the broker closes right after CONNECT
+    // (as the C client and mqtt_as say), not just "link down".
+    let b = FakeBroker::start(|_, _| {});
+    let port = b.addr.rsplit(':').next().unwrap().to_string();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mqttas-client"))
+        .args([
+            "-m", "sub", "-p", &port, "-H", "100", "-b", "100", "-X", "200",
+        ])
+        .args(["-B", "0", "-j", "0", "-T", "2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    child.wait().unwrap();
+    let lost: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("connection lost"))
+        .collect();
+    assert!(!lost.is_empty(), "{err}");
+    assert!(
+        lost.iter()
+            .all(|l| l.ends_with("connection lost: link down: the broker closed the connection")),
+        "{err}"
+    );
+}

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use mqttas::driver::{Clock, Storage, TcpDriver};
 use mqttas::reconnect::{Action, Cause, Policy};
-use mqttas::session::{ConnectOptions, State};
+use mqttas::session::{ConnectOptions, LostReason, State};
 use mqttas::wire::{SubOptions, Subscription};
 use mqttas::{Client, Config, Error, Event, QoS, ReasonCode, Version};
 
@@ -193,7 +193,10 @@ struct Seen {
     session_present: bool,
     subscribed: bool,
     refused_subscription: bool,
-    lost: Option<mqttas::session::LostReason>,
+    lost: Option<LostReason>,
+    /// When the loss was seen: the policy's waits start then (the poll
+    /// that saw it may have slept through them before returning).
+    lost_at: u32,
     disconnected: bool,
 }
 
@@ -280,6 +283,7 @@ fn main() -> ExitCode {
     let mut subscribed_once = false;
     let mut disconnecting = false;
     let mut stopping = false;
+    let mut lost_at = None;
     let mut sub = Sub {
         seen: HashMap::new(),
         distinct: 0,
@@ -307,11 +311,11 @@ fn main() -> ExitCode {
             match driver.keep_connected(&options) {
                 Ok(Some(Action::HoldDown { until })) => log(&format!(
                     "outage: link held down for {} ms",
-                    until.wrapping_sub(driver.now()) as i32
+                    until.wrapping_sub(lost_at.take().unwrap_or_else(|| driver.now())) as i32
                 )),
                 Ok(Some(Action::BounceLink { until })) => log(&format!(
                     "link bounce: held down for {} ms",
-                    until.wrapping_sub(driver.now()) as i32
+                    until.wrapping_sub(lost_at.take().unwrap_or_else(|| driver.now())) as i32
                 )),
                 Ok(_) => {}
                 Err(e) => {
@@ -424,7 +428,10 @@ fn main() -> ExitCode {
                     }
                     completed += 1;
                 }
-                Event::ConnectionLost(reason) => seen.lost = Some(*reason),
+                Event::ConnectionLost(reason) => {
+                    seen.lost = Some(*reason);
+                    seen.lost_at = clock.now();
+                }
                 Event::Disconnected => seen.disconnected = true,
                 _ => {}
             }
@@ -435,11 +442,15 @@ fn main() -> ExitCode {
         });
         drop(out);
         if let Some(reason) = seen.lost {
-            // A 5.0 broker's DISCONNECT may say why, as the C client shows.
-            let props = driver.client().disconnect_properties();
-            match props.reason_string() {
-                Some(why) => log(&format!("connection lost: {reason}: \"{why}\"")),
-                None => log(&format!("connection lost: {reason}")),
+            // A 5.0 broker's DISCONNECT or refusal may say why and where to
+            // go; a link the driver closed, why (the broker closed it, a
+            // reset): as the C client shows.
+            let loss = reason.with_properties(driver.client().disconnect_properties());
+            match (reason, driver.link_end()) {
+                (LostReason::LinkDown, Some(end)) => {
+                    log(&format!("connection lost: {loss}: {end}"))
+                }
+                _ => log(&format!("connection lost: {loss}")),
             }
             let cause = Cause::of(&reason);
             disconnecting = false;
@@ -451,9 +462,10 @@ fn main() -> ExitCode {
             if let (Cause::BackOff | Cause::Permanent, Some(at)) = (cause, next) {
                 log(&format!(
                     "{cause}: next try in {} ms",
-                    at.wrapping_sub(driver.now()) as i32
+                    at.wrapping_sub(seen.lost_at) as i32
                 ));
             }
+            lost_at = Some(seen.lost_at);
         }
         if seen.disconnected {
             break;
