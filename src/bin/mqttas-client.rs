@@ -43,6 +43,7 @@ const USAGE: &str = "usage: mqttas-client [options]
                in 3.1.1 a larger message is skipped (and acknowledged)
   -Q IDS       inbound QoS 2 messages tracked until released (256): more than
                a broker beyond our receive maximum (16) sends at once
+  -A N         5.0: topic aliases the broker may set, topic alias maximum (0)
   -T SECONDS   give up (exit 1) after this long, 0 for never (0)
   -R FILE      create FILE once subscribed (sub), for scripts
   -O TICK      start the millisecond clock at TICK (tests wrap-around)
@@ -92,6 +93,7 @@ struct Opts {
     store_size: usize,
     max_packet: u32,
     qos2_ids: u16,
+    alias_max: u16,
     clock_start: Option<u32>,
     response_ms: u32,
     policy: Policy,
@@ -118,6 +120,7 @@ fn parse() -> Result<Opts, String> {
         store_size: 65536,
         max_packet: 65536,
         qos2_ids: 256,
+        alias_max: 0,
         clock_start: None,
         response_ms: 0,
         policy: Policy::default(),
@@ -154,6 +157,7 @@ fn parse() -> Result<Opts, String> {
             "-S" => o.store_size = num("-S", args.next())?,
             "-M" => o.max_packet = num("-M", args.next())?,
             "-Q" => o.qos2_ids = num("-Q", args.next())?,
+            "-A" => o.alias_max = num("-A", args.next())?,
             "-T" => o.timeout_s = num("-T", args.next())?,
             "-R" => o.ready_file = Some(args.next().ok_or("-R needs a file")?),
             "-O" => o.clock_start = Some(num("-O", args.next())?),
@@ -236,12 +240,16 @@ fn main() -> ExitCode {
             Config::default().response_time_ms
         },
         maximum_packet_size: o.max_packet,
+        topic_alias_maximum: o.alias_max,
         ..Config::default()
     };
     // A message up to the maximum packet size is taken whole.
     let rx_size = (o.max_packet as usize).max(4096);
+    // Each inbound alias: a 5-byte record head and a topic of up to 123
+    // bytes, as the C client and mqtt_as size it.
+    let aliases = usize::from(o.alias_max) * 128;
     let mut storage =
-        Storage::new(rx_size, 4096, o.store_size, 0).with_inbound_qos2(o.qos2_ids.into());
+        Storage::new(rx_size, 4096, o.store_size, aliases).with_inbound_qos2(o.qos2_ids.into());
     let client = match Client::new(config, storage.buffers()) {
         Ok(c) => c,
         Err(e) => {
