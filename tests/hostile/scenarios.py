@@ -44,6 +44,7 @@ Spec references: 3.1.1 = MQTT Version 3.1.1 (OASIS, 29 October 2014),
 
 import asyncio
 import re
+import time
 
 import broker as B
 
@@ -225,6 +226,38 @@ async def pingresp_behind_backlog(ctx, conn):
     await ctx.printed(b"b-%d" % n, conn=conn)
     got = ctx.count_topic("hostile/backlog")
     ctx.check(got == n, "%d of %d messages of the backlog delivered" % (got, n))
+
+
+async def pingresp_never_while_sending(ctx, conn):
+    """The broker sends a QoS 0 PUBLISH every 20 ms and never answers a
+    PINGREQ: alive towards the client, deaf to it. While bytes come the
+    client waits for the PINGRESP, but only response time + 1.5 keep alive
+    after its PINGREQ (the core's rule, `Config::response_time_ms`): no
+    sooner, and not for ever."""
+    if not await conn.accept():
+        return
+    conn.pingresp = False
+    bound = ctx.response_s + 1.5 * ctx.keepalive
+    end = time.monotonic() + bound + 10
+    i = 0
+    while not conn.closed and time.monotonic() < end:
+        i += 1
+        if not await conn.send(pub(conn, "hostile/chatter", b"c-%d" % i)):
+            break
+        await asyncio.sleep(0.02)
+    pings = conn.packets("PINGREQ")
+    if not pings:
+        ctx.fail("no PINGREQ")
+    elif not conn.closed:
+        ctx.fail("still connected %.0f s after an unanswered PINGREQ" % (time.monotonic() - pings[0].t))
+    else:
+        waited = conn.t_closed - pings[0].t
+        ctx.note("closed %.2f s after the PINGREQ (the bound: %.1f s)" % (waited, bound))
+        ctx.check(len(pings) == 1, "%d PINGREQs: one at a time" % len(pings))
+        ctx.check(waited >= bound - 0.25, "closed %.2f s after its PINGREQ while the broker was "
+                  "sending: before response time + 1.5 keep alive (%.1f s)" % (waited, bound))
+        ctx.check(waited <= bound + 2.5, "closed %.2f s after its PINGREQ: later than response "
+                  "time + 1.5 keep alive (%.1f s)" % (waited, bound))
 
 
 async def no_connack(ctx, conn):
@@ -425,10 +458,38 @@ def alias(value):
     return fault
 
 
+# Server redirection (5.0 4.11): DISCONNECT or CONNACK 0x9C (use another
+# server) and 0x9D (server moved) may carry a Server Reference, which the
+# client must show.
+REDIRECTS = (0x9C, 0x9D)
+SERVER_REFERENCE = "elsewhere.example:1884"
+
+
+def redirect(code):
+    """The Server Reference property that goes with `code`, if any."""
+    return [(0x1C, SERVER_REFERENCE)] if code in REDIRECTS else []
+
+
+async def alias_set_then_used(ctx, conn):
+    """5.0, Topic Alias Maximum 4: a PUBLISH sets alias 2, the next one
+    uses it with an empty topic: both delivered on the topic."""
+    if not await conn.accept():
+        return
+    if conn.connect.prop(0x22, 0) < 2:
+        ctx.fail("CONNECT announces Topic Alias Maximum %d, asked for 4" % conn.connect.prop(0x22, 0))
+        return
+    await conn.send(pub(conn, "hostile/aliased", b"set", properties=[(0x23, 2)]))
+    await conn.send(pub(conn, b"", b"used", properties=[(0x23, 2)]))
+    await ctx.printed(b"used", topic="hostile/aliased", conn=conn)
+    ctx.check(ctx.count_topic("hostile/aliased") == 2, "%d of 2 messages on the aliased topic"
+              % ctx.count_topic("hostile/aliased"))
+
+
 def disconnect_with(code):
     async def fault(ctx, conn):
         if await conn.accept():
-            await conn.send(B.disconnect(True, code, [(0x1F, "hostile says 0x%02x" % code)]))
+            await conn.send(B.disconnect(True, code, [(0x1F, "hostile says 0x%02x" % code)]
+                                         + redirect(code)))
     return fault
 
 
@@ -440,7 +501,7 @@ async def disconnect_311(ctx, conn):
 def refuse(code):
     async def fault(ctx, conn):
         if await conn.expect("CONNECT"):
-            await conn.send(B.connack(conn.v5, code))
+            await conn.send(B.connack(conn.v5, code, properties=redirect(code) if conn.v5 else ()))
             conn.close()  # MQTT-3.2.2-7 (5.0), 3.2.2.3 (3.1.1).
     return fault
 
@@ -535,6 +596,19 @@ SCENARIOS = [
     Scenario("topic-alias-above-max", "5.0: a Topic Alias above the client's Topic Alias "
              "Maximum", alias(None), versions=(5,), reason={0x94}, text=r"(?i)alias",
              spec="5.0 [MQTT-3.1.2-26], 3.3.2.3.4: DISCONNECT 0x94 Topic Alias invalid"),
+    Scenario("topic-alias-above-max-4", "5.0: Topic Alias 5 to a client whose Topic Alias "
+             "Maximum is 4", alias(None), versions=(5,), reason={0x94}, text=r"(?i)alias",
+             args={"-A": 4},
+             spec="5.0 [MQTT-3.1.2-26], 3.3.4: DISCONNECT 0x94 Topic Alias invalid"),
+    Scenario("topic-alias-unknown-empty", "5.0: an empty topic with Topic Alias 3, never "
+             "set on this connection", after_accept(lambda c: pub(c, b"", properties=[(0x23, 3)])),
+             versions=(5,), reason={0x82}, text=r"(?i)alias", args={"-A": 4},
+             spec="5.0 3.3.4: no mapping for the alias and a zero length Topic Name: "
+                  "Protocol Error (0x82)"),
+    Scenario("topic-alias-set-then-used", "5.0: a PUBLISH sets Topic Alias 2, the next "
+             "uses it with an empty topic", alias_set_then_used, kind="keep", versions=(5,),
+             args={"-A": 4},
+             spec="5.0 3.3.2.3.4: the receiver uses the alias's topic"),
     Scenario("topic-alias-zero", "5.0: a Topic Alias of 0", alias(0), versions=(5,),
              reason={0x94}, text=r"(?i)alias",
              spec="5.0 [MQTT-3.3.2-8], 3.3.2.3.4: DISCONNECT 0x94 Topic Alias invalid"),
@@ -647,6 +721,11 @@ SCENARIOS = [
              kind="keep", args={"-k": 2},
              spec="3.1.1, 5.0 3.1.2.10 ('a reasonable amount of time'): the broker is "
                   "sending; mqtt_as 0.8.3 counts any packet as a sign of life"),
+    Scenario("pingresp-never-while-sending", "never a PINGRESP, but a QoS 0 PUBLISH every "
+             "20 ms: the broker sends and does not listen", pingresp_never_while_sending,
+             reason=ERROR_OR_NONE, text=TIMEOUT_TEXT_PING, args={"-k": 2},
+             spec="3.1.1, 5.0 3.1.2.10: SHOULD close in a reasonable time; the core waits "
+                  "response time + 1.5 keep alive (a broker's own limit, [MQTT-3.1.2-24])"),
     Scenario("no-connack", "CONNECT never answered", no_connack, reason=ERROR_OR_NONE,
              text=r"(?i)CONNACK", spec="3.1.1 3.1.4, 5.0 3.1.4: wait a reasonable time, close"),
     Scenario("close-before-connack", "close right after CONNECT", close_before_connack,
@@ -661,6 +740,12 @@ SCENARIOS = [
              text=r"(?i)DISCONNECT|0x0e|must not send|unexpected",
              forbid=r"(?i)success|normal disconnection", defect="7",
              spec="3.1.1 3.14: DISCONNECT is sent by the client only"),
+    Scenario("disconnect-v311-repeat", "3.1.1: CONNACK, then DISCONNECT, on every "
+             "connection", disconnect_311, kind="repeat", versions=(4,), reason=NONE,
+             text=r"(?i)DISCONNECT|0x0e|must not send|unexpected",
+             forbid=r"(?i)success|normal disconnection", backoff="grow",
+             spec="read as a close by the broker (an outage): a connection that did not "
+                  "stay up must not reset the backoff (issue 12 defect 2)"),
     Scenario("v5-to-311-broker", "5.0 CONNECT answered by a 3.1.1-only broker (CONNACK "
              "return code 1)", v311_broker_refuses_v5, versions=(5,),
              text=r"(?i)(not|n't) support (MQTT )?5|protocol version",
@@ -675,8 +760,11 @@ for _code in SERVER_DISCONNECT:
     SCENARIOS.append(Scenario(
         "disconnect-0x%02x" % _code, "5.0: DISCONNECT %s with a Reason String"
         % NAMES5[_code].replace("[sz]", "z"), disconnect_with(_code), versions=(5,),
-        reason=NONE, text=r"(?is)(?=.*%s)(?=.*hostile says 0x%02x)" % (words(NAMES5[_code]), _code),
-        defect="7", spec="5.0 3.14.2.1 reason code, 3.14.2.2.3 Reason String"))
+        reason=NONE, text=r"(?is)(?=.*%s)(?=.*hostile says 0x%02x)%s" % (
+            words(NAMES5[_code]), _code,
+            r"(?=.*%s)" % re.escape(SERVER_REFERENCE) if _code in REDIRECTS else ""),
+        defect="7", spec="5.0 3.14.2.1 reason code, 3.14.2.2.3 Reason String"
+        + (", 3.14.2.2.5 Server Reference (4.11)" if _code in REDIRECTS else "")))
 
 # The same, on every connection: the waits must grow (issue 12 defect 2).
 for _code in (0x89, 0x8E, 0x97):
@@ -701,7 +789,9 @@ for _code in CONNACK_REFUSALS5:
         "refuse-5-0x%02x" % _code, "5.0: CONNACK %s after a good session"
         % NAMES5[_code].replace("[sz]", "z"), refuse(_code), kind="repeat", versions=(5,),
         reason=NONE,
-        text=r"(?i)refused.*(%s|0x%02x)" % (words(NAMES5[_code]), _code),
+        text=r"(?i)refused.*(%s|0x%02x)%s" % (
+            words(NAMES5[_code]), _code,
+            ".*" + re.escape(SERVER_REFERENCE) if _code in REDIRECTS else ""),
         backoff=("permanent" if _code in PERMANENT5 else
                  "grow" if _code in TRANSIENT5 else "either"),
         defect="3" if _code in PERMANENT5 else "",
