@@ -1,17 +1,18 @@
 """What the client keeps to whatever a broker sends, against a scripted
-broker (rawbroker.py): a maximum packet size (config['max_packet_size'],
-65536 by default), announced in MQTT 5.0 and enforced in 3.1.1 by skipping
-the message with a log line, so that a 200 MB PUBLISH is never assembled
-and memory stays bounded (peak RSS measured) (issue 12, defect 5); what a
-broker says when it ends or refuses a connection reaches the application
-(defect 7)."""
+broker (RawBroker, tests/lib/fakebroker.py): a maximum packet size
+(config['max_packet_size'], 65536 by default), announced in MQTT 5.0 and
+enforced in 3.1.1 by skipping the message with a log line, so that a
+200 MB PUBLISH is never assembled and memory stays bounded (peak RSS
+measured) (issue 12, defect 5); what a broker says when it ends or refuses
+a connection reaches the application (defect 7); a broker beyond our
+Receive Maximum is reported (defect 1)."""
 
 import asyncio
 import re
 
 import pytest
 
-from rawbroker import CONNECT, DISCONNECT, PUBACK, PUBCOMP, PUBREC, SUBSCRIBE, RawBroker
+from fakebroker import CONNECT, DISCONNECT, PUBACK, PUBCOMP, PUBREC, SUBSCRIBE, RawBroker
 from test_apps import finish, launch
 
 BIG = 200 * 1024 * 1024
