@@ -324,6 +324,20 @@ fn run_against(
     id: &str,
     time: Duration,
 ) -> (Log, Stats) {
+    let (log, stats, _) = run_against_until(b, version, policy, id, time, |_| false);
+    (log, stats)
+}
+
+/// [`run_against`] until `done(log)` too; also why the driver closed the
+/// last link ([`TcpDriver::link_end`]).
+fn run_against_until(
+    b: &FakeBroker,
+    version: Version,
+    policy: Policy,
+    id: &str,
+    time: Duration,
+    done: impl FnMut(&Log) -> bool,
+) -> (Log, Stats, Option<String>) {
     let config = Config {
         version,
         keep_alive: 30,
@@ -340,8 +354,9 @@ fn run_against(
         ..Default::default()
     };
     let mut log = Log::default();
-    drive(&mut d, &opts, &mut log, time, |_| false);
-    (log, d.reconnect_state().unwrap().stats())
+    drive(&mut d, &opts, &mut log, time, done);
+    let end = d.link_end().map(|e| e.to_string());
+    (log, d.reconnect_state().unwrap().stats(), end)
 }
 
 /// Small policy values so that the growth shows within seconds.
@@ -474,25 +489,15 @@ fn the_driver_tells_a_broker_close_from_its_own() {
     // The broker reads CONNECT and closes: the client hears "link down",
     // the driver knows the broker closed it (hostile suite N1).
     let b = FakeBroker::start(|_, _| {});
-    let mut storage = Storage::default();
-    let client = Client::new(config(), storage.buffers()).unwrap();
-    let mut d = TcpDriver::new(client);
-    d.set_broker(b.addr.as_str()).unwrap();
-    d.set_reconnect_policy(quick_policy(), 1);
-    let opts = ConnectOptions {
-        client_id: "closed-by-broker",
-        ..Default::default()
-    };
-    let mut log = Log::default();
-    assert!(drive(
-        &mut d,
-        &opts,
-        &mut log,
+    let (log, _, end) = run_against_until(
+        &b,
+        Version::V311,
+        quick_policy(),
+        "closed-by-broker",
         Duration::from_secs(5),
-        |l| { !l.lost.is_empty() }
-    ));
+        |l| !l.lost.is_empty(),
+    );
     assert_eq!(log.lost[0].1, "link down");
-    let end = d.link_end().map(|e| e.to_string());
     assert_eq!(end.as_deref(), Some("the broker closed the connection"));
 }
 

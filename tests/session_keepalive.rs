@@ -348,6 +348,14 @@ fn backlog_config(v: mqttas::Version) -> Config {
     }
 }
 
+/// The one loss so far is a PINGRESP timeout at a time within `at` ms.
+fn lost_for_pingresp_within(p: &Pair, at: std::ops::RangeInclusive<u64>, what: &str) {
+    let lost = p.lost();
+    assert_eq!(lost.len(), 1, "{what}: {lost:?}");
+    assert_eq!(lost[0].1, LostReason::Timeout(Awaited::PingResp), "{what}");
+    assert!(at.contains(&lost[0].0), "{what}: lost at {} ms", lost[0].0);
+}
+
 /// The broker sends a QoS 0 message every `every` ms for `ms` ms.
 fn broker_sends(p: &mut Pair, ms: u64, every: u64) -> u32 {
     let mut n = 0u32;
@@ -401,14 +409,8 @@ fn silence_after_the_backlog_is_a_lost_pingresp_response_time_after_the_last_byt
         assert_eq!(ping_t, 10_000, "{v:?}");
         broker_sends(&mut p, 6_000, 100); // 10.0 .. 15.9 s, the last at 15.9 s.
         p.advance(HOUR);
-        let lost = p.lost();
-        assert_eq!(lost.len(), 1, "{v:?}: {lost:?}");
-        assert_eq!(lost[0].1, LostReason::Timeout(Awaited::PingResp));
-        assert!(
-            (17_900..=18_000).contains(&lost[0].0),
-            "{v:?}: last byte at 15.9 s, lost at {} ms (want 2 s later)",
-            lost[0].0
-        );
+        let what = format!("{v:?}: last byte at 15.9 s, lost 2 s later");
+        lost_for_pingresp_within(&p, 17_900..=18_000, &what);
     }
 }
 
@@ -427,14 +429,8 @@ fn a_broker_that_sends_but_never_answers_is_dropped_one_and_a_half_keep_alives_l
             vec![5_000],
             "{v:?}: one PINGREQ outstanding at a time"
         );
-        let lost = p.lost();
-        assert_eq!(lost.len(), 1, "{v:?}: {lost:?}");
-        assert_eq!(lost[0].1, LostReason::Timeout(Awaited::PingResp));
-        assert!(
-            (37_000..=37_100).contains(&lost[0].0),
-            "{v:?}: PINGREQ at 5 s, lost at {} ms (want 37 s)",
-            lost[0].0
-        );
+        let what = format!("{v:?}: PINGREQ at 5 s, lost at 37 s");
+        lost_for_pingresp_within(&p, 37_000..=37_100, &what);
     }
 }
 
@@ -451,13 +447,7 @@ fn the_longest_wait_for_a_pingresp_follows_the_server_keep_alive() {
     p.broker.replies.pingresp = Reply::Drop;
     broker_sends(&mut p, 20_000, 100);
     assert_eq!(p.broker.ping_times(), vec![1_000]);
-    let lost = p.lost();
-    assert_eq!(lost.len(), 1, "{lost:?}");
-    assert!(
-        (9_000..=9_100).contains(&lost[0].0),
-        "PINGREQ at 1 s, lost at {} ms (want 9 s)",
-        lost[0].0
-    );
+    lost_for_pingresp_within(&p, 9_000..=9_100, "PINGREQ at 1 s, lost at 9 s");
 }
 
 #[test]
@@ -473,11 +463,5 @@ fn the_pingresp_bound_across_the_clock_wrap() {
     p.broker.replies.pingresp = Reply::Drop;
     broker_sends(&mut p, 60_000, 100);
     assert!(p.now < 0x8000_0000, "the clock wrapped");
-    let lost = p.lost();
-    assert_eq!(lost.len(), 1, "{lost:?}");
-    assert!(
-        (37_000..=37_100).contains(&lost[0].0),
-        "lost at {}",
-        lost[0].0
-    );
+    lost_for_pingresp_within(&p, 37_000..=37_100, "PINGREQ at 5 s, lost at 37 s");
 }

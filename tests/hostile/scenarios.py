@@ -515,6 +515,13 @@ async def v311_broker_refuses_v5(ctx, conn):
         conn.close()
 
 
+def bad_topic(name, doc, topic, reason, text, spec, **kw):
+    """A scenario: a PUBLISH on `topic` after a good CONNACK and SUBACK,
+    which the client must close on with the 5.0 `reason`."""
+    return Scenario(name, doc, after_accept(lambda c: pub(c, topic)), reason=reason, text=text,
+                    spec=spec, **kw)
+
+
 # ---- the table -----------------------------------------------------------
 
 PROTOCOL_TEXT = r"(?i)protocol|malformed|must not|not allowed|invalid|unexpected"
@@ -572,27 +579,21 @@ SCENARIOS = [
              after_accept(lambda c: pub(c, flags=0x06, pid=1)), reason={0x81},
              text=r"(?i)QoS",
              spec="3.1.1 [MQTT-3.3.1-4]: close; 5.0 3.3.1.2: Malformed Packet"),
-    Scenario("topic-bad-utf8", "a topic with ill-formed UTF-8 (0xC3 0x28)",
-             after_accept(lambda c: pub(c, b"hostile/\xc3\x28")), reason={0x81},
-             text=r"(?i)UTF-?8",
-             spec="3.1.1 [MQTT-1.5.3-1]: close; 5.0 1.5.4 [MQTT-1.5.4-1]: Malformed Packet"),
-    Scenario("topic-surrogate", "a topic holding an encoded surrogate (U+D800)",
-             after_accept(lambda c: pub(c, b"hostile/\xed\xa0\x80")), reason={0x81},
-             text=r"(?i)UTF-?8",
-             spec="3.1.1 [MQTT-1.5.3-1], 5.0 [MQTT-1.5.4-1]: no code points D800-DFFF"),
-    Scenario("topic-nul", "a topic holding U+0000",
-             after_accept(lambda c: pub(c, b"hostile/a\x00b")), reason={0x81},
-             text=r"(?i)U\+0000|NUL|null",
-             spec="3.1.1 [MQTT-1.5.3-2]: close; 5.0 [MQTT-1.5.4-2]: Malformed Packet"),
-    Scenario("topic-wildcard", "a topic name with wildcards (hostile/+/#)",
-             after_accept(lambda c: pub(c, b"hostile/+/#")), reason={0x81, 0x82},
-             text=r"(?i)wildcard|topic",
-             spec="3.1.1, 5.0 [MQTT-3.3.2-2]: no wildcards in a Topic Name"),
-    Scenario("topic-empty", "an empty topic name (5.0: and no Topic Alias)",
-             after_accept(lambda c: pub(c, b"")), reason={0x82}, text=r"(?i)topic",
-             defect="7",
-             spec="3.1.1 [MQTT-4.7.3-1]: at least one character; 5.0 3.3.2.1: "
-                  "zero length without a Topic Alias is a Protocol Error"),
+    bad_topic("topic-bad-utf8", "a topic with ill-formed UTF-8 (0xC3 0x28)",
+              b"hostile/\xc3\x28", {0x81}, r"(?i)UTF-?8",
+              "3.1.1 [MQTT-1.5.3-1]: close; 5.0 1.5.4 [MQTT-1.5.4-1]: Malformed Packet"),
+    bad_topic("topic-surrogate", "a topic holding an encoded surrogate (U+D800)",
+              b"hostile/\xed\xa0\x80", {0x81}, r"(?i)UTF-?8",
+              "3.1.1 [MQTT-1.5.3-1], 5.0 [MQTT-1.5.4-1]: no code points D800-DFFF"),
+    bad_topic("topic-nul", "a topic holding U+0000", b"hostile/a\x00b", {0x81},
+              r"(?i)U\+0000|NUL|null",
+              "3.1.1 [MQTT-1.5.3-2]: close; 5.0 [MQTT-1.5.4-2]: Malformed Packet"),
+    bad_topic("topic-wildcard", "a topic name with wildcards (hostile/+/#)", b"hostile/+/#",
+              {0x81, 0x82}, r"(?i)wildcard|topic",
+              "3.1.1, 5.0 [MQTT-3.3.2-2]: no wildcards in a Topic Name"),
+    bad_topic("topic-empty", "an empty topic name (5.0: and no Topic Alias)", b"", {0x82},
+              r"(?i)topic", "3.1.1 [MQTT-4.7.3-1]: at least one character; 5.0 3.3.2.1: "
+              "zero length without a Topic Alias is a Protocol Error", defect="7"),
     Scenario("topic-alias-above-max", "5.0: a Topic Alias above the client's Topic Alias "
              "Maximum", alias(None), versions=(5,), reason={0x94}, text=r"(?i)alias",
              spec="5.0 [MQTT-3.1.2-26], 3.3.2.3.4: DISCONNECT 0x94 Topic Alias invalid"),
