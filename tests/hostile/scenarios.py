@@ -216,9 +216,12 @@ async def pingresp_behind_backlog(ctx, conn):
         ctx.fail("no PINGREQ within 10 s")
         return
     conn.pingresp = False
-    n = 150
-    for i in range(1, n + 1):
-        if conn.closed or not await conn.send(pub(conn, "hostile/backlog", b"b-%d" % i)):
+    # 3 s by the clock, however long a loaded machine stretches the sleeps.
+    end = time.monotonic() + 3.0
+    n = 0
+    while time.monotonic() < end:
+        n += 1
+        if conn.closed or not await conn.send(pub(conn, "hostile/backlog", b"b-%d" % n)):
             break
         await asyncio.sleep(0.02)
     conn.pingresp = True
@@ -254,9 +257,12 @@ async def pingresp_never_while_sending(ctx, conn):
         waited = conn.t_closed - pings[0].t
         ctx.note("closed %.2f s after the PINGREQ (the bound: %.1f s)" % (waited, bound))
         ctx.check(len(pings) == 1, "%d PINGREQs: one at a time" % len(pings))
-        ctx.check(waited >= bound - 0.25, "closed %.2f s after its PINGREQ while the broker was "
+        # The broker may read the PINGREQ late on a loaded machine: 1 s of
+        # slack below (closing response time after the PINGREQ, 1.5 s, is
+        # what this catches), 3 s above.
+        ctx.check(waited >= bound - 1.0, "closed %.2f s after its PINGREQ while the broker was "
                   "sending: before response time + 1.5 keep alive (%.1f s)" % (waited, bound))
-        ctx.check(waited <= bound + 2.5, "closed %.2f s after its PINGREQ: later than response "
+        ctx.check(waited <= bound + 3.0, "closed %.2f s after its PINGREQ: later than response "
                   "time + 1.5 keep alive (%.1f s)" % (waited, bound))
 
 
