@@ -41,4 +41,4 @@ mod tcp;
 
 pub use clock::Clock;
 pub use storage::{Storage, HOST_INBOUND_QOS2_IDS};
-pub use tcp::{Error, TcpDriver};
+pub use tcp::{Error, LinkEnd, TcpDriver};

@@ -59,6 +59,32 @@ impl From<crate::Error> for Error {
     }
 }
 
+/// Why the driver closed the link, as [`TcpDriver::link_end`] tells: the
+/// client itself only hears "link down" ([`crate::session::LostReason::LinkDown`]).
+#[derive(Debug)]
+pub enum LinkEnd {
+    /// The broker closed the connection (end of stream).
+    ClosedByBroker,
+    /// Reading failed (a reset, for instance).
+    Read(io::Error),
+    /// Writing failed, or did not finish within the response time.
+    Write(io::Error),
+    /// The outage policy gave up on a connection attempt (no CONNACK in
+    /// time), or the application dropped the link.
+    Dropped,
+}
+
+impl fmt::Display for LinkEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkEnd::ClosedByBroker => f.write_str("the broker closed the connection"),
+            LinkEnd::Read(e) => write!(f, "receive failed: {e}"),
+            LinkEnd::Write(e) => write!(f, "send failed: {e}"),
+            LinkEnd::Dropped => f.write_str("closed by the client"),
+        }
+    }
+}
+
 /// A [`Client`] driven over a blocking TCP connection.
 ///
 /// Commands go straight to the client and what they queue is sent at once.
@@ -81,6 +107,7 @@ pub struct TcpDriver<'a> {
     inbuf: Box<[u8]>,
     pending: Pending,
     reconnect: Option<Reconnect>,
+    link_end: Option<LinkEnd>,
 }
 
 impl<'a> TcpDriver<'a> {
@@ -99,6 +126,7 @@ impl<'a> TcpDriver<'a> {
             inbuf: vec![0; READ_CHUNK].into_boxed_slice(),
             pending: Pending::default(),
             reconnect: None,
+            link_end: None,
         }
     }
 
@@ -121,6 +149,15 @@ impl<'a> TcpDriver<'a> {
     /// True while a TCP connection is open.
     pub fn is_link_up(&self) -> bool {
         self.stream.is_some()
+    }
+
+    /// Why the driver closed the last TCP connection, when it was not the
+    /// client's own doing (a DISCONNECT, a protocol error): the broker
+    /// closed it, a read or write failed. Say it along with the client's
+    /// "link down"; `None` while connected and after the client ended the
+    /// connection itself.
+    pub fn link_end(&self) -> Option<&LinkEnd> {
+        self.link_end.as_ref()
     }
 
     /// Open a TCP connection to `addr` and queue CONNECT. The
@@ -191,7 +228,7 @@ impl<'a> TcpDriver<'a> {
         match action {
             Some(Action::Connect) => {
                 if self.stream.is_some() {
-                    self.link_down();
+                    self.link_down(LinkEnd::Dropped);
                 }
                 match self.open(addr, options) {
                     Ok(()) => {}
@@ -210,7 +247,7 @@ impl<'a> TcpDriver<'a> {
             Some(Action::HoldDown { .. } | Action::BounceLink { .. } | Action::Wait { .. })
                 if self.stream.is_some() =>
             {
-                self.link_down();
+                self.link_down(LinkEnd::Dropped);
             }
             _ => {}
         }
@@ -281,6 +318,7 @@ impl<'a> TcpDriver<'a> {
         let now = self.clock.now();
         self.client.connect(now, options)?;
         self.stream = Some(stream);
+        self.link_end = None;
         self.pending.clear();
         self.flush();
         Ok(())
@@ -291,11 +329,8 @@ impl<'a> TcpDriver<'a> {
     /// told the link is down; its [`Event::ConnectionLost`] comes from the
     /// next poll.
     pub fn drop_link(&mut self) {
-        if let Some(stream) = self.stream.take() {
-            let _ = stream.shutdown(Shutdown::Both);
-            self.pending.clear();
-            let now = self.clock.now();
-            self.client.handle_link_down(now);
+        if self.stream.is_some() {
+            self.link_down(LinkEnd::Dropped);
         }
     }
 
@@ -306,8 +341,8 @@ impl<'a> TcpDriver<'a> {
         let Some(stream) = self.stream.as_mut() else {
             return;
         };
-        if pump::flush(&mut self.client, now, |bytes| stream.write_all(bytes)).is_err() {
-            self.link_down();
+        if let Err(e) = pump::flush(&mut self.client, now, |bytes| stream.write_all(bytes)) {
+            self.link_down(LinkEnd::Write(e));
         }
     }
 
@@ -475,12 +510,12 @@ impl<'a> TcpDriver<'a> {
         };
         // A zero read timeout means "block forever" to std: wait at least 1 ms.
         let wait = wait.max(Duration::from_millis(1));
-        if stream.set_read_timeout(Some(wait)).is_err() {
-            self.link_down();
+        if let Err(e) = stream.set_read_timeout(Some(wait)) {
+            self.link_down(LinkEnd::Read(e));
             return;
         }
         match stream.read(&mut self.inbuf) {
-            Ok(0) => self.link_down(),
+            Ok(0) => self.link_down(LinkEnd::ClosedByBroker),
             Ok(n) => self.pending.filled(n),
             Err(e)
                 if matches!(
@@ -489,14 +524,15 @@ impl<'a> TcpDriver<'a> {
                         | io::ErrorKind::TimedOut
                         | io::ErrorKind::Interrupted
                 ) => {}
-            Err(_) => self.link_down(),
+            Err(e) => self.link_down(LinkEnd::Read(e)),
         }
     }
 
-    /// The socket failed or the broker closed it: tell the client.
-    fn link_down(&mut self) {
+    /// The socket failed or the broker closed it (`why`): tell the client.
+    fn link_down(&mut self, why: LinkEnd) {
         if let Some(stream) = self.stream.take() {
             let _ = stream.shutdown(Shutdown::Both);
+            self.link_end = Some(why);
         }
         self.pending.clear();
         let now = self.clock.now();

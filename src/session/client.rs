@@ -454,10 +454,13 @@ impl<'a> Client<'a> {
     }
 
     /// The properties of the DISCONNECT with which a 5.0 broker ended the
-    /// last connection ([`LostReason::ServerDisconnect`]): its reason string
-    /// ([`Properties::reason_string`]), server reference, user properties.
+    /// last connection ([`LostReason::ServerDisconnect`]), or of the
+    /// CONNACK with which it refused it ([`LostReason::Refused`]): its
+    /// reason string ([`Properties::reason_string`]), server reference
+    /// ([`Properties::server_reference`], MQTT 5.0 4.11), user properties.
     /// Empty when the connection ended otherwise; valid until the next
-    /// [`Client::connect`].
+    /// [`Client::connect`]. [`LostReason::with_properties`] makes the text
+    /// that quotes them.
     pub fn disconnect_properties(&self) -> Properties<'_> {
         Properties::Raw(self.rx.bytes(self.core.disconnect_props))
     }
@@ -850,7 +853,7 @@ impl<'a> Client<'a> {
             State::Connected => {
                 let now = c.now;
                 let mut d = match c.ping {
-                    Ping::Outstanding(t) => Some(t.wrapping_add(rt)),
+                    Ping::Outstanding(t) => Some(c.pingresp_due(t)),
                     Ping::Queued => None,
                     Ping::Idle => c.ping_interval().map(|i| {
                         let rx = c.last_rx.wrapping_add(i);
@@ -1398,6 +1401,31 @@ impl Core<'_> {
         Ok(id)
     }
 
+    /// When the PINGRESP to a PINGREQ sent at `sent` is overdue.
+    ///
+    /// `response_time` after the PINGREQ, or after the last byte received
+    /// since if that is later: TCP delivers in order, so a PINGRESP may wait
+    /// behind what the broker sent before it (a backlog on a slow link),
+    /// and bytes still arriving show that the broker and the link towards
+    /// us work (mqtt_as counts any packet received as a sign of life). A
+    /// broker that keeps sending but never answers is given at most one
+    /// and a half keep alive periods more (what a broker itself allows its
+    /// client, MQTT 3.1.2.10): the connection is lost `response_time` plus
+    /// 1.5 × keep alive after the PINGREQ at the latest. With keep alive 0
+    /// (pings asked for by the application) only `response_time` counts.
+    fn pingresp_due(&self, sent: u32) -> u32 {
+        let rt = self.cfg.response_time_ms;
+        let from = if reached(self.last_rx, sent) {
+            self.last_rx
+        } else {
+            sent
+        };
+        let most = sent
+            .wrapping_add(rt)
+            .wrapping_add(u32::from(self.keep_alive) * 1500);
+        earliest(sent, Some(from.wrapping_add(rt)), Some(most)).unwrap_or(most)
+    }
+
     fn ping_interval(&self) -> Option<u32> {
         let i = if self.cfg.ping_interval_ms != 0 {
             self.cfg.ping_interval_ms
@@ -1491,11 +1519,13 @@ impl Core<'_> {
             return Err(LostReason::Protocol(DecodeError::InvalidTopicAlias));
         }
         if topic.is_empty() {
+            // 5.0 3.3.4: an alias with no mapping yet and no topic to set
+            // it to is a Protocol Error (0x82), not an invalid alias.
             return self
                 .aliases
                 .get(alias)
                 .map(Topic::Alias)
-                .ok_or(LostReason::Protocol(DecodeError::InvalidTopicAlias));
+                .ok_or(LostReason::Protocol(DecodeError::UnknownTopicAlias));
         }
         self.aliases
             .set(alias, topic)
@@ -1612,6 +1642,8 @@ impl Core<'_> {
 
     fn on_connack(&mut self, rx: &Rx<'_>, a: &ConnAck<'_>) -> Result<Option<Desc>, LostReason> {
         if a.code.0 != 0 {
+            // Its reason string and server reference, for the report.
+            self.disconnect_props = rx.props_span(&a.properties);
             return Err(LostReason::Refused(self.cfg.version, a.code));
         }
         if a.session_present && self.clean_requested {
@@ -1802,7 +1834,7 @@ impl Core<'_> {
                 .then_some(LostReason::Timeout(Awaited::ConnAck)),
             State::Connected => {
                 if let Ping::Outstanding(t) = self.ping {
-                    if reached(now, t.wrapping_add(rt)) {
+                    if reached(now, self.pingresp_due(t)) {
                         return Some(LostReason::Timeout(Awaited::PingResp));
                     }
                 }

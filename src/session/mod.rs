@@ -19,5 +19,8 @@ pub(crate) mod time;
 pub use client::{Buffers, Client, State, MAX_PENDING_REQUESTS};
 pub use config::{Config, ConnectOptions};
 pub use error::Error;
-pub use event::{Awaited, Event, LostReason, Message, MessageStart};
+pub use event::{Awaited, Event, Loss, LostReason, Message, MessageStart};
 pub use qos2::Qos2Stats;
+
+#[cfg(feature = "ffi-min")]
+pub(crate) use event::broker_said;
