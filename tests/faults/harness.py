@@ -153,11 +153,12 @@ class Proxy:
         self.name = name
         # The packet trace (proxy.py --trace), when asked for.
         self.trace = os.path.join(workdir, "proxy-%s.trace" % name) if trace else None
-        self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "proxy.py"), "--upstream", str(upstream),
-             "--ready", ready] + (["--trace", self.trace] if trace else []),
-            stderr=open(os.path.join(workdir, "proxy-%s.err" % name), "a"),
-        )
+        with open(os.path.join(workdir, "proxy-%s.err" % name), "a") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, os.path.join(HERE, "proxy.py"), "--upstream", str(upstream),
+                 "--ready", ready] + (["--trace", self.trace] if trace else []),
+                stderr=err,
+            )
         end = time.monotonic() + 10
         while not os.path.exists(ready):
             if time.monotonic() > end or self.proc.poll() is not None:
@@ -225,11 +226,8 @@ class Client:
         self.kind = kind
         self.out_path = os.path.join(workdir, name + ".out")
         self.err_path = os.path.join(workdir, name + ".err")
-        self.proc = subprocess.Popen(
-            client_command(kind) + args,
-            stdout=open(self.out_path, "w"),
-            stderr=open(self.err_path, "w"),
-        )
+        with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
+            self.proc = subprocess.Popen(client_command(kind) + args, stdout=out, stderr=err)
 
     def rss_kb(self):
         """Resident set size now, from /proc (0 once exited)."""
