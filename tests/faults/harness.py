@@ -182,6 +182,10 @@ class Proxy:
     def events(self, since_index=0):
         return self.cmd("events %d" % since_index)["events"]
 
+    def event_count(self):
+        """How many events the proxy has logged (without sending them)."""
+        return self.cmd("events %d" % (1 << 62))["next"]
+
     def stop(self):
         if self.trace and self.proc.poll() is None:
             try:

@@ -176,7 +176,7 @@ class Soak:
         side = ONLY.get(name) or SIDES[(i // len(FAULTS)) % len(SIDES)]
         sides = ["pub", "sub"] if side == "both" or how == "kill" else [side]
         t0 = time.monotonic()
-        marks = {s: len(self.proxies[s].events()) for s in sides}
+        marks = {s: self.proxies[s].event_count() for s in sides}
         if how == "kill":
             t_end = self.kill_verified(sides)
             if t_end is None:
