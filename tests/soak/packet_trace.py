@@ -49,11 +49,14 @@ def subscriber_side(path, keys):
     Returns (sends, conns): sends maps each message of `keys` to the
     PUBLISHes the proxy forwarded to a subscriber, in order, each a dict
     with t, conn, pid, qos, dup and ack ((fate, time) of the subscriber's
-    PUBACK or PUBREC for it on that connection, or None); conns maps each
+    PUBACK or PUBREC for it on that connection, or None), and for QoS 2
+    rel and comp (the same of the broker's PUBREL and the subscriber's
+    PUBCOMP that followed on that connection); conns maps each
     connection to its client id and the peak size of that client's
     inbound QoS 2 table while it lasted."""
     sends = collections.defaultdict(list)
     awaiting = {}  # (conn, pid) -> send waiting for its acknowledgement
+    flows = {}  # (conn, pid) -> QoS 2 send, until its PUBCOMP
     client = {}  # conn -> client id
     table = collections.defaultdict(set)  # client id -> ids awaiting PUBREL
     peak = collections.Counter()  # conn -> peak table size
@@ -66,11 +69,15 @@ def subscriber_side(path, keys):
             k = publish_key(f)
             pid, qos = int(f[0]), int(f[1])
             if k in keys:
-                s = {"t": t, "conn": conn, "pid": pid, "qos": qos, "dup": f[2] == "1", "ack": None}
+                s = {"t": t, "conn": conn, "pid": pid, "qos": qos, "dup": f[2] == "1", "ack": None,
+                     "rel": None, "comp": None}
                 sends[k].append(s)
                 awaiting[(conn, pid)] = s
+                if qos == 2:
+                    flows[(conn, pid)] = s
             else:
                 awaiting.pop((conn, pid), None)
+                flows.pop((conn, pid), None)
         elif typ in ("PUBACK", "PUBREC") and d == "c2b":
             s = awaiting.pop((conn, int(f[0])), None)
             if s is not None:
@@ -79,8 +86,16 @@ def subscriber_side(path, keys):
                 ids = table[client[conn]]
                 ids.add(int(f[0]))
                 peak[conn] = max(peak[conn], len(ids))
-        elif typ == "PUBREL" and d == "b2c" and fate == "fwd" and conn in client:
-            table[client[conn]].discard(int(f[0]))
+        elif typ == "PUBREL" and d == "b2c":
+            s = flows.get((conn, int(f[0])))
+            if s is not None and s["rel"] is None:
+                s["rel"] = (fate, t)
+            if fate == "fwd" and conn in client:
+                table[client[conn]].discard(int(f[0]))
+        elif typ == "PUBCOMP" and d == "c2b":
+            s = flows.pop((conn, int(f[0])), None)
+            if s is not None:
+                s["comp"] = (fate, t)
     conns = {c: {"client": cid, "peak": peak[c]} for c, cid in client.items()}
     return sends, conns
 
@@ -109,7 +124,7 @@ def qos1_causes(sends, dups, publisher, kills):
     untraced = 0
     for k, extra in dups.items():
         s = sends.get(k, [])
-        untraced += max(0, extra - (len(s) - 1))
+        untraced += max(0, extra - max(0, len(s) - 1))
         for prev, cur in zip(s, s[1:]):
             causes[resend_cause(prev, cur, publisher.get(k, 0), kills)] += 1
             flags["with DUP" if cur["dup"] else "without DUP"] += 1
@@ -132,10 +147,17 @@ def churn(conns, events):
     return table, ended
 
 
-def explain_qos2(sends, key, limit=6):
-    """The forwarded PUBLISHes of a QoS 2 duplicate, as text."""
+def explain_qos2(sends, key, kills, limit=6):
+    """The forwarded PUBLISHes of a QoS 2 duplicate and what followed each
+    on its connection, with the broker kills between, as text."""
     out = []
+    last = None
     for s in sends.get(key, [])[:limit]:
-        ack = "no PUBREC" if s["ack"] is None else "PUBREC %s at %.3f" % s["ack"]
-        out.append("t=%.3f conn %d id %d dup %d, %s" % (s["t"], s["conn"], s["pid"], s["dup"], ack))
+        if last is not None:
+            out += ["broker killed at %.3f" % k for k in kills if last < k < s["t"]]
+        last = s["t"]
+        flow = ", ".join("%s %s" % (name, "none" if s[x] is None else "%s at %.3f" % s[x])
+                         for name, x in (("PUBREC", "ack"), ("PUBREL", "rel"), ("PUBCOMP", "comp")))
+        out.append("PUBLISH at %.3f conn %d id %d dup %d: %s" % (
+            s["t"], s["conn"], s["pid"], s["dup"], flow))
     return "; ".join(out) or "no forwarded PUBLISH traced"

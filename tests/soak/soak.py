@@ -529,7 +529,8 @@ def analyse_traces(soak, kills):
     kind = lambda counts: {k: counts.get("soak-sub-" + k, 0) for k in soak.kinds}  # noqa: E731
     return {"qos1_causes": causes, "qos1_flags": flags, "qos1_untraced": untraced,
             "table": kind(table), "ended": kind(ended),
-            "qos2_explained": [(k, packet_trace.explain_qos2(sends, k)) for k in sorted(dups[2])[:5]]}
+            "qos2_explained": [(k, packet_trace.explain_qos2(sends, k, kills))
+                               for k in sorted(dups[2])[:5]]}
 
 
 def fmtf(v):
