@@ -90,7 +90,12 @@ class Broker:
         counts stored messages, not every step of a QoS 1/2 flow, so the
         file can lag what it has already acknowledged; a SIGKILL then
         loses or repeats a QoS 2 message by the broker's own doing, which
-        no client can repair. Callers freeze its traffic first."""
+        no client can repair. Callers freeze its traffic first.
+
+        mosquitto 2.0 loses a SIGUSR1 that comes as it ends the previous
+        save (after its rename, before it clears its flag: src/loop.c):
+        callers that save back to back use
+        tests/soak/mosquitto_db.save_and_read, which marks and retries."""
         db = os.path.join(self.dir, "mosquitto.db")
 
         def stamp():

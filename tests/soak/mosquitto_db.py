@@ -17,7 +17,12 @@ message a client session holds, in flight or queued, in each direction.
 """
 
 import collections
+import itertools
+import os
 import struct
+import time
+
+import rawmqtt
 
 MAGIC = b"\x00\xb5\x00mosquitto db"
 CHUNK_CFG, CHUNK_MSG_STORE, CHUNK_CLIENT_MSG, CHUNK_RETAIN, CHUNK_SUB, CHUNK_CLIENT = 1, 2, 3, 4, 5, 6
@@ -56,8 +61,9 @@ class FormatError(ValueError):
 
 def parse(data):
     """The contents of a mosquitto.db: {"version", "clients": [ids],
-    "messages": [ClientMsg]} (messages with their topic and payload when
-    the store has them). Raises FormatError on anything else."""
+    "messages": [ClientMsg], "stored": {(topic, payload)}} (messages with
+    their topic and payload when the store has them; stored: every
+    message in the store). Raises FormatError on anything else."""
     if len(data) < 23 or data[:15] != MAGIC:
         raise FormatError("not a mosquitto persistence file")
     version = struct.unpack("!I", data[19:23])[0]
@@ -106,9 +112,36 @@ def parse(data):
                 raise FormatError("bad client chunk")
             clients.append(cid.decode())
     messages = [ClientMsg(*r, *store.get(r[7], (None, None))) for r in raw]
-    return {"version": version, "clients": clients, "messages": messages}
+    return {"version": version, "clients": clients, "messages": messages,
+            "stored": set(store.values())}
 
 
 def read(path):
     with open(path, "rb") as f:
         return parse(f.read())
+
+
+MARK_TOPIC = "mqttas-soak/saved"
+_marks = itertools.count(1)
+
+
+def save_and_read(broker, limit=10.0):
+    """Have mosquitto (a harness.Broker) save its state as it is now and
+    read it.
+
+    A SIGUSR1 that comes while mosquitto ends the previous save (after its
+    rename, before it clears the flag: src/loop.c) is lost, and a signal
+    sent again can make a file later from an earlier moment. So a retained
+    message with a new number goes in first (direct to the broker, its
+    PUBACK awaited), and only a file that holds it is taken: one saved
+    after this call began. SIGUSR1 is sent again while none comes."""
+    mark = str(next(_marks)).encode()
+    rawmqtt.publish_retained(broker.port, MARK_TOPIC, mark)
+    path = os.path.join(broker.dir, "mosquitto.db")
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if broker.save(limit=0.5):
+            db = read(path)
+            if (MARK_TOPIC, mark) in db["stored"]:
+                return db
+    raise RuntimeError("mosquitto did not save its state on SIGUSR1 within %.0f s" % limit)

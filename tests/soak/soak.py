@@ -287,9 +287,7 @@ class Soak:
         end = time.monotonic() + settle
         while self.broker.unread() and time.monotonic() < end:
             time.sleep(0.01)
-        if not self.broker.save():
-            raise RuntimeError("mosquitto did not save its state on SIGUSR1")
-        db = mosquitto_db.read(os.path.join(self.broker.dir, "mosquitto.db"))
+        db = mosquitto_db.save_and_read(self.broker)
         counts = {}
         for m in db["messages"]:
             if m.client_id in self.sub_ids:

@@ -10,7 +10,6 @@ publisher, and nothing once every flow is done).
 
 import os
 import shutil
-import socket
 import struct
 import sys
 import tempfile
@@ -22,80 +21,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "faults"))
 sys.path.insert(0, HERE)
 import harness as h  # noqa: E402
 import mosquitto_db  # noqa: E402
-
-CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP = 1, 2, 3, 4, 5, 6, 7
-SUBSCRIBE, SUBACK, PINGREQ, PINGRESP, DISCONNECT = 8, 9, 12, 13, 14
-
-
-def utf8(s):
-    b = s.encode()
-    return struct.pack("!H", len(b)) + b
-
-
-def packet(ptype, flags, body):
-    n, length = len(body), b""
-    while True:
-        byte, n = n % 128, n // 128
-        length += bytes([byte | (0x80 if n else 0)])
-        if not n:
-            break
-    return bytes([ptype << 4 | flags]) + length + body
-
-
-class Raw:
-    """A bare MQTT 3.1.1 client: every packet is sent and read by the test."""
-
-    def __init__(self, port, cid, clean, opened):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
-        opened.append(self.s)
-        flags = 0x02 if clean else 0
-        self.send(CONNECT, 0, utf8("MQTT") + bytes([4, flags]) + struct.pack("!H", 60) + utf8(cid))
-        ptype, _, body = self.read()
-        assert ptype == CONNACK and body[1] == 0, (ptype, body)
-
-    def send(self, ptype, flags, body):
-        self.s.sendall(packet(ptype, flags, body))
-
-    def _exact(self, n):
-        out = b""
-        while len(out) < n:
-            chunk = self.s.recv(n - len(out))
-            if not chunk:
-                raise EOFError("broker closed the connection")
-            out += chunk
-        return out
-
-    def read(self):
-        first = self._exact(1)[0]
-        mult, length = 1, 0
-        while True:
-            b = self._exact(1)[0]
-            length += (b & 0x7F) * mult
-            mult *= 128
-            if not b & 0x80:
-                break
-        return first >> 4, first & 0x0F, self._exact(length)
-
-    def expect(self, ptype):
-        got = self.read()
-        assert got[0] == ptype, "expected packet type %d, got %r" % (ptype, got)
-        return got
-
-    def ack(self, ptype, pid):
-        self.send(ptype, 2 if ptype == PUBREL else 0, struct.pack("!H", pid))
-
-    def sync(self):
-        """PINGREQ, PINGRESP: the broker has processed all sent before."""
-        self.send(PINGREQ, 0, b"")
-        self.expect(PINGRESP)
-
-    def close(self):
-        self.send(DISCONNECT, 0, b"")
-        self.s.close()
-
-
-def publish_body(topic, pid, payload):
-    return utf8(topic) + struct.pack("!H", pid) + payload
+from rawmqtt import (PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE,  # noqa: E402
+                     Raw, publish_body, utf8)
 
 
 def parse_publish(flags, body):
@@ -121,8 +48,7 @@ class ReadsWhatMosquittoSaves(unittest.TestCase):
         return Raw(self.broker.port, cid, clean, self.sockets)
 
     def saved(self):
-        self.assertTrue(self.broker.save(), "mosquitto did not save on SIGUSR1")
-        return mosquitto_db.read(os.path.join(self.broker.dir, "mosquitto.db"))
+        return mosquitto_db.save_and_read(self.broker)
 
     def of(self, db, cid):
         return sorted((m.topic, m.payload, m.qos, m.state, m.direction)
@@ -191,6 +117,14 @@ class ReadsWhatMosquittoSaves(unittest.TestCase):
         db = self.saved()
         self.assertEqual(db["messages"], [])
         self.assertEqual(sorted(db["clients"]), ["pub2", "sub"])
+
+    def test_saves_back_to_back(self):
+        # mosquitto loses a SIGUSR1 that comes as it ends the previous save
+        # (after its rename, before it clears its flag): back to back under
+        # load, about 3 saves in 100 never came. Each must come, and hold
+        # the state of its call (the marker save_and_read checks).
+        for i in range(100):
+            self.assertEqual(self.saved()["version"], 6)
 
     def test_rejects_other_files(self):
         with self.assertRaises(mosquitto_db.FormatError):
