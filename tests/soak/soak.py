@@ -346,7 +346,7 @@ def flat(samples, limit_kb):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--faults", type=int, default=200)
-    ap.add_argument("--long", action="store_true", help="2000 faults (about an hour)")
+    ap.add_argument("--long", action="store_true", help="2000 faults (about 30 minutes)")
     ap.add_argument("--clients", default="rust,c,python")
     ap.add_argument("--round", type=int, default=1500, help="messages per publisher round")
     ap.add_argument("--delay", type=int, default=20, help="ms between publications")
