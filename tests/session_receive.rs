@@ -823,6 +823,65 @@ fn qos2_beyond_the_table_on_a_clean_session_is_delivered_untracked() {
 }
 
 #[test]
+fn qos2_sent_again_with_dup_is_not_delivered_twice_when_untracked() {
+    // As above, but before releasing anything the broker sends every
+    // unreleased message again with DUP set (a 3.1.1 broker may, before
+    // our PUBREC reaches it): those the table tracks and those delivered
+    // untracked alike are acknowledged again and not delivered twice.
+    for version in VERSIONS {
+        let ctx = format!("{version:?}");
+        let config = Config {
+            receive_maximum: 16,
+            ..config(version)
+        };
+        let sizes = Sizes {
+            qos2: 64,
+            ..Sizes::default()
+        };
+        let mut p = Pair::with(config, sizes, 0);
+        p.connect_ok();
+        p.broker.client_receive_max = 65_535;
+        p.broker.max_inflight_out = 65_535;
+        p.broker.replies.pubrel = Reply::Hold;
+        // Each PUBREC that comes again brings a PUBREL again (held too): the
+        // second PUBCOMP for an id finds the broker's state gone, which the
+        // sim otherwise calls a violation.
+        p.broker.strict = false;
+        for i in 0..150u16 {
+            p.broker.publish("q2", &i.to_be_bytes(), QoS::ExactlyOnce);
+        }
+        p.pump();
+        assert_eq!(p.client.qos2_stats().untracked, 86, "{ctx}");
+        for i in 0..150u16 {
+            let payload = i.to_be_bytes();
+            p.broker.send(&Packet::Publish(Publish {
+                dup: true,
+                qos: QoS::ExactlyOnce,
+                retain: false,
+                topic: "q2",
+                packet_id: Some(i + 1),
+                properties: Properties::List(&[]),
+                payload: &payload,
+            }));
+        }
+        p.pump();
+        p.broker.release(usize::MAX);
+        p.pump();
+        assert_eq!(numbers(&p), (0..150).collect::<Vec<_>>(), "{ctx}");
+        assert!(p.lost().is_empty(), "{ctx}: {:?}", p.lost());
+        assert_eq!(p.broker.outbound_pending(), 0, "{ctx}");
+        assert!(
+            p.broker
+                .violations
+                .iter()
+                .all(|v| v.starts_with("PUBCOMP") && v.ends_with("in state None")),
+            "{ctx}: {:?}",
+            p.broker.violations
+        );
+    }
+}
+
+#[test]
 fn qos2_beyond_the_table_on_a_kept_session_is_withheld_and_sent_again() {
     // The table (64) fills with 150 unreleased on a session the broker
     // keeps: the rest are withheld (no delivery, no PUBREC); once the

@@ -315,6 +315,10 @@ struct Core<'a> {
     /// has not come (a PUBREL for an id we do not know then gets PUBCOMP
     /// success rather than 5.0's 0x92).
     untracked_open: u16,
+    /// This connection began without a session (CONNACK session present
+    /// 0): every QoS 2 PUBLISH with DUP set is then a re-send of one sent
+    /// on this connection.
+    fresh_session: bool,
     qos2_stats: Qos2Stats,
     /// The current CONNECT named an authentication method (5.0 AUTH allowed).
     auth_method_sent: bool,
@@ -415,6 +419,7 @@ impl<'a> Client<'a> {
                 resumes: false,
                 withholding: false,
                 untracked_open: 0,
+                fresh_session: false,
                 qos2_stats: Qos2Stats::default(),
                 auth_method_sent: false,
                 next_packet_id: 0,
@@ -556,6 +561,7 @@ impl<'a> Client<'a> {
         c.resumes = kept && !c.cfg.clean;
         c.withholding = false;
         c.untracked_open = 0;
+        c.fresh_session = false;
         c.auth_method_sent = v.is_v5()
             && options
                 .properties
@@ -1074,7 +1080,7 @@ impl<'a> Client<'a> {
         let fate = if skip {
             Fate::Skip
         } else {
-            c.fate(head.qos, packet_id)
+            c.fate(head.qos, packet_id, head.dup)
         };
         self.rx.consume = header.header_len + used;
         self.rx.chunk = Some(Chunked {
@@ -1440,11 +1446,21 @@ impl Core<'_> {
     /// table has room; then withheld when the broker will send it again
     /// (once one is withheld, every later new one is too, so none
     /// overtakes it), else delivered untracked.
-    fn fate(&mut self, qos: QoS, packet_id: u16) -> Fate {
+    ///
+    /// A message delivered untracked is known again by its DUP flag: on a
+    /// connection that began without a session, a QoS 2 PUBLISH with DUP
+    /// set whose id the table lacks, while untracked ones await their
+    /// PUBREL, is the broker sending one of those again (MQTT-3.3.1-1: a
+    /// re-delivery has DUP set; 5.0 forbids it within a connection, 3.1.1
+    /// brokers may resend before our PUBREC reaches them): acknowledged,
+    /// not delivered twice.
+    fn fate(&mut self, qos: QoS, packet_id: u16, dup: bool) -> Fate {
         if qos != QoS::ExactlyOnce {
             return Fate::Deliver;
         }
-        if self.inbound_qos2.contains(packet_id) {
+        if self.inbound_qos2.contains(packet_id)
+            || (dup && self.fresh_session && self.untracked_open > 0)
+        {
             return Fate::Duplicate;
         }
         let unreleased = self.inbound_qos2.len() + usize::from(self.untracked_open);
@@ -1675,6 +1691,7 @@ impl Core<'_> {
                 }
             }
         }
+        self.fresh_session = !a.session_present;
         self.state = State::Connected;
         self.connected_once = true;
         if !a.session_present {
@@ -1708,7 +1725,7 @@ impl Core<'_> {
     fn on_publish(&mut self, rx: &Rx<'_>, p: &Publish<'_>) -> Result<Option<Desc>, LostReason> {
         let packet_id = p.packet_id.unwrap_or(0);
         let topic = self.resolve_topic(rx, p.topic, &p.properties)?;
-        let fate = self.fate(p.qos, packet_id);
+        let fate = self.fate(p.qos, packet_id, p.dup);
         match fate {
             Fate::Deliver | Fate::Untracked => {}
             Fate::Duplicate => {

@@ -215,12 +215,21 @@ struct Driver<'a> {
     outstanding: BTreeSet<u16>,
     /// Inbound QoS 2 ids delivered and not yet completed by our PUBCOMP.
     tracked_qos2: BTreeSet<u16>,
+    /// Those of them the client delivered untracked (its id table was
+    /// full on a clean session), and its count of such deliveries so far.
+    untracked_qos2: BTreeSet<u16>,
+    untracked_seen: u32,
     /// Packet ids the client sent lately (for acknowledgements that match).
     recent: Vec<u16>,
     /// Inbound packet ids the client acknowledged lately (for PUBREL).
     inbound: Vec<u16>,
     /// Ids the client sent PUBREC for and has not completed (PUBCOMP).
     pubrecs: BTreeSet<u16>,
+    /// The broker's bytes on this link, read as the client reads them, and
+    /// the ids of the PUBRECs among them (a PUBREC for an id that is not
+    /// ours still gets a PUBREL: 5.0 with 0x92).
+    from_broker: Vec<u8>,
+    broker_pubrecs: BTreeSet<u16>,
     /// What the client awaits from the broker on this link: (id, the
     /// acknowledgement's first byte, filter count).
     awaiting: Vec<(u16, u8, usize)>,
@@ -230,8 +239,8 @@ struct Driver<'a> {
     /// yet acknowledged.
     subscribing: BTreeSet<u16>,
     unsubscribing: BTreeSet<u16>,
-    /// A chunked message is being delivered: its QoS and packet id.
-    in_chunk: Option<(QoS, u16)>,
+    /// A chunked message is being delivered: its QoS, packet id and DUP.
+    in_chunk: Option<(QoS, u16, bool)>,
 }
 
 fn remember(list: &mut Vec<u16>, id: u16) {
@@ -311,6 +320,8 @@ impl Driver<'_> {
 
     fn close_link(&mut self) {
         self.awaiting.clear();
+        self.from_broker.clear();
+        self.broker_pubrecs.clear();
         self.link_up = false;
         self.pending.clear();
         self.in_chunk = None;
@@ -369,11 +380,15 @@ impl Driver<'_> {
                 }
             }
             Packet::PubRel(a) => {
+                let ours = self.outstanding.contains(&a.packet_id);
                 assert!(
-                    self.outstanding.contains(&a.packet_id),
-                    "PUBREL {}",
+                    ours || self.broker_pubrecs.contains(&a.packet_id),
+                    "PUBREL {} neither outstanding nor answering a PUBREC",
                     a.packet_id
                 );
+                if !ours && self.v == Version::V5 {
+                    assert_eq!(a.reason, ReasonCode(0x92), "PUBREL for an unknown id");
+                }
                 remember(&mut self.recent, a.packet_id);
                 self.awaiting.push((a.packet_id, 0x70, 0));
             }
@@ -394,6 +409,7 @@ impl Driver<'_> {
             }
             Packet::PubComp(a) => {
                 self.tracked_qos2.remove(&a.packet_id);
+                self.untracked_qos2.remove(&a.packet_id);
                 self.pubrecs.remove(&a.packet_id);
             }
             Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
@@ -405,20 +421,36 @@ impl Driver<'_> {
 
     /// A message starts being delivered; `whole` when it is complete too
     /// (a chunked one is tracked from its end on: cut short, it may come
-    /// again).
-    fn delivered(&mut self, qos: QoS, packet_id: u16, whole: bool) {
+    /// again); `dup` as received.
+    ///
+    /// The one case a client cannot catch: a message it delivered
+    /// untracked (id table full on a clean session) sent again without
+    /// DUP, which MQTT-3.3.1-1 forbids. Sent again with DUP it must not be
+    /// delivered twice, tracked or not.
+    fn delivered(&mut self, qos: QoS, packet_id: u16, whole: bool, dup: bool) {
         assert_eq!(
             qos == QoS::AtMostOnce,
             packet_id == 0,
             "packet id {packet_id} at {qos:?}"
         );
         if qos == QoS::ExactlyOnce {
+            // A chunked message is counted at its start and recorded at its
+            // end, with nothing delivered in between.
+            let untracked = self.client.qos2_stats().untracked;
+            let now_untracked = untracked != self.untracked_seen;
+            if whole {
+                self.untracked_seen = untracked;
+            }
+            let unseen_resend = !dup && self.untracked_qos2.contains(&packet_id);
             assert!(
-                !self.tracked_qos2.contains(&packet_id),
+                !self.tracked_qos2.contains(&packet_id) || unseen_resend,
                 "QoS 2 message {packet_id} delivered twice while tracked"
             );
             if whole {
                 self.tracked_qos2.insert(packet_id);
+                if now_untracked {
+                    self.untracked_qos2.insert(packet_id);
+                }
             }
         }
     }
@@ -436,13 +468,14 @@ impl Driver<'_> {
                 } => {
                     if !session_present {
                         self.tracked_qos2.clear();
+                        self.untracked_qos2.clear();
                     }
                 }
                 Event::Message(m) => {
                     assert!(self.in_chunk.is_none(), "Message inside a chunked message");
                     assert!(!m.topic.is_empty(), "empty topic delivered");
-                    let (q, id) = (m.qos, m.packet_id);
-                    self.delivered(q, id, true);
+                    let (q, id, dup) = (m.qos, m.packet_id, m.dup);
+                    self.delivered(q, id, true, dup);
                 }
                 Event::MessageStart(m) => {
                     assert!(
@@ -450,19 +483,19 @@ impl Driver<'_> {
                         "MessageStart inside a chunked message"
                     );
                     assert!(!m.topic.is_empty(), "empty topic delivered");
-                    let (q, id) = (m.qos, m.packet_id);
-                    self.in_chunk = Some((q, id));
-                    self.delivered(q, id, false);
+                    let (q, id, dup) = (m.qos, m.packet_id, m.dup);
+                    self.in_chunk = Some((q, id, dup));
+                    self.delivered(q, id, false, dup);
                 }
                 Event::MessageChunk(c) => {
                     assert!(self.in_chunk.is_some(), "chunk outside a chunked message");
                     assert!(!c.is_empty(), "empty chunk");
                 }
                 Event::MessageEnd => {
-                    let Some((q, id)) = self.in_chunk.take() else {
+                    let Some((q, id, dup)) = self.in_chunk.take() else {
                         panic!("end outside a chunked message");
                     };
-                    self.delivered(q, id, true);
+                    self.delivered(q, id, true, dup);
                 }
                 Event::Published { packet_id, .. } => {
                     assert!(
@@ -535,6 +568,23 @@ impl Driver<'_> {
     fn broker_sends(&mut self, bytes: &[u8]) {
         if self.link_up {
             self.pending.extend_from_slice(bytes);
+            self.from_broker.extend_from_slice(bytes);
+            loop {
+                match decode(&self.from_broker, self.v) {
+                    Ok(Some((p, n))) => {
+                        if let Packet::PubRec(a) = p {
+                            self.broker_pubrecs.insert(a.packet_id);
+                        }
+                        self.from_broker.drain(..n);
+                    }
+                    Ok(None) => break,
+                    // The client closes on it: nothing after it counts.
+                    Err(_) => {
+                        self.from_broker.clear();
+                        break;
+                    }
+                }
+            }
         }
         self.pump();
     }
@@ -942,7 +992,8 @@ fuzz_target!(|input: Input| {
     let mut tx = vec![0u8; usize::from(input.tx % 1100)];
     let mut store = vec![0u8; usize::from(input.store % 4000)];
     let mut aliases = vec![0u8; usize::from(input.aliases)];
-    let mut ids = vec![0u16; usize::from(input.receive_maximum % 70) + usize::from(input.aliases % 4)];
+    let mut ids =
+        vec![0u16; usize::from(input.receive_maximum % 70) + usize::from(input.aliases % 4)];
     let buffers = Buffers {
         rx: &mut rx,
         tx: &mut tx,
@@ -968,6 +1019,10 @@ fuzz_target!(|input: Input| {
         pending: Vec::new(),
         outstanding: BTreeSet::new(),
         tracked_qos2: BTreeSet::new(),
+        untracked_qos2: BTreeSet::new(),
+        untracked_seen: 0,
+        from_broker: Vec::new(),
+        broker_pubrecs: BTreeSet::new(),
         recent: Vec::new(),
         inbound: Vec::new(),
         pubrecs: BTreeSet::new(),
