@@ -11,7 +11,8 @@ use crate::wire::{
 
 use super::aliases::Aliases;
 use super::event::{Awaited, LostReason, Message, MessageStart};
-use super::qos2::{Qos2Ids, Qos2Stats};
+use super::qos2::Qos2Ids;
+use super::stats::{Qos2Stats, Stats};
 use super::store::{Phase, Record, Store};
 use super::time::{earliest, reached};
 use super::{Config, ConnectOptions, Error, Event};
@@ -316,6 +317,7 @@ struct Core<'a> {
     /// success rather than 5.0's 0x92).
     untracked_open: u16,
     qos2_stats: Qos2Stats,
+    stats: Stats,
     /// The current CONNECT named an authentication method (5.0 AUTH allowed).
     auth_method_sent: bool,
     next_packet_id: u16,
@@ -416,6 +418,7 @@ impl<'a> Client<'a> {
                 withholding: false,
                 untracked_open: 0,
                 qos2_stats: Qos2Stats::default(),
+                stats: Stats::default(),
                 auth_method_sent: false,
                 next_packet_id: 0,
                 ids_wrapped: false,
@@ -468,6 +471,12 @@ impl<'a> Client<'a> {
     /// table was full.
     pub fn qos2_stats(&self) -> Qos2Stats {
         self.core.qos2_stats
+    }
+
+    /// Counters of the outbound flow since the client was made: the
+    /// republications (PUBLISH sent again with DUP).
+    pub fn stats(&self) -> Stats {
+        self.core.stats
     }
 
     /// QoS 1/2 publications in the store (sent or not, not yet complete).
@@ -1785,6 +1794,10 @@ impl Core<'_> {
                 continue;
             }
             self.store.set_dup(&r, r.sent_once);
+            if r.sent_once {
+                let n = &mut self.stats.republished;
+                *n = n.saturating_add(1);
+            }
             r.sent_once = true;
             r.phase = Phase::AwaitAck;
             r.sent_at = now;

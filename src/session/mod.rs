@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod event;
 mod qos2;
+mod stats;
 mod store;
 pub(crate) mod time;
 
@@ -20,4 +21,4 @@ pub use client::{Buffers, Client, State, MAX_PENDING_REQUESTS};
 pub use config::{Config, ConnectOptions};
 pub use error::Error;
 pub use event::{Awaited, Event, LostReason, Message, MessageStart};
-pub use qos2::Qos2Stats;
+pub use stats::{Qos2Stats, Stats};
