@@ -3,7 +3,7 @@
 use heapless::Vec;
 
 use crate::wire::{
-    check_topic_filter, check_topic_name, decode_body_from_server, decode_fixed_header,
+    self, check_topic_filter, check_topic_name, decode_body_from_server, decode_fixed_header,
     decode_publish_head, Ack, Auth, ConnAck, Connect, DecodeError, Disconnect, FixedHeader, Packet,
     PacketType, Properties, Property, Publish, QoS, ReasonCode, Subscribe, Subscription,
     Subscriptions, TopicFilters, Unsubscribe, Version,
@@ -86,11 +86,6 @@ const MAX_CONNECT_PROPERTIES: usize = 12;
 
 /// Properties besides the topic alias of a QoS 1/2 publication with one.
 const MAX_ALIASED_PROPERTIES: usize = 16;
-
-/// PINGREQ. A `static` so that its bytes get a section of their own: as a
-/// constant ending in 0 they would land in the mergeable string section and
-/// keep every text of the C API alive in programs that never use one.
-static PINGREQ: [u8; 2] = [0xC0, 0];
 
 /// A range of the receive buffer.
 type Span = (usize, usize);
@@ -832,7 +827,7 @@ impl<'a> Client<'a> {
         if c.ping == Ping::Queued {
             c.ping = Ping::Outstanding(now);
             c.last_tx = now;
-            return Some(&PINGREQ);
+            return Some(&wire::PINGREQ);
         }
         let next = c.next_stored(now)?;
         c.last_tx = now;
@@ -983,14 +978,14 @@ impl<'a> Client<'a> {
         if too_large && v.is_v5() {
             return self.fail(LostReason::Protocol(DecodeError::PacketTooLarge));
         }
-        if !QOS2 && header.kind == PacketType::Publish && header.flags & 0x06 == 0x04 {
+        if !QOS2 && header.publish_qos() == Some(QoS::ExactlyOnce) {
             // We never subscribe at QoS 2 without the feature.
             return self.fail(LostReason::Protocol(DecodeError::InvalidQoS));
         }
         // PUBLISH at QoS 1/2 and PUBREL are answered; so is a PUBREC for
         // an id we do not know.
         let needs_ack = match header.kind {
-            PacketType::Publish => header.flags & 0x06 != 0,
+            PacketType::Publish => header.publish_qos() != Some(QoS::AtMostOnce),
             PacketType::PubRel => true,
             PacketType::PubRec => QOS2,
             _ => false,
@@ -1010,7 +1005,7 @@ impl<'a> Client<'a> {
         }
         let at = self.rx.start;
         let data = self.rx.buf.get(at..at + total).unwrap_or(&[]);
-        if let [0x20, 2, _, code @ 1..=5] = *data {
+        if let Some(code) = wire::connack_v311_refusal(data) {
             if v.is_v5() && self.core.state == State::Connecting {
                 // A 3.1.1 CONNACK (no properties, a 3.1.1 return code): the
                 // broker does not speak 5.0. Return code 1 is its "unacceptable
@@ -1023,18 +1018,10 @@ impl<'a> Client<'a> {
                 });
             }
         }
-        // The usual packet, a PUBACK, PUBREC or PUBCOMP in its short form
-        // (a packet id, no reason code: success), read straight from its
-        // bytes (the fixed header was checked above). Id 0 takes the long
-        // way, to its error.
-        let short = match *data {
-            [_, 2, hi, lo] if hi | lo != 0 => Some(Ack {
-                packet_id: u16::from_be_bytes([hi, lo]),
-                reason: ReasonCode::SUCCESS,
-                properties: Properties::default(),
-            }),
-            _ => None,
-        };
+        // The usual packet, a PUBACK, PUBREC or PUBCOMP in its short form,
+        // read straight from its bytes (the fixed header was checked
+        // above). Id 0 takes the long way, to its error.
+        let short = wire::short_ack(data);
         let packet = match (header.kind, short) {
             (PacketType::PubAck, Some(a)) => Packet::PubAck(a),
             (PacketType::PubRec, Some(a)) => Packet::PubRec(a),
@@ -1778,10 +1765,8 @@ impl Core<'_> {
                 r.phase = Phase::AwaitComp;
                 r.sent_at = now;
                 self.store.update(&r);
-                // PUBREL, success without properties: the same four bytes
-                // in both versions (stored ids are never 0).
-                let [hi, lo] = r.packet_id.to_be_bytes();
-                self.scratch = [0x62, 2, hi, lo];
+                // Stored ids are never 0.
+                self.scratch = wire::pubrel(r.packet_id);
                 return Some(Stored::PubRel);
             }
             if self.server_max_packet != 0

@@ -7,7 +7,7 @@
 //! few KiB, and order must be kept anyway.
 
 use super::Error;
-use crate::wire::EncodeError;
+use crate::wire::{EncodeError, PublishFlags, QoS};
 
 /// Where a record stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,7 +78,7 @@ impl Record {
         }
         match store.packet(self) {
             [] => true,
-            [first, ..] => (first >> 1) & 3 == 2,
+            [first, ..] => PublishFlags::of_first_byte(*first).qos() == Some(QoS::ExactlyOnce),
         }
     }
 }
@@ -305,11 +305,7 @@ impl<'a> Store<'a> {
     pub fn set_dup(&mut self, r: &Record, dup: bool) {
         if r.len > HEADER {
             if let Some(first) = self.buf.get_mut(r.at + HEADER) {
-                if dup {
-                    *first |= 0x08;
-                } else {
-                    *first &= !0x08;
-                }
+                PublishFlags::set_dup(first, dup);
             }
         }
     }
