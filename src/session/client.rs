@@ -14,8 +14,8 @@ use super::event::{Awaited, LostReason, Message, MessageStart};
 use super::qos2::Qos2Ids;
 use super::stats::{Qos2Stats, Stats};
 use super::store::{Phase, Record, Store};
-use super::time::{earliest, reached};
 use super::{Config, ConnectOptions, Error, Event};
+use crate::time::Tick;
 
 /// Longest client identifier a 5.0 broker may assign that is kept (none
 /// without 5.0, which has no assigned identifiers).
@@ -211,7 +211,7 @@ enum Stored {
 enum Ping {
     Idle,
     Queued,
-    Outstanding(u32),
+    Outstanding(Tick),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -220,7 +220,7 @@ struct Request {
     /// Topic filters asked for: the SUBACK or UNSUBACK has a code for each.
     filters: u16,
     kind: Awaited,
-    sent_at: u32,
+    sent_at: Tick,
 }
 
 struct Rx<'a> {
@@ -296,7 +296,7 @@ struct Core<'a> {
     /// from the last connection while disconnected.
     server_alias_max: u16,
     state: State,
-    now: u32,
+    now: Tick,
     connected_once: bool,
     /// Clean session / clean start asked for in the current CONNECT.
     clean_requested: bool,
@@ -318,9 +318,9 @@ struct Core<'a> {
     next_packet_id: u16,
     /// `next_packet_id` went past 65535 once: an id may be in use again.
     ids_wrapped: bool,
-    connect_sent: u32,
-    last_rx: u32,
-    last_tx: u32,
+    connect_sent: Tick,
+    last_rx: Tick,
+    last_tx: Tick,
     ping: Ping,
     requests: Vec<Request, MAX_PENDING_REQUESTS>,
     inbound_qos2: Qos2Ids<'a>,
@@ -406,7 +406,7 @@ impl<'a> Client<'a> {
                 out_aliases: Aliases::new(buffers.out_aliases),
                 server_alias_max: 0,
                 state: State::Disconnected,
-                now: 0,
+                now: Tick::default(),
                 connected_once: false,
                 clean_requested: true,
                 resumes: false,
@@ -417,9 +417,9 @@ impl<'a> Client<'a> {
                 auth_method_sent: false,
                 next_packet_id: 0,
                 ids_wrapped: false,
-                connect_sent: 0,
-                last_rx: 0,
-                last_tx: 0,
+                connect_sent: Tick::default(),
+                last_rx: Tick::default(),
+                last_tx: Tick::default(),
                 ping: Ping::Idle,
                 requests: Vec::new(),
                 inbound_qos2: Qos2Ids::new(buffers.inbound_qos2),
@@ -493,6 +493,7 @@ impl<'a> Client<'a> {
     pub fn connect(&mut self, now: u32, options: &ConnectOptions<'_>) -> Result<(), Error> {
         self.settle();
         let c = &mut self.core;
+        let now = Tick::from(now);
         c.now = now;
         if c.state != State::Disconnected {
             return Err(Error::AlreadyConnected);
@@ -607,6 +608,7 @@ impl<'a> Client<'a> {
     ) -> Result<u16, Error> {
         self.settle();
         let c = &mut self.core;
+        let now = Tick::from(now);
         c.now = now;
         let v = c.cfg.version;
         // (Alias 0 is no alias: the encoder refuses it as an invalid value.)
@@ -653,6 +655,7 @@ impl<'a> Client<'a> {
     ) -> Result<u16, Error> {
         self.settle();
         let c = &mut self.core;
+        let now = Tick::from(now);
         c.now = now;
         for s in subscriptions {
             if s.options.qos == QoS::ExactlyOnce && !QOS2 {
@@ -680,6 +683,7 @@ impl<'a> Client<'a> {
     ) -> Result<u16, Error> {
         self.settle();
         let c = &mut self.core;
+        let now = Tick::from(now);
         c.now = now;
         for f in filters {
             check_topic_filter(f)?;
@@ -698,6 +702,7 @@ impl<'a> Client<'a> {
     pub fn ping(&mut self, now: u32) -> Result<(), Error> {
         self.settle();
         let c = &mut self.core;
+        let now = Tick::from(now);
         c.now = now;
         if c.state != State::Connected {
             return Err(Error::NotConnected);
@@ -719,6 +724,7 @@ impl<'a> Client<'a> {
     ) -> Result<(), Error> {
         self.settle();
         let c = &mut self.core;
+        let now = Tick::from(now);
         c.now = now;
         if c.state == State::Disconnected {
             return Err(Error::NotConnected);
@@ -746,6 +752,7 @@ impl<'a> Client<'a> {
     ) -> Result<(), Error> {
         self.settle();
         let c = &mut self.core;
+        let now = Tick::from(now);
         c.now = now;
         if !c.cfg.version.is_v5() {
             return Err(Error::Encode(crate::wire::EncodeError::NotInVersion));
@@ -767,6 +774,7 @@ impl<'a> Client<'a> {
     /// rest again). Bytes arriving while disconnected are discarded.
     pub fn handle_input(&mut self, now: u32, data: &[u8]) -> usize {
         self.settle();
+        let now = Tick::from(now);
         self.core.now = now;
         if self.core.state == State::Disconnected {
             return data.len();
@@ -792,6 +800,7 @@ impl<'a> Client<'a> {
     /// Time has advanced: send pings, republish, declare timeouts.
     pub fn handle_timeout(&mut self, now: u32) {
         self.settle();
+        let now = Tick::from(now);
         self.core.now = now;
         if let Some(reason) = self.core.timeout(now) {
             self.go_down();
@@ -803,6 +812,7 @@ impl<'a> Client<'a> {
     /// [`Event::ConnectionLost`] follows if it was up).
     pub fn handle_link_down(&mut self, now: u32) {
         self.settle();
+        let now = Tick::from(now);
         self.core.now = now;
         if self.core.state != State::Disconnected {
             self.go_down();
@@ -815,6 +825,7 @@ impl<'a> Client<'a> {
     pub fn poll_transmit(&mut self, now: u32) -> Option<&[u8]> {
         self.settle();
         let c = &mut self.core;
+        let now = Tick::from(now);
         c.now = now;
         if c.tx_len > 0 {
             c.tx_out = true;
@@ -850,25 +861,24 @@ impl<'a> Client<'a> {
         let rt = c.cfg.response_time_ms;
         match c.state {
             State::Disconnected => None,
-            State::Connecting => Some(c.connect_sent.wrapping_add(rt)),
+            State::Connecting => Some((c.connect_sent + rt).millis()),
             State::Connected => {
                 let now = c.now;
                 let mut d = match c.ping {
-                    Ping::Outstanding(t) => Some(t.wrapping_add(rt)),
+                    Ping::Outstanding(t) => Some(t + rt),
                     Ping::Queued => None,
                     Ping::Idle => c.ping_interval().map(|i| {
-                        let rx = c.last_rx.wrapping_add(i);
-                        let tx = c.last_tx.wrapping_add(i);
-                        earliest(now, Some(rx), Some(tx)).unwrap_or(rx)
+                        let rx = c.last_rx + i;
+                        now.earliest(Some(rx), Some(c.last_tx + i)).unwrap_or(rx)
                     }),
                 };
                 for r in &c.requests {
-                    d = earliest(now, d, Some(r.sent_at.wrapping_add(rt)));
+                    d = now.earliest(d, Some(r.sent_at + rt));
                 }
                 for r in c.store.awaiting() {
-                    d = earliest(now, d, Some(r.sent_at.wrapping_add(rt)));
+                    d = now.earliest(d, Some(r.sent_at + rt));
                 }
-                d
+                d.map(Tick::millis)
             }
         }
     }
@@ -1370,7 +1380,7 @@ impl Core<'_> {
     /// Queue SUBSCRIBE or UNSUBSCRIBE and remember it until acknowledged.
     fn request<'p>(
         &mut self,
-        now: u32,
+        now: Tick,
         kind: Awaited,
         filters: usize,
         make: impl Fn(u16) -> Packet<'p>,
@@ -1742,7 +1752,7 @@ impl Core<'_> {
     }
 
     /// The next stored packet to send, marked as sent.
-    fn next_stored(&mut self, now: u32) -> Option<Stored> {
+    fn next_stored(&mut self, now: Tick) -> Option<Stored> {
         let window = if self.cfg.version.is_v5() {
             self.cfg.max_inflight.min(self.server_receive_max)
         } else {
@@ -1792,23 +1802,20 @@ impl Core<'_> {
     }
 
     /// Check timers; `Some(reason)` when the connection is lost.
-    fn timeout(&mut self, now: u32) -> Option<LostReason> {
+    fn timeout(&mut self, now: Tick) -> Option<LostReason> {
         let rt = self.cfg.response_time_ms;
         match self.state {
             State::Disconnected => None,
-            State::Connecting => reached(now, self.connect_sent.wrapping_add(rt))
+            State::Connecting => now
+                .reached(self.connect_sent + rt)
                 .then_some(LostReason::Timeout(Awaited::ConnAck)),
             State::Connected => {
                 if let Ping::Outstanding(t) = self.ping {
-                    if reached(now, t.wrapping_add(rt)) {
+                    if now.reached(t + rt) {
                         return Some(LostReason::Timeout(Awaited::PingResp));
                     }
                 }
-                if let Some(r) = self
-                    .requests
-                    .iter()
-                    .find(|r| reached(now, r.sent_at.wrapping_add(rt)))
-                {
+                if let Some(r) = self.requests.iter().find(|r| now.reached(r.sent_at + rt)) {
                     return Some(LostReason::Timeout(r.kind));
                 }
                 let mut at = self.store.first();
@@ -1826,7 +1833,7 @@ impl Core<'_> {
                         _ => continue,
                     };
                     awaiting -= 1;
-                    if !reached(now, r.sent_at.wrapping_add(rt)) {
+                    if !now.reached(r.sent_at + rt) {
                         continue;
                     }
                     // 3.1.1 allows resending on the same connection (mqtt_as's
@@ -1844,9 +1851,7 @@ impl Core<'_> {
                 }
                 if self.ping == Ping::Idle {
                     if let Some(i) = self.ping_interval() {
-                        if reached(now, self.last_rx.wrapping_add(i))
-                            || reached(now, self.last_tx.wrapping_add(i))
-                        {
+                        if now.reached(self.last_rx + i) || now.reached(self.last_tx + i) {
                             self.ping = Ping::Queued;
                         }
                     }

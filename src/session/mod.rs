@@ -5,7 +5,8 @@
 //! ([`Client::handle_link_down`]) and commands (connect, publish, ...), and
 //! takes bytes to send ([`Client::poll_transmit`]), events
 //! ([`Client::poll_event`]) and the next deadline ([`Client::poll_deadline`]).
-//! Time is a `u32` millisecond tick from any monotonic clock; it may wrap.
+//! Time is a `u32` millisecond tick from any monotonic clock; it may wrap
+//! (see [`crate::time`]).
 
 mod aliases;
 mod client;
@@ -15,7 +16,6 @@ mod event;
 mod qos2;
 mod stats;
 mod store;
-pub(crate) mod time;
 
 pub use client::{Buffers, Client, State, MAX_PENDING_REQUESTS};
 pub use config::{Config, ConnectOptions};

@@ -7,6 +7,7 @@
 //! few KiB, and order must be kept anyway.
 
 use super::Error;
+use crate::time::Tick;
 use crate::wire::{EncodeError, PublishFlags, QoS};
 
 /// Where a record stands.
@@ -65,7 +66,7 @@ pub(crate) struct Record {
     pub sent_once: bool,
     pub repubs: u8,
     pub reason: u8,
-    pub sent_at: u32,
+    pub sent_at: Tick,
 }
 
 impl Record {
@@ -216,7 +217,7 @@ impl<'a> Store<'a> {
             sent_once: flags & SENT_ONCE != 0,
             repubs,
             reason,
-            sent_at: u32::from_le_bytes([s0, s1, s2, s3]),
+            sent_at: Tick::from_millis(u32::from_le_bytes([s0, s1, s2, s3])),
         })
     }
 
@@ -287,7 +288,7 @@ impl<'a> Store<'a> {
             return;
         };
         let old = Phase::from_u8(h[6]);
-        let [s0, s1, s2, s3] = r.sent_at.to_le_bytes();
+        let [s0, s1, s2, s3] = r.sent_at.millis().to_le_bytes();
         h[6] = r.phase as u8;
         h[7] = if r.sent_once { SENT_ONCE } else { 0 };
         h[8] = r.repubs;
@@ -379,13 +380,13 @@ mod tests {
         assert!(r.qos2(&s));
         r.phase = Phase::AwaitAck;
         r.sent_once = true;
-        r.sent_at = 0xFFFF_FFFE;
+        r.sent_at = Tick::from_millis(0xFFFF_FFFE);
         s.update(&r);
         s.set_dup(&r, true);
         let r = s.find(2).unwrap();
         assert_eq!(
             (r.phase, r.sent_once, r.sent_at),
-            (Phase::AwaitAck, true, 0xFFFF_FFFE)
+            (Phase::AwaitAck, true, Tick::from_millis(0xFFFF_FFFE))
         );
         assert_eq!(s.packet(&r), &[0x3C, 2, 0, 2]);
         let mut r = r;
