@@ -103,6 +103,9 @@ impl Client<'_> {
 
     /// What the fixed header alone decides: a packet above our maximum
     /// packet size (true), a protocol error, or no room for the answer yet.
+    /// (This and `take_whole` are parts of `step`, one function in the
+    /// binary as before they were split out.)
+    #[inline(always)]
     fn screen(&mut self, header: &FixedHeader, total: usize) -> Result<bool, Step> {
         let limit = self.core.cfg.maximum_packet_size as usize;
         // Above our maximum: 5.0 announced it, so the broker broke the
@@ -131,6 +134,7 @@ impl Client<'_> {
     }
 
     /// A whole packet of `total` bytes, in the receive buffer.
+    #[inline(always)]
     fn take_whole(&mut self, header: &FixedHeader, total: usize) -> Step {
         let v = self.core.cfg.version;
         let at = self.rx.start;
@@ -431,7 +435,7 @@ impl Core<'_> {
             // it but the messages it never acknowledged, sent again as new.
             s.inbound_qos2.clear();
         }
-        s.store.update_each(&mut |r| {
+        s.store.update_each(&mut |r, _| {
             r.repubs = 0;
             if !present {
                 match r.phase {
@@ -591,7 +595,7 @@ impl Core<'_> {
             packet_id: a.packet_id,
             reason: a.reason,
         });
-        match (kind, r.phase, r.qos2) {
+        match (kind, r.phase, r.qos2(store)) {
             (PacketType::PubAck, Phase::AwaitAck, false) => {
                 store.remove(&r);
                 done
