@@ -159,6 +159,7 @@ pub const MAX_DURATION_MS: u32 = 1 << 30;
 
 /// Why a [`Policy`] is refused by [`Policy::validate`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PolicyError {
     /// `jitter_percent` above 100.
     Jitter,

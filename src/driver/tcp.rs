@@ -19,6 +19,7 @@ const READ_CHUNK: usize = 4096;
 
 /// Why a driver call failed.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
     /// Opening the TCP connection failed (or the address did not resolve).
     Io(io::Error),
