@@ -27,7 +27,6 @@
     )
 )]
 
-#[cfg(feature = "std")]
 pub mod driver;
 #[cfg(feature = "ffi-min")]
 #[allow(unsafe_code)]
