@@ -325,7 +325,10 @@ class MQTTClient:
             self._connack = why
             self._notify()
         else:
-            self._reconnect()
+            # The core had ended the connection already: it reported a loss
+            # (handled then), or we sent DISCONNECT (disconnect()) and the
+            # broker closed first, as it may. Not an outage.
+            self._notify()
         self._lost_why = None
 
     def _start(self, conn):
