@@ -18,7 +18,7 @@ use crate::{Error, Event};
 
 /// A [`Client`] over an `embedded-io` transport `T`, with clock `C`
 /// (milliseconds, wrapping `u32`): the crate's one [`Driver`] over `T`.
-pub struct IoDriver<'a, 'b, T, C> {
+pub struct IoDriver<'a, 'b, T: Read + Write + ReadReady, C> {
     driver: Driver<'a, Io<T>, &'b mut [u8], C>,
 }
 

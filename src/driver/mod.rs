@@ -54,7 +54,7 @@ mod transport;
 
 #[cfg(feature = "std")]
 pub use clock::Clock;
-pub use pump::{Driver, Outcome};
+pub use pump::{Driver, LinkEnd, Outcome};
 #[cfg(feature = "std")]
 pub use storage::{Storage, HOST_INBOUND_QOS2_IDS};
 #[cfg(feature = "std")]

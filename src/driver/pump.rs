@@ -3,6 +3,8 @@
 //! driver ([`TcpDriver`](super::TcpDriver)) and the `embedded-io` adapter
 //! (`IoDriver`) are this driver over their own transport.
 
+use core::fmt;
+
 use crate::session::{Client, ConnectOptions, Event, State};
 use crate::time::Tick;
 use crate::Error;
@@ -66,11 +68,40 @@ impl Outcome {
     }
 }
 
+/// Why the driver took the link down, as [`Driver::link_end`] tells (the
+/// client itself only hears "link down",
+/// [`LostReason::LinkDown`](crate::session::LostReason::LinkDown)); `E` is
+/// the transport's error.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LinkEnd<E> {
+    /// The broker closed the connection (end of stream).
+    ClosedByBroker,
+    /// Reading failed (a reset, for instance).
+    Read(E),
+    /// Writing failed, or did not finish within the response time.
+    Write(E),
+    /// The outage policy gave up on a connection attempt (no CONNACK in
+    /// time), or the application dropped the link.
+    Dropped,
+}
+
+impl<E: fmt::Display> fmt::Display for LinkEnd<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkEnd::ClosedByBroker => f.write_str("the broker closed the connection"),
+            LinkEnd::Read(e) => write!(f, "receive failed: {e}"),
+            LinkEnd::Write(e) => write!(f, "send failed: {e}"),
+            LinkEnd::Dropped => f.write_str("closed by the client"),
+        }
+    }
+}
+
 /// A [`Client`] over a [`Transport`] `T`, with an input buffer `B` and a
 /// clock `C`: sends what the client queues, feeds it what arrives, fires
 /// its timers and hands its events to a closure. It never sleeps: a
 /// [`Driver::poll`] waits at most what it is told for input.
-pub struct Driver<'a, T, B, C> {
+pub struct Driver<'a, T: Transport, B, C> {
     client: Client<'a>,
     clock: C,
     link: Option<T>,
@@ -80,6 +111,8 @@ pub struct Driver<'a, T, B, C> {
     live: bool,
     inbuf: B,
     pending: Pending,
+    /// Why the driver took the last link down, if it did.
+    end: Option<LinkEnd<T::Error>>,
 }
 
 impl<'a, T, B, C> Driver<'a, T, B, C>
@@ -99,6 +132,7 @@ where
             live: false,
             inbuf,
             pending: Pending::default(),
+            end: None,
         }
     }
 
@@ -128,6 +162,15 @@ where
         self.live
     }
 
+    /// Why the driver took the last link down, when it was not the
+    /// client's own doing (a DISCONNECT, a protocol error): the broker
+    /// closed it, a read or write failed, it was dropped. Say it along with
+    /// the client's "link down"; `None` while connected and after the
+    /// client ended the connection itself.
+    pub fn link_end(&self) -> Option<&LinkEnd<T::Error>> {
+        self.end.as_ref()
+    }
+
     /// Use `link`, an open transport to the broker, and send CONNECT.
     pub fn open(&mut self, link: T, options: &ConnectOptions<'_>) -> Result<(), Error> {
         if self.live {
@@ -137,6 +180,7 @@ where
         self.client.connect(now, options)?;
         self.link = Some(link);
         self.live = true;
+        self.end = None;
         self.pending.clear();
         self.flush();
         Ok(())
@@ -154,7 +198,7 @@ where
     /// link is down, and reports [`Event::ConnectionLost`] at the next poll.
     pub fn drop_link(&mut self) {
         if self.live {
-            self.link_down();
+            self.link_down(LinkEnd::Dropped);
         }
     }
 
@@ -175,8 +219,8 @@ where
                 break;
             }
         }
-        if sent.and_then(|()| link.flush()).is_err() {
-            self.link_down();
+        if let Err(e) = sent.and_then(|()| link.flush()) {
+            self.link_down(LinkEnd::Write(e));
         }
     }
 
@@ -226,7 +270,8 @@ where
         match link.receive(self.inbuf.as_mut(), wait_ms) {
             Ok(Received::Bytes(n)) => self.pending.filled(n),
             Ok(Received::Nothing) => {}
-            Ok(Received::Closed) | Err(_) => self.link_down(),
+            Ok(Received::Closed) => self.link_down(LinkEnd::ClosedByBroker),
+            Err(e) => self.link_down(LinkEnd::Read(e)),
         }
     }
 
@@ -283,9 +328,10 @@ where
         out
     }
 
-    /// The link failed or is given up: tell the client.
-    fn link_down(&mut self) {
+    /// The link failed or is given up (`why`): tell the client.
+    fn link_down(&mut self, why: LinkEnd<T::Error>) {
         self.live = false;
+        self.end = Some(why);
         self.pending.clear();
         if let Some(link) = self.link.as_mut() {
             link.abort();

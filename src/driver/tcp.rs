@@ -11,7 +11,7 @@ use crate::time::Tick;
 use crate::wire::{Property, QoS, ReasonCode, Subscription};
 use crate::Event;
 
-use super::pump::{Driver, Outcome};
+use super::pump::{Driver, LinkEnd, Outcome};
 use super::transport::{Received, Ticks, Transport};
 use super::Clock;
 
@@ -177,6 +177,15 @@ impl<'a> TcpDriver<'a> {
     /// True while a TCP connection is open.
     pub fn is_link_up(&self) -> bool {
         self.driver.is_link_up()
+    }
+
+    /// Why the driver closed the last TCP connection, when it was not the
+    /// client's own doing (a DISCONNECT, a protocol error): the broker
+    /// closed it, a read or write failed. Say it along with the client's
+    /// "link down"; `None` while connected and after the client ended the
+    /// connection itself.
+    pub fn link_end(&self) -> Option<&LinkEnd<io::Error>> {
+        self.driver.link_end()
     }
 
     /// Open a TCP connection to `addr` and queue CONNECT. The

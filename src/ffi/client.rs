@@ -793,7 +793,12 @@ pub unsafe extern "C" fn mqttas_poll_event(
             if let Some(e) = c.poll_event() {
                 ev.fill(&e);
             }
-            if ev.lost == super::event::mqttas_lost_reason::MQTTAS_LOST_SERVER_DISCONNECT {
+            // What the broker said with its DISCONNECT or refusal.
+            if matches!(
+                ev.lost,
+                super::event::mqttas_lost_reason::MQTTAS_LOST_SERVER_DISCONNECT
+                    | super::event::mqttas_lost_reason::MQTTAS_LOST_REFUSED
+            ) {
                 (ev.properties, ev.properties_len) =
                     super::property::raw(&c.disconnect_properties());
             }

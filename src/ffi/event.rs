@@ -65,7 +65,9 @@ pub enum mqttas_lost_reason {
     /// The caller reported the link down (`mqttas_handle_link_down`).
     MQTTAS_LOST_LINK_DOWN = 1,
     /// The broker refused the connection: CONNACK code in `reason`, its
-    /// meaning depends on `version`.
+    /// meaning depends on `version`; a 5.0 CONNACK's properties (reason
+    /// string 0x1F, server reference 0x1C) are in `properties`, and
+    /// `mqttas_event_describe` quotes them.
     MQTTAS_LOST_REFUSED = 2,
     /// No reply within `response_time_ms`: `awaited` says which.
     MQTTAS_LOST_TIMEOUT = 3,
@@ -83,7 +85,7 @@ pub enum mqttas_lost_reason {
     /// The broker sent DISCONNECT (5.0) with the reason code in `reason`;
     /// its properties (reason string 0x1F, server reference 0x1C, user
     /// properties) are in `properties`, and `mqttas_event_describe` quotes
-    /// its reason string.
+    /// its reason string and server reference.
     MQTTAS_LOST_SERVER_DISCONNECT = 6,
     /// The inbound topic alias table has no room for a new alias: give a
     /// larger alias buffer or a lower `topic_alias_maximum`.
@@ -176,6 +178,9 @@ pub enum mqttas_protocol_error {
     MQTTAS_PROTOCOL_EMPTY_TOPIC = 26,
     /// SUBACK or UNSUBACK without one code per topic filter of the request.
     MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH = 27,
+    /// PUBLISH with an empty topic name and a topic alias not set on this
+    /// connection.
+    MQTTAS_PROTOCOL_UNKNOWN_TOPIC_ALIAS = 28,
     /// A rule this version of the C API has no code for.
     MQTTAS_PROTOCOL_OTHER = 255,
 }
@@ -470,6 +475,7 @@ fn protocol_to_c(e: DecodeError) -> (mqttas_protocol_error, u8) {
         D::UnexpectedSessionPresent => (MQTTAS_PROTOCOL_UNEXPECTED_SESSION_PRESENT, 0),
         D::EmptyTopic => (MQTTAS_PROTOCOL_EMPTY_TOPIC, 0),
         D::CodeCountMismatch => (MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH, 0),
+        D::UnknownTopicAlias => (MQTTAS_PROTOCOL_UNKNOWN_TOPIC_ALIAS, 0),
         _ => (MQTTAS_PROTOCOL_OTHER, 0),
     }
 }
@@ -507,6 +513,7 @@ fn protocol_from_c(code: u32, v: u8) -> Option<DecodeError> {
         x if x == c(MQTTAS_PROTOCOL_UNEXPECTED_SESSION_PRESENT) => D::UnexpectedSessionPresent,
         x if x == c(MQTTAS_PROTOCOL_EMPTY_TOPIC) => D::EmptyTopic,
         x if x == c(MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH) => D::CodeCountMismatch,
+        x if x == c(MQTTAS_PROTOCOL_UNKNOWN_TOPIC_ALIAS) => D::UnknownTopicAlias,
         _ => return None,
     })
 }
@@ -684,14 +691,15 @@ impl Fields {
             }
             x if x == k(MQTTAS_EVENT_CONNECTION_LOST) => {
                 w.str("connection lost");
-                if let Some(r) = self.lost_reason() {
-                    w.str(": ");
-                    r.text(w);
-                }
-                if let Some(why) = crate::wire::Properties::Raw(props).reason_string() {
-                    w.str(": \"");
-                    w.str(why);
-                    w.str("\"");
+                let props = crate::wire::Properties::Raw(props);
+                match self.lost_reason() {
+                    Some(r) => {
+                        w.str(": ");
+                        r.with_properties(props).text(w);
+                    }
+                    // A reason this library does not know: what the broker
+                    // said all the same.
+                    None => crate::session::broker_said(&props, w),
                 }
             }
             x if x == k(MQTTAS_EVENT_DISCONNECTED) => w.str("disconnected: close the link"),
@@ -799,12 +807,13 @@ mod tests {
                 DecodeError::UnexpectedPacket(v),
                 DecodeError::PacketTooLarge,
                 DecodeError::InvalidTopicAlias,
+                DecodeError::UnknownTopicAlias,
             ] {
                 let (c, d) = protocol_to_c(e);
                 assert_eq!(protocol_from_c(c as u32, d), Some(e));
             }
         }
-        for code in 1..=27u32 {
+        for code in 1..=28u32 {
             let e = protocol_from_c(code, 7).unwrap();
             assert_eq!(protocol_to_c(e).0 as u32, code);
         }
@@ -852,6 +861,10 @@ mod tests {
             }
             LostReason::ReceiveMaximumExceeded => "broker sent more unreleased QoS 2 messages than the client tracks; reconnecting so that the kept session sends the rest again".into(),
             LostReason::AliasTableFull => "topic alias table full".into(),
+            // DISCONNECT names 0x00 "normal disconnection" (5.0 3.14.2.1).
+            LostReason::ServerDisconnect(ReasonCode(0)) => {
+                "broker closed the connection: normal disconnection (0x00)".into()
+            }
             LostReason::ServerDisconnect(code) => {
                 std::format!("broker closed the connection: {}", old_reason(code.0))
             }
@@ -990,6 +1003,40 @@ mod tests {
             ..mqttas_event::NONE
         };
         assert_eq!(describe(&ev), "message chunk: 0 bytes");
+    }
+
+    #[test]
+    fn a_loss_quotes_the_reason_string_and_the_server_reference() {
+        // Raw 5.0 properties: Reason String "moved", Server Reference "b:1".
+        let props = b"\x1f\x00\x05moved\x1c\x00\x03b:1";
+        for (lost, reason, want) in [
+            (
+                MQTTAS_LOST_SERVER_DISCONNECT,
+                0x9d,
+                "connection lost: broker closed the connection: server moved (0x9d): \"moved\"; server reference: b:1",
+            ),
+            (
+                MQTTAS_LOST_REFUSED,
+                0x9c,
+                "connection lost: broker refused the connection: use another server (0x9c): \"moved\"; server reference: b:1",
+            ),
+            (
+                MQTTAS_LOST_OTHER,
+                0,
+                "connection lost: \"moved\"; server reference: b:1",
+            ),
+        ] {
+            let ev = mqttas_event {
+                kind: MQTTAS_EVENT_CONNECTION_LOST,
+                lost,
+                reason,
+                version: 5,
+                properties: props.as_ptr(),
+                properties_len: props.len(),
+                ..mqttas_event::NONE
+            };
+            assert_eq!(describe(&ev), want);
+        }
     }
 
     #[test]

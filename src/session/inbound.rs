@@ -348,11 +348,13 @@ impl Core<'_> {
             return Err(LostReason::Protocol(DecodeError::InvalidTopicAlias));
         }
         if topic.is_empty() {
+            // 5.0 3.3.4: an alias with no mapping yet and no topic to set
+            // it to is a Protocol Error (0x82), not an invalid alias.
             return self
                 .aliases
                 .get(alias)
                 .map(Topic::Alias)
-                .ok_or(LostReason::Protocol(DecodeError::InvalidTopicAlias));
+                .ok_or(LostReason::Protocol(DecodeError::UnknownTopicAlias));
         }
         self.aliases
             .set(alias, topic)
@@ -415,6 +417,8 @@ impl Core<'_> {
 
     fn on_connack(&mut self, rx: &Rx<'_>, a: &ConnAck<'_>) -> Result<Option<Desc>, LostReason> {
         if a.code.0 != 0 {
+            // Its reason string and server reference, for the report.
+            self.conn.end.disconnect_props = rx.props_span(&a.properties);
             return Err(LostReason::Refused(self.cfg.version, a.code));
         }
         if a.session_present && self.conn.clean_requested {

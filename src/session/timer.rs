@@ -19,7 +19,8 @@ use super::store::Phase;
 pub(super) enum Timer {
     /// CONNACK awaited since CONNECT: the connection is lost.
     ConnAck,
-    /// PINGRESP awaited since PINGREQ: the connection is lost.
+    /// PINGRESP awaited since PINGREQ (or, while bytes keep coming, since
+    /// the last of them): the connection is lost.
     PingResp,
     /// SUBACK or UNSUBACK awaited: the connection is lost.
     Request,
@@ -58,7 +59,7 @@ impl Core<'_> {
         match timer {
             Timer::ConnAck if c.state == State::Connecting => after(c.connect_sent),
             Timer::PingResp if connected => match c.ping {
-                Ping::Outstanding(t) => after(t),
+                Ping::Outstanding(sent) => now.until(self.pingresp_due(sent)),
                 _ => IDLE,
             },
             Timer::Request if connected => c
@@ -79,6 +80,30 @@ impl Core<'_> {
             }
             _ => IDLE,
         }
+    }
+
+    /// When the PINGRESP to a PINGREQ sent at `sent` is overdue.
+    ///
+    /// `response_time` after the PINGREQ, or after the last byte received
+    /// since if that is later: TCP delivers in order, so a PINGRESP may wait
+    /// behind what the broker sent before it (a backlog on a slow link),
+    /// and bytes still arriving show that the broker and the link towards
+    /// us work (mqtt_as counts any packet received as a sign of life). A
+    /// broker that keeps sending but never answers is given at most one
+    /// and a half keep alive periods more (what a broker itself allows its
+    /// client, MQTT 3.1.2.10): the connection is lost `response_time` plus
+    /// 1.5 × keep alive after the PINGREQ at the latest. With keep alive 0
+    /// (pings asked for by the application) only `response_time` counts.
+    fn pingresp_due(&self, sent: Tick) -> Tick {
+        let c = &self.conn;
+        let rt = self.cfg.response_time_ms;
+        let from = if c.last_rx.reached(sent) {
+            c.last_rx
+        } else {
+            sent
+        };
+        let most = sent + rt + u32::from(c.keep_alive) * 1500;
+        sent.earliest(Some(from + rt), Some(most)).unwrap_or(most)
     }
 
     /// The earliest deadline of all timers.

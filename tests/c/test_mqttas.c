@@ -343,6 +343,7 @@ static void test_result_codes_are_fixed(void **state)
     assert_int_equal(MQTTAS_EVENT_MESSAGE_SKIPPED, 12);
     assert_int_equal(MQTTAS_PROTOCOL_EMPTY_TOPIC, 26);
     assert_int_equal(MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH, 27);
+    assert_int_equal(MQTTAS_PROTOCOL_UNKNOWN_TOPIC_ALIAS, 28);
     assert_int_equal(MQTTAS_LOST_LINK_DOWN, 1);
     assert_int_equal(MQTTAS_LOST_ALIAS_TABLE_FULL, 7);
     assert_int_equal(MQTTAS_AWAITED_UNSUBACK, 7);
