@@ -6,10 +6,14 @@
 //!
 //! - [`wire`]: the packet codec, zero-copy decode and encode into a buffer.
 //! - [`session`]: the client state machine (`handle_*` / `poll_*`).
+//! - [`time`]: the wrapping millisecond tick every timer compares through.
 //! - [`radio`]: framing + ARQ turning a lossy packet radio into a byte stream
 //!   (feature `radio`).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
+// No unsafe code but in the C ABI (`ffi`) and the one UTF-8 fast path
+// (`wire::utf8`), each `unsafe` there with its `SAFETY:` comment.
+#![deny(unsafe_code)]
 #![cfg_attr(
     not(test),
     deny(
@@ -23,9 +27,9 @@
     )
 )]
 
-#[cfg(feature = "std")]
 pub mod driver;
 #[cfg(feature = "ffi-min")]
+#[allow(unsafe_code)]
 pub mod ffi;
 #[cfg(feature = "embedded-io")]
 pub mod io;
@@ -34,6 +38,7 @@ pub mod radio;
 pub mod reconnect;
 pub mod session;
 mod text;
+pub mod time;
 pub mod wire;
 
 pub use session::{Client, Config, Error, Event};

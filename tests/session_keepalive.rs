@@ -6,6 +6,7 @@
 mod sim;
 
 use mqttas::session::{Awaited, LostReason, State};
+use mqttas::time::Tick;
 use mqttas::wire::{PacketType, Property, QoS};
 use mqttas::Config;
 use sim::{config, v311, v5, Ev, Pair, Reply, Sizes, VERSIONS};
@@ -300,7 +301,7 @@ fn deadline_is_never_in_the_past_after_handle_timeout() {
             .client
             .poll_deadline()
             .expect("a connected client has a deadline");
-        let delta = d.wrapping_sub(p.now) as i32;
+        let delta = Tick::from(p.now).until(Tick::from(d));
         assert!(delta > 0, "deadline {d:#x} not after now {:#x}", p.now);
         p.advance(delta as u64);
     }

@@ -1,11 +1,17 @@
 //! The radio session state machine: handshake, selective-repeat ARQ,
-//! keepalive and session epochs.
+//! keepalive and session epochs. Here the state and the entry points; the
+//! receiving side in `session/receive.rs`, the sending side in
+//! `session/send.rs`, the timers in `session/timers.rs`.
 
-use super::frame::{self, Header, Kind};
+use super::frame;
 use super::ring;
 use super::rtt::RttEstimator;
 use super::{DownReason, RadioConfig, RadioError, RadioEvent, RadioStats};
-use crate::session::time::{earliest, reached};
+use crate::time::Tick;
+
+mod receive;
+mod send;
+mod timers;
 
 /// Sequence slots: the largest window, and the receiver's reorder window.
 const SLOTS: usize = 8;
@@ -49,14 +55,15 @@ struct TxSlot {
     /// Timeouts so far (not fast retransmissions).
     retries: u8,
     /// Time of its first transmission.
-    sent_at: u32,
+    sent_at: Tick,
     /// Time of its last transmission.
-    last_sent: u32,
+    last_sent: Tick,
     /// Retransmission deadline, valid when sent and not resend.
-    deadline: u32,
-    /// Transmission counter at its last send: a frame acknowledged while
-    /// an earlier-sent one is not means that one was lost.
-    order: u32,
+    deadline: Tick,
+    /// Transmission counter at its last send (a wrapping count, compared
+    /// as ticks are): a frame acknowledged while an earlier-sent one is not
+    /// means that one was lost.
+    order: Tick,
 }
 
 impl TxSlot {
@@ -113,7 +120,7 @@ pub struct Radio<'a> {
     /// a repeated HELLO from a node that rebooted with the same epoch.
     nonce: u16,
     hello_due: bool,
-    hello_deadline: Option<u32>,
+    hello_deadline: Option<Tick>,
     hello_retries: u8,
     hello_ack_due: bool,
     /// RESET to send: (epoch field, peer-epoch field).
@@ -125,7 +132,8 @@ pub struct Radio<'a> {
     /// a pass over all slots that looks only at sent or due ones sees
     /// exactly the frames in flight, without walking the sequence numbers.
     tx_slots: [TxSlot; SLOTS],
-    tx_order: u32,
+    /// Transmissions so far, wrapping: the next frame's `order`.
+    tx_order: Tick,
     /// Round-trip estimate and retransmission timeout.
     rtt: RttEstimator,
     /// The peer's last frame said its receive buffer is full.
@@ -139,15 +147,15 @@ pub struct Radio<'a> {
     ack_due: bool,
     /// Delayed acknowledgement: in-order DATA without ACK_REQ is acked by
     /// the next frame we send, or at this time, whichever comes first.
-    ack_at: Option<u32>,
+    ack_at: Option<Tick>,
     /// I dropped an in-order frame for want of space.
     busy: bool,
-    last_heard: u32,
+    last_heard: Tick,
     /// Last keepalive probe sent since `last_heard`.
-    last_probe: Option<u32>,
+    last_probe: Option<Tick>,
     probe_due: bool,
     /// Latest time seen, the reference for comparing deadlines.
-    now: u32,
+    now: Tick,
     /// Events not yet polled, oldest first, `None` after the last: four
     /// bytes that shift, cheaper in code than a ring.
     events: [Option<RadioEvent>; EVENTS],
@@ -212,7 +220,7 @@ impl<'a> Radio<'a> {
             snd_una: 0,
             snd_nxt: 0,
             tx_slots: [TxSlot::default(); SLOTS],
-            tx_order: 0,
+            tx_order: Tick::default(),
             rtt: RttEstimator::new(config.rto_ms),
             peer_busy: false,
             rcv_nxt: 0,
@@ -220,10 +228,10 @@ impl<'a> Radio<'a> {
             ack_due: false,
             ack_at: None,
             busy: false,
-            last_heard: 0,
+            last_heard: Tick::default(),
             last_probe: None,
             probe_due: false,
-            now: 0,
+            now: Tick::default(),
             events: [None; EVENTS],
             stats: RadioStats::default(),
         })
@@ -233,6 +241,7 @@ impl<'a> Radio<'a> {
     /// `max_retries` repeats, then Down(NoAck)). No-op while opening or up,
     /// and on the gateway, which accepts HELLOs whenever it is not up.
     pub fn open(&mut self, now: u32) {
+        let now = Tick::from(now);
         self.now = now;
         if self.gateway() || self.state != State::Idle {
             return;
@@ -240,7 +249,8 @@ impl<'a> Radio<'a> {
         self.clear_session();
         self.take_epoch();
         self.state = State::Opening;
-        self.nonce = (now as u16) ^ ((now >> 16) as u16);
+        let t = now.millis();
+        self.nonce = (t as u16) ^ ((t >> 16) as u16);
         self.hello_due = true;
         self.hello_retries = 0;
         self.hello_deadline = None;
@@ -249,6 +259,7 @@ impl<'a> Radio<'a> {
     /// End the session: a RESET tells the peer, [`DownReason::Closed`] is
     /// reported and both buffers are emptied. No-op when not open.
     pub fn close(&mut self, now: u32) {
+        let now = Tick::from(now);
         self.now = now;
         if self.state == State::Idle {
             return;
@@ -273,7 +284,7 @@ impl<'a> Radio<'a> {
     /// Queue stream bytes; returns how many were taken (0 when the tx
     /// buffer is full or the session is not up).
     pub fn write(&mut self, now: u32, data: &[u8]) -> usize {
-        self.now = now;
+        self.now = Tick::from(now);
         let n = data.len().min(self.writable());
         if let Some(chunk) = data.get(..n) {
             let cap = self.tx.len();
@@ -333,6 +344,7 @@ impl<'a> Radio<'a> {
     /// Feed one received frame (any bytes: corrupted, foreign and malformed
     /// frames are counted and dropped).
     pub fn handle_frame(&mut self, now: u32, bytes: &[u8]) {
+        let now = Tick::from(now);
         self.now = now;
         let (h, payload) = match frame::decode(bytes) {
             Ok(decoded) => decoded,
@@ -354,708 +366,14 @@ impl<'a> Radio<'a> {
         }
     }
 
-    /// Run the timers due at `now`: HELLO and DATA retransmission,
-    /// keepalive probe, silence.
-    pub fn handle_timeout(&mut self, now: u32) {
-        self.now = now;
-        match self.state {
-            State::Idle => {}
-            State::Opening => {
-                if let Some(at) = self.hello_deadline {
-                    if reached(now, at) {
-                        if self.hello_retries >= self.cfg.max_retries {
-                            self.down(DownReason::NoAck);
-                        } else {
-                            self.hello_retries += 1;
-                            self.hello_due = true;
-                            self.hello_deadline = None;
-                        }
-                    }
-                }
-            }
-            State::Up => {
-                if let Some(at) = self.silence_deadline() {
-                    if reached(now, at) {
-                        return self.down(DownReason::Silent);
-                    }
-                }
-                if self.retransmission_timeout(now) {
-                    return self.down(DownReason::NoAck);
-                }
-                if let Some(at) = self.ack_at {
-                    if reached(now, at) {
-                        self.ack_at = None;
-                        self.ack_due = true;
-                    }
-                }
-                if let Some(at) = self.probe_deadline() {
-                    if reached(now, at) {
-                        self.probe_due = true;
-                    }
-                }
-            }
-        }
-    }
-
-    /// Expired DATA timers: only the oldest expired frame is resent, as a
-    /// probe, and the others wait for its answer, which shows which of them
-    /// are missing (fast retransmission): a lost ACK costs one frame, not a
-    /// window, and a dead link exhausts that one frame's retries. Returns
-    /// true when it has used them up.
-    fn retransmission_timeout(&mut self, now: u32) -> bool {
-        let expired = |s: &TxSlot| s.timed() && reached(now, s.deadline);
-        let Some(first) = self
-            .in_flight()
-            .find(|&seq| self.tx_slot(seq).is_some_and(expired))
-        else {
-            return false;
-        };
-        let busy = self.peer_busy;
-        let max = self.cfg.max_retries;
-        let mut retries = 0;
-        // Karn: keep the backed-off timeout for the following frames too,
-        // until one of them is acknowledged without a retransmission.
-        self.rtt.timed_out();
-        if let Some(slot) = self.tx_slot_mut(first) {
-            // A busy peer is alive, its buffer full: keep probing without
-            // counting.
-            if !busy {
-                if slot.retries >= max {
-                    return true;
-                }
-                slot.retries += 1;
-            }
-            slot.flags |= RESEND;
-            retries = slot.retries;
-        }
-        let wait = self.rtt.rto(retries);
-        let until = now.wrapping_add(wait);
-        for slot in self.tx_slots.iter_mut() {
-            if slot.timed() && reached(until, slot.deadline) {
-                slot.deadline = until;
-            }
-        }
-        false
-    }
-
-    /// When [`Radio::handle_timeout`] next has work, if any timer runs.
-    pub fn poll_deadline(&self) -> Option<u32> {
-        let now = self.now;
-        match self.state {
-            State::Idle => None,
-            State::Opening => {
-                if self.hello_due {
-                    None
-                } else {
-                    self.hello_deadline
-                }
-            }
-            State::Up => {
-                let mut at = earliest(now, self.silence_deadline(), self.probe_deadline());
-                at = earliest(now, at, self.ack_at);
-                for slot in &self.tx_slots {
-                    if slot.timed() {
-                        at = earliest(now, at, Some(slot.deadline));
-                    }
-                }
-                at
-            }
-        }
-    }
-
     /// The next frame to send, written into `out` (give it `mtu` bytes);
     /// returns its length, or `None` when there is nothing to send.
     pub fn poll_frame(&mut self, now: u32, out: &mut [u8]) -> Option<usize> {
+        let now = Tick::from(now);
         self.now = now;
         let n = self.next_frame(now, out)?;
         self.stats.frames_sent = self.stats.frames_sent.wrapping_add(1);
         Some(n)
-    }
-
-    // ---- receiving -------------------------------------------------------
-
-    fn drop_frame(&mut self) {
-        self.stats.dropped = self.stats.dropped.wrapping_add(1);
-    }
-
-    fn gateway_frame(&mut self, now: u32, h: &Header, payload: &[u8]) {
-        match h.kind {
-            Kind::Hello => {
-                let nonce = u16::from_be_bytes([h.seq, h.ack]);
-                if self.state == State::Up && h.epoch == self.peer_epoch && nonce == self.nonce {
-                    // Our HELLO_ACK was lost (or this is a late copy).
-                    self.heard(now);
-                    self.hello_ack_due = true;
-                    return;
-                }
-                if self.state == State::Up {
-                    self.down(DownReason::PeerRestarted);
-                }
-                self.clear_session();
-                self.take_epoch();
-                self.peer_epoch = h.epoch;
-                self.nonce = nonce;
-                self.hello_ack_due = true;
-                self.up(now);
-            }
-            Kind::Data | Kind::Ack => {
-                if self.state == State::Up
-                    && h.epoch == self.peer_epoch
-                    && h.peer_epoch == self.epoch
-                {
-                    self.session_frame(now, h, payload);
-                } else {
-                    // A session we do not know (we restarted, or it ended):
-                    // tell the node it is dead.
-                    self.reset_reply(h);
-                    self.drop_frame();
-                }
-            }
-            Kind::Reset => {
-                if self.state == State::Up
-                    && h.epoch == self.peer_epoch
-                    && (h.peer_epoch == self.epoch || h.peer_epoch == 0)
-                {
-                    self.down(DownReason::PeerReset);
-                } else {
-                    self.drop_frame();
-                }
-            }
-            Kind::HelloAck => self.drop_frame(),
-        }
-    }
-
-    fn node_frame(&mut self, now: u32, h: &Header, payload: &[u8]) {
-        match h.kind {
-            Kind::HelloAck => {
-                // It must echo our epoch and HELLO nonce: a late HELLO_ACK of
-                // an earlier session (even one with the same epoch, after a
-                // careless reboot) is not an answer to this HELLO.
-                let nonce = u16::from_be_bytes([h.seq, h.ack]);
-                if h.peer_epoch != self.epoch || nonce != self.nonce {
-                    return self.drop_frame();
-                }
-                match self.state {
-                    State::Idle => self.drop_frame(),
-                    State::Opening => {
-                        self.peer_epoch = h.epoch;
-                        self.hello_due = false;
-                        self.hello_deadline = None;
-                        self.up(now);
-                    }
-                    State::Up => {
-                        if h.epoch == self.peer_epoch {
-                            // A repeated answer to a repeated HELLO.
-                            self.heard(now);
-                        } else {
-                            // A restarted gateway saw a late copy of our
-                            // HELLO: our session is gone there.
-                            self.down(DownReason::PeerReset);
-                        }
-                    }
-                }
-            }
-            Kind::Data | Kind::Ack => {
-                if self.state == State::Up
-                    && h.epoch == self.peer_epoch
-                    && h.peer_epoch == self.epoch
-                {
-                    self.session_frame(now, h, payload);
-                } else {
-                    // A session we no longer have: say so, unless we are
-                    // opening (the HELLO ends it on the gateway anyway).
-                    if self.state != State::Opening {
-                        self.reset_reply(h);
-                    }
-                    self.drop_frame();
-                }
-            }
-            Kind::Reset => {
-                if self.state == State::Up
-                    && h.epoch == self.peer_epoch
-                    && h.peer_epoch == self.epoch
-                {
-                    self.down(DownReason::PeerReset);
-                } else {
-                    self.drop_frame();
-                }
-            }
-            Kind::Hello => self.drop_frame(),
-        }
-    }
-
-    /// Answer a frame of an unknown session with a RESET naming it: its
-    /// epochs swapped, so only that session's owner accepts it.
-    fn reset_reply(&mut self, h: &Header) {
-        let mine = if h.peer_epoch != 0 {
-            h.peer_epoch
-        } else {
-            self.epoch
-        };
-        self.reset_due = Some((mine, h.epoch));
-    }
-
-    fn heard(&mut self, now: u32) {
-        self.last_heard = now;
-        self.last_probe = None;
-        self.probe_due = false;
-    }
-
-    /// A DATA or ACK frame of the current session.
-    fn session_frame(&mut self, now: u32, h: &Header, payload: &[u8]) {
-        self.heard(now);
-        if self.peer_busy && !h.busy {
-            // The peer has room again: resend what it dropped now.
-            for slot in self.tx_slots.iter_mut() {
-                if slot.unacked() {
-                    slot.flags |= RESEND;
-                }
-            }
-        }
-        self.peer_busy = h.busy;
-        self.process_ack(now, h.ack, h.sack);
-        self.resend_timed_out(now);
-        if h.ack_req {
-            self.ack_due = true;
-        }
-        if h.kind == Kind::Data {
-            self.receive(now, h.seq, payload);
-        }
-    }
-
-    fn process_ack(&mut self, now: u32, ack: u8, sack: u8) {
-        let flight = self.snd_nxt.wrapping_sub(self.snd_una);
-        let advance = ack.wrapping_sub(self.snd_una);
-        if advance > flight {
-            // Older than what we already know (reordered), or nonsense.
-            return;
-        }
-        // The last-sent frame known to have arrived: any frame sent before
-        // it and still missing was lost (the air keeps frames in order).
-        let mut latest: Option<u32> = None;
-        let mut note = |order: u32| {
-            if latest.map_or(true, |l| (order.wrapping_sub(l) as i32) > 0) {
-                latest = Some(order);
-            }
-        };
-        // The round-trip sample: the frame sent last of those this frame
-        // acknowledges for the first time, whose arrival made the peer
-        // answer. None when that one was sent more than once (Karn: either
-        // copy may have been answered), which also keeps out the frames
-        // whose acks were lost and that a retransmission's ack now covers
-        // seconds later.
-        let mut sample: Option<(u32, Option<u32>)> = None;
-        let mut candidate = |slot: &TxSlot| {
-            if slot.unacked()
-                && sample.map_or(true, |(o, _)| (slot.order.wrapping_sub(o) as i32) > 0)
-            {
-                sample = Some((slot.order, (!slot.has(RESENT)).then_some(slot.sent_at)));
-            }
-        };
-        // One pass over the frames in flight: those the cumulative ack
-        // covers are freed, the others may be selectively acknowledged
-        // (bit i of `sack`: frame `ack + 1 + i`).
-        let una = self.snd_una;
-        let sacks = u32::from(sack) << 1;
-        let mut freed = 0usize;
-        for seq in self.in_flight() {
-            let Some(slot) = self.tx_slot_mut(seq) else {
-                continue;
-            };
-            if seq.wrapping_sub(una) < advance {
-                if slot.has(SENT) {
-                    note(slot.order);
-                    candidate(slot);
-                }
-                freed = freed.saturating_add(usize::from(slot.len));
-                *slot = TxSlot::default();
-            } else {
-                let bit = sacks
-                    .checked_shr(u32::from(seq.wrapping_sub(ack)))
-                    .unwrap_or(0);
-                if bit & 1 != 0 {
-                    candidate(slot);
-                    slot.flags |= SACKED;
-                }
-                if slot.flags & (SACKED | SENT) == SACKED | SENT {
-                    note(slot.order);
-                }
-            }
-        }
-        // Bytes are freed in stream order, never more than were framed.
-        let freed = freed.min(self.tx_framed);
-        self.tx_head = ring::add(self.tx_head, freed, self.tx.len());
-        self.tx_len -= freed;
-        self.tx_framed -= freed;
-        self.snd_una = ack;
-        if let Some((_, Some(sent_at))) = sample {
-            // Time never runs backwards: a negative age is a wrapped zero.
-            let age = now.wrapping_sub(sent_at);
-            self.rtt.sample(if (age as i32) < 0 { 0 } else { age });
-        }
-        // Fast retransmission of those.
-        if let Some(latest) = latest {
-            for slot in self.tx_slots.iter_mut() {
-                if slot.timed() && (slot.order.wrapping_sub(latest) as i32) < 0 {
-                    slot.flags |= RESEND;
-                }
-            }
-        }
-    }
-
-    /// A frame from the peer while our oldest frame is still unanswered
-    /// after timing out: the link works again (an interference burst is
-    /// over), so resend it now rather than at its backed-off deadline. At
-    /// most once per round trip, and not counted as a retry.
-    fn resend_timed_out(&mut self, now: u32) {
-        let rtt = self.rtt.srtt_ms().unwrap_or(self.cfg.rto_ms);
-        let una = self.snd_una;
-        // A busy peer answers every probe: its answers are no news.
-        if self.snd_nxt == una || self.peer_busy {
-            return;
-        }
-        if let Some(slot) = self.tx_slot_mut(una) {
-            if slot.timed()
-                && slot.retries > 0
-                && now.wrapping_sub(slot.last_sent) >= rtt
-                && (now.wrapping_sub(slot.last_sent) as i32) > 0
-            {
-                slot.flags |= RESEND;
-            }
-        }
-    }
-
-    fn rx_free(&self) -> usize {
-        self.rx.len().saturating_sub(self.rx_len)
-    }
-
-    /// Physical rx index `offset` bytes past the in-order data.
-    fn rx_pos(&self, offset: usize) -> usize {
-        let cap = self.rx.len();
-        ring::add(ring::add(self.rx_head, self.rx_len, cap), offset, cap)
-    }
-
-    fn receive(&mut self, now: u32, seq: u8, payload: &[u8]) {
-        let k = usize::from(seq.wrapping_sub(self.rcv_nxt));
-        if k >= 128 {
-            // Already delivered: our ack was lost, say it again.
-            self.ack_later(now);
-            self.stats.duplicates = self.stats.duplicates.wrapping_add(1);
-            return;
-        }
-        if k >= SLOTS || payload.len() > self.max_payload {
-            return self.drop_frame();
-        }
-        if self.rx_slots.get(k).is_some_and(|&len| len != 0) {
-            self.ack_later(now);
-            self.stats.duplicates = self.stats.duplicates.wrapping_add(1);
-            return;
-        }
-        let offset = k * self.max_payload;
-        if offset + payload.len() > self.rx_free() {
-            if k == 0 {
-                self.busy = true;
-            }
-            self.ack_due = true;
-            return self.drop_frame();
-        }
-        let pos = self.rx_pos(offset);
-        ring::write(self.rx, pos, payload);
-        if let Some(slot) = self.rx_slots.get_mut(k) {
-            // At most max_payload (checked above), so it fits.
-            *slot = u8::try_from(payload.len()).unwrap_or(u8::MAX);
-        }
-        self.ack_later(now);
-        if k == 0 {
-            self.busy = false;
-            self.deliver();
-        }
-    }
-
-    /// Acknowledge received DATA with the next frame we send, at the
-    /// latest after the ack delay: the sender sets ACK_REQ on the last
-    /// frame of a burst (which makes the ACK immediate), so one ACK covers
-    /// a burst, and the timer covers a lost last frame.
-    fn ack_later(&mut self, now: u32) {
-        if !self.ack_due && self.ack_at.is_none() {
-            self.ack_at = Some(now.wrapping_add(self.ack_delay()));
-        }
-    }
-
-    /// How long an acknowledgement may wait: a quarter of the measured
-    /// round trip, or before any measurement (a side that only receives
-    /// never measures) half the smallest timeout the peer may use, so that
-    /// it stays well inside the peer's timeout on a fast link; at most
-    /// `rto_ms / 4`.
-    fn ack_delay(&self) -> u32 {
-        let most = (self.cfg.rto_ms / 4).max(1);
-        let delay = match self.rtt.srtt_ms() {
-            Some(srtt) => srtt / 4,
-            None => self.rtt.floor() / 2,
-        };
-        delay.max(MIN_ACK_DELAY_MS).min(most)
-    }
-
-    /// Append the frames that are now in order to the readable data and
-    /// pull the waiting ones up to their new offsets.
-    fn deliver(&mut self) {
-        while let Some(first) = self
-            .rx_slots
-            .first()
-            .map(|&l| usize::from(l))
-            .filter(|&l| l != 0)
-        {
-            self.rx_len += first;
-            self.rcv_nxt = self.rcv_nxt.wrapping_add(1);
-            self.rx_slots.rotate_left(1);
-            if let Some(last) = self.rx_slots.last_mut() {
-                *last = 0;
-            }
-            let gap = self.max_payload.saturating_sub(first);
-            if gap == 0 {
-                continue;
-            }
-            for k in 0..SLOTS {
-                let len = self.rx_slots.get(k).map_or(0, |&l| usize::from(l));
-                if len != 0 {
-                    let to = self.rx_pos(k * self.max_payload);
-                    let from = ring::add(to, gap, self.rx.len());
-                    ring::move_back(self.rx, from, to, len);
-                }
-            }
-        }
-    }
-
-    // ---- sending ---------------------------------------------------------
-
-    fn next_frame(&mut self, now: u32, out: &mut [u8]) -> Option<usize> {
-        // DATA frames are built by `send_slot`; the others carry no payload
-        // and share one encoding, then the bookkeeping of their kind.
-        let mut h = self.header(Kind::Ack);
-        if let Some((mine, theirs)) = self.reset_due {
-            h.kind = Kind::Reset;
-            h.epoch = mine;
-            h.peer_epoch = theirs;
-        } else {
-            match self.state {
-                State::Idle => return None,
-                State::Opening => {
-                    if !self.hello_due {
-                        return None;
-                    }
-                    h.kind = Kind::Hello;
-                    h.peer_epoch = 0;
-                    [h.seq, h.ack] = self.nonce.to_be_bytes();
-                }
-                State::Up => {
-                    if self.hello_ack_due {
-                        h.kind = Kind::HelloAck;
-                        [h.seq, h.ack] = self.nonce.to_be_bytes();
-                    } else {
-                        if let Some(n) = self.resend(now, out) {
-                            return Some(n);
-                        }
-                        if let Some(n) = self.new_data(now, out) {
-                            return Some(n);
-                        }
-                        if !(self.ack_due || self.probe_due) {
-                            return None;
-                        }
-                        h.ack_req = self.probe_due;
-                        h.seq = self.snd_nxt;
-                        h.ack = self.rcv_nxt;
-                        h.sack = self.sack();
-                    }
-                }
-            }
-        }
-        let n = frame::encode(&h, &[], out)?;
-        match h.kind {
-            Kind::Reset => self.reset_due = None,
-            Kind::Hello => {
-                if self.hello_retries > 0 {
-                    self.stats.retransmissions = self.stats.retransmissions.wrapping_add(1);
-                }
-                self.hello_due = false;
-                self.hello_deadline = Some(now.wrapping_add(self.cfg.rto_ms));
-            }
-            Kind::HelloAck => self.hello_ack_due = false,
-            Kind::Ack | Kind::Data => {
-                self.ack_due = false;
-                self.ack_at = None;
-                if h.ack_req {
-                    self.probe_sent(now);
-                }
-            }
-        }
-        Some(n)
-    }
-
-    /// A header of this session with zero seq, ack and sack.
-    fn header(&self, kind: Kind) -> Header {
-        Header {
-            node: self.cfg.node,
-            kind,
-            downlink: self.gateway(),
-            ack_req: false,
-            busy: self.busy,
-            epoch: self.epoch,
-            peer_epoch: self.peer_epoch,
-            seq: 0,
-            ack: 0,
-            sack: 0,
-        }
-    }
-
-    fn sack(&self) -> u8 {
-        self.rx_slots
-            .iter()
-            .skip(1)
-            .enumerate()
-            .filter(|(_, &len)| len != 0)
-            .fold(0u8, |bits, (i, _)| bits | (1u8 << i))
-    }
-
-    fn probe_sent(&mut self, now: u32) {
-        self.probe_due = false;
-        self.last_probe = Some(now);
-    }
-
-    /// Encode DATA frame `seq` from its slot; marks it sent.
-    fn send_slot(&mut self, now: u32, seq: u8, out: &mut [u8]) -> Option<usize> {
-        let slot = self.tx_slot(seq).copied()?;
-        let body_len = frame::HEADER_LEN + usize::from(slot.len);
-        if out.len() < body_len + frame::CRC_LEN {
-            return None;
-        }
-        let order = self.tx_order;
-        self.tx_order = self.tx_order.wrapping_add(1);
-        let rto = self.rtt.rto(slot.retries);
-        if slot.has(SENT) {
-            self.stats.retransmissions = self.stats.retransmissions.wrapping_add(1);
-        }
-        if let Some(s) = self.tx_slot_mut(seq) {
-            if s.has(SENT) {
-                s.flags |= RESENT;
-            } else {
-                s.sent_at = now;
-            }
-            s.flags = (s.flags | SENT) & !RESEND;
-            s.last_sent = now;
-            s.order = order;
-            s.deadline = now.wrapping_add(rto);
-        }
-        let mut header = self.header(Kind::Data);
-        header.seq = seq;
-        header.ack = self.rcv_nxt;
-        header.sack = self.sack();
-        // Ask for an ACK at once on the last frame of a burst and on
-        // probes; the others are acked with it.
-        header.ack_req = self.probe_due || !self.more_to_send();
-        header.write(out)?;
-        ring::read(
-            self.tx,
-            slot.start,
-            out.get_mut(frame::HEADER_LEN..body_len)?,
-        );
-        let n = frame::seal(out, body_len)?;
-        self.ack_due = false;
-        self.ack_at = None;
-        // Every DATA frame is acknowledged: it serves as a probe too.
-        if self.probe_due {
-            self.probe_sent(now);
-        }
-        Some(n)
-    }
-
-    /// Whether another DATA frame could be sent right now.
-    fn more_to_send(&self) -> bool {
-        let resend = self.tx_slots.iter().any(TxSlot::due);
-        let flight = usize::from(self.snd_nxt.wrapping_sub(self.snd_una));
-        resend
-            || (!self.peer_busy
-                && flight < usize::from(self.cfg.window)
-                && self.tx_len > self.tx_framed)
-    }
-
-    fn resend(&mut self, now: u32, out: &mut [u8]) -> Option<usize> {
-        let seq = self
-            .in_flight()
-            .find(|&seq| self.tx_slot(seq).is_some_and(TxSlot::due))?;
-        self.send_slot(now, seq, out)
-    }
-
-    fn new_data(&mut self, now: u32, out: &mut [u8]) -> Option<usize> {
-        let flight = usize::from(self.snd_nxt.wrapping_sub(self.snd_una));
-        let unframed = self.tx_len.saturating_sub(self.tx_framed);
-        if self.peer_busy || flight >= usize::from(self.cfg.window) || unframed == 0 {
-            return None;
-        }
-        let room = out.len().min(usize::from(self.cfg.mtu));
-        let len = unframed
-            .min(self.max_payload)
-            .min(room.checked_sub(frame::OVERHEAD)?);
-        // At most max_payload <= 244: the conversion always succeeds.
-        let Ok(len) = u8::try_from(len) else {
-            return None;
-        };
-        if len == 0 {
-            return None;
-        }
-        let seq = self.snd_nxt;
-        let start = ring::add(self.tx_head, self.tx_framed, self.tx.len());
-        if let Some(slot) = self.tx_slot_mut(seq) {
-            // Marked due so a frame that does not fit `out` now goes later.
-            *slot = TxSlot {
-                start,
-                len,
-                flags: RESEND,
-                ..TxSlot::default()
-            };
-        }
-        self.tx_framed += usize::from(len);
-        self.snd_nxt = seq.wrapping_add(1);
-        self.send_slot(now, seq, out)
-    }
-
-    // ---- timers ----------------------------------------------------------
-
-    fn silence_deadline(&self) -> Option<u32> {
-        if self.cfg.keepalive_ms == 0 {
-            return None;
-        }
-        // keepalive_ms is at most 3_600_000 (validated): three of them fit,
-        // and additions need no 64-bit multiply on a Cortex-M0.
-        let k = self.cfg.keepalive_ms;
-        Some(
-            self.last_heard
-                .wrapping_add(k.saturating_add(k).saturating_add(k)),
-        )
-    }
-
-    /// The node probes after one quiet keepalive period, the gateway after
-    /// two (only if the node's probes stop arriving), so an idle link
-    /// carries one probe and one answer per period. Unanswered probes are
-    /// repeated every rto until the silence limit.
-    fn probe_deadline(&self) -> Option<u32> {
-        if self.cfg.keepalive_ms == 0 || self.probe_due {
-            return None;
-        }
-        match self.last_probe {
-            // The measured timeout (without backoff: probes are few, and
-            // silence must see several of them) on a slow link, where a
-            // probe repeated every rto_ms would not wait for its answer.
-            Some(at) => Some(at.wrapping_add(self.rtt.base().max(self.cfg.rto_ms))),
-            None => {
-                let k = self.cfg.keepalive_ms;
-                let wait = if self.gateway() {
-                    k.saturating_add(k)
-                } else {
-                    k
-                };
-                Some(self.last_heard.wrapping_add(wait))
-            }
-        }
     }
 
     // ---- session state ---------------------------------------------------
@@ -1104,7 +422,7 @@ impl<'a> Radio<'a> {
         }
     }
 
-    fn up(&mut self, now: u32) {
+    fn up(&mut self, now: Tick) {
         self.state = State::Up;
         self.heard(now);
         self.push_event(RadioEvent::Up);

@@ -63,6 +63,7 @@ pub enum Awaited {
 /// and 2 messages stay in the store and are sent again on the next
 /// connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LostReason {
     /// The caller reported the link down ([`crate::Client::handle_link_down`]).
     LinkDown,

@@ -7,7 +7,8 @@
 //! few KiB, and order must be kept anyway.
 
 use super::Error;
-use crate::wire::EncodeError;
+use crate::time::Tick;
+use crate::wire::{EncodeError, PublishFlags, QoS};
 
 /// Where a record stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +66,7 @@ pub(crate) struct Record {
     pub sent_once: bool,
     pub repubs: u8,
     pub reason: u8,
-    pub sent_at: u32,
+    pub sent_at: Tick,
 }
 
 impl Record {
@@ -78,7 +79,7 @@ impl Record {
         }
         match store.packet(self) {
             [] => true,
-            [first, ..] => (first >> 1) & 3 == 2,
+            [first, ..] => PublishFlags::of_first_byte(*first).qos() == Some(QoS::ExactlyOnce),
         }
     }
 }
@@ -194,8 +195,8 @@ impl<'a> Store<'a> {
         self.buf.get_mut(self.used + HEADER..).unwrap_or(&mut [])
     }
 
-    /// Offset of the first record, to walk the records with
-    /// [`Store::record_at`] (`at += record.len`).
+    /// Offset of the first record.
+    #[cfg(test)]
     pub fn first(&self) -> usize {
         self.start
     }
@@ -216,7 +217,7 @@ impl<'a> Store<'a> {
             sent_once: flags & SENT_ONCE != 0,
             repubs,
             reason,
-            sent_at: u32::from_le_bytes([s0, s1, s2, s3]),
+            sent_at: Tick::from_millis(u32::from_le_bytes([s0, s1, s2, s3])),
         })
     }
 
@@ -228,6 +229,23 @@ impl<'a> Store<'a> {
             at += r.len;
             Some(r)
         })
+    }
+
+    /// Walk the records in order, writing each back after `f` (which sees
+    /// the store as it was before); `f` returns false to stop there. The
+    /// one loop that changes records in place. (Generic: each of its few
+    /// callers, all rare, gets the loop with its closure inlined, which
+    /// takes less flash than one loop calling a `dyn` closure.)
+    pub fn update_each(&mut self, mut f: impl FnMut(&mut Record, &Store<'_>) -> bool) {
+        let mut at = self.start;
+        while let Some(mut r) = self.record_at(at) {
+            at += r.len;
+            let go_on = f(&mut r, self);
+            self.update(&r);
+            if !go_on {
+                return;
+            }
+        }
     }
 
     /// Records awaiting PUBACK, PUBREC or PUBCOMP, in order; stops once all
@@ -287,7 +305,7 @@ impl<'a> Store<'a> {
             return;
         };
         let old = Phase::from_u8(h[6]);
-        let [s0, s1, s2, s3] = r.sent_at.to_le_bytes();
+        let [s0, s1, s2, s3] = r.sent_at.millis().to_le_bytes();
         h[6] = r.phase as u8;
         h[7] = if r.sent_once { SENT_ONCE } else { 0 };
         h[8] = r.repubs;
@@ -305,11 +323,7 @@ impl<'a> Store<'a> {
     pub fn set_dup(&mut self, r: &Record, dup: bool) {
         if r.len > HEADER {
             if let Some(first) = self.buf.get_mut(r.at + HEADER) {
-                if dup {
-                    *first |= 0x08;
-                } else {
-                    *first &= !0x08;
-                }
+                PublishFlags::set_dup(first, dup);
             }
         }
     }
@@ -383,13 +397,13 @@ mod tests {
         assert!(r.qos2(&s));
         r.phase = Phase::AwaitAck;
         r.sent_once = true;
-        r.sent_at = 0xFFFF_FFFE;
+        r.sent_at = Tick::from_millis(0xFFFF_FFFE);
         s.update(&r);
         s.set_dup(&r, true);
         let r = s.find(2).unwrap();
         assert_eq!(
             (r.phase, r.sent_once, r.sent_at),
-            (Phase::AwaitAck, true, 0xFFFF_FFFE)
+            (Phase::AwaitAck, true, Tick::from_millis(0xFFFF_FFFE))
         );
         assert_eq!(s.packet(&r), &[0x3C, 2, 0, 2]);
         let mut r = r;

@@ -1,9 +1,12 @@
 //! mqttas-client: the Rust twin of ports/unix/mqttas_client.c, on the TCP
 //! driver and the outage policy (`TcpDriver::keep_connected`).
 //!
+//! Test code, not part of the library: built with `cargo build --bin
+//! mqttas-client` (a bin target of the crate whose source is here).
+//!
 //! Same options, same output, same exit codes as the C client, so that the
-//! fault-injection scenarios (tests/faults) and the soak (tests/soak) run
-//! both the same way:
+//! fault-injection scenarios (tests/faults), the soak (tests/soak) and the
+//! hostile broker (tests/hostile) run both the same way:
 //!
 //! ```text
 //! mqttas-client -m sub -t test/# -q 2 -n 100 -c     print 100 messages
@@ -21,6 +24,7 @@ use std::time::{Duration, Instant};
 use mqttas::driver::{Clock, Storage, TcpDriver};
 use mqttas::reconnect::{Action, Cause, Policy};
 use mqttas::session::{ConnectOptions, LostReason, State};
+use mqttas::time::Tick;
 use mqttas::wire::{SubOptions, Subscription};
 use mqttas::{Client, Config, Error, Event, QoS, ReasonCode, Version};
 
@@ -319,11 +323,11 @@ fn main() -> ExitCode {
             match driver.keep_connected(&options) {
                 Ok(Some(Action::HoldDown { until })) => log(&format!(
                     "outage: link held down for {} ms",
-                    until.wrapping_sub(lost_at.take().unwrap_or_else(|| driver.now())) as i32
+                    Tick::from(lost_at.take().unwrap_or_else(|| driver.now())).until(until.into())
                 )),
                 Ok(Some(Action::BounceLink { until })) => log(&format!(
                     "link bounce: held down for {} ms",
-                    until.wrapping_sub(lost_at.take().unwrap_or_else(|| driver.now())) as i32
+                    Tick::from(lost_at.take().unwrap_or_else(|| driver.now())).until(until.into())
                 )),
                 Ok(_) => {}
                 Err(e) => {
@@ -470,7 +474,7 @@ fn main() -> ExitCode {
             if let (Cause::BackOff | Cause::Permanent, Some(at)) = (cause, next) {
                 log(&format!(
                     "{cause}: next try in {} ms",
-                    at.wrapping_sub(seen.lost_at) as i32
+                    Tick::from(seen.lost_at).until(at.into())
                 ));
             }
             lost_at = Some(seen.lost_at);
