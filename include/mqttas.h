@@ -117,9 +117,6 @@
 // (`window` times that many keeps the window full).
 #define MQTTAS_RADIO_OVERHEAD 11
 
-// Words of storage in a `mqttas_reconnect`.
-#define MQTTAS_RECONNECT_WORDS 12
-
 // The result of a call. The numbers are fixed: a code keeps its number
 // for good and a number is never given to another code.
 //
@@ -135,12 +132,14 @@ enum mqttas_result
   MQTTAS_OK = 0,
   // A required pointer argument is NULL (or NULL with a non-zero length).
   MQTTAS_ERR_NULL_POINTER = 1,
-  // The client storage or an output buffer is shorter than needed.
+  // The storage of a client, radio or policy machine, or an output
+  // buffer, is shorter than needed.
   MQTTAS_ERR_BUFFER_TOO_SMALL = 2,
-  // The client storage is not aligned to `mqttas_client_align()`.
+  // The storage of a client, radio or policy machine is not aligned to
+  // its `mqttas_*_align()`.
   MQTTAS_ERR_MISALIGNED = 3,
-  // The client was not initialised by `mqttas_client_init` (or was
-  // deinitialised).
+  // The client, radio or policy machine was not initialised by its
+  // `mqttas_*_init` (or was deinitialised).
   MQTTAS_ERR_NOT_INITIALIZED = 4,
   // A string argument is not valid UTF-8.
   MQTTAS_ERR_INVALID_UTF8 = 5,
@@ -584,6 +583,12 @@ typedef struct mqttas_client mqttas_client;
 // share nothing.
 typedef struct mqttas_radio mqttas_radio;
 
+// The outage policy state machine, in storage the caller provides:
+// `mqttas_reconnect_size()` bytes aligned to `mqttas_reconnect_align()`
+// (`malloc` memory is aligned enough), as for a client. Opaque: use it
+// only through the `mqttas_reconnect_*` functions. It borrows nothing.
+typedef struct mqttas_reconnect mqttas_reconnect;
+
 // Settings fixed for the life of a client. Fill it with
 // `mqttas_config_default`, then change what you need; the defaults follow
 // mqtt_as.
@@ -928,16 +933,6 @@ typedef struct mqttas_reconnect_policy {
   // connection resets it. Default 60000.
   uint32_t stable_ms;
 } mqttas_reconnect_policy;
-
-// The outage policy state machine, in caller storage: declare one (on the
-// stack, statically, anywhere) and initialise it with
-// `mqttas_reconnect_init`. Opaque: use it only through the
-// `mqttas_reconnect_*` functions. It holds no pointer and needs no
-// deinit.
-typedef struct mqttas_reconnect {
-  // Private.
-  uint64_t _opaque[MQTTAS_RECONNECT_WORDS];
-} mqttas_reconnect;
 
 // An action with its tick.
 typedef struct mqttas_reconnect_action {
@@ -1303,10 +1298,10 @@ mqttas_result mqttas_radio_config_describe_error(const struct mqttas_radio_confi
                                                  size_t buf_len,
                                                  size_t *out_len);
 
-// Create a radio in `storage` (`storage_len` bytes, at least
-// `mqttas_radio_size()`, aligned to `mqttas_radio_align()`) and set `*out`
-// to it. The session is down until `mqttas_radio_open` (node side) or a
-// peer's HELLO (gateway side).
+// Create a radio in `radio`, storage of `storage_len` bytes (at least
+// `mqttas_radio_size()`, aligned to `mqttas_radio_align()`). The session
+// is down until `mqttas_radio_open` (node side) or a peer's HELLO
+// (gateway side).
 //
 // The radio borrows the two buffers until `mqttas_radio_deinit`: keep them
 // alive and untouched until then. They must not overlap each other or the
@@ -1318,21 +1313,19 @@ mqttas_result mqttas_radio_config_describe_error(const struct mqttas_radio_confi
 // of range (`mqttas_radio_config_describe_error` says which) and
 // `MQTTAS_ERR_BUFFER_TOO_SMALL` for short storage or a buffer below
 // `mtu - MQTTAS_RADIO_OVERHEAD` bytes. On error the storage holds no
-// radio and `*out` is untouched.
+// radio.
 //
 // # Safety
-// `storage` points to `storage_len` writable bytes; `config` to a
+// `radio` points to `storage_len` writable bytes; `config` to a
 // `mqttas_radio_config`; each buffer to its length of writable bytes that
-// stay valid and unused by anything else until `mqttas_radio_deinit`;
-// `out` is writable.
-mqttas_result mqttas_radio_init(void *storage,
+// stay valid and unused by anything else until `mqttas_radio_deinit`.
+mqttas_result mqttas_radio_init(struct mqttas_radio *radio,
                                 size_t storage_len,
                                 const struct mqttas_radio_config *config,
                                 uint8_t *tx,
                                 size_t tx_len,
                                 uint8_t *rx,
-                                size_t rx_len,
-                                struct mqttas_radio **out);
+                                size_t rx_len);
 
 // End the radio: the storage and the buffers are the caller's again (the
 // session is dropped without a word to the peer: `mqttas_radio_close`
@@ -1340,8 +1333,8 @@ mqttas_result mqttas_radio_init(void *storage,
 // `MQTTAS_ERR_NOT_INITIALIZED` until it is initialised again.
 //
 // # Safety
-// `r` is NULL or a radio from `mqttas_radio_init`.
-mqttas_result mqttas_radio_deinit(struct mqttas_radio *r);
+// `radio` is NULL or storage given to `mqttas_radio_init`.
+mqttas_result mqttas_radio_deinit(struct mqttas_radio *radio);
 
 // Open a session (node side): HELLO frames follow from
 // `mqttas_radio_poll_frame` until the gateway answers
@@ -1495,23 +1488,40 @@ mqttas_result mqttas_radio_frame_node(const uint8_t *frame,
                                       uint8_t *node,
                                       bool *downlink);
 
+// Bytes of storage a policy state machine needs.
+size_t mqttas_reconnect_size(void);
+
+// Alignment its storage needs (a power of two, at most that of `malloc`).
+size_t mqttas_reconnect_align(void);
+
 // Fill `*out` with the default policy.
 //
 // # Safety
 // `out` points to writable memory for a `mqttas_reconnect_policy`.
 mqttas_result mqttas_reconnect_policy_default(struct mqttas_reconnect_policy *out);
 
-// Initialise `*r` with `policy` (NULL: the defaults) and a jitter `seed`
-// (any value; give each device its own). Its first action is CONNECT.
-// `MQTTAS_ERR_INVALID_CONFIG` for a jitter above 100, a cap below the
-// base, or a time above 2^30 ms.
+// Create a policy state machine in `r`, storage of `storage_len` bytes
+// (at least `mqttas_reconnect_size()`, aligned to
+// `mqttas_reconnect_align()`), with `policy` (NULL: the defaults) and a
+// jitter `seed` (any value; give each device its own). Its first action
+// is CONNECT. `MQTTAS_ERR_INVALID_CONFIG` for a jitter above 100, a cap
+// below the base, or a time above 2^30 ms. On error the storage holds no
+// machine.
 //
 // # Safety
-// `r` points to writable memory for a `mqttas_reconnect`; `policy` is
-// NULL or points to a `mqttas_reconnect_policy`.
+// `r` points to `storage_len` writable bytes; `policy` is NULL or points
+// to a `mqttas_reconnect_policy`.
 mqttas_result mqttas_reconnect_init(struct mqttas_reconnect *r,
+                                    size_t storage_len,
                                     const struct mqttas_reconnect_policy *policy,
                                     uint32_t seed);
+
+// End the machine: the storage is the caller's again. Further calls with
+// it return `MQTTAS_ERR_NOT_INITIALIZED` until it is initialised again.
+//
+// # Safety
+// `r` is NULL or storage given to `mqttas_reconnect_init`.
+mqttas_result mqttas_reconnect_deinit(struct mqttas_reconnect *r);
 
 // The connection was lost at `now`: `cause` (a `mqttas_reconnect_cause`)
 // from `mqttas_reconnect_cause_of` on the `MQTTAS_EVENT_CONNECTION_LOST`
@@ -1584,7 +1594,7 @@ mqttas_result mqttas_reconnect_poll_action(struct mqttas_reconnect *r,
 // # Safety
 // As for `mqttas_reconnect_handle_lost`; `has` and `deadline` point to
 // writable memory.
-mqttas_result mqttas_reconnect_poll_deadline(struct mqttas_reconnect *r,
+mqttas_result mqttas_reconnect_poll_deadline(const struct mqttas_reconnect *r,
                                              bool *has,
                                              uint32_t *deadline);
 
@@ -1593,7 +1603,7 @@ mqttas_result mqttas_reconnect_poll_deadline(struct mqttas_reconnect *r,
 // # Safety
 // As for `mqttas_reconnect_handle_lost`; `out` points to writable memory
 // for a `mqttas_reconnect_stats`.
-mqttas_result mqttas_reconnect_get_stats(struct mqttas_reconnect *r,
+mqttas_result mqttas_reconnect_get_stats(const struct mqttas_reconnect *r,
                                          struct mqttas_reconnect_stats *out);
 
 // The text of a result code: a static NUL-terminated string, valid for

@@ -259,6 +259,14 @@ static client_obj_t *get_client(mp_obj_t self_in) {
     return MP_OBJ_TO_PTR(self_in);
 }
 
+// Storage for a client, radio or outage policy: `size` bytes aligned to
+// `align` (their mqttas_*_size() and _align()) inside a new GC block,
+// which `*block` keeps alive.
+static void *new_storage(size_t size, size_t align, uint8_t **block) {
+    *block = m_new(uint8_t, size + align);
+    return (void *)(((uintptr_t)*block + align - 1) & ~(uintptr_t)(align - 1));
+}
+
 static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
     enum {
         ARG_version, ARG_keep_alive, ARG_ping_interval_ms, ARG_response_time_ms, ARG_max_repubs,
@@ -319,10 +327,7 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
 
     client_obj_t *self = mp_obj_malloc(client_obj_t, type);
     size_t size = mqttas_client_size();
-    size_t align = mqttas_client_align();
-    self->storage = m_new(uint8_t, size + align);
-    uintptr_t at = ((uintptr_t)self->storage + align - 1) & ~(uintptr_t)(align - 1);
-    self->client = (mqttas_client *)at;
+    self->client = new_storage(size, mqttas_client_align(), &self->storage);
     self->rx = sizes[0] ? m_new(uint8_t, sizes[0]) : NULL;
     self->tx = sizes[1] ? m_new(uint8_t, sizes[1]) : NULL;
     self->store = sizes[2] ? m_new(uint8_t, sizes[2]) : NULL;
@@ -717,7 +722,9 @@ MP_DEFINE_CONST_OBJ_TYPE(
 
 typedef struct _reconnect_obj_t {
     mp_obj_base_t base;
-    mqttas_reconnect r;  // No pointers inside: plain bytes for the GC.
+    // The machine, aligned inside `storage` (a GC block kept alive here).
+    mqttas_reconnect *r;
+    uint8_t *storage;
 } reconnect_obj_t;
 
 extern const mp_obj_type_t type_reconnect;
@@ -767,13 +774,15 @@ static mp_obj_t reconnect_make_new(const mp_obj_type_t *type, size_t n_args, siz
     }
     uint32_t seed = get_now(a[ARG_seed].u_obj);  // Any int, truncated to 32 bits.
     reconnect_obj_t *self = mp_obj_malloc(reconnect_obj_t, type);
+    size_t size = mqttas_reconnect_size();
+    self->r = new_storage(size, mqttas_reconnect_align(), &self->storage);
     clear_stack();
-    check(mqttas_reconnect_init(&self->r, &p, seed));
+    check(mqttas_reconnect_init(self->r, size, &p, seed));
     return MP_OBJ_FROM_PTR(self);
 }
 
 static mqttas_reconnect *get_reconnect(mp_obj_t o) {
-    return &((reconnect_obj_t *)MP_OBJ_TO_PTR(o))->r;
+    return ((reconnect_obj_t *)MP_OBJ_TO_PTR(o))->r;
 }
 
 // The optional cause of lost() and attempt_failed() (args[2]): CAUSE_OUTAGE
@@ -919,15 +928,13 @@ static mp_obj_t radio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
 
     radio_obj_t *self = mp_obj_malloc(radio_obj_t, type);
     size_t size = mqttas_radio_size();
-    size_t align = mqttas_radio_align();
-    self->storage = m_new(uint8_t, size + align);
-    uintptr_t at = ((uintptr_t)self->storage + align - 1) & ~(uintptr_t)(align - 1);
+    self->radio = new_storage(size, mqttas_radio_align(), &self->storage);
     self->tx = tx_size ? m_new(uint8_t, tx_size) : NULL;
     self->rx = rx_size ? m_new(uint8_t, rx_size) : NULL;
     self->mtu = c.mtu;
     self->frame = m_new(uint8_t, self->mtu);
     clear_stack();
-    mqttas_result r = mqttas_radio_init((void *)at, size, &c, self->tx, tx_size, self->rx, rx_size, &self->radio);
+    mqttas_result r = mqttas_radio_init(self->radio, size, &c, self->tx, tx_size, self->rx, rx_size);
     if (r == MQTTAS_ERR_BUFFER_TOO_SMALL) {
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("tx_size and rx_size must each hold a frame's payload (%d bytes)"), (int)(c.mtu - MQTTAS_RADIO_OVERHEAD));

@@ -470,6 +470,14 @@ def _props_out(ptr, n):
     return out
 
 
+def _storage(size, align):
+    """(buffer, aligned pointer): `size` bytes aligned to `align` for a
+    client, radio or outage policy (mqttas_*_size() and _align())."""
+    buf = ctypes.create_string_buffer(size + align)
+    addr = ctypes.addressof(buf)
+    return buf, ctypes.c_void_p(addr + (-addr) % align)
+
+
 def _at(ptr, n):
     return ctypes.string_at(ptr, n) if n else b""
 
@@ -527,12 +535,8 @@ class Client:
                         ("out_alias_size", out_alias_size)):
             if not isinstance(v, int) or v < 0:
                 raise ValueError("%s must be a non-negative integer" % name)
-        align = _lib.mqttas_client_align()
         size = _lib.mqttas_client_size()
-        # ctypes buffers come from malloc: aligned for any C type.
-        self._storage = ctypes.create_string_buffer(size + align)
-        addr = ctypes.addressof(self._storage)
-        self._client = ctypes.c_void_p(addr + (-addr) % align)
+        self._storage, self._client = _storage(size, _lib.mqttas_client_align())
         self._rx = (ctypes.c_uint8 * max(rx_size, 1))()
         self._tx = (ctypes.c_uint8 * max(tx_size, 1))()
         self._store = (ctypes.c_uint8 * max(store_size, 1))()
@@ -754,11 +758,6 @@ class _Policy(ctypes.Structure):
     ]
 
 
-class _ReconnectState(ctypes.Structure):
-    # MQTTAS_RECONNECT_WORDS u64 words, opaque.
-    _fields_ = [("_opaque", ctypes.c_uint64 * 12)]
-
-
 class _Action(ctypes.Structure):
     _fields_ = [("kind", ctypes.c_uint32), ("until", ctypes.c_uint32)]
 
@@ -776,10 +775,11 @@ class _Stats(ctypes.Structure):
     ]
 
 
-_RP = ctypes.POINTER(_ReconnectState)
+_RP = _P
 for _name, _args in (
     ("mqttas_reconnect_policy_default", [ctypes.POINTER(_Policy)]),
-    ("mqttas_reconnect_init", [_RP, ctypes.POINTER(_Policy), ctypes.c_uint32]),
+    ("mqttas_reconnect_init", [_RP, ctypes.c_size_t, ctypes.POINTER(_Policy), ctypes.c_uint32]),
+    ("mqttas_reconnect_deinit", [_RP]),
     ("mqttas_reconnect_handle_lost", [_RP, ctypes.c_uint32, ctypes.c_uint32]),
     ("mqttas_reconnect_handle_attempt_failed", [_RP, ctypes.c_uint32, ctypes.c_uint32]),
     ("mqttas_reconnect_cause_of", [ctypes.POINTER(_Event), ctypes.POINTER(ctypes.c_uint32)]),
@@ -791,6 +791,9 @@ for _name, _args in (
     _f = getattr(_lib, _name)
     _f.argtypes = _args
     _f.restype = _R
+for _name in ("mqttas_reconnect_size", "mqttas_reconnect_align"):
+    getattr(_lib, _name).restype = ctypes.c_size_t
+    getattr(_lib, _name).argtypes = []
 
 
 class Reconnect:
@@ -830,23 +833,31 @@ class Reconnect:
             if v < 0 or v > top:
                 raise ValueError("%s out of range" % name)
             setattr(p, name, v)
-        self._r = _ReconnectState()
+        size = _lib.mqttas_reconnect_size()
+        self._storage, self._r = _storage(size, _lib.mqttas_reconnect_align())
         self._a = _Action()
-        _check(_lib.mqttas_reconnect_init(ctypes.byref(self._r), ctypes.byref(p), int(seed) & 0xFFFFFFFF))
+        self._live = False
+        _check(_lib.mqttas_reconnect_init(self._r, size, ctypes.byref(p), int(seed) & 0xFFFFFFFF))
+        self._live = True
+
+    def __del__(self):
+        if getattr(self, "_live", False):
+            _lib.mqttas_reconnect_deinit(self._r)
+            self._live = False
 
     def lost(self, now, cause=CAUSE_OUTAGE):
-        _check(_lib.mqttas_reconnect_handle_lost(ctypes.byref(self._r), now & 0xFFFFFFFF, cause))
+        _check(_lib.mqttas_reconnect_handle_lost(self._r, now & 0xFFFFFFFF, cause))
 
     def attempt_failed(self, now, cause=CAUSE_OUTAGE):
-        _check(_lib.mqttas_reconnect_handle_attempt_failed(ctypes.byref(self._r), now & 0xFFFFFFFF,
+        _check(_lib.mqttas_reconnect_handle_attempt_failed(self._r, now & 0xFFFFFFFF,
                                                            cause))
 
     def connected(self, now):
-        _check(_lib.mqttas_reconnect_handle_connected(ctypes.byref(self._r), now & 0xFFFFFFFF))
+        _check(_lib.mqttas_reconnect_handle_connected(self._r, now & 0xFFFFFFFF))
 
     def action(self, now):
         a = self._a
-        _check(_lib.mqttas_reconnect_poll_action(ctypes.byref(self._r), now & 0xFFFFFFFF, ctypes.byref(a)))
+        _check(_lib.mqttas_reconnect_poll_action(self._r, now & 0xFFFFFFFF, ctypes.byref(a)))
         if a.kind == ACTION_NONE:
             return None
         return (a.kind, a.until)
@@ -854,12 +865,12 @@ class Reconnect:
     def deadline(self):
         has = ctypes.c_bool(False)
         t = ctypes.c_uint32(0)
-        _check(_lib.mqttas_reconnect_poll_deadline(ctypes.byref(self._r), ctypes.byref(has), ctypes.byref(t)))
+        _check(_lib.mqttas_reconnect_poll_deadline(self._r, ctypes.byref(has), ctypes.byref(t)))
         return t.value if has.value else None
 
     def stats(self):
         s = _Stats()
-        _check(_lib.mqttas_reconnect_get_stats(ctypes.byref(self._r), ctypes.byref(s)))
+        _check(_lib.mqttas_reconnect_get_stats(self._r, ctypes.byref(s)))
         return (s.outages, s.attempts, s.failures, s.bounces, s.planned, s.unstable, s.back_offs,
                 s.permanent)
 
@@ -904,7 +915,8 @@ for _name, _args in (
      [ctypes.POINTER(_RadioConfig), ctypes.c_char_p, ctypes.c_size_t, _szp]),
     ("mqttas_radio_init",
      [_P, ctypes.c_size_t, ctypes.POINTER(_RadioConfig), _u8p, ctypes.c_size_t, _u8p,
-      ctypes.c_size_t, ctypes.POINTER(_P)]),
+      ctypes.c_size_t]),
+    ("mqttas_radio_deinit", [_P]),
     ("mqttas_radio_open", [_P, ctypes.c_uint32]),
     ("mqttas_radio_close", [_P, ctypes.c_uint32]),
     ("mqttas_radio_set_epoch", [_P, ctypes.c_uint16]),
@@ -988,25 +1000,26 @@ class Radio:
         _lib.mqttas_radio_config_describe_error(ctypes.byref(c), why, len(why), ctypes.byref(n))
         if n.value:
             raise ValueError("bad radio configuration: %s" % why.value.decode("utf-8", "replace"))
-        align = _lib.mqttas_radio_align()
         size = _lib.mqttas_radio_size()
-        self._storage = ctypes.create_string_buffer(size + align)
-        addr = ctypes.addressof(self._storage)
-        storage = ctypes.c_void_p(addr + (-addr) % align)
+        self._storage, self._r = _storage(size, _lib.mqttas_radio_align())
         self._tx = (ctypes.c_uint8 * max(tx_size, 1))()
         self._rx = (ctypes.c_uint8 * max(rx_size, 1))()
         self._frame = (ctypes.c_uint8 * c.mtu)()
         self._ev = _RadioEvent()
-        self._r = ctypes.c_void_p()
         code = _lib.mqttas_radio_init(
-            storage, size, ctypes.byref(c),
+            self._r, size, ctypes.byref(c),
             ctypes.cast(self._tx, _u8p) if tx_size else None, tx_size,
-            ctypes.cast(self._rx, _u8p) if rx_size else None, rx_size,
-            ctypes.byref(self._r))
+            ctypes.cast(self._rx, _u8p) if rx_size else None, rx_size)
         if code == _ERR_BUFFER_TOO_SMALL:
             raise ValueError("tx_size and rx_size must each hold a frame's payload (%d bytes)"
                              % (c.mtu - RADIO_OVERHEAD))
         _check(code)
+        self._live = True
+
+    def __del__(self):
+        if getattr(self, "_live", False):
+            _lib.mqttas_radio_deinit(self._r)
+            self._live = False
 
     def open(self, now):
         _check(_lib.mqttas_radio_open(self._r, now & 0xFFFFFFFF))

@@ -1,17 +1,17 @@
 //! The client in caller storage, and every call that takes it.
 
 use core::ffi::c_char;
-use core::mem::{align_of, size_of};
-use core::ptr::{self, addr_of, addr_of_mut};
+use core::mem::MaybeUninit;
+use core::ptr;
 
 use heapless::Vec;
 
 use super::args;
 use super::config::{mqttas_config, mqttas_connect_options};
 use super::event::mqttas_event;
+use super::handle::{self, Handle};
 use super::mqttas_result::{self, *};
 use super::property::{self, mqttas_property};
-use super::result::code;
 use crate::session::{Buffers, Client, Config, ConnectOptions, State};
 use crate::wire::{Property, ReasonCode, SubOptions, Subscription, Will};
 
@@ -26,15 +26,9 @@ pub struct mqttas_client {
     _opaque: [u8; 0],
 }
 
-/// Marks storage that holds a live client, to catch calls before init or
-/// after deinit.
-const MAGIC: u32 = 0x6d71_7461; // "mqta"
-
-/// What the caller's storage holds.
-#[repr(C)]
-struct Slot {
-    magic: u32,
-    client: Client<'static>,
+impl Handle for mqttas_client {
+    type Target = Client<'static>;
+    const MAGIC: u32 = 0x6d71_7461; // "mqta"
 }
 
 /// Connection state, from `mqttas_state`. The numbers are fixed.
@@ -127,52 +121,17 @@ pub struct mqttas_buffers {
     pub inbound_qos2_len: usize,
 }
 
-/// The live client in `c`.
-///
-/// # Safety
-/// Unless NULL, misaligned or not initialised, `c` is storage given to
-/// `mqttas_client_init` that nothing else uses during `'a`.
-unsafe fn slot<'a>(c: *const mqttas_client) -> Result<&'a mut Client<'static>, mqttas_result> {
-    if c.is_null() {
-        return Err(MQTTAS_ERR_NULL_POINTER);
-    }
-    if c as usize % align_of::<Slot>() != 0 {
-        return Err(MQTTAS_ERR_MISALIGNED);
-    }
-    let s = c.cast::<Slot>().cast_mut();
-    // SAFETY: aligned and, by the caller's promise, at least a `u32` of
-    // caller storage; the magic number is only there after init.
-    if unsafe { addr_of!((*s).magic).read_volatile() } != MAGIC {
-        return Err(MQTTAS_ERR_NOT_INITIALIZED);
-    }
-    // SAFETY: the magic says init wrote a client here and deinit has not
-    // run; the caller does not use it elsewhere meanwhile.
-    Ok(unsafe { &mut *addr_of_mut!((*s).client) })
-}
-
-/// Run `f` on the live client and return its result code.
-///
-/// # Safety
-/// As for [`slot`].
-unsafe fn with(
-    c: *const mqttas_client,
-    f: impl FnOnce(&mut Client<'static>) -> Result<(), mqttas_result>,
-) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    code(unsafe { slot(c) }.and_then(f))
-}
-
 /// Bytes of storage a client needs.
 #[no_mangle]
 pub extern "C" fn mqttas_client_size() -> usize {
-    size_of::<Slot>()
+    handle::size::<mqttas_client>()
 }
 
 /// Alignment the client storage needs (a power of two, at most that of
 /// `malloc`).
 #[no_mangle]
 pub extern "C" fn mqttas_client_align() -> usize {
-    align_of::<Slot>()
+    handle::align::<mqttas_client>()
 }
 
 /// Create a disconnected client in `client`, storage of `storage_len` bytes
@@ -200,16 +159,7 @@ pub unsafe extern "C" fn mqttas_client_init(
     config: *const mqttas_config,
     buffers: *const mqttas_buffers,
 ) -> mqttas_result {
-    let run = || -> Result<(), mqttas_result> {
-        if client.is_null() {
-            return Err(MQTTAS_ERR_NULL_POINTER);
-        }
-        if client as usize % align_of::<Slot>() != 0 {
-            return Err(MQTTAS_ERR_MISALIGNED);
-        }
-        if storage_len < size_of::<Slot>() {
-            return Err(MQTTAS_ERR_BUFFER_TOO_SMALL);
-        }
+    let make = |storage: (usize, usize), place: &mut MaybeUninit<_>| {
         // SAFETY: NULL checked by `as_ref`; validity from the caller.
         let config = unsafe { config.as_ref() }.ok_or(MQTTAS_ERR_NULL_POINTER)?;
         let config = Config::try_from(config)?;
@@ -233,7 +183,7 @@ pub unsafe extern "C" fn mqttas_client_init(
             .checked_mul(2)
             .ok_or(MQTTAS_ERR_INVALID_ARGUMENT)?;
         args::disjoint(&[
-            (client as usize, size_of::<Slot>()),
+            storage,
             (rx as usize, rx_len),
             (tx as usize, tx_len),
             (store as usize, store_len),
@@ -241,8 +191,8 @@ pub unsafe extern "C" fn mqttas_client_init(
             (out_aliases as usize, out_aliases_len),
             (inbound_qos2 as usize, qos2_bytes),
         ])?;
-        // SAFETY: each buffer is its length of writable bytes, promised by
-        // the caller.
+        // SAFETY: each buffer is its length of writable bytes, promised
+        // by the caller.
         unsafe {
             args::zero(&[
                 (rx, rx_len),
@@ -253,9 +203,9 @@ pub unsafe extern "C" fn mqttas_client_init(
                 (inbound_qos2.cast::<u8>(), qos2_bytes),
             ])
         }?;
-        // SAFETY (all six): the caller lends these buffers until deinit,
-        // which is what the 'static borrow stands for here; they are
-        // disjoint (checked above).
+        // SAFETY (all six): the caller lends these buffers until
+        // deinit, which is what the 'static borrow stands for here;
+        // they are disjoint (checked above).
         let buffers = unsafe {
             Buffers {
                 rx: args::bytes_mut(rx, rx_len)?,
@@ -266,17 +216,11 @@ pub unsafe extern "C" fn mqttas_client_init(
                 inbound_qos2: args::ids_mut(inbound_qos2, inbound_qos2_len)?,
             }
         };
-        let c = Client::new(config, buffers)?;
-        // SAFETY: aligned, large enough, writable (checked or promised).
-        unsafe {
-            client.cast::<Slot>().write(Slot {
-                magic: MAGIC,
-                client: c,
-            })
-        };
+        place.write(Client::new(config, buffers)?);
         Ok(())
     };
-    code(run())
+    // SAFETY: forwarded from the caller.
+    unsafe { handle::init(client, storage_len, make) }
 }
 
 /// End the client: the storage and the buffers are the caller's again.
@@ -288,13 +232,7 @@ pub unsafe extern "C" fn mqttas_client_init(
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_client_deinit(client: *mut mqttas_client) -> mqttas_result {
     // SAFETY: forwarded from the caller.
-    let r = unsafe { slot(client) }.map(|c| {
-        // SAFETY: `slot` found a live client; it is not used again.
-        unsafe { ptr::drop_in_place(c) };
-        // SAFETY: `slot` checked pointer and alignment.
-        unsafe { addr_of_mut!((*client.cast::<Slot>()).magic).write_volatile(0) };
-    });
-    code(r)
+    unsafe { handle::deinit(client) }
 }
 
 /// Copy the client's configuration into `*out`.
@@ -308,7 +246,7 @@ pub unsafe extern "C" fn mqttas_client_config(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(client, |c| {
+        handle::with(client, |c| {
             args::out(out)?.put(mqttas_config::from(c.config()));
             Ok(())
         })
@@ -327,7 +265,7 @@ pub unsafe extern "C" fn mqttas_state(
     use mqttas_conn_state::*;
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(client, |c| {
+        handle::with(client, |c| {
             args::out(out)?.put(match c.state() {
                 State::Disconnected => MQTTAS_STATE_DISCONNECTED,
                 State::Connecting => MQTTAS_STATE_CONNECTING,
@@ -353,7 +291,7 @@ pub unsafe extern "C" fn mqttas_assigned_client_id(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(client, |c| {
+        handle::with(client, |c| {
             let (o, n) = (args::out(out)?, args::out(out_len)?);
             let id = c.assigned_client_id();
             o.put(id.as_ptr().cast());
@@ -375,7 +313,7 @@ pub unsafe extern "C" fn mqttas_pending_publications(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(client, |c| {
+        handle::with(client, |c| {
             args::out(out)?.put(c.pending_publications());
             Ok(())
         })
@@ -418,7 +356,7 @@ pub unsafe extern "C" fn mqttas_get_qos2_stats(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(client, |c| {
+        handle::with(client, |c| {
             let s = c.qos2_stats();
             args::out(out)?.put(mqttas_qos2_stats {
                 peak_unreleased: s.peak_unreleased,
@@ -447,7 +385,7 @@ pub unsafe extern "C" fn mqttas_connect(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(client, |c| {
+        handle::with(client, |c| {
             let o = options.as_ref().ok_or(MQTTAS_ERR_NULL_POINTER)?;
             let s = o.strings()?;
             let will_props = property::list(o.will_properties, o.will_properties_len)?;
@@ -503,7 +441,7 @@ pub unsafe extern "C" fn mqttas_publish(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(client, |c| {
+        handle::with(client, |c| {
             let topic = args::text(topic, topic_len)?;
             let payload = args::array(payload, payload_len)?;
             let qos = args::qos(qos)?;
@@ -545,7 +483,7 @@ pub unsafe extern "C" fn mqttas_subscribe(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(client, |c| {
+        handle::with(client, |c| {
             let subs = args::array(subscriptions, subscriptions_len)?;
             if subs.len() > MQTTAS_MAX_SUBSCRIPTIONS {
                 return Err(MQTTAS_ERR_TOO_MANY_ITEMS);
@@ -596,7 +534,7 @@ pub unsafe extern "C" fn mqttas_unsubscribe(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(client, |c| {
+        handle::with(client, |c| {
             let given = args::array(filters, filters_len)?;
             if given.len() > MQTTAS_MAX_SUBSCRIPTIONS {
                 return Err(MQTTAS_ERR_TOO_MANY_ITEMS);
@@ -623,7 +561,7 @@ pub unsafe extern "C" fn mqttas_unsubscribe(
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_ping(client: *mut mqttas_client, now: u32) -> mqttas_result {
     // SAFETY: forwarded from the caller.
-    unsafe { with(client, |c| Ok(c.ping(now)?)) }
+    unsafe { handle::with(client, |c| Ok(c.ping(now)?)) }
 }
 
 /// Queue DISCONNECT with `reason` (a 5.0 reason code, 0 for normal; 3.1.1
@@ -643,7 +581,7 @@ pub unsafe extern "C" fn mqttas_disconnect(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(client, |c| {
+        handle::with(client, |c| {
             let props = property::list(properties, properties_len)?;
             Ok(c.disconnect(now, ReasonCode(reason), &props)?)
         })
@@ -665,7 +603,7 @@ pub unsafe extern "C" fn mqttas_auth(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(client, |c| {
+        handle::with(client, |c| {
             let props = property::list(properties, properties_len)?;
             Ok(c.auth(now, ReasonCode(reason), &props)?)
         })
@@ -693,7 +631,7 @@ pub unsafe extern "C" fn mqttas_handle_input(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(client, |c| {
+        handle::with(client, |c| {
             let data = args::array(data, data_len)?;
             let out = args::out(out_accepted)?;
             out.put(c.handle_input(now, data));
@@ -715,7 +653,7 @@ pub unsafe extern "C" fn mqttas_handle_timeout(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(client, |c| {
+        handle::with(client, |c| {
             c.handle_timeout(now);
             Ok(())
         })
@@ -734,7 +672,7 @@ pub unsafe extern "C" fn mqttas_handle_link_down(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(client, |c| {
+        handle::with(client, |c| {
             c.handle_link_down(now);
             Ok(())
         })
@@ -757,7 +695,7 @@ pub unsafe extern "C" fn mqttas_poll_transmit(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(client, |c| {
+        handle::with(client, |c| {
             let (d, n) = (args::out(out_data)?, args::out(out_len)?);
             match c.poll_transmit(now) {
                 Some(b) if !b.is_empty() => {
@@ -787,7 +725,7 @@ pub unsafe extern "C" fn mqttas_poll_event(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(client, |c| {
+        handle::with(client, |c| {
             // `ev` lives only in this call (`put_mut`'s condition).
             let ev = args::out(out)?.put_mut(mqttas_event::NONE);
             if let Some(e) = c.poll_event() {
@@ -817,7 +755,7 @@ pub unsafe extern "C" fn mqttas_poll_deadline(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(client, |c| {
+        handle::with(client, |c| {
             let (h, d) = (args::out(out_has)?, args::out(out_deadline)?);
             let dl = c.poll_deadline();
             h.put(dl.is_some());

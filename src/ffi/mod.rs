@@ -25,6 +25,7 @@ mod args;
 mod client;
 mod config;
 mod event;
+mod handle;
 mod property;
 mod radio;
 mod reconnect;

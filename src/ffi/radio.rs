@@ -7,10 +7,11 @@
 
 use crate::text::Sink;
 use core::ffi::c_char;
-use core::mem::{align_of, size_of};
-use core::ptr::{self, addr_of, addr_of_mut};
+use core::mem::MaybeUninit;
+use core::ptr;
 
 use super::args;
+use super::handle::{self, Handle};
 use super::mqttas_result::{self, *};
 use super::result::code;
 use super::text::describe_into;
@@ -162,51 +163,16 @@ pub struct mqttas_radio_stats {
     pub duplicates: u32,
 }
 
-/// Marks storage that holds a live radio, to catch calls before init.
-const MAGIC: u32 = 0x6d71_7264; // "mqrd"
-
-/// What the caller's storage holds. The MTU is kept here to check output
+/// What a radio's storage holds. The MTU is kept here to check output
 /// buffers before the core hands out a frame.
-#[repr(C)]
-struct Slot {
-    magic: u32,
+pub(crate) struct RadioState {
     mtu: u16,
     radio: Radio<'static>,
 }
 
-/// The live slot in `r`.
-///
-/// # Safety
-/// Unless NULL, misaligned or not initialised, `r` is storage given to
-/// `mqttas_radio_init` that nothing else uses during `'a`.
-unsafe fn slot<'a>(r: *const mqttas_radio) -> Result<&'a mut Slot, mqttas_result> {
-    if r.is_null() {
-        return Err(MQTTAS_ERR_NULL_POINTER);
-    }
-    if r as usize % align_of::<Slot>() != 0 {
-        return Err(MQTTAS_ERR_MISALIGNED);
-    }
-    let s = r.cast::<Slot>().cast_mut();
-    // SAFETY: aligned and, by the caller's promise, at least a `u32` of
-    // caller storage; the magic number is only there after init.
-    if unsafe { addr_of!((*s).magic).read_volatile() } != MAGIC {
-        return Err(MQTTAS_ERR_NOT_INITIALIZED);
-    }
-    // SAFETY: the magic says init wrote a slot here; the caller does not
-    // use it elsewhere meanwhile.
-    Ok(unsafe { &mut *s })
-}
-
-/// Run `f` on the live slot and return its result code.
-///
-/// # Safety
-/// As for [`slot`].
-unsafe fn with(
-    r: *const mqttas_radio,
-    f: impl FnOnce(&mut Slot) -> Result<(), mqttas_result>,
-) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    code(unsafe { slot(r) }.and_then(f))
+impl Handle for mqttas_radio {
+    type Target = RadioState;
+    const MAGIC: u32 = 0x6d71_7264; // "mqrd"
 }
 
 impl From<RadioError> for mqttas_result {
@@ -223,14 +189,14 @@ impl From<RadioError> for mqttas_result {
 /// Bytes of storage a radio needs.
 #[no_mangle]
 pub extern "C" fn mqttas_radio_size() -> usize {
-    size_of::<Slot>()
+    handle::size::<mqttas_radio>()
 }
 
 /// Alignment the radio storage needs (a power of two, at most that of
 /// `malloc`).
 #[no_mangle]
 pub extern "C" fn mqttas_radio_align() -> usize {
-    align_of::<Slot>()
+    handle::align::<mqttas_radio>()
 }
 
 /// Fill `*out` with the default configuration: node 1, node side, MTU 32,
@@ -285,10 +251,10 @@ pub unsafe extern "C" fn mqttas_radio_config_describe_error(
     }
 }
 
-/// Create a radio in `storage` (`storage_len` bytes, at least
-/// `mqttas_radio_size()`, aligned to `mqttas_radio_align()`) and set `*out`
-/// to it. The session is down until `mqttas_radio_open` (node side) or a
-/// peer's HELLO (gateway side).
+/// Create a radio in `radio`, storage of `storage_len` bytes (at least
+/// `mqttas_radio_size()`, aligned to `mqttas_radio_align()`). The session
+/// is down until `mqttas_radio_open` (node side) or a peer's HELLO
+/// (gateway side).
 ///
 /// The radio borrows the two buffers until `mqttas_radio_deinit`: keep them
 /// alive and untouched until then. They must not overlap each other or the
@@ -300,45 +266,29 @@ pub unsafe extern "C" fn mqttas_radio_config_describe_error(
 /// of range (`mqttas_radio_config_describe_error` says which) and
 /// `MQTTAS_ERR_BUFFER_TOO_SMALL` for short storage or a buffer below
 /// `mtu - MQTTAS_RADIO_OVERHEAD` bytes. On error the storage holds no
-/// radio and `*out` is untouched.
+/// radio.
 ///
 /// # Safety
-/// `storage` points to `storage_len` writable bytes; `config` to a
+/// `radio` points to `storage_len` writable bytes; `config` to a
 /// `mqttas_radio_config`; each buffer to its length of writable bytes that
-/// stay valid and unused by anything else until `mqttas_radio_deinit`;
-/// `out` is writable.
+/// stay valid and unused by anything else until `mqttas_radio_deinit`.
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_radio_init(
-    storage: *mut core::ffi::c_void,
+    radio: *mut mqttas_radio,
     storage_len: usize,
     config: *const mqttas_radio_config,
     tx: *mut u8,
     tx_len: usize,
     rx: *mut u8,
     rx_len: usize,
-    out: *mut *mut mqttas_radio,
 ) -> mqttas_result {
-    let run = || -> Result<(), mqttas_result> {
-        if storage.is_null() {
-            return Err(MQTTAS_ERR_NULL_POINTER);
-        }
+    let make = |storage: (usize, usize), place: &mut MaybeUninit<_>| {
         // SAFETY: NULL checked by `as_ref`; validity from the caller.
         let config = unsafe { config.as_ref() }.ok_or(MQTTAS_ERR_NULL_POINTER)?;
-        // SAFETY: forwarded from the caller.
-        let out = unsafe { args::out(out) }?;
-        if storage as usize % align_of::<Slot>() != 0 {
-            return Err(MQTTAS_ERR_MISALIGNED);
-        }
-        if storage_len < size_of::<Slot>() {
-            return Err(MQTTAS_ERR_BUFFER_TOO_SMALL);
-        }
-        args::disjoint(&[
-            (storage as usize, size_of::<Slot>()),
-            (tx as usize, tx_len),
-            (rx as usize, rx_len),
-        ])?;
+        args::disjoint(&[storage, (tx as usize, tx_len), (rx as usize, rx_len)])?;
         // A build without the cargo feature `radio-gateway` has the node
-        // side only: the gateway side is a missing feature, not a bad value.
+        // side only: the gateway side is a missing feature, not a bad
+        // value.
         if config.gateway && !cfg!(feature = "radio-gateway") {
             return Err(MQTTAS_ERR_UNSUPPORTED);
         }
@@ -348,29 +298,22 @@ pub unsafe extern "C" fn mqttas_radio_init(
         if config.problem().is_some() {
             return Err(MQTTAS_ERR_INVALID_CONFIG);
         }
-        // SAFETY: each buffer is its length of writable bytes, promised by
-        // the caller.
+        // SAFETY: each buffer is its length of writable bytes, promised
+        // by the caller.
         unsafe { args::zero(&[(tx, tx_len), (rx, rx_len)]) }?;
-        // SAFETY (both): the caller lends these buffers until deinit, which
-        // is what the 'static borrow stands for here; they are
+        // SAFETY (both): the caller lends these buffers until deinit,
+        // which is what the 'static borrow stands for here; they are
         // disjoint (checked above).
         let (tx, rx) = unsafe { (args::bytes_mut(tx, tx_len)?, args::bytes_mut(rx, rx_len)?) };
         let mtu = config.mtu;
-        let radio = Radio::validated(config, tx, rx)?;
-        let s = storage.cast::<Slot>();
-        // SAFETY: aligned, large enough, writable (checked or promised);
-        // write() does not read the old, possibly uninitialised, contents.
-        unsafe {
-            s.write(Slot {
-                magic: MAGIC,
-                mtu,
-                radio,
-            })
-        };
-        out.put(s.cast::<mqttas_radio>());
+        place.write(RadioState {
+            mtu,
+            radio: Radio::validated(config, tx, rx)?,
+        });
         Ok(())
     };
-    code(run())
+    // SAFETY: forwarded from the caller.
+    unsafe { handle::init(radio, storage_len, make) }
 }
 
 /// End the radio: the storage and the buffers are the caller's again (the
@@ -379,21 +322,11 @@ pub unsafe extern "C" fn mqttas_radio_init(
 /// `MQTTAS_ERR_NOT_INITIALIZED` until it is initialised again.
 ///
 /// # Safety
-/// `r` is NULL or a radio from `mqttas_radio_init`.
+/// `radio` is NULL or storage given to `mqttas_radio_init`.
 #[no_mangle]
-pub unsafe extern "C" fn mqttas_radio_deinit(r: *mut mqttas_radio) -> mqttas_result {
+pub unsafe extern "C" fn mqttas_radio_deinit(radio: *mut mqttas_radio) -> mqttas_result {
     // SAFETY: forwarded from the caller.
-    let s = match unsafe { slot(r) } {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    // SAFETY: `slot` found a live radio; it is not used again. Both writes
-    // go through `s`, the one reference to the slot.
-    unsafe {
-        ptr::drop_in_place(addr_of_mut!(s.radio));
-        addr_of_mut!(s.magic).write_volatile(0);
-    }
-    MQTTAS_OK
+    unsafe { handle::deinit(radio) }
 }
 
 /// Open a session (node side): HELLO frames follow from
@@ -411,7 +344,7 @@ pub unsafe extern "C" fn mqttas_radio_deinit(r: *mut mqttas_radio) -> mqttas_res
 pub unsafe extern "C" fn mqttas_radio_open(r: *mut mqttas_radio, now: u32) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(r, |s| {
+        handle::with(r, |s| {
             s.radio.open(now);
             Ok(())
         })
@@ -428,7 +361,7 @@ pub unsafe extern "C" fn mqttas_radio_open(r: *mut mqttas_radio, now: u32) -> mq
 pub unsafe extern "C" fn mqttas_radio_close(r: *mut mqttas_radio, now: u32) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(r, |s| {
+        handle::with(r, |s| {
             s.radio.close(now);
             Ok(())
         })
@@ -445,7 +378,7 @@ pub unsafe extern "C" fn mqttas_radio_close(r: *mut mqttas_radio, now: u32) -> m
 pub unsafe extern "C" fn mqttas_radio_set_epoch(r: *mut mqttas_radio, epoch: u16) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(r, |s| {
+        handle::with(r, |s| {
             if epoch == 0 {
                 return Err(MQTTAS_ERR_INVALID_ARGUMENT);
             }
@@ -466,7 +399,7 @@ pub unsafe extern "C" fn mqttas_radio_is_up(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(r, |s| {
+        handle::with(r, |s| {
             args::out(up)?.put(s.radio.is_up());
             Ok(())
         })
@@ -491,7 +424,7 @@ pub unsafe extern "C" fn mqttas_radio_write(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(r, |s| {
+        handle::with(r, |s| {
             let data = args::array(data, len)?;
             let o = args::out(written)?;
             o.put(s.radio.write(now, data));
@@ -515,7 +448,7 @@ pub unsafe extern "C" fn mqttas_radio_read(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(r, |s| {
+        handle::with(r, |s| {
             let n = args::out(n)?;
             if cap != 0 && out.is_null() {
                 return Err(MQTTAS_ERR_NULL_POINTER);
@@ -547,7 +480,7 @@ pub unsafe extern "C" fn mqttas_radio_handle_frame(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(r, |s| {
+        handle::with(r, |s| {
             let frame = args::array(frame, len)?;
             s.radio.handle_frame(now, frame);
             Ok(())
@@ -573,7 +506,7 @@ pub unsafe extern "C" fn mqttas_radio_poll_frame(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(r, |s| {
+        handle::with(r, |s| {
             let n = args::out(n)?;
             if out.is_null() {
                 return Err(MQTTAS_ERR_NULL_POINTER);
@@ -603,7 +536,7 @@ pub unsafe extern "C" fn mqttas_radio_handle_timeout(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(r, |s| {
+        handle::with(r, |s| {
             s.radio.handle_timeout(now);
             Ok(())
         })
@@ -624,7 +557,7 @@ pub unsafe extern "C" fn mqttas_radio_poll_deadline(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(r, |s| {
+        handle::with(r, |s| {
             let (h, a) = (args::out(has)?, args::out(at)?);
             let next = s.radio.poll_deadline();
             h.put(next.is_some());
@@ -648,7 +581,7 @@ pub unsafe extern "C" fn mqttas_radio_poll_event(
     use mqttas_radio_event_kind::*;
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(r, |s| {
+        handle::with(r, |s| {
             let o = args::out(ev)?;
             let (kind, reason) = match s.radio.poll_event() {
                 None => (MQTTAS_RADIO_EVENT_NONE, MQTTAS_RADIO_DOWN_NONE),
@@ -681,7 +614,7 @@ pub unsafe extern "C" fn mqttas_radio_get_stats(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(r, |s| {
+        handle::with(r, |s| {
             let st = s.radio.stats();
             args::out(out)?.put(mqttas_radio_stats {
                 frames_sent: st.frames_sent,
@@ -708,7 +641,7 @@ pub unsafe extern "C" fn mqttas_radio_writable(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(r, |s| {
+        handle::with(r, |s| {
             args::out(out)?.put(s.radio.writable());
             Ok(())
         })
@@ -726,7 +659,7 @@ pub unsafe extern "C" fn mqttas_radio_readable(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        with(r, |s| {
+        handle::with(r, |s| {
             args::out(out)?.put(s.radio.readable());
             Ok(())
         })
@@ -778,26 +711,19 @@ mod tests {
         let mut st = Storage([0; 1024]);
         let (mut tx, mut rx) = ([0u8; 64], [0u8; 64]);
         let mut c = MaybeUninit::<mqttas_radio_config>::uninit();
-        let mut r: *mut mqttas_radio = null_mut();
-        let storage = st.0.as_mut_ptr().cast::<core::ffi::c_void>();
+        let r = st.0.as_mut_ptr().cast::<mqttas_radio>();
         // SAFETY (all): valid or NULL pointers to local memory.
         unsafe {
             assert_eq!(mqttas_radio_config_default(c.as_mut_ptr()), MQTTAS_OK);
             let mut c = c.assume_init();
-            assert_eq!(
-                mqttas_radio_open(storage.cast(), 0),
-                MQTTAS_ERR_NOT_INITIALIZED
-            );
+            assert_eq!(mqttas_radio_open(r, 0), MQTTAS_ERR_NOT_INITIALIZED);
             c.node = 0;
             let (txp, rxp) = (tx.as_mut_ptr(), rx.as_mut_ptr());
-            let init = |c: &mqttas_radio_config, r: &mut *mut mqttas_radio| {
-                mqttas_radio_init(storage, 1024, c, txp, 64, rxp, 64, r)
-            };
-            assert_eq!(init(&c, &mut r), MQTTAS_ERR_INVALID_CONFIG);
-            assert!(r.is_null());
+            let init = |c: &mqttas_radio_config| mqttas_radio_init(r, 1024, c, txp, 64, rxp, 64);
+            assert_eq!(init(&c), MQTTAS_ERR_INVALID_CONFIG);
+            assert_eq!(mqttas_radio_open(r, 5), MQTTAS_ERR_NOT_INITIALIZED);
             c.node = 3;
-            assert_eq!(init(&c, &mut r), MQTTAS_OK);
-            assert_eq!(r.cast::<core::ffi::c_void>(), storage);
+            assert_eq!(init(&c), MQTTAS_OK);
             assert_eq!(mqttas_radio_open(r, 5), MQTTAS_OK);
             let mut frame = [0u8; 32];
             let mut n = 0usize;
@@ -841,8 +767,7 @@ mod tests {
         let mut st = Storage([0; 1024]);
         let (mut tx, mut rx) = ([0u8; 64], [0u8; 64]);
         let mut c = MaybeUninit::<mqttas_radio_config>::uninit();
-        let mut r: *mut mqttas_radio = null_mut();
-        let storage = st.0.as_mut_ptr().cast::<core::ffi::c_void>();
+        let r = st.0.as_mut_ptr().cast::<mqttas_radio>();
         let expected = if cfg!(feature = "radio-gateway") {
             MQTTAS_OK
         } else {
@@ -854,11 +779,14 @@ mod tests {
             let mut c = c.assume_init();
             c.gateway = true;
             let (txp, rxp) = (tx.as_mut_ptr(), rx.as_mut_ptr());
-            assert_eq!(
-                mqttas_radio_init(storage, 1024, &c, txp, 64, rxp, 64, &mut r),
-                expected
-            );
-            assert_eq!(r.is_null(), expected != MQTTAS_OK);
+            assert_eq!(mqttas_radio_init(r, 1024, &c, txp, 64, rxp, 64), expected);
+            let up = &mut false;
+            let live = if expected == MQTTAS_OK {
+                MQTTAS_OK
+            } else {
+                MQTTAS_ERR_NOT_INITIALIZED
+            };
+            assert_eq!(mqttas_radio_is_up(r, up), live);
         }
         let problem = RadioConfig::new(1, true, 1).validate();
         if cfg!(feature = "radio-gateway") {

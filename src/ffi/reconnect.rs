@@ -1,11 +1,11 @@
 //! The outage policy ([`crate::reconnect`]) for C: `mqttas_reconnect_*`.
 
 use core::ffi::c_char;
-use core::mem::{align_of, size_of};
-use core::ptr::{addr_of, addr_of_mut};
+use core::mem::MaybeUninit;
 
 use super::args;
 use super::event::{lost_reason_of, mqttas_event};
+use super::handle::{self, Handle};
 use super::mqttas_result::{self, *};
 use crate::reconnect::{Action, Cause, Policy, Reconnect};
 
@@ -174,66 +174,29 @@ pub struct mqttas_reconnect_stats {
     pub permanent: u32,
 }
 
-/// Words of storage in a `mqttas_reconnect`.
-pub const MQTTAS_RECONNECT_WORDS: usize = 12;
-
-/// The outage policy state machine, in caller storage: declare one (on the
-/// stack, statically, anywhere) and initialise it with
-/// `mqttas_reconnect_init`. Opaque: use it only through the
-/// `mqttas_reconnect_*` functions. It holds no pointer and needs no
-/// deinit.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
+/// The outage policy state machine, in storage the caller provides:
+/// `mqttas_reconnect_size()` bytes aligned to `mqttas_reconnect_align()`
+/// (`malloc` memory is aligned enough), as for a client. Opaque: use it
+/// only through the `mqttas_reconnect_*` functions. It borrows nothing.
 pub struct mqttas_reconnect {
-    /// Private.
-    pub _opaque: [u64; MQTTAS_RECONNECT_WORDS],
+    _opaque: [u8; 0],
 }
 
-/// Marks an initialised `mqttas_reconnect`.
-const MAGIC: u32 = 0x6d71_7263; // "mqrc"
-
-#[repr(C)]
-struct Slot {
-    magic: u32,
-    machine: Reconnect,
+impl Handle for mqttas_reconnect {
+    type Target = Reconnect;
+    const MAGIC: u32 = 0x6d71_7263; // "mqrc"
 }
 
-// The opaque struct must hold the slot, aligned.
-const _: () = assert!(size_of::<Slot>() <= size_of::<mqttas_reconnect>());
-const _: () = assert!(align_of::<Slot>() <= align_of::<mqttas_reconnect>());
-
-/// The live machine in `r`.
-///
-/// # Safety
-/// Unless NULL, `r` points to a `mqttas_reconnect` nothing else uses
-/// during `'a`.
-unsafe fn machine<'a>(r: *mut mqttas_reconnect) -> Result<&'a mut Reconnect, mqttas_result> {
-    if r.is_null() {
-        return Err(MQTTAS_ERR_NULL_POINTER);
-    }
-    let s = r.cast::<Slot>();
-    // SAFETY: `r` is a valid, aligned mqttas_reconnect (asserted large and
-    // aligned enough above); any bit pattern is a valid u32.
-    if unsafe { addr_of!((*s).magic).read() } != MAGIC {
-        return Err(MQTTAS_ERR_NOT_INITIALIZED);
-    }
-    // SAFETY: the magic says init wrote a machine here.
-    Ok(unsafe { &mut *addr_of_mut!((*s).machine) })
+/// Bytes of storage a policy state machine needs.
+#[no_mangle]
+pub extern "C" fn mqttas_reconnect_size() -> usize {
+    handle::size::<mqttas_reconnect>()
 }
 
-/// Run `f` on the machine and return its result code.
-///
-/// # Safety
-/// As for [`machine`].
-unsafe fn with(r: *mut mqttas_reconnect, f: impl FnOnce(&mut Reconnect)) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    match unsafe { machine(r) } {
-        Ok(m) => {
-            f(m);
-            MQTTAS_OK
-        }
-        Err(e) => e,
-    }
+/// Alignment its storage needs (a power of two, at most that of `malloc`).
+#[no_mangle]
+pub extern "C" fn mqttas_reconnect_align() -> usize {
+    handle::align::<mqttas_reconnect>()
 }
 
 /// Fill `*out` with the default policy.
@@ -254,55 +217,66 @@ pub unsafe extern "C" fn mqttas_reconnect_policy_default(
     }
 }
 
-/// Initialise `*r` with `policy` (NULL: the defaults) and a jitter `seed`
-/// (any value; give each device its own). Its first action is CONNECT.
-/// `MQTTAS_ERR_INVALID_CONFIG` for a jitter above 100, a cap below the
-/// base, or a time above 2^30 ms.
+/// Create a policy state machine in `r`, storage of `storage_len` bytes
+/// (at least `mqttas_reconnect_size()`, aligned to
+/// `mqttas_reconnect_align()`), with `policy` (NULL: the defaults) and a
+/// jitter `seed` (any value; give each device its own). Its first action
+/// is CONNECT. `MQTTAS_ERR_INVALID_CONFIG` for a jitter above 100, a cap
+/// below the base, or a time above 2^30 ms. On error the storage holds no
+/// machine.
 ///
 /// # Safety
-/// `r` points to writable memory for a `mqttas_reconnect`; `policy` is
-/// NULL or points to a `mqttas_reconnect_policy`.
+/// `r` points to `storage_len` writable bytes; `policy` is NULL or points
+/// to a `mqttas_reconnect_policy`.
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_reconnect_init(
     r: *mut mqttas_reconnect,
+    storage_len: usize,
     policy: *const mqttas_reconnect_policy,
     seed: u32,
 ) -> mqttas_result {
-    if r.is_null() {
-        return MQTTAS_ERR_NULL_POINTER;
-    }
-    let policy = if policy.is_null() {
-        Policy::default()
-    } else {
-        // SAFETY: non-NULL and valid by the caller's promise.
-        Policy::from(unsafe { &*policy })
+    let make = |_: (usize, usize), place: &mut MaybeUninit<_>| {
+        // SAFETY: NULL checked by `as_ref`; validity from the caller.
+        let policy = unsafe { policy.as_ref() }.map_or_else(Policy::default, Policy::from);
+        if policy.validate().is_err() {
+            return Err(MQTTAS_ERR_INVALID_CONFIG);
+        }
+        place.write(Reconnect::new(policy, seed));
+        Ok(())
     };
-    if policy.validate().is_err() {
-        return MQTTAS_ERR_INVALID_CONFIG;
-    }
-    let slot = Slot {
-        magic: MAGIC,
-        machine: Reconnect::new(policy, seed),
-    };
-    // SAFETY: `r` is writable, large and aligned enough (asserted above);
-    // write() does not read the old, possibly uninitialised, contents.
-    unsafe { r.cast::<Slot>().write(slot) };
-    MQTTAS_OK
+    // SAFETY: forwarded from the caller.
+    unsafe { handle::init(r, storage_len, make) }
+}
+
+/// End the machine: the storage is the caller's again. Further calls with
+/// it return `MQTTAS_ERR_NOT_INITIALIZED` until it is initialised again.
+///
+/// # Safety
+/// `r` is NULL or storage given to `mqttas_reconnect_init`.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_reconnect_deinit(r: *mut mqttas_reconnect) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe { handle::deinit(r) }
 }
 
 /// Run `f` on the machine with the cause a C caller gave.
 ///
 /// # Safety
-/// As for [`machine`].
+/// As for [`handle::with`].
 unsafe fn with_cause(
     r: *mut mqttas_reconnect,
     cause: u32,
     f: impl FnOnce(&mut Reconnect, Cause),
 ) -> mqttas_result {
-    match cause_from_c(cause) {
-        // SAFETY: forwarded from the caller.
-        Some(c) => unsafe { with(r, |m| f(m, c)) },
-        None => MQTTAS_ERR_INVALID_ARGUMENT,
+    let Some(c) = cause_from_c(cause) else {
+        return MQTTAS_ERR_INVALID_ARGUMENT;
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        handle::with(r, |m| {
+            f(m, c);
+            Ok(())
+        })
     }
 }
 
@@ -403,7 +377,12 @@ pub unsafe extern "C" fn mqttas_reconnect_handle_connected(
     now: u32,
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
-    unsafe { with(r, |m| m.handle_connected(now)) }
+    unsafe {
+        handle::with(r, |m| {
+            m.handle_connected(now);
+            Ok(())
+        })
+    }
 }
 
 /// What to do at `now` into `*out` (`MQTTAS_RECONNECT_NONE` while
@@ -422,24 +401,20 @@ pub unsafe extern "C" fn mqttas_reconnect_poll_action(
 ) -> mqttas_result {
     use mqttas_reconnect_kind::*;
     // SAFETY: forwarded from the caller.
-    let o = match unsafe { args::out(out) } {
-        Ok(o) => o,
-        Err(e) => return e,
-    };
-    // SAFETY: forwarded from the caller.
-    let m = match unsafe { machine(r) } {
-        Ok(m) => m,
-        Err(e) => return e,
-    };
-    let (kind, until) = match m.poll_action(now) {
-        None => (MQTTAS_RECONNECT_NONE, 0),
-        Some(Action::HoldDown { until }) => (MQTTAS_RECONNECT_HOLD_DOWN, until),
-        Some(Action::Connect) => (MQTTAS_RECONNECT_CONNECT, 0),
-        Some(Action::BounceLink { until }) => (MQTTAS_RECONNECT_BOUNCE_LINK, until),
-        Some(Action::Wait { until }) => (MQTTAS_RECONNECT_WAIT, until),
-    };
-    o.put(mqttas_reconnect_action { kind, until });
-    MQTTAS_OK
+    unsafe {
+        handle::with(r, |m| {
+            let o = args::out(out)?;
+            let (kind, until) = match m.poll_action(now) {
+                None => (MQTTAS_RECONNECT_NONE, 0),
+                Some(Action::HoldDown { until }) => (MQTTAS_RECONNECT_HOLD_DOWN, until),
+                Some(Action::Connect) => (MQTTAS_RECONNECT_CONNECT, 0),
+                Some(Action::BounceLink { until }) => (MQTTAS_RECONNECT_BOUNCE_LINK, until),
+                Some(Action::Wait { until }) => (MQTTAS_RECONNECT_WAIT, until),
+            };
+            o.put(mqttas_reconnect_action { kind, until });
+            Ok(())
+        })
+    }
 }
 
 /// When `mqttas_reconnect_poll_action` next has something new: `*has` is
@@ -451,24 +426,19 @@ pub unsafe extern "C" fn mqttas_reconnect_poll_action(
 /// writable memory.
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_reconnect_poll_deadline(
-    r: *mut mqttas_reconnect,
+    r: *const mqttas_reconnect,
     has: *mut bool,
     deadline: *mut u32,
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
-    let (h, d) = match unsafe { (args::out(has), args::out(deadline)) } {
-        (Ok(h), Ok(d)) => (h, d),
-        (Err(e), _) | (_, Err(e)) => return e,
-    };
-    // SAFETY: forwarded from the caller.
-    match unsafe { machine(r) } {
-        Ok(m) => {
+    unsafe {
+        handle::with(r, |m| {
+            let (h, d) = (args::out(has)?, args::out(deadline)?);
             let next = m.poll_deadline();
             h.put(next.is_some());
             d.put(next.unwrap_or(0));
-            MQTTAS_OK
-        }
-        Err(e) => e,
+            Ok(())
+        })
     }
 }
 
@@ -479,19 +449,14 @@ pub unsafe extern "C" fn mqttas_reconnect_poll_deadline(
 /// for a `mqttas_reconnect_stats`.
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_reconnect_get_stats(
-    r: *mut mqttas_reconnect,
+    r: *const mqttas_reconnect,
     out: *mut mqttas_reconnect_stats,
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
-    let o = match unsafe { args::out(out) } {
-        Ok(o) => o,
-        Err(e) => return e,
-    };
-    // SAFETY: forwarded from the caller.
-    match unsafe { machine(r) } {
-        Ok(m) => {
+    unsafe {
+        handle::with(r, |m| {
             let s = m.stats();
-            o.put(mqttas_reconnect_stats {
+            args::out(out)?.put(mqttas_reconnect_stats {
                 outages: s.outages,
                 attempts: s.attempts,
                 failures: s.failures,
@@ -501,9 +466,8 @@ pub unsafe extern "C" fn mqttas_reconnect_get_stats(
                 back_offs: s.back_offs,
                 permanent: s.permanent,
             });
-            MQTTAS_OK
-        }
-        Err(e) => e,
+            Ok(())
+        })
     }
 }
 
@@ -513,9 +477,14 @@ mod tests {
     use core::mem::MaybeUninit;
     use mqttas_reconnect_cause::*;
 
+    #[repr(C, align(16))]
+    struct Storage([u8; 256]);
+
     #[test]
     fn init_poll_and_report_through_the_c_api() {
-        let mut r = MaybeUninit::<mqttas_reconnect>::uninit();
+        assert!(mqttas_reconnect_size() <= 256 && mqttas_reconnect_align() <= 16);
+        let mut st = Storage([0xAA; 256]);
+        let r = st.0.as_mut_ptr().cast::<mqttas_reconnect>();
         let mut p = MaybeUninit::<mqttas_reconnect_policy>::uninit();
         // SAFETY (all): valid pointers to local storage.
         unsafe {
@@ -523,8 +492,7 @@ mod tests {
             let mut p = p.assume_init();
             assert_eq!(p.hold_down_ms, 1000);
             p.jitter_percent = 0;
-            assert_eq!(mqttas_reconnect_init(r.as_mut_ptr(), &p, 5), MQTTAS_OK);
-            let r = r.as_mut_ptr();
+            assert_eq!(mqttas_reconnect_init(r, 256, &p, 5), MQTTAS_OK);
             let mut a = MaybeUninit::<mqttas_reconnect_action>::uninit();
             assert_eq!(
                 mqttas_reconnect_poll_action(r, 0, a.as_mut_ptr()),
@@ -559,14 +527,18 @@ mod tests {
             assert_eq!(mqttas_reconnect_get_stats(r, s.as_mut_ptr()), MQTTAS_OK);
             let s = s.assume_init();
             assert_eq!((s.outages, s.unstable), (1, 1));
+            assert_eq!(mqttas_reconnect_deinit(r), MQTTAS_OK);
+            assert_eq!(
+                mqttas_reconnect_handle_connected(r, 5),
+                MQTTAS_ERR_NOT_INITIALIZED
+            );
         }
     }
 
     #[test]
     fn bad_arguments_are_reported() {
-        let mut r = mqttas_reconnect {
-            _opaque: [0; MQTTAS_RECONNECT_WORDS],
-        };
+        let mut st = Storage([0; 256]);
+        let r = st.0.as_mut_ptr().cast::<mqttas_reconnect>();
         let mut a = mqttas_reconnect_action {
             kind: mqttas_reconnect_kind::MQTTAS_RECONNECT_NONE,
             until: 0,
@@ -574,7 +546,7 @@ mod tests {
         // SAFETY (all): valid or NULL pointers.
         unsafe {
             assert_eq!(
-                mqttas_reconnect_handle_lost(&mut r, 0, 0),
+                mqttas_reconnect_handle_lost(r, 0, 0),
                 MQTTAS_ERR_NOT_INITIALIZED
             );
             assert_eq!(
@@ -591,21 +563,21 @@ mod tests {
                 stable_ms: 0,
             };
             assert_eq!(
-                mqttas_reconnect_init(&mut r, &p, 0),
+                mqttas_reconnect_init(r, 256, &p, 0),
                 MQTTAS_ERR_INVALID_CONFIG
             );
             assert_eq!(
-                mqttas_reconnect_init(&mut r, core::ptr::null(), 0),
+                mqttas_reconnect_init(r, 256, core::ptr::null(), 0),
                 MQTTAS_OK
             );
             assert_eq!(
-                mqttas_reconnect_poll_action(&mut r, 0, core::ptr::null_mut()),
+                mqttas_reconnect_poll_action(r, 0, core::ptr::null_mut()),
                 MQTTAS_ERR_NULL_POINTER
             );
-            assert_eq!(mqttas_reconnect_poll_action(&mut r, 0, &mut a), MQTTAS_OK);
+            assert_eq!(mqttas_reconnect_poll_action(r, 0, &mut a), MQTTAS_OK);
             assert_eq!(a.kind, mqttas_reconnect_kind::MQTTAS_RECONNECT_CONNECT);
             assert_eq!(
-                mqttas_reconnect_handle_attempt_failed(&mut r, 0, 4),
+                mqttas_reconnect_handle_attempt_failed(r, 0, 4),
                 MQTTAS_ERR_INVALID_ARGUMENT
             );
             let ev = mqttas_event::NONE;

@@ -18,12 +18,14 @@ pub enum mqttas_result {
     MQTTAS_OK = 0,
     /// A required pointer argument is NULL (or NULL with a non-zero length).
     MQTTAS_ERR_NULL_POINTER = 1,
-    /// The client storage or an output buffer is shorter than needed.
+    /// The storage of a client, radio or policy machine, or an output
+    /// buffer, is shorter than needed.
     MQTTAS_ERR_BUFFER_TOO_SMALL = 2,
-    /// The client storage is not aligned to `mqttas_client_align()`.
+    /// The storage of a client, radio or policy machine is not aligned to
+    /// its `mqttas_*_align()`.
     MQTTAS_ERR_MISALIGNED = 3,
-    /// The client was not initialised by `mqttas_client_init` (or was
-    /// deinitialised).
+    /// The client, radio or policy machine was not initialised by its
+    /// `mqttas_*_init` (or was deinitialised).
     MQTTAS_ERR_NOT_INITIALIZED = 4,
     /// A string argument is not valid UTF-8.
     MQTTAS_ERR_INVALID_UTF8 = 5,
@@ -159,9 +161,9 @@ super::text::c_texts!(
     TEXTS: [
         (MQTTAS_OK, "success"),
         (MQTTAS_ERR_NULL_POINTER, "a required pointer argument is NULL"),
-        (MQTTAS_ERR_BUFFER_TOO_SMALL, "buffer too small: give a larger client storage or output buffer"),
-        (MQTTAS_ERR_MISALIGNED, "client storage misaligned: align it to mqttas_client_align()"),
-        (MQTTAS_ERR_NOT_INITIALIZED, "client not initialised: call mqttas_client_init first"),
+        (MQTTAS_ERR_BUFFER_TOO_SMALL, "buffer too small: give a larger storage or output buffer"),
+        (MQTTAS_ERR_MISALIGNED, "storage misaligned: align it to mqttas_*_align()"),
+        (MQTTAS_ERR_NOT_INITIALIZED, "not initialised: call mqttas_*_init first"),
         (MQTTAS_ERR_INVALID_UTF8, "string argument is not valid UTF-8"),
         (MQTTAS_ERR_INVALID_ARGUMENT, "argument out of range"),
         (MQTTAS_ERR_TOO_MANY_ITEMS, "too many subscriptions or properties in one call"),

@@ -1151,7 +1151,11 @@ static void test_reconnect_causes(void **state)
 {
     mqttas_event ev;
     fixture *f = refused_311(&ev);
-    mqttas_reconnect rc;
+    size_t size = mqttas_reconnect_size(), align = mqttas_reconnect_align();
+    /* Heap memory, with room to misalign; zeroed, as a call before init
+     * reads it. */
+    uint8_t *mem = calloc(1, size + align);
+    mqttas_reconnect *rc = (mqttas_reconnect *)mem;
     mqttas_reconnect_policy p;
     mqttas_reconnect_action act;
     mqttas_reconnect_cause cause = MQTTAS_RECONNECT_CAUSE_PLANNED;
@@ -1168,32 +1172,49 @@ static void test_reconnect_causes(void **state)
     assert_int_equal(mqttas_reconnect_policy_default(&p), MQTTAS_OK);
     assert_int_equal(p.stable_ms, 60000);
     p.jitter_percent = 0;
-    assert_int_equal(mqttas_reconnect_init(&rc, &p, 1), MQTTAS_OK);
-    assert_int_equal(mqttas_reconnect_poll_action(&rc, 0, &act), MQTTAS_OK);
+    assert_non_null(mem);
+    assert_true(size >= 8 && align >= 1 && (align & (align - 1)) == 0);
+    /* The storage is checked as a client's is: NULL, short, misaligned. */
+    assert_int_equal(mqttas_reconnect_init(NULL, size, &p, 1), MQTTAS_ERR_NULL_POINTER);
+    assert_int_equal(mqttas_reconnect_init(rc, size - 1, &p, 1), MQTTAS_ERR_BUFFER_TOO_SMALL);
+    if (align > 1) {
+        assert_int_equal(mqttas_reconnect_init((mqttas_reconnect *)(mem + 1), size, &p, 1),
+                         MQTTAS_ERR_MISALIGNED);
+        assert_int_equal(mqttas_reconnect_handle_connected((mqttas_reconnect *)(mem + 1), 0),
+                         MQTTAS_ERR_MISALIGNED);
+    }
+    assert_int_equal(mqttas_reconnect_handle_connected(rc, 0), MQTTAS_ERR_NOT_INITIALIZED);
+    assert_int_equal(mqttas_reconnect_init(rc, size, &p, 1), MQTTAS_OK);
+    assert_int_equal(mqttas_reconnect_poll_action(rc, 0, &act), MQTTAS_OK);
     assert_int_equal(act.kind, MQTTAS_RECONNECT_CONNECT);
-    assert_int_equal(mqttas_reconnect_handle_attempt_failed(&rc, 0, cause), MQTTAS_OK);
-    assert_int_equal(mqttas_reconnect_poll_action(&rc, 0, &act), MQTTAS_OK);
+    assert_int_equal(mqttas_reconnect_handle_attempt_failed(rc, 0, cause), MQTTAS_OK);
+    assert_int_equal(mqttas_reconnect_poll_action(rc, 0, &act), MQTTAS_OK);
     assert_int_equal(act.kind, MQTTAS_RECONNECT_WAIT);
     assert_int_equal(act.until, p.backoff_cap_ms);
-    assert_int_equal(mqttas_reconnect_handle_lost(&rc, 0, 7), MQTTAS_ERR_INVALID_ARGUMENT);
+    assert_int_equal(mqttas_reconnect_handle_lost(rc, 0, 7), MQTTAS_ERR_INVALID_ARGUMENT);
 
     /* Connected, then lost 10 ms later, four times over. */
     t = act.until;
     for (i = 0; i < 4; i++) {
-        assert_int_equal(mqttas_reconnect_poll_action(&rc, t, &act), MQTTAS_OK);
+        assert_int_equal(mqttas_reconnect_poll_action(rc, t, &act), MQTTAS_OK);
         assert_int_equal(act.kind, MQTTAS_RECONNECT_CONNECT);
-        assert_int_equal(mqttas_reconnect_handle_connected(&rc, t), MQTTAS_OK);
+        assert_int_equal(mqttas_reconnect_handle_connected(rc, t), MQTTAS_OK);
         assert_int_equal(
-            mqttas_reconnect_handle_lost(&rc, t + 10, MQTTAS_RECONNECT_CAUSE_OUTAGE), MQTTAS_OK);
-        assert_int_equal(mqttas_reconnect_poll_action(&rc, t + 10, &act), MQTTAS_OK);
+            mqttas_reconnect_handle_lost(rc, t + 10, MQTTAS_RECONNECT_CAUSE_OUTAGE), MQTTAS_OK);
+        assert_int_equal(mqttas_reconnect_poll_action(rc, t + 10, &act), MQTTAS_OK);
         assert_int_equal(act.kind, MQTTAS_RECONNECT_HOLD_DOWN);
         assert_int_equal(act.until - (t + 10), want[i]);
         t = act.until;
     }
-    assert_int_equal(mqttas_reconnect_get_stats(&rc, &st), MQTTAS_OK);
+    assert_int_equal(mqttas_reconnect_get_stats(rc, &st), MQTTAS_OK);
     assert_int_equal(st.permanent, 1);
     assert_int_equal(st.unstable, 4);
     assert_int_equal(st.outages, 4);
+    /* After deinit the storage holds no machine. */
+    assert_int_equal(mqttas_reconnect_deinit(rc), MQTTAS_OK);
+    assert_int_equal(mqttas_reconnect_get_stats(rc, &st), MQTTAS_ERR_NOT_INITIALIZED);
+    assert_int_equal(mqttas_reconnect_deinit(rc), MQTTAS_ERR_NOT_INITIALIZED);
+    free(mem);
     fixture_free(f);
 }
 
