@@ -982,8 +982,9 @@ size_t mqttas_client_align(void);
 // alive and untouched until then. They must not overlap each other or the
 // storage. `*buffers` itself is copied.
 //
-// The buffers are zeroed here (so fresh `malloc` memory is fine); `config`
-// is copied. Returns `MQTTAS_ERR_INVALID_CONFIG` for a buffer
+// The storage and the buffers are zeroed here (so fresh `malloc` memory is
+// fine) and the client is written into the storage in place: what it
+// leaves unused stays zero. `config` is copied. Returns `MQTTAS_ERR_INVALID_CONFIG` for a buffer
 // below its minimum or a value out of range. On error the storage holds no
 // client.
 //
@@ -1305,7 +1306,8 @@ mqttas_result mqttas_radio_config_describe_error(const struct mqttas_radio_confi
 //
 // The radio borrows the two buffers until `mqttas_radio_deinit`: keep them
 // alive and untouched until then. They must not overlap each other or the
-// storage; they are zeroed here (fresh `malloc` memory is fine).
+// storage; they and the storage are zeroed here (fresh `malloc` memory is
+// fine), and the radio is written into the storage in place.
 // - `tx`: stream bytes written and not yet acknowledged by the peer;
 // - `rx`: stream bytes received in order and not yet read.
 //
@@ -1503,8 +1505,8 @@ mqttas_result mqttas_reconnect_policy_default(struct mqttas_reconnect_policy *ou
 // Create a policy state machine in `r`, storage of `storage_len` bytes
 // (at least `mqttas_reconnect_size()`, aligned to
 // `mqttas_reconnect_align()`), with `policy` (NULL: the defaults) and a
-// jitter `seed` (any value; give each device its own). Its first action
-// is CONNECT. `MQTTAS_ERR_INVALID_CONFIG` for a jitter above 100, a cap
+// jitter `seed` (any value; give each device its own), written in place
+// into the storage, zeroed first. Its first action is CONNECT. `MQTTAS_ERR_INVALID_CONFIG` for a jitter above 100, a cap
 // below the base, or a time above 2^30 ms. On error the storage holds no
 // machine.
 //

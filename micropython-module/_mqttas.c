@@ -240,28 +240,15 @@ static uint8_t get_qos(mp_obj_t o) {
 
 // ---- the type ---------------------------------------------------------------
 
-// The core builds its state on the stack and copies it into the GC block,
-// uninitialised parts included (the free slots of its fixed-capacity
-// arrays). The collector scans that block conservatively for the client's
-// whole life, so a stale pointer copied there from the stack (say, to a
-// module a moment ago in use) keeps garbage alive: up to a KiB seen on the
-// unix port. Zeroing the stack the core is about to use first prevents it.
-#define STACK_CLEAR_BYTES 1536
-
-static MP_NOINLINE void clear_stack(void) {
-    volatile uint8_t area[STACK_CLEAR_BYTES];
-    for (size_t i = 0; i < sizeof(area); i++) {
-        area[i] = 0;
-    }
-}
-
 static client_obj_t *get_client(mp_obj_t self_in) {
     return MP_OBJ_TO_PTR(self_in);
 }
 
 // Storage for a client, radio or outage policy: `size` bytes aligned to
 // `align` (their mqttas_*_size() and _align()) inside a new GC block,
-// which `*block` keeps alive.
+// which `*block` keeps alive. The collector scans the block conservatively
+// for the object's life: mqttas_*_init zeroes the storage and writes its
+// value in place, so no stale pointer from the stack lands there.
 static void *new_storage(size_t size, size_t align, uint8_t **block) {
     *block = m_new(uint8_t, size + align);
     return (void *)(((uintptr_t)*block + align - 1) & ~(uintptr_t)(align - 1));
@@ -340,7 +327,6 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
         .out_aliases = self->out_aliases, .out_aliases_len = sizes[5],
         .inbound_qos2 = self->qos2, .inbound_qos2_len = sizes[4],
     };
-    clear_stack();
     check(mqttas_client_init(self->client, size, &c, &bufs));
     return MP_OBJ_FROM_PTR(self);
 }
@@ -776,7 +762,6 @@ static mp_obj_t reconnect_make_new(const mp_obj_type_t *type, size_t n_args, siz
     reconnect_obj_t *self = mp_obj_malloc(reconnect_obj_t, type);
     size_t size = mqttas_reconnect_size();
     self->r = new_storage(size, mqttas_reconnect_align(), &self->storage);
-    clear_stack();
     check(mqttas_reconnect_init(self->r, size, &p, seed));
     return MP_OBJ_FROM_PTR(self);
 }
@@ -933,7 +918,6 @@ static mp_obj_t radio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     self->rx = rx_size ? m_new(uint8_t, rx_size) : NULL;
     self->mtu = c.mtu;
     self->frame = m_new(uint8_t, self->mtu);
-    clear_stack();
     mqttas_result r = mqttas_radio_init(self->radio, size, &c, self->tx, tx_size, self->rx, rx_size);
     if (r == MQTTAS_ERR_BUFFER_TOO_SMALL) {
         mp_raise_msg_varg(&mp_type_ValueError,

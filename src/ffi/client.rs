@@ -142,8 +142,9 @@ pub extern "C" fn mqttas_client_align() -> usize {
 /// alive and untouched until then. They must not overlap each other or the
 /// storage. `*buffers` itself is copied.
 ///
-/// The buffers are zeroed here (so fresh `malloc` memory is fine); `config`
-/// is copied. Returns `MQTTAS_ERR_INVALID_CONFIG` for a buffer
+/// The storage and the buffers are zeroed here (so fresh `malloc` memory is
+/// fine) and the client is written into the storage in place: what it
+/// leaves unused stays zero. `config` is copied. Returns `MQTTAS_ERR_INVALID_CONFIG` for a buffer
 /// below its minimum or a value out of range. On error the storage holds no
 /// client.
 ///
@@ -216,7 +217,8 @@ pub unsafe extern "C" fn mqttas_client_init(
                 inbound_qos2: args::ids_mut(inbound_qos2, inbound_qos2_len)?,
             }
         };
-        place.write(Client::new(config, buffers)?);
+        Client::check(&config, &buffers)?;
+        place.write(Client::build(config, buffers));
         Ok(())
     };
     // SAFETY: forwarded from the caller.

@@ -258,7 +258,8 @@ pub unsafe extern "C" fn mqttas_radio_config_describe_error(
 ///
 /// The radio borrows the two buffers until `mqttas_radio_deinit`: keep them
 /// alive and untouched until then. They must not overlap each other or the
-/// storage; they are zeroed here (fresh `malloc` memory is fine).
+/// storage; they and the storage are zeroed here (fresh `malloc` memory is
+/// fine), and the radio is written into the storage in place.
 /// - `tx`: stream bytes written and not yet acknowledged by the peer;
 /// - `rx`: stream bytes received in order and not yet read.
 ///
@@ -294,10 +295,11 @@ pub unsafe extern "C" fn mqttas_radio_init(
         }
         let config = RadioConfig::from(config);
         // Checked before the buffers are touched, so that a bad
-        // configuration changes nothing.
+        // configuration or a short buffer changes nothing.
         if config.problem().is_some() {
             return Err(MQTTAS_ERR_INVALID_CONFIG);
         }
+        Radio::check_buffers(&config, tx_len, rx_len)?;
         // SAFETY: each buffer is its length of writable bytes, promised
         // by the caller.
         unsafe { args::zero(&[(tx, tx_len), (rx, rx_len)]) }?;
@@ -305,10 +307,9 @@ pub unsafe extern "C" fn mqttas_radio_init(
         // which is what the 'static borrow stands for here; they are
         // disjoint (checked above).
         let (tx, rx) = unsafe { (args::bytes_mut(tx, tx_len)?, args::bytes_mut(rx, rx_len)?) };
-        let mtu = config.mtu;
         place.write(RadioState {
-            mtu,
-            radio: Radio::validated(config, tx, rx)?,
+            mtu: config.mtu,
+            radio: Radio::build(config, tx, rx),
         });
         Ok(())
     };

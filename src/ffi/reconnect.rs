@@ -220,8 +220,8 @@ pub unsafe extern "C" fn mqttas_reconnect_policy_default(
 /// Create a policy state machine in `r`, storage of `storage_len` bytes
 /// (at least `mqttas_reconnect_size()`, aligned to
 /// `mqttas_reconnect_align()`), with `policy` (NULL: the defaults) and a
-/// jitter `seed` (any value; give each device its own). Its first action
-/// is CONNECT. `MQTTAS_ERR_INVALID_CONFIG` for a jitter above 100, a cap
+/// jitter `seed` (any value; give each device its own), written in place
+/// into the storage, zeroed first. Its first action is CONNECT. `MQTTAS_ERR_INVALID_CONFIG` for a jitter above 100, a cap
 /// below the base, or a time above 2^30 ms. On error the storage holds no
 /// machine.
 ///

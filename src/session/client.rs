@@ -357,6 +357,12 @@ impl<'a> Client<'a> {
     /// A disconnected client. Fails when a buffer is below its minimum or a
     /// config value is out of range.
     pub fn new(config: Config, buffers: Buffers<'a>) -> Result<Self, Error> {
+        Self::check(&config, &buffers)?;
+        Ok(Self::build(config, buffers))
+    }
+
+    /// What [`Client::new`] refuses.
+    pub(crate) fn check(config: &Config, buffers: &Buffers<'_>) -> Result<(), Error> {
         if config.version.unsupported() {
             return Err(Error::Unsupported("MQTT 5.0 (cargo feature v5)"));
         }
@@ -390,7 +396,14 @@ impl<'a> Client<'a> {
                 "topic_alias_maximum needs MQTT 5.0 and an alias buffer",
             ));
         }
-        Ok(Client {
+        Ok(())
+    }
+
+    /// [`Client::new`] for what [`Client::check`] accepted: infallible, so
+    /// that the C API can write it straight into its storage (no `Result`
+    /// built on the stack and copied).
+    pub(crate) fn build(config: Config, buffers: Buffers<'a>) -> Self {
+        Client {
             rx: Rx {
                 buf: buffers.rx,
                 start: 0,
@@ -435,7 +448,7 @@ impl<'a> Client<'a> {
                 disconnect_props: (0, 0),
                 disconnecting: false,
             },
-        })
+        }
     }
 
     /// The configuration.

@@ -549,6 +549,98 @@ static void test_static_storage(void **state)
     assert_int_equal(mqttas_client_deinit(c), MQTTAS_OK);
 }
 
+/* ---- init writes in place ---- */
+
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
+/* Fill the stack below the caller's frame with `paint`, where the next call
+ * the caller makes will have its frames. */
+static NOINLINE void paint_stack(uint8_t paint)
+{
+    volatile uint8_t area[16384];
+    size_t i;
+    for (i = 0; i < sizeof area; i++) {
+        area[i] = paint;
+    }
+}
+
+enum { IN_PLACE_CLIENT, IN_PLACE_RADIO, IN_PLACE_RECONNECT };
+
+/* Init one `kind` into `storage` (`size` bytes) on a freshly painted stack. */
+static NOINLINE mqttas_result init_on_painted_stack(int kind, void *storage, size_t size,
+                                                    uint8_t paint)
+{
+    static uint8_t rx[256], tx[256];
+    mqttas_config cfg;
+    mqttas_radio_config rcfg;
+    assert_int_equal(mqttas_config_default(&cfg), MQTTAS_OK);
+    assert_int_equal(mqttas_radio_config_default(&rcfg), MQTTAS_OK);
+    paint_stack(paint);
+    switch (kind) {
+    case IN_PLACE_CLIENT:
+        return init_with(storage, size, &cfg, rx, sizeof rx, tx, sizeof tx, NULL, 0, NULL, 0);
+    case IN_PLACE_RADIO:
+        return mqttas_radio_init(storage, size, &rcfg, tx, sizeof tx, rx, sizeof rx);
+    default:
+        return mqttas_reconnect_init(storage, size, NULL, 7);
+    }
+}
+
+/* Each init zeroes its storage and writes the value there in place: no
+ * value is built on the stack and copied over, so what the value leaves
+ * unwritten (padding, free room in fixed-capacity arrays, empty options)
+ * holds no stale stack bytes. MicroPython's collector scans the storage
+ * conservatively for the object's life: a stale pointer there would keep
+ * garbage alive. Storage and stack are painted, twice with two values; a
+ * byte that holds each run's paint came from neither the value nor zero. */
+static void test_init_writes_in_place(void **state)
+{
+    static const uint8_t paint[2] = {0xA5, 0x5A};
+    size_t sizes[3];
+    int kind;
+    (void)state;
+    sizes[IN_PLACE_CLIENT] = mqttas_client_size();
+    sizes[IN_PLACE_RADIO] = mqttas_radio_size();
+    sizes[IN_PLACE_RECONNECT] = mqttas_reconnect_size();
+    for (kind = 0; kind < 3; kind++) {
+        size_t size = sizes[kind], i, stale = 0;
+        uint8_t *storage = malloc(size), *seen[2];
+        int run;
+        assert_non_null(storage);
+        for (run = 0; run < 2; run++) {
+            seen[run] = malloc(size);
+            assert_non_null(seen[run]);
+            memset(storage, paint[run], size);
+            assert_int_equal(init_on_painted_stack(kind, storage, size, paint[run]), MQTTAS_OK);
+            memcpy(seen[run], storage, size);
+            switch (kind) {
+            case IN_PLACE_CLIENT:
+                assert_int_equal(mqttas_client_deinit((mqttas_client *)storage), MQTTAS_OK);
+                break;
+            case IN_PLACE_RADIO:
+                assert_int_equal(mqttas_radio_deinit((mqttas_radio *)storage), MQTTAS_OK);
+                break;
+            default:
+                assert_int_equal(mqttas_reconnect_deinit((mqttas_reconnect *)storage), MQTTAS_OK);
+            }
+        }
+        for (i = 0; i < size; i++) {
+            stale += seen[0][i] == paint[0] && seen[1][i] == paint[1];
+        }
+        if (stale != 0) {
+            fprintf(stderr, "init of kind %d left %zu stale bytes of %zu\n", kind, stale, size);
+        }
+        assert_int_equal(stale, 0);
+        free(seen[0]);
+        free(seen[1]);
+        free(storage);
+    }
+}
+
 /* Every call that takes a client refuses NULL, uninitialised storage, and
  * reports NULL outputs without writing anything. */
 static void test_not_initialized_and_null(void **state)
@@ -1734,6 +1826,7 @@ int main(void)
         cmocka_unit_test(test_config_default),
         cmocka_unit_test(test_init_checks_every_argument),
         cmocka_unit_test(test_static_storage),
+        cmocka_unit_test(test_init_writes_in_place),
         cmocka_unit_test(test_not_initialized_and_null),
         cmocka_unit_test(test_session_311),
         cmocka_unit_test(test_command_errors),
