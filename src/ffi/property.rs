@@ -8,7 +8,7 @@ use heapless::Vec;
 
 use super::args;
 use super::mqttas_result::{self, *};
-use crate::wire::{Properties, Property};
+use crate::wire::{Properties, Property, PropertyKind, PropertyValue};
 
 /// Most properties one call takes (connect takes this many for CONNECT and
 /// again for the will).
@@ -107,51 +107,47 @@ impl mqttas_property {
 
 /// The C form of a decoded property; its pointers borrow from `p`.
 fn to_c(p: &Property<'_>) -> mqttas_property {
-    let (id, value, data, data2) = p.c_parts();
-    let ptr = |d: Option<&[u8]>| d.map_or(ptr::null(), <[u8]>::as_ptr);
-    let len = |d: Option<&[u8]>| d.map_or(0, <[u8]>::len);
-    mqttas_property {
-        id,
-        value,
-        data: ptr(data),
-        data_len: len(data),
-        data2: ptr(data2),
-        data2_len: len(data2),
+    let mut c = mqttas_property {
+        id: p.id(),
+        ..mqttas_property::NONE
+    };
+    let (data, data2): (&[u8], Option<&[u8]>) = match p.value() {
+        PropertyValue::Integer(n) => {
+            c.value = n;
+            return c;
+        }
+        PropertyValue::String(s) => (s.as_bytes(), None),
+        PropertyValue::Binary(b) => (b, None),
+        PropertyValue::StringPair(k, v) => (k.as_bytes(), Some(v.as_bytes())),
+    };
+    (c.data, c.data_len) = (data.as_ptr(), data.len());
+    if let Some(v) = data2 {
+        (c.data2, c.data2_len) = (v.as_ptr(), v.len());
     }
+    c
 }
 
-/// The Rust form of a property given by C: the identifier's wire type (the
-/// codec's table) says which fields to read.
+/// The Rust form of a property given by C: the identifier's kind says
+/// which fields to read.
 ///
 /// # Safety
 /// The pointers in `p` that its `id` uses are valid for their lengths for
 /// `'a`.
 unsafe fn from_c<'a>(p: &mqttas_property) -> Result<Property<'a>, mqttas_result> {
-    let kind = Property::wire_type(p.id).ok_or(MQTTAS_ERR_UNKNOWN_PROPERTY)?;
-    // SAFETY (both closures): the caller vouches for `data`/`data_len`.
+    let kind = PropertyKind::of(p.id).ok_or(MQTTAS_ERR_UNKNOWN_PROPERTY)?;
+    // SAFETY (both closures): the caller vouches for `data`/`data_len` and
+    // `data2`/`data2_len`.
     let text = || unsafe { args::text(p.data.cast::<c_char>(), p.data_len) };
-    let bin = || unsafe { args::array(p.data, p.data_len) };
-    let prop = match kind {
-        Property::STR => Property::from_text(p.id, text()?, None),
-        Property::BIN => Property::from_bin(p.id, bin()?),
-        Property::PAIR => {
-            // SAFETY: the caller vouches for `data2`/`data2_len`.
-            let value = unsafe { args::text(p.data2.cast::<c_char>(), p.data2_len) }?;
-            Property::from_text(p.id, text()?, Some(value))
-        }
-        _ => {
-            let max = match kind {
-                Property::BYTE => u32::from(u8::MAX),
-                Property::U16 => u32::from(u16::MAX),
-                _ => u32::MAX,
-            };
-            if p.value > max {
-                return Err(MQTTAS_ERR_INVALID_ARGUMENT);
-            }
-            Property::from_int(p.id, p.value)
-        }
+    let text2 = || unsafe { args::text(p.data2.cast::<c_char>(), p.data2_len) };
+    let value = match kind {
+        PropertyKind::String => PropertyValue::String(text()?),
+        // SAFETY: as for `text`.
+        PropertyKind::Binary => PropertyValue::Binary(unsafe { args::array(p.data, p.data_len) }?),
+        PropertyKind::StringPair => PropertyValue::StringPair(text()?, text2()?),
+        _ => PropertyValue::Integer(p.value),
     };
-    prop.ok_or(MQTTAS_ERR_UNKNOWN_PROPERTY)
+    // The kind is the identifier's: only an integer too wide is refused.
+    Property::new(p.id, value).ok_or(MQTTAS_ERR_INVALID_ARGUMENT)
 }
 
 /// Properties given by C, converted into a list the session can encode.
@@ -268,7 +264,7 @@ mod tests {
                 data2_len: value.len(),
                 ..text
             };
-            let p = match Property::wire_type(id) {
+            let p = match PropertyKind::of(id) {
                 None => {
                     assert_eq!(
                         unsafe { from_c(&int) }.err(),
@@ -276,12 +272,12 @@ mod tests {
                     );
                     continue;
                 }
-                Some(Property::STR | Property::BIN) => text,
-                Some(Property::PAIR) => pair,
+                Some(PropertyKind::String | PropertyKind::Binary) => text,
+                Some(PropertyKind::StringPair) => pair,
                 Some(kind) => {
                     let too_big = match kind {
-                        Property::BYTE => Some(0x100),
-                        Property::U16 => Some(0x1_0000),
+                        PropertyKind::Byte => Some(0x100),
+                        PropertyKind::TwoByteInteger => Some(0x1_0000),
                         _ => None,
                     };
                     if let Some(v) = too_big {

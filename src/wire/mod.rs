@@ -22,7 +22,7 @@ pub use packet::{
     Connect, Disconnect, FixedHeader, Packet, PacketType, Publish, PublishHead, SubAck, SubOptions,
     Subscribe, Subscription, Subscriptions, TopicFilters, Unsubscribe, Will,
 };
-pub use properties::{Properties, Property, PropertyIter};
+pub use properties::{Properties, Property, PropertyIter, PropertyKind, PropertyValue};
 pub use reason::ReasonCode;
 pub(crate) use utf8::utf8;
 
