@@ -1,14 +1,28 @@
 # micropython.cmake: the _mqttas user C module for MicroPython's CMake ports
-# (esp32, rp2):
+# (esp32, rp2). From the port's directory of a MicroPython checkout, in a
+# new build directory (these ports run CMake only when the build directory
+# is created: USER_C_MODULES given to an existing one is silently ignored):
 #
-#   make USER_C_MODULES=/path/to/mqttas/micropython-module/micropython.cmake \
-#        FROZEN_MANIFEST=/path/to/your/manifest.py
+#   make BOARD=... BUILD=build-mqttas \
+#        USER_C_MODULES=/path/to/mqttas/micropython-module/micropython.cmake \
+#        FROZEN_MANIFEST=/path/to/mqttas/ports/<port>/manifest.py
 #
 # Builds the Rust core as a no_std static library for the chip with cargo
 # (`--no-default-features --features ffi`) and links it. The Rust target
-# follows IDF_TARGET (ESP-IDF) or PICO_PLATFORM (pico-sdk); set
-# MQTTAS_RUST_TARGET to choose it, and MQTTAS_CARGO for the cargo command
-# (Xtensa chips need the `esp` toolchain from espup: "cargo;+esp").
+# follows IDF_TARGET (ESP-IDF) or PICO_PLATFORM (pico-sdk). Two environment
+# variables (read when CMake configures the build directory; the port's
+# make passes its command line's variables on in the environment too)
+# override the choices:
+#   MQTTAS_RUST_TARGET   the Rust target triple
+#   MQTTAS_CARGO         the cargo command, e.g. "cargo +esp" (Xtensa chips
+#                        use the `esp` toolchain from espup by default)
+# cargo fetches the crate `heapless` from crates.io on the first build (see
+# micropython-module/README.md for offline builds).
+#
+# The library linked is libmqttas.a made into one object whose only global
+# symbols are mqttas_*: Rust's compiler_builtins brings its own memcpy,
+# memmove, memcmp, strlen, libm (log2f, ...) and __aeabi_* helpers, which
+# must not stand in for the C library's in the rest of the firmware.
 
 add_library(usermod_mqttas INTERFACE)
 get_filename_component(MQTTAS_ROOT ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)
@@ -35,7 +49,9 @@ if(NOT MQTTAS_RUST_TARGET)
         if(PICO_PLATFORM STREQUAL "rp2040")
             set(MQTTAS_RUST_TARGET thumbv6m-none-eabi)
         elseif(PICO_PLATFORM MATCHES "^rp2350(-arm-s)?$")
-            set(MQTTAS_RUST_TARGET thumbv8m.main-none-eabihf)
+            # pico-sdk builds Cortex-M33 code with -mfloat-abi=softfp: the
+            # soft-float calling convention, which ...-eabihf would break.
+            set(MQTTAS_RUST_TARGET thumbv8m.main-none-eabi)
         elseif(PICO_PLATFORM STREQUAL "rp2350-riscv")
             set(MQTTAS_RUST_TARGET riscv32imac-unknown-none-elf)
         endif()
@@ -44,26 +60,42 @@ endif()
 if(NOT MQTTAS_RUST_TARGET)
     message(FATAL_ERROR "_mqttas: no Rust target known for this build: set MQTTAS_RUST_TARGET")
 endif()
-if(NOT MQTTAS_CARGO)
-    if(MQTTAS_RUST_TARGET MATCHES "^xtensa-")
-        # Xtensa is not in upstream Rust: espup's toolchain, core built from source.
+message(STATUS "_mqttas: Rust target ${MQTTAS_RUST_TARGET}")
+if(NOT MQTTAS_CARGO AND DEFINED ENV{MQTTAS_CARGO})
+    separate_arguments(MQTTAS_CARGO UNIX_COMMAND "$ENV{MQTTAS_CARGO}")
+endif()
+if(MQTTAS_RUST_TARGET MATCHES "^xtensa-")
+    # Xtensa is not in upstream Rust: espup's toolchain, core built from source.
+    if(NOT MQTTAS_CARGO)
         set(MQTTAS_CARGO cargo +esp)
-        set(MQTTAS_CARGO_EXTRA -Zbuild-std=core)
-    else()
-        set(MQTTAS_CARGO cargo)
     endif()
+    set(MQTTAS_CARGO_EXTRA -Zbuild-std=core)
+elseif(NOT MQTTAS_CARGO)
+    set(MQTTAS_CARGO cargo)
 endif()
 
 set(MQTTAS_TARGET_DIR ${CMAKE_BINARY_DIR}/mqttas/target)
+set(MQTTAS_RUST_LIB ${MQTTAS_TARGET_DIR}/${MQTTAS_RUST_TARGET}/release/libmqttas.a)
+set(MQTTAS_OBJ ${CMAKE_BINARY_DIR}/mqttas/mqttas.o)
 set(MQTTAS_LIB ${CMAKE_BINARY_DIR}/mqttas/libmqttas.a)
 file(GLOB_RECURSE MQTTAS_SOURCES ${MQTTAS_ROOT}/src/*.rs)
+# cargo, then a partial link of the whole archive into one object (its
+# references to compiler_builtins resolved inside it) whose symbols other
+# than mqttas_* are made local. The LLVM bitcode that compiler_builtins'
+# objects carry goes (the linker drops it anyway; binutils' LLVM plugin
+# may choke on it).
 add_custom_command(
     OUTPUT ${MQTTAS_LIB}
     COMMAND ${MQTTAS_CARGO} rustc --quiet --manifest-path ${MQTTAS_ROOT}/Cargo.toml --release --lib
             --no-default-features --features ffi --crate-type staticlib ${MQTTAS_CARGO_EXTRA}
             --target ${MQTTAS_RUST_TARGET} --target-dir ${MQTTAS_TARGET_DIR}
-    COMMAND ${CMAKE_COMMAND} -E copy ${MQTTAS_TARGET_DIR}/${MQTTAS_RUST_TARGET}/release/libmqttas.a ${MQTTAS_LIB}
-    DEPENDS ${MQTTAS_ROOT}/Cargo.toml ${MQTTAS_SOURCES}
+    COMMAND ${CMAKE_C_COMPILER} -nostdlib -r -Wl,-z,noexecstack -o ${MQTTAS_OBJ}
+            -Wl,--whole-archive ${MQTTAS_RUST_LIB} -Wl,--no-whole-archive
+    COMMAND ${CMAKE_OBJCOPY} --wildcard --keep-global-symbol=mqttas_*
+            --remove-section=.llvmbc --remove-section=.llvmcmd ${MQTTAS_OBJ}
+    COMMAND ${CMAKE_COMMAND} -E rm -f ${MQTTAS_LIB}
+    COMMAND ${CMAKE_AR} rcs ${MQTTAS_LIB} ${MQTTAS_OBJ}
+    DEPENDS ${MQTTAS_ROOT}/Cargo.toml ${MQTTAS_ROOT}/Cargo.lock ${MQTTAS_SOURCES}
     COMMENT "cargo: libmqttas.a for ${MQTTAS_RUST_TARGET}"
     VERBATIM
 )

@@ -1,16 +1,29 @@
 # micropython.mk: the _mqttas user C module for MicroPython's make-based
-# ports (unix, stm32, qemu, ...):
+# ports (unix, qemu, stm32, ...). From the port's directory of a MicroPython
+# checkout:
 #
-#   make USER_C_MODULES=/path/to/mqttas/micropython-module \
-#        FROZEN_MANIFEST=/path/to/your/manifest.py
+#   make USER_C_MODULES=/path/to/mqttas \
+#        FROZEN_MANIFEST=/path/to/mqttas/ports/<port>/manifest.py
 #
-# Builds the Rust core as a static library for the port's CPU with cargo
-# and links it: no_std (`--no-default-features --features ffi`) for bare
-# metal, with std on a host (unix), where a no_std library would lack the
-# unwinding personality its precompiled core refers to. The Rust target is
-# derived from the port's -mcpu (the host triple when there is none);
-# set MQTTAS_RUST_TARGET=... to choose it, and install it with
-# `rustup target add`. MQTTAS_CARGO overrides the cargo command.
+# USER_C_MODULES is the repository root, where MicroPython finds
+# micropython-module/micropython.mk (MicroPython before commit 9d7845eecf,
+# July 2026, looks only one directory down, and builds without the module
+# if given this directory). micropython-module/README.md gives the commands
+# per port. Builds the Rust core as a static library for the port's CPU
+# with cargo and links it:
+# no_std (`--no-default-features --features ffi`) for bare metal, with std
+# on a host (unix), where a no_std library would lack the unwinding
+# personality its precompiled core refers to. The Rust target is derived
+# from the port's -mcpu (the host triple when there is none);
+# MQTTAS_RUST_TARGET=... (on the make line or in the environment) chooses
+# it; install it with `rustup target add`. MQTTAS_CARGO overrides the
+# cargo command. cargo fetches the crate `heapless` from crates.io on the
+# first build (see the README for offline builds).
+#
+# The library linked is libmqttas.a made into one object whose only global
+# symbols are mqttas_*: Rust's compiler_builtins brings its own memcpy,
+# memmove, memcmp, strlen, libm (log2f, ...) and __aeabi_* helpers, which
+# must not stand in for the C library's in the rest of the firmware.
 
 MQTTAS_MOD_DIR := $(USERMOD_DIR)
 MQTTAS_ROOT := $(abspath $(MQTTAS_MOD_DIR)/..)
@@ -49,13 +62,25 @@ MQTTAS_FEATURES = $(if $(filter 1,$(MQTTAS_HOSTED)),--features ffi,--no-default-
 # Rules defined here must not become the port's default goal.
 MQTTAS_SAVED_GOAL := $(.DEFAULT_GOAL)
 
-$(MQTTAS_LIB): $(MQTTAS_ROOT)/Cargo.toml $(shell find $(MQTTAS_ROOT)/src -name '*.rs')
+MQTTAS_RUST_LIB = $(abspath $(BUILD))/mqttas/target/$(MQTTAS_RUST_TARGET)/release/libmqttas.a
+
+# cargo, then a partial link of the whole archive into one object (its
+# references to compiler_builtins resolved inside it) whose symbols other
+# than mqttas_* are made local. The LLVM bitcode that compiler_builtins'
+# objects carry goes (the linker drops it anyway; binutils' LLVM plugin
+# may choke on it).
+$(MQTTAS_LIB): $(MQTTAS_ROOT)/Cargo.toml $(MQTTAS_ROOT)/Cargo.lock $(shell find $(MQTTAS_ROOT)/src -name '*.rs')
 	$(ECHO) "CARGO libmqttas.a ($(MQTTAS_RUST_TARGET))"
 	$(Q)mkdir -p $(@D)
 	$(Q)$(MQTTAS_CARGO) rustc --quiet --manifest-path $(MQTTAS_ROOT)/Cargo.toml --release --lib \
 		$(MQTTAS_FEATURES) --crate-type staticlib \
 		--target $(MQTTAS_RUST_TARGET) --target-dir $(abspath $(BUILD))/mqttas/target
-	$(Q)cp $(abspath $(BUILD))/mqttas/target/$(MQTTAS_RUST_TARGET)/release/libmqttas.a $@
+	$(Q)$(CC) -nostdlib -r -Wl,-z,noexecstack -o $(@D)/mqttas.o \
+		-Wl,--whole-archive $(MQTTAS_RUST_LIB) -Wl,--no-whole-archive
+	$(Q)$(OBJCOPY) --wildcard --keep-global-symbol='mqttas_*' \
+		--remove-section=.llvmbc --remove-section=.llvmcmd $(@D)/mqttas.o
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $(@D)/mqttas.o
 
 # The module's object needs the library first (the link step takes it from
 # LIBS). The object's path depends on the MicroPython version.

@@ -13,7 +13,12 @@ try:
     import _mqttas  # noqa: F401  (the firmware's C module)
 except ImportError:
     if MICROPYTHON:
-        raise ImportError("_mqttas is missing: build the firmware with USER_C_MODULES=micropython-module")
+        raise ImportError(
+            "_mqttas is missing from this firmware: build it with the C module"
+            " (USER_C_MODULES=/path/to/mqttas on make ports,"
+            " /path/to/mqttas/micropython-module/micropython.cmake in a new build"
+            " directory on rp2 and esp32): see micropython-module/README.md"
+        )
     # CPython: micropython-module/cpython/_mqttas.py, beside this package.
     _pkg = __file__.replace("\\", "/").rsplit("/", 1)[0]
     sys.path.append(_pkg.rsplit("/", 1)[0] + "/cpython")
