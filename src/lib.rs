@@ -6,6 +6,7 @@
 //!
 //! - [`wire`]: the packet codec, zero-copy decode and encode into a buffer.
 //! - [`session`]: the client state machine (`handle_*` / `poll_*`).
+//! - [`time`]: the wrapping millisecond tick every timer compares through.
 //! - [`radio`]: framing + ARQ turning a lossy packet radio into a byte stream
 //!   (feature `radio`).
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -34,6 +35,7 @@ pub mod radio;
 pub mod reconnect;
 pub mod session;
 mod text;
+pub mod time;
 pub mod wire;
 
 pub use session::{Client, Config, Error, Event};

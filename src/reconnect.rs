@@ -95,6 +95,8 @@
 
 use core::fmt;
 
+use crate::time::Tick;
+
 mod cause;
 
 pub use cause::Cause;
@@ -248,15 +250,15 @@ enum Phase {
     /// Connected since `since`; `stable`: seen up for `stable_ms` already
     /// (remembered so that a connection older than the tick's wrap is not
     /// taken for a new one).
-    Up { since: u32, stable: bool },
+    Up { since: Tick, stable: bool },
     /// Held down after an outage (`told`: HoldDown given).
-    HoldDown { until: u32, told: bool },
+    HoldDown { until: Tick, told: bool },
     /// Bouncing the link after failed attempts (`told`: BounceLink given).
-    Bounce { until: u32, told: bool },
+    Bounce { until: Tick, told: bool },
     /// Backing off after a failed attempt.
-    Backoff { until: u32 },
+    Backoff { until: Tick },
     /// An attempt is under way since `since`.
-    Connecting { since: u32 },
+    Connecting { since: Tick },
 }
 
 /// Counters, for logs and tests.
@@ -296,11 +298,6 @@ pub struct Reconnect {
     /// xorshift32 state, never 0.
     rng: u32,
     stats: Stats,
-}
-
-/// True when `deadline` has been reached at `now` (wrapping ticks).
-fn reached(now: u32, deadline: u32) -> bool {
-    (now.wrapping_sub(deadline) as i32) >= 0
 }
 
 impl Reconnect {
@@ -368,6 +365,7 @@ impl Reconnect {
     /// attempt ([`Reconnect::handle_attempt_failed`]); while already down
     /// it is ignored.
     pub fn handle_lost(&mut self, now: u32, cause: Cause) {
+        let now = Tick::from(now);
         match self.phase {
             Phase::Up { since, stable } => self.lose(now, since, stable, cause),
             Phase::Start | Phase::Connecting { .. } => self.fail(now, cause),
@@ -385,7 +383,7 @@ impl Reconnect {
     /// [`Reconnect::handle_lost`]; while already waiting it is ignored.
     pub fn handle_attempt_failed(&mut self, now: u32, cause: Cause) {
         match self.phase {
-            Phase::Start | Phase::Connecting { .. } => self.fail(now, cause),
+            Phase::Start | Phase::Connecting { .. } => self.fail(Tick::from(now), cause),
             Phase::Up { .. } => self.handle_lost(now, cause),
             Phase::HoldDown { .. } | Phase::Bounce { .. } | Phase::Backoff { .. } => {}
         }
@@ -396,7 +394,7 @@ impl Reconnect {
     /// has stayed up [`Policy::stable_ms`].
     pub fn handle_connected(&mut self, now: u32) {
         self.phase = Phase::Up {
-            since: now,
+            since: Tick::from(now),
             stable: self.policy.stable_ms == 0,
         };
         self.since_bounce = 0;
@@ -406,6 +404,10 @@ impl Reconnect {
     /// under way. Call it after every `handle_*` and whenever
     /// [`Reconnect::poll_deadline`] is reached.
     pub fn poll_action(&mut self, now: u32) -> Option<Action> {
+        self.action(Tick::from(now))
+    }
+
+    fn action(&mut self, now: Tick) -> Option<Action> {
         match self.phase {
             Phase::Up { since, stable } => {
                 if !stable && self.stable_at(now, since) {
@@ -419,9 +421,9 @@ impl Reconnect {
             Phase::Start => Some(self.start_attempt(now)),
             Phase::Connecting { since } => {
                 let limit = self.policy.attempt_timeout_ms;
-                if limit != 0 && reached(now, since.wrapping_add(limit)) {
+                if limit != 0 && now.reached(since + limit) {
                     self.fail(now, Cause::Outage);
-                    self.poll_action(now)
+                    self.action(now)
                 } else {
                     None
                 }
@@ -429,7 +431,9 @@ impl Reconnect {
             Phase::HoldDown { until, told } => {
                 if !told {
                     self.phase = Phase::HoldDown { until, told: true };
-                    Some(Action::HoldDown { until })
+                    Some(Action::HoldDown {
+                        until: until.millis(),
+                    })
                 } else {
                     Some(self.wait_or_connect(now, until))
                 }
@@ -438,7 +442,9 @@ impl Reconnect {
                 if !told {
                     self.phase = Phase::Bounce { until, told: true };
                     self.stats.bounces = self.stats.bounces.saturating_add(1);
-                    Some(Action::BounceLink { until })
+                    Some(Action::BounceLink {
+                        until: until.millis(),
+                    })
                 } else {
                     Some(self.wait_or_connect(now, until))
                 }
@@ -452,39 +458,42 @@ impl Reconnect {
     /// `None` while connected (and before the first poll, whose action is
     /// due at once).
     pub fn poll_deadline(&self) -> Option<u32> {
-        match self.phase {
+        let at = match self.phase {
             Phase::Up { .. } | Phase::Start => None,
             Phase::Connecting { since } => match self.policy.attempt_timeout_ms {
                 0 => None,
-                limit => Some(since.wrapping_add(limit)),
+                limit => Some(since + limit),
             },
             Phase::HoldDown { until, .. }
             | Phase::Bounce { until, .. }
             | Phase::Backoff { until } => Some(until),
-        }
+        };
+        at.map(Tick::millis)
     }
 
-    fn wait_or_connect(&mut self, now: u32, until: u32) -> Action {
-        if reached(now, until) {
+    fn wait_or_connect(&mut self, now: Tick, until: Tick) -> Action {
+        if now.reached(until) {
             self.start_attempt(now)
         } else {
-            Action::Wait { until }
+            Action::Wait {
+                until: until.millis(),
+            }
         }
     }
 
-    fn start_attempt(&mut self, now: u32) -> Action {
+    fn start_attempt(&mut self, now: Tick) -> Action {
         self.stats.attempts = self.stats.attempts.saturating_add(1);
         self.phase = Phase::Connecting { since: now };
         Action::Connect
     }
 
     /// True when a connection up since `since` is stable at `now`.
-    fn stable_at(&self, now: u32, since: u32) -> bool {
-        now.wrapping_sub(since) >= self.policy.stable_ms
+    fn stable_at(&self, now: Tick, since: Tick) -> bool {
+        now.wrapping_since(since) >= self.policy.stable_ms
     }
 
     /// A connection up since `since` was lost at `now`: hold the link down.
-    fn lose(&mut self, now: u32, since: u32, stable: bool, cause: Cause) {
+    fn lose(&mut self, now: Tick, since: Tick, stable: bool, cause: Cause) {
         if cause == Cause::Planned {
             self.stats.planned = self.stats.planned.saturating_add(1);
             self.phase = Phase::Start;
@@ -506,13 +515,13 @@ impl Reconnect {
             self.wait_after(cause).max(self.policy.hold_down_ms)
         };
         self.phase = Phase::HoldDown {
-            until: now.wrapping_add(hold),
+            until: now + hold,
             told: false,
         };
     }
 
     /// An attempt failed at `now`: back off, or bounce the link.
-    fn fail(&mut self, now: u32, cause: Cause) {
+    fn fail(&mut self, now: Tick, cause: Cause) {
         self.stats.failures = self.stats.failures.saturating_add(1);
         self.count(cause);
         let wait = self.wait_after(cause);
@@ -530,13 +539,11 @@ impl Reconnect {
             // hops see it gone, and at least as long as the backoff.
             let hold = wait.max(self.policy.hold_down_ms);
             self.phase = Phase::Bounce {
-                until: now.wrapping_add(hold),
+                until: now + hold,
                 told: false,
             };
         } else {
-            self.phase = Phase::Backoff {
-                until: now.wrapping_add(wait),
-            };
+            self.phase = Phase::Backoff { until: now + wait };
         }
     }
 

@@ -20,6 +20,20 @@ fn publishes_on(p: &Pair, conn: u32) -> Vec<(Option<u16>, bool, Vec<u8>)> {
         .collect()
 }
 
+/// The client's count of republications is the number of PUBLISH packets
+/// with DUP the broker received; returns it.
+fn republished(p: &Pair) -> u32 {
+    let dups = p
+        .broker
+        .up_publishes()
+        .iter()
+        .filter(|(_, p)| p.dup)
+        .count();
+    let n = p.client.stats().republished;
+    assert_eq!(n as usize, dups, "Client::stats().republished");
+    n
+}
+
 fn pubrels_on(p: &Pair, conn: u32) -> Vec<u16> {
     p.broker
         .up()
@@ -122,6 +136,7 @@ fn v311_missing_puback_republishes_with_dup_then_connection_lost() {
         let mut want_dups = vec![true; n];
         want_dups[0] = false;
         assert_eq!(dups, want_dups);
+        assert_eq!(republished(&p), u32::from(max_repubs));
         let times: Vec<u64> = sends.iter().map(|(r, _)| r.t).collect();
         for w in times.windows(2) {
             assert!(
@@ -287,6 +302,7 @@ fn kept_session_resends_unacknowledged_with_same_ids_and_dup() {
             again, want,
             "{v:?}: resent in the original order, same ids, DUP set"
         );
+        assert_eq!(republished(&p), 4, "{v:?}");
         // PUBREL again for the message that had PUBREC, then the one for
         // the resent QoS 2 PUBLISH once its PUBREC comes.
         assert_eq!(pubrels_on(&p, 2), vec![rec, ids[3]]);
@@ -327,6 +343,8 @@ fn kept_session_resend_after_a_broker_caused_loss() {
     p.pump();
     assert_eq!(publishes_on(&p, 2), vec![(Some(id), true, b"x".to_vec())]);
     assert_eq!(p.published(), vec![(id, 0)]);
+    // One republication on the first connection, one resend on the second.
+    assert_eq!(republished(&p), 2);
 }
 
 #[test]
@@ -350,6 +368,7 @@ fn lost_session_sends_stored_messages_as_new() {
             again.iter().all(|(_, dup, _)| !dup),
             "{v:?}: resent as new must clear DUP: {again:?}"
         );
+        assert_eq!(republished(&p), 0, "{v:?}");
         assert_eq!(
             again.iter().map(|x| x.2.clone()).collect::<Vec<_>>(),
             vec![b"a".to_vec(), b"b".to_vec()]

@@ -20,6 +20,7 @@ use std::thread;
 use std::time::Duration;
 
 use mqttas::radio::{Radio, RadioConfig, RadioError, RadioEvent, RadioStats};
+use mqttas::time::Tick;
 
 use crate::frame_io::FrameIo;
 use crate::poll::{Poller, POLLIN, POLLOUT};
@@ -122,7 +123,7 @@ impl Node {
     /// Everything but frame input: timers, the broker connection, events.
     pub fn service(&mut self, now: u32) {
         if let Some(at) = self.radio.poll_deadline() {
-            if now.wrapping_sub(at) < 0x8000_0000 {
+            if Tick::from(now).reached(Tick::from(at)) {
                 self.radio.handle_timeout(now);
             }
         }
@@ -333,7 +334,10 @@ impl Node {
     fn check_eof(&mut self, now: u32) {
         let Some(at) = self.eof_at else { return };
         let delivered = self.from_broker.is_empty() && self.radio.writable() >= self.tx_size;
-        if delivered || !self.radio.is_up() || now.wrapping_sub(at) >= EOF_LINGER_MS {
+        if delivered
+            || !self.radio.is_up()
+            || Tick::from(now).wrapping_since(Tick::from(at)) >= EOF_LINGER_MS
+        {
             self.eof_at = None;
             self.broker_gone(now);
         }

@@ -42,6 +42,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use mqttas::radio;
+use mqttas::time::Tick;
 
 use bridge::{stats_text, Node};
 use frame_io::{FrameIo, UdpAir};
@@ -264,7 +265,7 @@ fn run(o: Opts) -> std::io::Result<()> {
     };
     let mut poller = Poller::default();
     let mut frame = [0u8; 512];
-    let mut next_stats = now().wrapping_add(o.stats_ms);
+    let mut next_stats = Tick::from(now()) + o.stats_ms;
     while !STOP.load(Ordering::SeqCst) {
         let t = now();
         while let Some(n) = gw.io.recv(&mut frame)? {
@@ -278,14 +279,13 @@ fn run(o: Opts) -> std::io::Result<()> {
             node.service(t);
             node.flush(t, &mut gw.io);
             if let Some(at) = node.deadline() {
-                let d = at.wrapping_sub(now());
-                wait = wait.min(if d >= 0x8000_0000 { 0 } else { d });
+                wait = wait.min(Tick::from(at).saturating_since(now().into()));
             }
             poll_fast |= node.connecting();
         }
-        if o.stats_ms > 0 && now().wrapping_sub(next_stats) < 0x8000_0000 {
+        if o.stats_ms > 0 && Tick::from(now()).reached(next_stats) {
             gw.log_stats();
-            next_stats = now().wrapping_add(o.stats_ms);
+            next_stats = Tick::from(now()) + o.stats_ms;
         }
         poller.clear();
         match gw.io.wait_fd() {

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use mqttas::driver::{Clock, Storage, TcpDriver};
 use mqttas::reconnect::{Action, Cause, Policy};
 use mqttas::session::{ConnectOptions, State};
+use mqttas::time::Tick;
 use mqttas::wire::{SubOptions, Subscription};
 use mqttas::{Client, Config, Error, Event, QoS, ReasonCode, Version};
 
@@ -307,11 +308,11 @@ fn main() -> ExitCode {
             match driver.keep_connected(&options) {
                 Ok(Some(Action::HoldDown { until })) => log(&format!(
                     "outage: link held down for {} ms",
-                    until.wrapping_sub(driver.now()) as i32
+                    Tick::from(until).saturating_since(driver.now().into())
                 )),
                 Ok(Some(Action::BounceLink { until })) => log(&format!(
                     "link bounce: held down for {} ms",
-                    until.wrapping_sub(driver.now()) as i32
+                    Tick::from(until).saturating_since(driver.now().into())
                 )),
                 Ok(_) => {}
                 Err(e) => {
@@ -451,7 +452,7 @@ fn main() -> ExitCode {
             if let (Cause::BackOff | Cause::Permanent, Some(at)) = (cause, next) {
                 log(&format!(
                     "{cause}: next try in {} ms",
-                    at.wrapping_sub(driver.now()) as i32
+                    Tick::from(at).saturating_since(driver.now().into())
                 ));
             }
         }

@@ -3,6 +3,7 @@
 //! std TCP driver and the `embedded-io` adapter use the same code.
 
 use crate::session::{Client, Event, State};
+use crate::time::Tick;
 
 /// Bytes read from the link that the client has not taken yet (it takes
 /// fewer than offered while its receive buffer is full of undelivered
@@ -60,21 +61,17 @@ impl Outcome {
     }
 }
 
-/// True when `deadline` is at or before `now` (wrapping ticks: a deadline
-/// less than 2^31 ms behind counts as passed).
-pub(crate) fn due(deadline: u32, now: u32) -> bool {
-    (now.wrapping_sub(deadline) as i32) >= 0
-}
-
 /// Milliseconds from `now` until `deadline`, 0 when it has passed.
 pub(crate) fn until(deadline: u32, now: u32) -> u32 {
-    let d = deadline.wrapping_sub(now) as i32;
-    d.max(0) as u32
+    Tick::from(deadline).saturating_since(Tick::from(now))
 }
 
 /// Call `handle_timeout` when the client's deadline has come.
 pub(crate) fn timers(client: &mut Client<'_>, now: u32) {
-    if client.poll_deadline().is_some_and(|d| due(d, now)) {
+    if client
+        .poll_deadline()
+        .is_some_and(|d| Tick::from(now).reached(Tick::from(d)))
+    {
         client.handle_timeout(now);
     }
 }
@@ -151,9 +148,6 @@ mod tests {
 
     #[test]
     fn deadlines_across_the_wrap() {
-        assert!(due(10, 10));
-        assert!(due(0xFFFF_FFF0, 5), "5 is 21 ms after 0xFFFF_FFF0");
-        assert!(!due(5, 0xFFFF_FFF0));
         assert_eq!(until(5, 0xFFFF_FFF0), 21);
         assert_eq!(until(0xFFFF_FFF0, 5), 0);
         assert_eq!(until(1000, 400), 600);

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::reconnect::{Action, Cause, Policy, Reconnect};
 use crate::session::{Client, ConnectOptions};
+use crate::time::Tick;
 use crate::wire::{Property, QoS, ReasonCode, Subscription};
 use crate::Event;
 
@@ -251,7 +252,7 @@ impl<'a> TcpDriver<'a> {
                     .reconnect
                     .as_ref()
                     .and_then(Reconnect::poll_deadline)
-                    .map_or(true, |d| pump::due(d, now))
+                    .map_or(true, |d| Tick::from(now).reached(Tick::from(d)))
                 {
                     continue;
                 }

@@ -5,7 +5,7 @@ use super::frame::{self, Header, Kind};
 use super::ring;
 use super::rtt::RttEstimator;
 use super::{DownReason, RadioConfig, RadioError, RadioEvent, RadioStats};
-use crate::session::time::{earliest, reached};
+use crate::time::Tick;
 
 /// Sequence slots: the largest window, and the receiver's reorder window.
 const SLOTS: usize = 8;
@@ -49,14 +49,15 @@ struct TxSlot {
     /// Timeouts so far (not fast retransmissions).
     retries: u8,
     /// Time of its first transmission.
-    sent_at: u32,
+    sent_at: Tick,
     /// Time of its last transmission.
-    last_sent: u32,
+    last_sent: Tick,
     /// Retransmission deadline, valid when sent and not resend.
-    deadline: u32,
-    /// Transmission counter at its last send: a frame acknowledged while
-    /// an earlier-sent one is not means that one was lost.
-    order: u32,
+    deadline: Tick,
+    /// Transmission counter at its last send (a wrapping count, compared
+    /// as ticks are): a frame acknowledged while an earlier-sent one is not
+    /// means that one was lost.
+    order: Tick,
 }
 
 impl TxSlot {
@@ -68,10 +69,10 @@ impl TxSlot {
         len: 0,
         flags: 0,
         retries: 0,
-        sent_at: 0,
-        last_sent: 0,
-        deadline: 0,
-        order: 0,
+        sent_at: Tick::from_millis(0),
+        last_sent: Tick::from_millis(0),
+        deadline: Tick::from_millis(0),
+        order: Tick::from_millis(0),
     };
 
     fn has(&self, flag: u8) -> bool {
@@ -127,7 +128,7 @@ pub struct Radio<'a> {
     /// a repeated HELLO from a node that rebooted with the same epoch.
     nonce: u16,
     hello_due: bool,
-    hello_deadline: Option<u32>,
+    hello_deadline: Option<Tick>,
     hello_retries: u8,
     hello_ack_due: bool,
     /// RESET to send: (epoch field, peer-epoch field).
@@ -139,7 +140,8 @@ pub struct Radio<'a> {
     /// a pass over all slots that looks only at sent or due ones sees
     /// exactly the frames in flight, without walking the sequence numbers.
     tx_slots: [TxSlot; SLOTS],
-    tx_order: u32,
+    /// Transmissions so far, wrapping: the next frame's `order`.
+    tx_order: Tick,
     /// Round-trip estimate and retransmission timeout.
     rtt: RttEstimator,
     /// The peer's last frame said its receive buffer is full.
@@ -153,15 +155,15 @@ pub struct Radio<'a> {
     ack_due: bool,
     /// Delayed acknowledgement: in-order DATA without ACK_REQ is acked by
     /// the next frame we send, or at this time, whichever comes first.
-    ack_at: Option<u32>,
+    ack_at: Option<Tick>,
     /// I dropped an in-order frame for want of space.
     busy: bool,
-    last_heard: u32,
+    last_heard: Tick,
     /// Last keepalive probe sent since `last_heard`.
-    last_probe: Option<u32>,
+    last_probe: Option<Tick>,
     probe_due: bool,
     /// Latest time seen, the reference for comparing deadlines.
-    now: u32,
+    now: Tick,
     /// Events not yet polled, oldest first, `None` after the last: four
     /// bytes that shift, cheaper in code than a ring.
     events: [Option<RadioEvent>; EVENTS],
@@ -235,7 +237,7 @@ impl<'a> Radio<'a> {
             snd_una: 0,
             snd_nxt: 0,
             tx_slots: [TxSlot::EMPTY; SLOTS],
-            tx_order: 0,
+            tx_order: Tick::default(),
             rtt: RttEstimator::new(config.rto_ms),
             peer_busy: false,
             rcv_nxt: 0,
@@ -243,10 +245,10 @@ impl<'a> Radio<'a> {
             ack_due: false,
             ack_at: None,
             busy: false,
-            last_heard: 0,
+            last_heard: Tick::default(),
             last_probe: None,
             probe_due: false,
-            now: 0,
+            now: Tick::default(),
             events: [None; EVENTS],
             stats: RadioStats::default(),
         }
@@ -256,6 +258,7 @@ impl<'a> Radio<'a> {
     /// `max_retries` repeats, then Down(NoAck)). No-op while opening or up,
     /// and on the gateway, which accepts HELLOs whenever it is not up.
     pub fn open(&mut self, now: u32) {
+        let now = Tick::from(now);
         self.now = now;
         if self.gateway() || self.state != State::Idle {
             return;
@@ -263,7 +266,8 @@ impl<'a> Radio<'a> {
         self.clear_session();
         self.take_epoch();
         self.state = State::Opening;
-        self.nonce = (now as u16) ^ ((now >> 16) as u16);
+        let t = now.millis();
+        self.nonce = (t as u16) ^ ((t >> 16) as u16);
         self.hello_due = true;
         self.hello_retries = 0;
         self.hello_deadline = None;
@@ -272,6 +276,7 @@ impl<'a> Radio<'a> {
     /// End the session: a RESET tells the peer, [`DownReason::Closed`] is
     /// reported and both buffers are emptied. No-op when not open.
     pub fn close(&mut self, now: u32) {
+        let now = Tick::from(now);
         self.now = now;
         if self.state == State::Idle {
             return;
@@ -296,7 +301,7 @@ impl<'a> Radio<'a> {
     /// Queue stream bytes; returns how many were taken (0 when the tx
     /// buffer is full or the session is not up).
     pub fn write(&mut self, now: u32, data: &[u8]) -> usize {
-        self.now = now;
+        self.now = Tick::from(now);
         let n = data.len().min(self.writable());
         if let Some(chunk) = data.get(..n) {
             let cap = self.tx.len();
@@ -356,6 +361,7 @@ impl<'a> Radio<'a> {
     /// Feed one received frame (any bytes: corrupted, foreign and malformed
     /// frames are counted and dropped).
     pub fn handle_frame(&mut self, now: u32, bytes: &[u8]) {
+        let now = Tick::from(now);
         self.now = now;
         let (h, payload) = match frame::decode(bytes) {
             Ok(decoded) => decoded,
@@ -380,12 +386,13 @@ impl<'a> Radio<'a> {
     /// Run the timers due at `now`: HELLO and DATA retransmission,
     /// keepalive probe, silence.
     pub fn handle_timeout(&mut self, now: u32) {
+        let now = Tick::from(now);
         self.now = now;
         match self.state {
             State::Idle => {}
             State::Opening => {
                 if let Some(at) = self.hello_deadline {
-                    if reached(now, at) {
+                    if now.reached(at) {
                         if self.hello_retries >= self.cfg.max_retries {
                             self.down(DownReason::NoAck);
                         } else {
@@ -398,7 +405,7 @@ impl<'a> Radio<'a> {
             }
             State::Up => {
                 if let Some(at) = self.silence_deadline() {
-                    if reached(now, at) {
+                    if now.reached(at) {
                         return self.down(DownReason::Silent);
                     }
                 }
@@ -406,13 +413,13 @@ impl<'a> Radio<'a> {
                     return self.down(DownReason::NoAck);
                 }
                 if let Some(at) = self.ack_at {
-                    if reached(now, at) {
+                    if now.reached(at) {
                         self.ack_at = None;
                         self.ack_due = true;
                     }
                 }
                 if let Some(at) = self.probe_deadline() {
-                    if reached(now, at) {
+                    if now.reached(at) {
                         self.probe_due = true;
                     }
                 }
@@ -425,8 +432,8 @@ impl<'a> Radio<'a> {
     /// are missing (fast retransmission): a lost ACK costs one frame, not a
     /// window, and a dead link exhausts that one frame's retries. Returns
     /// true when it has used them up.
-    fn retransmission_timeout(&mut self, now: u32) -> bool {
-        let expired = |s: &TxSlot| s.timed() && reached(now, s.deadline);
+    fn retransmission_timeout(&mut self, now: Tick) -> bool {
+        let expired = |s: &TxSlot| s.timed() && now.reached(s.deadline);
         let Some(first) = self
             .in_flight()
             .find(|&seq| self.tx_slot(seq).is_some_and(expired))
@@ -452,9 +459,9 @@ impl<'a> Radio<'a> {
             retries = slot.retries;
         }
         let wait = self.rtt.rto(retries);
-        let until = now.wrapping_add(wait);
+        let until = now + wait;
         for slot in self.tx_slots.iter_mut() {
-            if slot.timed() && reached(until, slot.deadline) {
+            if slot.timed() && until.reached(slot.deadline) {
                 slot.deadline = until;
             }
         }
@@ -470,18 +477,18 @@ impl<'a> Radio<'a> {
                 if self.hello_due {
                     None
                 } else {
-                    self.hello_deadline
+                    self.hello_deadline.map(Tick::millis)
                 }
             }
             State::Up => {
-                let mut at = earliest(now, self.silence_deadline(), self.probe_deadline());
-                at = earliest(now, at, self.ack_at);
+                let mut at = now.earliest(self.silence_deadline(), self.probe_deadline());
+                at = now.earliest(at, self.ack_at);
                 for slot in &self.tx_slots {
                     if slot.timed() {
-                        at = earliest(now, at, Some(slot.deadline));
+                        at = now.earliest(at, Some(slot.deadline));
                     }
                 }
-                at
+                at.map(Tick::millis)
             }
         }
     }
@@ -489,6 +496,7 @@ impl<'a> Radio<'a> {
     /// The next frame to send, written into `out` (give it `mtu` bytes);
     /// returns its length, or `None` when there is nothing to send.
     pub fn poll_frame(&mut self, now: u32, out: &mut [u8]) -> Option<usize> {
+        let now = Tick::from(now);
         self.now = now;
         let n = self.next_frame(now, out)?;
         self.stats.frames_sent = self.stats.frames_sent.wrapping_add(1);
@@ -501,7 +509,7 @@ impl<'a> Radio<'a> {
         self.stats.dropped = self.stats.dropped.wrapping_add(1);
     }
 
-    fn gateway_frame(&mut self, now: u32, h: &Header, payload: &[u8]) {
+    fn gateway_frame(&mut self, now: Tick, h: &Header, payload: &[u8]) {
         match h.kind {
             Kind::Hello => {
                 let nonce = u16::from_be_bytes([h.seq, h.ack]);
@@ -548,7 +556,7 @@ impl<'a> Radio<'a> {
         }
     }
 
-    fn node_frame(&mut self, now: u32, h: &Header, payload: &[u8]) {
+    fn node_frame(&mut self, now: Tick, h: &Header, payload: &[u8]) {
         match h.kind {
             Kind::HelloAck => {
                 // It must echo our epoch and HELLO nonce: a late HELLO_ACK of
@@ -618,14 +626,14 @@ impl<'a> Radio<'a> {
         self.reset_due = Some((mine, h.epoch));
     }
 
-    fn heard(&mut self, now: u32) {
+    fn heard(&mut self, now: Tick) {
         self.last_heard = now;
         self.last_probe = None;
         self.probe_due = false;
     }
 
     /// A DATA or ACK frame of the current session.
-    fn session_frame(&mut self, now: u32, h: &Header, payload: &[u8]) {
+    fn session_frame(&mut self, now: Tick, h: &Header, payload: &[u8]) {
         self.heard(now);
         if self.peer_busy && !h.busy {
             // The peer has room again: resend what it dropped now.
@@ -646,7 +654,7 @@ impl<'a> Radio<'a> {
         }
     }
 
-    fn process_ack(&mut self, now: u32, ack: u8, sack: u8) {
+    fn process_ack(&mut self, now: Tick, ack: u8, sack: u8) {
         let flight = self.snd_nxt.wrapping_sub(self.snd_una);
         let advance = ack.wrapping_sub(self.snd_una);
         if advance > flight {
@@ -655,9 +663,9 @@ impl<'a> Radio<'a> {
         }
         // The last-sent frame known to have arrived: any frame sent before
         // it and still missing was lost (the air keeps frames in order).
-        let mut latest: Option<u32> = None;
-        let mut note = |order: u32| {
-            if latest.map_or(true, |l| (order.wrapping_sub(l) as i32) > 0) {
+        let mut latest: Option<Tick> = None;
+        let mut note = |order: Tick| {
+            if latest.map_or(true, |l| order > l) {
                 latest = Some(order);
             }
         };
@@ -667,11 +675,9 @@ impl<'a> Radio<'a> {
         // copy may have been answered), which also keeps out the frames
         // whose acks were lost and that a retransmission's ack now covers
         // seconds later.
-        let mut sample: Option<(u32, Option<u32>)> = None;
+        let mut sample: Option<(Tick, Option<Tick>)> = None;
         let mut candidate = |slot: &TxSlot| {
-            if slot.unacked()
-                && sample.map_or(true, |(o, _)| (slot.order.wrapping_sub(o) as i32) > 0)
-            {
+            if slot.unacked() && sample.map_or(true, |(o, _)| slot.order > o) {
                 sample = Some((slot.order, (!slot.has(RESENT)).then_some(slot.sent_at)));
             }
         };
@@ -713,13 +719,12 @@ impl<'a> Radio<'a> {
         self.snd_una = ack;
         if let Some((_, Some(sent_at))) = sample {
             // Time never runs backwards: a negative age is a wrapped zero.
-            let age = now.wrapping_sub(sent_at);
-            self.rtt.sample(if (age as i32) < 0 { 0 } else { age });
+            self.rtt.sample(now.saturating_since(sent_at));
         }
         // Fast retransmission of those.
         if let Some(latest) = latest {
             for slot in self.tx_slots.iter_mut() {
-                if slot.timed() && (slot.order.wrapping_sub(latest) as i32) < 0 {
+                if slot.timed() && slot.order < latest {
                     slot.flags |= RESEND;
                 }
             }
@@ -730,7 +735,7 @@ impl<'a> Radio<'a> {
     /// after timing out: the link works again (an interference burst is
     /// over), so resend it now rather than at its backed-off deadline. At
     /// most once per round trip, and not counted as a retry.
-    fn resend_timed_out(&mut self, now: u32) {
+    fn resend_timed_out(&mut self, now: Tick) {
         let rtt = self.rtt.srtt_ms().unwrap_or(self.cfg.rto_ms);
         let una = self.snd_una;
         // A busy peer answers every probe: its answers are no news.
@@ -740,8 +745,8 @@ impl<'a> Radio<'a> {
         if let Some(slot) = self.tx_slot_mut(una) {
             if slot.timed()
                 && slot.retries > 0
-                && now.wrapping_sub(slot.last_sent) >= rtt
-                && (now.wrapping_sub(slot.last_sent) as i32) > 0
+                && now > slot.last_sent
+                && now.wrapping_since(slot.last_sent) >= rtt
             {
                 slot.flags |= RESEND;
             }
@@ -758,7 +763,7 @@ impl<'a> Radio<'a> {
         ring::add(ring::add(self.rx_head, self.rx_len, cap), offset, cap)
     }
 
-    fn receive(&mut self, now: u32, seq: u8, payload: &[u8]) {
+    fn receive(&mut self, now: Tick, seq: u8, payload: &[u8]) {
         let k = usize::from(seq.wrapping_sub(self.rcv_nxt));
         if k >= 128 {
             // Already delivered: our ack was lost, say it again.
@@ -799,9 +804,9 @@ impl<'a> Radio<'a> {
     /// latest after the ack delay: the sender sets ACK_REQ on the last
     /// frame of a burst (which makes the ACK immediate), so one ACK covers
     /// a burst, and the timer covers a lost last frame.
-    fn ack_later(&mut self, now: u32) {
+    fn ack_later(&mut self, now: Tick) {
         if !self.ack_due && self.ack_at.is_none() {
-            self.ack_at = Some(now.wrapping_add(self.ack_delay()));
+            self.ack_at = Some(now + self.ack_delay());
         }
     }
 
@@ -851,7 +856,7 @@ impl<'a> Radio<'a> {
 
     // ---- sending ---------------------------------------------------------
 
-    fn next_frame(&mut self, now: u32, out: &mut [u8]) -> Option<usize> {
+    fn next_frame(&mut self, now: Tick, out: &mut [u8]) -> Option<usize> {
         // DATA frames are built by `send_slot`; the others carry no payload
         // and share one encoding, then the bookkeeping of their kind.
         let mut h = self.header(Kind::Ack);
@@ -900,7 +905,7 @@ impl<'a> Radio<'a> {
                     self.stats.retransmissions = self.stats.retransmissions.wrapping_add(1);
                 }
                 self.hello_due = false;
-                self.hello_deadline = Some(now.wrapping_add(self.cfg.rto_ms));
+                self.hello_deadline = Some(now + self.cfg.rto_ms);
             }
             Kind::HelloAck => self.hello_ack_due = false,
             Kind::Ack | Kind::Data => {
@@ -939,20 +944,20 @@ impl<'a> Radio<'a> {
             .fold(0u8, |bits, (i, _)| bits | (1u8 << i))
     }
 
-    fn probe_sent(&mut self, now: u32) {
+    fn probe_sent(&mut self, now: Tick) {
         self.probe_due = false;
         self.last_probe = Some(now);
     }
 
     /// Encode DATA frame `seq` from its slot; marks it sent.
-    fn send_slot(&mut self, now: u32, seq: u8, out: &mut [u8]) -> Option<usize> {
+    fn send_slot(&mut self, now: Tick, seq: u8, out: &mut [u8]) -> Option<usize> {
         let slot = self.tx_slot(seq).copied()?;
         let body_len = frame::HEADER_LEN + usize::from(slot.len);
         if out.len() < body_len + frame::CRC_LEN {
             return None;
         }
         let order = self.tx_order;
-        self.tx_order = self.tx_order.wrapping_add(1);
+        self.tx_order = self.tx_order + 1;
         let rto = self.rtt.rto(slot.retries);
         if slot.has(SENT) {
             self.stats.retransmissions = self.stats.retransmissions.wrapping_add(1);
@@ -966,7 +971,7 @@ impl<'a> Radio<'a> {
             s.flags = (s.flags | SENT) & !RESEND;
             s.last_sent = now;
             s.order = order;
-            s.deadline = now.wrapping_add(rto);
+            s.deadline = now + rto;
         }
         let mut header = self.header(Kind::Data);
         header.seq = seq;
@@ -1001,14 +1006,14 @@ impl<'a> Radio<'a> {
                 && self.tx_len > self.tx_framed)
     }
 
-    fn resend(&mut self, now: u32, out: &mut [u8]) -> Option<usize> {
+    fn resend(&mut self, now: Tick, out: &mut [u8]) -> Option<usize> {
         let seq = self
             .in_flight()
             .find(|&seq| self.tx_slot(seq).is_some_and(TxSlot::due))?;
         self.send_slot(now, seq, out)
     }
 
-    fn new_data(&mut self, now: u32, out: &mut [u8]) -> Option<usize> {
+    fn new_data(&mut self, now: Tick, out: &mut [u8]) -> Option<usize> {
         let flight = usize::from(self.snd_nxt.wrapping_sub(self.snd_una));
         let unframed = self.tx_len.saturating_sub(self.tx_framed);
         if self.peer_busy || flight >= usize::from(self.cfg.window) || unframed == 0 {
@@ -1043,24 +1048,21 @@ impl<'a> Radio<'a> {
 
     // ---- timers ----------------------------------------------------------
 
-    fn silence_deadline(&self) -> Option<u32> {
+    fn silence_deadline(&self) -> Option<Tick> {
         if self.cfg.keepalive_ms == 0 {
             return None;
         }
         // keepalive_ms is at most 3_600_000 (validated): three of them fit,
         // and additions need no 64-bit multiply on a Cortex-M0.
         let k = self.cfg.keepalive_ms;
-        Some(
-            self.last_heard
-                .wrapping_add(k.saturating_add(k).saturating_add(k)),
-        )
+        Some(self.last_heard + k.saturating_add(k).saturating_add(k))
     }
 
     /// The node probes after one quiet keepalive period, the gateway after
     /// two (only if the node's probes stop arriving), so an idle link
     /// carries one probe and one answer per period. Unanswered probes are
     /// repeated every rto until the silence limit.
-    fn probe_deadline(&self) -> Option<u32> {
+    fn probe_deadline(&self) -> Option<Tick> {
         if self.cfg.keepalive_ms == 0 || self.probe_due {
             return None;
         }
@@ -1068,7 +1070,7 @@ impl<'a> Radio<'a> {
             // The measured timeout (without backoff: probes are few, and
             // silence must see several of them) on a slow link, where a
             // probe repeated every rto_ms would not wait for its answer.
-            Some(at) => Some(at.wrapping_add(self.rtt.base().max(self.cfg.rto_ms))),
+            Some(at) => Some(at + self.rtt.base().max(self.cfg.rto_ms)),
             None => {
                 let k = self.cfg.keepalive_ms;
                 let wait = if self.gateway() {
@@ -1076,7 +1078,7 @@ impl<'a> Radio<'a> {
                 } else {
                     k
                 };
-                Some(self.last_heard.wrapping_add(wait))
+                Some(self.last_heard + wait)
             }
         }
     }
@@ -1127,7 +1129,7 @@ impl<'a> Radio<'a> {
         }
     }
 
-    fn up(&mut self, now: u32) {
+    fn up(&mut self, now: Tick) {
         self.state = State::Up;
         self.heard(now);
         self.push_event(RadioEvent::Up);

@@ -7,7 +7,8 @@
 //! few KiB, and order must be kept anyway.
 
 use super::Error;
-use crate::wire::EncodeError;
+use crate::time::Tick;
+use crate::wire::{EncodeError, PublishFlags, QoS};
 
 /// Where a record stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,22 +66,10 @@ pub(crate) struct Record {
     pub sent_once: bool,
     pub repubs: u8,
     pub reason: u8,
-    pub sent_at: u32,
-}
-
-impl Record {
-    /// QoS from the stored PUBLISH (2 once only the header is left: only
-    /// QoS 2 records lose their packet).
-    pub fn qos2(&self, store: &Store<'_>) -> bool {
-        if !cfg!(feature = "qos2") {
-            // Without the feature no QoS 2 record is ever stored.
-            return false;
-        }
-        match store.packet(self) {
-            [] => true,
-            [first, ..] => (first >> 1) & 3 == 2,
-        }
-    }
+    pub sent_at: Tick,
+    /// A QoS 2 publication: from its stored PUBLISH, or true once only the
+    /// header is left (only QoS 2 records lose their packet).
+    pub qos2: bool,
 }
 
 /// The store.
@@ -194,8 +183,8 @@ impl<'a> Store<'a> {
         self.buf.get_mut(self.used + HEADER..).unwrap_or(&mut [])
     }
 
-    /// Offset of the first record, to walk the records with
-    /// [`Store::record_at`] (`at += record.len`).
+    /// Offset of the first record.
+    #[cfg(test)]
     pub fn first(&self) -> usize {
         self.start
     }
@@ -208,6 +197,12 @@ impl<'a> Store<'a> {
         if len < HEADER || len > self.used - at {
             return None;
         }
+        // Without the feature no QoS 2 record is ever stored.
+        let qos2 = cfg!(feature = "qos2")
+            && (len == HEADER
+                || self.buf.get(at + HEADER).is_some_and(|&first| {
+                    PublishFlags::of_first_byte(first).qos() == Some(QoS::ExactlyOnce)
+                }));
         Some(Record {
             at,
             len,
@@ -216,7 +211,8 @@ impl<'a> Store<'a> {
             sent_once: flags & SENT_ONCE != 0,
             repubs,
             reason,
-            sent_at: u32::from_le_bytes([s0, s1, s2, s3]),
+            sent_at: Tick::from_millis(u32::from_le_bytes([s0, s1, s2, s3])),
+            qos2,
         })
     }
 
@@ -228,6 +224,24 @@ impl<'a> Store<'a> {
             at += r.len;
             Some(r)
         })
+    }
+
+    /// Walk the records in order, writing back each one `f` changes; `f`
+    /// returns false to stop there. The one loop that changes records in
+    /// place (a `dyn` closure: one copy of it serves every caller).
+    pub fn update_each(&mut self, f: &mut dyn FnMut(&mut Record) -> bool) {
+        let mut at = self.start;
+        while let Some(mut r) = self.record_at(at) {
+            at += r.len;
+            let before = r;
+            let go_on = f(&mut r);
+            if r != before {
+                self.update(&r);
+            }
+            if !go_on {
+                return;
+            }
+        }
     }
 
     /// Records awaiting PUBACK, PUBREC or PUBCOMP, in order; stops once all
@@ -287,7 +301,7 @@ impl<'a> Store<'a> {
             return;
         };
         let old = Phase::from_u8(h[6]);
-        let [s0, s1, s2, s3] = r.sent_at.to_le_bytes();
+        let [s0, s1, s2, s3] = r.sent_at.millis().to_le_bytes();
         h[6] = r.phase as u8;
         h[7] = if r.sent_once { SENT_ONCE } else { 0 };
         h[8] = r.repubs;
@@ -305,11 +319,7 @@ impl<'a> Store<'a> {
     pub fn set_dup(&mut self, r: &Record, dup: bool) {
         if r.len > HEADER {
             if let Some(first) = self.buf.get_mut(r.at + HEADER) {
-                if dup {
-                    *first |= 0x08;
-                } else {
-                    *first &= !0x08;
-                }
+                PublishFlags::set_dup(first, dup);
             }
         }
     }
@@ -380,16 +390,16 @@ mod tests {
         push(&mut s, 2, 4, &[0x34, 2, 0, 2]).unwrap();
         assert_eq!(s.len(), 2);
         let mut r = s.find(2).unwrap();
-        assert!(r.qos2(&s));
+        assert!(r.qos2);
         r.phase = Phase::AwaitAck;
         r.sent_once = true;
-        r.sent_at = 0xFFFF_FFFE;
+        r.sent_at = Tick::from_millis(0xFFFF_FFFE);
         s.update(&r);
         s.set_dup(&r, true);
         let r = s.find(2).unwrap();
         assert_eq!(
             (r.phase, r.sent_once, r.sent_at),
-            (Phase::AwaitAck, true, 0xFFFF_FFFE)
+            (Phase::AwaitAck, true, Tick::from_millis(0xFFFF_FFFE))
         );
         assert_eq!(s.packet(&r), &[0x3C, 2, 0, 2]);
         let mut r = r;
@@ -402,7 +412,7 @@ mod tests {
         assert_eq!(s.len(), 1);
         assert_eq!((s.count(Phase::Unsent), s.total()), (0, 1));
         assert_eq!(s.free(), 128 - HEADER);
-        assert!(s.find(2).unwrap().qos2(&s));
+        assert!(s.find(2).unwrap().qos2);
         assert_eq!(push(&mut s, 3, 200, &[]), Err(Error::TooLarge));
         assert_eq!(push(&mut s, 3, 101, &[]), Err(Error::StoreFull));
         assert_eq!(s.len(), 1);
@@ -429,7 +439,7 @@ mod tests {
         s.update(&r);
         assert_eq!(s.first(), HEADER + 4);
         assert_eq!(s.find(2), Some(r));
-        assert!(s.find(2).unwrap().qos2(&s));
+        assert!(s.find(2).unwrap().qos2);
         push(&mut s, 4, 4, &[0x32, 2, 0, 4]).unwrap();
         assert_eq!(s.first(), 0);
         let ids: Vec<(u16, Phase, usize)> =

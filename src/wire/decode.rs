@@ -2,8 +2,9 @@
 //! body, each enforcing the malformed-packet rules of its section.
 
 use super::packet::{
-    Ack, Auth, ConnAck, Connect, Disconnect, FixedHeader, Packet, PacketType, Publish, PublishHead,
-    SubAck, SubOptions, Subscribe, Subscriptions, TopicFilters, Unsubscribe, Will,
+    Ack, Auth, ConnAck, Connect, Disconnect, FixedHeader, Packet, PacketType, Publish,
+    PublishFlags, PublishHead, SubAck, SubOptions, Subscribe, Subscriptions, TopicFilters,
+    Unsubscribe, Will,
 };
 use super::properties::{read_props, WILL};
 use super::rw::{read_varint, Reader};
@@ -19,8 +20,7 @@ pub(crate) fn fixed_header(buf: &[u8]) -> Result<Option<FixedHeader>> {
     let flags = first & 0x0f;
     let fixed = match kind {
         PacketType::Publish => flags,
-        PacketType::PubRel | PacketType::Subscribe | PacketType::Unsubscribe => 0b0010,
-        _ => 0,
+        _ => kind.fixed_flags(),
     };
     if flags != fixed {
         return Err(DecodeError::InvalidFlags);
@@ -264,12 +264,12 @@ fn body_of<'a, const ALL: bool>(
 
 /// DUP, QoS and RETAIN of a PUBLISH.
 fn publish_flags(flags: u8) -> Result<(bool, QoS, bool)> {
-    let qos = QoS::from_u8((flags >> 1) & 3).ok_or(DecodeError::InvalidQoS)?;
-    let dup = flags & 0b1000 != 0;
-    if dup && qos == QoS::AtMostOnce {
+    let f = PublishFlags(flags);
+    let qos = f.qos().ok_or(DecodeError::InvalidQoS)?;
+    if f.dup() && qos == QoS::AtMostOnce {
         return Err(DecodeError::DupOnQos0);
     }
-    Ok((dup, qos, flags & 1 != 0))
+    Ok((f.dup(), qos, f.retain()))
 }
 
 fn publish_head<'a>(r: &mut Reader<'a>, flags: u8, v: Version) -> Result<PublishHead<'a>> {

@@ -3,7 +3,7 @@
 //! arithmetically; the other packets, rarer and small, by running their
 //! body writer over a counting [`Writer`].
 
-use super::packet::{Packet, PacketType, Publish};
+use super::packet::{Packet, PacketType, Publish, PublishFlags};
 use super::properties::{write_props, WILL};
 use super::rw::{varint_len, Writer};
 use super::{
@@ -77,17 +77,15 @@ pub(crate) fn encode<const ALL: bool>(p: &Packet<'_>, v: Version, out: &mut [u8]
 }
 
 fn first_byte(p: &Packet<'_>) -> u8 {
+    let kind = p.kind();
     let flags = match p {
         // DUP means nothing at QoS 0 and must be 0 there [MQTT-3.3.1-2].
         Packet::Publish(p) => {
-            u8::from(p.dup && p.qos != QoS::AtMostOnce) << 3
-                | (p.qos as u8) << 1
-                | u8::from(p.retain)
+            PublishFlags::new(p.dup && p.qos != QoS::AtMostOnce, p.qos, p.retain).0
         }
-        Packet::PubRel(_) | Packet::Subscribe(_) | Packet::Unsubscribe(_) => 0b0010,
-        _ => 0,
+        _ => kind.fixed_flags(),
     };
-    (p.kind() as u8) << 4 | flags
+    kind.first_byte(flags)
 }
 
 fn packet_id(w: &mut Writer<'_>, id: u16) -> Result<()> {

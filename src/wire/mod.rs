@@ -13,17 +13,20 @@ mod packet;
 mod properties;
 mod reason;
 mod rw;
+mod short;
 mod utf8;
 
 pub use error::{DecodeError, EncodeError};
 pub(crate) use packet::decode_body_from_server;
 pub use packet::{
     decode, decode_fixed_header, decode_from_server, decode_publish_head, Ack, Auth, ConnAck,
-    Connect, Disconnect, FixedHeader, Packet, PacketType, Publish, PublishHead, SubAck, SubOptions,
-    Subscribe, Subscription, Subscriptions, TopicFilters, Unsubscribe, Will,
+    Connect, Disconnect, FixedHeader, Packet, PacketType, Publish, PublishFlags, PublishHead,
+    SubAck, SubOptions, Subscribe, Subscription, Subscriptions, TopicFilters, Unsubscribe, Will,
 };
 pub use properties::{Properties, Property, PropertyIter, PropertyKind, PropertyValue};
 pub use reason::ReasonCode;
+pub(crate) use short::{connack_v311_refusal, short_ack};
+pub use short::{pubrel, PINGREQ};
 pub(crate) use utf8::utf8;
 
 /// Protocol level sent in CONNECT.

@@ -51,6 +51,73 @@ impl PacketType {
             _ => return None,
         })
     }
+
+    /// The flags the spec fixes for this type (MQTT-2.2.2-1): 0b0010 for
+    /// PUBREL, SUBSCRIBE and UNSUBSCRIBE, 0 for the others but PUBLISH,
+    /// whose flags are its own (see [`PublishFlags`]).
+    pub const fn fixed_flags(self) -> u8 {
+        match self {
+            PacketType::PubRel | PacketType::Subscribe | PacketType::Unsubscribe => 0b0010,
+            _ => 0,
+        }
+    }
+
+    /// The first byte of a packet of this type with these flags.
+    pub const fn first_byte(self, flags: u8) -> u8 {
+        (self as u8) << 4 | flags
+    }
+}
+
+/// The flags of a PUBLISH (low nibble of its first byte): DUP, QoS and
+/// RETAIN, read and written by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublishFlags(pub u8);
+
+impl PublishFlags {
+    /// DUP: the packet has been sent before.
+    pub const DUP: u8 = 0b1000;
+    /// RETAIN.
+    pub const RETAIN: u8 = 0b0001;
+    /// Where the two QoS bits sit.
+    const QOS_SHIFT: u8 = 1;
+
+    /// The flags of a PUBLISH with these fields.
+    pub const fn new(dup: bool, qos: QoS, retain: bool) -> Self {
+        PublishFlags(
+            (if dup { Self::DUP } else { 0 })
+                | (qos as u8) << Self::QOS_SHIFT
+                | (if retain { Self::RETAIN } else { 0 }),
+        )
+    }
+
+    /// The flags in the first byte of an encoded PUBLISH.
+    pub const fn of_first_byte(first: u8) -> Self {
+        PublishFlags(first & 0x0f)
+    }
+
+    /// DUP.
+    pub const fn dup(self) -> bool {
+        self.0 & Self::DUP != 0
+    }
+
+    /// The QoS; `None` for the invalid value 3.
+    pub fn qos(self) -> Option<QoS> {
+        QoS::from_u8((self.0 >> Self::QOS_SHIFT) & 3)
+    }
+
+    /// RETAIN.
+    pub const fn retain(self) -> bool {
+        self.0 & Self::RETAIN != 0
+    }
+
+    /// Set or clear DUP in the first byte of an encoded PUBLISH.
+    pub fn set_dup(first: &mut u8, dup: bool) {
+        if dup {
+            *first |= Self::DUP;
+        } else {
+            *first &= !Self::DUP;
+        }
+    }
 }
 
 /// The fixed header of a packet.
@@ -64,6 +131,17 @@ pub struct FixedHeader {
     pub remaining_len: u32,
     /// Bytes of the fixed header itself (2 to 5).
     pub header_len: usize,
+}
+
+impl FixedHeader {
+    /// The QoS of a PUBLISH (`None` for another packet, and for the
+    /// invalid QoS 3, which its decoder refuses).
+    pub fn publish_qos(&self) -> Option<QoS> {
+        match self.kind {
+            PacketType::Publish => PublishFlags(self.flags).qos(),
+            _ => None,
+        }
+    }
 }
 
 /// Last will, sent in CONNECT.
