@@ -450,6 +450,40 @@ typedef uint32_t mqttas_protocol_error;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What ended a connection or an attempt, for
+// `mqttas_reconnect_handle_lost` and `mqttas_reconnect_handle_attempt_failed`:
+// take it from the `MQTTAS_EVENT_CONNECTION_LOST` event's `cause` (the
+// library classifies every refusal and DISCONNECT code); a transport that
+// did not open is an OUTAGE. The numbers are fixed.
+enum mqttas_reconnect_cause
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The link or the broker went away without saying why (link down, no
+  // reply, a protocol error, an ordinary DISCONNECT, no TCP): after a
+  // connection that stayed up `stable_ms` the backoff starts over; a
+  // shorter one counts as a failed attempt.
+  MQTTAS_RECONNECT_CAUSE_OUTAGE = 0,
+  // The broker asked to come back later (CONNACK server unavailable or
+  // busy, quota or rate exceeded; DISCONNECT server busy, session taken
+  // over, ...): one more failed attempt whatever the uptime.
+  MQTTAS_RECONNECT_CAUSE_BACK_OFF = 1,
+  // The broker refused for good (bad credentials, not authorised,
+  // banned, server moved, ...): the next attempt after `backoff_cap_ms`.
+  MQTTAS_RECONNECT_CAUSE_PERMANENT = 2,
+  // The session closed a working connection on purpose
+  // (`MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED`): reconnect at once.
+  MQTTAS_RECONNECT_CAUSE_PLANNED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mqttas_reconnect_cause mqttas_reconnect_cause;
+#else
+typedef uint32_t mqttas_reconnect_cause;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // What a `mqttas_radio_event` reports. The numbers are fixed.
 enum mqttas_radio_event_kind
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -501,41 +535,6 @@ enum mqttas_radio_down_reason
 typedef enum mqttas_radio_down_reason mqttas_radio_down_reason;
 #else
 typedef uint32_t mqttas_radio_down_reason;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-// What ended a connection or an attempt, for
-// `mqttas_reconnect_handle_lost` and `mqttas_reconnect_handle_attempt_failed`:
-// take it from the `MQTTAS_EVENT_CONNECTION_LOST` event with
-// `mqttas_reconnect_cause_of` (the library classifies every refusal and
-// DISCONNECT code); a transport that did not open is an OUTAGE. The
-// numbers are fixed.
-enum mqttas_reconnect_cause
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  // The link or the broker went away without saying why (link down, no
-  // reply, a protocol error, an ordinary DISCONNECT, no TCP): after a
-  // connection that stayed up `stable_ms` the backoff starts over; a
-  // shorter one counts as a failed attempt.
-  MQTTAS_RECONNECT_CAUSE_OUTAGE = 0,
-  // The broker asked to come back later (CONNACK server unavailable or
-  // busy, quota or rate exceeded; DISCONNECT server busy, session taken
-  // over, ...): one more failed attempt whatever the uptime.
-  MQTTAS_RECONNECT_CAUSE_BACK_OFF = 1,
-  // The broker refused for good (bad credentials, not authorised,
-  // banned, server moved, ...): the next attempt after `backoff_cap_ms`.
-  MQTTAS_RECONNECT_CAUSE_PERMANENT = 2,
-  // The session closed a working connection on purpose
-  // (`MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED`): reconnect at once.
-  MQTTAS_RECONNECT_CAUSE_PLANNED = 3,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum mqttas_reconnect_cause mqttas_reconnect_cause;
-#else
-typedef uint32_t mqttas_reconnect_cause;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -844,6 +843,11 @@ typedef struct mqttas_event {
   // The maximum packet size a skipped message exceeded
   // (`MESSAGE_SKIPPED`).
   uint32_t limit;
+  // What the outage policy makes of a lost connection: the cause to
+  // give `mqttas_reconnect_handle_lost` or
+  // `mqttas_reconnect_handle_attempt_failed` (`CONNECTION_LOST`; the
+  // library classifies every refusal and DISCONNECT code).
+  mqttas_reconnect_cause cause;
 } mqttas_event;
 
 // The configuration of a radio. Fill it with `mqttas_radio_config_default`,
@@ -1201,6 +1205,31 @@ mqttas_result mqttas_poll_transmit(struct mqttas_client *client,
 mqttas_result mqttas_poll_event(struct mqttas_client *client,
                                 struct mqttas_event *out);
 
+// Describe the event `event` of this client in one sentence, e.g.
+// `message on "a/b": 5 bytes, QoS 1` or `connection lost: broker refused
+// the connection: not authorised (CONNACK 5)`, into `buf`. A
+// `MQTTAS_EVENT_CONNECTION_LOST` is told from the client's own record of
+// its last lost connection, every other event from its fields.
+//
+// The text is NUL-terminated whenever `buf_len > 0`. `*out_len` (when
+// `out_len` is not NULL) receives the length of the whole text without the
+// NUL. Returns `MQTTAS_ERR_BUFFER_TOO_SMALL` when the text was cut (give
+// at least `*out_len + 1` bytes; 256 is always plenty but for long topics),
+// `MQTTAS_ERR_NULL_POINTER` when `event` is NULL or `buf` is NULL with
+// `buf_len` not 0. It changes nothing: the event's pointers stay valid.
+//
+// # Safety
+// `client` as for every call; `event` points to an event from
+// `mqttas_poll_event` on this client whose borrowed pointers are still
+// valid (no other call that takes the client since), or to one whose
+// `topic` and `codes` are NULL; `buf` points to `buf_len` writable bytes;
+// `out_len` is NULL or writable.
+mqttas_result mqttas_event_describe(const struct mqttas_client *client,
+                                    const struct mqttas_event *event,
+                                    char *buf,
+                                    size_t buf_len,
+                                    size_t *out_len);
+
 // When `mqttas_handle_timeout` must be called next: `*out_has` is false
 // when no timer runs, else `*out_deadline` is the tick (milliseconds, the
 // same clock as `now`, wrapping). Compare ticks by wrapping difference:
@@ -1217,27 +1246,6 @@ mqttas_result mqttas_poll_deadline(const struct mqttas_client *client,
 // # Safety
 // `out` points to writable memory for a `mqttas_config`.
 mqttas_result mqttas_config_default(struct mqttas_config *out);
-
-// Describe an event in one sentence, e.g. `connection lost: broker refused
-// the connection: not authorised (CONNACK 5)` or `message on "a/b": 5
-// bytes, QoS 1`, into `buf`.
-//
-// The text is NUL-terminated whenever `buf_len > 0`. `*out_len` (when
-// `out_len` is not NULL) receives the length of the whole text without the
-// NUL. Returns `MQTTAS_ERR_BUFFER_TOO_SMALL` when the text was cut (give
-// at least `*out_len + 1` bytes; 256 is always plenty but for long topics),
-// `MQTTAS_ERR_NULL_POINTER` when `event` is NULL or `buf` is NULL with
-// `buf_len` not 0.
-//
-// # Safety
-// `event` points to an event from `mqttas_poll_event` whose borrowed
-// pointers are still valid (no call into the client since), or to one
-// whose `topic`, `codes` and `properties` are NULL; `buf` points to `buf_len` writable
-// bytes; `out_len` is NULL or writable.
-mqttas_result mqttas_event_describe(const struct mqttas_event *event,
-                                    char *buf,
-                                    size_t buf_len,
-                                    size_t *out_len);
 
 // A short static text for a `mqttas_lost_reason` value (e.g. "link down",
 // "broker refused the connection"), NUL-terminated and valid for the life
@@ -1526,8 +1534,7 @@ mqttas_result mqttas_reconnect_init(struct mqttas_reconnect *r,
 mqttas_result mqttas_reconnect_deinit(struct mqttas_reconnect *r);
 
 // The connection was lost at `now`: `cause` (a `mqttas_reconnect_cause`)
-// from `mqttas_reconnect_cause_of` on the `MQTTAS_EVENT_CONNECTION_LOST`
-// event, or `MQTTAS_RECONNECT_CAUSE_OUTAGE` for a link error. While
+// is the `MQTTAS_EVENT_CONNECTION_LOST` event's `cause`, or `MQTTAS_RECONNECT_CAUSE_OUTAGE` for a link error. While
 // connected this starts an outage: next action HOLD_DOWN, for
 // `hold_down_ms` after a stable connection, else for the grown backoff
 // (`backoff_cap_ms` after a permanent refusal); CAUSE_PLANNED connects
@@ -1542,7 +1549,7 @@ mqttas_result mqttas_reconnect_handle_lost(struct mqttas_reconnect *r,
 
 // The attempt after CONNECT failed at `now`: the transport did not open
 // or no CONNACK came (`MQTTAS_RECONNECT_CAUSE_OUTAGE`), or the broker
-// refused (`mqttas_reconnect_cause_of` on the event). Next action WAIT,
+// refused (the event's `cause`). Next action WAIT,
 // or BOUNCE_LINK after `tcp_attempts_before_bounce` outages in a row.
 //
 // # Safety
@@ -1550,18 +1557,6 @@ mqttas_result mqttas_reconnect_handle_lost(struct mqttas_reconnect *r,
 mqttas_result mqttas_reconnect_handle_attempt_failed(struct mqttas_reconnect *r,
                                                      uint32_t now,
                                                      uint32_t cause);
-
-// The cause of a `MQTTAS_EVENT_CONNECTION_LOST` event into `*out`: what
-// the outage policy makes of its refusal code or the broker's DISCONNECT
-// (the table is in the Rust docs of `mqttas::reconnect`). An event whose
-// fields name no known reason is an OUTAGE. `MQTTAS_ERR_INVALID_ARGUMENT`
-// for another kind of event.
-//
-// # Safety
-// `event` is NULL or points to a readable `mqttas_event`; `out` points to
-// writable memory for a `mqttas_reconnect_cause`.
-mqttas_result mqttas_reconnect_cause_of(const struct mqttas_event *event,
-                                        mqttas_reconnect_cause *out);
 
 // A short static text for a `mqttas_reconnect_cause` value ("outage",
 // "broker asked to back off", "permanent refusal", "planned

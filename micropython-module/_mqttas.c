@@ -592,8 +592,9 @@ static mp_obj_t tuple(size_t n, mp_obj_t *items) {
 }
 
 static mp_obj_t client_next_event(mp_obj_t self_in) {
+    client_obj_t *self = get_client(self_in);
     mqttas_event e;
-    check(mqttas_poll_event(get_client(self_in)->client, &e));
+    check(mqttas_poll_event(self->client, &e));
     mp_obj_t k = MP_OBJ_NEW_SMALL_INT(e.kind);
     switch (e.kind) {
         case MQTTAS_EVENT_NONE:
@@ -654,16 +655,14 @@ static mp_obj_t client_next_event(mp_obj_t self_in) {
             char text[256];
             size_t len = 0;
             // A cut sentence is still a sentence: BUFFER_TOO_SMALL is fine.
-            mqttas_event_describe(&e, text, sizeof(text), &len);
-            // What the outage policy makes of it (Reconnect.lost's cause).
-            mqttas_reconnect_cause cause = MQTTAS_RECONNECT_CAUSE_OUTAGE;
-            check(mqttas_reconnect_cause_of(&e, &cause));
+            mqttas_event_describe(self->client, &e, text, sizeof(text), &len);
             mp_obj_t t[] = {
                 k,
                 MP_OBJ_NEW_SMALL_INT(e.lost),
                 MP_OBJ_NEW_SMALL_INT(e.reason),
                 mp_obj_new_str(text, strlen(text)),
-                MP_OBJ_NEW_SMALL_INT(cause),
+                // What the outage policy makes of it (Reconnect.lost's cause).
+                MP_OBJ_NEW_SMALL_INT(e.cause),
                 // A 5.0 broker's DISCONNECT: its properties (reason string).
                 props_to(e.properties, e.properties_len),
             };

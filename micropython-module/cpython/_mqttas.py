@@ -272,6 +272,7 @@ class _Event(ctypes.Structure):
         ("protocol_error", ctypes.c_uint32),
         ("protocol_detail", ctypes.c_uint8),
         ("limit", ctypes.c_uint32),
+        ("cause", ctypes.c_uint32),
     ]
 
 
@@ -340,7 +341,7 @@ for _name, _args in (
     ("mqttas_poll_event", [_P, ctypes.POINTER(_Event)]),
     ("mqttas_poll_deadline", [_P, ctypes.POINTER(ctypes.c_bool), ctypes.POINTER(ctypes.c_uint32)]),
     ("mqttas_config_default", [ctypes.POINTER(_Config)]),
-    ("mqttas_event_describe", [ctypes.POINTER(_Event), ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
+    ("mqttas_event_describe", [_P, ctypes.POINTER(_Event), ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
     ("mqttas_property_next", [_u8p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(_Property)]),
 ):
     _f = getattr(_lib, _name)
@@ -723,11 +724,8 @@ class Client:
         if k == MSG_SKIPPED:
             return (k, _at(e.topic, e.topic_len), e.total_len, e.limit, e.qos, e.packet_id)
         if k == LOST:
-            n = ctypes.c_size_t(0)
-            _lib.mqttas_event_describe(ctypes.byref(e), self._text, len(self._text), ctypes.byref(n))
-            cause = ctypes.c_uint32(CAUSE_OUTAGE)
-            _check(_lib.mqttas_reconnect_cause_of(ctypes.byref(e), ctypes.byref(cause)))
-            return (k, e.lost, e.reason, self._text.value.decode("utf-8", "replace"), cause.value,
+            _lib.mqttas_event_describe(self._client, ctypes.byref(e), self._text, len(self._text), None)
+            return (k, e.lost, e.reason, self._text.value.decode("utf-8", "replace"), e.cause,
                     _props_out(e.properties, e.properties_len))
         return (k,)
 
@@ -782,7 +780,6 @@ for _name, _args in (
     ("mqttas_reconnect_deinit", [_RP]),
     ("mqttas_reconnect_handle_lost", [_RP, ctypes.c_uint32, ctypes.c_uint32]),
     ("mqttas_reconnect_handle_attempt_failed", [_RP, ctypes.c_uint32, ctypes.c_uint32]),
-    ("mqttas_reconnect_cause_of", [ctypes.POINTER(_Event), ctypes.POINTER(ctypes.c_uint32)]),
     ("mqttas_reconnect_handle_connected", [_RP, ctypes.c_uint32]),
     ("mqttas_reconnect_poll_action", [_RP, ctypes.c_uint32, ctypes.POINTER(_Action)]),
     ("mqttas_reconnect_poll_deadline", [_RP, ctypes.POINTER(ctypes.c_bool), ctypes.POINTER(ctypes.c_uint32)]),

@@ -582,7 +582,7 @@ static void handle_events(app *a)
          * (M), QoS q") are always logged. */
         if (verbose || ev.kind == MQTTAS_EVENT_CONNECTION_LOST ||
             ev.kind == MQTTAS_EVENT_MESSAGE_SKIPPED) {
-            mqttas_event_describe(&ev, text, sizeof text, NULL);
+            mqttas_event_describe(a->c, &ev, text, sizeof text, NULL);
             logf_("%s", text);
         }
         switch (ev.kind) {
@@ -618,22 +618,21 @@ static void handle_events(app *a)
             break;
         case MQTTAS_EVENT_PUBLISHED:
             if (ev.reason >= 0x80) {
-                mqttas_event_describe(&ev, text, sizeof text, NULL);
+                mqttas_event_describe(a->c, &ev, text, sizeof text, NULL);
                 logf_("%s", text);
             }
             a->completed++;
             break;
         case MQTTAS_EVENT_CONNECTION_LOST: {
-            mqttas_reconnect_cause cause = MQTTAS_RECONNECT_CAUSE_OUTAGE;
+            mqttas_reconnect_cause cause = ev.cause;
             /* What the client queued last (PUBCOMPs for released QoS 2
              * messages, a 5.0 DISCONNECT with its reason) still goes out
              * on a link that works. */
             flush(a);
             link_close_gracefully(a);
-            /* The library reads the refusal or DISCONNECT code: reconnect
-             * at once (planned), hold down or back off, or wait the
-             * longest (a permanent refusal). */
-            mqttas_reconnect_cause_of(&ev, &cause);
+            /* The library read the refusal or DISCONNECT code (the
+             * event's cause): reconnect at once (planned), hold down or
+             * back off, or wait the longest (a permanent refusal). */
             mqttas_reconnect_handle_lost(a->rc, now_ms(), cause);
             if (cause == MQTTAS_RECONNECT_CAUSE_BACK_OFF ||
                 cause == MQTTAS_RECONNECT_CAUSE_PERMANENT) {

@@ -2,7 +2,7 @@
 
 use core::ffi::c_char;
 use core::mem::MaybeUninit;
-use core::ptr;
+use core::ptr::{self, addr_of_mut};
 
 use heapless::Vec;
 
@@ -12,7 +12,9 @@ use super::event::mqttas_event;
 use super::handle::{self, Handle};
 use super::mqttas_result::{self, *};
 use super::property::{self, mqttas_property};
-use crate::session::{Buffers, Client, Config, ConnectOptions, State};
+use super::text::{describe_into, CBuf};
+use crate::session::{Buffers, Client, Config, ConnectOptions, Event, LostReason, State};
+use crate::text::Sink;
 use crate::wire::{Property, ReasonCode, SubOptions, Subscription, Will};
 
 /// Most topic filters one `mqttas_subscribe` or `mqttas_unsubscribe` takes.
@@ -26,9 +28,30 @@ pub struct mqttas_client {
     _opaque: [u8; 0],
 }
 
+/// What a client's storage holds: the session, and why its last connection
+/// was lost (the text of a `MQTTAS_EVENT_CONNECTION_LOST` for
+/// `mqttas_event_describe`).
+pub(crate) struct ClientState {
+    client: Client<'static>,
+    lost: Option<LostReason>,
+}
+
 impl Handle for mqttas_client {
-    type Target = Client<'static>;
+    type Target = ClientState;
     const MAGIC: u32 = 0x6d71_7461; // "mqta"
+}
+
+/// Run `f` on the session in `c` and return its result code.
+///
+/// # Safety
+/// Unless NULL, misaligned or not initialised, `c` is storage given to
+/// `mqttas_client_init` that nothing else uses during the call.
+unsafe fn with(
+    c: *const mqttas_client,
+    f: impl FnOnce(&mut Client<'static>) -> Result<(), mqttas_result>,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe { handle::with(c, |s| f(&mut s.client)) }
 }
 
 /// Connection state, from `mqttas_state`. The numbers are fixed.
@@ -160,7 +183,7 @@ pub unsafe extern "C" fn mqttas_client_init(
     config: *const mqttas_config,
     buffers: *const mqttas_buffers,
 ) -> mqttas_result {
-    let make = |storage: (usize, usize), place: &mut MaybeUninit<_>| {
+    let make = |storage: (usize, usize), place: &mut MaybeUninit<ClientState>| {
         // SAFETY: NULL checked by `as_ref`; validity from the caller.
         let config = unsafe { config.as_ref() }.ok_or(MQTTAS_ERR_NULL_POINTER)?;
         let config = Config::try_from(config)?;
@@ -218,7 +241,14 @@ pub unsafe extern "C" fn mqttas_client_init(
             }
         };
         Client::check(&config, &buffers)?;
-        place.write(Client::build(config, buffers));
+        let s = place.as_mut_ptr();
+        // SAFETY: `place` is the zeroed storage of a `ClientState`; each
+        // field is written once, where it lies, so what a field leaves
+        // unwritten (the payload of `None`) stays zero.
+        unsafe {
+            addr_of_mut!((*s).client).write(Client::build(config, buffers));
+            addr_of_mut!((*s).lost).write(None);
+        }
         Ok(())
     };
     // SAFETY: forwarded from the caller.
@@ -248,7 +278,7 @@ pub unsafe extern "C" fn mqttas_client_config(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        handle::with(client, |c| {
+        with(client, |c| {
             args::out(out)?.put(mqttas_config::from(c.config()));
             Ok(())
         })
@@ -267,7 +297,7 @@ pub unsafe extern "C" fn mqttas_state(
     use mqttas_conn_state::*;
     // SAFETY: forwarded from the caller.
     unsafe {
-        handle::with(client, |c| {
+        with(client, |c| {
             args::out(out)?.put(match c.state() {
                 State::Disconnected => MQTTAS_STATE_DISCONNECTED,
                 State::Connecting => MQTTAS_STATE_CONNECTING,
@@ -293,7 +323,7 @@ pub unsafe extern "C" fn mqttas_assigned_client_id(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        handle::with(client, |c| {
+        with(client, |c| {
             let (o, n) = (args::out(out)?, args::out(out_len)?);
             let id = c.assigned_client_id();
             o.put(id.as_ptr().cast());
@@ -315,7 +345,7 @@ pub unsafe extern "C" fn mqttas_pending_publications(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        handle::with(client, |c| {
+        with(client, |c| {
             args::out(out)?.put(c.pending_publications());
             Ok(())
         })
@@ -358,7 +388,7 @@ pub unsafe extern "C" fn mqttas_get_qos2_stats(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        handle::with(client, |c| {
+        with(client, |c| {
             let s = c.qos2_stats();
             args::out(out)?.put(mqttas_qos2_stats {
                 peak_unreleased: s.peak_unreleased,
@@ -387,7 +417,7 @@ pub unsafe extern "C" fn mqttas_connect(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        handle::with(client, |c| {
+        with(client, |c| {
             let o = options.as_ref().ok_or(MQTTAS_ERR_NULL_POINTER)?;
             let s = o.strings()?;
             let will_props = property::list(o.will_properties, o.will_properties_len)?;
@@ -443,7 +473,7 @@ pub unsafe extern "C" fn mqttas_publish(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        handle::with(client, |c| {
+        with(client, |c| {
             let topic = args::text(topic, topic_len)?;
             let payload = args::array(payload, payload_len)?;
             let qos = args::qos(qos)?;
@@ -485,7 +515,7 @@ pub unsafe extern "C" fn mqttas_subscribe(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        handle::with(client, |c| {
+        with(client, |c| {
             let subs = args::array(subscriptions, subscriptions_len)?;
             if subs.len() > MQTTAS_MAX_SUBSCRIPTIONS {
                 return Err(MQTTAS_ERR_TOO_MANY_ITEMS);
@@ -536,7 +566,7 @@ pub unsafe extern "C" fn mqttas_unsubscribe(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        handle::with(client, |c| {
+        with(client, |c| {
             let given = args::array(filters, filters_len)?;
             if given.len() > MQTTAS_MAX_SUBSCRIPTIONS {
                 return Err(MQTTAS_ERR_TOO_MANY_ITEMS);
@@ -563,7 +593,7 @@ pub unsafe extern "C" fn mqttas_unsubscribe(
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_ping(client: *mut mqttas_client, now: u32) -> mqttas_result {
     // SAFETY: forwarded from the caller.
-    unsafe { handle::with(client, |c| Ok(c.ping(now)?)) }
+    unsafe { with(client, |c| Ok(c.ping(now)?)) }
 }
 
 /// Queue DISCONNECT with `reason` (a 5.0 reason code, 0 for normal; 3.1.1
@@ -583,7 +613,7 @@ pub unsafe extern "C" fn mqttas_disconnect(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        handle::with(client, |c| {
+        with(client, |c| {
             let props = property::list(properties, properties_len)?;
             Ok(c.disconnect(now, ReasonCode(reason), &props)?)
         })
@@ -605,7 +635,7 @@ pub unsafe extern "C" fn mqttas_auth(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        handle::with(client, |c| {
+        with(client, |c| {
             let props = property::list(properties, properties_len)?;
             Ok(c.auth(now, ReasonCode(reason), &props)?)
         })
@@ -633,7 +663,7 @@ pub unsafe extern "C" fn mqttas_handle_input(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        handle::with(client, |c| {
+        with(client, |c| {
             let data = args::array(data, data_len)?;
             let out = args::out(out_accepted)?;
             out.put(c.handle_input(now, data));
@@ -655,7 +685,7 @@ pub unsafe extern "C" fn mqttas_handle_timeout(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        handle::with(client, |c| {
+        with(client, |c| {
             c.handle_timeout(now);
             Ok(())
         })
@@ -674,7 +704,7 @@ pub unsafe extern "C" fn mqttas_handle_link_down(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        handle::with(client, |c| {
+        with(client, |c| {
             c.handle_link_down(now);
             Ok(())
         })
@@ -697,7 +727,7 @@ pub unsafe extern "C" fn mqttas_poll_transmit(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        handle::with(client, |c| {
+        with(client, |c| {
             let (d, n) = (args::out(out_data)?, args::out(out_len)?);
             match c.poll_transmit(now) {
                 Some(b) if !b.is_empty() => {
@@ -727,18 +757,98 @@ pub unsafe extern "C" fn mqttas_poll_event(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        handle::with(client, |c| {
+        handle::with(client, |s| {
             // `ev` lives only in this call (`put_mut`'s condition).
             let ev = args::out(out)?.put_mut(mqttas_event::NONE);
-            if let Some(e) = c.poll_event() {
+            if let Some(e) = s.client.poll_event() {
+                if let Event::ConnectionLost(why) = e {
+                    s.lost = Some(why);
+                }
                 ev.fill(&e);
             }
             if ev.lost == super::event::mqttas_lost_reason::MQTTAS_LOST_SERVER_DISCONNECT {
                 (ev.properties, ev.properties_len) =
-                    super::property::raw(&c.disconnect_properties());
+                    super::property::raw(&s.client.disconnect_properties());
             }
             Ok(())
         })
+    }
+}
+
+/// Describe the event `event` of this client in one sentence, e.g.
+/// `message on "a/b": 5 bytes, QoS 1` or `connection lost: broker refused
+/// the connection: not authorised (CONNACK 5)`, into `buf`. A
+/// `MQTTAS_EVENT_CONNECTION_LOST` is told from the client's own record of
+/// its last lost connection, every other event from its fields.
+///
+/// The text is NUL-terminated whenever `buf_len > 0`. `*out_len` (when
+/// `out_len` is not NULL) receives the length of the whole text without the
+/// NUL. Returns `MQTTAS_ERR_BUFFER_TOO_SMALL` when the text was cut (give
+/// at least `*out_len + 1` bytes; 256 is always plenty but for long topics),
+/// `MQTTAS_ERR_NULL_POINTER` when `event` is NULL or `buf` is NULL with
+/// `buf_len` not 0. It changes nothing: the event's pointers stay valid.
+///
+/// # Safety
+/// `client` as for every call; `event` points to an event from
+/// `mqttas_poll_event` on this client whose borrowed pointers are still
+/// valid (no other call that takes the client since), or to one whose
+/// `topic` and `codes` are NULL; `buf` points to `buf_len` writable bytes;
+/// `out_len` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_event_describe(
+    client: *const mqttas_client,
+    event: *const mqttas_event,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    let Some(fields) = (unsafe { super::event::Fields::read(event) }) else {
+        return MQTTAS_ERR_NULL_POINTER;
+    };
+    let text = |s: &ClientState, w: &mut CBuf<'_>| {
+        // SAFETY: the caller vouches for the event's pointers.
+        unsafe { fields.describe(w, |w| s.lost_text(w, ": ")) }
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { describe_client(client, buf, buf_len, out_len, text) }
+}
+
+/// The text `f` writes about the client in `c` into `buf`, with the
+/// conventions of every `*_describe` function.
+///
+/// # Safety
+/// `c` as for every call; `buf` points to `buf_len` writable bytes;
+/// `out_len` is NULL or writable.
+unsafe fn describe_client(
+    c: *const mqttas_client,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+    f: impl FnOnce(&ClientState, &mut CBuf<'_>),
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    match unsafe { handle::get(c) } {
+        // SAFETY: forwarded from the caller.
+        Ok(s) => unsafe { describe_into(buf, buf_len, out_len, |w| f(s, w)) },
+        Err(e) => e,
+    }
+}
+
+impl ClientState {
+    /// `prefix`, then why the last connection was lost, with a 5.0
+    /// broker's reason string; nothing at all before the first loss.
+    fn lost_text(&self, w: &mut dyn Sink, prefix: &str) {
+        let Some(why) = self.lost else {
+            return;
+        };
+        w.str(prefix);
+        why.text(w);
+        if let Some(reason) = self.client.disconnect_properties().reason_string() {
+            w.str(": \"");
+            w.str(reason);
+            w.str("\"");
+        }
     }
 }
 
@@ -757,7 +867,7 @@ pub unsafe extern "C" fn mqttas_poll_deadline(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe {
-        handle::with(client, |c| {
+        with(client, |c| {
             let (h, d) = (args::out(out_has)?, args::out(out_deadline)?);
             let dl = c.poll_deadline();
             h.put(dl.is_some());

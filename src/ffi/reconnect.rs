@@ -4,7 +4,6 @@ use core::ffi::c_char;
 use core::mem::MaybeUninit;
 
 use super::args;
-use super::event::{lost_reason_of, mqttas_event};
 use super::handle::{self, Handle};
 use super::mqttas_result::{self, *};
 use crate::reconnect::{Action, Cause, Policy, Reconnect};
@@ -92,10 +91,9 @@ pub enum mqttas_reconnect_kind {
 
 /// What ended a connection or an attempt, for
 /// `mqttas_reconnect_handle_lost` and `mqttas_reconnect_handle_attempt_failed`:
-/// take it from the `MQTTAS_EVENT_CONNECTION_LOST` event with
-/// `mqttas_reconnect_cause_of` (the library classifies every refusal and
-/// DISCONNECT code); a transport that did not open is an OUTAGE. The
-/// numbers are fixed.
+/// take it from the `MQTTAS_EVENT_CONNECTION_LOST` event's `cause` (the
+/// library classifies every refusal and DISCONNECT code); a transport that
+/// did not open is an OUTAGE. The numbers are fixed.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum mqttas_reconnect_cause {
@@ -281,8 +279,7 @@ unsafe fn with_cause(
 }
 
 /// The connection was lost at `now`: `cause` (a `mqttas_reconnect_cause`)
-/// from `mqttas_reconnect_cause_of` on the `MQTTAS_EVENT_CONNECTION_LOST`
-/// event, or `MQTTAS_RECONNECT_CAUSE_OUTAGE` for a link error. While
+/// is the `MQTTAS_EVENT_CONNECTION_LOST` event's `cause`, or `MQTTAS_RECONNECT_CAUSE_OUTAGE` for a link error. While
 /// connected this starts an outage: next action HOLD_DOWN, for
 /// `hold_down_ms` after a stable connection, else for the grown backoff
 /// (`backoff_cap_ms` after a permanent refusal); CAUSE_PLANNED connects
@@ -303,7 +300,7 @@ pub unsafe extern "C" fn mqttas_reconnect_handle_lost(
 
 /// The attempt after CONNECT failed at `now`: the transport did not open
 /// or no CONNACK came (`MQTTAS_RECONNECT_CAUSE_OUTAGE`), or the broker
-/// refused (`mqttas_reconnect_cause_of` on the event). Next action WAIT,
+/// refused (the event's `cause`). Next action WAIT,
 /// or BOUNCE_LINK after `tcp_attempts_before_bounce` outages in a row.
 ///
 /// # Safety
@@ -316,35 +313,6 @@ pub unsafe extern "C" fn mqttas_reconnect_handle_attempt_failed(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe { with_cause(r, cause, |m, c| m.handle_attempt_failed(now, c)) }
-}
-
-/// The cause of a `MQTTAS_EVENT_CONNECTION_LOST` event into `*out`: what
-/// the outage policy makes of its refusal code or the broker's DISCONNECT
-/// (the table is in the Rust docs of `mqttas::reconnect`). An event whose
-/// fields name no known reason is an OUTAGE. `MQTTAS_ERR_INVALID_ARGUMENT`
-/// for another kind of event.
-///
-/// # Safety
-/// `event` is NULL or points to a readable `mqttas_event`; `out` points to
-/// writable memory for a `mqttas_reconnect_cause`.
-#[no_mangle]
-pub unsafe extern "C" fn mqttas_reconnect_cause_of(
-    event: *const mqttas_event,
-    out: *mut mqttas_reconnect_cause,
-) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    let o = match unsafe { args::out(out) } {
-        Ok(o) => o,
-        Err(e) => return e,
-    };
-    // SAFETY: forwarded from the caller.
-    match unsafe { lost_reason_of(event) } {
-        Ok(why) => {
-            o.put(why.map_or(Cause::Outage, |w| Cause::of(&w)).into());
-            MQTTAS_OK
-        }
-        Err(e) => e,
-    }
 }
 
 /// A short static text for a `mqttas_reconnect_cause` value ("outage",
@@ -580,21 +548,12 @@ mod tests {
                 mqttas_reconnect_handle_attempt_failed(r, 0, 4),
                 MQTTAS_ERR_INVALID_ARGUMENT
             );
-            let ev = mqttas_event::NONE;
-            let mut c = mqttas_reconnect_cause::MQTTAS_RECONNECT_CAUSE_PLANNED;
-            assert_eq!(
-                mqttas_reconnect_cause_of(&ev, &mut c),
-                MQTTAS_ERR_INVALID_ARGUMENT
-            );
-            assert_eq!(
-                mqttas_reconnect_cause_of(core::ptr::null(), &mut c),
-                MQTTAS_ERR_NULL_POINTER
-            );
         }
     }
 
     #[test]
     fn causes_come_from_the_event_and_read_as_in_rust() {
+        use super::super::event::mqttas_event;
         use crate::session::LostReason;
         use crate::wire::{ReasonCode, Version};
         use crate::Event;
@@ -614,10 +573,7 @@ mod tests {
             (LostReason::ReceiveMaximumExceeded, Cause::Planned),
             (LostReason::LinkDown, Cause::Outage),
         ] {
-            let ev = mqttas_event::from(&Event::ConnectionLost(why));
-            let mut c = mqttas_reconnect_cause::MQTTAS_RECONNECT_CAUSE_OUTAGE;
-            // SAFETY: valid pointers to locals.
-            assert_eq!(unsafe { mqttas_reconnect_cause_of(&ev, &mut c) }, MQTTAS_OK);
+            let c = mqttas_event::from(&Event::ConnectionLost(why)).cause;
             assert_eq!(c, mqttas_reconnect_cause::from(want), "{why:?}");
             assert_eq!(cause_from_c(c as u32), Some(want));
             // SAFETY: the texts are static and NUL-terminated.

@@ -191,7 +191,7 @@ static void next_event(mqttas_client *c, mqttas_event *ev, mqttas_event_kind kin
     char text[256];
     assert_int_equal(mqttas_poll_event(c, ev), MQTTAS_OK);
     if (ev->kind != kind) {
-        (void)mqttas_event_describe(ev, text, sizeof text, NULL);
+        (void)mqttas_event_describe(c, ev, text, sizeof text, NULL);
         fprintf(stderr, "expected event %u, got %u: %s\n", (unsigned)kind, (unsigned)ev->kind,
                 text);
     }
@@ -204,11 +204,12 @@ static void expect_no_event(mqttas_client *c)
     next_event(c, &ev, MQTTAS_EVENT_NONE);
 }
 
-static void expect_describe(const mqttas_event *ev, const char *text)
+/* The sentence for `ev`, the last event of `c`. */
+static void expect_describe(const mqttas_client *c, const mqttas_event *ev, const char *text)
 {
     char buf[256];
     size_t n = 0;
-    assert_int_equal(mqttas_event_describe(ev, buf, sizeof buf, &n), MQTTAS_OK);
+    assert_int_equal(mqttas_event_describe(c, ev, buf, sizeof buf, &n), MQTTAS_OK);
     assert_string_equal(buf, text);
     assert_int_equal(n, strlen(text));
 }
@@ -781,7 +782,7 @@ static void test_session_311(void **state)
     next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
     assert_false(ev.session_present);
     assert_int_equal(ev.properties_len, 0);
-    expect_describe(&ev, "connected (new session)");
+    expect_describe(c, &ev, "connected (new session)");
     assert_int_equal(state_of(c), MQTTAS_STATE_CONNECTED);
     expect_no_event(c);
 
@@ -811,7 +812,7 @@ static void test_session_311(void **state)
     assert_int_equal(ev.packet_id, 7);
     assert_false(ev.retain);
     assert_false(ev.dup);
-    expect_describe(&ev, "message on \"a/x\": 5 bytes, QoS 1");
+    expect_describe(c, &ev, "message on \"a/x\": 5 bytes, QoS 1");
     expect_no_event(c);
     expect_tx(c, 1040, BYTES(0x40, 2, 0, 7));
 
@@ -823,7 +824,7 @@ static void test_session_311(void **state)
     assert_true(ev.retain);
     assert_int_equal(ev.packet_id, 8);
     assert_memory_equal(ev.payload, "world", 5);
-    expect_describe(&ev, "message on \"b/y\": 5 bytes, QoS 2, retained");
+    expect_describe(c, &ev, "message on \"b/y\": 5 bytes, QoS 2, retained");
     expect_no_event(c);
     expect_tx(c, 1050, BYTES(0x50, 2, 0, 8));
     feed(c, 1060, BYTES(0x3C, 12, 0, 3, 'b', '/', 'y', 0, 8, 'w', 'o', 'r', 'l', 'd'));
@@ -857,7 +858,7 @@ static void test_session_311(void **state)
     next_event(c, &ev, MQTTAS_EVENT_PUBLISHED);
     assert_int_equal(ev.packet_id, p2);
     snprintf(text, sizeof text, "publication %u complete: success (0x00)", (unsigned)p2);
-    expect_describe(&ev, text);
+    expect_describe(c, &ev, text);
     expect_no_event(c);
 
     /* QoS 0, retained: straight out, id 0. */
@@ -882,7 +883,7 @@ static void test_session_311(void **state)
     assert_int_equal(mqttas_disconnect(c, 1600, 0, NULL, 0), MQTTAS_OK);
     expect_tx(c, 1600, BYTES(0xE0, 0));
     next_event(c, &ev, MQTTAS_EVENT_DISCONNECTED);
-    expect_describe(&ev, "disconnected: close the link");
+    expect_describe(c, &ev, "disconnected: close the link");
     assert_int_equal(state_of(c), MQTTAS_STATE_DISCONNECTED);
     assert_int_equal(mqttas_ping(c, 1700), MQTTAS_ERR_NOT_CONNECTED);
     fixture_free(f);
@@ -1104,7 +1105,7 @@ static void test_session_5_properties(void **state)
     next_event(c, &ev, MQTTAS_EVENT_PUBLISHED);
     assert_int_equal(ev.packet_id, pid);
     assert_int_equal(ev.reason, 0x87);
-    (void)mqttas_event_describe(&ev, text, sizeof text, NULL);
+    (void)mqttas_event_describe(c, &ev, text, sizeof text, NULL);
     assert_non_null(strstr(text, "refused: not authorised (0x87)"));
 
     /* Properties not allowed in a packet, or holding NUL. */
@@ -1158,7 +1159,7 @@ static void test_session_5_properties(void **state)
     assert_int_equal(ev.codes_len, 1);
     assert_int_equal(ev.codes[0], 0x87);
     snprintf(text, sizeof text, "subscribe %u acknowledged: 0x87", (unsigned)sid);
-    expect_describe(&ev, text);
+    expect_describe(c, &ev, text);
 
     /* Inbound PUBLISH with a content type and a user property. */
     feed(c, 40,
@@ -1185,7 +1186,7 @@ static void test_session_5_properties(void **state)
     feed(c, 45, BYTES(0xF0, 2, 0x18, 0));
     next_event(c, &ev, MQTTAS_EVENT_AUTH);
     assert_int_equal(ev.reason, 0x18);
-    expect_describe(&ev, "authentication: continue authentication (0x18)");
+    expect_describe(c, &ev, "authentication: continue authentication (0x18)");
     assert_int_equal(mqttas_auth(c, 46, 0x18, NULL, 0), MQTTAS_OK);
     expect_tx(c, 46, BYTES(0xF0, 2, 0x18, 0));
 
@@ -1194,7 +1195,7 @@ static void test_session_5_properties(void **state)
     next_event(c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
     assert_int_equal(ev.lost, MQTTAS_LOST_SERVER_DISCONNECT);
     assert_int_equal(ev.reason, 0x8B);
-    expect_describe(&ev,
+    expect_describe(c, &ev,
                     "connection lost: broker closed the connection: server shutting down (0x8b)");
     assert_int_equal(state_of(c), MQTTAS_STATE_DISCONNECTED);
 
@@ -1230,7 +1231,7 @@ static void test_refused_311(void **state)
     assert_int_equal(ev.lost, MQTTAS_LOST_REFUSED);
     assert_int_equal(ev.version, MQTTAS_VERSION_311);
     assert_int_equal(ev.reason, 5);
-    expect_describe(&ev,
+    expect_describe(f->c, &ev,
                     "connection lost: broker refused the connection: not authorised (CONNACK 5)");
     assert_int_equal(state_of(f->c), MQTTAS_STATE_DISCONNECTED);
     fixture_free(f);
@@ -1250,16 +1251,14 @@ static void test_reconnect_causes(void **state)
     mqttas_reconnect *rc = (mqttas_reconnect *)mem;
     mqttas_reconnect_policy p;
     mqttas_reconnect_action act;
-    mqttas_reconnect_cause cause = MQTTAS_RECONNECT_CAUSE_PLANNED;
+    mqttas_reconnect_cause cause = ev.cause;
     mqttas_reconnect_stats st;
     /* The refusal was failure 1: backoff 1000 (2), 2000, 4000, 8000. */
     uint32_t t = 0, want[4] = {1000, 2000, 4000, 8000};
     int i;
     (void)state;
-    assert_int_equal(mqttas_reconnect_cause_of(&ev, &cause), MQTTAS_OK);
     assert_int_equal(cause, MQTTAS_RECONNECT_CAUSE_PERMANENT);
     assert_string_equal(mqttas_reconnect_cause_str(cause), "permanent refusal");
-    assert_int_equal(mqttas_reconnect_cause_of(NULL, &cause), MQTTAS_ERR_NULL_POINTER);
 
     assert_int_equal(mqttas_reconnect_policy_default(&p), MQTTAS_OK);
     assert_int_equal(p.stable_ms, 60000);
@@ -1323,7 +1322,7 @@ static void test_protocol_error(void **state)
     assert_int_equal(ev.lost, MQTTAS_LOST_PROTOCOL);
     assert_int_equal(ev.protocol_error, MQTTAS_PROTOCOL_INVALID_FLAGS);
     assert_int_equal(ev.reason, 0x81);
-    expect_describe(&ev, "connection lost: broker broke the protocol: invalid fixed header flags");
+    expect_describe(f->c, &ev, "connection lost: broker broke the protocol: invalid fixed header flags");
     fixture_free(f);
 
     /* A SUBSCRIBE from the broker: detail carries the packet type. */
@@ -1335,7 +1334,7 @@ static void test_protocol_error(void **state)
     assert_int_equal(ev.lost, MQTTAS_LOST_PROTOCOL);
     assert_int_equal(ev.protocol_error, MQTTAS_PROTOCOL_UNEXPECTED_PACKET);
     assert_int_equal(ev.protocol_detail, 8);
-    expect_describe(&ev, "connection lost: broker broke the protocol: packet a server must not "
+    expect_describe(f->c, &ev, "connection lost: broker broke the protocol: packet a server must not "
                          "send (0x08)");
     fixture_free(f);
 }
@@ -1361,13 +1360,14 @@ static void test_server_disconnect_and_version_refusal(void **state)
     next_event(f->c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
     assert_int_equal(ev.lost, MQTTAS_LOST_SERVER_DISCONNECT);
     assert_int_equal(ev.reason, 0x89);
+    assert_int_equal(ev.cause, MQTTAS_RECONNECT_CAUSE_BACK_OFF);
     assert_int_equal(ev.properties_len, 7);
     assert_int_equal(mqttas_property_next(ev.properties, ev.properties_len, &cursor, &p),
                      MQTTAS_OK);
     assert_int_equal(p.id, 0x1F);
     assert_int_equal(p.data_len, 4);
     assert_memory_equal(p.data, "busy", 4);
-    expect_describe(&ev, "connection lost: broker closed the connection: server busy (0x89): "
+    expect_describe(f->c, &ev, "connection lost: broker closed the connection: server busy (0x89): "
                          "\"busy\"");
     expect_no_tx(f->c, 3);
     fixture_free(f);
@@ -1381,7 +1381,7 @@ static void test_server_disconnect_and_version_refusal(void **state)
     assert_int_equal(ev.lost, MQTTAS_LOST_PROTOCOL);
     assert_int_equal(ev.protocol_error, MQTTAS_PROTOCOL_UNEXPECTED_PACKET);
     assert_int_equal(ev.protocol_detail, 14);
-    expect_describe(&ev, "connection lost: broker sent DISCONNECT, which MQTT 3.1.1 does not "
+    expect_describe(f->c, &ev, "connection lost: broker sent DISCONNECT, which MQTT 3.1.1 does not "
                          "define: packet a server must not send (0x0e)");
     fixture_free(f);
 
@@ -1395,7 +1395,7 @@ static void test_server_disconnect_and_version_refusal(void **state)
     assert_int_equal(ev.lost, MQTTAS_LOST_REFUSED);
     assert_int_equal(ev.version, MQTTAS_VERSION_5);
     assert_int_equal(ev.reason, 0x84);
-    expect_describe(&ev, "connection lost: broker does not support MQTT 5.0: connection "
+    expect_describe(f->c, &ev, "connection lost: broker does not support MQTT 5.0: connection "
                          "refused, unsupported protocol version (0x84)");
     expect_no_tx(f->c, 2);
     fixture_free(f);
@@ -1428,7 +1428,8 @@ static void test_link_down_resends(void **state)
     assert_int_equal(mqttas_handle_link_down(c, 20), MQTTAS_OK);
     next_event(c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
     assert_int_equal(ev.lost, MQTTAS_LOST_LINK_DOWN);
-    expect_describe(&ev, "connection lost: link down");
+    assert_int_equal(ev.cause, MQTTAS_RECONNECT_CAUSE_OUTAGE);
+    expect_describe(c, &ev, "connection lost: link down");
     assert_int_equal(state_of(c), MQTTAS_STATE_DISCONNECTED);
     assert_int_equal(mqttas_pending_publications(c, &pending), MQTTAS_OK);
     assert_int_equal(pending, 2);
@@ -1493,7 +1494,7 @@ static void test_time_wraparound(void **state)
     next_event(c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
     assert_int_equal(ev.lost, MQTTAS_LOST_TIMEOUT);
     assert_int_equal(ev.awaited, MQTTAS_AWAITED_CONNACK);
-    expect_describe(&ev, "connection lost: no ConnAck within response_time");
+    expect_describe(c, &ev, "connection lost: no ConnAck within response_time");
 
     /* Connected just before the wrap: the ping is due a second later, past
      * it; the PINGRESP timeout then follows the same clock. */
@@ -1573,7 +1574,7 @@ static void test_chunked_message(void **state)
                 assert_int_equal(ev.packet_id, 9);
                 assert_int_equal(ev.qos, 1);
                 assert_memory_equal(ev.topic, "big", 3);
-                assert_int_equal(mqttas_event_describe(&ev, text, sizeof text, NULL), MQTTAS_OK);
+                assert_int_equal(mqttas_event_describe(c, &ev, text, sizeof text, NULL), MQTTAS_OK);
                 assert_string_equal(text, "message on \"big\": 200 bytes in chunks, QoS 1");
             } else if (ev.kind == MQTTAS_EVENT_MESSAGE_CHUNK) {
                 assert_true(got_len + ev.payload_len <= sizeof got);
@@ -1638,7 +1639,7 @@ static void test_skipped_message(void **state)
             assert_int_equal(ev.packet_id, 9);
             assert_int_equal(ev.topic_len, 3);
             assert_memory_equal(ev.topic, "big", 3);
-            assert_int_equal(mqttas_event_describe(&ev, text, sizeof text, NULL), MQTTAS_OK);
+            assert_int_equal(mqttas_event_describe(c, &ev, text, sizeof text, NULL), MQTTAS_OK);
             assert_string_equal(text, "message on \"big\" skipped: 210 bytes, above the "
                                       "maximum packet size (100), QoS 1");
         }
@@ -1781,29 +1782,37 @@ static void test_outbound_topic_alias(void **state)
 
 static void test_event_describe_buffers(void **state)
 {
+    fixture *f = fixture_new(MQTTAS_VERSION_311, 256, 256, 1024);
+    mqttas_client *c = f->c;
     mqttas_event ev;
     char buf[16];
     size_t n = 0;
     (void)state;
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
     memset(&ev, 0, sizeof ev);
-    assert_int_equal(mqttas_event_describe(NULL, buf, sizeof buf, &n), MQTTAS_ERR_NULL_POINTER);
-    assert_int_equal(mqttas_event_describe(&ev, NULL, 5, &n), MQTTAS_ERR_NULL_POINTER);
-    assert_int_equal(mqttas_event_describe(&ev, buf, sizeof buf, &n), MQTTAS_OK);
+    assert_int_equal(mqttas_event_describe(NULL, &ev, buf, sizeof buf, &n), MQTTAS_ERR_NULL_POINTER);
+    assert_int_equal(mqttas_event_describe(c, NULL, buf, sizeof buf, &n), MQTTAS_ERR_NULL_POINTER);
+    assert_int_equal(mqttas_event_describe(c, &ev, NULL, 5, &n), MQTTAS_ERR_NULL_POINTER);
+    assert_int_equal(mqttas_event_describe(c, &ev, buf, sizeof buf, &n), MQTTAS_OK);
     assert_string_equal(buf, "no event");
     assert_int_equal(n, 8);
+    /* A lost connection is told from the client's record, whatever the
+     * event's fields say: before any loss there is none. */
     ev.kind = MQTTAS_EVENT_CONNECTION_LOST;
     ev.lost = MQTTAS_LOST_LINK_DOWN;
-    assert_int_equal(mqttas_event_describe(&ev, buf, 8, &n), MQTTAS_ERR_BUFFER_TOO_SMALL);
+    assert_int_equal(mqttas_event_describe(c, &ev, buf, sizeof buf, NULL), MQTTAS_OK);
+    assert_string_equal(buf, "connection lost");
+    connect_311(c, 0);
+    assert_int_equal(mqttas_handle_link_down(c, 1), MQTTAS_OK);
+    next_event(c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
+    assert_int_equal(mqttas_event_describe(c, &ev, buf, 8, &n), MQTTAS_ERR_BUFFER_TOO_SMALL);
     assert_string_equal(buf, "connect");
     assert_int_equal(n, strlen("connection lost: link down"));
-    assert_int_equal(mqttas_event_describe(&ev, NULL, 0, &n), MQTTAS_ERR_BUFFER_TOO_SMALL);
+    assert_int_equal(mqttas_event_describe(c, &ev, NULL, 0, &n), MQTTAS_ERR_BUFFER_TOO_SMALL);
     assert_int_equal(n, strlen("connection lost: link down"));
     /* Values no event carries are described, not trusted. */
-    ev.lost = 99;
-    assert_int_equal(mqttas_event_describe(&ev, buf, sizeof buf, NULL), MQTTAS_OK);
-    assert_string_equal(buf, "connection lost");
     ev.kind = 1234;
-    assert_int_equal(mqttas_event_describe(&ev, buf, sizeof buf, NULL), MQTTAS_OK);
+    assert_int_equal(mqttas_event_describe(c, &ev, buf, sizeof buf, NULL), MQTTAS_OK);
     assert_string_equal(buf, "unknown event");
     ev.kind = MQTTAS_EVENT_MESSAGE;
     ev.topic = "\xff/a";
@@ -1811,9 +1820,13 @@ static void test_event_describe_buffers(void **state)
     ev.payload_len = 2;
     {
         char big[64];
-        assert_int_equal(mqttas_event_describe(&ev, big, sizeof big, NULL), MQTTAS_OK);
+        assert_int_equal(mqttas_event_describe(c, &ev, big, sizeof big, NULL), MQTTAS_OK);
         assert_string_equal(big, "message on \"\xef\xbf\xbd/a\": 2 bytes, QoS 0");
     }
+    /* Without a client, nothing. */
+    assert_int_equal(mqttas_client_deinit(c), MQTTAS_OK);
+    assert_int_equal(mqttas_event_describe(c, &ev, buf, sizeof buf, NULL), MQTTAS_ERR_NOT_INITIALIZED);
+    fixture_free(f);
 }
 
 int main(void)
