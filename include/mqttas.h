@@ -1209,7 +1209,8 @@ mqttas_result mqttas_poll_event(struct mqttas_client *client,
 // `message on "a/b": 5 bytes, QoS 1` or `connection lost: broker refused
 // the connection: not authorised (CONNACK 5)`, into `buf`. A
 // `MQTTAS_EVENT_CONNECTION_LOST` is told from the client's own record of
-// its last lost connection, every other event from its fields.
+// its last lost connection (`mqttas_lost_describe`), every other event
+// from its fields.
 //
 // The text is NUL-terminated whenever `buf_len > 0`. `*out_len` (when
 // `out_len` is not NULL) receives the length of the whole text without the
@@ -1229,6 +1230,21 @@ mqttas_result mqttas_event_describe(const struct mqttas_client *client,
                                     char *buf,
                                     size_t buf_len,
                                     size_t *out_len);
+
+// Why the client's last connection was lost, in one sentence, e.g.
+// `broker refused the connection: not authorised (CONNACK 5)` or `broker
+// closed the connection: server busy (0x89): "try later"` (a 5.0
+// broker's reason string quoted), into `buf`: the text of the last
+// `MQTTAS_EVENT_CONNECTION_LOST` without its `connection lost: `. Empty
+// before the first loss. Text conventions of `mqttas_event_describe`.
+//
+// # Safety
+// `client` as for every call; `buf` points to `buf_len` writable bytes;
+// `out_len` is NULL or writable.
+mqttas_result mqttas_lost_describe(const struct mqttas_client *client,
+                                   char *buf,
+                                   size_t buf_len,
+                                   size_t *out_len);
 
 // When `mqttas_handle_timeout` must be called next: `*out_has` is false
 // when no timer runs, else `*out_deadline` is the tick (milliseconds, the

@@ -654,8 +654,9 @@ static mp_obj_t client_next_event(mp_obj_t self_in) {
         case MQTTAS_EVENT_CONNECTION_LOST: {
             char text[256];
             size_t len = 0;
-            // A cut sentence is still a sentence: BUFFER_TOO_SMALL is fine.
-            mqttas_event_describe(self->client, &e, text, sizeof(text), &len);
+            // Why, in the core's words (without "connection lost: "); a
+            // cut sentence is still a sentence: BUFFER_TOO_SMALL is fine.
+            mqttas_lost_describe(self->client, text, sizeof(text), &len);
             mp_obj_t t[] = {
                 k,
                 MP_OBJ_NEW_SMALL_INT(e.lost),

@@ -59,7 +59,9 @@ Events (topics and payloads are bytes, props a dict or None):
     (UNSUBSCRIBED, pid, codes, props)
     (AUTH, reason, props)
     (LOST, why, reason, text, cause, props)
-                                         why: LOST_*; text: the whole story;
+                                         why: LOST_*; text: the whole story
+                                         (mqttas_lost_describe: "broker
+                                         refused the connection: ...");
                                          cause: CAUSE_*, for Reconnect;
                                          props: a 5.0 broker DISCONNECT's
                                          properties (None otherwise)
@@ -341,7 +343,7 @@ for _name, _args in (
     ("mqttas_poll_event", [_P, ctypes.POINTER(_Event)]),
     ("mqttas_poll_deadline", [_P, ctypes.POINTER(ctypes.c_bool), ctypes.POINTER(ctypes.c_uint32)]),
     ("mqttas_config_default", [ctypes.POINTER(_Config)]),
-    ("mqttas_event_describe", [_P, ctypes.POINTER(_Event), ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
+    ("mqttas_lost_describe", [_P, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
     ("mqttas_property_next", [_u8p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(_Property)]),
 ):
     _f = getattr(_lib, _name)
@@ -724,7 +726,8 @@ class Client:
         if k == MSG_SKIPPED:
             return (k, _at(e.topic, e.topic_len), e.total_len, e.limit, e.qos, e.packet_id)
         if k == LOST:
-            _lib.mqttas_event_describe(self._client, ctypes.byref(e), self._text, len(self._text), None)
+            # Why, in the core's words (without "connection lost: ").
+            _lib.mqttas_lost_describe(self._client, self._text, len(self._text), None)
             return (k, e.lost, e.reason, self._text.value.decode("utf-8", "replace"), e.cause,
                     _props_out(e.properties, e.properties_len))
         return (k,)

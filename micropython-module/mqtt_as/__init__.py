@@ -277,8 +277,6 @@ class MQTTClient:
             why = ev[3]
             if ev[1] == _mqttas.LOST_LINK_DOWN and self._lost_why:
                 why = self._lost_why
-            elif why.startswith("connection lost: "):
-                why = why[17:]
             self._why = why
             self._on_lost(why)
         elif k == _mqttas.DISCONNECTED:

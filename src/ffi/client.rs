@@ -29,8 +29,8 @@ pub struct mqttas_client {
 }
 
 /// What a client's storage holds: the session, and why its last connection
-/// was lost (the text of a `MQTTAS_EVENT_CONNECTION_LOST` for
-/// `mqttas_event_describe`).
+/// was lost (the text of `mqttas_lost_describe`, and of a
+/// `MQTTAS_EVENT_CONNECTION_LOST` for `mqttas_event_describe`).
 pub(crate) struct ClientState {
     client: Client<'static>,
     lost: Option<LostReason>,
@@ -779,7 +779,8 @@ pub unsafe extern "C" fn mqttas_poll_event(
 /// `message on "a/b": 5 bytes, QoS 1` or `connection lost: broker refused
 /// the connection: not authorised (CONNACK 5)`, into `buf`. A
 /// `MQTTAS_EVENT_CONNECTION_LOST` is told from the client's own record of
-/// its last lost connection, every other event from its fields.
+/// its last lost connection (`mqttas_lost_describe`), every other event
+/// from its fields.
 ///
 /// The text is NUL-terminated whenever `buf_len > 0`. `*out_len` (when
 /// `out_len` is not NULL) receives the length of the whole text without the
@@ -814,12 +815,33 @@ pub unsafe extern "C" fn mqttas_event_describe(
     unsafe { describe_client(client, buf, buf_len, out_len, text) }
 }
 
+/// Why the client's last connection was lost, in one sentence, e.g.
+/// `broker refused the connection: not authorised (CONNACK 5)` or `broker
+/// closed the connection: server busy (0x89): "try later"` (a 5.0
+/// broker's reason string quoted), into `buf`: the text of the last
+/// `MQTTAS_EVENT_CONNECTION_LOST` without its `connection lost: `. Empty
+/// before the first loss. Text conventions of `mqttas_event_describe`.
+///
+/// # Safety
+/// `client` as for every call; `buf` points to `buf_len` writable bytes;
+/// `out_len` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_lost_describe(
+    client: *const mqttas_client,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> mqttas_result {
+    let text = |s: &ClientState, w: &mut CBuf<'_>| s.lost_text(w, "");
+    // SAFETY: forwarded from the caller.
+    unsafe { describe_client(client, buf, buf_len, out_len, text) }
+}
+
 /// The text `f` writes about the client in `c` into `buf`, with the
 /// conventions of every `*_describe` function.
 ///
 /// # Safety
-/// `c` as for every call; `buf` points to `buf_len` writable bytes;
-/// `out_len` is NULL or writable.
+/// As for `mqttas_lost_describe`.
 unsafe fn describe_client(
     c: *const mqttas_client,
     buf: *mut c_char,

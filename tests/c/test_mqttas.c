@@ -204,14 +204,22 @@ static void expect_no_event(mqttas_client *c)
     next_event(c, &ev, MQTTAS_EVENT_NONE);
 }
 
-/* The sentence for `ev`, the last event of `c`. */
+/* The sentence for `ev`, the last event of `c`; for a lost connection
+ * mqttas_lost_describe is the same without "connection lost: ". */
 static void expect_describe(const mqttas_client *c, const mqttas_event *ev, const char *text)
 {
+    static const char lost[] = "connection lost: ";
     char buf[256];
     size_t n = 0;
     assert_int_equal(mqttas_event_describe(c, ev, buf, sizeof buf, &n), MQTTAS_OK);
     assert_string_equal(buf, text);
     assert_int_equal(n, strlen(text));
+    if (ev->kind == MQTTAS_EVENT_CONNECTION_LOST) {
+        assert_memory_equal(text, lost, sizeof lost - 1);
+        assert_int_equal(mqttas_lost_describe(c, buf, sizeof buf, &n), MQTTAS_OK);
+        assert_string_equal(buf, text + sizeof lost - 1);
+        assert_int_equal(n, strlen(text + sizeof lost - 1));
+    }
 }
 
 static mqttas_conn_state state_of(const mqttas_client *c)
@@ -1802,6 +1810,10 @@ static void test_event_describe_buffers(void **state)
     ev.lost = MQTTAS_LOST_LINK_DOWN;
     assert_int_equal(mqttas_event_describe(c, &ev, buf, sizeof buf, NULL), MQTTAS_OK);
     assert_string_equal(buf, "connection lost");
+    n = 99;
+    assert_int_equal(mqttas_lost_describe(c, buf, sizeof buf, &n), MQTTAS_OK);
+    assert_string_equal(buf, "");
+    assert_int_equal(n, 0);
     connect_311(c, 0);
     assert_int_equal(mqttas_handle_link_down(c, 1), MQTTAS_OK);
     next_event(c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
@@ -1810,6 +1822,10 @@ static void test_event_describe_buffers(void **state)
     assert_int_equal(n, strlen("connection lost: link down"));
     assert_int_equal(mqttas_event_describe(c, &ev, NULL, 0, &n), MQTTAS_ERR_BUFFER_TOO_SMALL);
     assert_int_equal(n, strlen("connection lost: link down"));
+    assert_int_equal(mqttas_lost_describe(c, buf, 5, &n), MQTTAS_ERR_BUFFER_TOO_SMALL);
+    assert_string_equal(buf, "link");
+    assert_int_equal(n, strlen("link down"));
+    assert_int_equal(mqttas_lost_describe(c, NULL, 3, &n), MQTTAS_ERR_NULL_POINTER);
     /* Values no event carries are described, not trusted. */
     ev.kind = 1234;
     assert_int_equal(mqttas_event_describe(c, &ev, buf, sizeof buf, NULL), MQTTAS_OK);
@@ -1826,6 +1842,7 @@ static void test_event_describe_buffers(void **state)
     /* Without a client, nothing. */
     assert_int_equal(mqttas_client_deinit(c), MQTTAS_OK);
     assert_int_equal(mqttas_event_describe(c, &ev, buf, sizeof buf, NULL), MQTTAS_ERR_NOT_INITIALIZED);
+    assert_int_equal(mqttas_lost_describe(c, buf, sizeof buf, NULL), MQTTAS_ERR_NOT_INITIALIZED);
     fixture_free(f);
 }
 
