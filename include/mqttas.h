@@ -111,6 +111,23 @@
 // Shared subscription available (byte).
 #define MQTTAS_PROP_SHARED_SUBSCRIPTION_AVAILABLE 42
 
+// `mqttas_property.kind`: not a property (`id` 0).
+#define MQTTAS_PROPERTY_KIND_NONE 0
+
+// `mqttas_property.kind`: an integer in `value` (a byte, two byte, four
+// byte or variable byte integer property).
+#define MQTTAS_PROPERTY_KIND_INTEGER 1
+
+// `mqttas_property.kind`: a UTF-8 string in `data`/`data_len`.
+#define MQTTAS_PROPERTY_KIND_STRING 2
+
+// `mqttas_property.kind`: binary data in `data`/`data_len`.
+#define MQTTAS_PROPERTY_KIND_BINARY 3
+
+// `mqttas_property.kind`: a user property, its name in `data`/`data_len`
+// and its value in `data2`/`data2_len`.
+#define MQTTAS_PROPERTY_KIND_STRING_PAIR 4
+
 // Bytes of a frame that are not payload (header and CRC): a DATA frame
 // carries at most `mtu - MQTTAS_RADIO_OVERHEAD` stream bytes, and the
 // transmit and receive buffers must each hold at least that many
@@ -699,14 +716,19 @@ typedef struct mqttas_qos2_stats {
 // One MQTT 5.0 property.
 //
 // Which fields matter depends on `id` (one of the `MQTTAS_PROP_*`
-// values): integer properties use `value`; string and binary properties use
-// `data`/`data_len` (strings are UTF-8, not NUL-terminated); a user
-// property uses `data` for its name and `data2` for its value. Unused
-// fields are 0 / NULL.
+// values), and `kind` says which: integer properties use `value`; string
+// and binary properties use `data`/`data_len` (strings are UTF-8, not
+// NUL-terminated); a user property uses `data` for its name and `data2`
+// for its value. Unused fields are 0 / NULL.
 typedef struct mqttas_property {
   // Property identifier, `MQTTAS_PROP_*`; 0 when
   // `mqttas_property_next` has no more.
   uint8_t id;
+  // Which fields hold the value, `MQTTAS_PROPERTY_KIND_*`: set by
+  // `mqttas_property_next` from the identifier, so that a reader needs
+  // no table of identifiers. Ignored in properties given to the library
+  // (the identifier decides; leave it 0).
+  uint8_t kind;
   // Value of a byte, two byte, four byte or variable byte integer property.
   uint32_t value;
   // String or binary data; the name of a user property.

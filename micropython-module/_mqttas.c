@@ -47,16 +47,6 @@
 
 #include "mqttas.h"
 
-// Property identifiers whose value is text or binary data; the others are
-// integers, and 0x26 is a name/value pair.
-static bool prop_is_string(uint8_t id) {
-    return id == 0x03 || id == 0x08 || id == 0x12 || id == 0x15 || id == 0x1A || id == 0x1C || id == 0x1F;
-}
-
-static bool prop_is_binary(uint8_t id) {
-    return id == 0x09 || id == 0x16;
-}
-
 typedef struct _client_obj_t {
     mp_obj_base_t base;
     // The client state, aligned inside `storage`.
@@ -212,19 +202,24 @@ static mp_obj_t props_to(const uint8_t *raw, size_t len) {
     mqttas_property p;
     while (mqttas_property_next(raw, len, &cursor, &p) == MQTTAS_OK && p.id != 0) {
         mp_obj_t key = MP_OBJ_NEW_SMALL_INT(p.id);
-        if (p.id == MQTTAS_PROP_USER_PROPERTY) {
-            if (users == MP_OBJ_NULL) {
-                users = mp_obj_new_dict(0);
-                mp_obj_dict_store(d, key, users);
-            }
-            mp_obj_dict_store(users, mp_obj_new_str((const char *)p.data, p.data_len),
-                mp_obj_new_str((const char *)p.data2, p.data2_len));
-        } else if (prop_is_string(p.id)) {
-            mp_obj_dict_store(d, key, mp_obj_new_str((const char *)p.data, p.data_len));
-        } else if (prop_is_binary(p.id)) {
-            mp_obj_dict_store(d, key, mp_obj_new_bytes(p.data, p.data_len));
-        } else {
-            mp_obj_dict_store(d, key, mp_obj_new_int_from_uint(p.value));
+        switch (p.kind) {
+            case MQTTAS_PROPERTY_KIND_STRING_PAIR:
+                if (users == MP_OBJ_NULL) {
+                    users = mp_obj_new_dict(0);
+                    mp_obj_dict_store(d, key, users);
+                }
+                mp_obj_dict_store(users, mp_obj_new_str((const char *)p.data, p.data_len),
+                    mp_obj_new_str((const char *)p.data2, p.data2_len));
+                break;
+            case MQTTAS_PROPERTY_KIND_STRING:
+                mp_obj_dict_store(d, key, mp_obj_new_str((const char *)p.data, p.data_len));
+                break;
+            case MQTTAS_PROPERTY_KIND_BINARY:
+                mp_obj_dict_store(d, key, mp_obj_new_bytes(p.data, p.data_len));
+                break;
+            default:
+                mp_obj_dict_store(d, key, mp_obj_new_int_from_uint(p.value));
+                break;
         }
     }
     return d;

@@ -150,11 +150,13 @@ MAX_SUBSCRIPTIONS = 16
 # Frame bytes that are not payload (MQTTAS_RADIO_OVERHEAD).
 RADIO_OVERHEAD = 11
 
-# Property identifiers whose value is text or binary data; the others are
-# integers, and 0x26 is a name/value pair.
-_STRING_IDS = (0x03, 0x08, 0x12, 0x15, 0x1A, 0x1C, 0x1F)
-_BINARY_IDS = (0x09, 0x16)
+# MQTTAS_PROP_USER_PROPERTY: given as a dict or a list of pairs.
 _USER_PROPERTY = 0x26
+# The kind of a property's value (MQTTAS_PROPERTY_KIND_*), set by the
+# library when it reads one.
+_KIND_STRING = 2
+_KIND_BINARY = 3
+_KIND_STRING_PAIR = 4
 
 _u8p = ctypes.POINTER(ctypes.c_uint8)
 
@@ -206,6 +208,7 @@ class _Qos2Stats(ctypes.Structure):
 class _Property(ctypes.Structure):
     _fields_ = [
         ("id", ctypes.c_uint8),
+        ("kind", ctypes.c_uint8),
         ("value", ctypes.c_uint32),
         ("data", _u8p),
         ("data_len", ctypes.c_size_t),
@@ -438,15 +441,15 @@ class _Props:
     def _pair(self, k, v):
         d, n = self._data(k, "user property name")
         d2, n2 = self._data(v, "user property value")
-        return _Property(_USER_PROPERTY, 0, d, n, d2, n2)
+        return _Property(id=_USER_PROPERTY, data=d, data_len=n, data2=d2, data2_len=n2)
 
     def _one(self, pid, value):
         if isinstance(value, bool) or isinstance(value, int):
             if not 0 <= int(value) <= 0xFFFFFFFF:
                 raise ValueError("property 0x%02x: %d out of range" % (pid, value))
-            return _Property(pid, int(value), None, 0, None, 0)
+            return _Property(id=pid, value=int(value))
         d, n = self._data(value, "property 0x%02x" % pid)
-        return _Property(pid, 0, d, n, None, 0)
+        return _Property(id=pid, data=d, data_len=n)
 
     def ptr(self):
         return self.array
@@ -460,13 +463,13 @@ def _props_out(ptr, n):
     cursor = ctypes.c_size_t(0)
     p = _Property()
     while _lib.mqttas_property_next(ptr, n, ctypes.byref(cursor), ctypes.byref(p)) == 0 and p.id:
-        if p.id == _USER_PROPERTY:
-            users = out.setdefault(_USER_PROPERTY, {})
+        if p.kind == _KIND_STRING_PAIR:
+            users = out.setdefault(p.id, {})
             k = ctypes.string_at(p.data, p.data_len).decode()
             users[k] = ctypes.string_at(p.data2, p.data2_len).decode()
-        elif p.id in _STRING_IDS:
+        elif p.kind == _KIND_STRING:
             out[p.id] = ctypes.string_at(p.data, p.data_len).decode()
-        elif p.id in _BINARY_IDS:
+        elif p.kind == _KIND_BINARY:
             out[p.id] = ctypes.string_at(p.data, p.data_len)
         else:
             out[p.id] = p.value

@@ -69,19 +69,37 @@ pub const MQTTAS_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE: u8 = 0x29;
 /// Shared subscription available (byte).
 pub const MQTTAS_PROP_SHARED_SUBSCRIPTION_AVAILABLE: u8 = 0x2A;
 
+/// `mqttas_property.kind`: not a property (`id` 0).
+pub const MQTTAS_PROPERTY_KIND_NONE: u8 = 0;
+/// `mqttas_property.kind`: an integer in `value` (a byte, two byte, four
+/// byte or variable byte integer property).
+pub const MQTTAS_PROPERTY_KIND_INTEGER: u8 = 1;
+/// `mqttas_property.kind`: a UTF-8 string in `data`/`data_len`.
+pub const MQTTAS_PROPERTY_KIND_STRING: u8 = 2;
+/// `mqttas_property.kind`: binary data in `data`/`data_len`.
+pub const MQTTAS_PROPERTY_KIND_BINARY: u8 = 3;
+/// `mqttas_property.kind`: a user property, its name in `data`/`data_len`
+/// and its value in `data2`/`data2_len`.
+pub const MQTTAS_PROPERTY_KIND_STRING_PAIR: u8 = 4;
+
 /// One MQTT 5.0 property.
 ///
 /// Which fields matter depends on `id` (one of the `MQTTAS_PROP_*`
-/// values): integer properties use `value`; string and binary properties use
-/// `data`/`data_len` (strings are UTF-8, not NUL-terminated); a user
-/// property uses `data` for its name and `data2` for its value. Unused
-/// fields are 0 / NULL.
+/// values), and `kind` says which: integer properties use `value`; string
+/// and binary properties use `data`/`data_len` (strings are UTF-8, not
+/// NUL-terminated); a user property uses `data` for its name and `data2`
+/// for its value. Unused fields are 0 / NULL.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct mqttas_property {
     /// Property identifier, `MQTTAS_PROP_*`; 0 when
     /// `mqttas_property_next` has no more.
     pub id: u8,
+    /// Which fields hold the value, `MQTTAS_PROPERTY_KIND_*`: set by
+    /// `mqttas_property_next` from the identifier, so that a reader needs
+    /// no table of identifiers. Ignored in properties given to the library
+    /// (the identifier decides; leave it 0).
+    pub kind: u8,
     /// Value of a byte, two byte, four byte or variable byte integer property.
     pub value: u32,
     /// String or binary data; the name of a user property.
@@ -97,6 +115,7 @@ pub struct mqttas_property {
 impl mqttas_property {
     const NONE: mqttas_property = mqttas_property {
         id: 0,
+        kind: MQTTAS_PROPERTY_KIND_NONE,
         value: 0,
         data: ptr::null(),
         data_len: 0,
@@ -111,15 +130,21 @@ fn to_c(p: &Property<'_>) -> mqttas_property {
         id: p.id(),
         ..mqttas_property::NONE
     };
-    let (data, data2): (&[u8], Option<&[u8]>) = match p.value() {
+    let (kind, data, data2): (u8, &[u8], Option<&[u8]>) = match p.value() {
         PropertyValue::Integer(n) => {
+            c.kind = MQTTAS_PROPERTY_KIND_INTEGER;
             c.value = n;
             return c;
         }
-        PropertyValue::String(s) => (s.as_bytes(), None),
-        PropertyValue::Binary(b) => (b, None),
-        PropertyValue::StringPair(k, v) => (k.as_bytes(), Some(v.as_bytes())),
+        PropertyValue::String(s) => (MQTTAS_PROPERTY_KIND_STRING, s.as_bytes(), None),
+        PropertyValue::Binary(b) => (MQTTAS_PROPERTY_KIND_BINARY, b, None),
+        PropertyValue::StringPair(k, v) => (
+            MQTTAS_PROPERTY_KIND_STRING_PAIR,
+            k.as_bytes(),
+            Some(v.as_bytes()),
+        ),
     };
+    c.kind = kind;
     (c.data, c.data_len) = (data.as_ptr(), data.len());
     if let Some(v) = data2 {
         (c.data2, c.data2_len) = (v.as_ptr(), v.len());
@@ -314,6 +339,17 @@ mod tests {
                 ),
                 (p.id, p.value, p.data, p.data_len, p.data2, p.data2_len)
             );
+            // The kind read back says which fields hold the value.
+            let want = match PropertyKind::of(id) {
+                Some(PropertyKind::String) => MQTTAS_PROPERTY_KIND_STRING,
+                Some(PropertyKind::Binary) => MQTTAS_PROPERTY_KIND_BINARY,
+                Some(PropertyKind::StringPair) => MQTTAS_PROPERTY_KIND_STRING_PAIR,
+                _ => MQTTAS_PROPERTY_KIND_INTEGER,
+            };
+            assert_eq!(back.kind, want, "{id:#04x}");
+            // The kind given is ignored: the identifier decides.
+            let odd = mqttas_property { kind: 77, ..p };
+            assert_eq!(to_c(&unsafe { from_c(&odd) }.unwrap()).kind, want);
         }
         assert_eq!(known, 27);
         let bad = [0xffu8];

@@ -1059,6 +1059,7 @@ static void test_session_5_properties(void **state)
     cursor = 0;
     assert_int_equal(mqttas_property_next(ev.properties, ev.properties_len, &cursor, &p), MQTTAS_OK);
     assert_int_equal(p.id, MQTTAS_PROP_ASSIGNED_CLIENT_IDENTIFIER);
+    assert_int_equal(p.kind, MQTTAS_PROPERTY_KIND_STRING);
     assert_int_equal(p.data_len, 4);
     assert_memory_equal(p.data, "asgn", 4);
     assert_int_equal(mqttas_property_next(ev.properties, ev.properties_len, &cursor, &p), MQTTAS_OK);
@@ -1066,6 +1067,7 @@ static void test_session_5_properties(void **state)
     assert_memory_equal(p.data, "ok", 2);
     assert_int_equal(mqttas_property_next(ev.properties, ev.properties_len, &cursor, &p), MQTTAS_OK);
     assert_int_equal(p.id, MQTTAS_PROP_MAXIMUM_QOS);
+    assert_int_equal(p.kind, MQTTAS_PROPERTY_KIND_INTEGER);
     assert_int_equal(p.value, 1);
     assert_null(p.data);
     assert_int_equal(mqttas_property_next(ev.properties, ev.properties_len, &cursor, &p), MQTTAS_OK);
@@ -1073,6 +1075,7 @@ static void test_session_5_properties(void **state)
     assert_int_equal(p.value, 0);
     assert_int_equal(mqttas_property_next(ev.properties, ev.properties_len, &cursor, &p), MQTTAS_OK);
     assert_int_equal(p.id, 0);
+    assert_int_equal(p.kind, MQTTAS_PROPERTY_KIND_NONE);
     /* The end stays the end. */
     assert_int_equal(mqttas_property_next(ev.properties, ev.properties_len, &cursor, &p), MQTTAS_OK);
     assert_int_equal(p.id, 0);
@@ -1183,6 +1186,7 @@ static void test_session_5_properties(void **state)
     assert_memory_equal(p.data, "j", 1);
     assert_int_equal(mqttas_property_next(ev.properties, ev.properties_len, &cursor, &p), MQTTAS_OK);
     assert_int_equal(p.id, MQTTAS_PROP_USER_PROPERTY);
+    assert_int_equal(p.kind, MQTTAS_PROPERTY_KIND_STRING_PAIR);
     assert_int_equal(p.data_len, 1);
     assert_memory_equal(p.data, "n", 1);
     assert_int_equal(p.data2_len, 2);
@@ -1373,6 +1377,7 @@ static void test_server_disconnect_and_version_refusal(void **state)
     assert_int_equal(mqttas_property_next(ev.properties, ev.properties_len, &cursor, &p),
                      MQTTAS_OK);
     assert_int_equal(p.id, 0x1F);
+    assert_int_equal(p.kind, MQTTAS_PROPERTY_KIND_STRING);
     assert_int_equal(p.data_len, 4);
     assert_memory_equal(p.data, "busy", 4);
     expect_describe(f->c, &ev, "connection lost: broker closed the connection: server busy (0x89): "
