@@ -1641,6 +1641,17 @@ mqttas_result mqttas_reconnect_poll_deadline(const struct mqttas_reconnect *r,
 mqttas_result mqttas_reconnect_get_stats(const struct mqttas_reconnect *r,
                                          struct mqttas_reconnect_stats *out);
 
+// Whether `code` says that the call's input was wrong, so that the same
+// call fails again however long one waits: a mistake in the arguments
+// (codes 1 to 99), a value MQTT cannot carry (200 to 299), a packet that
+// can never fit (`MQTTAS_ERR_TOO_LARGE`), a configuration out of range
+// (`MQTTAS_ERR_INVALID_CONFIG`). False for `MQTTAS_OK` and for the
+// session's refusals of the moment (not connected, store or transmit
+// buffer full, a feature the broker or the build lacks), which a later
+// call may pass. A binding raises its "bad value" error for these
+// (Python: `ValueError`), so that it needs no table of codes.
+bool mqttas_result_is_bad_input(uint32_t code);
+
 // The text of a result code: a static NUL-terminated string, valid for
 // the life of the program, saying what happened and what to do. Never
 // NULL: an unknown code gives "unknown result code".

@@ -34,8 +34,9 @@
  *   .poll_event() -> None | ("up",) | ("down", reason)   .stats() -> dict
  *   .writable() .readable()   radio_frame_node(frame) -> (node, downlink) | None
  *
- * Errors: ValueError for bad arguments, OSError(code, text) for refusals of
- * the session (not connected, store full, ...), with mqttas_strerror's text.
+ * Errors: ValueError for bad input (mqttas_result_is_bad_input), OSError(code,
+ * text) for refusals of the session (not connected, store full, ...), with
+ * mqttas_strerror's text.
  */
 
 #include <string.h>
@@ -64,16 +65,12 @@ typedef struct _client_obj_t {
 
 // ---- errors ---------------------------------------------------------------
 
-static bool is_value_error(mqttas_result r) {
-    return r < 100 || r >= 200 || r == MQTTAS_ERR_TOO_LARGE || r == MQTTAS_ERR_INVALID_CONFIG;
-}
-
 static void check(mqttas_result r) {
     if (r == MQTTAS_OK) {
         return;
     }
     const char *text = mqttas_strerror(r);
-    if (is_value_error(r)) {
+    if (mqttas_result_is_bad_input(r)) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s"), text);
     }
     mp_obj_t args[2] = {

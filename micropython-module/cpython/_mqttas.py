@@ -93,10 +93,11 @@ The packet radio link (mqttas_radio_*), see class Radio:
     poll_event() -> None, ("up",) or ("down", reason)   stats() -> dict
     writable() readable()   radio_frame_node(frame) -> (node, downlink)
 
-Errors: ValueError(text) for a bad argument (1-99, 200-299) and for
-ERR_TOO_LARGE and ERR_INVALID_CONFIG; OSError(code, text) for refusals of
-the session (NOT_CONNECTED, STORE_FULL, TX_FULL, ...): `args[0]` is the
-mqttas result code. The text is mqttas_strerror's.
+Errors: ValueError(text) for bad input (the codes for which
+mqttas_result_is_bad_input is true: bad arguments, values MQTT cannot
+carry, ERR_TOO_LARGE, ERR_INVALID_CONFIG); OSError(code, text) for
+refusals of the session (NOT_CONNECTED, STORE_FULL, TX_FULL, ...):
+`args[0]` is the mqttas result code. The text is mqttas_strerror's.
 """
 
 import ctypes
@@ -358,6 +359,8 @@ _lib.mqttas_client_align.restype = ctypes.c_size_t
 _lib.mqttas_client_align.argtypes = []
 _lib.mqttas_strerror.restype = ctypes.c_char_p
 _lib.mqttas_strerror.argtypes = [ctypes.c_uint32]
+_lib.mqttas_result_is_bad_input.restype = ctypes.c_bool
+_lib.mqttas_result_is_bad_input.argtypes = [ctypes.c_uint32]
 _lib.mqttas_version.restype = ctypes.c_char_p
 _lib.mqttas_version.argtypes = []
 # Newer than the first header: used when present.
@@ -377,15 +380,11 @@ def strerror(code):
     return _lib.mqttas_strerror(code).decode()
 
 
-def _is_value_error(code):
-    return code < 100 or code >= 200 or code in (ERR_TOO_LARGE, ERR_INVALID_CONFIG)
-
-
 def _check(code):
     if code == 0:
         return
     text = strerror(code)
-    if _is_value_error(code):
+    if _lib.mqttas_result_is_bad_input(code):
         raise ValueError(text)
     # A plain OSError: OSError(code, text) would become a subclass chosen by
     # errno (104 is ConnectionResetError), which these codes are not.

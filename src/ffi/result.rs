@@ -148,6 +148,23 @@ impl From<Error> for mqttas_result {
     }
 }
 
+/// Whether `code` says that the call's input was wrong, so that the same
+/// call fails again however long one waits: a mistake in the arguments
+/// (codes 1 to 99), a value MQTT cannot carry (200 to 299), a packet that
+/// can never fit (`MQTTAS_ERR_TOO_LARGE`), a configuration out of range
+/// (`MQTTAS_ERR_INVALID_CONFIG`). False for `MQTTAS_OK` and for the
+/// session's refusals of the moment (not connected, store or transmit
+/// buffer full, a feature the broker or the build lacks), which a later
+/// call may pass. A binding raises its "bad value" error for these
+/// (Python: `ValueError`), so that it needs no table of codes.
+#[no_mangle]
+pub extern "C" fn mqttas_result_is_bad_input(code: u32) -> bool {
+    // The one place the bands of `mqttas_result` are read as numbers.
+    matches!(code, 1..=99 | 200..=299)
+        || code == MQTTAS_ERR_TOO_LARGE as u32
+        || code == MQTTAS_ERR_INVALID_CONFIG as u32
+}
+
 /// Turn a `Result<(), mqttas_result>` into the code returned to C.
 pub(crate) fn code(r: Result<(), mqttas_result>) -> mqttas_result {
     match r {

@@ -361,6 +361,37 @@ static void test_result_codes_are_fixed(void **state)
     assert_int_equal(MQTTAS_PROP_USER_PROPERTY, 0x26);
 }
 
+/* The caller's mistakes, which no waiting cures, and the session's refusals
+ * of the moment, told apart by name rather than by number. */
+static void test_result_classes(void **state)
+{
+    static const mqttas_result bad[] = {
+        MQTTAS_ERR_NULL_POINTER, MQTTAS_ERR_INVALID_UTF8,  MQTTAS_ERR_TOPIC_ALIAS,
+        MQTTAS_ERR_TOO_LARGE,    MQTTAS_ERR_INVALID_CONFIG, MQTTAS_ERR_STRING_TOO_LONG,
+        MQTTAS_ERR_INVALID_TOPIC, MQTTAS_ERR_ENCODE_OTHER,
+    };
+    static const mqttas_result not_bad[] = {
+        MQTTAS_OK,
+        MQTTAS_ERR_NOT_CONNECTED,
+        MQTTAS_ERR_ALREADY_CONNECTED,
+        MQTTAS_ERR_STORE_FULL,
+        MQTTAS_ERR_TX_FULL,
+        MQTTAS_ERR_TOO_MANY_PENDING,
+        MQTTAS_ERR_QOS_NOT_SUPPORTED,
+        MQTTAS_ERR_RETAIN_NOT_SUPPORTED,
+        MQTTAS_ERR_UNSUPPORTED,
+        MQTTAS_ERR_SESSION_OTHER,
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_true(mqttas_result_is_bad_input(bad[i]));
+    }
+    for (i = 0; i < sizeof not_bad / sizeof not_bad[0]; i++) {
+        assert_false(mqttas_result_is_bad_input(not_bad[i]));
+    }
+}
+
 static void test_lost_reason_str(void **state)
 {
     (void)state;
@@ -1856,6 +1887,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version_size_align),
         cmocka_unit_test(test_result_codes_are_fixed),
+        cmocka_unit_test(test_result_classes),
         cmocka_unit_test(test_lost_reason_str),
         cmocka_unit_test(test_reason_code_describe),
         cmocka_unit_test(test_config_default),
