@@ -690,6 +690,15 @@ typedef struct mqttas_buffers {
   size_t inbound_qos2_len;
 } mqttas_buffers;
 
+// Counters of the outbound flow since `mqttas_client_init`, from
+// `mqttas_get_stats`; they wrap at 2^32.
+typedef struct mqttas_stats {
+  // QoS 1/2 PUBLISH packets sent again with DUP set: republications on
+  // the same connection (3.1.1, `max_repubs`) and resends on a later
+  // connection of a kept session (mqtt_as's `REPUB_COUNT`).
+  uint32_t republished;
+} mqttas_stats;
+
 // What the broker's inbound QoS 2 flow looked like since the client was
 // made, from `mqttas_get_qos2_stats`.
 //
@@ -1064,6 +1073,13 @@ mqttas_result mqttas_assigned_client_id(const struct mqttas_client *client,
 // `client` as for every call; `out` writable.
 mqttas_result mqttas_pending_publications(const struct mqttas_client *client,
                                           size_t *out);
+
+// Copy the outbound counters into `*out` (see `mqttas_stats`).
+//
+// # Safety
+// `client` as for every call; `out` writable.
+mqttas_result mqttas_get_stats(const struct mqttas_client *client,
+                               struct mqttas_stats *out);
 
 // Copy the inbound QoS 2 figures into `*out` (see `mqttas_qos2_stats`).
 //

@@ -22,6 +22,7 @@
  *   .take_tx(now) -> bytes | None   .next_event() -> tuple | None
  *   .deadline() -> int | None   .state()   .pending()   .assigned_client_id()
  *   .qos2_stats() -> (peak_unreleased, beyond_receive_maximum, untracked, withheld)
+ *   .stats() -> {"republished": n}
  *   Reconnect(hold_down_ms, tcp_attempts_before_bounce, backoff_base_ms,
  *             backoff_cap_ms, jitter_percent, attempt_timeout_ms, stable_ms, seed=0)
  *   .lost(now, cause=CAUSE_OUTAGE) .attempt_failed(now, cause=CAUSE_OUTAGE) .connected(now)
@@ -571,6 +572,16 @@ static mp_obj_t client_qos2_stats(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(client_qos2_stats_obj, client_qos2_stats);
 
+// -> {"republished": n}, the outbound counters by their C names.
+static mp_obj_t client_stats(mp_obj_t self_in) {
+    mqttas_stats s;
+    check(mqttas_get_stats(get_client(self_in)->client, &s));
+    mp_obj_t d = mp_obj_new_dict(1);
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_republished), mp_obj_new_int_from_uint(s.republished));
+    return d;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(client_stats_obj, client_stats);
+
 static mp_obj_t client_assigned_client_id(mp_obj_t self_in) {
     const char *id = NULL;
     size_t len = 0;
@@ -684,6 +695,7 @@ static const mp_rom_map_elem_t client_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_state), MP_ROM_PTR(&client_state_obj) },
     { MP_ROM_QSTR(MP_QSTR_pending), MP_ROM_PTR(&client_pending_obj) },
     { MP_ROM_QSTR(MP_QSTR_qos2_stats), MP_ROM_PTR(&client_qos2_stats_obj) },
+    { MP_ROM_QSTR(MP_QSTR_stats), MP_ROM_PTR(&client_stats_obj) },
     { MP_ROM_QSTR(MP_QSTR_assigned_client_id), MP_ROM_PTR(&client_assigned_client_id_obj) },
 };
 static MP_DEFINE_CONST_DICT(client_locals, client_locals_table);

@@ -46,6 +46,7 @@ clock, wrapping at 2**32 (mqtt_as keeps such a clock over ticks_ms()).
     assigned_client_id() -> the id a 5.0 broker assigned ('' if none)
     qos2_stats() -> (peak_unreleased, beyond_receive_maximum, untracked,
                      withheld): the broker's inbound QoS 2 flow so far
+    stats() -> {"republished": n}: PUBLISH packets sent again with DUP
 
 Events (topics and payloads are bytes, props a dict or None):
     (CONNECTED, session_present, props)
@@ -206,6 +207,10 @@ class _Qos2Stats(ctypes.Structure):
     ]
 
 
+class _ClientStats(ctypes.Structure):
+    _fields_ = [("republished", ctypes.c_uint32)]
+
+
 class _Property(ctypes.Structure):
     _fields_ = [
         ("id", ctypes.c_uint8),
@@ -320,6 +325,7 @@ for _name, _args in (
     ("mqttas_state", [_P, ctypes.POINTER(ctypes.c_uint32)]),
     ("mqttas_pending_publications", [_P, ctypes.POINTER(ctypes.c_size_t)]),
     ("mqttas_get_qos2_stats", [_P, ctypes.POINTER(_Qos2Stats)]),
+    ("mqttas_get_stats", [_P, ctypes.POINTER(_ClientStats)]),
     ("mqttas_connect", [_P, ctypes.c_uint32, ctypes.POINTER(_ConnectOptions)]),
     (
         "mqttas_publish",
@@ -690,6 +696,11 @@ class Client:
         s = _Qos2Stats()
         _check(_lib.mqttas_get_qos2_stats(self._client, ctypes.byref(s)))
         return (s.peak_unreleased, s.beyond_receive_maximum, s.untracked, s.withheld)
+
+    def stats(self):
+        s = _ClientStats()
+        _check(_lib.mqttas_get_stats(self._client, ctypes.byref(s)))
+        return {"republished": s.republished}
 
     def assigned_client_id(self):
         if _assigned is None:

@@ -487,8 +487,6 @@ class MQTTClient:
             while gen == self._gen:
                 data = core.take_tx(now())
                 if data is not None:
-                    if data[0] & 0xF8 == 0x38:  # PUBLISH with DUP: a republication.
-                        self.REPUB_COUNT += 1
                     self._writing = True
                     conn.write(data)
                     await self._drain(conn, gen)
@@ -496,6 +494,9 @@ class MQTTClient:
                     if gen == self._gen:
                         self._pump()
                     continue
+                # All sent: what the core sent again so far (mqtt_as's
+                # count of PUBLISH packets sent again with DUP).
+                self.REPUB_COUNT = core.stats()["republished"]
                 # Events first (the writer is awake, so _pump's wake-up of
                 # it does nothing).
                 self._pump()

@@ -352,6 +352,38 @@ pub unsafe extern "C" fn mqttas_pending_publications(
     }
 }
 
+/// Counters of the outbound flow since `mqttas_client_init`, from
+/// `mqttas_get_stats`; they wrap at 2^32.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct mqttas_stats {
+    /// QoS 1/2 PUBLISH packets sent again with DUP set: republications on
+    /// the same connection (3.1.1, `max_repubs`) and resends on a later
+    /// connection of a kept session (mqtt_as's `REPUB_COUNT`).
+    pub republished: u32,
+}
+
+/// Copy the outbound counters into `*out` (see `mqttas_stats`).
+///
+/// # Safety
+/// `client` as for every call; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_get_stats(
+    client: *const mqttas_client,
+    out: *mut mqttas_stats,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(client, |c| {
+            let s = c.stats();
+            args::out(out)?.put(mqttas_stats {
+                republished: s.republished,
+            });
+            Ok(())
+        })
+    }
+}
+
 /// What the broker's inbound QoS 2 flow looked like since the client was
 /// made, from `mqttas_get_qos2_stats`.
 ///

@@ -1455,6 +1455,7 @@ static void test_link_down_resends(void **state)
     mqttas_event ev;
     uint16_t p1, p2;
     size_t pending;
+    mqttas_stats st;
     (void)state;
     f->cfg.clean_init = false;
     f->cfg.clean = false;
@@ -1477,6 +1478,9 @@ static void test_link_down_resends(void **state)
     assert_int_equal(state_of(c), MQTTAS_STATE_DISCONNECTED);
     assert_int_equal(mqttas_pending_publications(c, &pending), MQTTAS_OK);
     assert_int_equal(pending, 2);
+    assert_int_equal(mqttas_get_stats(c, &st), MQTTAS_OK);
+    assert_int_equal(st.republished, 0);
+    assert_int_equal(mqttas_get_stats(c, NULL), MQTTAS_ERR_NULL_POINTER);
     /* Link down while disconnected: no second event. */
     assert_int_equal(mqttas_handle_link_down(c, 21), MQTTAS_OK);
     expect_no_event(c);
@@ -1490,6 +1494,9 @@ static void test_link_down_resends(void **state)
     expect_tx(c, 101,
               BYTES(0x3A, 6, 0, 1, 'q', (uint8_t)(p1 >> 8), (uint8_t)p1, '1', 0x3C, 6, 0, 1, 'q',
                     (uint8_t)(p2 >> 8), (uint8_t)p2, '2'));
+    /* Both counted as republished: the core counts, nobody reads bytes. */
+    assert_int_equal(mqttas_get_stats(c, &st), MQTTAS_OK);
+    assert_int_equal(st.republished, 2);
     feed(c, 102, BYTES(0x40, 2, (uint8_t)(p1 >> 8), (uint8_t)p1, 0x50, 2, (uint8_t)(p2 >> 8),
                        (uint8_t)p2));
     next_event(c, &ev, MQTTAS_EVENT_PUBLISHED);

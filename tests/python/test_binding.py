@@ -69,10 +69,13 @@ def test_qos1_resent_after_link_loss_with_same_id_and_dup():
     c.take_tx(4)
     c.feed(5, b"\x20\x02\x01\x00")  # session present
     c.next_event()
+    assert c.stats() == {"republished": 0}
     again = c.take_tx(6)
     assert again[0] == first[0] | 0x08  # DUP
     assert again[1:] == first[1:]  # same packet id, same message
     assert pid == 1
+    # The core counts what it sent again: nobody reads the bytes for it.
+    assert c.stats() == {"republished": 1}
 
 
 def test_inbound_messages_qos2_props_and_chunks():
