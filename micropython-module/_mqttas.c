@@ -18,15 +18,16 @@
  *   .subscribe(now, [(filter, qos[, no_local, rap, retain_handling]), ...], properties=None) -> pid
  *   .unsubscribe(now, [filter, ...], properties=None) -> pid
  *   .ping(now)  .disconnect(now, reason=0, properties=None)  .auth(now, reason, properties=None)
- *   .feed(now, data) -> taken   .timeout(now)   .link_down(now)
- *   .take_tx(now) -> bytes | None   .next_event() -> tuple | None
- *   .deadline() -> int | None   .state()   .pending()   .assigned_client_id()
+ *   .handle_input(now, data) -> taken   .handle_timeout(now)   .handle_link_down(now)
+ *   .poll_transmit(now) -> bytes | None   .poll_event() -> tuple | None
+ *   .poll_deadline() -> int | None   .state()   .pending()   .assigned_client_id()
  *   .qos2_stats() -> (peak_unreleased, beyond_receive_maximum, untracked, withheld)
  *   .stats() -> {"republished": n}
  *   Reconnect(hold_down_ms, tcp_attempts_before_bounce, backoff_base_ms,
  *             backoff_cap_ms, jitter_percent, attempt_timeout_ms, stable_ms, seed=0)
- *   .lost(now, cause=CAUSE_OUTAGE) .attempt_failed(now, cause=CAUSE_OUTAGE) .connected(now)
- *   .action(now) -> (ACTION_*, until) | None   .deadline()   .stats()
+ *   .handle_lost(now, cause=CAUSE_OUTAGE) .handle_attempt_failed(now, cause=CAUSE_OUTAGE)
+ *   .handle_connected(now) .poll_action(now) -> (ACTION_*, until) | None   .poll_deadline()
+ *   .stats()
  *   Radio(node, gateway=False, mtu=32, window=4, rto_ms=400, max_retries=10,
  *         keepalive_ms=3000, epoch=1, tx_size=1024, rx_size=1024)
  *   .open(now) .close(now) .set_epoch(e) .is_up() .write(now, data) -> taken
@@ -510,42 +511,42 @@ static mp_obj_t client_auth(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(client_auth_obj, 3, 4, client_auth);
 
-static mp_obj_t client_feed(mp_obj_t self_in, mp_obj_t now, mp_obj_t data) {
+static mp_obj_t client_handle_input(mp_obj_t self_in, mp_obj_t now, mp_obj_t data) {
     mp_buffer_info_t b = get_bytes(data);
     size_t taken = 0;
     check(mqttas_handle_input(get_client(self_in)->client, get_now(now), b.buf, b.len, &taken));
     return mp_obj_new_int_from_uint(taken);
 }
-static MP_DEFINE_CONST_FUN_OBJ_3(client_feed_obj, client_feed);
+static MP_DEFINE_CONST_FUN_OBJ_3(client_handle_input_obj, client_handle_input);
 
-static mp_obj_t client_timeout(mp_obj_t self_in, mp_obj_t now) {
+static mp_obj_t client_handle_timeout(mp_obj_t self_in, mp_obj_t now) {
     check(mqttas_handle_timeout(get_client(self_in)->client, get_now(now)));
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(client_timeout_obj, client_timeout);
+static MP_DEFINE_CONST_FUN_OBJ_2(client_handle_timeout_obj, client_handle_timeout);
 
-static mp_obj_t client_link_down(mp_obj_t self_in, mp_obj_t now) {
+static mp_obj_t client_handle_link_down(mp_obj_t self_in, mp_obj_t now) {
     check(mqttas_handle_link_down(get_client(self_in)->client, get_now(now)));
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(client_link_down_obj, client_link_down);
+static MP_DEFINE_CONST_FUN_OBJ_2(client_handle_link_down_obj, client_handle_link_down);
 
-static mp_obj_t client_take_tx(mp_obj_t self_in, mp_obj_t now) {
+static mp_obj_t client_poll_transmit(mp_obj_t self_in, mp_obj_t now) {
     const uint8_t *data = NULL;
     size_t len = 0;
     check(mqttas_poll_transmit(get_client(self_in)->client, get_now(now), &data, &len));
     // A copy: the bytes borrow from the client only until its next call.
     return len ? mp_obj_new_bytes(data, len) : mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(client_take_tx_obj, client_take_tx);
+static MP_DEFINE_CONST_FUN_OBJ_2(client_poll_transmit_obj, client_poll_transmit);
 
-static mp_obj_t client_deadline(mp_obj_t self_in) {
+static mp_obj_t client_poll_deadline(mp_obj_t self_in) {
     bool has = false;
     uint32_t at = 0;
     check(mqttas_poll_deadline(get_client(self_in)->client, &has, &at));
     return has ? mp_obj_new_int_from_uint(at) : mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(client_deadline_obj, client_deadline);
+static MP_DEFINE_CONST_FUN_OBJ_1(client_poll_deadline_obj, client_poll_deadline);
 
 static mp_obj_t client_state(mp_obj_t self_in) {
     mqttas_conn_state s = 0;
@@ -594,7 +595,7 @@ static mp_obj_t tuple(size_t n, mp_obj_t *items) {
     return mp_obj_new_tuple(n, items);
 }
 
-static mp_obj_t client_next_event(mp_obj_t self_in) {
+static mp_obj_t client_poll_event(mp_obj_t self_in) {
     client_obj_t *self = get_client(self_in);
     mqttas_event e;
     check(mqttas_poll_event(self->client, &e));
@@ -665,7 +666,7 @@ static mp_obj_t client_next_event(mp_obj_t self_in) {
                 MP_OBJ_NEW_SMALL_INT(e.lost),
                 MP_OBJ_NEW_SMALL_INT(e.reason),
                 mp_obj_new_str(text, strlen(text)),
-                // What the outage policy makes of it (Reconnect.lost's cause).
+                // What the outage policy makes of it (Reconnect.handle_lost's cause).
                 MP_OBJ_NEW_SMALL_INT(e.cause),
                 // A 5.0 broker's DISCONNECT: its properties (reason string).
                 props_to(e.properties, e.properties_len),
@@ -676,7 +677,7 @@ static mp_obj_t client_next_event(mp_obj_t self_in) {
             return tuple(1, &k);
     }
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(client_next_event_obj, client_next_event);
+static MP_DEFINE_CONST_FUN_OBJ_1(client_poll_event_obj, client_poll_event);
 
 static const mp_rom_map_elem_t client_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_connect), MP_ROM_PTR(&client_connect_obj) },
@@ -686,12 +687,12 @@ static const mp_rom_map_elem_t client_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_ping), MP_ROM_PTR(&client_ping_obj) },
     { MP_ROM_QSTR(MP_QSTR_disconnect), MP_ROM_PTR(&client_disconnect_obj) },
     { MP_ROM_QSTR(MP_QSTR_auth), MP_ROM_PTR(&client_auth_obj) },
-    { MP_ROM_QSTR(MP_QSTR_feed), MP_ROM_PTR(&client_feed_obj) },
-    { MP_ROM_QSTR(MP_QSTR_timeout), MP_ROM_PTR(&client_timeout_obj) },
-    { MP_ROM_QSTR(MP_QSTR_link_down), MP_ROM_PTR(&client_link_down_obj) },
-    { MP_ROM_QSTR(MP_QSTR_take_tx), MP_ROM_PTR(&client_take_tx_obj) },
-    { MP_ROM_QSTR(MP_QSTR_next_event), MP_ROM_PTR(&client_next_event_obj) },
-    { MP_ROM_QSTR(MP_QSTR_deadline), MP_ROM_PTR(&client_deadline_obj) },
+    { MP_ROM_QSTR(MP_QSTR_handle_input), MP_ROM_PTR(&client_handle_input_obj) },
+    { MP_ROM_QSTR(MP_QSTR_handle_timeout), MP_ROM_PTR(&client_handle_timeout_obj) },
+    { MP_ROM_QSTR(MP_QSTR_handle_link_down), MP_ROM_PTR(&client_handle_link_down_obj) },
+    { MP_ROM_QSTR(MP_QSTR_poll_transmit), MP_ROM_PTR(&client_poll_transmit_obj) },
+    { MP_ROM_QSTR(MP_QSTR_poll_event), MP_ROM_PTR(&client_poll_event_obj) },
+    { MP_ROM_QSTR(MP_QSTR_poll_deadline), MP_ROM_PTR(&client_poll_deadline_obj) },
     { MP_ROM_QSTR(MP_QSTR_state), MP_ROM_PTR(&client_state_obj) },
     { MP_ROM_QSTR(MP_QSTR_pending), MP_ROM_PTR(&client_pending_obj) },
     { MP_ROM_QSTR(MP_QSTR_qos2_stats), MP_ROM_PTR(&client_qos2_stats_obj) },
@@ -774,35 +775,35 @@ static mqttas_reconnect *get_reconnect(mp_obj_t o) {
     return ((reconnect_obj_t *)MP_OBJ_TO_PTR(o))->r;
 }
 
-// The optional cause of lost() and attempt_failed() (args[2]): CAUSE_OUTAGE
+// The optional cause of handle_lost() and handle_attempt_failed() (args[2]): CAUSE_OUTAGE
 // when left out; the library refuses unknown values.
 static uint32_t get_cause(size_t n_args, const mp_obj_t *args) {
     return n_args > 2 ? get_u32(args[2], 0xFFFFFFFF, MP_QSTR_cause) : MQTTAS_RECONNECT_CAUSE_OUTAGE;
 }
 
-// lost(now, cause=CAUSE_OUTAGE)
-static mp_obj_t reconnect_lost(size_t n_args, const mp_obj_t *args) {
+// handle_lost(now, cause=CAUSE_OUTAGE)
+static mp_obj_t reconnect_handle_lost(size_t n_args, const mp_obj_t *args) {
     check(mqttas_reconnect_handle_lost(get_reconnect(args[0]), get_now(args[1]), get_cause(n_args, args)));
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(reconnect_lost_obj, 2, 3, reconnect_lost);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(reconnect_handle_lost_obj, 2, 3, reconnect_handle_lost);
 
-// attempt_failed(now, cause=CAUSE_OUTAGE)
-static mp_obj_t reconnect_attempt_failed(size_t n_args, const mp_obj_t *args) {
+// handle_attempt_failed(now, cause=CAUSE_OUTAGE)
+static mp_obj_t reconnect_handle_attempt_failed(size_t n_args, const mp_obj_t *args) {
     check(mqttas_reconnect_handle_attempt_failed(get_reconnect(args[0]), get_now(args[1]),
         get_cause(n_args, args)));
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(reconnect_attempt_failed_obj, 2, 3, reconnect_attempt_failed);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(reconnect_handle_attempt_failed_obj, 2, 3, reconnect_handle_attempt_failed);
 
-static mp_obj_t reconnect_connected(mp_obj_t self_in, mp_obj_t now) {
+static mp_obj_t reconnect_handle_connected(mp_obj_t self_in, mp_obj_t now) {
     check(mqttas_reconnect_handle_connected(get_reconnect(self_in), get_now(now)));
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(reconnect_connected_obj, reconnect_connected);
+static MP_DEFINE_CONST_FUN_OBJ_2(reconnect_handle_connected_obj, reconnect_handle_connected);
 
 // -> (ACTION_*, until) or None.
-static mp_obj_t reconnect_action(mp_obj_t self_in, mp_obj_t now) {
+static mp_obj_t reconnect_poll_action(mp_obj_t self_in, mp_obj_t now) {
     mqttas_reconnect_action act;
     check(mqttas_reconnect_poll_action(get_reconnect(self_in), get_now(now), &act));
     if (act.kind == MQTTAS_RECONNECT_NONE) {
@@ -811,15 +812,15 @@ static mp_obj_t reconnect_action(mp_obj_t self_in, mp_obj_t now) {
     mp_obj_t t[] = { MP_OBJ_NEW_SMALL_INT(act.kind), mp_obj_new_int_from_uint(act.until) };
     return tuple(2, t);
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(reconnect_action_obj, reconnect_action);
+static MP_DEFINE_CONST_FUN_OBJ_2(reconnect_poll_action_obj, reconnect_poll_action);
 
-static mp_obj_t reconnect_deadline(mp_obj_t self_in) {
+static mp_obj_t reconnect_poll_deadline(mp_obj_t self_in) {
     bool has = false;
     uint32_t at = 0;
     check(mqttas_reconnect_poll_deadline(get_reconnect(self_in), &has, &at));
     return has ? mp_obj_new_int_from_uint(at) : mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(reconnect_deadline_obj, reconnect_deadline);
+static MP_DEFINE_CONST_FUN_OBJ_1(reconnect_poll_deadline_obj, reconnect_poll_deadline);
 
 // -> (outages, attempts, failures, bounces, planned, unstable, back_offs, permanent).
 static mp_obj_t reconnect_stats(mp_obj_t self_in) {
@@ -836,11 +837,11 @@ static mp_obj_t reconnect_stats(mp_obj_t self_in) {
 static MP_DEFINE_CONST_FUN_OBJ_1(reconnect_stats_obj, reconnect_stats);
 
 static const mp_rom_map_elem_t reconnect_locals_table[] = {
-    { MP_ROM_QSTR(MP_QSTR_lost), MP_ROM_PTR(&reconnect_lost_obj) },
-    { MP_ROM_QSTR(MP_QSTR_attempt_failed), MP_ROM_PTR(&reconnect_attempt_failed_obj) },
-    { MP_ROM_QSTR(MP_QSTR_connected), MP_ROM_PTR(&reconnect_connected_obj) },
-    { MP_ROM_QSTR(MP_QSTR_action), MP_ROM_PTR(&reconnect_action_obj) },
-    { MP_ROM_QSTR(MP_QSTR_deadline), MP_ROM_PTR(&reconnect_deadline_obj) },
+    { MP_ROM_QSTR(MP_QSTR_handle_lost), MP_ROM_PTR(&reconnect_handle_lost_obj) },
+    { MP_ROM_QSTR(MP_QSTR_handle_attempt_failed), MP_ROM_PTR(&reconnect_handle_attempt_failed_obj) },
+    { MP_ROM_QSTR(MP_QSTR_handle_connected), MP_ROM_PTR(&reconnect_handle_connected_obj) },
+    { MP_ROM_QSTR(MP_QSTR_poll_action), MP_ROM_PTR(&reconnect_poll_action_obj) },
+    { MP_ROM_QSTR(MP_QSTR_poll_deadline), MP_ROM_PTR(&reconnect_poll_deadline_obj) },
     { MP_ROM_QSTR(MP_QSTR_stats), MP_ROM_PTR(&reconnect_stats_obj) },
 };
 static MP_DEFINE_CONST_DICT(reconnect_locals, reconnect_locals_table);

@@ -35,12 +35,13 @@ clock, wrapping at 2**32 (mqtt_as keeps such a clock over ticks_ms()).
     ping(now)
     disconnect(now, reason=0, properties=None)
     auth(now, reason, properties=None)
-    feed(now, data) -> number of bytes taken (offer the rest after events)
-    timeout(now)                   call at the deadline
-    link_down(now)
-    take_tx(now) -> bytes to send, or None
-    next_event() -> a tuple (below), or None
-    deadline() -> tick of the next timeout() call, or None
+    handle_input(now, data) -> number of bytes taken (offer the rest
+                                   after events)
+    handle_timeout(now)            call at the deadline
+    handle_link_down(now)
+    poll_transmit(now) -> bytes to send, or None
+    poll_event() -> a tuple (below), or None
+    poll_deadline() -> tick of the next handle_timeout() call, or None
     state() -> STATE_DISCONNECTED, STATE_CONNECTING or STATE_CONNECTED
     pending() -> QoS 1/2 publications not yet complete
     assigned_client_id() -> the id a 5.0 broker assigned ('' if none)
@@ -77,12 +78,13 @@ The outage policy (mqttas_reconnect_*), see class Reconnect:
     Reconnect(hold_down_ms, tcp_attempts_before_bounce, backoff_base_ms,
               backoff_cap_ms, jitter_percent, attempt_timeout_ms, stable_ms,
               seed=0)
-    lost(now, cause=CAUSE_OUTAGE) attempt_failed(now, cause=CAUSE_OUTAGE)
-    connected(now)     cause: the LOST event's, or CAUSE_OUTAGE for a link
-                       that failed or did not open
-    action(now) -> (ACTION_HOLD_DOWN|ACTION_CONNECT|ACTION_BOUNCE_LINK|
-                    ACTION_WAIT, until) or None
-    deadline() -> tick or None      stats() -> (outages, attempts,
+    handle_lost(now, cause=CAUSE_OUTAGE)
+    handle_attempt_failed(now, cause=CAUSE_OUTAGE)
+    handle_connected(now)  cause: the LOST event's, or CAUSE_OUTAGE for a
+                       link that failed or did not open
+    poll_action(now) -> (ACTION_HOLD_DOWN|ACTION_CONNECT|ACTION_BOUNCE_LINK|
+                         ACTION_WAIT, until) or None
+    poll_deadline() -> tick or None      stats() -> (outages, attempts,
         failures, bounces, planned, unstable, back_offs, permanent)
 
 The packet radio link (mqttas_radio_*), see class Radio:
@@ -656,19 +658,19 @@ class Client:
         props = _Props(properties)
         _check(_lib.mqttas_auth(self._client, now & 0xFFFFFFFF, reason, props.ptr(), props.len))
 
-    def feed(self, now, data):
+    def handle_input(self, now, data):
         b = bytes(data)
         n = ctypes.c_size_t(0)
         _check(_lib.mqttas_handle_input(self._client, now & 0xFFFFFFFF, _ptr(b), len(b), ctypes.byref(n)))
         return n.value
 
-    def timeout(self, now):
+    def handle_timeout(self, now):
         _check(_lib.mqttas_handle_timeout(self._client, now & 0xFFFFFFFF))
 
-    def link_down(self, now):
+    def handle_link_down(self, now):
         _check(_lib.mqttas_handle_link_down(self._client, now & 0xFFFFFFFF))
 
-    def take_tx(self, now):
+    def poll_transmit(self, now):
         p = _u8p()
         n = ctypes.c_size_t(0)
         _check(_lib.mqttas_poll_transmit(self._client, now & 0xFFFFFFFF, ctypes.byref(p), ctypes.byref(n)))
@@ -676,7 +678,7 @@ class Client:
             return None
         return ctypes.string_at(p, n.value)
 
-    def deadline(self):
+    def poll_deadline(self):
         has = ctypes.c_bool(False)
         t = ctypes.c_uint32(0)
         _check(_lib.mqttas_poll_deadline(self._client, ctypes.byref(has), ctypes.byref(t)))
@@ -710,7 +712,7 @@ class Client:
         _check(_assigned(self._client, ctypes.byref(p), ctypes.byref(n)))
         return ctypes.string_at(p, n.value).decode() if n.value else ""
 
-    def next_event(self):
+    def poll_event(self):
         e = self._event
         _check(_lib.mqttas_poll_event(self._client, ctypes.byref(e)))
         k = e.kind
@@ -816,11 +818,12 @@ class Reconnect:
     Reconnect(hold_down_ms=1000, tcp_attempts_before_bounce=3,
               backoff_base_ms=500, backoff_cap_ms=30000, jitter_percent=20,
               attempt_timeout_ms=30000, stable_ms=60000, seed=0)
-        lost(now, cause=CAUSE_OUTAGE), attempt_failed(now, cause=CAUSE_OUTAGE),
-        connected(now)   cause: the LOST event's last item
-        action(now) -> (ACTION_HOLD_DOWN | ACTION_CONNECT |
-                        ACTION_BOUNCE_LINK | ACTION_WAIT, until) or None
-        deadline() -> tick of the next change, or None
+        handle_lost(now, cause=CAUSE_OUTAGE),
+        handle_attempt_failed(now, cause=CAUSE_OUTAGE),
+        handle_connected(now)   cause: the LOST event's last item
+        poll_action(now) -> (ACTION_HOLD_DOWN | ACTION_CONNECT |
+                             ACTION_BOUNCE_LINK | ACTION_WAIT, until) or None
+        poll_deadline() -> tick of the next change, or None
         stats() -> (outages, attempts, failures, bounces, planned, unstable,
                     back_offs, permanent)
     A keyword left out (or None) keeps the core's default.
@@ -858,24 +861,24 @@ class Reconnect:
             _lib.mqttas_reconnect_deinit(self._r)
             self._live = False
 
-    def lost(self, now, cause=CAUSE_OUTAGE):
+    def handle_lost(self, now, cause=CAUSE_OUTAGE):
         _check(_lib.mqttas_reconnect_handle_lost(self._r, now & 0xFFFFFFFF, cause))
 
-    def attempt_failed(self, now, cause=CAUSE_OUTAGE):
+    def handle_attempt_failed(self, now, cause=CAUSE_OUTAGE):
         _check(_lib.mqttas_reconnect_handle_attempt_failed(self._r, now & 0xFFFFFFFF,
                                                            cause))
 
-    def connected(self, now):
+    def handle_connected(self, now):
         _check(_lib.mqttas_reconnect_handle_connected(self._r, now & 0xFFFFFFFF))
 
-    def action(self, now):
+    def poll_action(self, now):
         a = self._a
         _check(_lib.mqttas_reconnect_poll_action(self._r, now & 0xFFFFFFFF, ctypes.byref(a)))
         if a.kind == ACTION_NONE:
             return None
         return (a.kind, a.until)
 
-    def deadline(self):
+    def poll_deadline(self):
         has = ctypes.c_bool(False)
         t = ctypes.c_uint32(0)
         _check(_lib.mqttas_reconnect_poll_deadline(self._r, ctypes.byref(has), ctypes.byref(t)))
