@@ -114,7 +114,7 @@ impl<'a> Client<'a> {
     /// A disconnected client. Fails when a buffer is below its minimum or a
     /// config value is out of range.
     pub fn new(config: Config, buffers: Buffers<'a>) -> Result<Self, Error> {
-        check(&config, &buffers)?;
+        Self::check(&config, &buffers)?;
         Ok(Self::build(config, buffers))
     }
 
