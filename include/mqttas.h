@@ -1019,9 +1019,9 @@ size_t mqttas_client_align(void);
 //
 // The storage and the buffers are zeroed here (so fresh `malloc` memory is
 // fine) and the client is written into the storage in place: what it
-// leaves unused stays zero. `config` is copied. Returns `MQTTAS_ERR_INVALID_CONFIG` for a buffer
-// below its minimum or a value out of range. On error the storage holds no
-// client.
+// leaves unused stays zero. `config` is copied. Returns
+// `MQTTAS_ERR_INVALID_CONFIG` for a buffer below its minimum or a value
+// out of range. On error the storage holds no client.
 //
 // # Safety
 // `client` points to `storage_len` writable bytes; `config` to a

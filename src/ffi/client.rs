@@ -167,9 +167,9 @@ pub extern "C" fn mqttas_client_align() -> usize {
 ///
 /// The storage and the buffers are zeroed here (so fresh `malloc` memory is
 /// fine) and the client is written into the storage in place: what it
-/// leaves unused stays zero. `config` is copied. Returns `MQTTAS_ERR_INVALID_CONFIG` for a buffer
-/// below its minimum or a value out of range. On error the storage holds no
-/// client.
+/// leaves unused stays zero. `config` is copied. Returns
+/// `MQTTAS_ERR_INVALID_CONFIG` for a buffer below its minimum or a value
+/// out of range. On error the storage holds no client.
 ///
 /// # Safety
 /// `client` points to `storage_len` writable bytes; `config` to a
@@ -227,28 +227,40 @@ pub unsafe extern "C" fn mqttas_client_init(
                 (inbound_qos2.cast::<u8>(), qos2_bytes),
             ])
         }?;
-        // SAFETY (all six): the caller lends these buffers until
-        // deinit, which is what the 'static borrow stands for here;
-        // they are disjoint (checked above).
-        let buffers = unsafe {
-            Buffers {
-                rx: args::bytes_mut(rx, rx_len)?,
-                tx: args::bytes_mut(tx, tx_len)?,
-                store: args::bytes_mut(store, store_len)?,
-                aliases: args::bytes_mut(aliases, aliases_len)?,
-                out_aliases: args::bytes_mut(out_aliases, out_aliases_len)?,
-                inbound_qos2: args::ids_mut(inbound_qos2, inbound_qos2_len)?,
-            }
+        // SAFETY: the caller lends each buffer (this and the five below)
+        // until deinit, which is what the 'static borrow stands for here;
+        // they are disjoint (checked above) and zeroed.
+        let rx = unsafe { args::bytes_mut(rx, rx_len) }?;
+        // SAFETY: as above.
+        let tx = unsafe { args::bytes_mut(tx, tx_len) }?;
+        // SAFETY: as above.
+        let store = unsafe { args::bytes_mut(store, store_len) }?;
+        // SAFETY: as above.
+        let aliases = unsafe { args::bytes_mut(aliases, aliases_len) }?;
+        // SAFETY: as above.
+        let out_aliases = unsafe { args::bytes_mut(out_aliases, out_aliases_len) }?;
+        // SAFETY: as above.
+        let inbound_qos2 = unsafe { args::ids_mut(inbound_qos2, inbound_qos2_len) }?;
+        let buffers = Buffers {
+            rx,
+            tx,
+            store,
+            aliases,
+            out_aliases,
+            inbound_qos2,
         };
         Client::check(&config, &buffers)?;
+        // Each field is written once, where it lies, so that what a field
+        // leaves unwritten (the payload of `None`) stays zero.
         let s = place.as_mut_ptr();
-        // SAFETY: `place` is the zeroed storage of a `ClientState`; each
-        // field is written once, where it lies, so what a field leaves
-        // unwritten (the payload of `None`) stays zero.
-        unsafe {
-            addr_of_mut!((*s).client).write(Client::build(config, buffers));
-            addr_of_mut!((*s).lost).write(None);
-        }
+        // SAFETY: `s` points to the `ClientState` in `place`.
+        let client = unsafe { addr_of_mut!((*s).client) };
+        // SAFETY: writable and aligned (in `place`); nothing there to drop.
+        unsafe { client.write(Client::build(config, buffers)) };
+        // SAFETY: `s` points to the `ClientState` in `place`.
+        let lost = unsafe { addr_of_mut!((*s).lost) };
+        // SAFETY: as for `client`.
+        unsafe { lost.write(None) };
         Ok(())
     };
     // SAFETY: forwarded from the caller.
@@ -276,13 +288,13 @@ pub unsafe extern "C" fn mqttas_client_config(
     client: *const mqttas_client,
     out: *mut mqttas_config,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            args::out(out)?.put(mqttas_config::from(c.config()));
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(mqttas_config::from(c.config()));
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// The connection state.
@@ -295,17 +307,17 @@ pub unsafe extern "C" fn mqttas_state(
     out: *mut mqttas_conn_state,
 ) -> mqttas_result {
     use mqttas_conn_state::*;
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            args::out(out)?.put(match c.state() {
-                State::Disconnected => MQTTAS_STATE_DISCONNECTED,
-                State::Connecting => MQTTAS_STATE_CONNECTING,
-                State::Connected => MQTTAS_STATE_CONNECTED,
-            });
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(match c.state() {
+            State::Disconnected => MQTTAS_STATE_DISCONNECTED,
+            State::Connecting => MQTTAS_STATE_CONNECTING,
+            State::Connected => MQTTAS_STATE_CONNECTED,
+        });
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// The client identifier a 5.0 broker assigned (when CONNECT had an
@@ -321,16 +333,18 @@ pub unsafe extern "C" fn mqttas_assigned_client_id(
     out: *mut *const c_char,
     out_len: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let (o, n) = (args::out(out)?, args::out(out_len)?);
-            let id = c.assigned_client_id();
-            o.put(id.as_ptr().cast());
-            n.put(id.len());
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `out` is writable, as the caller promised.
+        let o = unsafe { args::out(out) }?;
+        // SAFETY: `out_len` is writable, as the caller promised.
+        let n = unsafe { args::out(out_len) }?;
+        let id = c.assigned_client_id();
+        o.put(id.as_ptr().cast());
+        n.put(id.len());
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// The number of QoS 1/2 publications in the store (sent or not, not yet
@@ -343,13 +357,13 @@ pub unsafe extern "C" fn mqttas_pending_publications(
     client: *const mqttas_client,
     out: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            args::out(out)?.put(c.pending_publications());
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(c.pending_publications());
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// Counters of the outbound flow since `mqttas_client_init`, from
@@ -372,16 +386,16 @@ pub unsafe extern "C" fn mqttas_get_stats(
     client: *const mqttas_client,
     out: *mut mqttas_stats,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let s = c.stats();
-            args::out(out)?.put(mqttas_stats {
-                republished: s.republished,
-            });
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        let s = c.stats();
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(mqttas_stats {
+            republished: s.republished,
+        });
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// What the broker's inbound QoS 2 flow looked like since the client was
@@ -418,19 +432,19 @@ pub unsafe extern "C" fn mqttas_get_qos2_stats(
     client: *const mqttas_client,
     out: *mut mqttas_qos2_stats,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let s = c.qos2_stats();
-            args::out(out)?.put(mqttas_qos2_stats {
-                peak_unreleased: s.peak_unreleased,
-                beyond_receive_maximum: s.beyond_receive_maximum,
-                untracked: s.untracked,
-                withheld: s.withheld,
-            });
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        let s = c.qos2_stats();
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(mqttas_qos2_stats {
+            peak_unreleased: s.peak_unreleased,
+            beyond_receive_maximum: s.beyond_receive_maximum,
+            untracked: s.untracked,
+            withheld: s.withheld,
+        });
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// Queue CONNECT; the link must be up. Clean session is the config's
@@ -447,33 +461,38 @@ pub unsafe extern "C" fn mqttas_connect(
     now: u32,
     options: *const mqttas_connect_options,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let o = options.as_ref().ok_or(MQTTAS_ERR_NULL_POINTER)?;
-            let s = o.strings()?;
-            let will_props = property::list(o.will_properties, o.will_properties_len)?;
-            let props = property::list(o.properties, o.properties_len)?;
-            let will = match s.will_topic {
-                Some(topic) => Some(Will {
-                    topic,
-                    payload: s.will_payload,
-                    qos: args::qos(o.will_qos)?,
-                    retain: o.will_retain,
-                    properties: crate::wire::Properties::List(&will_props),
-                }),
-                None => None,
-            };
-            let opts = ConnectOptions {
-                client_id: s.client_id,
-                username: s.username,
-                password: s.password,
-                will,
-                properties: &props,
-            };
-            Ok(c.connect(now, &opts)?)
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: NULL checked by `as_ref`; a valid `mqttas_connect_options`
+        // otherwise, as the caller promised.
+        let o = unsafe { options.as_ref() }.ok_or(MQTTAS_ERR_NULL_POINTER)?;
+        // SAFETY: its pointers are valid for their lengths, as the caller
+        // promised.
+        let s = unsafe { o.strings() }?;
+        // SAFETY: as above.
+        let will_props = unsafe { property::list(o.will_properties, o.will_properties_len) }?;
+        // SAFETY: as above.
+        let props = unsafe { property::list(o.properties, o.properties_len) }?;
+        let will = match s.will_topic {
+            Some(topic) => Some(Will {
+                topic,
+                payload: s.will_payload,
+                qos: args::qos(o.will_qos)?,
+                retain: o.will_retain,
+                properties: crate::wire::Properties::List(&will_props),
+            }),
+            None => None,
+        };
+        let opts = ConnectOptions {
+            client_id: s.client_id,
+            username: s.username,
+            password: s.password,
+            will,
+            properties: &props,
+        };
+        Ok(c.connect(now, &opts)?)
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// Publish `payload` to `topic` at `qos` (0 to 2).
@@ -503,27 +522,42 @@ pub unsafe extern "C" fn mqttas_publish(
     properties_len: usize,
     out_packet_id: *mut u16,
 ) -> mqttas_result {
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `topic` is valid for `topic_len` bytes, as the caller
+        // promised.
+        let topic = unsafe { args::text(topic, topic_len) }?;
+        // SAFETY: `payload` is valid for `payload_len` bytes, as the caller
+        // promised.
+        let payload = unsafe { args::array(payload, payload_len) }?;
+        let qos = args::qos(qos)?;
+        // The usual case, no properties, skips building the list: the
+        // list is large, and moving it costs more than the publish.
+        let list;
+        let props: &[Property<'_>] = if properties_len == 0 {
+            &[]
+        } else {
+            // SAFETY: `properties` holds `properties_len` valid
+            // properties, as the caller promised.
+            list = unsafe { property::list(properties, properties_len) }?;
+            &list
+        };
+        let id = c.publish(now, topic, payload, qos, retain, props)?;
+        // SAFETY: `out_packet_id` is NULL or writable, as the caller promised.
+        unsafe { put_packet_id(out_packet_id, id) };
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
+}
+
+/// Hand `id` out through `out`, unless the caller gave NULL.
+///
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn put_packet_id(out: *mut u16, id: u16) {
     // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let topic = args::text(topic, topic_len)?;
-            let payload = args::array(payload, payload_len)?;
-            let qos = args::qos(qos)?;
-            // The usual case, no properties, skips building the list: the
-            // list is large, and moving it costs more than the publish.
-            let list;
-            let props: &[Property<'_>] = if properties_len == 0 {
-                &[]
-            } else {
-                list = property::list(properties, properties_len)?;
-                &list
-            };
-            let id = c.publish(now, topic, payload, qos, retain, props)?;
-            if let Some(o) = args::opt_out(out_packet_id) {
-                o.put(id);
-            }
-            Ok(())
-        })
+    if let Some(o) = unsafe { args::opt_out(out) } {
+        o.put(id);
     }
 }
 
@@ -545,37 +579,41 @@ pub unsafe extern "C" fn mqttas_subscribe(
     properties_len: usize,
     out_packet_id: *mut u16,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let subs = args::array(subscriptions, subscriptions_len)?;
-            if subs.len() > MQTTAS_MAX_SUBSCRIPTIONS {
-                return Err(MQTTAS_ERR_TOO_MANY_ITEMS);
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `subscriptions` holds `subscriptions_len` valid
+        // subscriptions, as the caller promised.
+        let subs = unsafe { args::array(subscriptions, subscriptions_len) }?;
+        if subs.len() > MQTTAS_MAX_SUBSCRIPTIONS {
+            return Err(MQTTAS_ERR_TOO_MANY_ITEMS);
+        }
+        let mut list: Vec<Subscription<'_>, MQTTAS_MAX_SUBSCRIPTIONS> = Vec::new();
+        for s in subs {
+            if s.retain_handling > 2 {
+                return Err(MQTTAS_ERR_INVALID_ARGUMENT);
             }
-            let mut list: Vec<Subscription<'_>, MQTTAS_MAX_SUBSCRIPTIONS> = Vec::new();
-            for s in subs {
-                if s.retain_handling > 2 {
-                    return Err(MQTTAS_ERR_INVALID_ARGUMENT);
-                }
-                let sub = Subscription {
-                    filter: args::text(s.filter, s.filter_len)?,
-                    options: SubOptions {
-                        qos: args::qos(s.qos)?,
-                        no_local: s.no_local,
-                        retain_as_published: s.retain_as_published,
-                        retain_handling: s.retain_handling,
-                    },
-                };
-                list.push(sub).map_err(|_| MQTTAS_ERR_TOO_MANY_ITEMS)?;
-            }
-            let props = property::list(properties, properties_len)?;
-            let id = c.subscribe(now, &list, &props)?;
-            if let Some(o) = args::opt_out(out_packet_id) {
-                o.put(id);
-            }
-            Ok(())
-        })
-    }
+            // SAFETY: each filter is valid for its length, as the caller
+            // promised.
+            let filter = unsafe { args::text(s.filter, s.filter_len) }?;
+            let sub = Subscription {
+                filter,
+                options: SubOptions {
+                    qos: args::qos(s.qos)?,
+                    no_local: s.no_local,
+                    retain_as_published: s.retain_as_published,
+                    retain_handling: s.retain_handling,
+                },
+            };
+            list.push(sub).map_err(|_| MQTTAS_ERR_TOO_MANY_ITEMS)?;
+        }
+        // SAFETY: `properties` holds `properties_len` valid properties, as the caller promised.
+        let props = unsafe { property::list(properties, properties_len) }?;
+        let id = c.subscribe(now, &list, &props)?;
+        // SAFETY: `out_packet_id` is NULL or writable, as the caller promised.
+        unsafe { put_packet_id(out_packet_id, id) };
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// Queue UNSUBSCRIBE for `filters_len` filters (1 to
@@ -596,26 +634,28 @@ pub unsafe extern "C" fn mqttas_unsubscribe(
     properties_len: usize,
     out_packet_id: *mut u16,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let given = args::array(filters, filters_len)?;
-            if given.len() > MQTTAS_MAX_SUBSCRIPTIONS {
-                return Err(MQTTAS_ERR_TOO_MANY_ITEMS);
-            }
-            let mut list: Vec<&str, MQTTAS_MAX_SUBSCRIPTIONS> = Vec::new();
-            for f in given {
-                list.push(args::text(f.data, f.len)?)
-                    .map_err(|_| MQTTAS_ERR_TOO_MANY_ITEMS)?;
-            }
-            let props = property::list(properties, properties_len)?;
-            let id = c.unsubscribe(now, &list, &props)?;
-            if let Some(o) = args::opt_out(out_packet_id) {
-                o.put(id);
-            }
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `filters` holds `filters_len` valid strings, as the
+        // caller promised.
+        let given = unsafe { args::array(filters, filters_len) }?;
+        if given.len() > MQTTAS_MAX_SUBSCRIPTIONS {
+            return Err(MQTTAS_ERR_TOO_MANY_ITEMS);
+        }
+        let mut list: Vec<&str, MQTTAS_MAX_SUBSCRIPTIONS> = Vec::new();
+        for f in given {
+            // SAFETY: each is valid for its length, as the caller promised.
+            let f = unsafe { args::text(f.data, f.len) }?;
+            list.push(f).map_err(|_| MQTTAS_ERR_TOO_MANY_ITEMS)?;
+        }
+        // SAFETY: `properties` holds `properties_len` valid properties, as the caller promised.
+        let props = unsafe { property::list(properties, properties_len) }?;
+        let id = c.unsubscribe(now, &list, &props)?;
+        // SAFETY: `out_packet_id` is NULL or writable, as the caller promised.
+        unsafe { put_packet_id(out_packet_id, id) };
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// Queue PINGREQ now (the client also pings by itself).
@@ -643,13 +683,13 @@ pub unsafe extern "C" fn mqttas_disconnect(
     properties: *const mqttas_property,
     properties_len: usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let props = property::list(properties, properties_len)?;
-            Ok(c.disconnect(now, ReasonCode(reason), &props)?)
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `properties` holds `properties_len` valid properties, as the caller promised.
+        let props = unsafe { property::list(properties, properties_len) }?;
+        Ok(c.disconnect(now, ReasonCode(reason), &props)?)
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// Queue AUTH (5.0 enhanced authentication) with `reason` and
@@ -665,13 +705,13 @@ pub unsafe extern "C" fn mqttas_auth(
     properties: *const mqttas_property,
     properties_len: usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let props = property::list(properties, properties_len)?;
-            Ok(c.auth(now, ReasonCode(reason), &props)?)
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `properties` holds `properties_len` valid properties, as the caller promised.
+        let props = unsafe { property::list(properties, properties_len) }?;
+        Ok(c.auth(now, ReasonCode(reason), &props)?)
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// Bytes received from the link. `*out_accepted` receives how many were
@@ -693,15 +733,17 @@ pub unsafe extern "C" fn mqttas_handle_input(
     data_len: usize,
     out_accepted: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let data = args::array(data, data_len)?;
-            let out = args::out(out_accepted)?;
-            out.put(c.handle_input(now, data));
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `data` is valid for `data_len` bytes, as the caller
+        // promised.
+        let data = unsafe { args::array(data, data_len) }?;
+        // SAFETY: `out_accepted` is writable, as the caller promised.
+        let out = unsafe { args::out(out_accepted) }?;
+        out.put(c.handle_input(now, data));
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// Time has advanced: send pings, republish, declare timeouts. Call it at
@@ -715,13 +757,12 @@ pub unsafe extern "C" fn mqttas_handle_timeout(
     client: *mut mqttas_client,
     now: u32,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            c.handle_timeout(now);
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        c.handle_timeout(now);
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// The link is down (closed, reset, failed to send): the connection is
@@ -734,13 +775,12 @@ pub unsafe extern "C" fn mqttas_handle_link_down(
     client: *mut mqttas_client,
     now: u32,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            c.handle_link_down(now);
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        c.handle_link_down(now);
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// The next bytes to send: `*out_data` and `*out_len`, or NULL and 0 when
@@ -757,23 +797,25 @@ pub unsafe extern "C" fn mqttas_poll_transmit(
     out_data: *mut *const u8,
     out_len: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let (d, n) = (args::out(out_data)?, args::out(out_len)?);
-            match c.poll_transmit(now) {
-                Some(b) if !b.is_empty() => {
-                    d.put(b.as_ptr());
-                    n.put(b.len());
-                }
-                _ => {
-                    d.put(ptr::null());
-                    n.put(0);
-                }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `out_data` is writable, as the caller promised.
+        let d = unsafe { args::out(out_data) }?;
+        // SAFETY: `out_len` is writable, as the caller promised.
+        let n = unsafe { args::out(out_len) }?;
+        match c.poll_transmit(now) {
+            Some(b) if !b.is_empty() => {
+                d.put(b.as_ptr());
+                n.put(b.len());
             }
-            Ok(())
-        })
-    }
+            _ => {
+                d.put(ptr::null());
+                n.put(0);
+            }
+        }
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// The next event into `*out`: `out->kind` is `MQTTAS_EVENT_NONE` when
@@ -787,24 +829,25 @@ pub unsafe extern "C" fn mqttas_poll_event(
     client: *mut mqttas_client,
     out: *mut mqttas_event,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(client, |s| {
-            // `ev` lives only in this call (`put_mut`'s condition).
-            let ev = args::out(out)?.put_mut(mqttas_event::NONE);
-            if let Some(e) = s.client.poll_event() {
-                if let Event::ConnectionLost(why) = e {
-                    s.lost = Some(why);
-                }
-                ev.fill(&e);
+    let run = |s: &mut ClientState| -> Result<(), mqttas_result> {
+        // SAFETY: `out` is writable, as the caller promised.
+        let out = unsafe { args::out(out) }?;
+        // SAFETY: `ev` lives only in this call (`put_mut`'s condition).
+        let ev = unsafe { out.put_mut(mqttas_event::NONE) };
+        if let Some(e) = s.client.poll_event() {
+            if let Event::ConnectionLost(why) = e {
+                s.lost = Some(why);
             }
-            if ev.lost == super::event::mqttas_lost_reason::MQTTAS_LOST_SERVER_DISCONNECT {
-                (ev.properties, ev.properties_len) =
-                    super::property::raw(&s.client.disconnect_properties());
-            }
-            Ok(())
-        })
-    }
+            ev.fill(&e);
+        }
+        if ev.lost == super::event::mqttas_lost_reason::MQTTAS_LOST_SERVER_DISCONNECT {
+            (ev.properties, ev.properties_len) =
+                super::property::raw(&s.client.disconnect_properties());
+        }
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { handle::with(client, run) }
 }
 
 /// Describe the event `event` of this client in one sentence, e.g.
@@ -919,14 +962,16 @@ pub unsafe extern "C" fn mqttas_poll_deadline(
     out_has: *mut bool,
     out_deadline: *mut u32,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let (h, d) = (args::out(out_has)?, args::out(out_deadline)?);
-            let dl = c.poll_deadline();
-            h.put(dl.is_some());
-            d.put(dl.unwrap_or(0));
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `out_has` is writable, as the caller promised.
+        let h = unsafe { args::out(out_has) }?;
+        // SAFETY: `out_deadline` is writable, as the caller promised.
+        let d = unsafe { args::out(out_deadline) }?;
+        let dl = c.poll_deadline();
+        h.put(dl.is_some());
+        d.put(dl.unwrap_or(0));
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }

@@ -499,6 +499,8 @@ impl Fields {
     ///
     /// # Safety
     /// `ev` is NULL or points to a readable `mqttas_event`.
+    // One justification covers the field reads alike.
+    #[allow(clippy::multiple_unsafe_ops_per_block)]
     pub(crate) unsafe fn read(ev: *const mqttas_event) -> Option<Fields> {
         if ev.is_null() {
             return None;
@@ -534,8 +536,9 @@ impl Fields {
     /// `topic` and `codes` are valid for their lengths.
     pub(crate) unsafe fn describe(&self, w: &mut dyn Sink, lost: impl FnOnce(&mut dyn Sink)) {
         let k = |e: mqttas_event_kind| e as u32;
-        // SAFETY (both): the caller vouches for the borrowed pointers.
+        // SAFETY: the caller vouches for the borrowed pointers.
         let topic = unsafe { super::args::array(self.topic, self.topic_len) }.unwrap_or_default();
+        // SAFETY: as above.
         let codes = unsafe { super::args::array(self.codes, self.codes_len) }.unwrap_or_default();
         match self.kind {
             x if x == k(MQTTAS_EVENT_NONE) => w.str("no event"),
@@ -652,6 +655,7 @@ pub extern "C" fn mqttas_lost_reason_str(lost: u32) -> *const c_char {
 }
 
 #[cfg(test)]
+#[allow(clippy::multiple_unsafe_ops_per_block)]
 mod tests {
     extern crate std;
     use super::*;

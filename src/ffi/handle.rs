@@ -18,8 +18,8 @@
 //! (MicroPython's, where the C module keeps it on the GC heap) then finds
 //! no stale pointer there.
 
-use core::mem::{align_of, size_of, MaybeUninit};
-use core::ptr::{self, addr_of, addr_of_mut};
+use core::mem::{align_of, offset_of, size_of, MaybeUninit};
+use core::ptr;
 
 use super::mqttas_result::{self, *};
 use super::result::code;
@@ -37,6 +37,23 @@ pub(crate) trait Handle {
 pub(crate) struct Slot<T> {
     magic: u32,
     value: T,
+}
+
+impl<T> Slot<T> {
+    /// The place of the magic number in the slot at `s` (computed, not
+    /// read: safe for any pointer).
+    fn magic(s: *mut Slot<T>) -> *mut u32 {
+        s.cast::<u8>()
+            .wrapping_add(offset_of!(Slot<T>, magic))
+            .cast()
+    }
+
+    /// The place of the value in the slot at `s`.
+    fn value(s: *mut Slot<T>) -> *mut T {
+        s.cast::<u8>()
+            .wrapping_add(offset_of!(Slot<T>, value))
+            .cast()
+    }
 }
 
 /// Bytes of storage `H` needs: `mqttas_X_size()`.
@@ -85,17 +102,16 @@ pub(crate) unsafe fn init<H: Handle>(
     };
     let s = h.cast::<Slot<H::Target>>();
     // SAFETY: `storage` checked that `s` is non-NULL and aligned, and the
-    // caller promised `len` >= size_of::<Slot> writable bytes; zero bytes
-    // are a valid `u32` magic (not initialised) and a valid
-    // `MaybeUninit<Target>`.
-    let value = unsafe {
-        ptr::write_bytes(s, 0, 1);
-        &mut *addr_of_mut!((*s).value).cast::<MaybeUninit<H::Target>>()
-    };
+    // caller promised `len` >= size_of::<Slot> writable bytes.
+    unsafe { ptr::write_bytes(s, 0, 1) };
+    // SAFETY: in that storage, aligned, zeroed just now (a valid
+    // `MaybeUninit` of anything), used by nothing else during the call.
+    let value = unsafe { &mut *Slot::value(s).cast::<MaybeUninit<H::Target>>() };
     let r = make(region, value);
     if r.is_ok() {
-        // SAFETY: as above; `make` returned Ok, so it wrote the value.
-        unsafe { addr_of_mut!((*s).magic).write_volatile(H::MAGIC) };
+        // SAFETY: in that storage, aligned; `make` returned Ok, so it
+        // wrote the value, which the magic number now says.
+        unsafe { Slot::magic(s).write_volatile(H::MAGIC) };
     }
     code(r)
 }
@@ -116,13 +132,13 @@ pub(crate) unsafe fn get<'a, H: Handle>(h: *const H) -> Result<&'a mut H::Target
     let s = h.cast::<Slot<H::Target>>().cast_mut();
     // SAFETY: non-NULL, aligned, and by the caller's promise readable for
     // the magic number; any bit pattern is a valid `u32`.
-    if unsafe { addr_of!((*s).magic).read_volatile() } != H::MAGIC {
+    if unsafe { Slot::magic(s).read_volatile() } != H::MAGIC {
         return Err(MQTTAS_ERR_NOT_INITIALIZED);
     }
     // SAFETY: the magic number is written only once a value is (`init`)
     // and cleared when it is dropped (`deinit`), so a live value is here;
     // the caller does not use it elsewhere meanwhile.
-    Ok(unsafe { &mut *addr_of_mut!((*s).value) })
+    Ok(unsafe { &mut *Slot::value(s) })
 }
 
 /// Run `f` on the live value in `h` and return its result code.
@@ -148,16 +164,15 @@ pub(crate) unsafe fn deinit<H: Handle>(h: *mut H) -> mqttas_result {
         Ok(v) => v,
         Err(e) => return e,
     };
-    // SAFETY: `get` found a live value; it is not used again (the magic
-    // number goes below, through the pointer `get` checked).
-    unsafe {
-        ptr::drop_in_place(value);
-        addr_of_mut!((*h.cast::<Slot<H::Target>>()).magic).write_volatile(0);
-    }
+    // SAFETY: `get` found a live value; it is not used again.
+    unsafe { ptr::drop_in_place(value) };
+    // SAFETY: the storage `get` checked: non-NULL, aligned, writable.
+    unsafe { Slot::magic(h.cast::<Slot<H::Target>>()).write_volatile(0) };
     MQTTAS_OK
 }
 
 #[cfg(test)]
+#[allow(clippy::multiple_unsafe_ops_per_block)]
 mod tests {
     use super::*;
 
@@ -176,7 +191,7 @@ mod tests {
     fn storage_is_checked_zeroed_and_marked() {
         let mut st = Storage([0xAA; 64]);
         let h = st.0.as_mut_ptr().cast::<Thing>();
-        // SAFETY (all): valid, aligned or deliberately misaligned pointers
+        // SAFETY: valid, aligned or deliberately misaligned pointers
         // into `st`, or NULL.
         unsafe {
             assert_eq!(get(h).err(), Some(MQTTAS_ERR_NOT_INITIALIZED));
@@ -197,16 +212,18 @@ mod tests {
             assert!(st.0[..size::<Thing>()].iter().all(|&b| b == 0));
             let h = st.0.as_mut_ptr().cast::<Thing>();
             assert_eq!(get(h).err(), Some(MQTTAS_ERR_NOT_INITIALIZED));
-            // Only the u8 is written: the rest stays zero.
+            // Only the u8 is written: the rest stays zero, padding included.
             let r = init(h, 64, |region, v| {
                 assert_eq!(region, (h as usize, size::<Thing>()));
                 let p = v.as_mut_ptr();
-                addr_of_mut!((*p).0).write(7);
-                addr_of_mut!((*p).1).write(9);
+                core::ptr::addr_of_mut!((*p).1).write(9);
                 Ok(())
             });
             assert_eq!(r, MQTTAS_OK);
-            assert_eq!(get(h).map(|v| *v), Ok((7, 9)));
+            let value = offset_of!(Slot<(u64, u8)>, value);
+            let stored = &st.0[value..size::<Thing>()];
+            assert_eq!(stored.iter().filter(|&&b| b != 0).count(), 1);
+            assert_eq!(get(h).map(|v| *v), Ok((0, 9)));
             let bump = |v: &mut (u64, u8)| {
                 v.1 += 1;
                 Ok(())

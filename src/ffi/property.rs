@@ -160,10 +160,14 @@ fn to_c(p: &Property<'_>) -> mqttas_property {
 /// `'a`.
 unsafe fn from_c<'a>(p: &mqttas_property) -> Result<Property<'a>, mqttas_result> {
     let kind = PropertyKind::of(p.id).ok_or(MQTTAS_ERR_UNKNOWN_PROPERTY)?;
-    // SAFETY (both closures): the caller vouches for `data`/`data_len` and
-    // `data2`/`data2_len`.
-    let text = || unsafe { args::text(p.data.cast::<c_char>(), p.data_len) };
-    let text2 = || unsafe { args::text(p.data2.cast::<c_char>(), p.data2_len) };
+    let text = || {
+        // SAFETY: the caller vouches for `data`/`data_len`.
+        unsafe { args::text(p.data.cast::<c_char>(), p.data_len) }
+    };
+    let text2 = || {
+        // SAFETY: the caller vouches for `data2`/`data2_len`.
+        unsafe { args::text(p.data2.cast::<c_char>(), p.data2_len) }
+    };
     let value = match kind {
         PropertyKind::String => PropertyValue::String(text()?),
         // SAFETY: as for `text`.
@@ -266,8 +270,16 @@ pub unsafe extern "C" fn mqttas_property_next(
 }
 
 #[cfg(test)]
+#[allow(clippy::multiple_unsafe_ops_per_block)]
 mod tests {
     use super::*;
+
+    /// `from_c` on a property of the tests, whose pointers are to live
+    /// locals.
+    fn conv(p: &mqttas_property) -> Result<Property<'_>, mqttas_result> {
+        // SAFETY: the tests' properties point to live locals.
+        unsafe { from_c(p) }
+    }
 
     #[test]
     fn c_properties_round_trip_and_are_checked() {
@@ -291,10 +303,7 @@ mod tests {
             };
             let p = match PropertyKind::of(id) {
                 None => {
-                    assert_eq!(
-                        unsafe { from_c(&int) }.err(),
-                        Some(MQTTAS_ERR_UNKNOWN_PROPERTY)
-                    );
+                    assert_eq!(conv(&int).err(), Some(MQTTAS_ERR_UNKNOWN_PROPERTY));
                     continue;
                 }
                 Some(PropertyKind::String | PropertyKind::Binary) => text,
@@ -307,27 +316,24 @@ mod tests {
                     };
                     if let Some(v) = too_big {
                         let p = mqttas_property { value: v, ..int };
-                        assert_eq!(
-                            unsafe { from_c(&p) }.err(),
-                            Some(MQTTAS_ERR_INVALID_ARGUMENT)
-                        );
+                        assert_eq!(conv(&p).err(), Some(MQTTAS_ERR_INVALID_ARGUMENT));
                         let p = mqttas_property {
                             value: v - 1,
                             ..int
                         };
-                        assert!(unsafe { from_c(&p) }.is_ok());
+                        assert!(conv(&p).is_ok());
                     } else {
                         let p = mqttas_property {
                             value: u32::MAX,
                             ..int
                         };
-                        assert!(unsafe { from_c(&p) }.is_ok());
+                        assert!(conv(&p).is_ok());
                     }
                     int
                 }
             };
             known += 1;
-            let back = to_c(&unsafe { from_c(&p) }.unwrap());
+            let back = to_c(&conv(&p).unwrap());
             assert_eq!(
                 (
                     back.id,
@@ -349,7 +355,7 @@ mod tests {
             assert_eq!(back.kind, want, "{id:#04x}");
             // The kind given is ignored: the identifier decides.
             let odd = mqttas_property { kind: 77, ..p };
-            assert_eq!(to_c(&unsafe { from_c(&odd) }.unwrap()).kind, want);
+            assert_eq!(to_c(&conv(&odd).unwrap()).kind, want);
         }
         assert_eq!(known, 27);
         let bad = [0xffu8];
@@ -359,6 +365,6 @@ mod tests {
             data_len: 1,
             ..mqttas_property::NONE
         };
-        assert_eq!(unsafe { from_c(&p) }.err(), Some(MQTTAS_ERR_INVALID_UTF8));
+        assert_eq!(conv(&p).err(), Some(MQTTAS_ERR_INVALID_UTF8));
     }
 }

@@ -8,7 +8,6 @@
 use crate::text::Sink;
 use core::ffi::c_char;
 use core::mem::MaybeUninit;
-use core::ptr;
 
 use super::args;
 use super::handle::{self, Handle};
@@ -303,10 +302,12 @@ pub unsafe extern "C" fn mqttas_radio_init(
         // SAFETY: each buffer is its length of writable bytes, promised
         // by the caller.
         unsafe { args::zero(&[(tx, tx_len), (rx, rx_len)]) }?;
-        // SAFETY (both): the caller lends these buffers until deinit,
-        // which is what the 'static borrow stands for here; they are
-        // disjoint (checked above).
-        let (tx, rx) = unsafe { (args::bytes_mut(tx, tx_len)?, args::bytes_mut(rx, rx_len)?) };
+        // SAFETY: the caller lends these buffers (this and the next one)
+        // until deinit, which is what the 'static borrow stands for here;
+        // they are disjoint (checked above) and zeroed.
+        let tx = unsafe { args::bytes_mut(tx, tx_len) }?;
+        // SAFETY: as above.
+        let rx = unsafe { args::bytes_mut(rx, rx_len) }?;
         place.write(RadioState {
             mtu: config.mtu,
             radio: Radio::build(config, tx, rx),
@@ -343,13 +344,12 @@ pub unsafe extern "C" fn mqttas_radio_deinit(radio: *mut mqttas_radio) -> mqttas
 /// during the call (as for every call that takes the radio).
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_radio_open(r: *mut mqttas_radio, now: u32) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |s| {
-            s.radio.open(now);
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        s.radio.open(now);
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// Close the session: a RESET frame tells the peer, both buffers are
@@ -360,13 +360,12 @@ pub unsafe extern "C" fn mqttas_radio_open(r: *mut mqttas_radio, now: u32) -> mq
 /// As for `mqttas_radio_open`.
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_radio_close(r: *mut mqttas_radio, now: u32) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |s| {
-            s.radio.close(now);
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        s.radio.close(now);
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// The epoch (nonzero) of this side's next session, e.g. a new random one
@@ -377,16 +376,15 @@ pub unsafe extern "C" fn mqttas_radio_close(r: *mut mqttas_radio, now: u32) -> m
 /// As for `mqttas_radio_open`.
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_radio_set_epoch(r: *mut mqttas_radio, epoch: u16) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |s| {
-            if epoch == 0 {
-                return Err(MQTTAS_ERR_INVALID_ARGUMENT);
-            }
-            s.radio.set_epoch(epoch);
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        if epoch == 0 {
+            return Err(MQTTAS_ERR_INVALID_ARGUMENT);
+        }
+        s.radio.set_epoch(epoch);
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// Whether the session is up (the byte stream flows) into `*up`.
@@ -398,13 +396,13 @@ pub unsafe extern "C" fn mqttas_radio_is_up(
     r: *const mqttas_radio,
     up: *mut bool,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |s| {
-            args::out(up)?.put(s.radio.is_up());
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `up` is writable, as the caller promised.
+        unsafe { args::out(up) }?.put(s.radio.is_up());
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// Queue stream bytes for the peer: `*written` receives how many were
@@ -423,15 +421,16 @@ pub unsafe extern "C" fn mqttas_radio_write(
     len: usize,
     written: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |s| {
-            let data = args::array(data, len)?;
-            let o = args::out(written)?;
-            o.put(s.radio.write(now, data));
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `data` is valid for `len` bytes, as the caller promised.
+        let data = unsafe { args::array(data, len) }?;
+        // SAFETY: `written` is writable, as the caller promised.
+        let o = unsafe { args::out(written) }?;
+        o.put(s.radio.write(now, data));
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// Take received stream bytes, in order, into `out` (`cap` bytes): `*n`
@@ -447,22 +446,20 @@ pub unsafe extern "C" fn mqttas_radio_read(
     cap: usize,
     n: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |s| {
-            let n = args::out(n)?;
-            if cap != 0 && out.is_null() {
-                return Err(MQTTAS_ERR_NULL_POINTER);
-            }
-            // The caller's buffer may be uninitialised (fresh `malloc`).
-            if cap != 0 && cap <= isize::MAX as usize {
-                ptr::write_bytes(out, 0, cap);
-            }
-            let buf = args::bytes_mut(out, cap)?;
-            n.put(s.radio.read(buf));
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `n` is writable, as the caller promised.
+        let n = unsafe { args::out(n) }?;
+        // The caller's buffer may be uninitialised (fresh `malloc`).
+        // SAFETY: `out` points to `cap` writable bytes, as the caller
+        // promised.
+        unsafe { args::zero(&[(out, cap)]) }?;
+        // SAFETY: as above, initialised just now.
+        let buf = unsafe { args::bytes_mut(out, cap) }?;
+        n.put(s.radio.read(buf));
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// A frame received from the radio, whole (any frame: the radio drops and
@@ -479,14 +476,14 @@ pub unsafe extern "C" fn mqttas_radio_handle_frame(
     frame: *const u8,
     len: usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |s| {
-            let frame = args::array(frame, len)?;
-            s.radio.handle_frame(now, frame);
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `frame` is valid for `len` bytes, as the caller promised.
+        let frame = unsafe { args::array(frame, len) }?;
+        s.radio.handle_frame(now, frame);
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// The next frame to send into `out` (`cap` bytes, at least the MTU):
@@ -505,24 +502,27 @@ pub unsafe extern "C" fn mqttas_radio_poll_frame(
     cap: usize,
     n: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |s| {
-            let n = args::out(n)?;
-            if out.is_null() {
-                return Err(MQTTAS_ERR_NULL_POINTER);
-            }
-            if cap < usize::from(s.mtu) {
-                return Err(MQTTAS_ERR_BUFFER_TOO_SMALL);
-            }
-            // Only the MTU is ever written: no need to zero more.
-            let cap = usize::from(s.mtu);
-            ptr::write_bytes(out, 0, cap);
-            let buf = args::bytes_mut(out, cap)?;
-            n.put(s.radio.poll_frame(now, buf).unwrap_or(0));
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `n` is writable, as the caller promised.
+        let n = unsafe { args::out(n) }?;
+        if out.is_null() {
+            return Err(MQTTAS_ERR_NULL_POINTER);
+        }
+        if cap < usize::from(s.mtu) {
+            return Err(MQTTAS_ERR_BUFFER_TOO_SMALL);
+        }
+        // Only the MTU is ever written: no need to zero more.
+        let cap = usize::from(s.mtu);
+        // SAFETY: `out` points to at least `cap` writable bytes (checked
+        // against the caller's length above), as the caller promised.
+        unsafe { args::zero(&[(out, cap)]) }?;
+        // SAFETY: as above, initialised just now.
+        let buf = unsafe { args::bytes_mut(out, cap) }?;
+        n.put(s.radio.poll_frame(now, buf).unwrap_or(0));
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// Time has advanced: retransmit, probe, declare the session down. Call it
@@ -535,13 +535,12 @@ pub unsafe extern "C" fn mqttas_radio_handle_timeout(
     r: *mut mqttas_radio,
     now: u32,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |s| {
-            s.radio.handle_timeout(now);
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        s.radio.handle_timeout(now);
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// When `mqttas_radio_handle_timeout` must be called next: `*has` is false
@@ -556,16 +555,18 @@ pub unsafe extern "C" fn mqttas_radio_poll_deadline(
     has: *mut bool,
     at: *mut u32,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |s| {
-            let (h, a) = (args::out(has)?, args::out(at)?);
-            let next = s.radio.poll_deadline();
-            h.put(next.is_some());
-            a.put(next.unwrap_or(0));
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `has` is writable, as the caller promised.
+        let h = unsafe { args::out(has) }?;
+        // SAFETY: `at` is writable, as the caller promised.
+        let a = unsafe { args::out(at) }?;
+        let next = s.radio.poll_deadline();
+        h.put(next.is_some());
+        a.put(next.unwrap_or(0));
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// The next event into `*ev`: `ev->kind` is `MQTTAS_RADIO_EVENT_NONE` when
@@ -580,28 +581,28 @@ pub unsafe extern "C" fn mqttas_radio_poll_event(
 ) -> mqttas_result {
     use mqttas_radio_down_reason::*;
     use mqttas_radio_event_kind::*;
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |s| {
-            let o = args::out(ev)?;
-            let (kind, reason) = match s.radio.poll_event() {
-                None => (MQTTAS_RADIO_EVENT_NONE, MQTTAS_RADIO_DOWN_NONE),
-                Some(RadioEvent::Up) => (MQTTAS_RADIO_EVENT_UP, MQTTAS_RADIO_DOWN_NONE),
-                Some(RadioEvent::Down(why)) => (
-                    MQTTAS_RADIO_EVENT_DOWN,
-                    match why {
-                        DownReason::NoAck => MQTTAS_RADIO_DOWN_NO_ACK,
-                        DownReason::Silent => MQTTAS_RADIO_DOWN_SILENT,
-                        DownReason::PeerReset => MQTTAS_RADIO_DOWN_PEER_RESET,
-                        DownReason::PeerRestarted => MQTTAS_RADIO_DOWN_PEER_RESTARTED,
-                        DownReason::Closed => MQTTAS_RADIO_DOWN_CLOSED,
-                    },
-                ),
-            };
-            o.put(mqttas_radio_event { kind, reason });
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `ev` is writable, as the caller promised.
+        let o = unsafe { args::out(ev) }?;
+        let (kind, reason) = match s.radio.poll_event() {
+            None => (MQTTAS_RADIO_EVENT_NONE, MQTTAS_RADIO_DOWN_NONE),
+            Some(RadioEvent::Up) => (MQTTAS_RADIO_EVENT_UP, MQTTAS_RADIO_DOWN_NONE),
+            Some(RadioEvent::Down(why)) => (
+                MQTTAS_RADIO_EVENT_DOWN,
+                match why {
+                    DownReason::NoAck => MQTTAS_RADIO_DOWN_NO_ACK,
+                    DownReason::Silent => MQTTAS_RADIO_DOWN_SILENT,
+                    DownReason::PeerReset => MQTTAS_RADIO_DOWN_PEER_RESET,
+                    DownReason::PeerRestarted => MQTTAS_RADIO_DOWN_PEER_RESTARTED,
+                    DownReason::Closed => MQTTAS_RADIO_DOWN_CLOSED,
+                },
+            ),
+        };
+        o.put(mqttas_radio_event { kind, reason });
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// The counters into `*out`.
@@ -613,21 +614,21 @@ pub unsafe extern "C" fn mqttas_radio_get_stats(
     r: *const mqttas_radio,
     out: *mut mqttas_radio_stats,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |s| {
-            let st = s.radio.stats();
-            args::out(out)?.put(mqttas_radio_stats {
-                frames_sent: st.frames_sent,
-                frames_received: st.frames_received,
-                retransmissions: st.retransmissions,
-                bad_crc: st.bad_crc,
-                dropped: st.dropped,
-                duplicates: st.duplicates,
-            });
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        let st = s.radio.stats();
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(mqttas_radio_stats {
+            frames_sent: st.frames_sent,
+            frames_received: st.frames_received,
+            retransmissions: st.retransmissions,
+            bad_crc: st.bad_crc,
+            dropped: st.dropped,
+            duplicates: st.duplicates,
+        });
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// Free space in the transmit buffer, in bytes, into `*out`: what
@@ -640,13 +641,13 @@ pub unsafe extern "C" fn mqttas_radio_writable(
     r: *const mqttas_radio,
     out: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |s| {
-            args::out(out)?.put(s.radio.writable());
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(s.radio.writable());
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// Received stream bytes waiting for `mqttas_radio_read`, into `*out`.
@@ -658,13 +659,13 @@ pub unsafe extern "C" fn mqttas_radio_readable(
     r: *const mqttas_radio,
     out: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |s| {
-            args::out(out)?.put(s.radio.readable());
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(s.radio.readable());
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// Peek at a received frame before any radio takes it, to route it (a
@@ -686,8 +687,10 @@ pub unsafe extern "C" fn mqttas_radio_frame_node(
     let run = || -> Result<(), mqttas_result> {
         // SAFETY: forwarded from the caller.
         let frame = unsafe { args::array(frame, len) }?;
-        // SAFETY: forwarded from the caller.
-        let (n, d) = unsafe { (args::out(node)?, args::out(downlink)?) };
+        // SAFETY: `node` is writable, as the caller promised.
+        let n = unsafe { args::out(node) }?;
+        // SAFETY: `downlink` is writable, as the caller promised.
+        let d = unsafe { args::out(downlink) }?;
         let (id, down) = radio::frame_node(frame).unwrap_or((0, false));
         n.put(id);
         d.put(down);
@@ -697,6 +700,7 @@ pub unsafe extern "C" fn mqttas_radio_frame_node(
 }
 
 #[cfg(test)]
+#[allow(clippy::multiple_unsafe_ops_per_block)]
 mod tests {
     use super::*;
     use core::mem::MaybeUninit;
@@ -713,7 +717,7 @@ mod tests {
         let (mut tx, mut rx) = ([0u8; 64], [0u8; 64]);
         let mut c = MaybeUninit::<mqttas_radio_config>::uninit();
         let r = st.0.as_mut_ptr().cast::<mqttas_radio>();
-        // SAFETY (all): valid or NULL pointers to local memory.
+        // SAFETY: valid or NULL pointers to local memory.
         unsafe {
             assert_eq!(mqttas_radio_config_default(c.as_mut_ptr()), MQTTAS_OK);
             let mut c = c.assume_init();
@@ -774,7 +778,7 @@ mod tests {
         } else {
             MQTTAS_ERR_UNSUPPORTED
         };
-        // SAFETY (all): valid pointers to local memory.
+        // SAFETY: valid pointers to local memory.
         unsafe {
             assert_eq!(mqttas_radio_config_default(c.as_mut_ptr()), MQTTAS_OK);
             let mut c = c.assume_init();

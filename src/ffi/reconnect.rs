@@ -269,13 +269,12 @@ unsafe fn with_cause(
     let Some(c) = cause_from_c(cause) else {
         return MQTTAS_ERR_INVALID_ARGUMENT;
     };
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |m| {
-            f(m, c);
-            Ok(())
-        })
-    }
+    let run = |m: &mut Reconnect| -> Result<(), mqttas_result> {
+        f(m, c);
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// The connection was lost at `now`: `cause` (a `mqttas_reconnect_cause`)
@@ -344,13 +343,12 @@ pub unsafe extern "C" fn mqttas_reconnect_handle_connected(
     r: *mut mqttas_reconnect,
     now: u32,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |m| {
-            m.handle_connected(now);
-            Ok(())
-        })
-    }
+    let run = |m: &mut Reconnect| -> Result<(), mqttas_result> {
+        m.handle_connected(now);
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// What to do at `now` into `*out` (`MQTTAS_RECONNECT_NONE` while
@@ -368,21 +366,21 @@ pub unsafe extern "C" fn mqttas_reconnect_poll_action(
     out: *mut mqttas_reconnect_action,
 ) -> mqttas_result {
     use mqttas_reconnect_kind::*;
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |m| {
-            let o = args::out(out)?;
-            let (kind, until) = match m.poll_action(now) {
-                None => (MQTTAS_RECONNECT_NONE, 0),
-                Some(Action::HoldDown { until }) => (MQTTAS_RECONNECT_HOLD_DOWN, until),
-                Some(Action::Connect) => (MQTTAS_RECONNECT_CONNECT, 0),
-                Some(Action::BounceLink { until }) => (MQTTAS_RECONNECT_BOUNCE_LINK, until),
-                Some(Action::Wait { until }) => (MQTTAS_RECONNECT_WAIT, until),
-            };
-            o.put(mqttas_reconnect_action { kind, until });
-            Ok(())
-        })
-    }
+    let run = |m: &mut Reconnect| -> Result<(), mqttas_result> {
+        // SAFETY: `out` is writable, as the caller promised.
+        let o = unsafe { args::out(out) }?;
+        let (kind, until) = match m.poll_action(now) {
+            None => (MQTTAS_RECONNECT_NONE, 0),
+            Some(Action::HoldDown { until }) => (MQTTAS_RECONNECT_HOLD_DOWN, until),
+            Some(Action::Connect) => (MQTTAS_RECONNECT_CONNECT, 0),
+            Some(Action::BounceLink { until }) => (MQTTAS_RECONNECT_BOUNCE_LINK, until),
+            Some(Action::Wait { until }) => (MQTTAS_RECONNECT_WAIT, until),
+        };
+        o.put(mqttas_reconnect_action { kind, until });
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// When `mqttas_reconnect_poll_action` next has something new: `*has` is
@@ -398,16 +396,18 @@ pub unsafe extern "C" fn mqttas_reconnect_poll_deadline(
     has: *mut bool,
     deadline: *mut u32,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |m| {
-            let (h, d) = (args::out(has)?, args::out(deadline)?);
-            let next = m.poll_deadline();
-            h.put(next.is_some());
-            d.put(next.unwrap_or(0));
-            Ok(())
-        })
-    }
+    let run = |m: &mut Reconnect| -> Result<(), mqttas_result> {
+        // SAFETY: `has` is writable, as the caller promised.
+        let h = unsafe { args::out(has) }?;
+        // SAFETY: `deadline` is writable, as the caller promised.
+        let d = unsafe { args::out(deadline) }?;
+        let next = m.poll_deadline();
+        h.put(next.is_some());
+        d.put(next.unwrap_or(0));
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// The counters into `*out`.
@@ -420,26 +420,27 @@ pub unsafe extern "C" fn mqttas_reconnect_get_stats(
     r: *const mqttas_reconnect,
     out: *mut mqttas_reconnect_stats,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        handle::with(r, |m| {
-            let s = m.stats();
-            args::out(out)?.put(mqttas_reconnect_stats {
-                outages: s.outages,
-                attempts: s.attempts,
-                failures: s.failures,
-                bounces: s.bounces,
-                planned: s.planned,
-                unstable: s.unstable,
-                back_offs: s.back_offs,
-                permanent: s.permanent,
-            });
-            Ok(())
-        })
-    }
+    let run = |m: &mut Reconnect| -> Result<(), mqttas_result> {
+        let s = m.stats();
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(mqttas_reconnect_stats {
+            outages: s.outages,
+            attempts: s.attempts,
+            failures: s.failures,
+            bounces: s.bounces,
+            planned: s.planned,
+            unstable: s.unstable,
+            back_offs: s.back_offs,
+            permanent: s.permanent,
+        });
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 #[cfg(test)]
+#[allow(clippy::multiple_unsafe_ops_per_block)]
 mod tests {
     use super::*;
     use core::mem::MaybeUninit;
@@ -454,7 +455,7 @@ mod tests {
         let mut st = Storage([0xAA; 256]);
         let r = st.0.as_mut_ptr().cast::<mqttas_reconnect>();
         let mut p = MaybeUninit::<mqttas_reconnect_policy>::uninit();
-        // SAFETY (all): valid pointers to local storage.
+        // SAFETY: valid pointers to local storage.
         unsafe {
             assert_eq!(mqttas_reconnect_policy_default(p.as_mut_ptr()), MQTTAS_OK);
             let mut p = p.assume_init();
@@ -511,7 +512,7 @@ mod tests {
             kind: mqttas_reconnect_kind::MQTTAS_RECONNECT_NONE,
             until: 0,
         };
-        // SAFETY (all): valid or NULL pointers.
+        // SAFETY: valid or NULL pointers.
         unsafe {
             assert_eq!(
                 mqttas_reconnect_handle_lost(r, 0, 0),

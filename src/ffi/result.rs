@@ -223,6 +223,7 @@ pub extern "C" fn mqttas_strerror(code: u32) -> *const c_char {
 }
 
 #[cfg(test)]
+#[allow(clippy::multiple_unsafe_ops_per_block)]
 mod tests {
     use super::*;
 
@@ -237,6 +238,7 @@ mod tests {
         // One text per code and the fallback, each NUL-terminated.
         assert_eq!(TEXTS.blob.iter().filter(|&&b| b == 0).count(), 35);
         let text = |c: u32| {
+            // SAFETY: the texts are static and NUL-terminated.
             unsafe { core::ffi::CStr::from_ptr(mqttas_strerror(c)) }
                 .to_str()
                 .unwrap()
