@@ -327,7 +327,9 @@ enum mqttas_lost_reason
   // The caller reported the link down (`mqttas_handle_link_down`).
   MQTTAS_LOST_LINK_DOWN = 1,
   // The broker refused the connection: CONNACK code in `reason`, its
-  // meaning depends on `version`.
+  // meaning depends on `version`; a 5.0 CONNACK's properties (reason
+  // string 0x1F, server reference 0x1C) are in `properties`, and
+  // `mqttas_event_describe` quotes them.
   MQTTAS_LOST_REFUSED = 2,
   // No reply within `response_time_ms`: `awaited` says which.
   MQTTAS_LOST_TIMEOUT = 3,
@@ -345,7 +347,7 @@ enum mqttas_lost_reason
   // The broker sent DISCONNECT (5.0) with the reason code in `reason`;
   // its properties (reason string 0x1F, server reference 0x1C, user
   // properties) are in `properties`, and `mqttas_event_describe` quotes
-  // its reason string.
+  // its reason string and server reference.
   MQTTAS_LOST_SERVER_DISCONNECT = 6,
   // The inbound topic alias table has no room for a new alias: give a
   // larger alias buffer or a lower `topic_alias_maximum`.
@@ -456,6 +458,9 @@ enum mqttas_protocol_error
   MQTTAS_PROTOCOL_EMPTY_TOPIC = 26,
   // SUBACK or UNSUBACK without one code per topic filter of the request.
   MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH = 27,
+  // PUBLISH with an empty topic name and a topic alias not set on this
+  // connection.
+  MQTTAS_PROTOCOL_UNKNOWN_TOPIC_ALIAS = 28,
   // A rule this version of the C API has no code for.
   MQTTAS_PROTOCOL_OTHER = 255,
 };
@@ -1271,8 +1276,9 @@ mqttas_result mqttas_event_describe(const struct mqttas_client *client,
 
 // Why the client's last connection was lost, in one sentence, e.g.
 // `broker refused the connection: not authorised (CONNACK 5)` or `broker
-// closed the connection: server busy (0x89): "try later"` (a 5.0
-// broker's reason string quoted), into `buf`: the text of the last
+// closed the connection: server moved (0x9d): "maintenance"; server
+// reference: other.example:1884` (what a 5.0 broker said quoted), into
+// `buf`: the text of the last
 // `MQTTAS_EVENT_CONNECTION_LOST` without its `connection lost: `. Empty
 // before the first loss. Text conventions of `mqttas_event_describe`.
 //

@@ -10,31 +10,43 @@
 
 use embedded_io::{Read, ReadReady, Write};
 
+use crate::driver::{Driver, Received, Transport};
 use crate::session::{Client, ConnectOptions};
+use crate::time::Tick;
 use crate::wire::{Property, QoS, ReasonCode, Subscription};
 use crate::{Error, Event};
 
-// The pump is shared with the std TCP driver; without `std` (no driver
-// module) it is compiled here from the same file.
-#[cfg(feature = "std")]
-use crate::driver::pump;
-#[cfg(not(feature = "std"))]
-#[path = "driver/pump.rs"]
-mod pump;
-
-use pump::Pending;
-
 /// A [`Client`] over an `embedded-io` transport `T`, with clock `C`
-/// (milliseconds, wrapping `u32`).
-pub struct IoDriver<'a, 'b, T, C> {
-    client: Client<'a>,
-    clock: C,
-    link: Option<T>,
-    /// The link is in use: false before connect and once the connection
-    /// ended, while the transport waits for take_link.
-    live: bool,
-    inbuf: &'b mut [u8],
-    pending: Pending,
+/// (milliseconds, wrapping `u32`): the crate's one [`Driver`] over `T`.
+pub struct IoDriver<'a, 'b, T: Read + Write + ReadReady, C> {
+    driver: Driver<'a, Io<T>, &'b mut [u8], C>,
+}
+
+/// An `embedded-io` transport as a [`Transport`]: read only when ready,
+/// never waiting; closing it leaves it to [`IoDriver::take_link`].
+struct Io<T>(T);
+
+impl<T: Read + Write + ReadReady> Transport for Io<T> {
+    type Error = T::Error;
+
+    fn receive(&mut self, buf: &mut [u8], _wait_ms: u32) -> Result<Received, T::Error> {
+        if !self.0.read_ready()? {
+            return Ok(Received::Nothing);
+        }
+        // Read returns 0 only at end of stream (or for an empty buffer).
+        Ok(match self.0.read(buf)? {
+            0 => Received::Closed,
+            n => Received::Bytes(n),
+        })
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> Result<(), T::Error> {
+        self.0.write_all(bytes)
+    }
+
+    fn flush(&mut self) -> Result<(), T::Error> {
+        self.0.flush()
+    }
 }
 
 impl<'a, 'b, T, C> IoDriver<'a, 'b, T, C>
@@ -47,66 +59,51 @@ where
     /// receive buffer).
     pub fn new(client: Client<'a>, clock: C, inbuf: &'b mut [u8]) -> Self {
         IoDriver {
-            client,
-            clock,
-            link: None,
-            live: false,
-            inbuf,
-            pending: Pending::default(),
+            driver: Driver::new(client, clock, inbuf),
         }
     }
 
     /// The client, to inspect its state.
     pub fn client(&self) -> &Client<'a> {
-        &self.client
+        self.driver.client()
     }
 
     /// The client, for commands not passed through here; what they queue
     /// goes out on the next [`IoDriver::poll`].
     pub fn client_mut(&mut self) -> &mut Client<'a> {
-        &mut self.client
+        self.driver.client_mut()
     }
 
     /// True while the transport is in use.
     pub fn is_link_up(&self) -> bool {
-        self.live
+        self.driver.is_link_up()
     }
 
     /// Take the transport back, to close it: after the connection ended,
     /// or at any time (then the client is told the link is down).
     pub fn take_link(&mut self) -> Option<T> {
-        if self.live {
-            self.link_down();
-        }
-        self.link.take()
+        self.driver.take_link().map(|Io(link)| link)
     }
 
     /// Use `link`, an open transport to the broker, and send CONNECT.
     pub fn connect(&mut self, link: T, options: &ConnectOptions<'_>) -> Result<(), Error> {
-        if self.live {
-            return Err(Error::AlreadyConnected);
-        }
-        let now = (self.clock)();
-        self.client.connect(now, options)?;
-        self.link = Some(link);
-        self.live = true;
-        self.pending.clear();
-        self.flush();
-        Ok(())
+        self.driver.open(Io(link), options)
     }
 
     /// When [`IoDriver::poll`] must run again at the latest, if input does
     /// not come first.
     pub fn deadline(&self) -> Option<u32> {
-        self.client.poll_deadline()
+        self.client().poll_deadline()
     }
 
     /// How many milliseconds the caller may sleep before the next
     /// [`IoDriver::poll`] when no input arrives (0: poll now; `None`: no
     /// timer runs, sleep until input or a command).
     pub fn idle_ms(&mut self) -> Option<u32> {
-        let now = (self.clock)();
-        self.client.poll_deadline().map(|d| pump::until(d, now))
+        let now = Tick::from(self.driver.now());
+        self.client()
+            .poll_deadline()
+            .map(|d| Tick::from(d).saturating_since(now))
     }
 
     /// Publish (see [`Client::publish`]) and send it when connected.
@@ -118,11 +115,11 @@ where
         retain: bool,
         properties: &[Property<'_>],
     ) -> Result<u16, Error> {
-        let now = (self.clock)();
+        let now = self.driver.now();
         let id = self
-            .client
+            .client_mut()
             .publish(now, topic, payload, qos, retain, properties)?;
-        self.flush();
+        self.driver.flush();
         Ok(id)
     }
 
@@ -132,9 +129,11 @@ where
         subscriptions: &[Subscription<'_>],
         properties: &[Property<'_>],
     ) -> Result<u16, Error> {
-        let now = (self.clock)();
-        let id = self.client.subscribe(now, subscriptions, properties)?;
-        self.flush();
+        let now = self.driver.now();
+        let id = self
+            .client_mut()
+            .subscribe(now, subscriptions, properties)?;
+        self.driver.flush();
         Ok(id)
     }
 
@@ -144,9 +143,9 @@ where
         filters: &[&str],
         properties: &[Property<'_>],
     ) -> Result<u16, Error> {
-        let now = (self.clock)();
-        let id = self.client.unsubscribe(now, filters, properties)?;
-        self.flush();
+        let now = self.driver.now();
+        let id = self.client_mut().unsubscribe(now, filters, properties)?;
+        self.driver.flush();
         Ok(id)
     }
 
@@ -157,9 +156,9 @@ where
         reason: ReasonCode,
         properties: &[Property<'_>],
     ) -> Result<(), Error> {
-        let now = (self.clock)();
-        self.client.disconnect(now, reason, properties)?;
-        self.flush();
+        let now = self.driver.now();
+        self.client_mut().disconnect(now, reason, properties)?;
+        self.driver.flush();
         Ok(())
     }
 
@@ -173,65 +172,6 @@ where
     where
         F: FnMut(&Event<'_>) -> bool,
     {
-        let now = (self.clock)();
-        pump::timers(&mut self.client, now);
-        self.flush();
-        let mut out = pump::drain_events(&mut self.client, &mut on_event);
-        if !out.stop && !out.close && self.pending.is_empty() {
-            self.read_ready_bytes();
-        }
-        if !out.stop && !out.close {
-            let now = (self.clock)();
-            out.merge(pump::feed(
-                &mut self.client,
-                now,
-                self.inbuf,
-                &mut self.pending,
-                &mut on_event,
-            ));
-        }
-        self.flush();
-        if out.close {
-            // Keep the transport for take_link, but stop using it.
-            self.pending.clear();
-            self.live = false;
-        }
-        out.stop
-    }
-
-    fn read_ready_bytes(&mut self) {
-        let Some(link) = self.link.as_mut().filter(|_| self.live) else {
-            return;
-        };
-        let result = match link.read_ready() {
-            Ok(true) => link.read(self.inbuf),
-            Ok(false) => return,
-            Err(e) => Err(e),
-        };
-        match result {
-            // Read returns 0 only at end of stream (or for an empty buffer).
-            Ok(0) => self.link_down(),
-            Ok(n) => self.pending.filled(n),
-            Err(_) => self.link_down(),
-        }
-    }
-
-    fn flush(&mut self) {
-        let now = (self.clock)();
-        let Some(link) = self.link.as_mut().filter(|_| self.live) else {
-            return;
-        };
-        let sent = pump::flush(&mut self.client, now, |bytes| link.write_all(bytes))
-            .and_then(|()| link.flush());
-        if sent.is_err() {
-            self.link_down();
-        }
-    }
-
-    fn link_down(&mut self) {
-        self.live = false;
-        self.pending.clear();
-        let now = (self.clock)();
-        self.client.handle_link_down(now);
+        self.driver.poll(Some(0), &mut on_event).stop
     }
 }

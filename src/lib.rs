@@ -11,6 +11,9 @@
 //!   (feature `radio`).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
+// No unsafe code but in the C ABI (`ffi`) and the one UTF-8 fast path
+// (`wire::utf8`), each `unsafe` there with its `SAFETY:` comment.
+#![deny(unsafe_code)]
 #![cfg_attr(
     not(test),
     deny(
@@ -24,9 +27,9 @@
     )
 )]
 
-#[cfg(feature = "std")]
 pub mod driver;
 #[cfg(feature = "ffi-min")]
+#[allow(unsafe_code)]
 pub mod ffi;
 #[cfg(feature = "embedded-io")]
 pub mod io;

@@ -40,7 +40,7 @@
 //!
 //! | cause | from | the next attempt |
 //! | --- | --- | --- |
-//! | [`Cause::Outage`] | link down, no reply in time, a protocol error, an ordinary DISCONNECT; a transport that did not open | after the hold-down (a stable connection) or the grown backoff (a short one, or a failed attempt) |
+//! | [`Cause::Outage`] | link down, no reply in time, a protocol error, an ordinary DISCONNECT (also a 3.1.1 broker's, reported as a protocol error); a transport that did not open | after the hold-down (a stable connection) or the grown backoff (a short one, or a failed attempt) |
 //! | [`Cause::BackOff`] | CONNACK 3.1.1: 3; 5.0: 0x80, 0x88, 0x89, 0x97, 0x9C, 0x9F, unknown codes. DISCONNECT 0x89, 0x8E, 0x96, 0x97, 0x98, 0x9C, 0x9F | after the grown backoff, whatever the uptime |
 //! | [`Cause::Permanent`] | CONNACK 3.1.1: 1, 2, 4, 5; 5.0: 0x81-0x87, 0x8A, 0x8C, 0x90, 0x95, 0x99-0x9B, 0x9D. DISCONNECT 0x9D | after `backoff_cap_ms` (less jitter) |
 //! | [`Cause::Planned`] | the session closed on purpose ([`LostReason::ReceiveMaximumExceeded`](crate::session::LostReason::ReceiveMaximumExceeded)) | at once |
@@ -159,6 +159,7 @@ pub const MAX_DURATION_MS: u32 = 1 << 30;
 
 /// Why a [`Policy`] is refused by [`Policy::validate`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PolicyError {
     /// `jitter_percent` above 100.
     Jitter,

@@ -67,16 +67,21 @@ impl Tick {
         self.0.wrapping_sub(earlier.0)
     }
 
+    /// Milliseconds from `self` (now) until `deadline`, negative once it
+    /// has passed: the wrapping difference, right while the two are less
+    /// than 2^31 ms apart. Deadlines compared through it are compared with
+    /// now rather than with each other (see [`Tick::earliest`]).
+    #[inline(always)]
+    pub const fn until(self, deadline: Tick) -> i32 {
+        deadline.0.wrapping_sub(self.0) as i32
+    }
+
     /// The earlier of two optional deadlines, each compared with `self`
     /// (now) rather than with each other: the right one while both are
     /// less than 2^31 ms from now, even when they are further apart.
     pub fn earliest(self, a: Option<Tick>, b: Option<Tick>) -> Option<Tick> {
         match (a, b) {
-            (Some(a), Some(b)) => {
-                let da = a.0.wrapping_sub(self.0) as i32;
-                let db = b.0.wrapping_sub(self.0) as i32;
-                Some(if da <= db { a } else { b })
-            }
+            (Some(a), Some(b)) => Some(if self.until(a) <= self.until(b) { a } else { b }),
             (a, None) => a,
             (None, b) => b,
         }
@@ -141,6 +146,13 @@ mod tests {
         assert_eq!(t(400).saturating_since(t(400)), 0);
         assert_eq!(t(400).wrapping_since(t(1000)), 0u32.wrapping_sub(600));
         assert_eq!(t(5).wrapping_since(t(0xFFFF_FFF0)), 21);
+    }
+
+    #[test]
+    fn until_is_signed() {
+        assert_eq!(t(0xFFFF_FFF0).until(t(5)), 21);
+        assert_eq!(t(5).until(t(0xFFFF_FFF0)), -21);
+        assert_eq!(t(7).until(t(7)), 0);
     }
 
     #[test]

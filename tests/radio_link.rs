@@ -5,6 +5,7 @@
 //! failures must be detected within bounds.
 
 use mqttas::radio::{DownReason, Radio, RadioConfig, RadioEvent};
+use mqttas::time::Tick;
 
 const NODE: u8 = 42;
 
@@ -216,7 +217,7 @@ impl Sim {
 
     /// Milliseconds from now until a radio deadline.
     fn until(&self, deadline: Option<u32>) -> Option<u64> {
-        deadline.map(|d| (d.wrapping_sub(self.now()) as i32).max(0) as u64)
+        deadline.map(|d| u64::from(Tick::from(d).saturating_since(Tick::from(self.now()))))
     }
 
     /// One round at the current time, then jump to the next event (at most

@@ -324,6 +324,20 @@ fn run_against(
     id: &str,
     time: Duration,
 ) -> (Log, Stats) {
+    let (log, stats, _) = run_against_until(b, version, policy, id, time, |_| false);
+    (log, stats)
+}
+
+/// [`run_against`] until `done(log)` too; also why the driver closed the
+/// last link ([`TcpDriver::link_end`]).
+fn run_against_until(
+    b: &FakeBroker,
+    version: Version,
+    policy: Policy,
+    id: &str,
+    time: Duration,
+    done: impl FnMut(&Log) -> bool,
+) -> (Log, Stats, Option<String>) {
     let config = Config {
         version,
         keep_alive: 30,
@@ -340,8 +354,9 @@ fn run_against(
         ..Default::default()
     };
     let mut log = Log::default();
-    drive(&mut d, &opts, &mut log, time, |_| false);
-    (log, d.reconnect_state().unwrap().stats())
+    drive(&mut d, &opts, &mut log, time, done);
+    let end = d.link_end().map(|e| e.to_string());
+    (log, d.reconnect_state().unwrap().stats(), end)
 }
 
 /// Small policy values so that the growth shows within seconds.
@@ -467,4 +482,56 @@ fn a_permanent_refusal_after_a_good_session_is_retried_at_the_cap() {
         "refusals retried before the cap: {iv:?}"
     );
     assert!(s.permanent as usize >= iv.len() - 1, "{s:?}");
+}
+
+#[test]
+fn the_driver_tells_a_broker_close_from_its_own() {
+    // The broker reads CONNECT and closes: the client hears "link down",
+    // the driver knows the broker closed it (hostile suite N1).
+    let b = FakeBroker::start(|_, _| {});
+    let (log, _, end) = run_against_until(
+        &b,
+        Version::V311,
+        quick_policy(),
+        "closed-by-broker",
+        Duration::from_secs(5),
+        |l| !l.lost.is_empty(),
+    );
+    assert_eq!(log.lost[0].1, "link down");
+    assert_eq!(end.as_deref(), Some("the broker closed the connection"));
+}
+
+#[test]
+fn the_rust_client_says_the_broker_closed_the_connection() {
+    // What mqttas-client prints when the broker closes right after CONNECT
+    // (as the C client and mqtt_as say), not just "link down".
+    let b = FakeBroker::start(|_, _| {});
+    let port = b.addr.rsplit(':').next().unwrap().to_string();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mqttas-client"))
+        .args([
+            "-m", "sub", "-p", &port, "-H", "100", "-b", "100", "-X", "200",
+        ])
+        .args(["-B", "0", "-j", "0", "-T", "2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    child.wait().unwrap();
+    let lost: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("connection lost"))
+        .collect();
+    assert!(!lost.is_empty(), "{err}");
+    assert!(
+        lost.iter()
+            .all(|l| l.ends_with("connection lost: link down: the broker closed the connection")),
+        "{err}"
+    );
 }

@@ -551,6 +551,21 @@ fn other_disconnects_are_outages_and_server_moved_is_permanent() {
     assert_eq!(waits, [p.hold_down_ms; 3]);
 }
 
+#[test]
+fn a_v311_broker_disconnect_is_an_outage_like_a_normal_disconnection() {
+    use mqttas::wire::DecodeError;
+    // 3.1.1 defines no DISCONNECT from the server; the session reports one
+    // as a protocol error. The policy reads it as 5.0's normal
+    // disconnection (whose waits the test above checks): the uptime
+    // decides, so a broker that sends it right after every CONNACK is
+    // retried ever more slowly, and one that sends it after a stable
+    // connection gets the hold-down only.
+    let v311 = LostReason::Protocol(DecodeError::UnexpectedPacket(14));
+    let normal = LostReason::ServerDisconnect(ReasonCode::SUCCESS);
+    assert_eq!(Cause::of(&v311), Cause::of(&normal));
+    assert_eq!(Cause::of(&v311), Cause::Outage);
+}
+
 /// CONNACK refusals that retrying does not cure.
 const PERMANENT_311: [u8; 4] = [1, 2, 4, 5];
 const PERMANENT_5: [u8; 15] = [

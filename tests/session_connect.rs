@@ -570,3 +570,93 @@ fn v311_connack_to_a_v5_connect_is_broker_does_not_support_v5() {
         "broker does not support MQTT 5.0: connection refused, unsupported protocol version (0x84)"
     );
 }
+
+#[test]
+fn v5_server_disconnect_0x00_reads_normal_disconnection() {
+    // MQTT 5.0 3.14.2.1: DISCONNECT 0x00 is "normal disconnection", not
+    // "success" (the name of 0x00 in CONNACK and the acknowledgements).
+    let mut p = Pair::new(v5());
+    p.connect_ok();
+    p.broker.disconnect(0x00);
+    p.pump();
+    let text = p.lost()[0].1.to_string();
+    assert_eq!(
+        text,
+        "broker closed the connection: normal disconnection (0x00)"
+    );
+}
+
+#[test]
+fn v5_server_redirection_names_the_server_reference() {
+    use mqttas::wire::{Disconnect, Packet, Properties};
+    // 5.0 4.11: DISCONNECT 0x9C (use another server) or 0x9D (server moved)
+    // with a Server Reference: the loss text names it, after the reason
+    // string.
+    for (code, name) in [(0x9Cu8, "use another server"), (0x9D, "server moved")] {
+        let mut p = Pair::new(v5());
+        p.connect_ok();
+        let props = [
+            Property::ReasonString("maintenance"),
+            Property::ServerReference("other.example:1884"),
+        ];
+        p.broker.send(&Packet::Disconnect(Disconnect {
+            reason: ReasonCode(code),
+            properties: Properties::List(&props),
+        }));
+        p.pump();
+        let lost = p.lost();
+        assert_eq!(lost.len(), 1, "{lost:?}");
+        let text = lost[0]
+            .1
+            .with_properties(p.client.disconnect_properties())
+            .to_string();
+        assert_eq!(
+            text,
+            format!(
+                "broker closed the connection: {name} ({code:#04x}): \"maintenance\"; server reference: other.example:1884"
+            )
+        );
+    }
+    // Without properties the text is the reason's alone.
+    let mut p = Pair::new(v5());
+    p.connect_ok();
+    p.broker.disconnect(0x9D);
+    p.pump();
+    let lost = p.lost();
+    assert_eq!(
+        lost[0]
+            .1
+            .with_properties(p.client.disconnect_properties())
+            .to_string(),
+        lost[0].1.to_string()
+    );
+}
+
+#[test]
+fn v5_refusal_keeps_its_reason_string_and_server_reference() {
+    // A CONNACK 0x9C / 0x9D may carry a Server Reference (5.0 3.2.2.3.16):
+    // kept with the refusal like a DISCONNECT's properties, gone with the
+    // next connection.
+    let mut p = Pair::new(v5());
+    p.broker.connack_code = 0x9D;
+    p.broker.connack_props = vec![
+        Property::ReasonString("moved for good"),
+        Property::ServerReference("new.example"),
+    ];
+    p.connect();
+    let lost = p.lost();
+    assert_eq!(
+        lost.iter().map(|l| l.1).collect::<Vec<_>>(),
+        vec![LostReason::Refused(Version::V5, ReasonCode::SERVER_MOVED)]
+    );
+    let props = p.client.disconnect_properties();
+    assert_eq!(props.server_reference(), Some("new.example"));
+    assert_eq!(
+        lost[0].1.with_properties(props).to_string(),
+        "broker refused the connection: server moved (0x9d): \"moved for good\"; server reference: new.example"
+    );
+    p.broker.connack_code = 0;
+    p.broker.connack_props.clear();
+    p.connect_ok();
+    assert!(p.client.disconnect_properties().is_empty());
+}

@@ -6,6 +6,7 @@
 mod sim;
 
 use mqttas::session::{Awaited, LostReason, State};
+use mqttas::time::Tick;
 use mqttas::wire::{PacketType, Property, QoS};
 use mqttas::Config;
 use sim::{config, v311, v5, Ev, Pair, Reply, Sizes, VERSIONS};
@@ -300,7 +301,7 @@ fn deadline_is_never_in_the_past_after_handle_timeout() {
             .client
             .poll_deadline()
             .expect("a connected client has a deadline");
-        let delta = d.wrapping_sub(p.now) as i32;
+        let delta = Tick::from(p.now).until(Tick::from(d));
         assert!(delta > 0, "deadline {d:#x} not after now {:#x}", p.now);
         p.advance(delta as u64);
     }
@@ -333,4 +334,135 @@ fn a_lost_connection_reconnects_and_keeps_pinging() {
         .collect();
     let connected_at = p.broker.up_of(PacketType::Connect).last().unwrap().t;
     assert_periodic(&pings, connected_at, 15_000, 100);
+}
+
+// ---- a PINGRESP behind a backlog (hostile suite, pingresp-behind-backlog) ----
+
+/// Keep alive 20 s (a ping every 5 s), response time 2 s: the PINGRESP is
+/// overdue 2 s after the PINGREQ or after the last byte received since,
+/// and 2 s + 1.5 × 20 s = 32 s after the PINGREQ at the latest.
+fn backlog_config(v: mqttas::Version) -> Config {
+    Config {
+        keep_alive: 20,
+        response_time_ms: 2_000,
+        ..config(v)
+    }
+}
+
+/// The one loss so far is a PINGRESP timeout at a time within `at` ms.
+fn lost_for_pingresp_within(p: &Pair, at: std::ops::RangeInclusive<u64>, what: &str) {
+    let lost = p.lost();
+    assert_eq!(lost.len(), 1, "{what}: {lost:?}");
+    assert_eq!(lost[0].1, LostReason::Timeout(Awaited::PingResp), "{what}");
+    assert!(at.contains(&lost[0].0), "{what}: lost at {} ms", lost[0].0);
+}
+
+/// The broker sends a QoS 0 message every `every` ms for `ms` ms.
+fn broker_sends(p: &mut Pair, ms: u64, every: u64) -> u32 {
+    let mut n = 0u32;
+    let mut left = ms;
+    while left > 0 {
+        let step = every.min(left);
+        p.broker
+            .publish("down/backlog", &n.to_be_bytes(), QoS::AtMostOnce);
+        n += 1;
+        p.advance(step);
+        left -= step;
+        if p.state() != State::Connected {
+            break;
+        }
+    }
+    n
+}
+
+#[test]
+fn a_pingresp_behind_a_backlog_keeps_the_connection() {
+    // The PINGRESP comes 7.9 s after the PINGREQ (four response times),
+    // after a message every 20 ms all along: the broker is plainly alive.
+    for v in VERSIONS {
+        let mut p = Pair::new(backlog_config(v));
+        p.connect_ok();
+        p.advance(4_999);
+        p.broker.replies.pingresp = Reply::Delay(7_900);
+        p.advance(1);
+        assert_eq!(p.broker.ping_times(), vec![5_000], "{v:?}");
+        let n = broker_sends(&mut p, 7_880, 20);
+        // Later pings are answered at once.
+        p.broker.replies.pingresp = Reply::Answer;
+        p.advance(HOUR);
+        assert_eq!(p.lost(), vec![], "{v:?}: a working connection dropped");
+        assert_eq!(p.state(), State::Connected);
+        assert_eq!(p.messages().len(), n as usize);
+        // The pings go on as before once the late PINGRESP came.
+        assert!(p.broker.ping_times().len() > 700, "{v:?}");
+    }
+}
+
+#[test]
+fn silence_after_the_backlog_is_a_lost_pingresp_response_time_after_the_last_byte() {
+    for v in VERSIONS {
+        let mut p = Pair::new(backlog_config(v));
+        p.connect_ok();
+        p.advance(5_000);
+        p.broker.replies.pingresp = Reply::Drop;
+        p.advance(5_000); // The second PINGREQ, at 10 s.
+        let ping_t = *p.broker.ping_times().last().unwrap();
+        assert_eq!(ping_t, 10_000, "{v:?}");
+        broker_sends(&mut p, 6_000, 100); // 10.0 .. 15.9 s, the last at 15.9 s.
+        p.advance(HOUR);
+        let what = format!("{v:?}: last byte at 15.9 s, lost 2 s later");
+        lost_for_pingresp_within(&p, 17_900..=18_000, &what);
+    }
+}
+
+#[test]
+fn a_broker_that_sends_but_never_answers_is_dropped_one_and_a_half_keep_alives_late() {
+    // A message every 100 ms for ever, no PINGRESP: lost 2 s + 30 s after
+    // the PINGREQ, not never (and not after 2 s, as before).
+    for v in VERSIONS {
+        let mut p = Pair::new(backlog_config(v));
+        p.connect_ok();
+        p.broker.replies.pingresp = Reply::Drop;
+        broker_sends(&mut p, 60_000, 100);
+        let pings = p.broker.ping_times();
+        assert_eq!(
+            pings,
+            vec![5_000],
+            "{v:?}: one PINGREQ outstanding at a time"
+        );
+        let what = format!("{v:?}: PINGREQ at 5 s, lost at 37 s");
+        lost_for_pingresp_within(&p, 37_000..=37_100, &what);
+    }
+}
+
+#[test]
+fn the_longest_wait_for_a_pingresp_follows_the_server_keep_alive() {
+    // 5.0 Server Keep Alive 4 s: the bound is 2 s + 6 s after the PINGREQ.
+    let mut p = Pair::new(Config {
+        keep_alive: 60,
+        response_time_ms: 2_000,
+        ..v5()
+    });
+    p.broker.connack_props = vec![Property::ServerKeepAlive(4)];
+    p.connect_ok();
+    p.broker.replies.pingresp = Reply::Drop;
+    broker_sends(&mut p, 20_000, 100);
+    assert_eq!(p.broker.ping_times(), vec![1_000]);
+    lost_for_pingresp_within(&p, 9_000..=9_100, "PINGREQ at 1 s, lost at 9 s");
+}
+
+#[test]
+fn the_pingresp_bound_across_the_clock_wrap() {
+    // PINGREQ 5 s after the start, 10 s before the wrap; the deadline
+    // moves with every byte, and the bound falls after the wrap.
+    let mut p = Pair::with(
+        backlog_config(mqttas::Version::V311),
+        Sizes::default(),
+        u32::MAX - 15_000,
+    );
+    p.connect_ok();
+    p.broker.replies.pingresp = Reply::Drop;
+    broker_sends(&mut p, 60_000, 100);
+    assert!(p.now < 0x8000_0000, "the clock wrapped");
+    lost_for_pingresp_within(&p, 37_000..=37_100, "PINGREQ at 5 s, lost at 37 s");
 }

@@ -758,8 +758,8 @@ fn cases() -> Vec<Case> {
             "5.0 unknown topic alias with empty topic",
             v5,
             Aliases,
-            Some(E::InvalidTopicAlias),
-            ALIAS,
+            Some(E::UnknownTopicAlias),
+            PROTOCOL,
             |v| publish(v, 0, b"", None, &[0x23, 0, 2]),
         ),
         // -- sizes --

@@ -161,6 +161,7 @@ class MQTTClient:
     _told = False  # wifi_coro was last told True (callback interface).
     _closes = 0  # Calls of disconnect() and close(): a connection under way ends.
     _handler = None  # The connect_coro task of the current connection.
+    _beyond = 0  # QoS 2 messages beyond our Receive Maximum, reported so far.
 
     @property
     def lock(self):
@@ -178,6 +179,7 @@ class MQTTClient:
         if v5 and not s["clean"] and expiry is None:
             expiry = 0xFFFFFFFF  # Keep the session across outages.
         rx_max = min(32, max(1, props.pop(0x21, 16)))
+        self._rx_max = rx_max
         max_packet = props.pop(0x27, s["max_packet_size"])
         alias_max = props.pop(0x22, 0)
         s["con_props"] = props or None
@@ -323,7 +325,10 @@ class MQTTClient:
             self._connack = why
             self._notify()
         else:
-            self._reconnect()
+            # The core had ended the connection already: it reported a loss
+            # (handled then), or we sent DISCONNECT (disconnect()) and the
+            # broker closed first, as it may. Not an outage.
+            self._notify()
         self._lost_why = None
 
     def _start(self, conn):
@@ -377,6 +382,7 @@ class MQTTClient:
             if closing is None:
                 # After a write cut short, what waits to be sent goes too.
                 (getattr(conn, "abort", conn.close) if self._writing else conn.close)()
+        self._tell_excess()
         if self._core.state() != _mqttas.STATE_DISCONNECTED:
             self._core.handle_link_down(now())
             ev = self._core.poll_event()
@@ -390,6 +396,18 @@ class MQTTClient:
         for slot in self._reqs.values():
             slot[0] = False
         self._reqs = {}
+
+    def _tell_excess(self):
+        # A 5.0 broker beyond our Receive Maximum (mosquitto 2.0.11 is, for
+        # QoS 2): the core takes the extra messages while its id table has
+        # room; say so once per connection, as the C and Rust clients do.
+        if not self.mqttv5:
+            return
+        st = self._core.qos2_stats()
+        if st[1] > self._beyond:
+            print("mqtt_as: the broker exceeded our Receive Maximum (%d): up to %d unreleased QoS 2 messages, %d beyond it"
+                  % (self._rx_max, st[0], st[1] - self._beyond))
+            self._beyond = st[1]
 
     def _take_queued(self):
         # What the core queued before ending a connection itself.

@@ -34,6 +34,10 @@
 
 #include "mqttas.h"
 
+/* Bytes of the inbound topic alias table per alias (-A): a 5-byte record
+ * head and a topic of up to 123 bytes, as mqtt_as sizes it. */
+#define ALIAS_BYTES 128u
+
 /* ---- options ---- */
 
 typedef struct options {
@@ -55,6 +59,7 @@ typedef struct options {
     unsigned long store_size;
     unsigned long max_packet;
     unsigned long qos2_ids;
+    unsigned long alias_max;
     bool clock_start_set;
     uint32_t clock_start;
     unsigned long response_ms;
@@ -84,6 +89,7 @@ static void usage(FILE *f)
             "               in 3.1.1 a larger message is skipped (and acknowledged)\n"
             "  -Q IDS       inbound QoS 2 messages tracked until released (256): more than\n"
             "               a broker beyond our receive maximum (16) sends at once\n"
+            "  -A N         5.0: topic aliases the broker may set, topic alias maximum (0)\n"
             "  -T SECONDS   give up (exit 1) after this long, 0 for never (0)\n"
             "  -R FILE      create FILE once subscribed (sub), for scripts\n"
             "  -O TICK      start the millisecond clock at TICK (tests wrap-around)\n"
@@ -132,7 +138,7 @@ static int parse_options(int argc, char **argv, options *o)
     mqttas_reconnect_policy_default(&o->policy);
     snprintf(default_id, sizeof default_id, "mqttas-%ld", (long)getpid());
     o->client_id = default_id;
-    while ((ch = getopt(argc, argv, "m:h:p:i:t:q:n:crV:k:d:S:M:Q:T:R:O:vW:H:B:b:X:j:U:")) != -1) {
+    while ((ch = getopt(argc, argv, "m:h:p:i:t:q:n:crV:k:d:S:M:Q:A:T:R:O:vW:H:B:b:X:j:U:")) != -1) {
         switch (ch) {
         case 'm':
             if (strcmp(optarg, "pub") == 0) {
@@ -188,6 +194,11 @@ static int parse_options(int argc, char **argv, options *o)
             break;
         case 'Q':
             if (parse_ulong(optarg, 65535, &o->qos2_ids) != 0) {
+                return -1;
+            }
+            break;
+        case 'A':
+            if (parse_ulong(optarg, 65535, &o->alias_max) != 0) {
                 return -1;
             }
             break;
@@ -869,7 +880,7 @@ int main(int argc, char **argv)
     app a;
     mqttas_config cfg;
     mqttas_buffers bufs;
-    uint8_t *rx, *tx, *store;
+    uint8_t *rx, *tx, *store, *aliases = NULL;
     uint16_t *qos2;
     size_t rx_len;
     mqttas_result r;
@@ -901,6 +912,7 @@ int main(int argc, char **argv)
         cfg.session_expiry = 3600;
     }
     cfg.maximum_packet_size = (uint32_t)a.opt.max_packet;
+    cfg.topic_alias_maximum = (uint16_t)a.opt.alias_max;
     /* A message up to the maximum packet size is taken whole. */
     rx_len = a.opt.max_packet > 4096 ? a.opt.max_packet : 4096;
     a.c = malloc(mqttas_client_size());
@@ -909,7 +921,12 @@ int main(int argc, char **argv)
     tx = malloc(4096);
     store = malloc(a.opt.store_size ? a.opt.store_size : 1);
     qos2 = malloc(a.opt.qos2_ids ? a.opt.qos2_ids * sizeof *qos2 : 1);
-    if (a.c == NULL || a.rc == NULL || rx == NULL || tx == NULL || store == NULL || qos2 == NULL) {
+    if (a.opt.alias_max > 0) {
+        /* Each alias: 5 bytes of record and its topic (short ones here). */
+        aliases = malloc(a.opt.alias_max * ALIAS_BYTES);
+    }
+    if (a.c == NULL || a.rc == NULL || rx == NULL || tx == NULL || store == NULL || qos2 == NULL ||
+        (a.opt.alias_max > 0 && aliases == NULL)) {
         fprintf(stderr, "out of memory\n");
         return 1;
     }
@@ -927,6 +944,8 @@ int main(int argc, char **argv)
     bufs.store_len = a.opt.store_size;
     bufs.inbound_qos2 = qos2;
     bufs.inbound_qos2_len = a.opt.qos2_ids;
+    bufs.aliases = aliases;
+    bufs.aliases_len = a.opt.alias_max * ALIAS_BYTES;
     r = mqttas_client_init(a.c, mqttas_client_size(), &cfg, &bufs);
     if (r != MQTTAS_OK) {
         fprintf(stderr, "mqttas_client_init: %s\n", mqttas_strerror(r));
@@ -1000,5 +1019,6 @@ int main(int argc, char **argv)
     free(tx);
     free(store);
     free(qos2);
+    free(aliases);
     return a.exit_code;
 }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use mqttas::driver::{Clock, Storage, TcpDriver};
 use mqttas::reconnect::{Action, Cause, Policy};
-use mqttas::session::{ConnectOptions, State};
+use mqttas::session::{ConnectOptions, LostReason, State};
 use mqttas::time::Tick;
 use mqttas::wire::{SubOptions, Subscription};
 use mqttas::{Client, Config, Error, Event, QoS, ReasonCode, Version};
@@ -44,6 +44,7 @@ const USAGE: &str = "usage: mqttas-client [options]
                in 3.1.1 a larger message is skipped (and acknowledged)
   -Q IDS       inbound QoS 2 messages tracked until released (256): more than
                a broker beyond our receive maximum (16) sends at once
+  -A N         5.0: topic aliases the broker may set, topic alias maximum (0)
   -T SECONDS   give up (exit 1) after this long, 0 for never (0)
   -R FILE      create FILE once subscribed (sub), for scripts
   -O TICK      start the millisecond clock at TICK (tests wrap-around)
@@ -93,6 +94,7 @@ struct Opts {
     store_size: usize,
     max_packet: u32,
     qos2_ids: u16,
+    alias_max: u16,
     clock_start: Option<u32>,
     response_ms: u32,
     policy: Policy,
@@ -119,6 +121,7 @@ fn parse() -> Result<Opts, String> {
         store_size: 65536,
         max_packet: 65536,
         qos2_ids: 256,
+        alias_max: 0,
         clock_start: None,
         response_ms: 0,
         policy: Policy::default(),
@@ -155,6 +158,7 @@ fn parse() -> Result<Opts, String> {
             "-S" => o.store_size = num("-S", args.next())?,
             "-M" => o.max_packet = num("-M", args.next())?,
             "-Q" => o.qos2_ids = num("-Q", args.next())?,
+            "-A" => o.alias_max = num("-A", args.next())?,
             "-T" => o.timeout_s = num("-T", args.next())?,
             "-R" => o.ready_file = Some(args.next().ok_or("-R needs a file")?),
             "-O" => o.clock_start = Some(num("-O", args.next())?),
@@ -194,7 +198,10 @@ struct Seen {
     session_present: bool,
     subscribed: bool,
     refused_subscription: bool,
-    lost: Option<mqttas::session::LostReason>,
+    lost: Option<LostReason>,
+    /// When the loss was seen: the policy's waits start then (the poll
+    /// that saw it may have slept through them before returning).
+    lost_at: u32,
     disconnected: bool,
 }
 
@@ -234,12 +241,16 @@ fn main() -> ExitCode {
             Config::default().response_time_ms
         },
         maximum_packet_size: o.max_packet,
+        topic_alias_maximum: o.alias_max,
         ..Config::default()
     };
     // A message up to the maximum packet size is taken whole.
     let rx_size = (o.max_packet as usize).max(4096);
+    // Each inbound alias: a 5-byte record head and a topic of up to 123
+    // bytes, as the C client and mqtt_as size it.
+    let aliases = usize::from(o.alias_max) * 128;
     let mut storage =
-        Storage::new(rx_size, 4096, o.store_size, 0).with_inbound_qos2(o.qos2_ids.into());
+        Storage::new(rx_size, 4096, o.store_size, aliases).with_inbound_qos2(o.qos2_ids.into());
     let client = match Client::new(config, storage.buffers()) {
         Ok(c) => c,
         Err(e) => {
@@ -281,6 +292,7 @@ fn main() -> ExitCode {
     let mut subscribed_once = false;
     let mut disconnecting = false;
     let mut stopping = false;
+    let mut lost_at = None;
     let mut sub = Sub {
         seen: HashMap::new(),
         distinct: 0,
@@ -308,11 +320,11 @@ fn main() -> ExitCode {
             match driver.keep_connected(&options) {
                 Ok(Some(Action::HoldDown { until })) => log(&format!(
                     "outage: link held down for {} ms",
-                    Tick::from(until).saturating_since(driver.now().into())
+                    Tick::from(lost_at.take().unwrap_or_else(|| driver.now())).until(until.into())
                 )),
                 Ok(Some(Action::BounceLink { until })) => log(&format!(
                     "link bounce: held down for {} ms",
-                    Tick::from(until).saturating_since(driver.now().into())
+                    Tick::from(lost_at.take().unwrap_or_else(|| driver.now())).until(until.into())
                 )),
                 Ok(_) => {}
                 Err(e) => {
@@ -425,7 +437,10 @@ fn main() -> ExitCode {
                     }
                     completed += 1;
                 }
-                Event::ConnectionLost(reason) => seen.lost = Some(*reason),
+                Event::ConnectionLost(reason) => {
+                    seen.lost = Some(*reason);
+                    seen.lost_at = clock.now();
+                }
                 Event::Disconnected => seen.disconnected = true,
                 _ => {}
             }
@@ -436,11 +451,15 @@ fn main() -> ExitCode {
         });
         drop(out);
         if let Some(reason) = seen.lost {
-            // A 5.0 broker's DISCONNECT may say why, as the C client shows.
-            let props = driver.client().disconnect_properties();
-            match props.reason_string() {
-                Some(why) => log(&format!("connection lost: {reason}: \"{why}\"")),
-                None => log(&format!("connection lost: {reason}")),
+            // A 5.0 broker's DISCONNECT or refusal may say why and where to
+            // go; a link the driver closed, why (the broker closed it, a
+            // reset): as the C client shows.
+            let loss = reason.with_properties(driver.client().disconnect_properties());
+            match (reason, driver.link_end()) {
+                (LostReason::LinkDown, Some(end)) => {
+                    log(&format!("connection lost: {loss}: {end}"))
+                }
+                _ => log(&format!("connection lost: {loss}")),
             }
             let cause = Cause::of(&reason);
             disconnecting = false;
@@ -452,9 +471,10 @@ fn main() -> ExitCode {
             if let (Cause::BackOff | Cause::Permanent, Some(at)) = (cause, next) {
                 log(&format!(
                     "{cause}: next try in {} ms",
-                    Tick::from(at).saturating_since(driver.now().into())
+                    Tick::from(seen.lost_at).until(at.into())
                 ));
             }
+            lost_at = Some(seen.lost_at);
         }
         if seen.disconnected {
             break;

@@ -1,12 +1,21 @@
-//! A small blocking TCP driver for the host (feature `std`).
+//! Drivers: a [`Client`](crate::Client) over a link, with a clock.
 //!
-//! The core does no I/O and reads no clock; [`TcpDriver`] supplies both for
-//! a plain `std::net::TcpStream`: it reads with a timeout taken from
-//! [`Client::poll_deadline`](crate::Client::poll_deadline), feeds the bytes
-//! in, sends what the client queues, fires its timers from an
-//! [`Instant`](std::time::Instant)-based millisecond [`Clock`], and hands
-//! events to a closure. Enough for the demo, the integration tests and
-//! simple host programs.
+//! The core does no I/O and reads no clock. [`Driver`] is the one pump
+//! that supplies both: over any [`Transport`] (a byte stream to the
+//! broker) and [`Ticks`] (a millisecond clock) it sends what the client
+//! queues, feeds it what arrives, fires its timers and hands its events to
+//! a closure, never waiting longer than it is told. It needs no std; the
+//! drivers are it over their link:
+//!
+//! - [`TcpDriver`] (feature `std`): a plain `std::net::TcpStream`, read
+//!   with a timeout taken from
+//!   [`Client::poll_deadline`](crate::Client::poll_deadline), an
+//!   [`Instant`](std::time::Instant)-based millisecond [`Clock`], and the
+//!   outage policy ([`crate::reconnect`]). Enough for the demo, the
+//!   integration tests and simple host programs.
+//! - `IoDriver` (feature `embedded-io`, in [`crate::io`]): any
+//!   `embedded_io::{Read, Write, ReadReady}` transport, read only when
+//!   ready.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -34,11 +43,20 @@
 //! # }
 //! ```
 
+#[cfg(feature = "std")]
 mod clock;
-pub(crate) mod pump;
+mod pump;
+#[cfg(feature = "std")]
 mod storage;
+#[cfg(feature = "std")]
 mod tcp;
+mod transport;
 
+#[cfg(feature = "std")]
 pub use clock::Clock;
+pub use pump::{Driver, LinkEnd, Outcome};
+#[cfg(feature = "std")]
 pub use storage::{Storage, HOST_INBOUND_QOS2_IDS};
+#[cfg(feature = "std")]
 pub use tcp::{Error, TcpDriver};
+pub use transport::{Received, Ticks, Transport};

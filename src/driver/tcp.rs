@@ -11,7 +11,8 @@ use crate::time::Tick;
 use crate::wire::{Property, QoS, ReasonCode, Subscription};
 use crate::Event;
 
-use super::pump::{self, Outcome, Pending};
+use super::pump::{Driver, LinkEnd, Outcome};
+use super::transport::{Received, Ticks, Transport};
 use super::Clock;
 
 /// Bytes read from the socket at once.
@@ -19,6 +20,7 @@ const READ_CHUNK: usize = 4096;
 
 /// Why a driver call failed.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
     /// Opening the TCP connection failed (or the address did not resolve).
     Io(io::Error),
@@ -75,13 +77,68 @@ impl From<crate::Error> for Error {
 /// then reconnected with backoff and jitter, exactly as the C and Python
 /// clients do.
 pub struct TcpDriver<'a> {
-    client: Client<'a>,
+    driver: Driver<'a, Tcp, Box<[u8]>, Clock>,
     clock: Clock,
-    stream: Option<TcpStream>,
     addr: Option<SocketAddr>,
-    inbuf: Box<[u8]>,
-    pending: Pending,
     reconnect: Option<Reconnect>,
+}
+
+/// A TCP connection as a [`Transport`]: closing it shuts the socket down
+/// and drops it.
+struct Tcp(Option<TcpStream>);
+
+impl Transport for Tcp {
+    type Error = io::Error;
+
+    fn receive(&mut self, buf: &mut [u8], wait_ms: u32) -> Result<Received, io::Error> {
+        let Some(stream) = self.0.as_mut() else {
+            return Ok(Received::Closed);
+        };
+        // A zero read timeout means "block forever" to std: wait at least 1 ms.
+        let wait = Duration::from_millis(u64::from(wait_ms.max(1)));
+        stream.set_read_timeout(Some(wait))?;
+        match stream.read(buf) {
+            Ok(0) => Ok(Received::Closed),
+            Ok(n) => Ok(Received::Bytes(n)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
+                Ok(Received::Nothing)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> Result<(), io::Error> {
+        match self.0.as_mut() {
+            Some(stream) => stream.write_all(bytes),
+            None => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    fn close(&mut self) {
+        if let Some(mut stream) = self.0.take() {
+            let _ = stream.shutdown(Shutdown::Write);
+            drain(&mut stream, CLOSE_DRAIN);
+        }
+    }
+
+    fn abort(&mut self) {
+        if let Some(stream) = self.0.take() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+impl Ticks for Clock {
+    fn ticks(&mut self) -> u32 {
+        self.now()
+    }
 }
 
 impl<'a> TcpDriver<'a> {
@@ -92,26 +149,24 @@ impl<'a> TcpDriver<'a> {
 
     /// A driver using `clock` (for instance one about to wrap).
     pub fn with_clock(client: Client<'a>, clock: Clock) -> Self {
+        let inbuf = vec![0; READ_CHUNK].into_boxed_slice();
         TcpDriver {
-            client,
+            driver: Driver::new(client, clock, inbuf),
             clock,
-            stream: None,
             addr: None,
-            inbuf: vec![0; READ_CHUNK].into_boxed_slice(),
-            pending: Pending::default(),
             reconnect: None,
         }
     }
 
     /// The client, to inspect its state.
     pub fn client(&self) -> &Client<'a> {
-        &self.client
+        self.driver.client()
     }
 
     /// The client, for commands the driver does not pass through. Call
     /// [`TcpDriver::flush`] after queueing something.
     pub fn client_mut(&mut self) -> &mut Client<'a> {
-        &mut self.client
+        self.driver.client_mut()
     }
 
     /// The current tick of the driver's clock.
@@ -121,7 +176,16 @@ impl<'a> TcpDriver<'a> {
 
     /// True while a TCP connection is open.
     pub fn is_link_up(&self) -> bool {
-        self.stream.is_some()
+        self.driver.is_link_up()
+    }
+
+    /// Why the driver closed the last TCP connection, when it was not the
+    /// client's own doing (a DISCONNECT, a protocol error): the broker
+    /// closed it, a read or write failed. Say it along with the client's
+    /// "link down"; `None` while connected and after the client ended the
+    /// connection itself.
+    pub fn link_end(&self) -> Option<&LinkEnd<io::Error>> {
+        self.driver.link_end()
     }
 
     /// Open a TCP connection to `addr` and queue CONNECT. The
@@ -178,7 +242,7 @@ impl<'a> TcpDriver<'a> {
     ) -> Result<Option<Action>, Error> {
         let addr = self.addr.ok_or(Error::NoAddress)?;
         let now = self.clock.now();
-        let keep_alive = self.client.config().keep_alive;
+        let keep_alive = self.client().config().keep_alive;
         let action = self
             .reconnect
             .get_or_insert_with(|| {
@@ -191,9 +255,7 @@ impl<'a> TcpDriver<'a> {
             .poll_action(now);
         match action {
             Some(Action::Connect) => {
-                if self.stream.is_some() {
-                    self.link_down();
-                }
+                self.driver.drop_link();
                 match self.open(addr, options) {
                     Ok(()) => {}
                     Err(Error::Io(_)) => {
@@ -208,10 +270,8 @@ impl<'a> TcpDriver<'a> {
             // The link stays closed while held down, bounced or backing
             // off; an attempt the policy gave up on is ended here (the
             // client then reports it lost).
-            Some(Action::HoldDown { .. } | Action::BounceLink { .. } | Action::Wait { .. })
-                if self.stream.is_some() =>
-            {
-                self.link_down();
+            Some(Action::HoldDown { .. } | Action::BounceLink { .. } | Action::Wait { .. }) => {
+                self.driver.drop_link();
             }
             _ => {}
         }
@@ -270,21 +330,16 @@ impl<'a> TcpDriver<'a> {
     }
 
     fn open(&mut self, addr: SocketAddr, options: &ConnectOptions<'_>) -> Result<(), Error> {
-        if self.stream.is_some() {
+        if self.driver.is_link_up() {
             return Err(Error::Client(crate::Error::AlreadyConnected));
         }
         let patience =
-            Duration::from_millis(u64::from(self.client.config().response_time_ms.max(1)));
+            Duration::from_millis(u64::from(self.client().config().response_time_ms.max(1)));
         let stream = TcpStream::connect_timeout(&addr, patience)?;
         // MQTT packets are small and each is awaited: no Nagle delay.
         stream.set_nodelay(true)?;
         stream.set_write_timeout(Some(patience))?;
-        let now = self.clock.now();
-        self.client.connect(now, options)?;
-        self.stream = Some(stream);
-        self.pending.clear();
-        self.flush();
-        Ok(())
+        Ok(self.driver.open(Tcp(Some(stream)), options)?)
     }
 
     /// Drop the TCP connection without DISCONNECT, as a crash or a lost
@@ -292,24 +347,13 @@ impl<'a> TcpDriver<'a> {
     /// told the link is down; its [`Event::ConnectionLost`] comes from the
     /// next poll.
     pub fn drop_link(&mut self) {
-        if let Some(stream) = self.stream.take() {
-            let _ = stream.shutdown(Shutdown::Both);
-            self.pending.clear();
-            let now = self.clock.now();
-            self.client.handle_link_down(now);
-        }
+        self.driver.drop_link();
     }
 
     /// Send everything the client has queued. A failed write takes the
     /// link down (reported as [`Event::ConnectionLost`]).
     pub fn flush(&mut self) {
-        let now = self.clock.now();
-        let Some(stream) = self.stream.as_mut() else {
-            return;
-        };
-        if pump::flush(&mut self.client, now, |bytes| stream.write_all(bytes)).is_err() {
-            self.link_down();
-        }
+        self.driver.flush();
     }
 
     /// Publish (see [`Client::publish`]) and send it at once when connected.
@@ -369,11 +413,11 @@ impl<'a> TcpDriver<'a> {
         mut command: impl FnMut(&mut Client<'a>, u32) -> Result<T, crate::Error>,
     ) -> Result<T, Error> {
         let now = self.clock.now();
-        match command(&mut self.client, now) {
+        match command(self.driver.client_mut(), now) {
             Err(crate::Error::TxFull) => {
                 self.flush();
                 let now = self.clock.now();
-                Ok(command(&mut self.client, now)?)
+                Ok(command(self.driver.client_mut(), now)?)
             }
             other => Ok(other?),
         }
@@ -407,7 +451,7 @@ impl<'a> TcpDriver<'a> {
             }
             let left = end.saturating_duration_since(Instant::now());
             // Without a link or a timer nothing can happen any more.
-            if left.is_zero() || (self.stream.is_none() && self.client.poll_deadline().is_none()) {
+            if left.is_zero() || (!self.is_link_up() && self.client().poll_deadline().is_none()) {
                 return false;
             }
             self.wait_for_input(left);
@@ -419,9 +463,6 @@ impl<'a> TcpDriver<'a> {
     where
         F: FnMut(&Event<'_>) -> bool,
     {
-        let now = self.clock.now();
-        pump::timers(&mut self.client, now);
-        self.flush();
         // The outage policy learns of connections and losses from the
         // events as they are handed out.
         let reconnect = &mut self.reconnect;
@@ -436,83 +477,31 @@ impl<'a> TcpDriver<'a> {
             }
             on_event(e)
         };
-        let mut out = pump::drain_events(&mut self.client, &mut on_event);
-        if !out.stop && !out.close {
-            let now = self.clock.now();
-            out.merge(pump::feed(
-                &mut self.client,
-                now,
-                &self.inbuf,
-                &mut self.pending,
-                &mut on_event,
-            ));
-        }
-        // Replies to what was just taken (PUBACK, PUBREC, ...) go out now.
-        self.flush();
-        if out.close {
-            self.close_link();
-        }
-        out
+        self.driver.poll(None, &mut on_event)
     }
 
     /// Read once, waiting at most `timeout` or until the client's next
     /// deadline; with no link, just sleep that long.
     fn wait_for_input(&mut self, timeout: Duration) {
-        let now = self.clock.now();
-        let mut wait = match self.client.poll_deadline() {
-            Some(d) => timeout.min(Duration::from_millis(u64::from(pump::until(d, now)))),
+        let now = Tick::from(self.clock.now());
+        let until = |d: u32| Duration::from_millis(u64::from(Tick::from(d).saturating_since(now)));
+        let mut wait = match self.client().poll_deadline() {
+            Some(d) => timeout.min(until(d)),
             None => timeout,
         };
         if let Some(d) = self.reconnect.as_ref().and_then(Reconnect::poll_deadline) {
-            wait = wait.min(Duration::from_millis(u64::from(pump::until(d, now))));
+            wait = wait.min(until(d));
         }
-        if !self.pending.is_empty() {
+        if self.driver.has_pending_input() {
             // Bytes the client could not take yet: no point reading more.
             return;
         }
-        let Some(stream) = self.stream.as_mut() else {
+        if !self.driver.is_link_up() {
             std::thread::sleep(wait);
             return;
-        };
-        // A zero read timeout means "block forever" to std: wait at least 1 ms.
-        let wait = wait.max(Duration::from_millis(1));
-        if stream.set_read_timeout(Some(wait)).is_err() {
-            self.link_down();
-            return;
         }
-        match stream.read(&mut self.inbuf) {
-            Ok(0) => self.link_down(),
-            Ok(n) => self.pending.filled(n),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
-            Err(_) => self.link_down(),
-        }
-    }
-
-    /// The socket failed or the broker closed it: tell the client.
-    fn link_down(&mut self) {
-        if let Some(stream) = self.stream.take() {
-            let _ = stream.shutdown(Shutdown::Both);
-        }
-        self.pending.clear();
-        let now = self.clock.now();
-        self.client.handle_link_down(now);
-    }
-
-    /// The client ended the connection: send what it queued last (a
-    /// DISCONNECT, acknowledgements), then close the socket gracefully.
-    fn close_link(&mut self) {
-        self.flush();
-        if let Some(mut stream) = self.stream.take() {
-            let _ = stream.shutdown(Shutdown::Write);
-            drain(&mut stream, CLOSE_DRAIN);
-        }
-        self.pending.clear();
+        let wait_ms = u32::try_from(wait.as_millis()).unwrap_or(u32::MAX);
+        self.driver.receive(wait_ms);
     }
 }
 

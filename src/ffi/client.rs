@@ -840,7 +840,12 @@ pub unsafe extern "C" fn mqttas_poll_event(
             }
             ev.fill(&e);
         }
-        if ev.lost == super::event::mqttas_lost_reason::MQTTAS_LOST_SERVER_DISCONNECT {
+        // What the broker said with its DISCONNECT or refusal.
+        if matches!(
+            ev.lost,
+            super::event::mqttas_lost_reason::MQTTAS_LOST_SERVER_DISCONNECT
+                | super::event::mqttas_lost_reason::MQTTAS_LOST_REFUSED
+        ) {
             (ev.properties, ev.properties_len) =
                 super::property::raw(&s.client.disconnect_properties());
         }
@@ -892,8 +897,9 @@ pub unsafe extern "C" fn mqttas_event_describe(
 
 /// Why the client's last connection was lost, in one sentence, e.g.
 /// `broker refused the connection: not authorised (CONNACK 5)` or `broker
-/// closed the connection: server busy (0x89): "try later"` (a 5.0
-/// broker's reason string quoted), into `buf`: the text of the last
+/// closed the connection: server moved (0x9d): "maintenance"; server
+/// reference: other.example:1884` (what a 5.0 broker said quoted), into
+/// `buf`: the text of the last
 /// `MQTTAS_EVENT_CONNECTION_LOST` without its `connection lost: `. Empty
 /// before the first loss. Text conventions of `mqttas_event_describe`.
 ///
@@ -933,19 +939,16 @@ unsafe fn describe_client(
 }
 
 impl ClientState {
-    /// `prefix`, then why the last connection was lost, with a 5.0
-    /// broker's reason string; nothing at all before the first loss.
+    /// `prefix`, then why the last connection was lost, with what a 5.0
+    /// broker said in its DISCONNECT or refusing CONNACK (reason string,
+    /// server reference); nothing at all before the first loss.
     fn lost_text(&self, w: &mut dyn Sink, prefix: &str) {
         let Some(why) = self.lost else {
             return;
         };
         w.str(prefix);
-        why.text(w);
-        if let Some(reason) = self.client.disconnect_properties().reason_string() {
-            w.str(": \"");
-            w.str(reason);
-            w.str("\"");
-        }
+        why.with_properties(self.client.disconnect_properties())
+            .text(w);
     }
 }
 

@@ -65,7 +65,9 @@ pub enum mqttas_lost_reason {
     /// The caller reported the link down (`mqttas_handle_link_down`).
     MQTTAS_LOST_LINK_DOWN = 1,
     /// The broker refused the connection: CONNACK code in `reason`, its
-    /// meaning depends on `version`.
+    /// meaning depends on `version`; a 5.0 CONNACK's properties (reason
+    /// string 0x1F, server reference 0x1C) are in `properties`, and
+    /// `mqttas_event_describe` quotes them.
     MQTTAS_LOST_REFUSED = 2,
     /// No reply within `response_time_ms`: `awaited` says which.
     MQTTAS_LOST_TIMEOUT = 3,
@@ -83,7 +85,7 @@ pub enum mqttas_lost_reason {
     /// The broker sent DISCONNECT (5.0) with the reason code in `reason`;
     /// its properties (reason string 0x1F, server reference 0x1C, user
     /// properties) are in `properties`, and `mqttas_event_describe` quotes
-    /// its reason string.
+    /// its reason string and server reference.
     MQTTAS_LOST_SERVER_DISCONNECT = 6,
     /// The inbound topic alias table has no room for a new alias: give a
     /// larger alias buffer or a lower `topic_alias_maximum`.
@@ -176,6 +178,9 @@ pub enum mqttas_protocol_error {
     MQTTAS_PROTOCOL_EMPTY_TOPIC = 26,
     /// SUBACK or UNSUBACK without one code per topic filter of the request.
     MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH = 27,
+    /// PUBLISH with an empty topic name and a topic alias not set on this
+    /// connection.
+    MQTTAS_PROTOCOL_UNKNOWN_TOPIC_ALIAS = 28,
     /// A rule this version of the C API has no code for.
     MQTTAS_PROTOCOL_OTHER = 255,
 }
@@ -470,6 +475,7 @@ fn protocol_to_c(e: DecodeError) -> (mqttas_protocol_error, u8) {
         D::UnexpectedSessionPresent => (MQTTAS_PROTOCOL_UNEXPECTED_SESSION_PRESENT, 0),
         D::EmptyTopic => (MQTTAS_PROTOCOL_EMPTY_TOPIC, 0),
         D::CodeCountMismatch => (MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH, 0),
+        D::UnknownTopicAlias => (MQTTAS_PROTOCOL_UNKNOWN_TOPIC_ALIAS, 0),
         _ => (MQTTAS_PROTOCOL_OTHER, 0),
     }
 }
@@ -693,8 +699,9 @@ mod tests {
             D::UnexpectedSessionPresent,
             D::EmptyTopic,
             D::CodeCountMismatch,
+            D::UnknownTopicAlias,
         ];
-        // In the order of their numbers, 1 to 27; a valued rule keeps its
+        // In the order of their numbers, 1 to 28; a valued rule keeps its
         // value as the detail.
         for (i, e) in all.into_iter().enumerate() {
             let (code, detail) = protocol_to_c(e);
@@ -745,6 +752,10 @@ mod tests {
             }
             LostReason::ReceiveMaximumExceeded => "broker sent more unreleased QoS 2 messages than the client tracks; reconnecting so that the kept session sends the rest again".into(),
             LostReason::AliasTableFull => "topic alias table full".into(),
+            // DISCONNECT names 0x00 "normal disconnection" (5.0 3.14.2.1).
+            LostReason::ServerDisconnect(ReasonCode(0)) => {
+                "broker closed the connection: normal disconnection (0x00)".into()
+            }
             LostReason::ServerDisconnect(code) => {
                 std::format!("broker closed the connection: {}", old_reason(code.0))
             }

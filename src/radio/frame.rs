@@ -103,6 +103,7 @@ pub struct Header {
 
 /// Why [`decode`] rejected a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FrameError {
     /// Shorter than [`OVERHEAD`] or longer than [`MAX_MTU`].
     Length,

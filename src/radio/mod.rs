@@ -182,6 +182,7 @@ impl RadioConfig {
 
 /// Why [`Radio::new`] refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RadioError {
     /// A configuration value is out of range: the message names it.
     BadConfig(&'static str),
@@ -206,6 +207,7 @@ impl std::error::Error for RadioError {}
 
 /// Why a session went down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DownReason {
     /// A frame (or the HELLO) was retransmitted `max_retries` times without
     /// an acknowledgement.

@@ -6,7 +6,7 @@
 use core::fmt;
 
 use crate::session::LostReason;
-use crate::wire::{ReasonCode, Version};
+use crate::wire::{DecodeError, ReasonCode, Version};
 
 /// What ended a connection or an attempt, as far as the outage policy is
 /// concerned. Derive it from the session's [`LostReason`] with
@@ -15,7 +15,8 @@ use crate::wire::{ReasonCode, Version};
 pub enum Cause {
     /// The link or the broker went away, or an attempt failed without the
     /// broker saying why (no route, connection refused, no CONNACK, no
-    /// PINGRESP, a protocol error, an ordinary DISCONNECT). A connection
+    /// PINGRESP, a protocol error, an ordinary DISCONNECT, a 3.1.1 broker's
+    /// DISCONNECT, which that version does not define). A connection
     /// that had stayed up [`super::Policy::stable_ms`] is an outage and
     /// the backoff starts over; a shorter one counts as one more failed
     /// attempt. Failed attempts of this kind count towards a link bounce.
@@ -86,6 +87,10 @@ impl Cause {
             LostReason::Refused(version, code) => Cause::of_refusal(version, code),
             LostReason::ServerDisconnect(code) => Cause::of_disconnect(code),
             LostReason::ReceiveMaximumExceeded => Cause::Planned,
+            // A 3.1.1 broker's DISCONNECT, which that version does not
+            // define: the broker ended the connection without a reason,
+            // as a 5.0 normal disconnection (0x00) or a close does.
+            LostReason::Protocol(DecodeError::UnexpectedPacket(14)) => Cause::Outage,
             LostReason::LinkDown
             | LostReason::Timeout(_)
             | LostReason::Protocol(_)

@@ -156,10 +156,13 @@ impl<'a> Client<'a> {
     }
 
     /// The properties of the DISCONNECT with which a 5.0 broker ended the
-    /// last connection ([`LostReason::ServerDisconnect`]): its reason string
-    /// ([`Properties::reason_string`]), server reference, user properties.
+    /// last connection ([`LostReason::ServerDisconnect`]), or of the
+    /// CONNACK with which it refused it ([`LostReason::Refused`]): its
+    /// reason string ([`Properties::reason_string`]), server reference
+    /// ([`Properties::server_reference`], MQTT 5.0 4.11), user properties.
     /// Empty when the connection ended otherwise; valid until the next
-    /// [`Client::connect`].
+    /// [`Client::connect`]. [`LostReason::with_properties`] makes the text
+    /// that quotes them.
     pub fn disconnect_properties(&self) -> Properties<'_> {
         Properties::Raw(self.rx.bytes(self.core.conn.end.disconnect_props))
     }
@@ -501,7 +504,7 @@ impl<'a> Client<'a> {
         c.conn = c.conn.down(&c.cfg, lost, disconnecting);
         c.aliases.clear();
         // What awaited an answer is sent again.
-        c.session.store.update_each(&mut |r| {
+        c.session.store.update_each(&mut |r, _| {
             r.phase = match r.phase {
                 Phase::AwaitAck => Phase::Unsent,
                 Phase::AwaitComp => Phase::RelUnsent,

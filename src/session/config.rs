@@ -14,6 +14,14 @@ pub struct Config {
     pub ping_interval_ms: u32,
     /// How long to wait for any awaited reply before declaring the connection
     /// lost (mqtt_as `response_time`). Default 10 000 ms.
+    ///
+    /// A PINGRESP may wait behind a backlog of what the broker sends (TCP
+    /// delivers in order): while bytes keep arriving, it is awaited until
+    /// this long after the last of them, but no longer than this plus one
+    /// and a half keep alive periods after the PINGREQ (the time a broker
+    /// gives its client, MQTT 3.1.2.10), so that a broker that sends but
+    /// never answers is still left. mqtt_as counts any packet received as
+    /// a sign of life, without that bound.
     pub response_time_ms: u32,
     /// 3.1.1: times an unacknowledged QoS 1/2 PUBLISH is sent again on the
     /// same connection before the connection is declared lost. Default 4.

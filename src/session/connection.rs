@@ -62,9 +62,9 @@ pub(super) struct End {
     /// `disconnect()` was called: report [`crate::Event::Disconnected`]
     /// once the DISCONNECT has been handed out.
     pub disconnecting: bool,
-    /// The properties of the broker's DISCONNECT that ended the connection
-    /// (5.0), in the receive buffer: nothing overwrites them until the next
-    /// CONNECT.
+    /// The properties of the broker's DISCONNECT that ended the connection,
+    /// or of its CONNACK refusing it (5.0), in the receive buffer: nothing
+    /// overwrites them until the next CONNECT.
     pub disconnect_props: Span,
 }
 

@@ -63,6 +63,7 @@ pub enum Awaited {
 /// and 2 messages stay in the store and are sent again on the next
 /// connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LostReason {
     /// The caller reported the link down ([`crate::Client::handle_link_down`]).
     LinkDown,
@@ -155,9 +156,60 @@ impl LostReason {
             LostReason::AliasTableFull => s.str("topic alias table full"),
             LostReason::ServerDisconnect(code) => {
                 s.str("broker closed the connection: ");
-                code.text(s);
+                code.disconnect_text(s);
             }
         }
+    }
+
+    /// This reason with what the broker said along with it: the reason
+    /// string and server reference of its DISCONNECT or refusing CONNACK
+    /// (5.0; [`crate::Client::disconnect_properties`]), e.g. `broker closed
+    /// the connection: server moved (0x9d): "maintenance"; server
+    /// reference: other.example:1883`.
+    pub fn with_properties<'a>(&self, properties: Properties<'a>) -> Loss<'a> {
+        Loss {
+            reason: *self,
+            properties,
+        }
+    }
+}
+
+/// A [`LostReason`] with the properties of the broker's DISCONNECT or
+/// refusing CONNACK, from [`LostReason::with_properties`]: its `Display`
+/// quotes the reason string and names the server reference (MQTT 5.0 4.11,
+/// server redirection), which the clients print when a connection ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Loss<'a> {
+    /// Why the connection ended.
+    pub reason: LostReason,
+    /// The properties the broker sent with it (empty if none).
+    pub properties: Properties<'a>,
+}
+
+impl Loss<'_> {
+    pub(crate) fn text(&self, s: &mut dyn Sink) {
+        self.reason.text(s);
+        broker_said(&self.properties, s);
+    }
+}
+
+/// What a broker's DISCONNECT or CONNACK says besides its code: `: "reason
+/// string"; server reference: HOST`, each only when present.
+pub(crate) fn broker_said(properties: &Properties<'_>, s: &mut dyn Sink) {
+    if let Some(why) = properties.reason_string() {
+        s.str(": \"");
+        s.str(why);
+        s.str("\"");
+    }
+    if let Some(to) = properties.server_reference() {
+        s.str("; server reference: ");
+        s.str(to);
+    }
+}
+
+impl fmt::Display for Loss<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::text::display(f, |s| self.text(s))
     }
 }
 

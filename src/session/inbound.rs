@@ -103,6 +103,9 @@ impl Client<'_> {
 
     /// What the fixed header alone decides: a packet above our maximum
     /// packet size (true), a protocol error, or no room for the answer yet.
+    /// (This and `take_whole` are parts of `step`, one function in the
+    /// binary as before they were split out.)
+    #[inline(always)]
     fn screen(&mut self, header: &FixedHeader, total: usize) -> Result<bool, Step> {
         let limit = self.core.cfg.maximum_packet_size as usize;
         // Above our maximum: 5.0 announced it, so the broker broke the
@@ -131,6 +134,7 @@ impl Client<'_> {
     }
 
     /// A whole packet of `total` bytes, in the receive buffer.
+    #[inline(always)]
     fn take_whole(&mut self, header: &FixedHeader, total: usize) -> Step {
         let v = self.core.cfg.version;
         let at = self.rx.start;
@@ -344,11 +348,13 @@ impl Core<'_> {
             return Err(LostReason::Protocol(DecodeError::InvalidTopicAlias));
         }
         if topic.is_empty() {
+            // 5.0 3.3.4: an alias with no mapping yet and no topic to set
+            // it to is a Protocol Error (0x82), not an invalid alias.
             return self
                 .aliases
                 .get(alias)
                 .map(Topic::Alias)
-                .ok_or(LostReason::Protocol(DecodeError::InvalidTopicAlias));
+                .ok_or(LostReason::Protocol(DecodeError::UnknownTopicAlias));
         }
         self.aliases
             .set(alias, topic)
@@ -411,6 +417,8 @@ impl Core<'_> {
 
     fn on_connack(&mut self, rx: &Rx<'_>, a: &ConnAck<'_>) -> Result<Option<Desc>, LostReason> {
         if a.code.0 != 0 {
+            // Its reason string and server reference, for the report.
+            self.conn.end.disconnect_props = rx.props_span(&a.properties);
             return Err(LostReason::Refused(self.cfg.version, a.code));
         }
         if a.session_present && self.conn.clean_requested {
@@ -431,7 +439,7 @@ impl Core<'_> {
             // it but the messages it never acknowledged, sent again as new.
             s.inbound_qos2.clear();
         }
-        s.store.update_each(&mut |r| {
+        s.store.update_each(&mut |r, _| {
             r.repubs = 0;
             if !present {
                 match r.phase {
@@ -591,7 +599,7 @@ impl Core<'_> {
             packet_id: a.packet_id,
             reason: a.reason,
         });
-        match (kind, r.phase, r.qos2) {
+        match (kind, r.phase, r.qos2(store)) {
             (PacketType::PubAck, Phase::AwaitAck, false) => {
                 store.remove(&r);
                 done

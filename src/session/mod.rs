@@ -35,5 +35,5 @@ mod timer;
 pub use client::{Buffers, Client, State, MAX_PENDING_REQUESTS};
 pub use config::{Config, ConnectOptions};
 pub use error::Error;
-pub use event::{Awaited, Event, LostReason, Message, MessageStart};
+pub use event::{Awaited, Event, Loss, LostReason, Message, MessageStart};
 pub use stats::{Qos2Stats, Stats};

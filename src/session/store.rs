@@ -67,9 +67,21 @@ pub(crate) struct Record {
     pub repubs: u8,
     pub reason: u8,
     pub sent_at: Tick,
-    /// A QoS 2 publication: from its stored PUBLISH, or true once only the
-    /// header is left (only QoS 2 records lose their packet).
-    pub qos2: bool,
+}
+
+impl Record {
+    /// QoS from the stored PUBLISH (2 once only the header is left: only
+    /// QoS 2 records lose their packet).
+    pub fn qos2(&self, store: &Store<'_>) -> bool {
+        if !cfg!(feature = "qos2") {
+            // Without the feature no QoS 2 record is ever stored.
+            return false;
+        }
+        match store.packet(self) {
+            [] => true,
+            [first, ..] => PublishFlags::of_first_byte(*first).qos() == Some(QoS::ExactlyOnce),
+        }
+    }
 }
 
 /// The store.
@@ -197,12 +209,6 @@ impl<'a> Store<'a> {
         if len < HEADER || len > self.used - at {
             return None;
         }
-        // Without the feature no QoS 2 record is ever stored.
-        let qos2 = cfg!(feature = "qos2")
-            && (len == HEADER
-                || self.buf.get(at + HEADER).is_some_and(|&first| {
-                    PublishFlags::of_first_byte(first).qos() == Some(QoS::ExactlyOnce)
-                }));
         Some(Record {
             at,
             len,
@@ -212,7 +218,6 @@ impl<'a> Store<'a> {
             repubs,
             reason,
             sent_at: Tick::from_millis(u32::from_le_bytes([s0, s1, s2, s3])),
-            qos2,
         })
     }
 
@@ -226,18 +231,16 @@ impl<'a> Store<'a> {
         })
     }
 
-    /// Walk the records in order, writing back each one `f` changes; `f`
-    /// returns false to stop there. The one loop that changes records in
-    /// place (a `dyn` closure: one copy of it serves every caller).
-    pub fn update_each(&mut self, f: &mut dyn FnMut(&mut Record) -> bool) {
+    /// Walk the records in order, writing each back after `f` (which sees
+    /// the store as it was before); `f` returns false to stop there. The
+    /// one loop that changes records in place (a `dyn` closure: one copy
+    /// of it serves every caller).
+    pub fn update_each(&mut self, f: &mut dyn FnMut(&mut Record, &Store<'_>) -> bool) {
         let mut at = self.start;
         while let Some(mut r) = self.record_at(at) {
             at += r.len;
-            let before = r;
-            let go_on = f(&mut r);
-            if r != before {
-                self.update(&r);
-            }
+            let go_on = f(&mut r, self);
+            self.update(&r);
             if !go_on {
                 return;
             }
@@ -390,7 +393,7 @@ mod tests {
         push(&mut s, 2, 4, &[0x34, 2, 0, 2]).unwrap();
         assert_eq!(s.len(), 2);
         let mut r = s.find(2).unwrap();
-        assert!(r.qos2);
+        assert!(r.qos2(&s));
         r.phase = Phase::AwaitAck;
         r.sent_once = true;
         r.sent_at = Tick::from_millis(0xFFFF_FFFE);
@@ -412,7 +415,7 @@ mod tests {
         assert_eq!(s.len(), 1);
         assert_eq!((s.count(Phase::Unsent), s.total()), (0, 1));
         assert_eq!(s.free(), 128 - HEADER);
-        assert!(s.find(2).unwrap().qos2);
+        assert!(s.find(2).unwrap().qos2(&s));
         assert_eq!(push(&mut s, 3, 200, &[]), Err(Error::TooLarge));
         assert_eq!(push(&mut s, 3, 101, &[]), Err(Error::StoreFull));
         assert_eq!(s.len(), 1);
@@ -439,7 +442,7 @@ mod tests {
         s.update(&r);
         assert_eq!(s.first(), HEADER + 4);
         assert_eq!(s.find(2), Some(r));
-        assert!(s.find(2).unwrap().qos2);
+        assert!(s.find(2).unwrap().qos2(&s));
         push(&mut s, 4, 4, &[0x32, 2, 0, 4]).unwrap();
         assert_eq!(s.first(), 0);
         let ids: Vec<(u16, Phase, usize)> =

@@ -19,7 +19,8 @@ use super::store::Phase;
 pub(super) enum Timer {
     /// CONNACK awaited since CONNECT: the connection is lost.
     ConnAck,
-    /// PINGRESP awaited since PINGREQ: the connection is lost.
+    /// PINGRESP awaited since PINGREQ (or, while bytes keep coming, since
+    /// the last of them): the connection is lost.
     PingResp,
     /// SUBACK or UNSUBACK awaited: the connection is lost.
     Request,
@@ -41,51 +42,82 @@ impl Timer {
     ];
 }
 
+/// [`Core::until`] of a timer that does not run.
+const IDLE: i32 = i32::MAX;
+
 impl Core<'_> {
-    /// When `timer` expires, if it runs.
-    fn deadline(&self, timer: Timer) -> Option<Tick> {
+    /// Milliseconds from now until `timer` expires (negative once it has),
+    /// [`IDLE`] when it does not run. Deadlines as signed distances from
+    /// now, as [`Tick::earliest`] compares them: the earliest is a plain
+    /// minimum.
+    fn until(&self, timer: Timer) -> i32 {
         let c = &self.conn;
+        let now = self.now;
         let rt = self.cfg.response_time_ms;
         let connected = c.state == State::Connected;
+        let after = |since: Tick| now.until(since + rt);
         match timer {
-            Timer::ConnAck => (c.state == State::Connecting).then_some(c.connect_sent + rt),
-            Timer::PingResp => match c.ping {
-                Ping::Outstanding(t) if connected => Some(t + rt),
-                _ => None,
+            Timer::ConnAck if c.state == State::Connecting => after(c.connect_sent),
+            Timer::PingResp if connected => match c.ping {
+                Ping::Outstanding(sent) => now.until(self.pingresp_due(sent)),
+                _ => IDLE,
             },
             Timer::Request if connected => c
                 .requests
                 .iter()
-                .fold(None, |d, r| self.now.earliest(d, Some(r.sent_at + rt))),
+                .map(|r| after(r.sent_at))
+                .fold(IDLE, i32::min),
             Timer::Ack if connected => self
                 .session
                 .store
                 .awaiting()
-                .fold(None, |d, r| self.now.earliest(d, Some(r.sent_at + rt))),
+                .map(|r| after(r.sent_at))
+                .fold(IDLE, i32::min),
             Timer::KeepAlive if connected && c.ping == Ping::Idle => {
-                c.ping_interval(&self.cfg).map(|i| {
-                    let rx = c.last_rx + i;
-                    self.now
-                        .earliest(Some(rx), Some(c.last_tx + i))
-                        .unwrap_or(rx)
+                c.ping_interval(&self.cfg).map_or(IDLE, |i| {
+                    now.until(c.last_rx + i).min(now.until(c.last_tx + i))
                 })
             }
-            Timer::Request | Timer::Ack | Timer::KeepAlive => None,
+            _ => IDLE,
         }
+    }
+
+    /// When the PINGRESP to a PINGREQ sent at `sent` is overdue.
+    ///
+    /// `response_time` after the PINGREQ, or after the last byte received
+    /// since if that is later: TCP delivers in order, so a PINGRESP may wait
+    /// behind what the broker sent before it (a backlog on a slow link),
+    /// and bytes still arriving show that the broker and the link towards
+    /// us work (mqtt_as counts any packet received as a sign of life). A
+    /// broker that keeps sending but never answers is given at most one
+    /// and a half keep alive periods more (what a broker itself allows its
+    /// client, MQTT 3.1.2.10): the connection is lost `response_time` plus
+    /// 1.5 × keep alive after the PINGREQ at the latest. With keep alive 0
+    /// (pings asked for by the application) only `response_time` counts.
+    fn pingresp_due(&self, sent: Tick) -> Tick {
+        let c = &self.conn;
+        let rt = self.cfg.response_time_ms;
+        let from = if c.last_rx.reached(sent) {
+            c.last_rx
+        } else {
+            sent
+        };
+        let most = sent + rt + u32::from(c.keep_alive) * 1500;
+        sent.earliest(Some(from + rt), Some(most)).unwrap_or(most)
     }
 
     /// The earliest deadline of all timers.
     pub(super) fn next_deadline(&self) -> Option<Tick> {
-        Timer::ALL
-            .iter()
-            .fold(None, |d, &t| self.now.earliest(d, self.deadline(t)))
+        let next = Timer::ALL.iter().fold(IDLE, |d, &t| d.min(self.until(t)));
+        (next != IDLE).then(|| self.now + next as u32)
     }
 
     /// Handle the timers expired at `now`; `Some(reason)` when the
     /// connection is lost.
     pub(super) fn expire_timers(&mut self, now: Tick) -> Option<LostReason> {
         for timer in Timer::ALL {
-            if self.deadline(timer).is_some_and(|d| now.reached(d)) {
+            let until = self.until(timer);
+            if until != IDLE && now.reached(now + until as u32) {
                 if let Some(lost) = self.expire(timer, now) {
                     return Some(lost);
                 }
@@ -121,9 +153,9 @@ impl Core<'_> {
         let rt = self.cfg.response_time_ms;
         let (v5, max_repubs) = (self.cfg.version.is_v5(), self.cfg.max_repubs);
         let mut lost = None;
-        self.session.store.update_each(&mut |r| {
+        self.session.store.update_each(&mut |r, store| {
             let awaited = match r.phase {
-                Phase::AwaitAck if r.qos2 => Awaited::PubRec,
+                Phase::AwaitAck if r.qos2(store) => Awaited::PubRec,
                 Phase::AwaitAck => Awaited::PubAck,
                 Phase::AwaitComp => Awaited::PubComp,
                 _ => return true,

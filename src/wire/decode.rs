@@ -137,22 +137,7 @@ fn body_of<'a, const ALL: bool>(
     }
     Ok(match h.kind {
         PacketType::Connect => Packet::Connect(connect(r, v)?),
-        PacketType::ConnAck => {
-            let flags = r.u8()?;
-            let code = ReasonCode(r.u8()?);
-            if !code.allowed_in(PacketType::ConnAck, v) {
-                return Err(DecodeError::InvalidReasonCode(code.0));
-            }
-            // Only bit 0 is defined, and a refusal never has a session.
-            if flags & 0xfe != 0 || (flags == 1 && code.0 != 0) {
-                return Err(DecodeError::InvalidConnAckFlags);
-            }
-            Packet::ConnAck(ConnAck {
-                session_present: flags == 1,
-                code,
-                properties: props(r, 2, v)?,
-            })
-        }
+        PacketType::ConnAck => Packet::ConnAck(connack(r, v)?),
         PacketType::Publish => {
             let head = publish_head(r, h.flags, v)?;
             Packet::Publish(Publish {
@@ -169,13 +154,7 @@ fn body_of<'a, const ALL: bool>(
         | PacketType::PubRec
         | PacketType::PubRel
         | PacketType::PubComp) => {
-            let packet_id = r.packet_id()?;
-            let (reason, properties) = reason_props(r, kind, v)?;
-            let a = Ack {
-                packet_id,
-                reason,
-                properties,
-            };
+            let a = ack(r, kind, v)?;
             match kind {
                 PacketType::PubAck => Packet::PubAck(a),
                 PacketType::PubRec => Packet::PubRec(a),
@@ -183,72 +162,16 @@ fn body_of<'a, const ALL: bool>(
                 _ => Packet::PubComp(a),
             }
         }
-        PacketType::Subscribe => {
-            let packet_id = r.packet_id()?;
-            let properties = props(r, 8, v)?;
-            let list = r.rest();
-            let mut l = Reader::new(list);
-            if l.is_empty() {
-                return Err(DecodeError::EmptyFilterList);
-            }
-            while !l.is_empty() {
-                let filter = filter(&mut l)?;
-                let b = l.u8()?;
-                let reserved = if v.is_v5() { 0xc0 } else { 0xfc };
-                match SubOptions::from_byte(b) {
-                    // No local on a shared subscription is a protocol error
-                    // (5.0 [MQTT-3.8.3-4]).
-                    Some(o)
-                        if b & reserved == 0 && !(o.no_local && filter.starts_with("$share/")) => {}
-                    _ => return Err(DecodeError::InvalidSubOptions),
-                }
-            }
-            Packet::Subscribe(Subscribe {
-                packet_id,
-                properties,
-                subscriptions: Subscriptions::Raw(list),
-            })
-        }
+        PacketType::Subscribe => Packet::Subscribe(subscribe(r, v)?),
         kind @ (PacketType::SubAck | PacketType::UnsubAck) => {
-            let packet_id = r.packet_id()?;
-            let properties = props(r, kind as u8, v)?;
-            // A 3.1.1 UNSUBACK has no payload; every other has one code per filter.
-            let v311_unsuback = kind == PacketType::UnsubAck && !v.is_v5();
-            let codes = if v311_unsuback { &[][..] } else { r.rest() };
-            if codes.is_empty() && !v311_unsuback {
-                return Err(DecodeError::Truncated);
-            }
-            if let Some(&c) = codes.iter().find(|&&c| !ReasonCode(c).allowed_in(kind, v)) {
-                return Err(DecodeError::InvalidReasonCode(c));
-            }
-            let a = SubAck {
-                packet_id,
-                properties,
-                codes,
-            };
+            let a = suback(r, kind, v)?;
             if kind == PacketType::SubAck {
                 Packet::SubAck(a)
             } else {
                 Packet::UnsubAck(a)
             }
         }
-        PacketType::Unsubscribe => {
-            let packet_id = r.packet_id()?;
-            let properties = props(r, 10, v)?;
-            let list = r.rest();
-            let mut l = Reader::new(list);
-            if l.is_empty() {
-                return Err(DecodeError::EmptyFilterList);
-            }
-            while !l.is_empty() {
-                filter(&mut l)?;
-            }
-            Packet::Unsubscribe(Unsubscribe {
-                packet_id,
-                properties,
-                filters: TopicFilters::Raw(list),
-            })
-        }
+        PacketType::Unsubscribe => Packet::Unsubscribe(unsubscribe(r, v)?),
         PacketType::PingReq => Packet::PingReq,
         PacketType::PingResp => Packet::PingResp,
         PacketType::Disconnect => {
@@ -259,6 +182,101 @@ fn body_of<'a, const ALL: bool>(
             let (reason, properties) = reason_props(r, PacketType::Auth, v)?;
             Packet::Auth(Auth { reason, properties })
         }
+    })
+}
+
+/// CONNACK's body.
+fn connack<'a>(r: &mut Reader<'a>, v: Version) -> Result<ConnAck<'a>> {
+    let flags = r.u8()?;
+    let code = ReasonCode(r.u8()?);
+    if !code.allowed_in(PacketType::ConnAck, v) {
+        return Err(DecodeError::InvalidReasonCode(code.0));
+    }
+    // Only bit 0 is defined, and a refusal never has a session.
+    if flags & 0xfe != 0 || (flags == 1 && code.0 != 0) {
+        return Err(DecodeError::InvalidConnAckFlags);
+    }
+    Ok(ConnAck {
+        session_present: flags == 1,
+        code,
+        properties: props(r, 2, v)?,
+    })
+}
+
+/// PUBACK, PUBREC, PUBREL or PUBCOMP (`kind`).
+fn ack<'a>(r: &mut Reader<'a>, kind: PacketType, v: Version) -> Result<Ack<'a>> {
+    let packet_id = r.packet_id()?;
+    let (reason, properties) = reason_props(r, kind, v)?;
+    Ok(Ack {
+        packet_id,
+        reason,
+        properties,
+    })
+}
+
+/// SUBSCRIBE's body.
+fn subscribe<'a>(r: &mut Reader<'a>, v: Version) -> Result<Subscribe<'a>> {
+    let packet_id = r.packet_id()?;
+    let properties = props(r, 8, v)?;
+    let list = r.rest();
+    let mut l = Reader::new(list);
+    if l.is_empty() {
+        return Err(DecodeError::EmptyFilterList);
+    }
+    while !l.is_empty() {
+        let filter = filter(&mut l)?;
+        let b = l.u8()?;
+        let reserved = if v.is_v5() { 0xc0 } else { 0xfc };
+        match SubOptions::from_byte(b) {
+            // No local on a shared subscription is a protocol error
+            // (5.0 [MQTT-3.8.3-4]).
+            Some(o) if b & reserved == 0 && !(o.no_local && filter.starts_with("$share/")) => {}
+            _ => return Err(DecodeError::InvalidSubOptions),
+        }
+    }
+    Ok(Subscribe {
+        packet_id,
+        properties,
+        subscriptions: Subscriptions::Raw(list),
+    })
+}
+
+/// SUBACK or UNSUBACK (`kind`).
+fn suback<'a>(r: &mut Reader<'a>, kind: PacketType, v: Version) -> Result<SubAck<'a>> {
+    let packet_id = r.packet_id()?;
+    let properties = props(r, kind as u8, v)?;
+    // A 3.1.1 UNSUBACK has no payload; every other has one code per filter.
+    let v311_unsuback = kind == PacketType::UnsubAck && !v.is_v5();
+    let codes = if v311_unsuback { &[][..] } else { r.rest() };
+    if codes.is_empty() && !v311_unsuback {
+        return Err(DecodeError::Truncated);
+    }
+    if let Some(&c) = codes.iter().find(|&&c| !ReasonCode(c).allowed_in(kind, v)) {
+        return Err(DecodeError::InvalidReasonCode(c));
+    }
+    Ok(SubAck {
+        packet_id,
+        properties,
+        codes,
+    })
+}
+
+/// UNSUBSCRIBE's body.
+fn unsubscribe<'a>(r: &mut Reader<'a>, v: Version) -> Result<Unsubscribe<'a>> {
+    let packet_id = r.packet_id()?;
+    let properties = props(r, 10, v)?;
+    let list = r.rest();
+    let mut l = Reader::new(list);
+    if l.is_empty() {
+        return Err(DecodeError::EmptyFilterList);
+    }
+    while !l.is_empty() {
+        filter(&mut l)?;
+    }
+    Ok(Unsubscribe {
+        packet_id,
+        properties,
+        filters: TopicFilters::Raw(list),
     })
 }
 

@@ -3,7 +3,9 @@
 //! arithmetically; the other packets, rarer and small, by running their
 //! body writer over a counting [`Writer`].
 
-use super::packet::{Packet, PacketType, Publish, PublishFlags};
+use super::packet::{
+    Connect, Packet, PacketType, Publish, PublishFlags, SubAck, Subscribe, Unsubscribe,
+};
 use super::properties::{write_props, WILL};
 use super::rw::{varint_len, Writer};
 use super::{
@@ -134,35 +136,9 @@ fn body<const ALL: bool>(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Resu
         return Err(EncodeError::NotInVersion);
     }
     match p {
-        Packet::Connect(c) => {
-            if !v.is_v5() && c.password.is_some() && c.username.is_none() {
-                return Err(EncodeError::NotInVersion);
-            }
-            // The protocol name and level, one constant (no string checks).
-            w.bytes(&[0, 4, b'M', b'Q', b'T', b'T', v as u8]);
-            let mut flags = u8::from(c.clean_start) << 1
-                | u8::from(c.username.is_some()) << 7
-                | u8::from(c.password.is_some()) << 6;
-            if let Some(will) = &c.will {
-                flags |= 0x04 | (will.qos as u8) << 3 | u8::from(will.retain) << 5;
-            }
-            w.u8(flags);
-            w.u16(c.keep_alive);
-            write_props(w, &c.properties, 1, v)?;
-            w.str(c.client_id)?;
-            if let Some(will) = &c.will {
-                write_props(w, &will.properties, WILL, v)?;
-                check_topic_name(will.topic)?;
-                w.str(will.topic)?;
-                w.bin(will.payload)?;
-            }
-            if let Some(u) = c.username {
-                w.str(u)?;
-            }
-            if let Some(pw) = c.password {
-                w.bin(pw)?;
-            }
-        }
+        // The larger bodies have functions of their own, whose result is
+        // the body's (returned as it is: one error path, not two).
+        Packet::Connect(c) => return connect(w, c, v),
         Packet::ConnAck(c) => {
             if !c.code.allowed_in(PacketType::ConnAck, v) || (c.session_present && c.code.0 != 0) {
                 return Err(EncodeError::InvalidReasonCode(c.code.0));
@@ -186,62 +162,9 @@ fn body<const ALL: bool>(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Resu
             packet_id(w, a.packet_id)?;
             reason_props(w, p.kind(), a.reason, &a.properties, v)?;
         }
-        Packet::Subscribe(s) => {
-            packet_id(w, s.packet_id)?;
-            write_props(w, &s.properties, 8, v)?;
-            let mut none = true;
-            for sub in s.subscriptions.iter() {
-                none = false;
-                check_topic_filter(sub.filter)?;
-                let o = sub.options;
-                if !v.is_v5() && o.to_byte() > 3 {
-                    return Err(EncodeError::NotInVersion);
-                }
-                if o.retain_handling > 2 || (o.no_local && sub.filter.starts_with("$share/")) {
-                    return Err(EncodeError::InvalidSubOptions);
-                }
-                w.str(sub.filter)?;
-                w.u8(o.to_byte());
-            }
-            if none {
-                return Err(EncodeError::EmptyFilterList);
-            }
-        }
-        Packet::SubAck(s) | Packet::UnsubAck(s) => {
-            let kind = p.kind();
-            packet_id(w, s.packet_id)?;
-            write_props(w, &s.properties, kind as u8, v)?;
-            if kind == PacketType::UnsubAck && !v.is_v5() {
-                if !s.codes.is_empty() {
-                    return Err(EncodeError::NotInVersion);
-                }
-            } else {
-                if s.codes.is_empty() {
-                    return Err(EncodeError::EmptyFilterList);
-                }
-                if let Some(&c) = s
-                    .codes
-                    .iter()
-                    .find(|&&c| !ReasonCode(c).allowed_in(kind, v))
-                {
-                    return Err(EncodeError::InvalidReasonCode(c));
-                }
-                w.bytes(s.codes);
-            }
-        }
-        Packet::Unsubscribe(u) => {
-            packet_id(w, u.packet_id)?;
-            write_props(w, &u.properties, 10, v)?;
-            let mut none = true;
-            for f in u.filters.iter() {
-                none = false;
-                check_topic_filter(f)?;
-                w.str(f)?;
-            }
-            if none {
-                return Err(EncodeError::EmptyFilterList);
-            }
-        }
+        Packet::Subscribe(s) => return subscribe(w, s, v),
+        Packet::SubAck(s) | Packet::UnsubAck(s) => return suback(w, p.kind(), s, v),
+        Packet::Unsubscribe(u) => return unsubscribe(w, u, v),
         Packet::PingReq | Packet::PingResp => {}
         Packet::Disconnect(d) => {
             reason_props(w, PacketType::Disconnect, d.reason, &d.properties, v)?
@@ -252,6 +175,102 @@ fn body<const ALL: bool>(p: &Packet<'_>, v: Version, w: &mut Writer<'_>) -> Resu
             }
             reason_props(w, PacketType::Auth, a.reason, &a.properties, v)?;
         }
+    }
+    Ok(())
+}
+
+/// CONNECT's body.
+fn connect(w: &mut Writer<'_>, c: &Connect<'_>, v: Version) -> Result<()> {
+    if !v.is_v5() && c.password.is_some() && c.username.is_none() {
+        return Err(EncodeError::NotInVersion);
+    }
+    // The protocol name and level, one constant (no string checks).
+    w.bytes(&[0, 4, b'M', b'Q', b'T', b'T', v as u8]);
+    let mut flags = u8::from(c.clean_start) << 1
+        | u8::from(c.username.is_some()) << 7
+        | u8::from(c.password.is_some()) << 6;
+    if let Some(will) = &c.will {
+        flags |= 0x04 | (will.qos as u8) << 3 | u8::from(will.retain) << 5;
+    }
+    w.u8(flags);
+    w.u16(c.keep_alive);
+    write_props(w, &c.properties, 1, v)?;
+    w.str(c.client_id)?;
+    if let Some(will) = &c.will {
+        write_props(w, &will.properties, WILL, v)?;
+        check_topic_name(will.topic)?;
+        w.str(will.topic)?;
+        w.bin(will.payload)?;
+    }
+    if let Some(u) = c.username {
+        w.str(u)?;
+    }
+    if let Some(pw) = c.password {
+        w.bin(pw)?;
+    }
+    Ok(())
+}
+
+/// SUBSCRIBE's body.
+fn subscribe(w: &mut Writer<'_>, s: &Subscribe<'_>, v: Version) -> Result<()> {
+    packet_id(w, s.packet_id)?;
+    write_props(w, &s.properties, 8, v)?;
+    let mut none = true;
+    for sub in s.subscriptions.iter() {
+        none = false;
+        check_topic_filter(sub.filter)?;
+        let o = sub.options;
+        if !v.is_v5() && o.to_byte() > 3 {
+            return Err(EncodeError::NotInVersion);
+        }
+        if o.retain_handling > 2 || (o.no_local && sub.filter.starts_with("$share/")) {
+            return Err(EncodeError::InvalidSubOptions);
+        }
+        w.str(sub.filter)?;
+        w.u8(o.to_byte());
+    }
+    if none {
+        return Err(EncodeError::EmptyFilterList);
+    }
+    Ok(())
+}
+
+/// SUBACK or UNSUBACK (`kind`).
+fn suback(w: &mut Writer<'_>, kind: PacketType, s: &SubAck<'_>, v: Version) -> Result<()> {
+    packet_id(w, s.packet_id)?;
+    write_props(w, &s.properties, kind as u8, v)?;
+    if kind == PacketType::UnsubAck && !v.is_v5() {
+        if !s.codes.is_empty() {
+            return Err(EncodeError::NotInVersion);
+        }
+    } else {
+        if s.codes.is_empty() {
+            return Err(EncodeError::EmptyFilterList);
+        }
+        if let Some(&c) = s
+            .codes
+            .iter()
+            .find(|&&c| !ReasonCode(c).allowed_in(kind, v))
+        {
+            return Err(EncodeError::InvalidReasonCode(c));
+        }
+        w.bytes(s.codes);
+    }
+    Ok(())
+}
+
+/// UNSUBSCRIBE's body.
+fn unsubscribe(w: &mut Writer<'_>, u: &Unsubscribe<'_>, v: Version) -> Result<()> {
+    packet_id(w, u.packet_id)?;
+    write_props(w, &u.properties, 10, v)?;
+    let mut none = true;
+    for f in u.filters.iter() {
+        none = false;
+        check_topic_filter(f)?;
+        w.str(f)?;
+    }
+    if none {
+        return Err(EncodeError::EmptyFilterList);
     }
     Ok(())
 }

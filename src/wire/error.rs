@@ -50,7 +50,8 @@ pub enum DecodeError {
     DuplicateProperty(u8),
     /// A property value outside its range (e.g. receive maximum 0).
     InvalidPropertyValue(u8),
-    /// A topic alias of 0 or above our topic alias maximum, or an unknown alias.
+    /// A topic alias of 0 or above our topic alias maximum (5.0 3.3.4:
+    /// DISCONNECT 0x94, Topic Alias invalid).
     InvalidTopicAlias,
     /// SUBSCRIBE/UNSUBSCRIBE without any topic filter.
     EmptyFilterList,
@@ -75,6 +76,9 @@ pub enum DecodeError {
     /// A SUBACK or UNSUBACK whose codes are not one per topic filter of
     /// the request it acknowledges (5.0 3.9.3, 3.11.3; 3.1.1 3.9.3).
     CodeCountMismatch,
+    /// A PUBLISH with an empty topic name and a topic alias that no PUBLISH
+    /// of this connection has set (5.0 3.3.4: a Protocol Error, 0x82).
+    UnknownTopicAlias,
 }
 
 impl DecodeError {
@@ -87,6 +91,7 @@ impl DecodeError {
             | DecodeError::UnexpectedSessionPresent
             | DecodeError::EmptyTopic
             | DecodeError::CodeCountMismatch
+            | DecodeError::UnknownTopicAlias
             | DecodeError::DuplicateProperty(_) => ReasonCode::PROTOCOL_ERROR,
             // The values the 5.0 spec calls a Protocol Error rather than
             // a malformed packet: subscription identifier 0, request
@@ -134,6 +139,9 @@ impl DecodeError {
             DecodeError::UnexpectedPacket(_) => "packet a server must not send",
             DecodeError::CodeCountMismatch => {
                 "SUBACK/UNSUBACK codes are not one per topic filter of the request"
+            }
+            DecodeError::UnknownTopicAlias => {
+                "empty topic name with a topic alias not set on this connection"
             }
         }
     }

@@ -167,6 +167,19 @@ impl ReasonCode {
     }
 }
 
+impl ReasonCode {
+    /// The text of this code in a DISCONNECT, where 0x00 is "normal
+    /// disconnection" (MQTT 5.0 3.14.2.1) rather than "success", e.g.
+    /// "normal disconnection (0x00)".
+    pub(crate) fn disconnect_text(self, s: &mut dyn Sink) {
+        if self == ReasonCode::SUCCESS {
+            s.str("normal disconnection (0x00)");
+        } else {
+            self.text(s);
+        }
+    }
+}
+
 impl fmt::Display for ReasonCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         crate::text::display(f, |s| self.text(s))

@@ -15,6 +15,7 @@
 
 /// `b` as a string if it is well-formed UTF-8 and, unless `nul_ok`, free of
 /// U+0000 (MQTT 1.5.4 forbids it in every string on the wire).
+#[allow(unsafe_code)]
 pub(crate) fn utf8(b: &[u8], nul_ok: bool) -> Option<&str> {
     // The smallest ASCII byte accepted: U+0000 is left to the match
     // below, which refuses it, unless `nul_ok`.

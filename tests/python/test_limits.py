@@ -1,17 +1,18 @@
 """What the client keeps to whatever a broker sends, against a scripted
-broker (rawbroker.py): a maximum packet size (config['max_packet_size'],
-65536 by default), announced in MQTT 5.0 and enforced in 3.1.1 by skipping
-the message with a log line, so that a 200 MB PUBLISH is never assembled
-and memory stays bounded (peak RSS measured) (issue 12, defect 5); what a
-broker says when it ends or refuses a connection reaches the application
-(defect 7)."""
+broker (RawBroker, tests/lib/fakebroker.py): a maximum packet size
+(config['max_packet_size'], 65536 by default), announced in MQTT 5.0 and
+enforced in 3.1.1 by skipping the message with a log line, so that a
+200 MB PUBLISH is never assembled and memory stays bounded (peak RSS
+measured) (issue 12, defect 5); what a broker says when it ends or refuses
+a connection reaches the application (defect 7); a broker beyond our
+Receive Maximum is reported (defect 1)."""
 
 import asyncio
 import re
 
 import pytest
 
-from rawbroker import CONNECT, DISCONNECT, PUBACK, SUBSCRIBE, RawBroker
+from fakebroker import CONNECT, DISCONNECT, PUBACK, PUBCOMP, PUBREC, SUBSCRIBE, RawBroker
 from test_apps import finish, launch
 
 BIG = 200 * 1024 * 1024
@@ -160,3 +161,50 @@ def test_v311_only_broker_refusing_v5_says_so():
         b.stop()
     assert "broker does not support MQTT 5.0" in text, text
     assert "0x84" in text, text
+
+
+def test_v5_broker_beyond_receive_maximum_is_reported(capsys):
+    # Issue 12 defect 1: mosquitto 2.0.11 sends more unreleased QoS 2
+    # messages than the Receive Maximum we announce (16). The client takes
+    # them (its id table has room) and says how far the broker went, once
+    # for the connection, as the C and Rust clients do.
+    from conftest import run
+    from mqtt_as import MQTTClient
+
+    n = 24
+
+    def flooding(conn):
+        conn.handshake()
+        conn.suback()
+        for pid in range(1, n + 1):
+            conn.publish("q2", b"m%d" % pid, qos=2, pid=pid)
+        recs = [conn.expect(PUBREC) for _ in range(n)]
+        for _, _, body in recs:
+            conn.send(bytes([0x62, 2]) + body[:2])  # PUBREL
+        for _ in range(n):
+            conn.expect(PUBCOMP)
+        while True:
+            conn.read()
+
+    b = RawBroker(flooding).start()
+    got = []
+    client = MQTTClient(_client(b.port, mqttv5=True, subs_cb=lambda t, m, r, p: got.append(m)))
+
+    async def main():
+        await client.connect()
+        await client.subscribe("q2", 2)
+        for _ in range(500):
+            if len(got) >= n and len(b.of(PUBCOMP)) >= n:
+                break
+            await asyncio.sleep(0.01)
+        await client.disconnect()
+
+    try:
+        run(main())
+    finally:
+        b.stop()
+    assert not b.errors, b.errors
+    assert sorted(got) == sorted(b"m%d" % i for i in range(1, n + 1)), got
+    out = capsys.readouterr().out
+    assert ("mqtt_as: the broker exceeded our Receive Maximum (16): up to 24 unreleased QoS 2 "
+            "messages, 8 beyond it" in out), out

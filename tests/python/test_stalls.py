@@ -11,7 +11,8 @@ import threading
 import time
 
 from conftest import client_id, run
-from fakebroker import FakeBroker, accept_connect, publish, read_packet
+from fakebroker import FakeBroker, accept_connect, read_packet
+from mqttwire import publish
 from mqtt_as import MQTTClient, config
 from mqtt_as.links.socket import SocketLink
 
@@ -81,7 +82,7 @@ def test_a_full_transmit_buffer_waits_for_the_writer():
             return
         stalled.wait(10)
         for i in range(n):
-            sock.sendall(publish("in/t", b"m%03d" % i, qos=1, pid=i + 1))
+            sock.sendall(publish(False, "in/t", b"m%03d" % i, qos=1, pid=i + 1))
         time.sleep(1.0)
         while seen["pubacks"] < n or not seen["big"]:
             p = read_packet(sock)

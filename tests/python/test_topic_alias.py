@@ -15,7 +15,7 @@ import pytest
 
 from conftest import make_cfg, run
 from mqtt_as import MQTTClient
-from rawbroker import RawBroker, packet, string
+from fakebroker import RawBroker, packet, string
 
 
 def test_outbound_aliases_reach_mosquitto_with_their_topic(make_broker):

@@ -512,10 +512,13 @@ impl Broker {
             Version::V5 => expiry > 0,
         };
         if self.connack_code != 0 {
+            // A refusal may carry properties too (reason string, server
+            // reference).
+            let props = self.connack_props.clone();
             let connack = Packet::ConnAck(ConnAck {
                 session_present: false,
                 code: ReasonCode(self.connack_code),
-                properties: Properties::List(&[]),
+                properties: Properties::List(&props),
             });
             let bytes = self.encode(&connack);
             self.reply(|r| &mut r.connack, bytes, None);

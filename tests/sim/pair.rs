@@ -10,6 +10,7 @@
 //! is due, and closes the link after `ConnectionLost` or `Disconnected`.
 
 use mqttas::session::{Buffers, ConnectOptions, LostReason, State};
+use mqttas::time::Tick;
 use mqttas::wire::{Property, QoS, SubOptions, Subscription};
 use mqttas::{Client, Config, Error};
 
@@ -288,12 +289,8 @@ impl Pair {
     /// When the client wants `handle_timeout`, in pair time.
     pub fn client_due(&self) -> Option<u64> {
         self.client.poll_deadline().map(|d| {
-            let delta = d.wrapping_sub(self.now) as i32;
-            if delta <= 0 {
-                self.t
-            } else {
-                self.t + delta as u64
-            }
+            let delta = Tick::from(d).saturating_since(Tick::from(self.now));
+            self.t + u64::from(delta)
         })
     }
 
@@ -307,7 +304,7 @@ impl Pair {
     fn fire(&mut self) {
         self.broker.run_due();
         if let Some(d) = self.client.poll_deadline() {
-            if (self.now.wrapping_sub(d) as i32) >= 0 {
+            if Tick::from(self.now).reached(Tick::from(d)) {
                 self.client.handle_timeout(self.now);
             }
         }
