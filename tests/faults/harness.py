@@ -43,10 +43,13 @@ def wait_port(port, secs=10.0):
 
 
 class Broker:
-    """mosquitto on 127.0.0.1 with persistence saved on every change, so a
-    SIGKILL loses as little as mosquitto allows."""
+    """mosquitto on 127.0.0.1 with persistence. With `autosave` it saves on
+    every change, so a SIGKILL loses as little as mosquitto allows; without,
+    it saves only when told (`save`, SIGUSR1) and when it stops, so that a
+    SIGKILL restores exactly the state last saved (and the broker spends
+    no time writing files under load)."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, autosave=True):
         self.dir = os.path.join(workdir, "broker")
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
@@ -59,13 +62,15 @@ class Broker:
                 "user root\n"
                 "persistence true\n"
                 "persistence_location %s/\n"
-                "autosave_interval 1\n"
-                "autosave_on_changes true\n"
+                "%s"
                 "max_queued_messages 100000\n"
                 "max_inflight_messages 20\n"
                 "log_dest file %s/mosquitto.log\n"
                 "%s"
-                % (self.port, self.dir, self.dir,
+                % (self.port, self.dir,
+                   "autosave_interval 1\nautosave_on_changes true\n" if autosave
+                   else "autosave_interval 0\n",
+                   self.dir,
                    "log_type all\n" if os.environ.get("MQTTAS_BROKER_LOG") == "all"
                    else "log_type error\nlog_type warning\nlog_type notice\n")
             )
@@ -74,8 +79,8 @@ class Broker:
         self.start()
 
     def start(self):
-        out = open(os.path.join(self.dir, "mosquitto.out"), "a")
-        self.proc = subprocess.Popen([self.bin, "-c", self.conf], stdout=out, stderr=out)
+        with open(os.path.join(self.dir, "mosquitto.out"), "a") as out:
+            self.proc = subprocess.Popen([self.bin, "-c", self.conf], stdout=out, stderr=out)
         if not wait_port(self.port, 10):
             raise RuntimeError("mosquitto did not start on %d" % self.port)
 
@@ -85,7 +90,12 @@ class Broker:
         counts stored messages, not every step of a QoS 1/2 flow, so the
         file can lag what it has already acknowledged; a SIGKILL then
         loses or repeats a QoS 2 message by the broker's own doing, which
-        no client can repair. Callers freeze its traffic first."""
+        no client can repair. Callers freeze its traffic first.
+
+        mosquitto 2.0 loses a SIGUSR1 that comes as it ends the previous
+        save (after its rename, before it clears its flag: src/loop.c):
+        callers that save back to back use
+        tests/soak/mosquitto_db.save_and_read, which marks and retries."""
         db = os.path.join(self.dir, "mosquitto.db")
 
         def stamp():
@@ -103,6 +113,23 @@ class Broker:
                 return True
             time.sleep(0.01)
         return False
+
+    def unread(self):
+        """Bytes that clients sent mosquitto and it has not read yet (its
+        connections' receive queues, from /proc/net/tcp), or None when
+        they cannot be seen."""
+        total = 0
+        try:
+            with open("/proc/net/tcp") as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    local, state, queues = fields[1], fields[3], fields[4]
+                    if state == "01" and int(local.rsplit(":", 1)[1], 16) == self.port:
+                        total += int(queues.split(":")[1], 16)
+        except (OSError, ValueError, IndexError, StopIteration):
+            return None
+        return total
 
     def kill(self):
         """SIGKILL: no goodbye, no final save."""
@@ -126,14 +153,17 @@ class Broker:
 class Proxy:
     """proxy.py in its own process, driven over its control port."""
 
-    def __init__(self, workdir, upstream, name):
+    def __init__(self, workdir, upstream, name, trace=False):
         ready = os.path.join(workdir, "proxy-%s.json" % name)
         self.name = name
-        self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "proxy.py"), "--upstream", str(upstream),
-             "--ready", ready],
-            stderr=open(os.path.join(workdir, "proxy-%s.err" % name), "a"),
-        )
+        # The packet trace (proxy.py --trace), when asked for.
+        self.trace = os.path.join(workdir, "proxy-%s.trace" % name) if trace else None
+        with open(os.path.join(workdir, "proxy-%s.err" % name), "a") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, os.path.join(HERE, "proxy.py"), "--upstream", str(upstream),
+                 "--ready", ready] + (["--trace", self.trace] if trace else []),
+                stderr=err,
+            )
         end = time.monotonic() + 10
         while not os.path.exists(ready):
             if time.monotonic() > end or self.proc.poll() is not None:
@@ -157,7 +187,16 @@ class Proxy:
     def events(self, since_index=0):
         return self.cmd("events %d" % since_index)["events"]
 
+    def event_count(self):
+        """How many events the proxy has logged (without sending them)."""
+        return self.cmd("events %d" % (1 << 62))["next"]
+
     def stop(self):
+        if self.trace and self.proc.poll() is None:
+            try:
+                self.cmd("flush")
+            except (OSError, ValueError, RuntimeError):
+                pass
         try:
             self.ctl.close()
         except OSError:
@@ -196,11 +235,8 @@ class Client:
         self.kind = kind
         self.out_path = os.path.join(workdir, name + ".out")
         self.err_path = os.path.join(workdir, name + ".err")
-        self.proc = subprocess.Popen(
-            client_command(kind) + args,
-            stdout=open(self.out_path, "w"),
-            stderr=open(self.err_path, "w"),
-        )
+        with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
+            self.proc = subprocess.Popen(client_command(kind) + args, stdout=out, stderr=err)
 
     def rss_kb(self):
         """Resident set size now, from /proc (0 once exited)."""

@@ -42,7 +42,24 @@ Directions are c2b (client to broker), b2c (broker to client) or any.
                               process on the machine)
     stats                     counters; "ready" counts the connections
                               that work (CONNACK passed, nothing dropped)
+    flush                     write out the trace (--trace) buffered so far
     quit                      stop the proxy
+
+A connection's "close" event says which side closed it first ("by":
+"client" or "broker"); "reset" events are the proxy's own faults.
+
+With --trace FILE the proxy writes one line per CONNECT, CONNACK, PUBLISH,
+PUBACK, PUBREC, PUBREL, PUBCOMP and DISCONNECT that it reads, once its
+fate is known, tab-separated:
+
+    TIME CONN DIR FATE TYPE [fields]
+
+FATE is fwd (written to the other side), drop (blackhole or half-open),
+cut (a cut fault: not forwarded, or only half of it) or unsent (still
+queued when the connection died). Fields: CONNECT client-id; CONNACK
+session-present return-code; PUBLISH packet-id qos dup topic payload
+(topic with %XX escapes, payload as text when printable, else 0x + hex);
+the others packet-id.
 
 Any client that speaks TCP to 127.0.0.1 can be put behind it: the Rust and C
 clients of tests/faults/run, or a CPython mqtt_as client (see README.md).
@@ -51,6 +68,7 @@ clients of tests/faults/run, or a CPython mqtt_as client (see README.md).
 import argparse
 import asyncio
 import json
+import os
 import random
 import socket
 import struct
@@ -64,6 +82,61 @@ TYPES = {
 }
 NAMES = {v: k for k, v in TYPES.items()}
 DIRS = ("c2b", "b2c")
+TRACED = {TYPES[t] for t in ("CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL",
+                             "PUBCOMP", "DISCONNECT")}
+
+
+def varint(pkt, i):
+    """(value, index after it) of the variable byte integer at pkt[i]."""
+    mult, value = 1, 0
+    while True:
+        b = pkt[i]
+        i += 1
+        value += (b & 0x7F) * mult
+        if not b & 0x80:
+            return value, i
+        mult *= 128
+
+
+def text(b):
+    s = b.decode("ascii", "replace")
+    if b and all(33 <= c < 127 and c != 0x25 for c in b):
+        return s
+    return "0x" + b.hex()
+
+
+def describe(pkt, v5):
+    """The trace fields of a packet (see the module docstring)."""
+    ptype = pkt[0] >> 4
+    _, i = varint(pkt, 1)
+    if ptype == TYPES["CONNECT"]:
+        i += 2 + (pkt[i] << 8 | pkt[i + 1])  # protocol name
+        level = pkt[i]
+        i += 4  # level, flags, keep alive
+        if level == 5:
+            n, i = varint(pkt, i)
+            i += n
+        n = pkt[i] << 8 | pkt[i + 1]
+        return [text(pkt[i + 2:i + 2 + n])]
+    if ptype == TYPES["CONNACK"]:
+        return [str(pkt[i] & 1), str(pkt[i + 1])]
+    if ptype == TYPES["PUBLISH"]:
+        qos = (pkt[0] >> 1) & 3
+        n = pkt[i] << 8 | pkt[i + 1]
+        topic = pkt[i + 2:i + 2 + n]
+        i += 2 + n
+        pid = 0
+        if qos:
+            pid = pkt[i] << 8 | pkt[i + 1]
+            i += 2
+        if v5:
+            n, i = varint(pkt, i)
+            i += n
+        quoted = "".join(chr(c) if 33 <= c < 127 and c != 0x25 else "%%%02X" % c for c in topic)
+        return [str(pid), str(qos), str(pkt[0] >> 3 & 1), quoted or "-", text(pkt[i:]) or "-"]
+    if ptype == TYPES["DISCONNECT"]:
+        return []
+    return [str(pkt[i] << 8 | pkt[i + 1])]
 
 
 class Framer:
@@ -124,12 +197,40 @@ class Conn:
         self.tasks = []
         self.queues = {d: asyncio.Queue() for d in DIRS}
         self.last_at = {d: 0.0 for d in DIRS}
+        self.v5 = False
+        self.eof = None  # the side that closed first
+        self.held = {}  # direction -> the queued item its writer holds
+
+    def trace(self, d, pkt, fate):
+        if self.proxy.trace is None or pkt[0] >> 4 not in TRACED:
+            return
+        ptype = pkt[0] >> 4
+        try:
+            if ptype == TYPES["CONNECT"]:
+                _, i = varint(pkt, 1)
+                self.v5 = pkt[i + 2 + (pkt[i] << 8 | pkt[i + 1])] == 5
+            fields = describe(pkt, self.v5)
+        except IndexError:
+            fields = ["malformed"]
+        self.proxy.trace.write("\t".join(["%.6f" % time.monotonic(), str(self.id), d, fate,
+                                           NAMES[ptype]] + fields) + "\n")
 
     def kill(self, how):
         if self.closed:
             return
         self.closed = True
-        self.proxy.event(self.id, how)
+        if how == "close" and self.eof:
+            self.proxy.event(self.id, how, by="client" if self.eof == "c2b" else "broker")
+        else:
+            self.proxy.event(self.id, how)
+        if self.proxy.trace is not None:
+            for d in DIRS:
+                items = [self.held.pop(d)] if d in self.held else []
+                while not self.queues[d].empty():
+                    items.append(self.queues[d].get_nowait())
+                for _, pkt, then in items:
+                    if pkt and then != "cut-mid":
+                        self.trace(d, pkt, "unsent")
         for w in (self.cwriter, self.bwriter):
             if w is not None:
                 if how == "close":
@@ -149,18 +250,23 @@ class Conn:
             while True:
                 data = await reader.read(65536)
                 if not data:
+                    self.eof = self.eof or d
                     break
                 if d in self.dead or self.proxy.blackhole:
                     self.proxy.dropped[d] += len(data)
+                    for pkt in framer.feed(data):
+                        self.trace(d, pkt, "drop")
                     continue
                 for pkt in framer.feed(data):
                     ptype = pkt[0] >> 4
                     verdict = self.proxy.aim(self, d, ptype)
                     if verdict == "before":
+                        self.trace(d, pkt, "cut")
                         self.queues[d].put_nowait((0, None, "cut"))
                         return
                     if verdict == "mid":
-                        self.queues[d].put_nowait((self.at(d), pkt[: max(1, len(pkt) // 2)], "cut"))
+                        self.trace(d, pkt, "cut")
+                        self.queues[d].put_nowait((self.at(d), pkt[: max(1, len(pkt) // 2)], "cut-mid"))
                         return
                     self.queues[d].put_nowait((self.at(d), pkt, "cut" if verdict == "after" else None))
         except (ConnectionError, OSError):
@@ -186,10 +292,15 @@ class Conn:
         q = self.queues[d]
         try:
             while True:
-                at, data, then = await q.get()
+                item = self.held[d] = await q.get()
+                at, data, then = item
                 wait = at - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
+                del self.held[d]
+                if data and then != "cut-mid":  # a half packet was traced when cut
+                    fate = "drop" if d in self.dead or self.proxy.blackhole else "fwd"
+                    self.trace(d, data, fate)
                 if data and d not in self.dead and not self.proxy.blackhole:
                     writer.write(data)
                     await writer.drain()
@@ -199,7 +310,7 @@ class Conn:
                     if d == "b2c" and data[0] >> 4 == TYPES["CONNACK"]:
                         self.connacked = True
                         self.proxy.event(self.id, "connack")
-                if then == "cut":
+                if then in ("cut", "cut-mid"):
                     self.kill("reset")
                     return
                 if then == "close":
@@ -212,8 +323,9 @@ class Conn:
 
 
 class Proxy:
-    def __init__(self, upstream):
+    def __init__(self, upstream, trace=None):
         self.upstream = upstream
+        self.trace = trace
         self.conns = {}
         self.next_id = 1
         self.events = []
@@ -322,6 +434,10 @@ class Proxy:
                 c.dead.update(dirs)
         elif cmd == "disarm":
             self.shots.clear()
+        elif cmd == "flush":
+            if self.trace is not None:
+                self.trace.flush()
+            return {"ok": True}
         elif cmd == "events":
             start = int(args[0]) if args else 0
             return {"ok": True, "events": self.events[start:], "next": len(self.events)}
@@ -368,8 +484,9 @@ async def main():
     ap.add_argument("--listen", type=int, default=0, help="port for clients (0: any free)")
     ap.add_argument("--control", type=int, default=0, help="control port (0: any free)")
     ap.add_argument("--ready", help="write {listen, control} as JSON here once up")
+    ap.add_argument("--trace", help="write the packet trace here (see above)")
     a = ap.parse_args()
-    proxy = Proxy(a.upstream)
+    proxy = Proxy(a.upstream, open(a.trace, "a", buffering=1 << 16) if a.trace else None)
     server = await asyncio.start_server(proxy.serve, "127.0.0.1", a.listen)
     ctl = await asyncio.start_server(proxy.control, "127.0.0.1", a.control)
     ports = {
@@ -380,7 +497,6 @@ async def main():
         tmp = a.ready + ".tmp"
         with open(tmp, "w") as f:
             json.dump(ports, f)
-        import os
         os.rename(tmp, a.ready)
     else:
         print(json.dumps(ports), flush=True)

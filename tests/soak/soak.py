@@ -2,8 +2,9 @@
 """Soak: QoS 1 and QoS 2 messages both ways across hundreds of injected
 faults, against the Rust, C and Python (CPython mqtt_as) clients at once.
 
-One mosquitto (persistence on); a fault proxy (tests/faults/proxy.py) in
-front of it for the publishers and one for the subscribers. Per client
+One mosquitto (persistence on, saved only when the soak asks); a fault
+proxy (tests/faults/proxy.py, tracing every packet of the publish flows)
+in front of it for the publishers and one for the subscribers. Per client
 kind: a subscriber (persistent session, QoS 2 subscription to
 soak/KIND/#, running the whole soak) and two publishers (persistent
 sessions, QoS 1 and QoS 2, numbered messages every DELAY ms in rounds of N
@@ -13,13 +14,17 @@ Faults are injected one after the other, cycling through every kind of
 tests/faults/scenarios.py (blackhole, reset, delay and jitter, throttle,
 cut mid-packet, cuts at chosen moments of the QoS 1 and 2 flows, half-open
 both ways, broker SIGKILL and restart) and through the sides they hit
-(publishers, subscribers, both). After each, the soak waits until every
-client is connected again through its proxy (CONNACK passed on a working
+(publishers, subscribers, both). A broker SIGKILL is done only once
+mosquitto's saved state shows that no subscriber has a message in flight
+or queued (kill_verified; tests/faults/README.md); otherwise it is
+skipped and counted. After each fault, the soak waits until every client
+is connected again through its proxy (CONNACK passed on a working
 connection): that wait, from the end of the fault, is its recovery time.
 
 At the end: every message of every round must have reached the
 subscriber (0 lost), QoS 2 ones exactly once (0 duplicates); QoS 1
-duplicates are counted; the RSS of every client process is sampled all
+duplicates are counted, by cause (packet_trace.py); enough broker kills
+must have been done; the RSS of every client process is sampled all
 along and must stay flat (and, for Python clients, tracemalloc's current
 size, the CPython counterpart of gc.mem_alloc(), which py_client.py logs
 with MQTTAS_PY_MEM=1). The summary is printed and written to the
@@ -37,8 +42,12 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "faults"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "faults"))
+sys.path.insert(0, HERE)
 import harness as h  # noqa: E402
+import mosquitto_db  # noqa: E402
+import packet_trace  # noqa: E402
 
 # Soak fault list: (name, commands on the proxy, kind). Held faults last
 # HOLD s; shots act once (cuts when their packet passes).
@@ -75,6 +84,9 @@ ONLY = {
 # Client settings: FAST, with a shorter hold-down for a brisk soak.
 SETTINGS = h.FAST[:]
 SETTINGS[SETTINGS.index("-H") + 1] = "300"
+# A run needs this share of the broker kills it tried done (the others
+# skipped: see Soak.kill_verified).
+MIN_KILLS_DONE = 0.75
 
 
 class Soak:
@@ -82,9 +94,12 @@ class Soak:
         self.a = a
         self.wd = wd
         self.kinds = a.clients.split(",")
-        self.broker = h.Broker(wd)
-        self.proxies = {"pub": h.Proxy(wd, self.broker.port, "pub"),
-                        "sub": h.Proxy(wd, self.broker.port, "sub")}
+        # No autosave: mosquitto writes its file only when the kill asks
+        # (SIGUSR1), so a restart restores exactly the state the kill
+        # checked, and the broker spends no time saving under load.
+        self.broker = h.Broker(wd, autosave=False)
+        self.proxies = {"pub": h.Proxy(wd, self.broker.port, "pub", trace=True),
+                        "sub": h.Proxy(wd, self.broker.port, "sub", trace=True)}
         self.expected = {"pub": 2 * len(self.kinds), "sub": len(self.kinds)}
         self.subs = {}
         self.pubs = {}  # (kind, q) -> (Client, round, topic)
@@ -94,9 +109,16 @@ class Soak:
         self.recovery = []  # (fault, side, seconds)
         self.unfired = 0
         self.rolling = True
+        self.kills = []  # (monotonic time, None or why it was skipped)
+        self.events = {}  # proxy name -> its event log, at the end
+        self.kill_waits = []  # seconds from pausing the publishers to the kill
 
     def version(self, kind):
         return ["-V", "5" if kind in self.a.v5.split(",") else "4"]
+
+    @property
+    def sub_ids(self):
+        return {"soak-sub-" + kind for kind in self.kinds}
 
     def start(self):
         for kind in self.kinds:
@@ -154,32 +176,14 @@ class Soak:
         side = ONLY.get(name) or SIDES[(i // len(FAULTS)) % len(SIDES)]
         sides = ["pub", "sub"] if side == "both" or how == "kill" else [side]
         t0 = time.monotonic()
-        marks = {s: len(self.proxies[s].events()) for s in sides}
+        marks = {s: self.proxies[s].event_count() for s in sides}
         if how == "kill":
-            # The publishers pause (SIGSTOP) and the subscribers take what
-            # the broker has for them, so that no QoS 2 flow to a
-            # subscriber is half done when the broker dies: mosquitto
-            # 2.0.11, restored from its file, publishes again messages
-            # whose PUBREL it had sent (tests/faults/README.md), which no
-            # client can tell from new ones. The publishers' own flows
-            # stay open across the kill. Then frozen, saved, killed.
-            stopped = [c for (c, _, _) in self.pubs.values() if c.proc.poll() is None]
-            for c in stopped:
-                c.proc.send_signal(signal.SIGSTOP)
-            self.drain_subscribers()
-            for s in sides:
-                self.proxies[s].cmd("blackhole")
-            time.sleep(0.6)
-            if not self.broker.save():
-                raise RuntimeError("mosquitto did not save its state on SIGUSR1")
-            self.broker.kill()
-            for s in sides:
-                self.proxies[s].cmd("heal")
-            for c in stopped:
-                c.proc.send_signal(signal.SIGCONT)
-            time.sleep(0.3)
-            t_end = time.monotonic()
-            self.broker.restart()
+            t_end = self.kill_verified(sides)
+            if t_end is None:
+                if self.wait_healthy(["pub", "sub"], 30) is None:
+                    self.failures.append("fault %d (skipped broker kill): clients not all back"
+                                         " within 30 s" % i)
+                return False
         else:
             for s in sides:
                 for c in cmds:
@@ -218,19 +222,78 @@ class Soak:
             self.recovery.append((name, side, max(0.0, ok_at - t_end)))
         return True
 
-    def drain_subscribers(self, quiet=0.5, limit=5.0):
-        """Wait until no subscriber's output has grown for `quiet` s."""
-        sizes = None
-        still = time.monotonic()
-        end = still + limit
-        while time.monotonic() < end:
-            now_sizes = [os.path.getsize(c.out_path) for c in self.subs.values()]
-            if now_sizes != sizes:
-                sizes = now_sizes
-                still = time.monotonic()
-            elif time.monotonic() - still >= quiet:
-                return
-            time.sleep(0.05)
+    def kill_verified(self, sides):
+        """SIGKILL the broker when, by its own saved state, no subscriber
+        has a message in flight or queued: then its restart cannot send a
+        subscriber again a QoS 2 message whose flow the subscriber has
+        finished (mosquitto 2.0.11 restores in-flight messages beyond
+        max_inflight_messages as queued and publishes them again, even
+        those whose PUBREL it had sent: tests/faults/README.md).
+
+        The publishers pause (SIGSTOP; their own flows stay open across
+        the kill) and mosquitto saves (SIGUSR1) until its file shows no
+        client message record for a subscriber, with nothing left unread
+        on its sockets. Then the proxies blackhole both ways (a PUBCOMP
+        they drop leaves its record, so the next check sees it), mosquitto
+        reads what it already had, saves, and the file is checked again;
+        then it dies. Returns the time the kill ended, or None when it
+        was skipped (no quiet state within --kill-settle s, or a subscriber
+        record after the blackhole), counted in self.kills."""
+        t0 = time.monotonic()
+        stopped = [c for (c, _, _) in self.pubs.values() if c.proc.poll() is None]
+        for c in stopped:
+            c.proc.send_signal(signal.SIGSTOP)
+        blackholed = []
+        why = None
+        try:
+            end = t0 + self.a.kill_settle
+            while True:
+                pending = self.subscriber_records()
+                if not pending:
+                    break
+                if time.monotonic() > end:
+                    why = "subscribers still had %s after %.1f s" % (pending, self.a.kill_settle)
+                    break
+                time.sleep(0.05)
+            if why is None:
+                for s in sides:
+                    self.proxies[s].cmd("blackhole")
+                    blackholed.append(s)
+                pending = self.subscriber_records()
+                if pending:
+                    why = "subscribers had %s after the blackhole" % pending
+            if why is None:
+                self.broker.kill()
+        finally:
+            for s in blackholed:
+                self.proxies[s].cmd("heal")
+            for c in stopped:
+                c.proc.send_signal(signal.SIGCONT)
+        self.kills.append((time.monotonic(), why))
+        if why is not None:
+            h.log("soak: broker kill skipped: " + why)
+            return None
+        self.kill_waits.append(time.monotonic() - t0)
+        time.sleep(0.3)
+        t_end = time.monotonic()
+        self.broker.restart()
+        return t_end
+
+    def subscriber_records(self, settle=1.0):
+        """What the broker's saved state holds for the subscribers: a
+        summary of their client message records ({state: count}, empty
+        when none). mosquitto first reads what its sockets hold (up to
+        `settle` s), so the file shows what it has been sent."""
+        end = time.monotonic() + settle
+        while self.broker.unread() and time.monotonic() < end:
+            time.sleep(0.01)
+        db = mosquitto_db.save_and_read(self.broker)
+        counts = {}
+        for m in db["messages"]:
+            if m.client_id in self.sub_ids:
+                key = "QoS %d %s" % (m.qos, m.state)
+                counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def finish(self):
         self.rolling = False
@@ -250,6 +313,7 @@ class Soak:
         for c in self.subs.values():
             self.rss.setdefault(c.name, []).append(c.rss_kb())
             c.stop()
+        self.events = {name: p.events() for name, p in self.proxies.items()}
 
     def lost_dups(self, rnd):
         if not hasattr(self, "_seen_at") or time.monotonic() - self._seen_at > 0.4:
@@ -282,7 +346,7 @@ def flat(samples, limit_kb):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--faults", type=int, default=200)
-    ap.add_argument("--long", action="store_true", help="2000 faults (about an hour)")
+    ap.add_argument("--long", action="store_true", help="2000 faults (about 30 minutes)")
     ap.add_argument("--clients", default="rust,c,python")
     ap.add_argument("--round", type=int, default=1500, help="messages per publisher round")
     ap.add_argument("--delay", type=int, default=20, help="ms between publications")
@@ -292,6 +356,9 @@ def main():
     ap.add_argument("--v5", default="rust",
                     help="client kinds that speak MQTT 5.0 (the others 3.1.1)")
     ap.add_argument("--only", help="comma-separated fault names (default: all)")
+    ap.add_argument("--kill-settle", type=float, default=15.0,
+                    help="seconds a broker kill waits for the subscribers to have every message"
+                    " the broker holds for them (then it is skipped)")
     a = ap.parse_args()
     if a.only:
         FAULTS[:] = [f for f in FAULTS if f[0] in a.only.split(",")]
@@ -354,6 +421,14 @@ def main():
             soak.failures.append("%s: RSS grew %d kB" % (name, growth))
     if injected < 200 and not a.long and a.faults >= 200:
         soak.failures.append("only %d faults injected within the budget" % injected)
+    done = [t for t, why in soak.kills if why is None]
+    skipped = [why for _, why in soak.kills if why is not None]
+    if soak.kills and len(done) < MIN_KILLS_DONE * len(soak.kills):
+        soak.failures.append("only %d of %d broker kills could be verified and done"
+                             % (len(done), len(soak.kills)))
+    trace = analyse_traces(soak, done)
+    for key, text in trace["qos2_explained"]:
+        soak.failures.append("QoS 2 duplicate %s %s: %s" % (key[0], key[1], text))
 
     p = lambda q: h.percentile(recs, q)  # noqa: E731
     lines = [
@@ -364,8 +439,24 @@ def main():
         "lost: %d   QoS 2 duplicates: %d   QoS 1 duplicates: %d" % (lost, dups2, dups1),
         "recovery after a fault (s): p50 %s  p99 %s  max %s  (n=%d)" % (
             fmtf(p(50)), fmtf(p(99)), fmtf(max(recs) if recs else None), len(recs)),
-        "broker SIGKILLs: %d" % soak.broker.kills,
+        "broker kills: %d done, %d skipped (of %d tried, %d%% needed); pause to kill p50 %s"
+        " max %s s" % (len(done), len(skipped), len(soak.kills), MIN_KILLS_DONE * 100,
+                       fmtf(h.percentile(soak.kill_waits, 50)),
+                       fmtf(max(soak.kill_waits) if soak.kill_waits else None)),
     ]
+    lines += ["  skipped: " + why for why in skipped[:5]]
+    causes, flags = trace["qos1_causes"], trace["qos1_flags"]
+    lines.append("QoS 1 duplicates by cause: the broker sent those messages again %d times"
+                 " (%d with DUP, %d without; %d duplicates untraced)"
+                 % (sum(causes.values()), flags["with DUP"], flags["without DUP"],
+                    trace["qos1_untraced"]))
+    for cause, n in causes.most_common():
+        lines.append("  %6d  %s" % (n, cause))
+    lines.append("subscriber connections ended: %s; of them closed by the client to have the"
+                 " rest re-sent after its inbound QoS 2 table (%d) filled: %s" % (
+                     ", ".join("%s %d" % (k, trace["ended"][k]) for k in soak.kinds),
+                     packet_trace.QOS2_TABLE,
+                     ", ".join("%s %d" % (k, trace["table"][k]) for k in soak.kinds)))
     for kind, k in sorted(per_kind.items()):
         lines.append("  %-5s messages %d, lost %d, QoS 1 dups %d, QoS 2 dups %d"
                      % (kind, k["messages"], k["lost"], k["qos1_dups"], k["qos2_dups"]))
@@ -405,14 +496,39 @@ def main():
     with open(results, "w") as f:
         f.write(text + "\n")
         json.dump({"faults": injected, "messages": msgs, "lost": lost, "qos1_dups": dups1,
-                   "qos2_dups": dups2, "recovery": soak.recovery, "rss": mem,
-                   "failures": soak.failures}, f, indent=1)
+                   "qos2_dups": dups2, "qos1_causes": dict(causes), "kills_done": len(done),
+                   "kills_skipped": skipped, "kill_waits": soak.kill_waits,
+                   "table_reconnections": dict(trace["table"]), "recovery": soak.recovery,
+                   "rss": mem, "failures": soak.failures}, f, indent=1)
         f.write("\n")
     h.log("soak: results in %s (work dir %s)" % (results, wd))
     if not soak.failures and not os.environ.get("MQTTAS_KEEP"):
         import shutil
         shutil.rmtree(wd, ignore_errors=True)
     sys.exit(1 if soak.failures else 0)
+
+
+def analyse_traces(soak, kills):
+    """The proxies' packet traces against what the subscribers printed:
+    QoS 1 duplicates by cause, table reconnections per client kind, and
+    the packets of each QoS 2 duplicate (at most 5)."""
+    dups = {1: {}, 2: {}}
+    for c in soak.subs.values():
+        for topic, per in h.tally(c.out_path).items():
+            q = 2 if "/q2/" in topic else 1
+            for n, times in per.items():
+                if times > 1:
+                    dups[q][(topic, str(n))] = times - 1
+    keys = set(dups[1]) | set(dups[2])
+    sends, conns = packet_trace.subscriber_side(soak.proxies["sub"].trace, keys)
+    publisher = packet_trace.publisher_sends(soak.proxies["pub"].trace, set(dups[1]))
+    causes, flags, untraced = packet_trace.qos1_causes(sends, dups[1], publisher, kills)
+    table, ended = packet_trace.churn(conns, soak.events.get("sub", []))
+    kind = lambda counts: {k: counts.get("soak-sub-" + k, 0) for k in soak.kinds}  # noqa: E731
+    return {"qos1_causes": causes, "qos1_flags": flags, "qos1_untraced": untraced,
+            "table": kind(table), "ended": kind(ended),
+            "qos2_explained": [(k, packet_trace.explain_qos2(sends, k, kills))
+                               for k in sorted(dups[2])[:5]]}
 
 
 def fmtf(v):
