@@ -16,6 +16,12 @@ class Client:
     def state(self):
         return STATE_DISCONNECTED
 
+    def qos2_stats(self):
+        return (0, 0, 0, 0)
+
+    def stats(self):
+        return {"republished": 0}
+
 
 ACTION_HOLD_DOWN = 1
 ACTION_CONNECT = 2
