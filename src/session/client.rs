@@ -504,7 +504,7 @@ impl<'a> Client<'a> {
         c.conn = c.conn.down(&c.cfg, lost, disconnecting);
         c.aliases.clear();
         // What awaited an answer is sent again.
-        c.session.store.update_each(&mut |r, _| {
+        c.session.store.update_each(|r, _| {
             r.phase = match r.phase {
                 Phase::AwaitAck => Phase::Unsent,
                 Phase::AwaitComp => Phase::RelUnsent,

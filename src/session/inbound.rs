@@ -387,8 +387,15 @@ impl Core<'_> {
             Packet::PubRec(a) => Ok(self.on_ack(PacketType::PubRec, &a)),
             Packet::PubComp(a) => Ok(self.on_ack(PacketType::PubComp, &a)),
             Packet::PubRel(a) => self.on_pubrel(&a).map(|()| None),
-            Packet::SubAck(a) => self.on_suback(rx, Awaited::SubAck, &a),
-            Packet::UnsubAck(a) => self.on_suback(rx, Awaited::UnsubAck, &a),
+            Packet::SubAck(ref a) | Packet::UnsubAck(ref a) => {
+                // One call (inlined), not one per kind.
+                let kind = if matches!(packet, Packet::SubAck(_)) {
+                    Awaited::SubAck
+                } else {
+                    Awaited::UnsubAck
+                };
+                self.on_suback(rx, kind, a)
+            }
             Packet::PingResp => {
                 if let Ping::Outstanding(_) = self.conn.ping {
                     self.conn.ping = Ping::Idle;
@@ -439,7 +446,7 @@ impl Core<'_> {
             // it but the messages it never acknowledged, sent again as new.
             s.inbound_qos2.clear();
         }
-        s.store.update_each(&mut |r, _| {
+        s.store.update_each(|r, _| {
             r.repubs = 0;
             if !present {
                 match r.phase {

@@ -153,7 +153,7 @@ impl Core<'_> {
         let rt = self.cfg.response_time_ms;
         let (v5, max_repubs) = (self.cfg.version.is_v5(), self.cfg.max_repubs);
         let mut lost = None;
-        self.session.store.update_each(&mut |r, store| {
+        self.session.store.update_each(|r, store| {
             let awaited = match r.phase {
                 Phase::AwaitAck if r.qos2(store) => Awaited::PubRec,
                 Phase::AwaitAck => Awaited::PubAck,

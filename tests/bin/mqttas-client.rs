@@ -1,9 +1,12 @@
 //! mqttas-client: the Rust twin of ports/unix/mqttas_client.c, on the TCP
 //! driver and the outage policy (`TcpDriver::keep_connected`).
 //!
+//! Test code, not part of the library: built with `cargo build --bin
+//! mqttas-client` (a bin target of the crate whose source is here).
+//!
 //! Same options, same output, same exit codes as the C client, so that the
-//! fault-injection scenarios (tests/faults) and the soak (tests/soak) run
-//! both the same way:
+//! fault-injection scenarios (tests/faults), the soak (tests/soak) and the
+//! hostile broker (tests/hostile) run both the same way:
 //!
 //! ```text
 //! mqttas-client -m sub -t test/# -q 2 -n 100 -c     print 100 messages
