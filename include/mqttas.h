@@ -474,9 +474,9 @@ typedef uint32_t mqttas_protocol_error;
 
 // What ended a connection or an attempt, for
 // `mqttas_reconnect_handle_lost` and `mqttas_reconnect_handle_attempt_failed`:
-// take it from the `MQTTAS_EVENT_CONNECTION_LOST` event's `cause` (the
-// library classifies every refusal and DISCONNECT code); a transport that
-// did not open is an OUTAGE. The numbers are fixed.
+// after a `MQTTAS_EVENT_CONNECTION_LOST`, take it from `mqttas_lost_cause`
+// (the library classifies every refusal and DISCONNECT code); a transport
+// that did not open is an OUTAGE. The numbers are fixed.
 enum mqttas_reconnect_cause
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -879,11 +879,6 @@ typedef struct mqttas_event {
   // The maximum packet size a skipped message exceeded
   // (`MESSAGE_SKIPPED`).
   uint32_t limit;
-  // What the outage policy makes of a lost connection: the cause to
-  // give `mqttas_reconnect_handle_lost` or
-  // `mqttas_reconnect_handle_attempt_failed` (`CONNECTION_LOST`; the
-  // library classifies every refusal and DISCONNECT code).
-  mqttas_reconnect_cause cause;
 } mqttas_event;
 
 // The configuration of a radio. Fill it with `mqttas_radio_config_default`,
@@ -1290,6 +1285,20 @@ mqttas_result mqttas_lost_describe(const struct mqttas_client *client,
                                    size_t buf_len,
                                    size_t *out_len);
 
+// What the outage policy makes of the client's last lost connection, into
+// `*out`: the cause to give `mqttas_reconnect_handle_lost` or
+// `mqttas_reconnect_handle_attempt_failed` after a
+// `MQTTAS_EVENT_CONNECTION_LOST` (the library classifies every refusal
+// and DISCONNECT code; the table is in the Rust docs of
+// `mqttas::reconnect`). `MQTTAS_RECONNECT_CAUSE_OUTAGE` before the first
+// loss. A call of its own, so that a program without the outage policy
+// carries no classification.
+//
+// # Safety
+// `client` as for every call; `out` writable.
+mqttas_result mqttas_lost_cause(const struct mqttas_client *client,
+                                mqttas_reconnect_cause *out);
+
 // When `mqttas_handle_timeout` must be called next: `*out_has` is false
 // when no timer runs, else `*out_deadline` is the tick (milliseconds, the
 // same clock as `now`, wrapping). Compare ticks by wrapping difference:
@@ -1594,7 +1603,7 @@ mqttas_result mqttas_reconnect_init(struct mqttas_reconnect *r,
 mqttas_result mqttas_reconnect_deinit(struct mqttas_reconnect *r);
 
 // The connection was lost at `now`: `cause` (a `mqttas_reconnect_cause`)
-// is the `MQTTAS_EVENT_CONNECTION_LOST` event's `cause`, or `MQTTAS_RECONNECT_CAUSE_OUTAGE` for a link error. While
+// from `mqttas_lost_cause` after the `MQTTAS_EVENT_CONNECTION_LOST`, or `MQTTAS_RECONNECT_CAUSE_OUTAGE` for a link error. While
 // connected this starts an outage: next action HOLD_DOWN, for
 // `hold_down_ms` after a stable connection, else for the grown backoff
 // (`backoff_cap_ms` after a permanent refusal); CAUSE_PLANNED connects
@@ -1609,7 +1618,7 @@ mqttas_result mqttas_reconnect_handle_lost(struct mqttas_reconnect *r,
 
 // The attempt after CONNECT failed at `now`: the transport did not open
 // or no CONNACK came (`MQTTAS_RECONNECT_CAUSE_OUTAGE`), or the broker
-// refused (the event's `cause`). Next action WAIT,
+// refused (`mqttas_lost_cause`). Next action WAIT,
 // or BOUNCE_LINK after `tcp_attempts_before_bounce` outages in a row.
 //
 // # Safety

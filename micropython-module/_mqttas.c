@@ -661,13 +661,15 @@ static mp_obj_t client_poll_event(mp_obj_t self_in) {
             // Why, in the core's words (without "connection lost: "); a
             // cut sentence is still a sentence: BUFFER_TOO_SMALL is fine.
             mqttas_lost_describe(self->client, text, sizeof(text), &len);
+            // What the outage policy makes of it (Reconnect.handle_lost's cause).
+            mqttas_reconnect_cause cause = MQTTAS_RECONNECT_CAUSE_OUTAGE;
+            check(mqttas_lost_cause(self->client, &cause));
             mp_obj_t t[] = {
                 k,
                 MP_OBJ_NEW_SMALL_INT(e.lost),
                 MP_OBJ_NEW_SMALL_INT(e.reason),
                 mp_obj_new_str(text, strlen(text)),
-                // What the outage policy makes of it (Reconnect.handle_lost's cause).
-                MP_OBJ_NEW_SMALL_INT(e.cause),
+                MP_OBJ_NEW_SMALL_INT(cause),
                 // A 5.0 broker's DISCONNECT: its properties (reason string).
                 props_to(e.properties, e.properties_len),
             };

@@ -285,7 +285,6 @@ class _Event(ctypes.Structure):
         ("protocol_error", ctypes.c_uint32),
         ("protocol_detail", ctypes.c_uint8),
         ("limit", ctypes.c_uint32),
-        ("cause", ctypes.c_uint32),
     ]
 
 
@@ -356,6 +355,7 @@ for _name, _args in (
     ("mqttas_poll_deadline", [_P, ctypes.POINTER(ctypes.c_bool), ctypes.POINTER(ctypes.c_uint32)]),
     ("mqttas_config_default", [ctypes.POINTER(_Config)]),
     ("mqttas_lost_describe", [_P, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
+    ("mqttas_lost_cause", [_P, ctypes.POINTER(ctypes.c_uint32)]),
     ("mqttas_property_next", [_u8p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(_Property)]),
 ):
     _f = getattr(_lib, _name)
@@ -743,7 +743,9 @@ class Client:
         if k == LOST:
             # Why, in the core's words (without "connection lost: ").
             _lib.mqttas_lost_describe(self._client, self._text, len(self._text), None)
-            return (k, e.lost, e.reason, self._text.value.decode("utf-8", "replace"), e.cause,
+            cause = ctypes.c_uint32(CAUSE_OUTAGE)
+            _check(_lib.mqttas_lost_cause(self._client, ctypes.byref(cause)))
+            return (k, e.lost, e.reason, self._text.value.decode("utf-8", "replace"), cause.value,
                     _props_out(e.properties, e.properties_len))
         return (k,)
 

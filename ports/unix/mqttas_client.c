@@ -635,15 +635,16 @@ static void handle_events(app *a)
             a->completed++;
             break;
         case MQTTAS_EVENT_CONNECTION_LOST: {
-            mqttas_reconnect_cause cause = ev.cause;
+            mqttas_reconnect_cause cause = MQTTAS_RECONNECT_CAUSE_OUTAGE;
             /* What the client queued last (PUBCOMPs for released QoS 2
              * messages, a 5.0 DISCONNECT with its reason) still goes out
              * on a link that works. */
             flush(a);
             link_close_gracefully(a);
-            /* The library read the refusal or DISCONNECT code (the
-             * event's cause): reconnect at once (planned), hold down or
-             * back off, or wait the longest (a permanent refusal). */
+            /* The library reads the refusal or DISCONNECT code: reconnect
+             * at once (planned), hold down or back off, or wait the
+             * longest (a permanent refusal). */
+            mqttas_lost_cause(a->c, &cause);
             mqttas_reconnect_handle_lost(a->rc, now_ms(), cause);
             if (cause == MQTTAS_RECONNECT_CAUSE_BACK_OFF ||
                 cause == MQTTAS_RECONNECT_CAUSE_PERMANENT) {

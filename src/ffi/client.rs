@@ -12,7 +12,9 @@ use super::event::mqttas_event;
 use super::handle::{self, Handle};
 use super::mqttas_result::{self, *};
 use super::property::{self, mqttas_property};
+use super::reconnect::mqttas_reconnect_cause;
 use super::text::{describe_into, CBuf};
+use crate::reconnect::Cause;
 use crate::session::{Buffers, Client, Config, ConnectOptions, Event, LostReason, State};
 use crate::text::Sink;
 use crate::wire::{Property, ReasonCode, SubOptions, Subscription, Will};
@@ -257,6 +259,8 @@ pub unsafe extern "C" fn mqttas_client_init(
         let client = unsafe { addr_of_mut!((*s).client) };
         // SAFETY: writable and aligned (in `place`); nothing there to drop.
         unsafe { client.write(Client::build(config, buffers)) };
+        // SAFETY: written just above; used by nothing else during the call.
+        unsafe { &mut *client }.clear_free_room();
         // SAFETY: `s` points to the `ClientState` in `place`.
         let lost = unsafe { addr_of_mut!((*s).lost) };
         // SAFETY: as for `client`.
@@ -916,6 +920,32 @@ pub unsafe extern "C" fn mqttas_lost_describe(
     let text = |s: &ClientState, w: &mut CBuf<'_>| s.lost_text(w, "");
     // SAFETY: forwarded from the caller.
     unsafe { describe_client(client, buf, buf_len, out_len, text) }
+}
+
+/// What the outage policy makes of the client's last lost connection, into
+/// `*out`: the cause to give `mqttas_reconnect_handle_lost` or
+/// `mqttas_reconnect_handle_attempt_failed` after a
+/// `MQTTAS_EVENT_CONNECTION_LOST` (the library classifies every refusal
+/// and DISCONNECT code; the table is in the Rust docs of
+/// `mqttas::reconnect`). `MQTTAS_RECONNECT_CAUSE_OUTAGE` before the first
+/// loss. A call of its own, so that a program without the outage policy
+/// carries no classification.
+///
+/// # Safety
+/// `client` as for every call; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_lost_cause(
+    client: *const mqttas_client,
+    out: *mut mqttas_reconnect_cause,
+) -> mqttas_result {
+    let run = |s: &mut ClientState| -> Result<(), mqttas_result> {
+        let cause = s.lost.map_or(Cause::Outage, |why| Cause::of(&why));
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(cause.into());
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { handle::with(client, run) }
 }
 
 /// The text `f` writes about the client in `c` into `buf`, with the

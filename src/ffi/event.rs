@@ -4,8 +4,6 @@ use core::ffi::c_char;
 use core::ptr::{self, addr_of};
 
 use super::property;
-use super::reconnect::mqttas_reconnect_cause;
-use crate::reconnect::Cause;
 use crate::session::{Awaited, Event, LostReason};
 use crate::text::Sink;
 use crate::wire::{DecodeError, ReasonCode};
@@ -240,11 +238,6 @@ pub struct mqttas_event {
     /// The maximum packet size a skipped message exceeded
     /// (`MESSAGE_SKIPPED`).
     pub limit: u32,
-    /// What the outage policy makes of a lost connection: the cause to
-    /// give `mqttas_reconnect_handle_lost` or
-    /// `mqttas_reconnect_handle_attempt_failed` (`CONNECTION_LOST`; the
-    /// library classifies every refusal and DISCONNECT code).
-    pub cause: mqttas_reconnect_cause,
 }
 
 use mqttas_awaited::*;
@@ -276,7 +269,6 @@ impl mqttas_event {
         protocol_error: MQTTAS_PROTOCOL_NONE,
         protocol_detail: 0,
         limit: 0,
-        cause: mqttas_reconnect_cause::MQTTAS_RECONNECT_CAUSE_OUTAGE,
     };
 }
 
@@ -397,7 +389,6 @@ impl mqttas_event {
 #[allow(unreachable_patterns)]
 fn lost(e: &mut mqttas_event, why: LostReason) {
     e.kind = MQTTAS_EVENT_CONNECTION_LOST;
-    e.cause = Cause::of(&why).into();
     e.lost = match why {
         LostReason::LinkDown => MQTTAS_LOST_LINK_DOWN,
         LostReason::Refused(v, code) => {

@@ -91,9 +91,9 @@ pub enum mqttas_reconnect_kind {
 
 /// What ended a connection or an attempt, for
 /// `mqttas_reconnect_handle_lost` and `mqttas_reconnect_handle_attempt_failed`:
-/// take it from the `MQTTAS_EVENT_CONNECTION_LOST` event's `cause` (the
-/// library classifies every refusal and DISCONNECT code); a transport that
-/// did not open is an OUTAGE. The numbers are fixed.
+/// after a `MQTTAS_EVENT_CONNECTION_LOST`, take it from `mqttas_lost_cause`
+/// (the library classifies every refusal and DISCONNECT code); a transport
+/// that did not open is an OUTAGE. The numbers are fixed.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum mqttas_reconnect_cause {
@@ -278,7 +278,7 @@ unsafe fn with_cause(
 }
 
 /// The connection was lost at `now`: `cause` (a `mqttas_reconnect_cause`)
-/// is the `MQTTAS_EVENT_CONNECTION_LOST` event's `cause`, or `MQTTAS_RECONNECT_CAUSE_OUTAGE` for a link error. While
+/// from `mqttas_lost_cause` after the `MQTTAS_EVENT_CONNECTION_LOST`, or `MQTTAS_RECONNECT_CAUSE_OUTAGE` for a link error. While
 /// connected this starts an outage: next action HOLD_DOWN, for
 /// `hold_down_ms` after a stable connection, else for the grown backoff
 /// (`backoff_cap_ms` after a permanent refusal); CAUSE_PLANNED connects
@@ -299,7 +299,7 @@ pub unsafe extern "C" fn mqttas_reconnect_handle_lost(
 
 /// The attempt after CONNECT failed at `now`: the transport did not open
 /// or no CONNACK came (`MQTTAS_RECONNECT_CAUSE_OUTAGE`), or the broker
-/// refused (the event's `cause`). Next action WAIT,
+/// refused (`mqttas_lost_cause`). Next action WAIT,
 /// or BOUNCE_LINK after `tcp_attempts_before_bounce` outages in a row.
 ///
 /// # Safety
@@ -553,11 +553,9 @@ mod tests {
     }
 
     #[test]
-    fn causes_come_from_the_event_and_read_as_in_rust() {
-        use super::super::event::mqttas_event;
+    fn causes_read_as_in_rust() {
         use crate::session::LostReason;
         use crate::wire::{ReasonCode, Version};
-        use crate::Event;
         for (why, want) in [
             (
                 LostReason::Refused(Version::V5, ReasonCode::NOT_AUTHORIZED),
@@ -574,8 +572,8 @@ mod tests {
             (LostReason::ReceiveMaximumExceeded, Cause::Planned),
             (LostReason::LinkDown, Cause::Outage),
         ] {
-            let c = mqttas_event::from(&Event::ConnectionLost(why)).cause;
-            assert_eq!(c, mqttas_reconnect_cause::from(want), "{why:?}");
+            assert_eq!(Cause::of(&why), want, "{why:?}");
+            let c = mqttas_reconnect_cause::from(want);
             assert_eq!(cause_from_c(c as u32), Some(want));
             // SAFETY: the texts are static and NUL-terminated.
             let text = unsafe { core::ffi::CStr::from_ptr(mqttas_reconnect_cause_str(c as u32)) };

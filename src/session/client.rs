@@ -140,6 +140,17 @@ impl<'a> Client<'a> {
         }
     }
 
+    /// Zero the free room of the client's fixed-capacity arrays, where it
+    /// lies. The C API calls it on the client it has just written into its
+    /// storage: a value moved there may carry, in room it does not use, the
+    /// bytes of the stack it was built on (see `src/ffi/handle.rs`).
+    #[cfg(feature = "ffi-min")]
+    pub(crate) fn clear_free_room(&mut self) {
+        for r in self.core.conn.requests.spare_capacity_mut() {
+            *r = core::mem::MaybeUninit::zeroed();
+        }
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.core.cfg

@@ -103,37 +103,24 @@ pub(super) struct Connection {
 }
 
 impl Connection {
-    /// No connection yet, keep alive aside. A constant, so that a
-    /// connection is built from it whole, the free room of `requests`
-    /// included: nothing of a stack temporary reaches the C API's storage
-    /// (see `src/ffi/handle.rs`).
-    const NONE: Connection = Connection {
-        state: State::Disconnected,
-        clean_requested: true,
-        resumes: false,
-        withholding: false,
-        untracked_open: 0,
-        auth_method_sent: false,
-        connect_sent: Tick::from_millis(0),
-        last_rx: Tick::from_millis(0),
-        last_tx: Tick::from_millis(0),
-        ping: Ping::Idle,
-        requests: Vec::new(),
-        keep_alive: 0,
-        receive_max: u16::MAX,
-        limits: Limits::NONE,
-        end: End {
-            lost: None,
-            disconnecting: false,
-            disconnect_props: (0, 0),
-        },
-    };
-
     /// No connection yet.
     pub fn none(cfg: &Config) -> Connection {
         Connection {
+            state: State::Disconnected,
+            clean_requested: true,
+            resumes: false,
+            withholding: false,
+            untracked_open: 0,
+            auth_method_sent: false,
+            connect_sent: Tick::default(),
+            last_rx: Tick::default(),
+            last_tx: Tick::default(),
+            ping: Ping::Idle,
+            requests: Vec::new(),
             keep_alive: cfg.keep_alive,
-            ..Connection::NONE
+            receive_max: u16::MAX,
+            limits: Limits::NONE,
+            end: End::default(),
         }
     }
 

@@ -1295,14 +1295,17 @@ static void test_reconnect_causes(void **state)
     mqttas_reconnect *rc = (mqttas_reconnect *)mem;
     mqttas_reconnect_policy p;
     mqttas_reconnect_action act;
-    mqttas_reconnect_cause cause = ev.cause;
+    mqttas_reconnect_cause cause = MQTTAS_RECONNECT_CAUSE_PLANNED;
     mqttas_reconnect_stats st;
     /* The refusal was failure 1: backoff 1000 (2), 2000, 4000, 8000. */
     uint32_t t = 0, want[4] = {1000, 2000, 4000, 8000};
     int i;
     (void)state;
+    assert_int_equal(mqttas_lost_cause(f->c, &cause), MQTTAS_OK);
     assert_int_equal(cause, MQTTAS_RECONNECT_CAUSE_PERMANENT);
     assert_string_equal(mqttas_reconnect_cause_str(cause), "permanent refusal");
+    assert_int_equal(mqttas_lost_cause(f->c, NULL), MQTTAS_ERR_NULL_POINTER);
+    assert_int_equal(mqttas_lost_cause(NULL, &cause), MQTTAS_ERR_NULL_POINTER);
 
     assert_int_equal(mqttas_reconnect_policy_default(&p), MQTTAS_OK);
     assert_int_equal(p.stable_ms, 60000);
@@ -1404,7 +1407,11 @@ static void test_server_disconnect_and_version_refusal(void **state)
     next_event(f->c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
     assert_int_equal(ev.lost, MQTTAS_LOST_SERVER_DISCONNECT);
     assert_int_equal(ev.reason, 0x89);
-    assert_int_equal(ev.cause, MQTTAS_RECONNECT_CAUSE_BACK_OFF);
+    {
+        mqttas_reconnect_cause cause = MQTTAS_RECONNECT_CAUSE_OUTAGE;
+        assert_int_equal(mqttas_lost_cause(f->c, &cause), MQTTAS_OK);
+        assert_int_equal(cause, MQTTAS_RECONNECT_CAUSE_BACK_OFF);
+    }
     assert_int_equal(ev.properties_len, 7);
     assert_int_equal(mqttas_property_next(ev.properties, ev.properties_len, &cursor, &p),
                      MQTTAS_OK);
@@ -1500,7 +1507,11 @@ static void test_link_down_resends(void **state)
     assert_int_equal(mqttas_handle_link_down(c, 20), MQTTAS_OK);
     next_event(c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
     assert_int_equal(ev.lost, MQTTAS_LOST_LINK_DOWN);
-    assert_int_equal(ev.cause, MQTTAS_RECONNECT_CAUSE_OUTAGE);
+    {
+        mqttas_reconnect_cause cause = MQTTAS_RECONNECT_CAUSE_PLANNED;
+        assert_int_equal(mqttas_lost_cause(c, &cause), MQTTAS_OK);
+        assert_int_equal(cause, MQTTAS_RECONNECT_CAUSE_OUTAGE);
+    }
     expect_describe(c, &ev, "connection lost: link down");
     assert_int_equal(state_of(c), MQTTAS_STATE_DISCONNECTED);
     assert_int_equal(mqttas_pending_publications(c, &pending), MQTTAS_OK);
