@@ -111,14 +111,28 @@
 // Shared subscription available (byte).
 #define MQTTAS_PROP_SHARED_SUBSCRIPTION_AVAILABLE 42
 
+// `mqttas_property.kind`: not a property (`id` 0).
+#define MQTTAS_PROPERTY_KIND_NONE 0
+
+// `mqttas_property.kind`: an integer in `value` (a byte, two byte, four
+// byte or variable byte integer property).
+#define MQTTAS_PROPERTY_KIND_INTEGER 1
+
+// `mqttas_property.kind`: a UTF-8 string in `data`/`data_len`.
+#define MQTTAS_PROPERTY_KIND_STRING 2
+
+// `mqttas_property.kind`: binary data in `data`/`data_len`.
+#define MQTTAS_PROPERTY_KIND_BINARY 3
+
+// `mqttas_property.kind`: a user property, its name in `data`/`data_len`
+// and its value in `data2`/`data2_len`.
+#define MQTTAS_PROPERTY_KIND_STRING_PAIR 4
+
 // Bytes of a frame that are not payload (header and CRC): a DATA frame
 // carries at most `mtu - MQTTAS_RADIO_OVERHEAD` stream bytes, and the
 // transmit and receive buffers must each hold at least that many
 // (`window` times that many keeps the window full).
 #define MQTTAS_RADIO_OVERHEAD 11
-
-// Words of storage in a `mqttas_reconnect`.
-#define MQTTAS_RECONNECT_WORDS 12
 
 // The result of a call. The numbers are fixed: a code keeps its number
 // for good and a number is never given to another code.
@@ -135,12 +149,14 @@ enum mqttas_result
   MQTTAS_OK = 0,
   // A required pointer argument is NULL (or NULL with a non-zero length).
   MQTTAS_ERR_NULL_POINTER = 1,
-  // The client storage or an output buffer is shorter than needed.
+  // The storage of a client, radio or policy machine, or an output
+  // buffer, is shorter than needed.
   MQTTAS_ERR_BUFFER_TOO_SMALL = 2,
-  // The client storage is not aligned to `mqttas_client_align()`.
+  // The storage of a client, radio or policy machine is not aligned to
+  // its `mqttas_*_align()`.
   MQTTAS_ERR_MISALIGNED = 3,
-  // The client was not initialised by `mqttas_client_init` (or was
-  // deinitialised).
+  // The client, radio or policy machine was not initialised by its
+  // `mqttas_*_init` (or was deinitialised).
   MQTTAS_ERR_NOT_INITIALIZED = 4,
   // A string argument is not valid UTF-8.
   MQTTAS_ERR_INVALID_UTF8 = 5,
@@ -456,6 +472,40 @@ typedef uint32_t mqttas_protocol_error;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What ended a connection or an attempt, for
+// `mqttas_reconnect_handle_lost` and `mqttas_reconnect_handle_attempt_failed`:
+// after a `MQTTAS_EVENT_CONNECTION_LOST`, take it from `mqttas_lost_cause`
+// (the library classifies every refusal and DISCONNECT code); a transport
+// that did not open is an OUTAGE. The numbers are fixed.
+enum mqttas_reconnect_cause
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The link or the broker went away without saying why (link down, no
+  // reply, a protocol error, an ordinary DISCONNECT, no TCP): after a
+  // connection that stayed up `stable_ms` the backoff starts over; a
+  // shorter one counts as a failed attempt.
+  MQTTAS_RECONNECT_CAUSE_OUTAGE = 0,
+  // The broker asked to come back later (CONNACK server unavailable or
+  // busy, quota or rate exceeded; DISCONNECT server busy, session taken
+  // over, ...): one more failed attempt whatever the uptime.
+  MQTTAS_RECONNECT_CAUSE_BACK_OFF = 1,
+  // The broker refused for good (bad credentials, not authorised,
+  // banned, server moved, ...): the next attempt after `backoff_cap_ms`.
+  MQTTAS_RECONNECT_CAUSE_PERMANENT = 2,
+  // The session closed a working connection on purpose
+  // (`MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED`): reconnect at once.
+  MQTTAS_RECONNECT_CAUSE_PLANNED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mqttas_reconnect_cause mqttas_reconnect_cause;
+#else
+typedef uint32_t mqttas_reconnect_cause;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // What a `mqttas_radio_event` reports. The numbers are fixed.
 enum mqttas_radio_event_kind
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -510,41 +560,6 @@ typedef uint32_t mqttas_radio_down_reason;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// What ended a connection or an attempt, for
-// `mqttas_reconnect_handle_lost` and `mqttas_reconnect_handle_attempt_failed`:
-// take it from the `MQTTAS_EVENT_CONNECTION_LOST` event with
-// `mqttas_reconnect_cause_of` (the library classifies every refusal and
-// DISCONNECT code); a transport that did not open is an OUTAGE. The
-// numbers are fixed.
-enum mqttas_reconnect_cause
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  // The link or the broker went away without saying why (link down, no
-  // reply, a protocol error, an ordinary DISCONNECT, no TCP): after a
-  // connection that stayed up `stable_ms` the backoff starts over; a
-  // shorter one counts as a failed attempt.
-  MQTTAS_RECONNECT_CAUSE_OUTAGE = 0,
-  // The broker asked to come back later (CONNACK server unavailable or
-  // busy, quota or rate exceeded; DISCONNECT server busy, session taken
-  // over, ...): one more failed attempt whatever the uptime.
-  MQTTAS_RECONNECT_CAUSE_BACK_OFF = 1,
-  // The broker refused for good (bad credentials, not authorised,
-  // banned, server moved, ...): the next attempt after `backoff_cap_ms`.
-  MQTTAS_RECONNECT_CAUSE_PERMANENT = 2,
-  // The session closed a working connection on purpose
-  // (`MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED`): reconnect at once.
-  MQTTAS_RECONNECT_CAUSE_PLANNED = 3,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum mqttas_reconnect_cause mqttas_reconnect_cause;
-#else
-typedef uint32_t mqttas_reconnect_cause;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
 // What to do now, from `mqttas_reconnect_poll_action`. The numbers are
 // fixed. Every kind but `MQTTAS_RECONNECT_CONNECT` means the transport
 // (socket) must be closed, without DISCONNECT, if it is not already.
@@ -588,6 +603,12 @@ typedef struct mqttas_client mqttas_client;
 // `mqttas_radio_deinit`. One thread at a time per radio; distinct radios
 // share nothing.
 typedef struct mqttas_radio mqttas_radio;
+
+// The outage policy state machine, in storage the caller provides:
+// `mqttas_reconnect_size()` bytes aligned to `mqttas_reconnect_align()`
+// (`malloc` memory is aligned enough), as for a client. Opaque: use it
+// only through the `mqttas_reconnect_*` functions. It borrows nothing.
+typedef struct mqttas_reconnect mqttas_reconnect;
 
 // Settings fixed for the life of a client. Fill it with
 // `mqttas_config_default`, then change what you need; the defaults follow
@@ -674,6 +695,15 @@ typedef struct mqttas_buffers {
   size_t inbound_qos2_len;
 } mqttas_buffers;
 
+// Counters of the outbound flow since `mqttas_client_init`, from
+// `mqttas_get_stats`; they wrap at 2^32.
+typedef struct mqttas_stats {
+  // QoS 1/2 PUBLISH packets sent again with DUP set: republications on
+  // the same connection (3.1.1, `max_repubs`) and resends on a later
+  // connection of a kept session (mqtt_as's `REPUB_COUNT`).
+  uint32_t republished;
+} mqttas_stats;
+
 // What the broker's inbound QoS 2 flow looked like since the client was
 // made, from `mqttas_get_qos2_stats`.
 //
@@ -700,14 +730,19 @@ typedef struct mqttas_qos2_stats {
 // One MQTT 5.0 property.
 //
 // Which fields matter depends on `id` (one of the `MQTTAS_PROP_*`
-// values): integer properties use `value`; string and binary properties use
-// `data`/`data_len` (strings are UTF-8, not NUL-terminated); a user
-// property uses `data` for its name and `data2` for its value. Unused
-// fields are 0 / NULL.
+// values), and `kind` says which: integer properties use `value`; string
+// and binary properties use `data`/`data_len` (strings are UTF-8, not
+// NUL-terminated); a user property uses `data` for its name and `data2`
+// for its value. Unused fields are 0 / NULL.
 typedef struct mqttas_property {
   // Property identifier, `MQTTAS_PROP_*`; 0 when
   // `mqttas_property_next` has no more.
   uint8_t id;
+  // Which fields hold the value, `MQTTAS_PROPERTY_KIND_*`: set by
+  // `mqttas_property_next` from the identifier, so that a reader needs
+  // no table of identifiers. Ignored in properties given to the library
+  // (the identifier decides; leave it 0).
+  uint8_t kind;
   // Value of a byte, two byte, four byte or variable byte integer property.
   uint32_t value;
   // String or binary data; the name of a user property.
@@ -934,16 +969,6 @@ typedef struct mqttas_reconnect_policy {
   uint32_t stable_ms;
 } mqttas_reconnect_policy;
 
-// The outage policy state machine, in caller storage: declare one (on the
-// stack, statically, anywhere) and initialise it with
-// `mqttas_reconnect_init`. Opaque: use it only through the
-// `mqttas_reconnect_*` functions. It holds no pointer and needs no
-// deinit.
-typedef struct mqttas_reconnect {
-  // Private.
-  uint64_t _opaque[MQTTAS_RECONNECT_WORDS];
-} mqttas_reconnect;
-
 // An action with its tick.
 typedef struct mqttas_reconnect_action {
   // What to do.
@@ -992,10 +1017,11 @@ size_t mqttas_client_align(void);
 // alive and untouched until then. They must not overlap each other or the
 // storage. `*buffers` itself is copied.
 //
-// The buffers are zeroed here (so fresh `malloc` memory is fine); `config`
-// is copied. Returns `MQTTAS_ERR_INVALID_CONFIG` for a buffer
-// below its minimum or a value out of range. On error the storage holds no
-// client.
+// The storage and the buffers are zeroed here (so fresh `malloc` memory is
+// fine) and the client is written into the storage in place: what it
+// leaves unused stays zero. `config` is copied. Returns
+// `MQTTAS_ERR_INVALID_CONFIG` for a buffer below its minimum or a value
+// out of range. On error the storage holds no client.
 //
 // # Safety
 // `client` points to `storage_len` writable bytes; `config` to a
@@ -1047,6 +1073,13 @@ mqttas_result mqttas_assigned_client_id(const struct mqttas_client *client,
 // `client` as for every call; `out` writable.
 mqttas_result mqttas_pending_publications(const struct mqttas_client *client,
                                           size_t *out);
+
+// Copy the outbound counters into `*out` (see `mqttas_stats`).
+//
+// # Safety
+// `client` as for every call; `out` writable.
+mqttas_result mqttas_get_stats(const struct mqttas_client *client,
+                               struct mqttas_stats *out);
 
 // Copy the inbound QoS 2 figures into `*out` (see `mqttas_qos2_stats`).
 //
@@ -1210,6 +1243,62 @@ mqttas_result mqttas_poll_transmit(struct mqttas_client *client,
 mqttas_result mqttas_poll_event(struct mqttas_client *client,
                                 struct mqttas_event *out);
 
+// Describe the event `event` of this client in one sentence, e.g.
+// `message on "a/b": 5 bytes, QoS 1` or `connection lost: broker refused
+// the connection: not authorised (CONNACK 5)`, into `buf`. A
+// `MQTTAS_EVENT_CONNECTION_LOST` is told from the client's own record of
+// its last lost connection (`mqttas_lost_describe`), every other event
+// from its fields.
+//
+// The text is NUL-terminated whenever `buf_len > 0`. `*out_len` (when
+// `out_len` is not NULL) receives the length of the whole text without the
+// NUL. Returns `MQTTAS_ERR_BUFFER_TOO_SMALL` when the text was cut (give
+// at least `*out_len + 1` bytes; 256 is always plenty but for long topics),
+// `MQTTAS_ERR_NULL_POINTER` when `event` is NULL or `buf` is NULL with
+// `buf_len` not 0. It changes nothing: the event's pointers stay valid.
+//
+// # Safety
+// `client` as for every call; `event` points to an event from
+// `mqttas_poll_event` on this client whose borrowed pointers are still
+// valid (no other call that takes the client since), or to one whose
+// `topic` and `codes` are NULL; `buf` points to `buf_len` writable bytes;
+// `out_len` is NULL or writable.
+mqttas_result mqttas_event_describe(const struct mqttas_client *client,
+                                    const struct mqttas_event *event,
+                                    char *buf,
+                                    size_t buf_len,
+                                    size_t *out_len);
+
+// Why the client's last connection was lost, in one sentence, e.g.
+// `broker refused the connection: not authorised (CONNACK 5)` or `broker
+// closed the connection: server moved (0x9d): "maintenance"; server
+// reference: other.example:1884` (what a 5.0 broker said quoted), into
+// `buf`: the text of the last
+// `MQTTAS_EVENT_CONNECTION_LOST` without its `connection lost: `. Empty
+// before the first loss. Text conventions of `mqttas_event_describe`.
+//
+// # Safety
+// `client` as for every call; `buf` points to `buf_len` writable bytes;
+// `out_len` is NULL or writable.
+mqttas_result mqttas_lost_describe(const struct mqttas_client *client,
+                                   char *buf,
+                                   size_t buf_len,
+                                   size_t *out_len);
+
+// What the outage policy makes of the client's last lost connection, into
+// `*out`: the cause to give `mqttas_reconnect_handle_lost` or
+// `mqttas_reconnect_handle_attempt_failed` after a
+// `MQTTAS_EVENT_CONNECTION_LOST` (the library classifies every refusal
+// and DISCONNECT code; the table is in the Rust docs of
+// `mqttas::reconnect`). `MQTTAS_RECONNECT_CAUSE_OUTAGE` before the first
+// loss. A call of its own, so that a program without the outage policy
+// carries no classification.
+//
+// # Safety
+// `client` as for every call; `out` writable.
+mqttas_result mqttas_lost_cause(const struct mqttas_client *client,
+                                mqttas_reconnect_cause *out);
+
 // When `mqttas_handle_timeout` must be called next: `*out_has` is false
 // when no timer runs, else `*out_deadline` is the tick (milliseconds, the
 // same clock as `now`, wrapping). Compare ticks by wrapping difference:
@@ -1226,27 +1315,6 @@ mqttas_result mqttas_poll_deadline(const struct mqttas_client *client,
 // # Safety
 // `out` points to writable memory for a `mqttas_config`.
 mqttas_result mqttas_config_default(struct mqttas_config *out);
-
-// Describe an event in one sentence, e.g. `connection lost: broker refused
-// the connection: not authorised (CONNACK 5)` or `message on "a/b": 5
-// bytes, QoS 1`, into `buf`.
-//
-// The text is NUL-terminated whenever `buf_len > 0`. `*out_len` (when
-// `out_len` is not NULL) receives the length of the whole text without the
-// NUL. Returns `MQTTAS_ERR_BUFFER_TOO_SMALL` when the text was cut (give
-// at least `*out_len + 1` bytes; 256 is always plenty but for long topics),
-// `MQTTAS_ERR_NULL_POINTER` when `event` is NULL or `buf` is NULL with
-// `buf_len` not 0.
-//
-// # Safety
-// `event` points to an event from `mqttas_poll_event` whose borrowed
-// pointers are still valid (no call into the client since), or to one
-// whose `topic`, `codes` and `properties` are NULL; `buf` points to `buf_len` writable
-// bytes; `out_len` is NULL or writable.
-mqttas_result mqttas_event_describe(const struct mqttas_event *event,
-                                    char *buf,
-                                    size_t buf_len,
-                                    size_t *out_len);
 
 // A short static text for a `mqttas_lost_reason` value (e.g. "link down",
 // "broker refused the connection"), NUL-terminated and valid for the life
@@ -1308,14 +1376,15 @@ mqttas_result mqttas_radio_config_describe_error(const struct mqttas_radio_confi
                                                  size_t buf_len,
                                                  size_t *out_len);
 
-// Create a radio in `storage` (`storage_len` bytes, at least
-// `mqttas_radio_size()`, aligned to `mqttas_radio_align()`) and set `*out`
-// to it. The session is down until `mqttas_radio_open` (node side) or a
-// peer's HELLO (gateway side).
+// Create a radio in `radio`, storage of `storage_len` bytes (at least
+// `mqttas_radio_size()`, aligned to `mqttas_radio_align()`). The session
+// is down until `mqttas_radio_open` (node side) or a peer's HELLO
+// (gateway side).
 //
 // The radio borrows the two buffers until `mqttas_radio_deinit`: keep them
 // alive and untouched until then. They must not overlap each other or the
-// storage; they are zeroed here (fresh `malloc` memory is fine).
+// storage; they and the storage are zeroed here (fresh `malloc` memory is
+// fine), and the radio is written into the storage in place.
 // - `tx`: stream bytes written and not yet acknowledged by the peer;
 // - `rx`: stream bytes received in order and not yet read.
 //
@@ -1323,21 +1392,19 @@ mqttas_result mqttas_radio_config_describe_error(const struct mqttas_radio_confi
 // of range (`mqttas_radio_config_describe_error` says which) and
 // `MQTTAS_ERR_BUFFER_TOO_SMALL` for short storage or a buffer below
 // `mtu - MQTTAS_RADIO_OVERHEAD` bytes. On error the storage holds no
-// radio and `*out` is untouched.
+// radio.
 //
 // # Safety
-// `storage` points to `storage_len` writable bytes; `config` to a
+// `radio` points to `storage_len` writable bytes; `config` to a
 // `mqttas_radio_config`; each buffer to its length of writable bytes that
-// stay valid and unused by anything else until `mqttas_radio_deinit`;
-// `out` is writable.
-mqttas_result mqttas_radio_init(void *storage,
+// stay valid and unused by anything else until `mqttas_radio_deinit`.
+mqttas_result mqttas_radio_init(struct mqttas_radio *radio,
                                 size_t storage_len,
                                 const struct mqttas_radio_config *config,
                                 uint8_t *tx,
                                 size_t tx_len,
                                 uint8_t *rx,
-                                size_t rx_len,
-                                struct mqttas_radio **out);
+                                size_t rx_len);
 
 // End the radio: the storage and the buffers are the caller's again (the
 // session is dropped without a word to the peer: `mqttas_radio_close`
@@ -1345,8 +1412,8 @@ mqttas_result mqttas_radio_init(void *storage,
 // `MQTTAS_ERR_NOT_INITIALIZED` until it is initialised again.
 //
 // # Safety
-// `r` is NULL or a radio from `mqttas_radio_init`.
-mqttas_result mqttas_radio_deinit(struct mqttas_radio *r);
+// `radio` is NULL or storage given to `mqttas_radio_init`.
+mqttas_result mqttas_radio_deinit(struct mqttas_radio *radio);
 
 // Open a session (node side): HELLO frames follow from
 // `mqttas_radio_poll_frame` until the gateway answers
@@ -1500,27 +1567,43 @@ mqttas_result mqttas_radio_frame_node(const uint8_t *frame,
                                       uint8_t *node,
                                       bool *downlink);
 
+// Bytes of storage a policy state machine needs.
+size_t mqttas_reconnect_size(void);
+
+// Alignment its storage needs (a power of two, at most that of `malloc`).
+size_t mqttas_reconnect_align(void);
+
 // Fill `*out` with the default policy.
 //
 // # Safety
 // `out` points to writable memory for a `mqttas_reconnect_policy`.
 mqttas_result mqttas_reconnect_policy_default(struct mqttas_reconnect_policy *out);
 
-// Initialise `*r` with `policy` (NULL: the defaults) and a jitter `seed`
-// (any value; give each device its own). Its first action is CONNECT.
-// `MQTTAS_ERR_INVALID_CONFIG` for a jitter above 100, a cap below the
-// base, or a time above 2^30 ms.
+// Create a policy state machine in `r`, storage of `storage_len` bytes
+// (at least `mqttas_reconnect_size()`, aligned to
+// `mqttas_reconnect_align()`), with `policy` (NULL: the defaults) and a
+// jitter `seed` (any value; give each device its own), written in place
+// into the storage, zeroed first. Its first action is CONNECT. `MQTTAS_ERR_INVALID_CONFIG` for a jitter above 100, a cap
+// below the base, or a time above 2^30 ms. On error the storage holds no
+// machine.
 //
 // # Safety
-// `r` points to writable memory for a `mqttas_reconnect`; `policy` is
-// NULL or points to a `mqttas_reconnect_policy`.
+// `r` points to `storage_len` writable bytes; `policy` is NULL or points
+// to a `mqttas_reconnect_policy`.
 mqttas_result mqttas_reconnect_init(struct mqttas_reconnect *r,
+                                    size_t storage_len,
                                     const struct mqttas_reconnect_policy *policy,
                                     uint32_t seed);
 
+// End the machine: the storage is the caller's again. Further calls with
+// it return `MQTTAS_ERR_NOT_INITIALIZED` until it is initialised again.
+//
+// # Safety
+// `r` is NULL or storage given to `mqttas_reconnect_init`.
+mqttas_result mqttas_reconnect_deinit(struct mqttas_reconnect *r);
+
 // The connection was lost at `now`: `cause` (a `mqttas_reconnect_cause`)
-// from `mqttas_reconnect_cause_of` on the `MQTTAS_EVENT_CONNECTION_LOST`
-// event, or `MQTTAS_RECONNECT_CAUSE_OUTAGE` for a link error. While
+// from `mqttas_lost_cause` after the `MQTTAS_EVENT_CONNECTION_LOST`, or `MQTTAS_RECONNECT_CAUSE_OUTAGE` for a link error. While
 // connected this starts an outage: next action HOLD_DOWN, for
 // `hold_down_ms` after a stable connection, else for the grown backoff
 // (`backoff_cap_ms` after a permanent refusal); CAUSE_PLANNED connects
@@ -1535,7 +1618,7 @@ mqttas_result mqttas_reconnect_handle_lost(struct mqttas_reconnect *r,
 
 // The attempt after CONNECT failed at `now`: the transport did not open
 // or no CONNACK came (`MQTTAS_RECONNECT_CAUSE_OUTAGE`), or the broker
-// refused (`mqttas_reconnect_cause_of` on the event). Next action WAIT,
+// refused (`mqttas_lost_cause`). Next action WAIT,
 // or BOUNCE_LINK after `tcp_attempts_before_bounce` outages in a row.
 //
 // # Safety
@@ -1543,18 +1626,6 @@ mqttas_result mqttas_reconnect_handle_lost(struct mqttas_reconnect *r,
 mqttas_result mqttas_reconnect_handle_attempt_failed(struct mqttas_reconnect *r,
                                                      uint32_t now,
                                                      uint32_t cause);
-
-// The cause of a `MQTTAS_EVENT_CONNECTION_LOST` event into `*out`: what
-// the outage policy makes of its refusal code or the broker's DISCONNECT
-// (the table is in the Rust docs of `mqttas::reconnect`). An event whose
-// fields name no known reason is an OUTAGE. `MQTTAS_ERR_INVALID_ARGUMENT`
-// for another kind of event.
-//
-// # Safety
-// `event` is NULL or points to a readable `mqttas_event`; `out` points to
-// writable memory for a `mqttas_reconnect_cause`.
-mqttas_result mqttas_reconnect_cause_of(const struct mqttas_event *event,
-                                        mqttas_reconnect_cause *out);
 
 // A short static text for a `mqttas_reconnect_cause` value ("outage",
 // "broker asked to back off", "permanent refusal", "planned
@@ -1589,7 +1660,7 @@ mqttas_result mqttas_reconnect_poll_action(struct mqttas_reconnect *r,
 // # Safety
 // As for `mqttas_reconnect_handle_lost`; `has` and `deadline` point to
 // writable memory.
-mqttas_result mqttas_reconnect_poll_deadline(struct mqttas_reconnect *r,
+mqttas_result mqttas_reconnect_poll_deadline(const struct mqttas_reconnect *r,
                                              bool *has,
                                              uint32_t *deadline);
 
@@ -1598,8 +1669,19 @@ mqttas_result mqttas_reconnect_poll_deadline(struct mqttas_reconnect *r,
 // # Safety
 // As for `mqttas_reconnect_handle_lost`; `out` points to writable memory
 // for a `mqttas_reconnect_stats`.
-mqttas_result mqttas_reconnect_get_stats(struct mqttas_reconnect *r,
+mqttas_result mqttas_reconnect_get_stats(const struct mqttas_reconnect *r,
                                          struct mqttas_reconnect_stats *out);
+
+// Whether `code` says that the call's input was wrong, so that the same
+// call fails again however long one waits: a mistake in the arguments
+// (codes 1 to 99), a value MQTT cannot carry (200 to 299), a packet that
+// can never fit (`MQTTAS_ERR_TOO_LARGE`), a configuration out of range
+// (`MQTTAS_ERR_INVALID_CONFIG`). False for `MQTTAS_OK` and for the
+// session's refusals of the moment (not connected, store or transmit
+// buffer full, a feature the broker or the build lacks), which a later
+// call may pass. A binding raises its "bad value" error for these
+// (Python: `ValueError`), so that it needs no table of codes.
+bool mqttas_result_is_bad_input(uint32_t code);
 
 // The text of a result code: a static NUL-terminated string, valid for
 // the life of the program, saying what happened and what to do. Never

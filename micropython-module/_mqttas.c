@@ -18,14 +18,16 @@
  *   .subscribe(now, [(filter, qos[, no_local, rap, retain_handling]), ...], properties=None) -> pid
  *   .unsubscribe(now, [filter, ...], properties=None) -> pid
  *   .ping(now)  .disconnect(now, reason=0, properties=None)  .auth(now, reason, properties=None)
- *   .feed(now, data) -> taken   .timeout(now)   .link_down(now)
- *   .take_tx(now) -> bytes | None   .next_event() -> tuple | None
- *   .deadline() -> int | None   .state()   .pending()   .assigned_client_id()
+ *   .handle_input(now, data) -> taken   .handle_timeout(now)   .handle_link_down(now)
+ *   .poll_transmit(now) -> bytes | None   .poll_event() -> tuple | None
+ *   .poll_deadline() -> int | None   .state()   .pending()   .assigned_client_id()
  *   .qos2_stats() -> (peak_unreleased, beyond_receive_maximum, untracked, withheld)
+ *   .stats() -> {"republished": n}
  *   Reconnect(hold_down_ms, tcp_attempts_before_bounce, backoff_base_ms,
  *             backoff_cap_ms, jitter_percent, attempt_timeout_ms, stable_ms, seed=0)
- *   .lost(now, cause=CAUSE_OUTAGE) .attempt_failed(now, cause=CAUSE_OUTAGE) .connected(now)
- *   .action(now) -> (ACTION_*, until) | None   .deadline()   .stats()
+ *   .handle_lost(now, cause=CAUSE_OUTAGE) .handle_attempt_failed(now, cause=CAUSE_OUTAGE)
+ *   .handle_connected(now) .poll_action(now) -> (ACTION_*, until) | None   .poll_deadline()
+ *   .stats()
  *   Radio(node, gateway=False, mtu=32, window=4, rto_ms=400, max_retries=10,
  *         keepalive_ms=3000, epoch=1, tx_size=1024, rx_size=1024)
  *   .open(now) .close(now) .set_epoch(e) .is_up() .write(now, data) -> taken
@@ -34,8 +36,9 @@
  *   .poll_event() -> None | ("up",) | ("down", reason)   .stats() -> dict
  *   .writable() .readable()   radio_frame_node(frame) -> (node, downlink) | None
  *
- * Errors: ValueError for bad arguments, OSError(code, text) for refusals of
- * the session (not connected, store full, ...), with mqttas_strerror's text.
+ * Errors: ValueError for bad input (mqttas_result_is_bad_input), OSError(code,
+ * text) for refusals of the session (not connected, store full, ...), with
+ * mqttas_strerror's text.
  */
 
 #include <string.h>
@@ -46,16 +49,6 @@
 #include "py/runtime.h"
 
 #include "mqttas.h"
-
-// Property identifiers whose value is text or binary data; the others are
-// integers, and 0x26 is a name/value pair.
-static bool prop_is_string(uint8_t id) {
-    return id == 0x03 || id == 0x08 || id == 0x12 || id == 0x15 || id == 0x1A || id == 0x1C || id == 0x1F;
-}
-
-static bool prop_is_binary(uint8_t id) {
-    return id == 0x09 || id == 0x16;
-}
 
 typedef struct _client_obj_t {
     mp_obj_base_t base;
@@ -74,16 +67,12 @@ typedef struct _client_obj_t {
 
 // ---- errors ---------------------------------------------------------------
 
-static bool is_value_error(mqttas_result r) {
-    return r < 100 || r >= 200 || r == MQTTAS_ERR_TOO_LARGE || r == MQTTAS_ERR_INVALID_CONFIG;
-}
-
 static void check(mqttas_result r) {
     if (r == MQTTAS_OK) {
         return;
     }
     const char *text = mqttas_strerror(r);
-    if (is_value_error(r)) {
+    if (mqttas_result_is_bad_input(r)) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s"), text);
     }
     mp_obj_t args[2] = {
@@ -212,19 +201,24 @@ static mp_obj_t props_to(const uint8_t *raw, size_t len) {
     mqttas_property p;
     while (mqttas_property_next(raw, len, &cursor, &p) == MQTTAS_OK && p.id != 0) {
         mp_obj_t key = MP_OBJ_NEW_SMALL_INT(p.id);
-        if (p.id == MQTTAS_PROP_USER_PROPERTY) {
-            if (users == MP_OBJ_NULL) {
-                users = mp_obj_new_dict(0);
-                mp_obj_dict_store(d, key, users);
-            }
-            mp_obj_dict_store(users, mp_obj_new_str((const char *)p.data, p.data_len),
-                mp_obj_new_str((const char *)p.data2, p.data2_len));
-        } else if (prop_is_string(p.id)) {
-            mp_obj_dict_store(d, key, mp_obj_new_str((const char *)p.data, p.data_len));
-        } else if (prop_is_binary(p.id)) {
-            mp_obj_dict_store(d, key, mp_obj_new_bytes(p.data, p.data_len));
-        } else {
-            mp_obj_dict_store(d, key, mp_obj_new_int_from_uint(p.value));
+        switch (p.kind) {
+            case MQTTAS_PROPERTY_KIND_STRING_PAIR:
+                if (users == MP_OBJ_NULL) {
+                    users = mp_obj_new_dict(0);
+                    mp_obj_dict_store(d, key, users);
+                }
+                mp_obj_dict_store(users, mp_obj_new_str((const char *)p.data, p.data_len),
+                    mp_obj_new_str((const char *)p.data2, p.data2_len));
+                break;
+            case MQTTAS_PROPERTY_KIND_STRING:
+                mp_obj_dict_store(d, key, mp_obj_new_str((const char *)p.data, p.data_len));
+                break;
+            case MQTTAS_PROPERTY_KIND_BINARY:
+                mp_obj_dict_store(d, key, mp_obj_new_bytes(p.data, p.data_len));
+                break;
+            default:
+                mp_obj_dict_store(d, key, mp_obj_new_int_from_uint(p.value));
+                break;
         }
     }
     return d;
@@ -240,23 +234,18 @@ static uint8_t get_qos(mp_obj_t o) {
 
 // ---- the type ---------------------------------------------------------------
 
-// The core builds its state on the stack and copies it into the GC block,
-// uninitialised parts included (the free slots of its fixed-capacity
-// arrays). The collector scans that block conservatively for the client's
-// whole life, so a stale pointer copied there from the stack (say, to a
-// module a moment ago in use) keeps garbage alive: up to a KiB seen on the
-// unix port. Zeroing the stack the core is about to use first prevents it.
-#define STACK_CLEAR_BYTES 1536
-
-static MP_NOINLINE void clear_stack(void) {
-    volatile uint8_t area[STACK_CLEAR_BYTES];
-    for (size_t i = 0; i < sizeof(area); i++) {
-        area[i] = 0;
-    }
-}
-
 static client_obj_t *get_client(mp_obj_t self_in) {
     return MP_OBJ_TO_PTR(self_in);
+}
+
+// Storage for a client, radio or outage policy: `size` bytes aligned to
+// `align` (their mqttas_*_size() and _align()) inside a new GC block,
+// which `*block` keeps alive. The collector scans the block conservatively
+// for the object's life: mqttas_*_init zeroes the storage and writes its
+// value in place, so no stale pointer from the stack lands there.
+static void *new_storage(size_t size, size_t align, uint8_t **block) {
+    *block = m_new(uint8_t, size + align);
+    return (void *)(((uintptr_t)*block + align - 1) & ~(uintptr_t)(align - 1));
 }
 
 static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
@@ -319,10 +308,7 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
 
     client_obj_t *self = mp_obj_malloc(client_obj_t, type);
     size_t size = mqttas_client_size();
-    size_t align = mqttas_client_align();
-    self->storage = m_new(uint8_t, size + align);
-    uintptr_t at = ((uintptr_t)self->storage + align - 1) & ~(uintptr_t)(align - 1);
-    self->client = (mqttas_client *)at;
+    self->client = new_storage(size, mqttas_client_align(), &self->storage);
     self->rx = sizes[0] ? m_new(uint8_t, sizes[0]) : NULL;
     self->tx = sizes[1] ? m_new(uint8_t, sizes[1]) : NULL;
     self->store = sizes[2] ? m_new(uint8_t, sizes[2]) : NULL;
@@ -335,7 +321,6 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
         .out_aliases = self->out_aliases, .out_aliases_len = sizes[5],
         .inbound_qos2 = self->qos2, .inbound_qos2_len = sizes[4],
     };
-    clear_stack();
     check(mqttas_client_init(self->client, size, &c, &bufs));
     return MP_OBJ_FROM_PTR(self);
 }
@@ -526,42 +511,42 @@ static mp_obj_t client_auth(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(client_auth_obj, 3, 4, client_auth);
 
-static mp_obj_t client_feed(mp_obj_t self_in, mp_obj_t now, mp_obj_t data) {
+static mp_obj_t client_handle_input(mp_obj_t self_in, mp_obj_t now, mp_obj_t data) {
     mp_buffer_info_t b = get_bytes(data);
     size_t taken = 0;
     check(mqttas_handle_input(get_client(self_in)->client, get_now(now), b.buf, b.len, &taken));
     return mp_obj_new_int_from_uint(taken);
 }
-static MP_DEFINE_CONST_FUN_OBJ_3(client_feed_obj, client_feed);
+static MP_DEFINE_CONST_FUN_OBJ_3(client_handle_input_obj, client_handle_input);
 
-static mp_obj_t client_timeout(mp_obj_t self_in, mp_obj_t now) {
+static mp_obj_t client_handle_timeout(mp_obj_t self_in, mp_obj_t now) {
     check(mqttas_handle_timeout(get_client(self_in)->client, get_now(now)));
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(client_timeout_obj, client_timeout);
+static MP_DEFINE_CONST_FUN_OBJ_2(client_handle_timeout_obj, client_handle_timeout);
 
-static mp_obj_t client_link_down(mp_obj_t self_in, mp_obj_t now) {
+static mp_obj_t client_handle_link_down(mp_obj_t self_in, mp_obj_t now) {
     check(mqttas_handle_link_down(get_client(self_in)->client, get_now(now)));
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(client_link_down_obj, client_link_down);
+static MP_DEFINE_CONST_FUN_OBJ_2(client_handle_link_down_obj, client_handle_link_down);
 
-static mp_obj_t client_take_tx(mp_obj_t self_in, mp_obj_t now) {
+static mp_obj_t client_poll_transmit(mp_obj_t self_in, mp_obj_t now) {
     const uint8_t *data = NULL;
     size_t len = 0;
     check(mqttas_poll_transmit(get_client(self_in)->client, get_now(now), &data, &len));
     // A copy: the bytes borrow from the client only until its next call.
     return len ? mp_obj_new_bytes(data, len) : mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(client_take_tx_obj, client_take_tx);
+static MP_DEFINE_CONST_FUN_OBJ_2(client_poll_transmit_obj, client_poll_transmit);
 
-static mp_obj_t client_deadline(mp_obj_t self_in) {
+static mp_obj_t client_poll_deadline(mp_obj_t self_in) {
     bool has = false;
     uint32_t at = 0;
     check(mqttas_poll_deadline(get_client(self_in)->client, &has, &at));
     return has ? mp_obj_new_int_from_uint(at) : mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(client_deadline_obj, client_deadline);
+static MP_DEFINE_CONST_FUN_OBJ_1(client_poll_deadline_obj, client_poll_deadline);
 
 static mp_obj_t client_state(mp_obj_t self_in) {
     mqttas_conn_state s = 0;
@@ -588,6 +573,16 @@ static mp_obj_t client_qos2_stats(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(client_qos2_stats_obj, client_qos2_stats);
 
+// -> {"republished": n}, the outbound counters by their C names.
+static mp_obj_t client_stats(mp_obj_t self_in) {
+    mqttas_stats s;
+    check(mqttas_get_stats(get_client(self_in)->client, &s));
+    mp_obj_t d = mp_obj_new_dict(1);
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_republished), mp_obj_new_int_from_uint(s.republished));
+    return d;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(client_stats_obj, client_stats);
+
 static mp_obj_t client_assigned_client_id(mp_obj_t self_in) {
     const char *id = NULL;
     size_t len = 0;
@@ -600,9 +595,10 @@ static mp_obj_t tuple(size_t n, mp_obj_t *items) {
     return mp_obj_new_tuple(n, items);
 }
 
-static mp_obj_t client_next_event(mp_obj_t self_in) {
+static mp_obj_t client_poll_event(mp_obj_t self_in) {
+    client_obj_t *self = get_client(self_in);
     mqttas_event e;
-    check(mqttas_poll_event(get_client(self_in)->client, &e));
+    check(mqttas_poll_event(self->client, &e));
     mp_obj_t k = MP_OBJ_NEW_SMALL_INT(e.kind);
     switch (e.kind) {
         case MQTTAS_EVENT_NONE:
@@ -662,11 +658,12 @@ static mp_obj_t client_next_event(mp_obj_t self_in) {
         case MQTTAS_EVENT_CONNECTION_LOST: {
             char text[256];
             size_t len = 0;
-            // A cut sentence is still a sentence: BUFFER_TOO_SMALL is fine.
-            mqttas_event_describe(&e, text, sizeof(text), &len);
-            // What the outage policy makes of it (Reconnect.lost's cause).
+            // Why, in the core's words (without "connection lost: "); a
+            // cut sentence is still a sentence: BUFFER_TOO_SMALL is fine.
+            mqttas_lost_describe(self->client, text, sizeof(text), &len);
+            // What the outage policy makes of it (Reconnect.handle_lost's cause).
             mqttas_reconnect_cause cause = MQTTAS_RECONNECT_CAUSE_OUTAGE;
-            check(mqttas_reconnect_cause_of(&e, &cause));
+            check(mqttas_lost_cause(self->client, &cause));
             mp_obj_t t[] = {
                 k,
                 MP_OBJ_NEW_SMALL_INT(e.lost),
@@ -682,7 +679,7 @@ static mp_obj_t client_next_event(mp_obj_t self_in) {
             return tuple(1, &k);
     }
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(client_next_event_obj, client_next_event);
+static MP_DEFINE_CONST_FUN_OBJ_1(client_poll_event_obj, client_poll_event);
 
 static const mp_rom_map_elem_t client_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_connect), MP_ROM_PTR(&client_connect_obj) },
@@ -692,15 +689,16 @@ static const mp_rom_map_elem_t client_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_ping), MP_ROM_PTR(&client_ping_obj) },
     { MP_ROM_QSTR(MP_QSTR_disconnect), MP_ROM_PTR(&client_disconnect_obj) },
     { MP_ROM_QSTR(MP_QSTR_auth), MP_ROM_PTR(&client_auth_obj) },
-    { MP_ROM_QSTR(MP_QSTR_feed), MP_ROM_PTR(&client_feed_obj) },
-    { MP_ROM_QSTR(MP_QSTR_timeout), MP_ROM_PTR(&client_timeout_obj) },
-    { MP_ROM_QSTR(MP_QSTR_link_down), MP_ROM_PTR(&client_link_down_obj) },
-    { MP_ROM_QSTR(MP_QSTR_take_tx), MP_ROM_PTR(&client_take_tx_obj) },
-    { MP_ROM_QSTR(MP_QSTR_next_event), MP_ROM_PTR(&client_next_event_obj) },
-    { MP_ROM_QSTR(MP_QSTR_deadline), MP_ROM_PTR(&client_deadline_obj) },
+    { MP_ROM_QSTR(MP_QSTR_handle_input), MP_ROM_PTR(&client_handle_input_obj) },
+    { MP_ROM_QSTR(MP_QSTR_handle_timeout), MP_ROM_PTR(&client_handle_timeout_obj) },
+    { MP_ROM_QSTR(MP_QSTR_handle_link_down), MP_ROM_PTR(&client_handle_link_down_obj) },
+    { MP_ROM_QSTR(MP_QSTR_poll_transmit), MP_ROM_PTR(&client_poll_transmit_obj) },
+    { MP_ROM_QSTR(MP_QSTR_poll_event), MP_ROM_PTR(&client_poll_event_obj) },
+    { MP_ROM_QSTR(MP_QSTR_poll_deadline), MP_ROM_PTR(&client_poll_deadline_obj) },
     { MP_ROM_QSTR(MP_QSTR_state), MP_ROM_PTR(&client_state_obj) },
     { MP_ROM_QSTR(MP_QSTR_pending), MP_ROM_PTR(&client_pending_obj) },
     { MP_ROM_QSTR(MP_QSTR_qos2_stats), MP_ROM_PTR(&client_qos2_stats_obj) },
+    { MP_ROM_QSTR(MP_QSTR_stats), MP_ROM_PTR(&client_stats_obj) },
     { MP_ROM_QSTR(MP_QSTR_assigned_client_id), MP_ROM_PTR(&client_assigned_client_id_obj) },
 };
 static MP_DEFINE_CONST_DICT(client_locals, client_locals_table);
@@ -717,7 +715,9 @@ MP_DEFINE_CONST_OBJ_TYPE(
 
 typedef struct _reconnect_obj_t {
     mp_obj_base_t base;
-    mqttas_reconnect r;  // No pointers inside: plain bytes for the GC.
+    // The machine, aligned inside `storage` (a GC block kept alive here).
+    mqttas_reconnect *r;
+    uint8_t *storage;
 } reconnect_obj_t;
 
 extern const mp_obj_type_t type_reconnect;
@@ -767,44 +767,45 @@ static mp_obj_t reconnect_make_new(const mp_obj_type_t *type, size_t n_args, siz
     }
     uint32_t seed = get_now(a[ARG_seed].u_obj);  // Any int, truncated to 32 bits.
     reconnect_obj_t *self = mp_obj_malloc(reconnect_obj_t, type);
-    clear_stack();
-    check(mqttas_reconnect_init(&self->r, &p, seed));
+    size_t size = mqttas_reconnect_size();
+    self->r = new_storage(size, mqttas_reconnect_align(), &self->storage);
+    check(mqttas_reconnect_init(self->r, size, &p, seed));
     return MP_OBJ_FROM_PTR(self);
 }
 
 static mqttas_reconnect *get_reconnect(mp_obj_t o) {
-    return &((reconnect_obj_t *)MP_OBJ_TO_PTR(o))->r;
+    return ((reconnect_obj_t *)MP_OBJ_TO_PTR(o))->r;
 }
 
-// The optional cause of lost() and attempt_failed() (args[2]): CAUSE_OUTAGE
+// The optional cause of handle_lost() and handle_attempt_failed() (args[2]): CAUSE_OUTAGE
 // when left out; the library refuses unknown values.
 static uint32_t get_cause(size_t n_args, const mp_obj_t *args) {
     return n_args > 2 ? get_u32(args[2], 0xFFFFFFFF, MP_QSTR_cause) : MQTTAS_RECONNECT_CAUSE_OUTAGE;
 }
 
-// lost(now, cause=CAUSE_OUTAGE)
-static mp_obj_t reconnect_lost(size_t n_args, const mp_obj_t *args) {
+// handle_lost(now, cause=CAUSE_OUTAGE)
+static mp_obj_t reconnect_handle_lost(size_t n_args, const mp_obj_t *args) {
     check(mqttas_reconnect_handle_lost(get_reconnect(args[0]), get_now(args[1]), get_cause(n_args, args)));
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(reconnect_lost_obj, 2, 3, reconnect_lost);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(reconnect_handle_lost_obj, 2, 3, reconnect_handle_lost);
 
-// attempt_failed(now, cause=CAUSE_OUTAGE)
-static mp_obj_t reconnect_attempt_failed(size_t n_args, const mp_obj_t *args) {
+// handle_attempt_failed(now, cause=CAUSE_OUTAGE)
+static mp_obj_t reconnect_handle_attempt_failed(size_t n_args, const mp_obj_t *args) {
     check(mqttas_reconnect_handle_attempt_failed(get_reconnect(args[0]), get_now(args[1]),
         get_cause(n_args, args)));
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(reconnect_attempt_failed_obj, 2, 3, reconnect_attempt_failed);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(reconnect_handle_attempt_failed_obj, 2, 3, reconnect_handle_attempt_failed);
 
-static mp_obj_t reconnect_connected(mp_obj_t self_in, mp_obj_t now) {
+static mp_obj_t reconnect_handle_connected(mp_obj_t self_in, mp_obj_t now) {
     check(mqttas_reconnect_handle_connected(get_reconnect(self_in), get_now(now)));
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(reconnect_connected_obj, reconnect_connected);
+static MP_DEFINE_CONST_FUN_OBJ_2(reconnect_handle_connected_obj, reconnect_handle_connected);
 
 // -> (ACTION_*, until) or None.
-static mp_obj_t reconnect_action(mp_obj_t self_in, mp_obj_t now) {
+static mp_obj_t reconnect_poll_action(mp_obj_t self_in, mp_obj_t now) {
     mqttas_reconnect_action act;
     check(mqttas_reconnect_poll_action(get_reconnect(self_in), get_now(now), &act));
     if (act.kind == MQTTAS_RECONNECT_NONE) {
@@ -813,15 +814,15 @@ static mp_obj_t reconnect_action(mp_obj_t self_in, mp_obj_t now) {
     mp_obj_t t[] = { MP_OBJ_NEW_SMALL_INT(act.kind), mp_obj_new_int_from_uint(act.until) };
     return tuple(2, t);
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(reconnect_action_obj, reconnect_action);
+static MP_DEFINE_CONST_FUN_OBJ_2(reconnect_poll_action_obj, reconnect_poll_action);
 
-static mp_obj_t reconnect_deadline(mp_obj_t self_in) {
+static mp_obj_t reconnect_poll_deadline(mp_obj_t self_in) {
     bool has = false;
     uint32_t at = 0;
     check(mqttas_reconnect_poll_deadline(get_reconnect(self_in), &has, &at));
     return has ? mp_obj_new_int_from_uint(at) : mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(reconnect_deadline_obj, reconnect_deadline);
+static MP_DEFINE_CONST_FUN_OBJ_1(reconnect_poll_deadline_obj, reconnect_poll_deadline);
 
 // -> (outages, attempts, failures, bounces, planned, unstable, back_offs, permanent).
 static mp_obj_t reconnect_stats(mp_obj_t self_in) {
@@ -838,11 +839,11 @@ static mp_obj_t reconnect_stats(mp_obj_t self_in) {
 static MP_DEFINE_CONST_FUN_OBJ_1(reconnect_stats_obj, reconnect_stats);
 
 static const mp_rom_map_elem_t reconnect_locals_table[] = {
-    { MP_ROM_QSTR(MP_QSTR_lost), MP_ROM_PTR(&reconnect_lost_obj) },
-    { MP_ROM_QSTR(MP_QSTR_attempt_failed), MP_ROM_PTR(&reconnect_attempt_failed_obj) },
-    { MP_ROM_QSTR(MP_QSTR_connected), MP_ROM_PTR(&reconnect_connected_obj) },
-    { MP_ROM_QSTR(MP_QSTR_action), MP_ROM_PTR(&reconnect_action_obj) },
-    { MP_ROM_QSTR(MP_QSTR_deadline), MP_ROM_PTR(&reconnect_deadline_obj) },
+    { MP_ROM_QSTR(MP_QSTR_handle_lost), MP_ROM_PTR(&reconnect_handle_lost_obj) },
+    { MP_ROM_QSTR(MP_QSTR_handle_attempt_failed), MP_ROM_PTR(&reconnect_handle_attempt_failed_obj) },
+    { MP_ROM_QSTR(MP_QSTR_handle_connected), MP_ROM_PTR(&reconnect_handle_connected_obj) },
+    { MP_ROM_QSTR(MP_QSTR_poll_action), MP_ROM_PTR(&reconnect_poll_action_obj) },
+    { MP_ROM_QSTR(MP_QSTR_poll_deadline), MP_ROM_PTR(&reconnect_poll_deadline_obj) },
     { MP_ROM_QSTR(MP_QSTR_stats), MP_ROM_PTR(&reconnect_stats_obj) },
 };
 static MP_DEFINE_CONST_DICT(reconnect_locals, reconnect_locals_table);
@@ -919,15 +920,12 @@ static mp_obj_t radio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
 
     radio_obj_t *self = mp_obj_malloc(radio_obj_t, type);
     size_t size = mqttas_radio_size();
-    size_t align = mqttas_radio_align();
-    self->storage = m_new(uint8_t, size + align);
-    uintptr_t at = ((uintptr_t)self->storage + align - 1) & ~(uintptr_t)(align - 1);
+    self->radio = new_storage(size, mqttas_radio_align(), &self->storage);
     self->tx = tx_size ? m_new(uint8_t, tx_size) : NULL;
     self->rx = rx_size ? m_new(uint8_t, rx_size) : NULL;
     self->mtu = c.mtu;
     self->frame = m_new(uint8_t, self->mtu);
-    clear_stack();
-    mqttas_result r = mqttas_radio_init((void *)at, size, &c, self->tx, tx_size, self->rx, rx_size, &self->radio);
+    mqttas_result r = mqttas_radio_init(self->radio, size, &c, self->tx, tx_size, self->rx, rx_size);
     if (r == MQTTAS_ERR_BUFFER_TOO_SMALL) {
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("tx_size and rx_size must each hold a frame's payload (%d bytes)"), (int)(c.mtu - MQTTAS_RADIO_OVERHEAD));

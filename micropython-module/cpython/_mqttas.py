@@ -35,17 +35,19 @@ clock, wrapping at 2**32 (mqtt_as keeps such a clock over ticks_ms()).
     ping(now)
     disconnect(now, reason=0, properties=None)
     auth(now, reason, properties=None)
-    feed(now, data) -> number of bytes taken (offer the rest after events)
-    timeout(now)                   call at the deadline
-    link_down(now)
-    take_tx(now) -> bytes to send, or None
-    next_event() -> a tuple (below), or None
-    deadline() -> tick of the next timeout() call, or None
+    handle_input(now, data) -> number of bytes taken (offer the rest
+                                   after events)
+    handle_timeout(now)            call at the deadline
+    handle_link_down(now)
+    poll_transmit(now) -> bytes to send, or None
+    poll_event() -> a tuple (below), or None
+    poll_deadline() -> tick of the next handle_timeout() call, or None
     state() -> STATE_DISCONNECTED, STATE_CONNECTING or STATE_CONNECTED
     pending() -> QoS 1/2 publications not yet complete
     assigned_client_id() -> the id a 5.0 broker assigned ('' if none)
     qos2_stats() -> (peak_unreleased, beyond_receive_maximum, untracked,
                      withheld): the broker's inbound QoS 2 flow so far
+    stats() -> {"republished": n}: PUBLISH packets sent again with DUP
 
 Events (topics and payloads are bytes, props a dict or None):
     (CONNECTED, session_present, props)
@@ -59,7 +61,9 @@ Events (topics and payloads are bytes, props a dict or None):
     (UNSUBSCRIBED, pid, codes, props)
     (AUTH, reason, props)
     (LOST, why, reason, text, cause, props)
-                                         why: LOST_*; text: the whole story;
+                                         why: LOST_*; text: the whole story
+                                         (mqttas_lost_describe: "broker
+                                         refused the connection: ...");
                                          cause: CAUSE_*, for Reconnect;
                                          props: a 5.0 broker DISCONNECT's
                                          properties (None otherwise)
@@ -74,12 +78,13 @@ The outage policy (mqttas_reconnect_*), see class Reconnect:
     Reconnect(hold_down_ms, tcp_attempts_before_bounce, backoff_base_ms,
               backoff_cap_ms, jitter_percent, attempt_timeout_ms, stable_ms,
               seed=0)
-    lost(now, cause=CAUSE_OUTAGE) attempt_failed(now, cause=CAUSE_OUTAGE)
-    connected(now)     cause: the LOST event's, or CAUSE_OUTAGE for a link
-                       that failed or did not open
-    action(now) -> (ACTION_HOLD_DOWN|ACTION_CONNECT|ACTION_BOUNCE_LINK|
-                    ACTION_WAIT, until) or None
-    deadline() -> tick or None      stats() -> (outages, attempts,
+    handle_lost(now, cause=CAUSE_OUTAGE)
+    handle_attempt_failed(now, cause=CAUSE_OUTAGE)
+    handle_connected(now)  cause: the LOST event's, or CAUSE_OUTAGE for a
+                       link that failed or did not open
+    poll_action(now) -> (ACTION_HOLD_DOWN|ACTION_CONNECT|ACTION_BOUNCE_LINK|
+                         ACTION_WAIT, until) or None
+    poll_deadline() -> tick or None      stats() -> (outages, attempts,
         failures, bounces, planned, unstable, back_offs, permanent)
 
 The packet radio link (mqttas_radio_*), see class Radio:
@@ -91,10 +96,11 @@ The packet radio link (mqttas_radio_*), see class Radio:
     poll_event() -> None, ("up",) or ("down", reason)   stats() -> dict
     writable() readable()   radio_frame_node(frame) -> (node, downlink)
 
-Errors: ValueError(text) for a bad argument (1-99, 200-299) and for
-ERR_TOO_LARGE and ERR_INVALID_CONFIG; OSError(code, text) for refusals of
-the session (NOT_CONNECTED, STORE_FULL, TX_FULL, ...): `args[0]` is the
-mqttas result code. The text is mqttas_strerror's.
+Errors: ValueError(text) for bad input (the codes for which
+mqttas_result_is_bad_input is true: bad arguments, values MQTT cannot
+carry, ERR_TOO_LARGE, ERR_INVALID_CONFIG); OSError(code, text) for
+refusals of the session (NOT_CONNECTED, STORE_FULL, TX_FULL, ...):
+`args[0]` is the mqttas result code. The text is mqttas_strerror's.
 """
 
 import ctypes
@@ -148,11 +154,13 @@ MAX_SUBSCRIPTIONS = 16
 # Frame bytes that are not payload (MQTTAS_RADIO_OVERHEAD).
 RADIO_OVERHEAD = 11
 
-# Property identifiers whose value is text or binary data; the others are
-# integers, and 0x26 is a name/value pair.
-_STRING_IDS = (0x03, 0x08, 0x12, 0x15, 0x1A, 0x1C, 0x1F)
-_BINARY_IDS = (0x09, 0x16)
+# MQTTAS_PROP_USER_PROPERTY: given as a dict or a list of pairs.
 _USER_PROPERTY = 0x26
+# The kind of a property's value (MQTTAS_PROPERTY_KIND_*), set by the
+# library when it reads one.
+_KIND_STRING = 2
+_KIND_BINARY = 3
+_KIND_STRING_PAIR = 4
 
 _u8p = ctypes.POINTER(ctypes.c_uint8)
 
@@ -201,9 +209,14 @@ class _Qos2Stats(ctypes.Structure):
     ]
 
 
+class _ClientStats(ctypes.Structure):
+    _fields_ = [("republished", ctypes.c_uint32)]
+
+
 class _Property(ctypes.Structure):
     _fields_ = [
         ("id", ctypes.c_uint8),
+        ("kind", ctypes.c_uint8),
         ("value", ctypes.c_uint32),
         ("data", _u8p),
         ("data_len", ctypes.c_size_t),
@@ -313,6 +326,7 @@ for _name, _args in (
     ("mqttas_state", [_P, ctypes.POINTER(ctypes.c_uint32)]),
     ("mqttas_pending_publications", [_P, ctypes.POINTER(ctypes.c_size_t)]),
     ("mqttas_get_qos2_stats", [_P, ctypes.POINTER(_Qos2Stats)]),
+    ("mqttas_get_stats", [_P, ctypes.POINTER(_ClientStats)]),
     ("mqttas_connect", [_P, ctypes.c_uint32, ctypes.POINTER(_ConnectOptions)]),
     (
         "mqttas_publish",
@@ -340,7 +354,8 @@ for _name, _args in (
     ("mqttas_poll_event", [_P, ctypes.POINTER(_Event)]),
     ("mqttas_poll_deadline", [_P, ctypes.POINTER(ctypes.c_bool), ctypes.POINTER(ctypes.c_uint32)]),
     ("mqttas_config_default", [ctypes.POINTER(_Config)]),
-    ("mqttas_event_describe", [ctypes.POINTER(_Event), ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
+    ("mqttas_lost_describe", [_P, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
+    ("mqttas_lost_cause", [_P, ctypes.POINTER(ctypes.c_uint32)]),
     ("mqttas_property_next", [_u8p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(_Property)]),
 ):
     _f = getattr(_lib, _name)
@@ -352,6 +367,8 @@ _lib.mqttas_client_align.restype = ctypes.c_size_t
 _lib.mqttas_client_align.argtypes = []
 _lib.mqttas_strerror.restype = ctypes.c_char_p
 _lib.mqttas_strerror.argtypes = [ctypes.c_uint32]
+_lib.mqttas_result_is_bad_input.restype = ctypes.c_bool
+_lib.mqttas_result_is_bad_input.argtypes = [ctypes.c_uint32]
 _lib.mqttas_version.restype = ctypes.c_char_p
 _lib.mqttas_version.argtypes = []
 # Newer than the first header: used when present.
@@ -371,15 +388,11 @@ def strerror(code):
     return _lib.mqttas_strerror(code).decode()
 
 
-def _is_value_error(code):
-    return code < 100 or code >= 200 or code in (ERR_TOO_LARGE, ERR_INVALID_CONFIG)
-
-
 def _check(code):
     if code == 0:
         return
     text = strerror(code)
-    if _is_value_error(code):
+    if _lib.mqttas_result_is_bad_input(code):
         raise ValueError(text)
     # A plain OSError: OSError(code, text) would become a subclass chosen by
     # errno (104 is ConnectionResetError), which these codes are not.
@@ -435,15 +448,15 @@ class _Props:
     def _pair(self, k, v):
         d, n = self._data(k, "user property name")
         d2, n2 = self._data(v, "user property value")
-        return _Property(_USER_PROPERTY, 0, d, n, d2, n2)
+        return _Property(id=_USER_PROPERTY, data=d, data_len=n, data2=d2, data2_len=n2)
 
     def _one(self, pid, value):
         if isinstance(value, bool) or isinstance(value, int):
             if not 0 <= int(value) <= 0xFFFFFFFF:
                 raise ValueError("property 0x%02x: %d out of range" % (pid, value))
-            return _Property(pid, int(value), None, 0, None, 0)
+            return _Property(id=pid, value=int(value))
         d, n = self._data(value, "property 0x%02x" % pid)
-        return _Property(pid, 0, d, n, None, 0)
+        return _Property(id=pid, data=d, data_len=n)
 
     def ptr(self):
         return self.array
@@ -457,17 +470,25 @@ def _props_out(ptr, n):
     cursor = ctypes.c_size_t(0)
     p = _Property()
     while _lib.mqttas_property_next(ptr, n, ctypes.byref(cursor), ctypes.byref(p)) == 0 and p.id:
-        if p.id == _USER_PROPERTY:
-            users = out.setdefault(_USER_PROPERTY, {})
+        if p.kind == _KIND_STRING_PAIR:
+            users = out.setdefault(p.id, {})
             k = ctypes.string_at(p.data, p.data_len).decode()
             users[k] = ctypes.string_at(p.data2, p.data2_len).decode()
-        elif p.id in _STRING_IDS:
+        elif p.kind == _KIND_STRING:
             out[p.id] = ctypes.string_at(p.data, p.data_len).decode()
-        elif p.id in _BINARY_IDS:
+        elif p.kind == _KIND_BINARY:
             out[p.id] = ctypes.string_at(p.data, p.data_len)
         else:
             out[p.id] = p.value
     return out
+
+
+def _storage(size, align):
+    """(buffer, aligned pointer): `size` bytes aligned to `align` for a
+    client, radio or outage policy (mqttas_*_size() and _align())."""
+    buf = ctypes.create_string_buffer(size + align)
+    addr = ctypes.addressof(buf)
+    return buf, ctypes.c_void_p(addr + (-addr) % align)
 
 
 def _at(ptr, n):
@@ -527,12 +548,8 @@ class Client:
                         ("out_alias_size", out_alias_size)):
             if not isinstance(v, int) or v < 0:
                 raise ValueError("%s must be a non-negative integer" % name)
-        align = _lib.mqttas_client_align()
         size = _lib.mqttas_client_size()
-        # ctypes buffers come from malloc: aligned for any C type.
-        self._storage = ctypes.create_string_buffer(size + align)
-        addr = ctypes.addressof(self._storage)
-        self._client = ctypes.c_void_p(addr + (-addr) % align)
+        self._storage, self._client = _storage(size, _lib.mqttas_client_align())
         self._rx = (ctypes.c_uint8 * max(rx_size, 1))()
         self._tx = (ctypes.c_uint8 * max(tx_size, 1))()
         self._store = (ctypes.c_uint8 * max(store_size, 1))()
@@ -641,19 +658,19 @@ class Client:
         props = _Props(properties)
         _check(_lib.mqttas_auth(self._client, now & 0xFFFFFFFF, reason, props.ptr(), props.len))
 
-    def feed(self, now, data):
+    def handle_input(self, now, data):
         b = bytes(data)
         n = ctypes.c_size_t(0)
         _check(_lib.mqttas_handle_input(self._client, now & 0xFFFFFFFF, _ptr(b), len(b), ctypes.byref(n)))
         return n.value
 
-    def timeout(self, now):
+    def handle_timeout(self, now):
         _check(_lib.mqttas_handle_timeout(self._client, now & 0xFFFFFFFF))
 
-    def link_down(self, now):
+    def handle_link_down(self, now):
         _check(_lib.mqttas_handle_link_down(self._client, now & 0xFFFFFFFF))
 
-    def take_tx(self, now):
+    def poll_transmit(self, now):
         p = _u8p()
         n = ctypes.c_size_t(0)
         _check(_lib.mqttas_poll_transmit(self._client, now & 0xFFFFFFFF, ctypes.byref(p), ctypes.byref(n)))
@@ -661,7 +678,7 @@ class Client:
             return None
         return ctypes.string_at(p, n.value)
 
-    def deadline(self):
+    def poll_deadline(self):
         has = ctypes.c_bool(False)
         t = ctypes.c_uint32(0)
         _check(_lib.mqttas_poll_deadline(self._client, ctypes.byref(has), ctypes.byref(t)))
@@ -682,6 +699,11 @@ class Client:
         _check(_lib.mqttas_get_qos2_stats(self._client, ctypes.byref(s)))
         return (s.peak_unreleased, s.beyond_receive_maximum, s.untracked, s.withheld)
 
+    def stats(self):
+        s = _ClientStats()
+        _check(_lib.mqttas_get_stats(self._client, ctypes.byref(s)))
+        return {"republished": s.republished}
+
     def assigned_client_id(self):
         if _assigned is None:
             return ""
@@ -690,7 +712,7 @@ class Client:
         _check(_assigned(self._client, ctypes.byref(p), ctypes.byref(n)))
         return ctypes.string_at(p, n.value).decode() if n.value else ""
 
-    def next_event(self):
+    def poll_event(self):
         e = self._event
         _check(_lib.mqttas_poll_event(self._client, ctypes.byref(e)))
         k = e.kind
@@ -719,10 +741,10 @@ class Client:
         if k == MSG_SKIPPED:
             return (k, _at(e.topic, e.topic_len), e.total_len, e.limit, e.qos, e.packet_id)
         if k == LOST:
-            n = ctypes.c_size_t(0)
-            _lib.mqttas_event_describe(ctypes.byref(e), self._text, len(self._text), ctypes.byref(n))
+            # Why, in the core's words (without "connection lost: ").
+            _lib.mqttas_lost_describe(self._client, self._text, len(self._text), None)
             cause = ctypes.c_uint32(CAUSE_OUTAGE)
-            _check(_lib.mqttas_reconnect_cause_of(ctypes.byref(e), ctypes.byref(cause)))
+            _check(_lib.mqttas_lost_cause(self._client, ctypes.byref(cause)))
             return (k, e.lost, e.reason, self._text.value.decode("utf-8", "replace"), cause.value,
                     _props_out(e.properties, e.properties_len))
         return (k,)
@@ -754,11 +776,6 @@ class _Policy(ctypes.Structure):
     ]
 
 
-class _ReconnectState(ctypes.Structure):
-    # MQTTAS_RECONNECT_WORDS u64 words, opaque.
-    _fields_ = [("_opaque", ctypes.c_uint64 * 12)]
-
-
 class _Action(ctypes.Structure):
     _fields_ = [("kind", ctypes.c_uint32), ("until", ctypes.c_uint32)]
 
@@ -776,13 +793,13 @@ class _Stats(ctypes.Structure):
     ]
 
 
-_RP = ctypes.POINTER(_ReconnectState)
+_RP = _P
 for _name, _args in (
     ("mqttas_reconnect_policy_default", [ctypes.POINTER(_Policy)]),
-    ("mqttas_reconnect_init", [_RP, ctypes.POINTER(_Policy), ctypes.c_uint32]),
+    ("mqttas_reconnect_init", [_RP, ctypes.c_size_t, ctypes.POINTER(_Policy), ctypes.c_uint32]),
+    ("mqttas_reconnect_deinit", [_RP]),
     ("mqttas_reconnect_handle_lost", [_RP, ctypes.c_uint32, ctypes.c_uint32]),
     ("mqttas_reconnect_handle_attempt_failed", [_RP, ctypes.c_uint32, ctypes.c_uint32]),
-    ("mqttas_reconnect_cause_of", [ctypes.POINTER(_Event), ctypes.POINTER(ctypes.c_uint32)]),
     ("mqttas_reconnect_handle_connected", [_RP, ctypes.c_uint32]),
     ("mqttas_reconnect_poll_action", [_RP, ctypes.c_uint32, ctypes.POINTER(_Action)]),
     ("mqttas_reconnect_poll_deadline", [_RP, ctypes.POINTER(ctypes.c_bool), ctypes.POINTER(ctypes.c_uint32)]),
@@ -791,6 +808,9 @@ for _name, _args in (
     _f = getattr(_lib, _name)
     _f.argtypes = _args
     _f.restype = _R
+for _name in ("mqttas_reconnect_size", "mqttas_reconnect_align"):
+    getattr(_lib, _name).restype = ctypes.c_size_t
+    getattr(_lib, _name).argtypes = []
 
 
 class Reconnect:
@@ -800,11 +820,12 @@ class Reconnect:
     Reconnect(hold_down_ms=1000, tcp_attempts_before_bounce=3,
               backoff_base_ms=500, backoff_cap_ms=30000, jitter_percent=20,
               attempt_timeout_ms=30000, stable_ms=60000, seed=0)
-        lost(now, cause=CAUSE_OUTAGE), attempt_failed(now, cause=CAUSE_OUTAGE),
-        connected(now)   cause: the LOST event's last item
-        action(now) -> (ACTION_HOLD_DOWN | ACTION_CONNECT |
-                        ACTION_BOUNCE_LINK | ACTION_WAIT, until) or None
-        deadline() -> tick of the next change, or None
+        handle_lost(now, cause=CAUSE_OUTAGE),
+        handle_attempt_failed(now, cause=CAUSE_OUTAGE),
+        handle_connected(now)   cause: the LOST event's last item
+        poll_action(now) -> (ACTION_HOLD_DOWN | ACTION_CONNECT |
+                             ACTION_BOUNCE_LINK | ACTION_WAIT, until) or None
+        poll_deadline() -> tick of the next change, or None
         stats() -> (outages, attempts, failures, bounces, planned, unstable,
                     back_offs, permanent)
     A keyword left out (or None) keeps the core's default.
@@ -830,36 +851,44 @@ class Reconnect:
             if v < 0 or v > top:
                 raise ValueError("%s out of range" % name)
             setattr(p, name, v)
-        self._r = _ReconnectState()
+        size = _lib.mqttas_reconnect_size()
+        self._storage, self._r = _storage(size, _lib.mqttas_reconnect_align())
         self._a = _Action()
-        _check(_lib.mqttas_reconnect_init(ctypes.byref(self._r), ctypes.byref(p), int(seed) & 0xFFFFFFFF))
+        self._live = False
+        _check(_lib.mqttas_reconnect_init(self._r, size, ctypes.byref(p), int(seed) & 0xFFFFFFFF))
+        self._live = True
 
-    def lost(self, now, cause=CAUSE_OUTAGE):
-        _check(_lib.mqttas_reconnect_handle_lost(ctypes.byref(self._r), now & 0xFFFFFFFF, cause))
+    def __del__(self):
+        if getattr(self, "_live", False):
+            _lib.mqttas_reconnect_deinit(self._r)
+            self._live = False
 
-    def attempt_failed(self, now, cause=CAUSE_OUTAGE):
-        _check(_lib.mqttas_reconnect_handle_attempt_failed(ctypes.byref(self._r), now & 0xFFFFFFFF,
+    def handle_lost(self, now, cause=CAUSE_OUTAGE):
+        _check(_lib.mqttas_reconnect_handle_lost(self._r, now & 0xFFFFFFFF, cause))
+
+    def handle_attempt_failed(self, now, cause=CAUSE_OUTAGE):
+        _check(_lib.mqttas_reconnect_handle_attempt_failed(self._r, now & 0xFFFFFFFF,
                                                            cause))
 
-    def connected(self, now):
-        _check(_lib.mqttas_reconnect_handle_connected(ctypes.byref(self._r), now & 0xFFFFFFFF))
+    def handle_connected(self, now):
+        _check(_lib.mqttas_reconnect_handle_connected(self._r, now & 0xFFFFFFFF))
 
-    def action(self, now):
+    def poll_action(self, now):
         a = self._a
-        _check(_lib.mqttas_reconnect_poll_action(ctypes.byref(self._r), now & 0xFFFFFFFF, ctypes.byref(a)))
+        _check(_lib.mqttas_reconnect_poll_action(self._r, now & 0xFFFFFFFF, ctypes.byref(a)))
         if a.kind == ACTION_NONE:
             return None
         return (a.kind, a.until)
 
-    def deadline(self):
+    def poll_deadline(self):
         has = ctypes.c_bool(False)
         t = ctypes.c_uint32(0)
-        _check(_lib.mqttas_reconnect_poll_deadline(ctypes.byref(self._r), ctypes.byref(has), ctypes.byref(t)))
+        _check(_lib.mqttas_reconnect_poll_deadline(self._r, ctypes.byref(has), ctypes.byref(t)))
         return t.value if has.value else None
 
     def stats(self):
         s = _Stats()
-        _check(_lib.mqttas_reconnect_get_stats(ctypes.byref(self._r), ctypes.byref(s)))
+        _check(_lib.mqttas_reconnect_get_stats(self._r, ctypes.byref(s)))
         return (s.outages, s.attempts, s.failures, s.bounces, s.planned, s.unstable, s.back_offs,
                 s.permanent)
 
@@ -904,7 +933,8 @@ for _name, _args in (
      [ctypes.POINTER(_RadioConfig), ctypes.c_char_p, ctypes.c_size_t, _szp]),
     ("mqttas_radio_init",
      [_P, ctypes.c_size_t, ctypes.POINTER(_RadioConfig), _u8p, ctypes.c_size_t, _u8p,
-      ctypes.c_size_t, ctypes.POINTER(_P)]),
+      ctypes.c_size_t]),
+    ("mqttas_radio_deinit", [_P]),
     ("mqttas_radio_open", [_P, ctypes.c_uint32]),
     ("mqttas_radio_close", [_P, ctypes.c_uint32]),
     ("mqttas_radio_set_epoch", [_P, ctypes.c_uint16]),
@@ -988,25 +1018,26 @@ class Radio:
         _lib.mqttas_radio_config_describe_error(ctypes.byref(c), why, len(why), ctypes.byref(n))
         if n.value:
             raise ValueError("bad radio configuration: %s" % why.value.decode("utf-8", "replace"))
-        align = _lib.mqttas_radio_align()
         size = _lib.mqttas_radio_size()
-        self._storage = ctypes.create_string_buffer(size + align)
-        addr = ctypes.addressof(self._storage)
-        storage = ctypes.c_void_p(addr + (-addr) % align)
+        self._storage, self._r = _storage(size, _lib.mqttas_radio_align())
         self._tx = (ctypes.c_uint8 * max(tx_size, 1))()
         self._rx = (ctypes.c_uint8 * max(rx_size, 1))()
         self._frame = (ctypes.c_uint8 * c.mtu)()
         self._ev = _RadioEvent()
-        self._r = ctypes.c_void_p()
         code = _lib.mqttas_radio_init(
-            storage, size, ctypes.byref(c),
+            self._r, size, ctypes.byref(c),
             ctypes.cast(self._tx, _u8p) if tx_size else None, tx_size,
-            ctypes.cast(self._rx, _u8p) if rx_size else None, rx_size,
-            ctypes.byref(self._r))
+            ctypes.cast(self._rx, _u8p) if rx_size else None, rx_size)
         if code == _ERR_BUFFER_TOO_SMALL:
             raise ValueError("tx_size and rx_size must each hold a frame's payload (%d bytes)"
                              % (c.mtu - RADIO_OVERHEAD))
         _check(code)
+        self._live = True
+
+    def __del__(self):
+        if getattr(self, "_live", False):
+            _lib.mqttas_radio_deinit(self._r)
+            self._live = False
 
     def open(self, now):
         _check(_lib.mqttas_radio_open(self._r, now & 0xFFFFFFFF))

@@ -230,10 +230,10 @@ class MQTTClient:
         """Take every event from the core, then wake the writer and the
         waiting tasks."""
         core = self._core
-        ev = core.next_event()
+        ev = core.poll_event()
         while ev is not None:
             self._on_event(ev)
-            ev = core.next_event()
+            ev = core.poll_event()
         # The writer, asleep until the core's deadline, looks again for
         # bytes to send and for the deadline (which may have moved earlier).
         self._idle.wake()
@@ -279,8 +279,6 @@ class MQTTClient:
             why = ev[3]
             if ev[1] == _mqttas.LOST_LINK_DOWN and self._lost_why:
                 why = self._lost_why
-            elif why.startswith("connection lost: "):
-                why = why[17:]
             self._why = why
             self._on_lost(why)
         elif k == _mqttas.DISCONNECTED:
@@ -321,7 +319,7 @@ class MQTTClient:
         # The stream failed or closed: tell the core (which reports the loss).
         self._lost_why = why
         if self._core.state() != _mqttas.STATE_DISCONNECTED:
-            self._core.link_down(now())
+            self._core.handle_link_down(now())
             self._pump()
         elif self._in_connect and self._connack is None:
             self._connack = why
@@ -386,12 +384,12 @@ class MQTTClient:
                 (getattr(conn, "abort", conn.close) if self._writing else conn.close)()
         self._tell_excess()
         if self._core.state() != _mqttas.STATE_DISCONNECTED:
-            self._core.link_down(now())
-            ev = self._core.next_event()
+            self._core.handle_link_down(now())
+            ev = self._core.poll_event()
             while ev is not None:
                 if ev[0] != _mqttas.LOST:
                     self._on_event(ev)
-                ev = self._core.next_event()
+                ev = self._core.poll_event()
         self._chunk = None
         self._writing = False
         # A subscribe or unsubscribe in flight is asked again after the outage.
@@ -416,7 +414,7 @@ class MQTTClient:
         core = self._core
         out = b""
         for _ in range(8):
-            data = core.take_tx(now())
+            data = core.poll_transmit(now())
             if data is None:
                 break
             out += data
@@ -483,7 +481,7 @@ class MQTTClient:
         data = memoryview(data)
         stuck = 0
         while data and gen == self._gen:
-            n = core.feed(now(), data)
+            n = core.handle_input(now(), data)
             data = data[n:]
             self._pump()
             if n:
@@ -505,10 +503,8 @@ class MQTTClient:
         last = None
         try:
             while gen == self._gen:
-                data = core.take_tx(now())
+                data = core.poll_transmit(now())
                 if data is not None:
-                    if data[0] & 0xF8 == 0x38:  # PUBLISH with DUP: a republication.
-                        self.REPUB_COUNT += 1
                     self._writing = True
                     conn.write(data)
                     await self._drain(conn, gen)
@@ -516,6 +512,9 @@ class MQTTClient:
                     if gen == self._gen:
                         self._pump()
                     continue
+                # All sent: what the core sent again so far (mqtt_as's
+                # count of PUBLISH packets sent again with DUP).
+                self.REPUB_COUNT = core.stats()["republished"]
                 # Events first (the writer is awake, so _pump's wake-up of
                 # it does nothing).
                 self._pump()
@@ -530,7 +529,7 @@ class MQTTClient:
         # the deadline (at most `most` ms) or until _pump() wakes the
         # sleeper. Returns the deadline handled, for the next call.
         core = self._core
-        d = core.deadline()
+        d = core.poll_deadline()
         t = now()
         if d is None or until(d, t) > 0:
             ms = None if d is None else until(d, t)
@@ -538,7 +537,7 @@ class MQTTClient:
                 ms = most
             await self._idle.sleep(ms)
             return last
-        core.timeout(t)
+        core.handle_timeout(t)
         self._pump()
         if d == last:  # Due again at once: let the others run first.
             await sleep_ms(10)
@@ -674,7 +673,7 @@ class MQTTClient:
             spawn(self._tell_up(self._gen))
         if not self._has_connected:
             self._has_connected = True
-            self._policy.connected(now())
+            self._policy.handle_connected(now())
             if self._link.poll_ms is not None:
                 self._keep()
         if self._events:
@@ -715,7 +714,7 @@ class MQTTClient:
             while self._has_connected:
                 if self._isconnected:
                     if not up:  # The application called connect() itself.
-                        r.connected(now())
+                        r.handle_connected(now())
                         up = True
                     # Woken by an outage, a disconnect() or close(); links that
                     # report no loss themselves are asked every poll_ms, the
@@ -730,10 +729,10 @@ class MQTTClient:
                     if not self._has_connected:
                         break
                 if up:
-                    r.lost(now(), self._cause)
+                    r.handle_lost(now(), self._cause)
                     self._next_try(self._why)
                     up = False
-                a = r.action(now())
+                a = r.poll_action(now())
                 if a is None:  # Not expected: every attempt is reported at once.
                     await sleep_ms(100)
                     continue
@@ -757,11 +756,11 @@ class MQTTClient:
                             await self._link.up()
                             link_up = True
                         await self.connect()
-                        r.connected(now())
+                        r.handle_connected(now())
                         up = True
                         self.dprint("Reconnect OK!")
                     except OSError as e:
-                        r.attempt_failed(now(), self._cause)
+                        r.handle_attempt_failed(now(), self._cause)
                         self.dprint("Error in reconnect. %s", e)
                         self._next_try(e.args[-1])
             self.dprint("Disconnected, exited _keep_connected")
@@ -776,7 +775,7 @@ class MQTTClient:
         self._cause = 0
         if c != _mqttas.CAUSE_BACK_OFF and c != _mqttas.CAUSE_PERMANENT:
             return
-        t = self._policy.deadline()
+        t = self._policy.poll_deadline()
         msg = "%s, %s: next try in %d ms" % (why, "permanent" if c == _mqttas.CAUSE_PERMANENT else "back off",
                                             0 if t is None else max(0, until(t, now())))
         if c == _mqttas.CAUSE_PERMANENT:

@@ -26,7 +26,7 @@ static int handle_events(mqttas_client *c)
     mqttas_event ev;
     char text[256];
     while (mqttas_poll_event(c, &ev) == MQTTAS_OK && ev.kind != MQTTAS_EVENT_NONE) {
-        mqttas_event_describe(&ev, text, sizeof text, NULL);
+        mqttas_event_describe(c, &ev, text, sizeof text, NULL);
         printf("event: %s\n", text);
         if (ev.kind == MQTTAS_EVENT_CONNECTED) {
             mqttas_subscription sub = {TOPIC, sizeof TOPIC - 1, 1, false, false, 0};

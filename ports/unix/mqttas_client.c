@@ -391,7 +391,7 @@ typedef struct app {
     options opt;
     mqttas_client *c;
     int fd;                  /* -1 while the link is down */
-    mqttas_reconnect rc;     /* the outage policy: when to (re)connect */
+    mqttas_reconnect *rc;    /* the outage policy: when to (re)connect */
     bool connected;
     bool disconnecting;      /* our DISCONNECT is queued */
     bool finished;           /* leave the loop */
@@ -491,7 +491,7 @@ static void try_connect(app *a)
     now = now_ms();
     if (a->fd < 0) {
         /* The policy says when to try again. */
-        mqttas_reconnect_handle_attempt_failed(&a->rc, now, MQTTAS_RECONNECT_CAUSE_OUTAGE);
+        mqttas_reconnect_handle_attempt_failed(a->rc, now, MQTTAS_RECONNECT_CAUSE_OUTAGE);
         if (verbose) {
             logf_("broker unreachable");
         }
@@ -593,13 +593,13 @@ static void handle_events(app *a)
          * (M), QoS q") are always logged. */
         if (verbose || ev.kind == MQTTAS_EVENT_CONNECTION_LOST ||
             ev.kind == MQTTAS_EVENT_MESSAGE_SKIPPED) {
-            mqttas_event_describe(&ev, text, sizeof text, NULL);
+            mqttas_event_describe(a->c, &ev, text, sizeof text, NULL);
             logf_("%s", text);
         }
         switch (ev.kind) {
         case MQTTAS_EVENT_CONNECTED:
             a->connected = true;
-            mqttas_reconnect_handle_connected(&a->rc, now_ms());
+            mqttas_reconnect_handle_connected(a->rc, now_ms());
             /* A kept session keeps our subscription. */
             if (!a->opt.publish && !(ev.session_present && a->subscribed_once)) {
                 subscribe(a);
@@ -629,7 +629,7 @@ static void handle_events(app *a)
             break;
         case MQTTAS_EVENT_PUBLISHED:
             if (ev.reason >= 0x80) {
-                mqttas_event_describe(&ev, text, sizeof text, NULL);
+                mqttas_event_describe(a->c, &ev, text, sizeof text, NULL);
                 logf_("%s", text);
             }
             a->completed++;
@@ -644,13 +644,13 @@ static void handle_events(app *a)
             /* The library reads the refusal or DISCONNECT code: reconnect
              * at once (planned), hold down or back off, or wait the
              * longest (a permanent refusal). */
-            mqttas_reconnect_cause_of(&ev, &cause);
-            mqttas_reconnect_handle_lost(&a->rc, now_ms(), cause);
+            mqttas_lost_cause(a->c, &cause);
+            mqttas_reconnect_handle_lost(a->rc, now_ms(), cause);
             if (cause == MQTTAS_RECONNECT_CAUSE_BACK_OFF ||
                 cause == MQTTAS_RECONNECT_CAUSE_PERMANENT) {
                 bool has = false;
                 uint32_t at = 0;
-                mqttas_reconnect_poll_deadline(&a->rc, &has, &at);
+                mqttas_reconnect_poll_deadline(a->rc, &has, &at);
                 if (has) {
                     logf_("%s: next try in %d ms", mqttas_reconnect_cause_str(cause),
                           (int)ms_until(at, now_ms()));
@@ -756,7 +756,7 @@ static void receive(app *a)
 static void follow_policy(app *a, uint32_t now)
 {
     mqttas_reconnect_action act;
-    if (mqttas_reconnect_poll_action(&a->rc, now, &act) != MQTTAS_OK) {
+    if (mqttas_reconnect_poll_action(a->rc, now, &act) != MQTTAS_OK) {
         return;
     }
     switch (act.kind) {
@@ -848,7 +848,7 @@ static void run(app *a)
             int32_t left = ms_until(deadline, now);
             timeout = left < 0 ? 0 : (left < timeout ? left : timeout);
         }
-        if (a->fd < 0 && mqttas_reconnect_poll_deadline(&a->rc, &has, &deadline) == MQTTAS_OK &&
+        if (a->fd < 0 && mqttas_reconnect_poll_deadline(a->rc, &has, &deadline) == MQTTAS_OK &&
             has) {
             int32_t left = ms_until(deadline, now);
             timeout = left < 0 ? 0 : (left < timeout ? left : timeout);
@@ -917,6 +917,7 @@ int main(int argc, char **argv)
     /* A message up to the maximum packet size is taken whole. */
     rx_len = a.opt.max_packet > 4096 ? a.opt.max_packet : 4096;
     a.c = malloc(mqttas_client_size());
+    a.rc = malloc(mqttas_reconnect_size());
     rx = malloc(rx_len);
     tx = malloc(4096);
     store = malloc(a.opt.store_size ? a.opt.store_size : 1);
@@ -925,12 +926,12 @@ int main(int argc, char **argv)
         /* Each alias: 5 bytes of record and its topic (short ones here). */
         aliases = malloc(a.opt.alias_max * ALIAS_BYTES);
     }
-    if (a.c == NULL || rx == NULL || tx == NULL || store == NULL || qos2 == NULL ||
+    if (a.c == NULL || a.rc == NULL || rx == NULL || tx == NULL || store == NULL || qos2 == NULL ||
         (a.opt.alias_max > 0 && aliases == NULL)) {
         fprintf(stderr, "out of memory\n");
         return 1;
     }
-    r = mqttas_reconnect_init(&a.rc, &a.opt.policy, (uint32_t)getpid() ^ (uint32_t)mono_ms());
+    r = mqttas_reconnect_init(a.rc, mqttas_reconnect_size(), &a.opt.policy, (uint32_t)getpid() ^ (uint32_t)mono_ms());
     if (r != MQTTAS_OK) {
         fprintf(stderr, "mqttas_reconnect_init: %s\n", mqttas_strerror(r));
         return 2;
@@ -962,7 +963,7 @@ int main(int argc, char **argv)
     link_close(&a);
     {
         mqttas_reconnect_stats st;
-        if (mqttas_reconnect_get_stats(&a.rc, &st) == MQTTAS_OK) {
+        if (mqttas_reconnect_get_stats(a.rc, &st) == MQTTAS_OK) {
             logf_("outages %u, attempts %u, failed %u, link bounces %u, planned %u, "
                   "unstable %u, backed off %u, permanent refusals %u",
                   (unsigned)st.outages, (unsigned)st.attempts, (unsigned)st.failures,
@@ -1008,11 +1009,13 @@ int main(int argc, char **argv)
         }
     }
     mqttas_client_deinit(a.c);
+    mqttas_reconnect_deinit(a.rc);
     for (i = 0; i < 8; i++) {
         free(a.topics[i]);
         free(a.seen[i]);
     }
     free(a.c);
+    free(a.rc);
     free(rx);
     free(tx);
     free(store);

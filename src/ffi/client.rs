@@ -1,18 +1,22 @@
 //! The client in caller storage, and every call that takes it.
 
 use core::ffi::c_char;
-use core::mem::{align_of, size_of};
-use core::ptr::{self, addr_of, addr_of_mut};
+use core::mem::MaybeUninit;
+use core::ptr::{self, addr_of_mut};
 
 use heapless::Vec;
 
 use super::args;
 use super::config::{mqttas_config, mqttas_connect_options};
 use super::event::mqttas_event;
+use super::handle::{self, Handle};
 use super::mqttas_result::{self, *};
 use super::property::{self, mqttas_property};
-use super::result::code;
-use crate::session::{Buffers, Client, Config, ConnectOptions, State};
+use super::reconnect::mqttas_reconnect_cause;
+use super::text::{describe_into, CBuf};
+use crate::reconnect::Cause;
+use crate::session::{Buffers, Client, Config, ConnectOptions, Event, LostReason, State};
+use crate::text::Sink;
 use crate::wire::{Property, ReasonCode, SubOptions, Subscription, Will};
 
 /// Most topic filters one `mqttas_subscribe` or `mqttas_unsubscribe` takes.
@@ -26,15 +30,30 @@ pub struct mqttas_client {
     _opaque: [u8; 0],
 }
 
-/// Marks storage that holds a live client, to catch calls before init or
-/// after deinit.
-const MAGIC: u32 = 0x6d71_7461; // "mqta"
-
-/// What the caller's storage holds.
-#[repr(C)]
-struct Slot {
-    magic: u32,
+/// What a client's storage holds: the session, and why its last connection
+/// was lost (the text of `mqttas_lost_describe`, and of a
+/// `MQTTAS_EVENT_CONNECTION_LOST` for `mqttas_event_describe`).
+pub(crate) struct ClientState {
     client: Client<'static>,
+    lost: Option<LostReason>,
+}
+
+impl Handle for mqttas_client {
+    type Target = ClientState;
+    const MAGIC: u32 = 0x6d71_7461; // "mqta"
+}
+
+/// Run `f` on the session in `c` and return its result code.
+///
+/// # Safety
+/// Unless NULL, misaligned or not initialised, `c` is storage given to
+/// `mqttas_client_init` that nothing else uses during the call.
+unsafe fn with(
+    c: *const mqttas_client,
+    f: impl FnOnce(&mut Client<'static>) -> Result<(), mqttas_result>,
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe { handle::with(c, |s| f(&mut s.client)) }
 }
 
 /// Connection state, from `mqttas_state`. The numbers are fixed.
@@ -127,52 +146,17 @@ pub struct mqttas_buffers {
     pub inbound_qos2_len: usize,
 }
 
-/// The live client in `c`.
-///
-/// # Safety
-/// Unless NULL, misaligned or not initialised, `c` is storage given to
-/// `mqttas_client_init` that nothing else uses during `'a`.
-unsafe fn slot<'a>(c: *const mqttas_client) -> Result<&'a mut Client<'static>, mqttas_result> {
-    if c.is_null() {
-        return Err(MQTTAS_ERR_NULL_POINTER);
-    }
-    if c as usize % align_of::<Slot>() != 0 {
-        return Err(MQTTAS_ERR_MISALIGNED);
-    }
-    let s = c.cast::<Slot>().cast_mut();
-    // SAFETY: aligned and, by the caller's promise, at least a `u32` of
-    // caller storage; the magic number is only there after init.
-    if unsafe { addr_of!((*s).magic).read_volatile() } != MAGIC {
-        return Err(MQTTAS_ERR_NOT_INITIALIZED);
-    }
-    // SAFETY: the magic says init wrote a client here and deinit has not
-    // run; the caller does not use it elsewhere meanwhile.
-    Ok(unsafe { &mut *addr_of_mut!((*s).client) })
-}
-
-/// Run `f` on the live client and return its result code.
-///
-/// # Safety
-/// As for [`slot`].
-unsafe fn with(
-    c: *const mqttas_client,
-    f: impl FnOnce(&mut Client<'static>) -> Result<(), mqttas_result>,
-) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    code(unsafe { slot(c) }.and_then(f))
-}
-
 /// Bytes of storage a client needs.
 #[no_mangle]
 pub extern "C" fn mqttas_client_size() -> usize {
-    size_of::<Slot>()
+    handle::size::<mqttas_client>()
 }
 
 /// Alignment the client storage needs (a power of two, at most that of
 /// `malloc`).
 #[no_mangle]
 pub extern "C" fn mqttas_client_align() -> usize {
-    align_of::<Slot>()
+    handle::align::<mqttas_client>()
 }
 
 /// Create a disconnected client in `client`, storage of `storage_len` bytes
@@ -183,10 +167,11 @@ pub extern "C" fn mqttas_client_align() -> usize {
 /// alive and untouched until then. They must not overlap each other or the
 /// storage. `*buffers` itself is copied.
 ///
-/// The buffers are zeroed here (so fresh `malloc` memory is fine); `config`
-/// is copied. Returns `MQTTAS_ERR_INVALID_CONFIG` for a buffer
-/// below its minimum or a value out of range. On error the storage holds no
-/// client.
+/// The storage and the buffers are zeroed here (so fresh `malloc` memory is
+/// fine) and the client is written into the storage in place: what it
+/// leaves unused stays zero. `config` is copied. Returns
+/// `MQTTAS_ERR_INVALID_CONFIG` for a buffer below its minimum or a value
+/// out of range. On error the storage holds no client.
 ///
 /// # Safety
 /// `client` points to `storage_len` writable bytes; `config` to a
@@ -200,16 +185,7 @@ pub unsafe extern "C" fn mqttas_client_init(
     config: *const mqttas_config,
     buffers: *const mqttas_buffers,
 ) -> mqttas_result {
-    let run = || -> Result<(), mqttas_result> {
-        if client.is_null() {
-            return Err(MQTTAS_ERR_NULL_POINTER);
-        }
-        if client as usize % align_of::<Slot>() != 0 {
-            return Err(MQTTAS_ERR_MISALIGNED);
-        }
-        if storage_len < size_of::<Slot>() {
-            return Err(MQTTAS_ERR_BUFFER_TOO_SMALL);
-        }
+    let make = |storage: (usize, usize), place: &mut MaybeUninit<ClientState>| {
         // SAFETY: NULL checked by `as_ref`; validity from the caller.
         let config = unsafe { config.as_ref() }.ok_or(MQTTAS_ERR_NULL_POINTER)?;
         let config = Config::try_from(config)?;
@@ -233,7 +209,7 @@ pub unsafe extern "C" fn mqttas_client_init(
             .checked_mul(2)
             .ok_or(MQTTAS_ERR_INVALID_ARGUMENT)?;
         args::disjoint(&[
-            (client as usize, size_of::<Slot>()),
+            storage,
             (rx as usize, rx_len),
             (tx as usize, tx_len),
             (store as usize, store_len),
@@ -241,8 +217,8 @@ pub unsafe extern "C" fn mqttas_client_init(
             (out_aliases as usize, out_aliases_len),
             (inbound_qos2 as usize, qos2_bytes),
         ])?;
-        // SAFETY: each buffer is its length of writable bytes, promised by
-        // the caller.
+        // SAFETY: each buffer is its length of writable bytes, promised
+        // by the caller.
         unsafe {
             args::zero(&[
                 (rx, rx_len),
@@ -253,30 +229,46 @@ pub unsafe extern "C" fn mqttas_client_init(
                 (inbound_qos2.cast::<u8>(), qos2_bytes),
             ])
         }?;
-        // SAFETY (all six): the caller lends these buffers until deinit,
-        // which is what the 'static borrow stands for here; they are
-        // disjoint (checked above).
-        let buffers = unsafe {
-            Buffers {
-                rx: args::bytes_mut(rx, rx_len)?,
-                tx: args::bytes_mut(tx, tx_len)?,
-                store: args::bytes_mut(store, store_len)?,
-                aliases: args::bytes_mut(aliases, aliases_len)?,
-                out_aliases: args::bytes_mut(out_aliases, out_aliases_len)?,
-                inbound_qos2: args::ids_mut(inbound_qos2, inbound_qos2_len)?,
-            }
+        // SAFETY: the caller lends each buffer (this and the five below)
+        // until deinit, which is what the 'static borrow stands for here;
+        // they are disjoint (checked above) and zeroed.
+        let rx = unsafe { args::bytes_mut(rx, rx_len) }?;
+        // SAFETY: as above.
+        let tx = unsafe { args::bytes_mut(tx, tx_len) }?;
+        // SAFETY: as above.
+        let store = unsafe { args::bytes_mut(store, store_len) }?;
+        // SAFETY: as above.
+        let aliases = unsafe { args::bytes_mut(aliases, aliases_len) }?;
+        // SAFETY: as above.
+        let out_aliases = unsafe { args::bytes_mut(out_aliases, out_aliases_len) }?;
+        // SAFETY: as above.
+        let inbound_qos2 = unsafe { args::ids_mut(inbound_qos2, inbound_qos2_len) }?;
+        let buffers = Buffers {
+            rx,
+            tx,
+            store,
+            aliases,
+            out_aliases,
+            inbound_qos2,
         };
-        let c = Client::new(config, buffers)?;
-        // SAFETY: aligned, large enough, writable (checked or promised).
-        unsafe {
-            client.cast::<Slot>().write(Slot {
-                magic: MAGIC,
-                client: c,
-            })
-        };
+        Client::check(&config, &buffers)?;
+        // Each field is written once, where it lies, so that what a field
+        // leaves unwritten (the payload of `None`) stays zero.
+        let s = place.as_mut_ptr();
+        // SAFETY: `s` points to the `ClientState` in `place`.
+        let client = unsafe { addr_of_mut!((*s).client) };
+        // SAFETY: writable and aligned (in `place`); nothing there to drop.
+        unsafe { client.write(Client::build(config, buffers)) };
+        // SAFETY: written just above; used by nothing else during the call.
+        unsafe { &mut *client }.clear_free_room();
+        // SAFETY: `s` points to the `ClientState` in `place`.
+        let lost = unsafe { addr_of_mut!((*s).lost) };
+        // SAFETY: as for `client`.
+        unsafe { lost.write(None) };
         Ok(())
     };
-    code(run())
+    // SAFETY: forwarded from the caller.
+    unsafe { handle::init(client, storage_len, make) }
 }
 
 /// End the client: the storage and the buffers are the caller's again.
@@ -288,13 +280,7 @@ pub unsafe extern "C" fn mqttas_client_init(
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_client_deinit(client: *mut mqttas_client) -> mqttas_result {
     // SAFETY: forwarded from the caller.
-    let r = unsafe { slot(client) }.map(|c| {
-        // SAFETY: `slot` found a live client; it is not used again.
-        unsafe { ptr::drop_in_place(c) };
-        // SAFETY: `slot` checked pointer and alignment.
-        unsafe { addr_of_mut!((*client.cast::<Slot>()).magic).write_volatile(0) };
-    });
-    code(r)
+    unsafe { handle::deinit(client) }
 }
 
 /// Copy the client's configuration into `*out`.
@@ -306,13 +292,13 @@ pub unsafe extern "C" fn mqttas_client_config(
     client: *const mqttas_client,
     out: *mut mqttas_config,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            args::out(out)?.put(mqttas_config::from(c.config()));
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(mqttas_config::from(c.config()));
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// The connection state.
@@ -325,17 +311,17 @@ pub unsafe extern "C" fn mqttas_state(
     out: *mut mqttas_conn_state,
 ) -> mqttas_result {
     use mqttas_conn_state::*;
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            args::out(out)?.put(match c.state() {
-                State::Disconnected => MQTTAS_STATE_DISCONNECTED,
-                State::Connecting => MQTTAS_STATE_CONNECTING,
-                State::Connected => MQTTAS_STATE_CONNECTED,
-            });
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(match c.state() {
+            State::Disconnected => MQTTAS_STATE_DISCONNECTED,
+            State::Connecting => MQTTAS_STATE_CONNECTING,
+            State::Connected => MQTTAS_STATE_CONNECTED,
+        });
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// The client identifier a 5.0 broker assigned (when CONNECT had an
@@ -351,16 +337,18 @@ pub unsafe extern "C" fn mqttas_assigned_client_id(
     out: *mut *const c_char,
     out_len: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let (o, n) = (args::out(out)?, args::out(out_len)?);
-            let id = c.assigned_client_id();
-            o.put(id.as_ptr().cast());
-            n.put(id.len());
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `out` is writable, as the caller promised.
+        let o = unsafe { args::out(out) }?;
+        // SAFETY: `out_len` is writable, as the caller promised.
+        let n = unsafe { args::out(out_len) }?;
+        let id = c.assigned_client_id();
+        o.put(id.as_ptr().cast());
+        n.put(id.len());
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// The number of QoS 1/2 publications in the store (sent or not, not yet
@@ -373,13 +361,45 @@ pub unsafe extern "C" fn mqttas_pending_publications(
     client: *const mqttas_client,
     out: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            args::out(out)?.put(c.pending_publications());
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(c.pending_publications());
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
+}
+
+/// Counters of the outbound flow since `mqttas_client_init`, from
+/// `mqttas_get_stats`; they wrap at 2^32.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct mqttas_stats {
+    /// QoS 1/2 PUBLISH packets sent again with DUP set: republications on
+    /// the same connection (3.1.1, `max_repubs`) and resends on a later
+    /// connection of a kept session (mqtt_as's `REPUB_COUNT`).
+    pub republished: u32,
+}
+
+/// Copy the outbound counters into `*out` (see `mqttas_stats`).
+///
+/// # Safety
+/// `client` as for every call; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_get_stats(
+    client: *const mqttas_client,
+    out: *mut mqttas_stats,
+) -> mqttas_result {
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        let s = c.stats();
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(mqttas_stats {
+            republished: s.republished,
+        });
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// What the broker's inbound QoS 2 flow looked like since the client was
@@ -416,19 +436,19 @@ pub unsafe extern "C" fn mqttas_get_qos2_stats(
     client: *const mqttas_client,
     out: *mut mqttas_qos2_stats,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let s = c.qos2_stats();
-            args::out(out)?.put(mqttas_qos2_stats {
-                peak_unreleased: s.peak_unreleased,
-                beyond_receive_maximum: s.beyond_receive_maximum,
-                untracked: s.untracked,
-                withheld: s.withheld,
-            });
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        let s = c.qos2_stats();
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(mqttas_qos2_stats {
+            peak_unreleased: s.peak_unreleased,
+            beyond_receive_maximum: s.beyond_receive_maximum,
+            untracked: s.untracked,
+            withheld: s.withheld,
+        });
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// Queue CONNECT; the link must be up. Clean session is the config's
@@ -445,33 +465,38 @@ pub unsafe extern "C" fn mqttas_connect(
     now: u32,
     options: *const mqttas_connect_options,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let o = options.as_ref().ok_or(MQTTAS_ERR_NULL_POINTER)?;
-            let s = o.strings()?;
-            let will_props = property::list(o.will_properties, o.will_properties_len)?;
-            let props = property::list(o.properties, o.properties_len)?;
-            let will = match s.will_topic {
-                Some(topic) => Some(Will {
-                    topic,
-                    payload: s.will_payload,
-                    qos: args::qos(o.will_qos)?,
-                    retain: o.will_retain,
-                    properties: crate::wire::Properties::List(&will_props),
-                }),
-                None => None,
-            };
-            let opts = ConnectOptions {
-                client_id: s.client_id,
-                username: s.username,
-                password: s.password,
-                will,
-                properties: &props,
-            };
-            Ok(c.connect(now, &opts)?)
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: NULL checked by `as_ref`; a valid `mqttas_connect_options`
+        // otherwise, as the caller promised.
+        let o = unsafe { options.as_ref() }.ok_or(MQTTAS_ERR_NULL_POINTER)?;
+        // SAFETY: its pointers are valid for their lengths, as the caller
+        // promised.
+        let s = unsafe { o.strings() }?;
+        // SAFETY: as above.
+        let will_props = unsafe { property::list(o.will_properties, o.will_properties_len) }?;
+        // SAFETY: as above.
+        let props = unsafe { property::list(o.properties, o.properties_len) }?;
+        let will = match s.will_topic {
+            Some(topic) => Some(Will {
+                topic,
+                payload: s.will_payload,
+                qos: args::qos(o.will_qos)?,
+                retain: o.will_retain,
+                properties: crate::wire::Properties::List(&will_props),
+            }),
+            None => None,
+        };
+        let opts = ConnectOptions {
+            client_id: s.client_id,
+            username: s.username,
+            password: s.password,
+            will,
+            properties: &props,
+        };
+        Ok(c.connect(now, &opts)?)
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// Publish `payload` to `topic` at `qos` (0 to 2).
@@ -501,27 +526,42 @@ pub unsafe extern "C" fn mqttas_publish(
     properties_len: usize,
     out_packet_id: *mut u16,
 ) -> mqttas_result {
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `topic` is valid for `topic_len` bytes, as the caller
+        // promised.
+        let topic = unsafe { args::text(topic, topic_len) }?;
+        // SAFETY: `payload` is valid for `payload_len` bytes, as the caller
+        // promised.
+        let payload = unsafe { args::array(payload, payload_len) }?;
+        let qos = args::qos(qos)?;
+        // The usual case, no properties, skips building the list: the
+        // list is large, and moving it costs more than the publish.
+        let list;
+        let props: &[Property<'_>] = if properties_len == 0 {
+            &[]
+        } else {
+            // SAFETY: `properties` holds `properties_len` valid
+            // properties, as the caller promised.
+            list = unsafe { property::list(properties, properties_len) }?;
+            &list
+        };
+        let id = c.publish(now, topic, payload, qos, retain, props)?;
+        // SAFETY: `out_packet_id` is NULL or writable, as the caller promised.
+        unsafe { put_packet_id(out_packet_id, id) };
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
+}
+
+/// Hand `id` out through `out`, unless the caller gave NULL.
+///
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn put_packet_id(out: *mut u16, id: u16) {
     // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let topic = args::text(topic, topic_len)?;
-            let payload = args::array(payload, payload_len)?;
-            let qos = args::qos(qos)?;
-            // The usual case, no properties, skips building the list: the
-            // list is large, and moving it costs more than the publish.
-            let list;
-            let props: &[Property<'_>] = if properties_len == 0 {
-                &[]
-            } else {
-                list = property::list(properties, properties_len)?;
-                &list
-            };
-            let id = c.publish(now, topic, payload, qos, retain, props)?;
-            if let Some(o) = args::opt_out(out_packet_id) {
-                o.put(id);
-            }
-            Ok(())
-        })
+    if let Some(o) = unsafe { args::opt_out(out) } {
+        o.put(id);
     }
 }
 
@@ -543,37 +583,41 @@ pub unsafe extern "C" fn mqttas_subscribe(
     properties_len: usize,
     out_packet_id: *mut u16,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let subs = args::array(subscriptions, subscriptions_len)?;
-            if subs.len() > MQTTAS_MAX_SUBSCRIPTIONS {
-                return Err(MQTTAS_ERR_TOO_MANY_ITEMS);
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `subscriptions` holds `subscriptions_len` valid
+        // subscriptions, as the caller promised.
+        let subs = unsafe { args::array(subscriptions, subscriptions_len) }?;
+        if subs.len() > MQTTAS_MAX_SUBSCRIPTIONS {
+            return Err(MQTTAS_ERR_TOO_MANY_ITEMS);
+        }
+        let mut list: Vec<Subscription<'_>, MQTTAS_MAX_SUBSCRIPTIONS> = Vec::new();
+        for s in subs {
+            if s.retain_handling > 2 {
+                return Err(MQTTAS_ERR_INVALID_ARGUMENT);
             }
-            let mut list: Vec<Subscription<'_>, MQTTAS_MAX_SUBSCRIPTIONS> = Vec::new();
-            for s in subs {
-                if s.retain_handling > 2 {
-                    return Err(MQTTAS_ERR_INVALID_ARGUMENT);
-                }
-                let sub = Subscription {
-                    filter: args::text(s.filter, s.filter_len)?,
-                    options: SubOptions {
-                        qos: args::qos(s.qos)?,
-                        no_local: s.no_local,
-                        retain_as_published: s.retain_as_published,
-                        retain_handling: s.retain_handling,
-                    },
-                };
-                list.push(sub).map_err(|_| MQTTAS_ERR_TOO_MANY_ITEMS)?;
-            }
-            let props = property::list(properties, properties_len)?;
-            let id = c.subscribe(now, &list, &props)?;
-            if let Some(o) = args::opt_out(out_packet_id) {
-                o.put(id);
-            }
-            Ok(())
-        })
-    }
+            // SAFETY: each filter is valid for its length, as the caller
+            // promised.
+            let filter = unsafe { args::text(s.filter, s.filter_len) }?;
+            let sub = Subscription {
+                filter,
+                options: SubOptions {
+                    qos: args::qos(s.qos)?,
+                    no_local: s.no_local,
+                    retain_as_published: s.retain_as_published,
+                    retain_handling: s.retain_handling,
+                },
+            };
+            list.push(sub).map_err(|_| MQTTAS_ERR_TOO_MANY_ITEMS)?;
+        }
+        // SAFETY: `properties` holds `properties_len` valid properties, as the caller promised.
+        let props = unsafe { property::list(properties, properties_len) }?;
+        let id = c.subscribe(now, &list, &props)?;
+        // SAFETY: `out_packet_id` is NULL or writable, as the caller promised.
+        unsafe { put_packet_id(out_packet_id, id) };
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// Queue UNSUBSCRIBE for `filters_len` filters (1 to
@@ -594,26 +638,28 @@ pub unsafe extern "C" fn mqttas_unsubscribe(
     properties_len: usize,
     out_packet_id: *mut u16,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let given = args::array(filters, filters_len)?;
-            if given.len() > MQTTAS_MAX_SUBSCRIPTIONS {
-                return Err(MQTTAS_ERR_TOO_MANY_ITEMS);
-            }
-            let mut list: Vec<&str, MQTTAS_MAX_SUBSCRIPTIONS> = Vec::new();
-            for f in given {
-                list.push(args::text(f.data, f.len)?)
-                    .map_err(|_| MQTTAS_ERR_TOO_MANY_ITEMS)?;
-            }
-            let props = property::list(properties, properties_len)?;
-            let id = c.unsubscribe(now, &list, &props)?;
-            if let Some(o) = args::opt_out(out_packet_id) {
-                o.put(id);
-            }
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `filters` holds `filters_len` valid strings, as the
+        // caller promised.
+        let given = unsafe { args::array(filters, filters_len) }?;
+        if given.len() > MQTTAS_MAX_SUBSCRIPTIONS {
+            return Err(MQTTAS_ERR_TOO_MANY_ITEMS);
+        }
+        let mut list: Vec<&str, MQTTAS_MAX_SUBSCRIPTIONS> = Vec::new();
+        for f in given {
+            // SAFETY: each is valid for its length, as the caller promised.
+            let f = unsafe { args::text(f.data, f.len) }?;
+            list.push(f).map_err(|_| MQTTAS_ERR_TOO_MANY_ITEMS)?;
+        }
+        // SAFETY: `properties` holds `properties_len` valid properties, as the caller promised.
+        let props = unsafe { property::list(properties, properties_len) }?;
+        let id = c.unsubscribe(now, &list, &props)?;
+        // SAFETY: `out_packet_id` is NULL or writable, as the caller promised.
+        unsafe { put_packet_id(out_packet_id, id) };
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// Queue PINGREQ now (the client also pings by itself).
@@ -641,13 +687,13 @@ pub unsafe extern "C" fn mqttas_disconnect(
     properties: *const mqttas_property,
     properties_len: usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let props = property::list(properties, properties_len)?;
-            Ok(c.disconnect(now, ReasonCode(reason), &props)?)
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `properties` holds `properties_len` valid properties, as the caller promised.
+        let props = unsafe { property::list(properties, properties_len) }?;
+        Ok(c.disconnect(now, ReasonCode(reason), &props)?)
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// Queue AUTH (5.0 enhanced authentication) with `reason` and
@@ -663,13 +709,13 @@ pub unsafe extern "C" fn mqttas_auth(
     properties: *const mqttas_property,
     properties_len: usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let props = property::list(properties, properties_len)?;
-            Ok(c.auth(now, ReasonCode(reason), &props)?)
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `properties` holds `properties_len` valid properties, as the caller promised.
+        let props = unsafe { property::list(properties, properties_len) }?;
+        Ok(c.auth(now, ReasonCode(reason), &props)?)
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// Bytes received from the link. `*out_accepted` receives how many were
@@ -691,15 +737,17 @@ pub unsafe extern "C" fn mqttas_handle_input(
     data_len: usize,
     out_accepted: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let data = args::array(data, data_len)?;
-            let out = args::out(out_accepted)?;
-            out.put(c.handle_input(now, data));
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `data` is valid for `data_len` bytes, as the caller
+        // promised.
+        let data = unsafe { args::array(data, data_len) }?;
+        // SAFETY: `out_accepted` is writable, as the caller promised.
+        let out = unsafe { args::out(out_accepted) }?;
+        out.put(c.handle_input(now, data));
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// Time has advanced: send pings, republish, declare timeouts. Call it at
@@ -713,13 +761,12 @@ pub unsafe extern "C" fn mqttas_handle_timeout(
     client: *mut mqttas_client,
     now: u32,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            c.handle_timeout(now);
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        c.handle_timeout(now);
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// The link is down (closed, reset, failed to send): the connection is
@@ -732,13 +779,12 @@ pub unsafe extern "C" fn mqttas_handle_link_down(
     client: *mut mqttas_client,
     now: u32,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            c.handle_link_down(now);
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        c.handle_link_down(now);
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// The next bytes to send: `*out_data` and `*out_len`, or NULL and 0 when
@@ -755,23 +801,25 @@ pub unsafe extern "C" fn mqttas_poll_transmit(
     out_data: *mut *const u8,
     out_len: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let (d, n) = (args::out(out_data)?, args::out(out_len)?);
-            match c.poll_transmit(now) {
-                Some(b) if !b.is_empty() => {
-                    d.put(b.as_ptr());
-                    n.put(b.len());
-                }
-                _ => {
-                    d.put(ptr::null());
-                    n.put(0);
-                }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `out_data` is writable, as the caller promised.
+        let d = unsafe { args::out(out_data) }?;
+        // SAFETY: `out_len` is writable, as the caller promised.
+        let n = unsafe { args::out(out_len) }?;
+        match c.poll_transmit(now) {
+            Some(b) if !b.is_empty() => {
+                d.put(b.as_ptr());
+                n.put(b.len());
             }
-            Ok(())
-        })
-    }
+            _ => {
+                d.put(ptr::null());
+                n.put(0);
+            }
+        }
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }
 
 /// The next event into `*out`: `out->kind` is `MQTTAS_EVENT_NONE` when
@@ -785,25 +833,152 @@ pub unsafe extern "C" fn mqttas_poll_event(
     client: *mut mqttas_client,
     out: *mut mqttas_event,
 ) -> mqttas_result {
+    let run = |s: &mut ClientState| -> Result<(), mqttas_result> {
+        // SAFETY: `out` is writable, as the caller promised.
+        let out = unsafe { args::out(out) }?;
+        // SAFETY: `ev` lives only in this call (`put_mut`'s condition).
+        let ev = unsafe { out.put_mut(mqttas_event::NONE) };
+        if let Some(e) = s.client.poll_event() {
+            if let Event::ConnectionLost(why) = e {
+                s.lost = Some(why);
+            }
+            ev.fill(&e);
+        }
+        // What the broker said with its DISCONNECT or refusal.
+        if matches!(
+            ev.lost,
+            super::event::mqttas_lost_reason::MQTTAS_LOST_SERVER_DISCONNECT
+                | super::event::mqttas_lost_reason::MQTTAS_LOST_REFUSED
+        ) {
+            (ev.properties, ev.properties_len) =
+                super::property::raw(&s.client.disconnect_properties());
+        }
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { handle::with(client, run) }
+}
+
+/// Describe the event `event` of this client in one sentence, e.g.
+/// `message on "a/b": 5 bytes, QoS 1` or `connection lost: broker refused
+/// the connection: not authorised (CONNACK 5)`, into `buf`. A
+/// `MQTTAS_EVENT_CONNECTION_LOST` is told from the client's own record of
+/// its last lost connection (`mqttas_lost_describe`), every other event
+/// from its fields.
+///
+/// The text is NUL-terminated whenever `buf_len > 0`. `*out_len` (when
+/// `out_len` is not NULL) receives the length of the whole text without the
+/// NUL. Returns `MQTTAS_ERR_BUFFER_TOO_SMALL` when the text was cut (give
+/// at least `*out_len + 1` bytes; 256 is always plenty but for long topics),
+/// `MQTTAS_ERR_NULL_POINTER` when `event` is NULL or `buf` is NULL with
+/// `buf_len` not 0. It changes nothing: the event's pointers stay valid.
+///
+/// # Safety
+/// `client` as for every call; `event` points to an event from
+/// `mqttas_poll_event` on this client whose borrowed pointers are still
+/// valid (no other call that takes the client since), or to one whose
+/// `topic` and `codes` are NULL; `buf` points to `buf_len` writable bytes;
+/// `out_len` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_event_describe(
+    client: *const mqttas_client,
+    event: *const mqttas_event,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> mqttas_result {
     // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            // `ev` lives only in this call (`put_mut`'s condition).
-            let ev = args::out(out)?.put_mut(mqttas_event::NONE);
-            if let Some(e) = c.poll_event() {
-                ev.fill(&e);
-            }
-            // What the broker said with its DISCONNECT or refusal.
-            if matches!(
-                ev.lost,
-                super::event::mqttas_lost_reason::MQTTAS_LOST_SERVER_DISCONNECT
-                    | super::event::mqttas_lost_reason::MQTTAS_LOST_REFUSED
-            ) {
-                (ev.properties, ev.properties_len) =
-                    super::property::raw(&c.disconnect_properties());
-            }
-            Ok(())
-        })
+    let Some(fields) = (unsafe { super::event::Fields::read(event) }) else {
+        return MQTTAS_ERR_NULL_POINTER;
+    };
+    let text = |s: &ClientState, w: &mut CBuf<'_>| {
+        // SAFETY: the caller vouches for the event's pointers.
+        unsafe { fields.describe(w, |w| s.lost_text(w, ": ")) }
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { describe_client(client, buf, buf_len, out_len, text) }
+}
+
+/// Why the client's last connection was lost, in one sentence, e.g.
+/// `broker refused the connection: not authorised (CONNACK 5)` or `broker
+/// closed the connection: server moved (0x9d): "maintenance"; server
+/// reference: other.example:1884` (what a 5.0 broker said quoted), into
+/// `buf`: the text of the last
+/// `MQTTAS_EVENT_CONNECTION_LOST` without its `connection lost: `. Empty
+/// before the first loss. Text conventions of `mqttas_event_describe`.
+///
+/// # Safety
+/// `client` as for every call; `buf` points to `buf_len` writable bytes;
+/// `out_len` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_lost_describe(
+    client: *const mqttas_client,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> mqttas_result {
+    let text = |s: &ClientState, w: &mut CBuf<'_>| s.lost_text(w, "");
+    // SAFETY: forwarded from the caller.
+    unsafe { describe_client(client, buf, buf_len, out_len, text) }
+}
+
+/// What the outage policy makes of the client's last lost connection, into
+/// `*out`: the cause to give `mqttas_reconnect_handle_lost` or
+/// `mqttas_reconnect_handle_attempt_failed` after a
+/// `MQTTAS_EVENT_CONNECTION_LOST` (the library classifies every refusal
+/// and DISCONNECT code; the table is in the Rust docs of
+/// `mqttas::reconnect`). `MQTTAS_RECONNECT_CAUSE_OUTAGE` before the first
+/// loss. A call of its own, so that a program without the outage policy
+/// carries no classification.
+///
+/// # Safety
+/// `client` as for every call; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_lost_cause(
+    client: *const mqttas_client,
+    out: *mut mqttas_reconnect_cause,
+) -> mqttas_result {
+    let run = |s: &mut ClientState| -> Result<(), mqttas_result> {
+        let cause = s.lost.map_or(Cause::Outage, |why| Cause::of(&why));
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(cause.into());
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { handle::with(client, run) }
+}
+
+/// The text `f` writes about the client in `c` into `buf`, with the
+/// conventions of every `*_describe` function.
+///
+/// # Safety
+/// As for `mqttas_lost_describe`.
+unsafe fn describe_client(
+    c: *const mqttas_client,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+    f: impl FnOnce(&ClientState, &mut CBuf<'_>),
+) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    match unsafe { handle::get(c) } {
+        // SAFETY: forwarded from the caller.
+        Ok(s) => unsafe { describe_into(buf, buf_len, out_len, |w| f(s, w)) },
+        Err(e) => e,
+    }
+}
+
+impl ClientState {
+    /// `prefix`, then why the last connection was lost, with what a 5.0
+    /// broker said in its DISCONNECT or refusing CONNACK (reason string,
+    /// server reference); nothing at all before the first loss.
+    fn lost_text(&self, w: &mut dyn Sink, prefix: &str) {
+        let Some(why) = self.lost else {
+            return;
+        };
+        w.str(prefix);
+        why.with_properties(self.client.disconnect_properties())
+            .text(w);
     }
 }
 
@@ -820,14 +995,16 @@ pub unsafe extern "C" fn mqttas_poll_deadline(
     out_has: *mut bool,
     out_deadline: *mut u32,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(client, |c| {
-            let (h, d) = (args::out(out_has)?, args::out(out_deadline)?);
-            let dl = c.poll_deadline();
-            h.put(dl.is_some());
-            d.put(dl.unwrap_or(0));
-            Ok(())
-        })
-    }
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `out_has` is writable, as the caller promised.
+        let h = unsafe { args::out(out_has) }?;
+        // SAFETY: `out_deadline` is writable, as the caller promised.
+        let d = unsafe { args::out(out_deadline) }?;
+        let dl = c.poll_deadline();
+        h.put(dl.is_some());
+        d.put(dl.unwrap_or(0));
+        Ok(())
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
 }

@@ -178,15 +178,23 @@ impl mqttas_connect_options {
     /// # Safety
     /// Every non-NULL pointer is valid for its length during `'a`.
     pub(crate) unsafe fn strings<'a>(&self) -> Result<ConnectStrings<'a>, mqttas_result> {
-        // SAFETY (all): forwarded from the caller.
-        unsafe {
-            Ok(ConnectStrings {
-                client_id: args::text(self.client_id, self.client_id_len)?,
-                username: args::opt_text(self.username, self.username_len)?,
-                password: args::opt_bytes(self.password, self.password_len)?,
-                will_topic: args::opt_text(self.will_topic, self.will_topic_len)?,
-                will_payload: args::array(self.will_payload, self.will_payload_len)?,
-            })
-        }
+        // SAFETY: every non-NULL pointer (here and in the four below) is
+        // valid for its length, as the caller promised.
+        let client_id = unsafe { args::text(self.client_id, self.client_id_len) }?;
+        // SAFETY: as above.
+        let username = unsafe { args::opt_text(self.username, self.username_len) }?;
+        // SAFETY: as above.
+        let password = unsafe { args::opt_bytes(self.password, self.password_len) }?;
+        // SAFETY: as above.
+        let will_topic = unsafe { args::opt_text(self.will_topic, self.will_topic_len) }?;
+        // SAFETY: as above.
+        let will_payload = unsafe { args::array(self.will_payload, self.will_payload_len) }?;
+        Ok(ConnectStrings {
+            client_id,
+            username,
+            password,
+            will_topic,
+            will_payload,
+        })
     }
 }

@@ -3,12 +3,10 @@
 use core::ffi::c_char;
 use core::ptr::{self, addr_of};
 
-use super::mqttas_result;
 use super::property;
-use super::text::describe_into;
 use crate::session::{Awaited, Event, LostReason};
 use crate::text::Sink;
-use crate::wire::{DecodeError, ReasonCode, Version};
+use crate::wire::{DecodeError, ReasonCode};
 
 /// What a `mqttas_event` reports. The numbers are fixed.
 #[repr(u32)]
@@ -435,13 +433,6 @@ fn awaited_to_c(a: Awaited) -> mqttas_awaited {
         .map_or(MQTTAS_AWAITED_NONE, |(_, c)| *c)
 }
 
-fn awaited_from_c(c: u32) -> Option<Awaited> {
-    AWAITED
-        .iter()
-        .find(|(_, k)| *k as u32 == c)
-        .map(|(r, _)| *r)
-}
-
 /// The C code and detail byte of a decode error.
 // A wildcard arm keeps this building when the codec grows a variant.
 #[allow(unreachable_patterns)]
@@ -480,47 +471,10 @@ fn protocol_to_c(e: DecodeError) -> (mqttas_protocol_error, u8) {
     }
 }
 
-/// The decode error a C code and detail stand for (the inverse of
-/// [`protocol_to_c`]).
-fn protocol_from_c(code: u32, v: u8) -> Option<DecodeError> {
-    use DecodeError as D;
-    let c = |k: mqttas_protocol_error| k as u32;
-    Some(match code {
-        x if x == c(MQTTAS_PROTOCOL_MALFORMED_VARINT) => D::MalformedVarInt,
-        x if x == c(MQTTAS_PROTOCOL_INVALID_PACKET_TYPE) => D::InvalidPacketType(v),
-        x if x == c(MQTTAS_PROTOCOL_INVALID_FLAGS) => D::InvalidFlags,
-        x if x == c(MQTTAS_PROTOCOL_TRUNCATED) => D::Truncated,
-        x if x == c(MQTTAS_PROTOCOL_TRAILING_BYTES) => D::TrailingBytes,
-        x if x == c(MQTTAS_PROTOCOL_INVALID_UTF8) => D::InvalidUtf8,
-        x if x == c(MQTTAS_PROTOCOL_INVALID_QOS) => D::InvalidQoS,
-        x if x == c(MQTTAS_PROTOCOL_DUP_ON_QOS0) => D::DupOnQos0,
-        x if x == c(MQTTAS_PROTOCOL_PACKET_ID_ZERO) => D::PacketIdZero,
-        x if x == c(MQTTAS_PROTOCOL_INVALID_TOPIC) => D::InvalidTopic,
-        x if x == c(MQTTAS_PROTOCOL_INVALID_CONNACK_FLAGS) => D::InvalidConnAckFlags,
-        x if x == c(MQTTAS_PROTOCOL_INVALID_REASON_CODE) => D::InvalidReasonCode(v),
-        x if x == c(MQTTAS_PROTOCOL_INVALID_PROPERTY_ID) => D::InvalidPropertyId(v),
-        x if x == c(MQTTAS_PROTOCOL_PROPERTY_NOT_ALLOWED) => D::PropertyNotAllowed(v),
-        x if x == c(MQTTAS_PROTOCOL_DUPLICATE_PROPERTY) => D::DuplicateProperty(v),
-        x if x == c(MQTTAS_PROTOCOL_INVALID_PROPERTY_VALUE) => D::InvalidPropertyValue(v),
-        x if x == c(MQTTAS_PROTOCOL_INVALID_TOPIC_ALIAS) => D::InvalidTopicAlias,
-        x if x == c(MQTTAS_PROTOCOL_EMPTY_FILTER_LIST) => D::EmptyFilterList,
-        x if x == c(MQTTAS_PROTOCOL_INVALID_SUB_OPTIONS) => D::InvalidSubOptions,
-        x if x == c(MQTTAS_PROTOCOL_INVALID_PROTOCOL_NAME) => D::InvalidProtocolName,
-        x if x == c(MQTTAS_PROTOCOL_UNSUPPORTED_PROTOCOL_LEVEL) => D::UnsupportedProtocolLevel(v),
-        x if x == c(MQTTAS_PROTOCOL_INVALID_CONNECT_FLAGS) => D::InvalidConnectFlags,
-        x if x == c(MQTTAS_PROTOCOL_PACKET_TOO_LARGE) => D::PacketTooLarge,
-        x if x == c(MQTTAS_PROTOCOL_UNEXPECTED_PACKET) => D::UnexpectedPacket(v),
-        x if x == c(MQTTAS_PROTOCOL_UNEXPECTED_SESSION_PRESENT) => D::UnexpectedSessionPresent,
-        x if x == c(MQTTAS_PROTOCOL_EMPTY_TOPIC) => D::EmptyTopic,
-        x if x == c(MQTTAS_PROTOCOL_CODE_COUNT_MISMATCH) => D::CodeCountMismatch,
-        x if x == c(MQTTAS_PROTOCOL_UNKNOWN_TOPIC_ALIAS) => D::UnknownTopicAlias,
-        _ => return None,
-    })
-}
-
-/// The fields of an event as C left them, read without trusting that the
-/// enum and bool fields hold valid values (C may have written anything).
-struct Fields {
+/// The fields of an event that its text needs, as C left them: read
+/// without trusting that the enum and bool fields hold valid values (C may
+/// have written anything).
+pub(crate) struct Fields {
     kind: u32,
     topic: *const u8,
     topic_len: usize,
@@ -532,30 +486,29 @@ struct Fields {
     dup: bool,
     session_present: bool,
     reason: u8,
-    version: u8,
     codes: *const u8,
     codes_len: usize,
-    properties: *const u8,
-    properties_len: usize,
-    lost: u32,
-    awaited: u32,
-    protocol_error: u32,
-    protocol_detail: u8,
     limit: u32,
 }
 
 impl Fields {
+    /// The fields of `*ev`, `None` when `ev` is NULL.
+    ///
     /// # Safety
-    /// `ev` points to a readable `mqttas_event`.
-    unsafe fn read(ev: *const mqttas_event) -> Fields {
-        // SAFETY: every read is of a field of `*ev`, as a type of the same
-        // size and alignment that any bit pattern is valid for (u32 for the
-        // enums, u8 for the bools).
+    /// `ev` is NULL or points to a readable `mqttas_event`.
+    // One justification covers the field reads alike.
+    #[allow(clippy::multiple_unsafe_ops_per_block)]
+    pub(crate) unsafe fn read(ev: *const mqttas_event) -> Option<Fields> {
+        if ev.is_null() {
+            return None;
+        }
+        // SAFETY: every read is of a field of `*ev`, readable by the
+        // caller's promise, as a type of the same size and alignment that
+        // any bit pattern is valid for (u32 for the enum, u8 for the bools).
         unsafe {
-            let u32_at = |p: *const mqttas_event_kind| p.cast::<u32>().read();
             let bool_at = |p: *const bool| p.cast::<u8>().read() != 0;
-            Fields {
-                kind: u32_at(addr_of!((*ev).kind)),
+            Some(Fields {
+                kind: addr_of!((*ev).kind).cast::<u32>().read(),
                 topic: addr_of!((*ev).topic).read().cast(),
                 topic_len: addr_of!((*ev).topic_len).read(),
                 payload_len: addr_of!((*ev).payload_len).read(),
@@ -566,57 +519,24 @@ impl Fields {
                 dup: bool_at(addr_of!((*ev).dup)),
                 session_present: bool_at(addr_of!((*ev).session_present)),
                 reason: addr_of!((*ev).reason).read(),
-                version: addr_of!((*ev).version).read(),
                 codes: addr_of!((*ev).codes).read(),
                 codes_len: addr_of!((*ev).codes_len).read(),
-                properties: addr_of!((*ev).properties).read(),
-                properties_len: addr_of!((*ev).properties_len).read(),
-                lost: addr_of!((*ev).lost).cast::<u32>().read(),
-                awaited: addr_of!((*ev).awaited).cast::<u32>().read(),
-                protocol_error: addr_of!((*ev).protocol_error).cast::<u32>().read(),
-                protocol_detail: addr_of!((*ev).protocol_detail).read(),
                 limit: addr_of!((*ev).limit).read(),
-            }
+            })
         }
     }
 
-    /// The lost reason these fields describe, if they are consistent.
-    fn lost_reason(&self) -> Option<LostReason> {
-        let k = |r: mqttas_lost_reason| r as u32;
-        Some(match self.lost {
-            x if x == k(MQTTAS_LOST_LINK_DOWN) => LostReason::LinkDown,
-            x if x == k(MQTTAS_LOST_REFUSED) => {
-                let v = if self.version == Version::V5 as u8 {
-                    Version::V5
-                } else {
-                    Version::V311
-                };
-                LostReason::Refused(v, ReasonCode(self.reason))
-            }
-            x if x == k(MQTTAS_LOST_TIMEOUT) => LostReason::Timeout(awaited_from_c(self.awaited)?),
-            x if x == k(MQTTAS_LOST_PROTOCOL) => {
-                LostReason::Protocol(protocol_from_c(self.protocol_error, self.protocol_detail)?)
-            }
-            x if x == k(MQTTAS_LOST_RECEIVE_MAXIMUM_EXCEEDED) => LostReason::ReceiveMaximumExceeded,
-            x if x == k(MQTTAS_LOST_SERVER_DISCONNECT) => {
-                LostReason::ServerDisconnect(ReasonCode(self.reason))
-            }
-            x if x == k(MQTTAS_LOST_ALIAS_TABLE_FULL) => LostReason::AliasTableFull,
-            _ => return None,
-        })
-    }
-
-    /// Write the sentence for these fields.
+    /// Write the sentence for these fields; `lost` writes what follows
+    /// `connection lost` (the client's record of why).
     ///
     /// # Safety
-    /// `topic`, `codes` and `properties` are valid for their lengths.
-    unsafe fn describe(&self, w: &mut dyn Sink) {
+    /// `topic` and `codes` are valid for their lengths.
+    pub(crate) unsafe fn describe(&self, w: &mut dyn Sink, lost: impl FnOnce(&mut dyn Sink)) {
         let k = |e: mqttas_event_kind| e as u32;
-        // SAFETY (all three): the caller vouches for the borrowed pointers.
+        // SAFETY: the caller vouches for the borrowed pointers.
         let topic = unsafe { super::args::array(self.topic, self.topic_len) }.unwrap_or_default();
+        // SAFETY: as above.
         let codes = unsafe { super::args::array(self.codes, self.codes_len) }.unwrap_or_default();
-        let props =
-            unsafe { super::args::array(self.properties, self.properties_len) }.unwrap_or_default();
         match self.kind {
             x if x == k(MQTTAS_EVENT_NONE) => w.str("no event"),
             x if x == k(MQTTAS_EVENT_CONNECTED) => {
@@ -691,16 +611,7 @@ impl Fields {
             }
             x if x == k(MQTTAS_EVENT_CONNECTION_LOST) => {
                 w.str("connection lost");
-                let props = crate::wire::Properties::Raw(props);
-                match self.lost_reason() {
-                    Some(r) => {
-                        w.str(": ");
-                        r.with_properties(props).text(w);
-                    }
-                    // A reason this library does not know: what the broker
-                    // said all the same.
-                    None => crate::session::broker_said(&props, w),
-                }
+                lost(w);
             }
             x if x == k(MQTTAS_EVENT_DISCONNECTED) => w.str("disconnected: close the link"),
             _ => w.str("unknown event"),
@@ -716,58 +627,6 @@ fn lossy(w: &mut dyn Sink, bytes: &[u8]) {
             w.str("\u{fffd}");
         }
     }
-}
-
-/// Describe an event in one sentence, e.g. `connection lost: broker refused
-/// the connection: not authorised (CONNACK 5)` or `message on "a/b": 5
-/// bytes, QoS 1`, into `buf`.
-///
-/// The text is NUL-terminated whenever `buf_len > 0`. `*out_len` (when
-/// `out_len` is not NULL) receives the length of the whole text without the
-/// NUL. Returns `MQTTAS_ERR_BUFFER_TOO_SMALL` when the text was cut (give
-/// at least `*out_len + 1` bytes; 256 is always plenty but for long topics),
-/// `MQTTAS_ERR_NULL_POINTER` when `event` is NULL or `buf` is NULL with
-/// `buf_len` not 0.
-///
-/// # Safety
-/// `event` points to an event from `mqttas_poll_event` whose borrowed
-/// pointers are still valid (no call into the client since), or to one
-/// whose `topic`, `codes` and `properties` are NULL; `buf` points to `buf_len` writable
-/// bytes; `out_len` is NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn mqttas_event_describe(
-    event: *const mqttas_event,
-    buf: *mut c_char,
-    buf_len: usize,
-    out_len: *mut usize,
-) -> mqttas_result {
-    if event.is_null() {
-        return mqttas_result::MQTTAS_ERR_NULL_POINTER;
-    }
-    // SAFETY: non-NULL; readable by the caller's promise.
-    let fields = unsafe { Fields::read(event) };
-    // SAFETY: forwarded from the caller.
-    unsafe { describe_into(buf, buf_len, out_len, |w| fields.describe(w)) }
-}
-
-/// Why the connection was lost, for a `MQTTAS_EVENT_CONNECTION_LOST`
-/// event (`None` when its fields name no reason this library has);
-/// `MQTTAS_ERR_INVALID_ARGUMENT` for any other event.
-///
-/// # Safety
-/// `event` is NULL or points to a readable `mqttas_event`.
-pub(crate) unsafe fn lost_reason_of(
-    event: *const mqttas_event,
-) -> Result<Option<LostReason>, mqttas_result> {
-    if event.is_null() {
-        return Err(mqttas_result::MQTTAS_ERR_NULL_POINTER);
-    }
-    // SAFETY: non-NULL; readable by the caller's promise.
-    let fields = unsafe { Fields::read(event) };
-    if fields.kind != MQTTAS_EVENT_CONNECTION_LOST as u32 {
-        return Err(mqttas_result::MQTTAS_ERR_INVALID_ARGUMENT);
-    }
-    Ok(fields.lost_reason())
 }
 
 /// A short static text for a `mqttas_lost_reason` value (e.g. "link down",
@@ -793,31 +652,54 @@ pub extern "C" fn mqttas_lost_reason_str(lost: u32) -> *const c_char {
 }
 
 #[cfg(test)]
+#[allow(clippy::multiple_unsafe_ops_per_block)]
 mod tests {
     extern crate std;
     use super::*;
+    use crate::wire::Version;
 
     #[test]
-    fn protocol_codes_round_trip() {
-        for v in 0u8..=255 {
-            for e in [
-                DecodeError::MalformedVarInt,
-                DecodeError::InvalidPacketType(v),
-                DecodeError::InvalidReasonCode(v),
-                DecodeError::UnexpectedPacket(v),
-                DecodeError::PacketTooLarge,
-                DecodeError::InvalidTopicAlias,
-                DecodeError::UnknownTopicAlias,
-            ] {
-                let (c, d) = protocol_to_c(e);
-                assert_eq!(protocol_from_c(c as u32, d), Some(e));
-            }
+    fn protocol_codes_are_fixed_and_distinct() {
+        use DecodeError as D;
+        let v = 7;
+        let all = [
+            D::MalformedVarInt,
+            D::InvalidPacketType(v),
+            D::InvalidFlags,
+            D::Truncated,
+            D::TrailingBytes,
+            D::InvalidUtf8,
+            D::InvalidQoS,
+            D::DupOnQos0,
+            D::PacketIdZero,
+            D::InvalidTopic,
+            D::InvalidConnAckFlags,
+            D::InvalidReasonCode(v),
+            D::InvalidPropertyId(v),
+            D::PropertyNotAllowed(v),
+            D::DuplicateProperty(v),
+            D::InvalidPropertyValue(v),
+            D::InvalidTopicAlias,
+            D::EmptyFilterList,
+            D::InvalidSubOptions,
+            D::InvalidProtocolName,
+            D::UnsupportedProtocolLevel(v),
+            D::InvalidConnectFlags,
+            D::PacketTooLarge,
+            D::UnexpectedPacket(v),
+            D::UnexpectedSessionPresent,
+            D::EmptyTopic,
+            D::CodeCountMismatch,
+            D::UnknownTopicAlias,
+        ];
+        // In the order of their numbers, 1 to 28; a valued rule keeps its
+        // value as the detail.
+        for (i, e) in all.into_iter().enumerate() {
+            let (code, detail) = protocol_to_c(e);
+            assert_eq!(code as usize, i + 1, "{e:?}");
+            let valued = std::format!("{e:?}").contains('(');
+            assert_eq!(detail, if valued { v } else { 0 }, "{e:?}");
         }
-        for code in 1..=28u32 {
-            let e = protocol_from_c(code, 7).unwrap();
-            assert_eq!(protocol_to_c(e).0 as u32, code);
-        }
-        assert_eq!(protocol_from_c(0, 0), None);
     }
 
     /// The texts as `core::fmt` wrote them before the `Sink` rewrite.
@@ -871,13 +753,29 @@ mod tests {
         }
     }
 
+    /// The text of `ev`, with `lost` as the client's record of its last
+    /// lost connection.
+    fn describe_lost(ev: &mqttas_event, lost: Option<LostReason>) -> std::string::String {
+        let mut buf = [0u8; 512];
+        let mut w = super::super::text::CBuf::new(&mut buf);
+        // SAFETY: `ev` is valid; its pointers are NULL or to live locals.
+        let f = unsafe { Fields::read(ev) }.unwrap();
+        // SAFETY: as above.
+        unsafe {
+            f.describe(&mut w, |w| {
+                if let Some(r) = lost {
+                    w.str(": ");
+                    r.text(w);
+                }
+            })
+        };
+        let (n, fitted) = w.finish();
+        assert!(fitted);
+        std::string::String::from_utf8(buf[..n].to_vec()).unwrap()
+    }
+
     fn describe(ev: &mqttas_event) -> std::string::String {
-        let mut buf = [0 as c_char; 512];
-        let mut n = 0usize;
-        let r = unsafe { mqttas_event_describe(ev, buf.as_mut_ptr(), buf.len(), &mut n) };
-        assert_eq!(r, mqttas_result::MQTTAS_OK);
-        let bytes: std::vec::Vec<u8> = buf[..n].iter().map(|&c| c as u8).collect();
-        std::string::String::from_utf8(bytes).unwrap()
+        describe_lost(ev, None)
     }
 
     #[test]
@@ -926,7 +824,7 @@ mod tests {
                 assert_eq!(std::format!("{r}"), old_lost(r));
                 let ev = mqttas_event::from(&Event::ConnectionLost(r));
                 assert_eq!(
-                    describe(&ev),
+                    describe_lost(&ev, Some(r)),
                     std::format!("connection lost: {}", old_lost(r))
                 );
             }
@@ -1003,58 +901,5 @@ mod tests {
             ..mqttas_event::NONE
         };
         assert_eq!(describe(&ev), "message chunk: 0 bytes");
-    }
-
-    #[test]
-    fn a_loss_quotes_the_reason_string_and_the_server_reference() {
-        // Raw 5.0 properties: Reason String "moved", Server Reference "b:1".
-        let props = b"\x1f\x00\x05moved\x1c\x00\x03b:1";
-        for (lost, reason, want) in [
-            (
-                MQTTAS_LOST_SERVER_DISCONNECT,
-                0x9d,
-                "connection lost: broker closed the connection: server moved (0x9d): \"moved\"; server reference: b:1",
-            ),
-            (
-                MQTTAS_LOST_REFUSED,
-                0x9c,
-                "connection lost: broker refused the connection: use another server (0x9c): \"moved\"; server reference: b:1",
-            ),
-            (
-                MQTTAS_LOST_OTHER,
-                0,
-                "connection lost: \"moved\"; server reference: b:1",
-            ),
-        ] {
-            let ev = mqttas_event {
-                kind: MQTTAS_EVENT_CONNECTION_LOST,
-                lost,
-                reason,
-                version: 5,
-                properties: props.as_ptr(),
-                properties_len: props.len(),
-                ..mqttas_event::NONE
-            };
-            assert_eq!(describe(&ev), want);
-        }
-    }
-
-    #[test]
-    fn lost_reasons_round_trip_through_fields() {
-        let reasons = [
-            LostReason::LinkDown,
-            LostReason::Refused(Version::V311, ReasonCode(5)),
-            LostReason::Refused(Version::V5, ReasonCode::NOT_AUTHORIZED),
-            LostReason::Timeout(Awaited::PubRec),
-            LostReason::Protocol(DecodeError::DuplicateProperty(0x26)),
-            LostReason::ReceiveMaximumExceeded,
-            LostReason::ServerDisconnect(ReasonCode::SERVER_SHUTTING_DOWN),
-            LostReason::AliasTableFull,
-        ];
-        for r in reasons {
-            let ev = mqttas_event::from(&Event::ConnectionLost(r));
-            let f = unsafe { Fields::read(&ev) };
-            assert_eq!(f.lost_reason(), Some(r));
-        }
     }
 }

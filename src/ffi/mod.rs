@@ -5,11 +5,11 @@
 //! is described in the generated header `include/mqttas.h`. The rules the
 //! whole layer keeps:
 //!
-//! - Memory is the caller's: the client lives in caller storage of
-//!   [`mqttas_client_size`] bytes aligned to [`mqttas_client_align`], and
-//!   borrows the caller's receive, transmit, store and alias buffers until
-//!   [`mqttas_client_deinit`]. Nothing is allocated and there is no global
-//!   mutable state.
+//! - Memory is the caller's: the client, the radio and the outage policy
+//!   each live in caller storage (`mqttas_X_size()` bytes aligned to
+//!   `mqttas_X_align()`, one mechanism for all three: `handle.rs`) and
+//!   borrow the caller's buffers until `mqttas_X_deinit`. Nothing is
+//!   allocated and there is no global mutable state.
 //! - Every fallible call returns a [`mqttas_result`] whose numbers are fixed
 //!   and never reused; [`mqttas_strerror`] gives its text.
 //! - A NULL pointer or a short buffer is reported, never dereferenced; inputs
@@ -18,13 +18,24 @@
 //!   stay valid until the next call that takes the client.
 //! - Time is a `uint32_t` millisecond tick that may wrap around.
 //!
+//!
 //! No logic lives here beyond converting C values to Rust ones and back.
+//! This is where the crate's `unsafe` is: every `unsafe` block holds one
+//! unsafe operation, preceded by a `SAFETY:` comment that says why it is
+//! sound, and an `unsafe fn`'s body is no unsafe block of its own (the lints
+//! below hold every change to that).
 #![allow(non_camel_case_types)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(
+    clippy::undocumented_unsafe_blocks,
+    clippy::multiple_unsafe_ops_per_block
+)]
 
 mod args;
 mod client;
 mod config;
 mod event;
+mod handle;
 mod property;
 mod radio;
 mod reconnect;

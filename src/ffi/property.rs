@@ -8,7 +8,7 @@ use heapless::Vec;
 
 use super::args;
 use super::mqttas_result::{self, *};
-use crate::wire::{Properties, Property};
+use crate::wire::{Properties, Property, PropertyKind, PropertyValue};
 
 /// Most properties one call takes (connect takes this many for CONNECT and
 /// again for the will).
@@ -69,19 +69,37 @@ pub const MQTTAS_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE: u8 = 0x29;
 /// Shared subscription available (byte).
 pub const MQTTAS_PROP_SHARED_SUBSCRIPTION_AVAILABLE: u8 = 0x2A;
 
+/// `mqttas_property.kind`: not a property (`id` 0).
+pub const MQTTAS_PROPERTY_KIND_NONE: u8 = 0;
+/// `mqttas_property.kind`: an integer in `value` (a byte, two byte, four
+/// byte or variable byte integer property).
+pub const MQTTAS_PROPERTY_KIND_INTEGER: u8 = 1;
+/// `mqttas_property.kind`: a UTF-8 string in `data`/`data_len`.
+pub const MQTTAS_PROPERTY_KIND_STRING: u8 = 2;
+/// `mqttas_property.kind`: binary data in `data`/`data_len`.
+pub const MQTTAS_PROPERTY_KIND_BINARY: u8 = 3;
+/// `mqttas_property.kind`: a user property, its name in `data`/`data_len`
+/// and its value in `data2`/`data2_len`.
+pub const MQTTAS_PROPERTY_KIND_STRING_PAIR: u8 = 4;
+
 /// One MQTT 5.0 property.
 ///
 /// Which fields matter depends on `id` (one of the `MQTTAS_PROP_*`
-/// values): integer properties use `value`; string and binary properties use
-/// `data`/`data_len` (strings are UTF-8, not NUL-terminated); a user
-/// property uses `data` for its name and `data2` for its value. Unused
-/// fields are 0 / NULL.
+/// values), and `kind` says which: integer properties use `value`; string
+/// and binary properties use `data`/`data_len` (strings are UTF-8, not
+/// NUL-terminated); a user property uses `data` for its name and `data2`
+/// for its value. Unused fields are 0 / NULL.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct mqttas_property {
     /// Property identifier, `MQTTAS_PROP_*`; 0 when
     /// `mqttas_property_next` has no more.
     pub id: u8,
+    /// Which fields hold the value, `MQTTAS_PROPERTY_KIND_*`: set by
+    /// `mqttas_property_next` from the identifier, so that a reader needs
+    /// no table of identifiers. Ignored in properties given to the library
+    /// (the identifier decides; leave it 0).
+    pub kind: u8,
     /// Value of a byte, two byte, four byte or variable byte integer property.
     pub value: u32,
     /// String or binary data; the name of a user property.
@@ -97,6 +115,7 @@ pub struct mqttas_property {
 impl mqttas_property {
     const NONE: mqttas_property = mqttas_property {
         id: 0,
+        kind: MQTTAS_PROPERTY_KIND_NONE,
         value: 0,
         data: ptr::null(),
         data_len: 0,
@@ -107,51 +126,57 @@ impl mqttas_property {
 
 /// The C form of a decoded property; its pointers borrow from `p`.
 fn to_c(p: &Property<'_>) -> mqttas_property {
-    let (id, value, data, data2) = p.c_parts();
-    let ptr = |d: Option<&[u8]>| d.map_or(ptr::null(), <[u8]>::as_ptr);
-    let len = |d: Option<&[u8]>| d.map_or(0, <[u8]>::len);
-    mqttas_property {
-        id,
-        value,
-        data: ptr(data),
-        data_len: len(data),
-        data2: ptr(data2),
-        data2_len: len(data2),
+    let mut c = mqttas_property {
+        id: p.id(),
+        ..mqttas_property::NONE
+    };
+    let (kind, data, data2): (u8, &[u8], Option<&[u8]>) = match p.value() {
+        PropertyValue::Integer(n) => {
+            c.kind = MQTTAS_PROPERTY_KIND_INTEGER;
+            c.value = n;
+            return c;
+        }
+        PropertyValue::String(s) => (MQTTAS_PROPERTY_KIND_STRING, s.as_bytes(), None),
+        PropertyValue::Binary(b) => (MQTTAS_PROPERTY_KIND_BINARY, b, None),
+        PropertyValue::StringPair(k, v) => (
+            MQTTAS_PROPERTY_KIND_STRING_PAIR,
+            k.as_bytes(),
+            Some(v.as_bytes()),
+        ),
+    };
+    c.kind = kind;
+    (c.data, c.data_len) = (data.as_ptr(), data.len());
+    if let Some(v) = data2 {
+        (c.data2, c.data2_len) = (v.as_ptr(), v.len());
     }
+    c
 }
 
-/// The Rust form of a property given by C: the identifier's wire type (the
-/// codec's table) says which fields to read.
+/// The Rust form of a property given by C: the identifier's kind says
+/// which fields to read.
 ///
 /// # Safety
 /// The pointers in `p` that its `id` uses are valid for their lengths for
 /// `'a`.
 unsafe fn from_c<'a>(p: &mqttas_property) -> Result<Property<'a>, mqttas_result> {
-    let kind = Property::wire_type(p.id).ok_or(MQTTAS_ERR_UNKNOWN_PROPERTY)?;
-    // SAFETY (both closures): the caller vouches for `data`/`data_len`.
-    let text = || unsafe { args::text(p.data.cast::<c_char>(), p.data_len) };
-    let bin = || unsafe { args::array(p.data, p.data_len) };
-    let prop = match kind {
-        Property::STR => Property::from_text(p.id, text()?, None),
-        Property::BIN => Property::from_bin(p.id, bin()?),
-        Property::PAIR => {
-            // SAFETY: the caller vouches for `data2`/`data2_len`.
-            let value = unsafe { args::text(p.data2.cast::<c_char>(), p.data2_len) }?;
-            Property::from_text(p.id, text()?, Some(value))
-        }
-        _ => {
-            let max = match kind {
-                Property::BYTE => u32::from(u8::MAX),
-                Property::U16 => u32::from(u16::MAX),
-                _ => u32::MAX,
-            };
-            if p.value > max {
-                return Err(MQTTAS_ERR_INVALID_ARGUMENT);
-            }
-            Property::from_int(p.id, p.value)
-        }
+    let kind = PropertyKind::of(p.id).ok_or(MQTTAS_ERR_UNKNOWN_PROPERTY)?;
+    let text = || {
+        // SAFETY: the caller vouches for `data`/`data_len`.
+        unsafe { args::text(p.data.cast::<c_char>(), p.data_len) }
     };
-    prop.ok_or(MQTTAS_ERR_UNKNOWN_PROPERTY)
+    let text2 = || {
+        // SAFETY: the caller vouches for `data2`/`data2_len`.
+        unsafe { args::text(p.data2.cast::<c_char>(), p.data2_len) }
+    };
+    let value = match kind {
+        PropertyKind::String => PropertyValue::String(text()?),
+        // SAFETY: as for `text`.
+        PropertyKind::Binary => PropertyValue::Binary(unsafe { args::array(p.data, p.data_len) }?),
+        PropertyKind::StringPair => PropertyValue::StringPair(text()?, text2()?),
+        _ => PropertyValue::Integer(p.value),
+    };
+    // The kind is the identifier's: only an integer too wide is refused.
+    Property::new(p.id, value).ok_or(MQTTAS_ERR_INVALID_ARGUMENT)
 }
 
 /// Properties given by C, converted into a list the session can encode.
@@ -245,8 +270,16 @@ pub unsafe extern "C" fn mqttas_property_next(
 }
 
 #[cfg(test)]
+#[allow(clippy::multiple_unsafe_ops_per_block)]
 mod tests {
     use super::*;
+
+    /// `from_c` on a property of the tests, whose pointers are to live
+    /// locals.
+    fn conv(p: &mqttas_property) -> Result<Property<'_>, mqttas_result> {
+        // SAFETY: the tests' properties point to live locals.
+        unsafe { from_c(p) }
+    }
 
     #[test]
     fn c_properties_round_trip_and_are_checked() {
@@ -268,45 +301,39 @@ mod tests {
                 data2_len: value.len(),
                 ..text
             };
-            let p = match Property::wire_type(id) {
+            let p = match PropertyKind::of(id) {
                 None => {
-                    assert_eq!(
-                        unsafe { from_c(&int) }.err(),
-                        Some(MQTTAS_ERR_UNKNOWN_PROPERTY)
-                    );
+                    assert_eq!(conv(&int).err(), Some(MQTTAS_ERR_UNKNOWN_PROPERTY));
                     continue;
                 }
-                Some(Property::STR | Property::BIN) => text,
-                Some(Property::PAIR) => pair,
+                Some(PropertyKind::String | PropertyKind::Binary) => text,
+                Some(PropertyKind::StringPair) => pair,
                 Some(kind) => {
                     let too_big = match kind {
-                        Property::BYTE => Some(0x100),
-                        Property::U16 => Some(0x1_0000),
+                        PropertyKind::Byte => Some(0x100),
+                        PropertyKind::TwoByteInteger => Some(0x1_0000),
                         _ => None,
                     };
                     if let Some(v) = too_big {
                         let p = mqttas_property { value: v, ..int };
-                        assert_eq!(
-                            unsafe { from_c(&p) }.err(),
-                            Some(MQTTAS_ERR_INVALID_ARGUMENT)
-                        );
+                        assert_eq!(conv(&p).err(), Some(MQTTAS_ERR_INVALID_ARGUMENT));
                         let p = mqttas_property {
                             value: v - 1,
                             ..int
                         };
-                        assert!(unsafe { from_c(&p) }.is_ok());
+                        assert!(conv(&p).is_ok());
                     } else {
                         let p = mqttas_property {
                             value: u32::MAX,
                             ..int
                         };
-                        assert!(unsafe { from_c(&p) }.is_ok());
+                        assert!(conv(&p).is_ok());
                     }
                     int
                 }
             };
             known += 1;
-            let back = to_c(&unsafe { from_c(&p) }.unwrap());
+            let back = to_c(&conv(&p).unwrap());
             assert_eq!(
                 (
                     back.id,
@@ -318,6 +345,17 @@ mod tests {
                 ),
                 (p.id, p.value, p.data, p.data_len, p.data2, p.data2_len)
             );
+            // The kind read back says which fields hold the value.
+            let want = match PropertyKind::of(id) {
+                Some(PropertyKind::String) => MQTTAS_PROPERTY_KIND_STRING,
+                Some(PropertyKind::Binary) => MQTTAS_PROPERTY_KIND_BINARY,
+                Some(PropertyKind::StringPair) => MQTTAS_PROPERTY_KIND_STRING_PAIR,
+                _ => MQTTAS_PROPERTY_KIND_INTEGER,
+            };
+            assert_eq!(back.kind, want, "{id:#04x}");
+            // The kind given is ignored: the identifier decides.
+            let odd = mqttas_property { kind: 77, ..p };
+            assert_eq!(to_c(&conv(&odd).unwrap()).kind, want);
         }
         assert_eq!(known, 27);
         let bad = [0xffu8];
@@ -327,6 +365,6 @@ mod tests {
             data_len: 1,
             ..mqttas_property::NONE
         };
-        assert_eq!(unsafe { from_c(&p) }.err(), Some(MQTTAS_ERR_INVALID_UTF8));
+        assert_eq!(conv(&p).err(), Some(MQTTAS_ERR_INVALID_UTF8));
     }
 }

@@ -7,10 +7,10 @@
 
 use crate::text::Sink;
 use core::ffi::c_char;
-use core::mem::{align_of, size_of};
-use core::ptr::{self, addr_of, addr_of_mut};
+use core::mem::MaybeUninit;
 
 use super::args;
+use super::handle::{self, Handle};
 use super::mqttas_result::{self, *};
 use super::result::code;
 use super::text::describe_into;
@@ -162,51 +162,16 @@ pub struct mqttas_radio_stats {
     pub duplicates: u32,
 }
 
-/// Marks storage that holds a live radio, to catch calls before init.
-const MAGIC: u32 = 0x6d71_7264; // "mqrd"
-
-/// What the caller's storage holds. The MTU is kept here to check output
+/// What a radio's storage holds. The MTU is kept here to check output
 /// buffers before the core hands out a frame.
-#[repr(C)]
-struct Slot {
-    magic: u32,
+pub(crate) struct RadioState {
     mtu: u16,
     radio: Radio<'static>,
 }
 
-/// The live slot in `r`.
-///
-/// # Safety
-/// Unless NULL, misaligned or not initialised, `r` is storage given to
-/// `mqttas_radio_init` that nothing else uses during `'a`.
-unsafe fn slot<'a>(r: *const mqttas_radio) -> Result<&'a mut Slot, mqttas_result> {
-    if r.is_null() {
-        return Err(MQTTAS_ERR_NULL_POINTER);
-    }
-    if r as usize % align_of::<Slot>() != 0 {
-        return Err(MQTTAS_ERR_MISALIGNED);
-    }
-    let s = r.cast::<Slot>().cast_mut();
-    // SAFETY: aligned and, by the caller's promise, at least a `u32` of
-    // caller storage; the magic number is only there after init.
-    if unsafe { addr_of!((*s).magic).read_volatile() } != MAGIC {
-        return Err(MQTTAS_ERR_NOT_INITIALIZED);
-    }
-    // SAFETY: the magic says init wrote a slot here; the caller does not
-    // use it elsewhere meanwhile.
-    Ok(unsafe { &mut *s })
-}
-
-/// Run `f` on the live slot and return its result code.
-///
-/// # Safety
-/// As for [`slot`].
-unsafe fn with(
-    r: *const mqttas_radio,
-    f: impl FnOnce(&mut Slot) -> Result<(), mqttas_result>,
-) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    code(unsafe { slot(r) }.and_then(f))
+impl Handle for mqttas_radio {
+    type Target = RadioState;
+    const MAGIC: u32 = 0x6d71_7264; // "mqrd"
 }
 
 impl From<RadioError> for mqttas_result {
@@ -223,14 +188,14 @@ impl From<RadioError> for mqttas_result {
 /// Bytes of storage a radio needs.
 #[no_mangle]
 pub extern "C" fn mqttas_radio_size() -> usize {
-    size_of::<Slot>()
+    handle::size::<mqttas_radio>()
 }
 
 /// Alignment the radio storage needs (a power of two, at most that of
 /// `malloc`).
 #[no_mangle]
 pub extern "C" fn mqttas_radio_align() -> usize {
-    align_of::<Slot>()
+    handle::align::<mqttas_radio>()
 }
 
 /// Fill `*out` with the default configuration: node 1, node side, MTU 32,
@@ -285,14 +250,15 @@ pub unsafe extern "C" fn mqttas_radio_config_describe_error(
     }
 }
 
-/// Create a radio in `storage` (`storage_len` bytes, at least
-/// `mqttas_radio_size()`, aligned to `mqttas_radio_align()`) and set `*out`
-/// to it. The session is down until `mqttas_radio_open` (node side) or a
-/// peer's HELLO (gateway side).
+/// Create a radio in `radio`, storage of `storage_len` bytes (at least
+/// `mqttas_radio_size()`, aligned to `mqttas_radio_align()`). The session
+/// is down until `mqttas_radio_open` (node side) or a peer's HELLO
+/// (gateway side).
 ///
 /// The radio borrows the two buffers until `mqttas_radio_deinit`: keep them
 /// alive and untouched until then. They must not overlap each other or the
-/// storage; they are zeroed here (fresh `malloc` memory is fine).
+/// storage; they and the storage are zeroed here (fresh `malloc` memory is
+/// fine), and the radio is written into the storage in place.
 /// - `tx`: stream bytes written and not yet acknowledged by the peer;
 /// - `rx`: stream bytes received in order and not yet read.
 ///
@@ -300,77 +266,56 @@ pub unsafe extern "C" fn mqttas_radio_config_describe_error(
 /// of range (`mqttas_radio_config_describe_error` says which) and
 /// `MQTTAS_ERR_BUFFER_TOO_SMALL` for short storage or a buffer below
 /// `mtu - MQTTAS_RADIO_OVERHEAD` bytes. On error the storage holds no
-/// radio and `*out` is untouched.
+/// radio.
 ///
 /// # Safety
-/// `storage` points to `storage_len` writable bytes; `config` to a
+/// `radio` points to `storage_len` writable bytes; `config` to a
 /// `mqttas_radio_config`; each buffer to its length of writable bytes that
-/// stay valid and unused by anything else until `mqttas_radio_deinit`;
-/// `out` is writable.
+/// stay valid and unused by anything else until `mqttas_radio_deinit`.
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_radio_init(
-    storage: *mut core::ffi::c_void,
+    radio: *mut mqttas_radio,
     storage_len: usize,
     config: *const mqttas_radio_config,
     tx: *mut u8,
     tx_len: usize,
     rx: *mut u8,
     rx_len: usize,
-    out: *mut *mut mqttas_radio,
 ) -> mqttas_result {
-    let run = || -> Result<(), mqttas_result> {
-        if storage.is_null() {
-            return Err(MQTTAS_ERR_NULL_POINTER);
-        }
+    let make = |storage: (usize, usize), place: &mut MaybeUninit<_>| {
         // SAFETY: NULL checked by `as_ref`; validity from the caller.
         let config = unsafe { config.as_ref() }.ok_or(MQTTAS_ERR_NULL_POINTER)?;
-        // SAFETY: forwarded from the caller.
-        let out = unsafe { args::out(out) }?;
-        if storage as usize % align_of::<Slot>() != 0 {
-            return Err(MQTTAS_ERR_MISALIGNED);
-        }
-        if storage_len < size_of::<Slot>() {
-            return Err(MQTTAS_ERR_BUFFER_TOO_SMALL);
-        }
-        args::disjoint(&[
-            (storage as usize, size_of::<Slot>()),
-            (tx as usize, tx_len),
-            (rx as usize, rx_len),
-        ])?;
+        args::disjoint(&[storage, (tx as usize, tx_len), (rx as usize, rx_len)])?;
         // A build without the cargo feature `radio-gateway` has the node
-        // side only: the gateway side is a missing feature, not a bad value.
+        // side only: the gateway side is a missing feature, not a bad
+        // value.
         if config.gateway && !cfg!(feature = "radio-gateway") {
             return Err(MQTTAS_ERR_UNSUPPORTED);
         }
         let config = RadioConfig::from(config);
         // Checked before the buffers are touched, so that a bad
-        // configuration changes nothing.
+        // configuration or a short buffer changes nothing.
         if config.problem().is_some() {
             return Err(MQTTAS_ERR_INVALID_CONFIG);
         }
-        // SAFETY: each buffer is its length of writable bytes, promised by
-        // the caller.
+        Radio::check_buffers(&config, tx_len, rx_len)?;
+        // SAFETY: each buffer is its length of writable bytes, promised
+        // by the caller.
         unsafe { args::zero(&[(tx, tx_len), (rx, rx_len)]) }?;
-        // SAFETY (both): the caller lends these buffers until deinit, which
-        // is what the 'static borrow stands for here; they are
-        // disjoint (checked above).
-        let (tx, rx) = unsafe { (args::bytes_mut(tx, tx_len)?, args::bytes_mut(rx, rx_len)?) };
-        let mtu = config.mtu;
-        let radio = Radio::validated(config, tx, rx)?;
-        let s = storage.cast::<Slot>();
-        // SAFETY: aligned, large enough, writable (checked or promised);
-        // write() does not read the old, possibly uninitialised, contents.
-        unsafe {
-            s.write(Slot {
-                magic: MAGIC,
-                mtu,
-                radio,
-            })
-        };
-        out.put(s.cast::<mqttas_radio>());
+        // SAFETY: the caller lends these buffers (this and the next one)
+        // until deinit, which is what the 'static borrow stands for here;
+        // they are disjoint (checked above) and zeroed.
+        let tx = unsafe { args::bytes_mut(tx, tx_len) }?;
+        // SAFETY: as above.
+        let rx = unsafe { args::bytes_mut(rx, rx_len) }?;
+        place.write(RadioState {
+            mtu: config.mtu,
+            radio: Radio::build(config, tx, rx),
+        });
         Ok(())
     };
-    code(run())
+    // SAFETY: forwarded from the caller.
+    unsafe { handle::init(radio, storage_len, make) }
 }
 
 /// End the radio: the storage and the buffers are the caller's again (the
@@ -379,21 +324,11 @@ pub unsafe extern "C" fn mqttas_radio_init(
 /// `MQTTAS_ERR_NOT_INITIALIZED` until it is initialised again.
 ///
 /// # Safety
-/// `r` is NULL or a radio from `mqttas_radio_init`.
+/// `radio` is NULL or storage given to `mqttas_radio_init`.
 #[no_mangle]
-pub unsafe extern "C" fn mqttas_radio_deinit(r: *mut mqttas_radio) -> mqttas_result {
+pub unsafe extern "C" fn mqttas_radio_deinit(radio: *mut mqttas_radio) -> mqttas_result {
     // SAFETY: forwarded from the caller.
-    let s = match unsafe { slot(r) } {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    // SAFETY: `slot` found a live radio; it is not used again. Both writes
-    // go through `s`, the one reference to the slot.
-    unsafe {
-        ptr::drop_in_place(addr_of_mut!(s.radio));
-        addr_of_mut!(s.magic).write_volatile(0);
-    }
-    MQTTAS_OK
+    unsafe { handle::deinit(radio) }
 }
 
 /// Open a session (node side): HELLO frames follow from
@@ -409,13 +344,12 @@ pub unsafe extern "C" fn mqttas_radio_deinit(r: *mut mqttas_radio) -> mqttas_res
 /// during the call (as for every call that takes the radio).
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_radio_open(r: *mut mqttas_radio, now: u32) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(r, |s| {
-            s.radio.open(now);
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        s.radio.open(now);
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// Close the session: a RESET frame tells the peer, both buffers are
@@ -426,13 +360,12 @@ pub unsafe extern "C" fn mqttas_radio_open(r: *mut mqttas_radio, now: u32) -> mq
 /// As for `mqttas_radio_open`.
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_radio_close(r: *mut mqttas_radio, now: u32) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(r, |s| {
-            s.radio.close(now);
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        s.radio.close(now);
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// The epoch (nonzero) of this side's next session, e.g. a new random one
@@ -443,16 +376,15 @@ pub unsafe extern "C" fn mqttas_radio_close(r: *mut mqttas_radio, now: u32) -> m
 /// As for `mqttas_radio_open`.
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_radio_set_epoch(r: *mut mqttas_radio, epoch: u16) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(r, |s| {
-            if epoch == 0 {
-                return Err(MQTTAS_ERR_INVALID_ARGUMENT);
-            }
-            s.radio.set_epoch(epoch);
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        if epoch == 0 {
+            return Err(MQTTAS_ERR_INVALID_ARGUMENT);
+        }
+        s.radio.set_epoch(epoch);
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// Whether the session is up (the byte stream flows) into `*up`.
@@ -464,13 +396,13 @@ pub unsafe extern "C" fn mqttas_radio_is_up(
     r: *const mqttas_radio,
     up: *mut bool,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(r, |s| {
-            args::out(up)?.put(s.radio.is_up());
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `up` is writable, as the caller promised.
+        unsafe { args::out(up) }?.put(s.radio.is_up());
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// Queue stream bytes for the peer: `*written` receives how many were
@@ -489,15 +421,16 @@ pub unsafe extern "C" fn mqttas_radio_write(
     len: usize,
     written: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(r, |s| {
-            let data = args::array(data, len)?;
-            let o = args::out(written)?;
-            o.put(s.radio.write(now, data));
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `data` is valid for `len` bytes, as the caller promised.
+        let data = unsafe { args::array(data, len) }?;
+        // SAFETY: `written` is writable, as the caller promised.
+        let o = unsafe { args::out(written) }?;
+        o.put(s.radio.write(now, data));
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// Take received stream bytes, in order, into `out` (`cap` bytes): `*n`
@@ -513,22 +446,20 @@ pub unsafe extern "C" fn mqttas_radio_read(
     cap: usize,
     n: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(r, |s| {
-            let n = args::out(n)?;
-            if cap != 0 && out.is_null() {
-                return Err(MQTTAS_ERR_NULL_POINTER);
-            }
-            // The caller's buffer may be uninitialised (fresh `malloc`).
-            if cap != 0 && cap <= isize::MAX as usize {
-                ptr::write_bytes(out, 0, cap);
-            }
-            let buf = args::bytes_mut(out, cap)?;
-            n.put(s.radio.read(buf));
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `n` is writable, as the caller promised.
+        let n = unsafe { args::out(n) }?;
+        // The caller's buffer may be uninitialised (fresh `malloc`).
+        // SAFETY: `out` points to `cap` writable bytes, as the caller
+        // promised.
+        unsafe { args::zero(&[(out, cap)]) }?;
+        // SAFETY: as above, initialised just now.
+        let buf = unsafe { args::bytes_mut(out, cap) }?;
+        n.put(s.radio.read(buf));
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// A frame received from the radio, whole (any frame: the radio drops and
@@ -545,14 +476,14 @@ pub unsafe extern "C" fn mqttas_radio_handle_frame(
     frame: *const u8,
     len: usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(r, |s| {
-            let frame = args::array(frame, len)?;
-            s.radio.handle_frame(now, frame);
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `frame` is valid for `len` bytes, as the caller promised.
+        let frame = unsafe { args::array(frame, len) }?;
+        s.radio.handle_frame(now, frame);
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// The next frame to send into `out` (`cap` bytes, at least the MTU):
@@ -571,24 +502,27 @@ pub unsafe extern "C" fn mqttas_radio_poll_frame(
     cap: usize,
     n: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(r, |s| {
-            let n = args::out(n)?;
-            if out.is_null() {
-                return Err(MQTTAS_ERR_NULL_POINTER);
-            }
-            if cap < usize::from(s.mtu) {
-                return Err(MQTTAS_ERR_BUFFER_TOO_SMALL);
-            }
-            // Only the MTU is ever written: no need to zero more.
-            let cap = usize::from(s.mtu);
-            ptr::write_bytes(out, 0, cap);
-            let buf = args::bytes_mut(out, cap)?;
-            n.put(s.radio.poll_frame(now, buf).unwrap_or(0));
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `n` is writable, as the caller promised.
+        let n = unsafe { args::out(n) }?;
+        if out.is_null() {
+            return Err(MQTTAS_ERR_NULL_POINTER);
+        }
+        if cap < usize::from(s.mtu) {
+            return Err(MQTTAS_ERR_BUFFER_TOO_SMALL);
+        }
+        // Only the MTU is ever written: no need to zero more.
+        let cap = usize::from(s.mtu);
+        // SAFETY: `out` points to at least `cap` writable bytes (checked
+        // against the caller's length above), as the caller promised.
+        unsafe { args::zero(&[(out, cap)]) }?;
+        // SAFETY: as above, initialised just now.
+        let buf = unsafe { args::bytes_mut(out, cap) }?;
+        n.put(s.radio.poll_frame(now, buf).unwrap_or(0));
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// Time has advanced: retransmit, probe, declare the session down. Call it
@@ -601,13 +535,12 @@ pub unsafe extern "C" fn mqttas_radio_handle_timeout(
     r: *mut mqttas_radio,
     now: u32,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(r, |s| {
-            s.radio.handle_timeout(now);
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        s.radio.handle_timeout(now);
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// When `mqttas_radio_handle_timeout` must be called next: `*has` is false
@@ -622,16 +555,18 @@ pub unsafe extern "C" fn mqttas_radio_poll_deadline(
     has: *mut bool,
     at: *mut u32,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(r, |s| {
-            let (h, a) = (args::out(has)?, args::out(at)?);
-            let next = s.radio.poll_deadline();
-            h.put(next.is_some());
-            a.put(next.unwrap_or(0));
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `has` is writable, as the caller promised.
+        let h = unsafe { args::out(has) }?;
+        // SAFETY: `at` is writable, as the caller promised.
+        let a = unsafe { args::out(at) }?;
+        let next = s.radio.poll_deadline();
+        h.put(next.is_some());
+        a.put(next.unwrap_or(0));
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// The next event into `*ev`: `ev->kind` is `MQTTAS_RADIO_EVENT_NONE` when
@@ -646,28 +581,28 @@ pub unsafe extern "C" fn mqttas_radio_poll_event(
 ) -> mqttas_result {
     use mqttas_radio_down_reason::*;
     use mqttas_radio_event_kind::*;
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(r, |s| {
-            let o = args::out(ev)?;
-            let (kind, reason) = match s.radio.poll_event() {
-                None => (MQTTAS_RADIO_EVENT_NONE, MQTTAS_RADIO_DOWN_NONE),
-                Some(RadioEvent::Up) => (MQTTAS_RADIO_EVENT_UP, MQTTAS_RADIO_DOWN_NONE),
-                Some(RadioEvent::Down(why)) => (
-                    MQTTAS_RADIO_EVENT_DOWN,
-                    match why {
-                        DownReason::NoAck => MQTTAS_RADIO_DOWN_NO_ACK,
-                        DownReason::Silent => MQTTAS_RADIO_DOWN_SILENT,
-                        DownReason::PeerReset => MQTTAS_RADIO_DOWN_PEER_RESET,
-                        DownReason::PeerRestarted => MQTTAS_RADIO_DOWN_PEER_RESTARTED,
-                        DownReason::Closed => MQTTAS_RADIO_DOWN_CLOSED,
-                    },
-                ),
-            };
-            o.put(mqttas_radio_event { kind, reason });
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `ev` is writable, as the caller promised.
+        let o = unsafe { args::out(ev) }?;
+        let (kind, reason) = match s.radio.poll_event() {
+            None => (MQTTAS_RADIO_EVENT_NONE, MQTTAS_RADIO_DOWN_NONE),
+            Some(RadioEvent::Up) => (MQTTAS_RADIO_EVENT_UP, MQTTAS_RADIO_DOWN_NONE),
+            Some(RadioEvent::Down(why)) => (
+                MQTTAS_RADIO_EVENT_DOWN,
+                match why {
+                    DownReason::NoAck => MQTTAS_RADIO_DOWN_NO_ACK,
+                    DownReason::Silent => MQTTAS_RADIO_DOWN_SILENT,
+                    DownReason::PeerReset => MQTTAS_RADIO_DOWN_PEER_RESET,
+                    DownReason::PeerRestarted => MQTTAS_RADIO_DOWN_PEER_RESTARTED,
+                    DownReason::Closed => MQTTAS_RADIO_DOWN_CLOSED,
+                },
+            ),
+        };
+        o.put(mqttas_radio_event { kind, reason });
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// The counters into `*out`.
@@ -679,21 +614,21 @@ pub unsafe extern "C" fn mqttas_radio_get_stats(
     r: *const mqttas_radio,
     out: *mut mqttas_radio_stats,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(r, |s| {
-            let st = s.radio.stats();
-            args::out(out)?.put(mqttas_radio_stats {
-                frames_sent: st.frames_sent,
-                frames_received: st.frames_received,
-                retransmissions: st.retransmissions,
-                bad_crc: st.bad_crc,
-                dropped: st.dropped,
-                duplicates: st.duplicates,
-            });
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        let st = s.radio.stats();
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(mqttas_radio_stats {
+            frames_sent: st.frames_sent,
+            frames_received: st.frames_received,
+            retransmissions: st.retransmissions,
+            bad_crc: st.bad_crc,
+            dropped: st.dropped,
+            duplicates: st.duplicates,
+        });
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// Free space in the transmit buffer, in bytes, into `*out`: what
@@ -706,13 +641,13 @@ pub unsafe extern "C" fn mqttas_radio_writable(
     r: *const mqttas_radio,
     out: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(r, |s| {
-            args::out(out)?.put(s.radio.writable());
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(s.radio.writable());
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// Received stream bytes waiting for `mqttas_radio_read`, into `*out`.
@@ -724,13 +659,13 @@ pub unsafe extern "C" fn mqttas_radio_readable(
     r: *const mqttas_radio,
     out: *mut usize,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        with(r, |s| {
-            args::out(out)?.put(s.radio.readable());
-            Ok(())
-        })
-    }
+    let run = |s: &mut RadioState| -> Result<(), mqttas_result> {
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(s.radio.readable());
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// Peek at a received frame before any radio takes it, to route it (a
@@ -752,8 +687,10 @@ pub unsafe extern "C" fn mqttas_radio_frame_node(
     let run = || -> Result<(), mqttas_result> {
         // SAFETY: forwarded from the caller.
         let frame = unsafe { args::array(frame, len) }?;
-        // SAFETY: forwarded from the caller.
-        let (n, d) = unsafe { (args::out(node)?, args::out(downlink)?) };
+        // SAFETY: `node` is writable, as the caller promised.
+        let n = unsafe { args::out(node) }?;
+        // SAFETY: `downlink` is writable, as the caller promised.
+        let d = unsafe { args::out(downlink) }?;
         let (id, down) = radio::frame_node(frame).unwrap_or((0, false));
         n.put(id);
         d.put(down);
@@ -763,6 +700,7 @@ pub unsafe extern "C" fn mqttas_radio_frame_node(
 }
 
 #[cfg(test)]
+#[allow(clippy::multiple_unsafe_ops_per_block)]
 mod tests {
     use super::*;
     use core::mem::MaybeUninit;
@@ -778,26 +716,19 @@ mod tests {
         let mut st = Storage([0; 1024]);
         let (mut tx, mut rx) = ([0u8; 64], [0u8; 64]);
         let mut c = MaybeUninit::<mqttas_radio_config>::uninit();
-        let mut r: *mut mqttas_radio = null_mut();
-        let storage = st.0.as_mut_ptr().cast::<core::ffi::c_void>();
-        // SAFETY (all): valid or NULL pointers to local memory.
+        let r = st.0.as_mut_ptr().cast::<mqttas_radio>();
+        // SAFETY: valid or NULL pointers to local memory.
         unsafe {
             assert_eq!(mqttas_radio_config_default(c.as_mut_ptr()), MQTTAS_OK);
             let mut c = c.assume_init();
-            assert_eq!(
-                mqttas_radio_open(storage.cast(), 0),
-                MQTTAS_ERR_NOT_INITIALIZED
-            );
+            assert_eq!(mqttas_radio_open(r, 0), MQTTAS_ERR_NOT_INITIALIZED);
             c.node = 0;
             let (txp, rxp) = (tx.as_mut_ptr(), rx.as_mut_ptr());
-            let init = |c: &mqttas_radio_config, r: &mut *mut mqttas_radio| {
-                mqttas_radio_init(storage, 1024, c, txp, 64, rxp, 64, r)
-            };
-            assert_eq!(init(&c, &mut r), MQTTAS_ERR_INVALID_CONFIG);
-            assert!(r.is_null());
+            let init = |c: &mqttas_radio_config| mqttas_radio_init(r, 1024, c, txp, 64, rxp, 64);
+            assert_eq!(init(&c), MQTTAS_ERR_INVALID_CONFIG);
+            assert_eq!(mqttas_radio_open(r, 5), MQTTAS_ERR_NOT_INITIALIZED);
             c.node = 3;
-            assert_eq!(init(&c, &mut r), MQTTAS_OK);
-            assert_eq!(r.cast::<core::ffi::c_void>(), storage);
+            assert_eq!(init(&c), MQTTAS_OK);
             assert_eq!(mqttas_radio_open(r, 5), MQTTAS_OK);
             let mut frame = [0u8; 32];
             let mut n = 0usize;
@@ -841,24 +772,26 @@ mod tests {
         let mut st = Storage([0; 1024]);
         let (mut tx, mut rx) = ([0u8; 64], [0u8; 64]);
         let mut c = MaybeUninit::<mqttas_radio_config>::uninit();
-        let mut r: *mut mqttas_radio = null_mut();
-        let storage = st.0.as_mut_ptr().cast::<core::ffi::c_void>();
+        let r = st.0.as_mut_ptr().cast::<mqttas_radio>();
         let expected = if cfg!(feature = "radio-gateway") {
             MQTTAS_OK
         } else {
             MQTTAS_ERR_UNSUPPORTED
         };
-        // SAFETY (all): valid pointers to local memory.
+        // SAFETY: valid pointers to local memory.
         unsafe {
             assert_eq!(mqttas_radio_config_default(c.as_mut_ptr()), MQTTAS_OK);
             let mut c = c.assume_init();
             c.gateway = true;
             let (txp, rxp) = (tx.as_mut_ptr(), rx.as_mut_ptr());
-            assert_eq!(
-                mqttas_radio_init(storage, 1024, &c, txp, 64, rxp, 64, &mut r),
-                expected
-            );
-            assert_eq!(r.is_null(), expected != MQTTAS_OK);
+            assert_eq!(mqttas_radio_init(r, 1024, &c, txp, 64, rxp, 64), expected);
+            let up = &mut false;
+            let live = if expected == MQTTAS_OK {
+                MQTTAS_OK
+            } else {
+                MQTTAS_ERR_NOT_INITIALIZED
+            };
+            assert_eq!(mqttas_radio_is_up(r, up), live);
         }
         let problem = RadioConfig::new(1, true, 1).validate();
         if cfg!(feature = "radio-gateway") {

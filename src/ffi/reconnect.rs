@@ -1,11 +1,10 @@
 //! The outage policy ([`crate::reconnect`]) for C: `mqttas_reconnect_*`.
 
 use core::ffi::c_char;
-use core::mem::{align_of, size_of};
-use core::ptr::{addr_of, addr_of_mut};
+use core::mem::MaybeUninit;
 
 use super::args;
-use super::event::{lost_reason_of, mqttas_event};
+use super::handle::{self, Handle};
 use super::mqttas_result::{self, *};
 use crate::reconnect::{Action, Cause, Policy, Reconnect};
 
@@ -92,10 +91,9 @@ pub enum mqttas_reconnect_kind {
 
 /// What ended a connection or an attempt, for
 /// `mqttas_reconnect_handle_lost` and `mqttas_reconnect_handle_attempt_failed`:
-/// take it from the `MQTTAS_EVENT_CONNECTION_LOST` event with
-/// `mqttas_reconnect_cause_of` (the library classifies every refusal and
-/// DISCONNECT code); a transport that did not open is an OUTAGE. The
-/// numbers are fixed.
+/// after a `MQTTAS_EVENT_CONNECTION_LOST`, take it from `mqttas_lost_cause`
+/// (the library classifies every refusal and DISCONNECT code); a transport
+/// that did not open is an OUTAGE. The numbers are fixed.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum mqttas_reconnect_cause {
@@ -174,66 +172,29 @@ pub struct mqttas_reconnect_stats {
     pub permanent: u32,
 }
 
-/// Words of storage in a `mqttas_reconnect`.
-pub const MQTTAS_RECONNECT_WORDS: usize = 12;
-
-/// The outage policy state machine, in caller storage: declare one (on the
-/// stack, statically, anywhere) and initialise it with
-/// `mqttas_reconnect_init`. Opaque: use it only through the
-/// `mqttas_reconnect_*` functions. It holds no pointer and needs no
-/// deinit.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
+/// The outage policy state machine, in storage the caller provides:
+/// `mqttas_reconnect_size()` bytes aligned to `mqttas_reconnect_align()`
+/// (`malloc` memory is aligned enough), as for a client. Opaque: use it
+/// only through the `mqttas_reconnect_*` functions. It borrows nothing.
 pub struct mqttas_reconnect {
-    /// Private.
-    pub _opaque: [u64; MQTTAS_RECONNECT_WORDS],
+    _opaque: [u8; 0],
 }
 
-/// Marks an initialised `mqttas_reconnect`.
-const MAGIC: u32 = 0x6d71_7263; // "mqrc"
-
-#[repr(C)]
-struct Slot {
-    magic: u32,
-    machine: Reconnect,
+impl Handle for mqttas_reconnect {
+    type Target = Reconnect;
+    const MAGIC: u32 = 0x6d71_7263; // "mqrc"
 }
 
-// The opaque struct must hold the slot, aligned.
-const _: () = assert!(size_of::<Slot>() <= size_of::<mqttas_reconnect>());
-const _: () = assert!(align_of::<Slot>() <= align_of::<mqttas_reconnect>());
-
-/// The live machine in `r`.
-///
-/// # Safety
-/// Unless NULL, `r` points to a `mqttas_reconnect` nothing else uses
-/// during `'a`.
-unsafe fn machine<'a>(r: *mut mqttas_reconnect) -> Result<&'a mut Reconnect, mqttas_result> {
-    if r.is_null() {
-        return Err(MQTTAS_ERR_NULL_POINTER);
-    }
-    let s = r.cast::<Slot>();
-    // SAFETY: `r` is a valid, aligned mqttas_reconnect (asserted large and
-    // aligned enough above); any bit pattern is a valid u32.
-    if unsafe { addr_of!((*s).magic).read() } != MAGIC {
-        return Err(MQTTAS_ERR_NOT_INITIALIZED);
-    }
-    // SAFETY: the magic says init wrote a machine here.
-    Ok(unsafe { &mut *addr_of_mut!((*s).machine) })
+/// Bytes of storage a policy state machine needs.
+#[no_mangle]
+pub extern "C" fn mqttas_reconnect_size() -> usize {
+    handle::size::<mqttas_reconnect>()
 }
 
-/// Run `f` on the machine and return its result code.
-///
-/// # Safety
-/// As for [`machine`].
-unsafe fn with(r: *mut mqttas_reconnect, f: impl FnOnce(&mut Reconnect)) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    match unsafe { machine(r) } {
-        Ok(m) => {
-            f(m);
-            MQTTAS_OK
-        }
-        Err(e) => e,
-    }
+/// Alignment its storage needs (a power of two, at most that of `malloc`).
+#[no_mangle]
+pub extern "C" fn mqttas_reconnect_align() -> usize {
+    handle::align::<mqttas_reconnect>()
 }
 
 /// Fill `*out` with the default policy.
@@ -254,61 +215,70 @@ pub unsafe extern "C" fn mqttas_reconnect_policy_default(
     }
 }
 
-/// Initialise `*r` with `policy` (NULL: the defaults) and a jitter `seed`
-/// (any value; give each device its own). Its first action is CONNECT.
-/// `MQTTAS_ERR_INVALID_CONFIG` for a jitter above 100, a cap below the
-/// base, or a time above 2^30 ms.
+/// Create a policy state machine in `r`, storage of `storage_len` bytes
+/// (at least `mqttas_reconnect_size()`, aligned to
+/// `mqttas_reconnect_align()`), with `policy` (NULL: the defaults) and a
+/// jitter `seed` (any value; give each device its own), written in place
+/// into the storage, zeroed first. Its first action is CONNECT. `MQTTAS_ERR_INVALID_CONFIG` for a jitter above 100, a cap
+/// below the base, or a time above 2^30 ms. On error the storage holds no
+/// machine.
 ///
 /// # Safety
-/// `r` points to writable memory for a `mqttas_reconnect`; `policy` is
-/// NULL or points to a `mqttas_reconnect_policy`.
+/// `r` points to `storage_len` writable bytes; `policy` is NULL or points
+/// to a `mqttas_reconnect_policy`.
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_reconnect_init(
     r: *mut mqttas_reconnect,
+    storage_len: usize,
     policy: *const mqttas_reconnect_policy,
     seed: u32,
 ) -> mqttas_result {
-    if r.is_null() {
-        return MQTTAS_ERR_NULL_POINTER;
-    }
-    let policy = if policy.is_null() {
-        Policy::default()
-    } else {
-        // SAFETY: non-NULL and valid by the caller's promise.
-        Policy::from(unsafe { &*policy })
+    let make = |_: (usize, usize), place: &mut MaybeUninit<_>| {
+        // SAFETY: NULL checked by `as_ref`; validity from the caller.
+        let policy = unsafe { policy.as_ref() }.map_or_else(Policy::default, Policy::from);
+        if policy.validate().is_err() {
+            return Err(MQTTAS_ERR_INVALID_CONFIG);
+        }
+        place.write(Reconnect::new(policy, seed));
+        Ok(())
     };
-    if policy.validate().is_err() {
-        return MQTTAS_ERR_INVALID_CONFIG;
-    }
-    let slot = Slot {
-        magic: MAGIC,
-        machine: Reconnect::new(policy, seed),
-    };
-    // SAFETY: `r` is writable, large and aligned enough (asserted above);
-    // write() does not read the old, possibly uninitialised, contents.
-    unsafe { r.cast::<Slot>().write(slot) };
-    MQTTAS_OK
+    // SAFETY: forwarded from the caller.
+    unsafe { handle::init(r, storage_len, make) }
+}
+
+/// End the machine: the storage is the caller's again. Further calls with
+/// it return `MQTTAS_ERR_NOT_INITIALIZED` until it is initialised again.
+///
+/// # Safety
+/// `r` is NULL or storage given to `mqttas_reconnect_init`.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_reconnect_deinit(r: *mut mqttas_reconnect) -> mqttas_result {
+    // SAFETY: forwarded from the caller.
+    unsafe { handle::deinit(r) }
 }
 
 /// Run `f` on the machine with the cause a C caller gave.
 ///
 /// # Safety
-/// As for [`machine`].
+/// As for [`handle::with`].
 unsafe fn with_cause(
     r: *mut mqttas_reconnect,
     cause: u32,
     f: impl FnOnce(&mut Reconnect, Cause),
 ) -> mqttas_result {
-    match cause_from_c(cause) {
-        // SAFETY: forwarded from the caller.
-        Some(c) => unsafe { with(r, |m| f(m, c)) },
-        None => MQTTAS_ERR_INVALID_ARGUMENT,
-    }
+    let Some(c) = cause_from_c(cause) else {
+        return MQTTAS_ERR_INVALID_ARGUMENT;
+    };
+    let run = |m: &mut Reconnect| -> Result<(), mqttas_result> {
+        f(m, c);
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// The connection was lost at `now`: `cause` (a `mqttas_reconnect_cause`)
-/// from `mqttas_reconnect_cause_of` on the `MQTTAS_EVENT_CONNECTION_LOST`
-/// event, or `MQTTAS_RECONNECT_CAUSE_OUTAGE` for a link error. While
+/// from `mqttas_lost_cause` after the `MQTTAS_EVENT_CONNECTION_LOST`, or `MQTTAS_RECONNECT_CAUSE_OUTAGE` for a link error. While
 /// connected this starts an outage: next action HOLD_DOWN, for
 /// `hold_down_ms` after a stable connection, else for the grown backoff
 /// (`backoff_cap_ms` after a permanent refusal); CAUSE_PLANNED connects
@@ -329,7 +299,7 @@ pub unsafe extern "C" fn mqttas_reconnect_handle_lost(
 
 /// The attempt after CONNECT failed at `now`: the transport did not open
 /// or no CONNACK came (`MQTTAS_RECONNECT_CAUSE_OUTAGE`), or the broker
-/// refused (`mqttas_reconnect_cause_of` on the event). Next action WAIT,
+/// refused (`mqttas_lost_cause`). Next action WAIT,
 /// or BOUNCE_LINK after `tcp_attempts_before_bounce` outages in a row.
 ///
 /// # Safety
@@ -342,35 +312,6 @@ pub unsafe extern "C" fn mqttas_reconnect_handle_attempt_failed(
 ) -> mqttas_result {
     // SAFETY: forwarded from the caller.
     unsafe { with_cause(r, cause, |m, c| m.handle_attempt_failed(now, c)) }
-}
-
-/// The cause of a `MQTTAS_EVENT_CONNECTION_LOST` event into `*out`: what
-/// the outage policy makes of its refusal code or the broker's DISCONNECT
-/// (the table is in the Rust docs of `mqttas::reconnect`). An event whose
-/// fields name no known reason is an OUTAGE. `MQTTAS_ERR_INVALID_ARGUMENT`
-/// for another kind of event.
-///
-/// # Safety
-/// `event` is NULL or points to a readable `mqttas_event`; `out` points to
-/// writable memory for a `mqttas_reconnect_cause`.
-#[no_mangle]
-pub unsafe extern "C" fn mqttas_reconnect_cause_of(
-    event: *const mqttas_event,
-    out: *mut mqttas_reconnect_cause,
-) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    let o = match unsafe { args::out(out) } {
-        Ok(o) => o,
-        Err(e) => return e,
-    };
-    // SAFETY: forwarded from the caller.
-    match unsafe { lost_reason_of(event) } {
-        Ok(why) => {
-            o.put(why.map_or(Cause::Outage, |w| Cause::of(&w)).into());
-            MQTTAS_OK
-        }
-        Err(e) => e,
-    }
 }
 
 /// A short static text for a `mqttas_reconnect_cause` value ("outage",
@@ -402,8 +343,12 @@ pub unsafe extern "C" fn mqttas_reconnect_handle_connected(
     r: *mut mqttas_reconnect,
     now: u32,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    unsafe { with(r, |m| m.handle_connected(now)) }
+    let run = |m: &mut Reconnect| -> Result<(), mqttas_result> {
+        m.handle_connected(now);
+        Ok(())
+    };
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// What to do at `now` into `*out` (`MQTTAS_RECONNECT_NONE` while
@@ -421,25 +366,21 @@ pub unsafe extern "C" fn mqttas_reconnect_poll_action(
     out: *mut mqttas_reconnect_action,
 ) -> mqttas_result {
     use mqttas_reconnect_kind::*;
-    // SAFETY: forwarded from the caller.
-    let o = match unsafe { args::out(out) } {
-        Ok(o) => o,
-        Err(e) => return e,
+    let run = |m: &mut Reconnect| -> Result<(), mqttas_result> {
+        // SAFETY: `out` is writable, as the caller promised.
+        let o = unsafe { args::out(out) }?;
+        let (kind, until) = match m.poll_action(now) {
+            None => (MQTTAS_RECONNECT_NONE, 0),
+            Some(Action::HoldDown { until }) => (MQTTAS_RECONNECT_HOLD_DOWN, until),
+            Some(Action::Connect) => (MQTTAS_RECONNECT_CONNECT, 0),
+            Some(Action::BounceLink { until }) => (MQTTAS_RECONNECT_BOUNCE_LINK, until),
+            Some(Action::Wait { until }) => (MQTTAS_RECONNECT_WAIT, until),
+        };
+        o.put(mqttas_reconnect_action { kind, until });
+        Ok(())
     };
-    // SAFETY: forwarded from the caller.
-    let m = match unsafe { machine(r) } {
-        Ok(m) => m,
-        Err(e) => return e,
-    };
-    let (kind, until) = match m.poll_action(now) {
-        None => (MQTTAS_RECONNECT_NONE, 0),
-        Some(Action::HoldDown { until }) => (MQTTAS_RECONNECT_HOLD_DOWN, until),
-        Some(Action::Connect) => (MQTTAS_RECONNECT_CONNECT, 0),
-        Some(Action::BounceLink { until }) => (MQTTAS_RECONNECT_BOUNCE_LINK, until),
-        Some(Action::Wait { until }) => (MQTTAS_RECONNECT_WAIT, until),
-    };
-    o.put(mqttas_reconnect_action { kind, until });
-    MQTTAS_OK
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// When `mqttas_reconnect_poll_action` next has something new: `*has` is
@@ -451,25 +392,22 @@ pub unsafe extern "C" fn mqttas_reconnect_poll_action(
 /// writable memory.
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_reconnect_poll_deadline(
-    r: *mut mqttas_reconnect,
+    r: *const mqttas_reconnect,
     has: *mut bool,
     deadline: *mut u32,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    let (h, d) = match unsafe { (args::out(has), args::out(deadline)) } {
-        (Ok(h), Ok(d)) => (h, d),
-        (Err(e), _) | (_, Err(e)) => return e,
+    let run = |m: &mut Reconnect| -> Result<(), mqttas_result> {
+        // SAFETY: `has` is writable, as the caller promised.
+        let h = unsafe { args::out(has) }?;
+        // SAFETY: `deadline` is writable, as the caller promised.
+        let d = unsafe { args::out(deadline) }?;
+        let next = m.poll_deadline();
+        h.put(next.is_some());
+        d.put(next.unwrap_or(0));
+        Ok(())
     };
-    // SAFETY: forwarded from the caller.
-    match unsafe { machine(r) } {
-        Ok(m) => {
-            let next = m.poll_deadline();
-            h.put(next.is_some());
-            d.put(next.unwrap_or(0));
-            MQTTAS_OK
-        }
-        Err(e) => e,
-    }
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 /// The counters into `*out`.
@@ -479,52 +417,51 @@ pub unsafe extern "C" fn mqttas_reconnect_poll_deadline(
 /// for a `mqttas_reconnect_stats`.
 #[no_mangle]
 pub unsafe extern "C" fn mqttas_reconnect_get_stats(
-    r: *mut mqttas_reconnect,
+    r: *const mqttas_reconnect,
     out: *mut mqttas_reconnect_stats,
 ) -> mqttas_result {
-    // SAFETY: forwarded from the caller.
-    let o = match unsafe { args::out(out) } {
-        Ok(o) => o,
-        Err(e) => return e,
+    let run = |m: &mut Reconnect| -> Result<(), mqttas_result> {
+        let s = m.stats();
+        // SAFETY: `out` is writable, as the caller promised.
+        unsafe { args::out(out) }?.put(mqttas_reconnect_stats {
+            outages: s.outages,
+            attempts: s.attempts,
+            failures: s.failures,
+            bounces: s.bounces,
+            planned: s.planned,
+            unstable: s.unstable,
+            back_offs: s.back_offs,
+            permanent: s.permanent,
+        });
+        Ok(())
     };
-    // SAFETY: forwarded from the caller.
-    match unsafe { machine(r) } {
-        Ok(m) => {
-            let s = m.stats();
-            o.put(mqttas_reconnect_stats {
-                outages: s.outages,
-                attempts: s.attempts,
-                failures: s.failures,
-                bounces: s.bounces,
-                planned: s.planned,
-                unstable: s.unstable,
-                back_offs: s.back_offs,
-                permanent: s.permanent,
-            });
-            MQTTAS_OK
-        }
-        Err(e) => e,
-    }
+    // SAFETY: `r` as the caller promised.
+    unsafe { handle::with(r, run) }
 }
 
 #[cfg(test)]
+#[allow(clippy::multiple_unsafe_ops_per_block)]
 mod tests {
     use super::*;
     use core::mem::MaybeUninit;
     use mqttas_reconnect_cause::*;
 
+    #[repr(C, align(16))]
+    struct Storage([u8; 256]);
+
     #[test]
     fn init_poll_and_report_through_the_c_api() {
-        let mut r = MaybeUninit::<mqttas_reconnect>::uninit();
+        assert!(mqttas_reconnect_size() <= 256 && mqttas_reconnect_align() <= 16);
+        let mut st = Storage([0xAA; 256]);
+        let r = st.0.as_mut_ptr().cast::<mqttas_reconnect>();
         let mut p = MaybeUninit::<mqttas_reconnect_policy>::uninit();
-        // SAFETY (all): valid pointers to local storage.
+        // SAFETY: valid pointers to local storage.
         unsafe {
             assert_eq!(mqttas_reconnect_policy_default(p.as_mut_ptr()), MQTTAS_OK);
             let mut p = p.assume_init();
             assert_eq!(p.hold_down_ms, 1000);
             p.jitter_percent = 0;
-            assert_eq!(mqttas_reconnect_init(r.as_mut_ptr(), &p, 5), MQTTAS_OK);
-            let r = r.as_mut_ptr();
+            assert_eq!(mqttas_reconnect_init(r, 256, &p, 5), MQTTAS_OK);
             let mut a = MaybeUninit::<mqttas_reconnect_action>::uninit();
             assert_eq!(
                 mqttas_reconnect_poll_action(r, 0, a.as_mut_ptr()),
@@ -559,22 +496,26 @@ mod tests {
             assert_eq!(mqttas_reconnect_get_stats(r, s.as_mut_ptr()), MQTTAS_OK);
             let s = s.assume_init();
             assert_eq!((s.outages, s.unstable), (1, 1));
+            assert_eq!(mqttas_reconnect_deinit(r), MQTTAS_OK);
+            assert_eq!(
+                mqttas_reconnect_handle_connected(r, 5),
+                MQTTAS_ERR_NOT_INITIALIZED
+            );
         }
     }
 
     #[test]
     fn bad_arguments_are_reported() {
-        let mut r = mqttas_reconnect {
-            _opaque: [0; MQTTAS_RECONNECT_WORDS],
-        };
+        let mut st = Storage([0; 256]);
+        let r = st.0.as_mut_ptr().cast::<mqttas_reconnect>();
         let mut a = mqttas_reconnect_action {
             kind: mqttas_reconnect_kind::MQTTAS_RECONNECT_NONE,
             until: 0,
         };
-        // SAFETY (all): valid or NULL pointers.
+        // SAFETY: valid or NULL pointers.
         unsafe {
             assert_eq!(
-                mqttas_reconnect_handle_lost(&mut r, 0, 0),
+                mqttas_reconnect_handle_lost(r, 0, 0),
                 MQTTAS_ERR_NOT_INITIALIZED
             );
             assert_eq!(
@@ -591,41 +532,30 @@ mod tests {
                 stable_ms: 0,
             };
             assert_eq!(
-                mqttas_reconnect_init(&mut r, &p, 0),
+                mqttas_reconnect_init(r, 256, &p, 0),
                 MQTTAS_ERR_INVALID_CONFIG
             );
             assert_eq!(
-                mqttas_reconnect_init(&mut r, core::ptr::null(), 0),
+                mqttas_reconnect_init(r, 256, core::ptr::null(), 0),
                 MQTTAS_OK
             );
             assert_eq!(
-                mqttas_reconnect_poll_action(&mut r, 0, core::ptr::null_mut()),
+                mqttas_reconnect_poll_action(r, 0, core::ptr::null_mut()),
                 MQTTAS_ERR_NULL_POINTER
             );
-            assert_eq!(mqttas_reconnect_poll_action(&mut r, 0, &mut a), MQTTAS_OK);
+            assert_eq!(mqttas_reconnect_poll_action(r, 0, &mut a), MQTTAS_OK);
             assert_eq!(a.kind, mqttas_reconnect_kind::MQTTAS_RECONNECT_CONNECT);
             assert_eq!(
-                mqttas_reconnect_handle_attempt_failed(&mut r, 0, 4),
+                mqttas_reconnect_handle_attempt_failed(r, 0, 4),
                 MQTTAS_ERR_INVALID_ARGUMENT
-            );
-            let ev = mqttas_event::NONE;
-            let mut c = mqttas_reconnect_cause::MQTTAS_RECONNECT_CAUSE_PLANNED;
-            assert_eq!(
-                mqttas_reconnect_cause_of(&ev, &mut c),
-                MQTTAS_ERR_INVALID_ARGUMENT
-            );
-            assert_eq!(
-                mqttas_reconnect_cause_of(core::ptr::null(), &mut c),
-                MQTTAS_ERR_NULL_POINTER
             );
         }
     }
 
     #[test]
-    fn causes_come_from_the_event_and_read_as_in_rust() {
+    fn causes_read_as_in_rust() {
         use crate::session::LostReason;
         use crate::wire::{ReasonCode, Version};
-        use crate::Event;
         for (why, want) in [
             (
                 LostReason::Refused(Version::V5, ReasonCode::NOT_AUTHORIZED),
@@ -642,11 +572,8 @@ mod tests {
             (LostReason::ReceiveMaximumExceeded, Cause::Planned),
             (LostReason::LinkDown, Cause::Outage),
         ] {
-            let ev = mqttas_event::from(&Event::ConnectionLost(why));
-            let mut c = mqttas_reconnect_cause::MQTTAS_RECONNECT_CAUSE_OUTAGE;
-            // SAFETY: valid pointers to locals.
-            assert_eq!(unsafe { mqttas_reconnect_cause_of(&ev, &mut c) }, MQTTAS_OK);
-            assert_eq!(c, mqttas_reconnect_cause::from(want), "{why:?}");
+            assert_eq!(Cause::of(&why), want, "{why:?}");
+            let c = mqttas_reconnect_cause::from(want);
             assert_eq!(cause_from_c(c as u32), Some(want));
             // SAFETY: the texts are static and NUL-terminated.
             let text = unsafe { core::ffi::CStr::from_ptr(mqttas_reconnect_cause_str(c as u32)) };

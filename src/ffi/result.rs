@@ -18,12 +18,14 @@ pub enum mqttas_result {
     MQTTAS_OK = 0,
     /// A required pointer argument is NULL (or NULL with a non-zero length).
     MQTTAS_ERR_NULL_POINTER = 1,
-    /// The client storage or an output buffer is shorter than needed.
+    /// The storage of a client, radio or policy machine, or an output
+    /// buffer, is shorter than needed.
     MQTTAS_ERR_BUFFER_TOO_SMALL = 2,
-    /// The client storage is not aligned to `mqttas_client_align()`.
+    /// The storage of a client, radio or policy machine is not aligned to
+    /// its `mqttas_*_align()`.
     MQTTAS_ERR_MISALIGNED = 3,
-    /// The client was not initialised by `mqttas_client_init` (or was
-    /// deinitialised).
+    /// The client, radio or policy machine was not initialised by its
+    /// `mqttas_*_init` (or was deinitialised).
     MQTTAS_ERR_NOT_INITIALIZED = 4,
     /// A string argument is not valid UTF-8.
     MQTTAS_ERR_INVALID_UTF8 = 5,
@@ -146,6 +148,23 @@ impl From<Error> for mqttas_result {
     }
 }
 
+/// Whether `code` says that the call's input was wrong, so that the same
+/// call fails again however long one waits: a mistake in the arguments
+/// (codes 1 to 99), a value MQTT cannot carry (200 to 299), a packet that
+/// can never fit (`MQTTAS_ERR_TOO_LARGE`), a configuration out of range
+/// (`MQTTAS_ERR_INVALID_CONFIG`). False for `MQTTAS_OK` and for the
+/// session's refusals of the moment (not connected, store or transmit
+/// buffer full, a feature the broker or the build lacks), which a later
+/// call may pass. A binding raises its "bad value" error for these
+/// (Python: `ValueError`), so that it needs no table of codes.
+#[no_mangle]
+pub extern "C" fn mqttas_result_is_bad_input(code: u32) -> bool {
+    // The one place the bands of `mqttas_result` are read as numbers.
+    matches!(code, 1..=99 | 200..=299)
+        || code == MQTTAS_ERR_TOO_LARGE as u32
+        || code == MQTTAS_ERR_INVALID_CONFIG as u32
+}
+
 /// Turn a `Result<(), mqttas_result>` into the code returned to C.
 pub(crate) fn code(r: Result<(), mqttas_result>) -> mqttas_result {
     match r {
@@ -159,9 +178,9 @@ super::text::c_texts!(
     TEXTS: [
         (MQTTAS_OK, "success"),
         (MQTTAS_ERR_NULL_POINTER, "a required pointer argument is NULL"),
-        (MQTTAS_ERR_BUFFER_TOO_SMALL, "buffer too small: give a larger client storage or output buffer"),
-        (MQTTAS_ERR_MISALIGNED, "client storage misaligned: align it to mqttas_client_align()"),
-        (MQTTAS_ERR_NOT_INITIALIZED, "client not initialised: call mqttas_client_init first"),
+        (MQTTAS_ERR_BUFFER_TOO_SMALL, "buffer too small: give a larger storage or output buffer"),
+        (MQTTAS_ERR_MISALIGNED, "storage misaligned: align it to mqttas_*_align()"),
+        (MQTTAS_ERR_NOT_INITIALIZED, "not initialised: call mqttas_*_init first"),
         (MQTTAS_ERR_INVALID_UTF8, "string argument is not valid UTF-8"),
         (MQTTAS_ERR_INVALID_ARGUMENT, "argument out of range"),
         (MQTTAS_ERR_TOO_MANY_ITEMS, "too many subscriptions or properties in one call"),
@@ -204,6 +223,7 @@ pub extern "C" fn mqttas_strerror(code: u32) -> *const c_char {
 }
 
 #[cfg(test)]
+#[allow(clippy::multiple_unsafe_ops_per_block)]
 mod tests {
     use super::*;
 
@@ -218,6 +238,7 @@ mod tests {
         // One text per code and the fallback, each NUL-terminated.
         assert_eq!(TEXTS.blob.iter().filter(|&&b| b == 0).count(), 35);
         let text = |c: u32| {
+            // SAFETY: the texts are static and NUL-terminated.
             unsafe { core::ffi::CStr::from_ptr(mqttas_strerror(c)) }
                 .to_str()
                 .unwrap()

@@ -187,6 +187,7 @@ pub unsafe extern "C" fn mqttas_reason_code_describe(
 }
 
 #[cfg(test)]
+#[allow(clippy::multiple_unsafe_ops_per_block)]
 mod tests {
     use super::*;
 

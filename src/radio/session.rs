@@ -43,7 +43,7 @@ const RESEND: u8 = 4;
 const RESENT: u8 = 8;
 
 /// A DATA frame in flight, in the slot `seq % SLOTS`.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct TxSlot {
     /// Physical index in the tx ring of its first byte.
     start: usize,
@@ -67,6 +67,20 @@ struct TxSlot {
 }
 
 impl TxSlot {
+    /// Never sent, nothing due. A constant, so that an array of them is
+    /// filled from it padding and all (the C API's storage then holds no
+    /// stale bytes, see `src/ffi/handle.rs`).
+    const EMPTY: TxSlot = TxSlot {
+        start: 0,
+        len: 0,
+        flags: 0,
+        retries: 0,
+        sent_at: Tick::from_millis(0),
+        last_sent: Tick::from_millis(0),
+        deadline: Tick::from_millis(0),
+        order: Tick::from_millis(0),
+    };
+
     fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0
     }
@@ -128,7 +142,7 @@ pub struct Radio<'a> {
     snd_una: u8,
     snd_nxt: u8,
     /// Slot `seq % SLOTS` for each seq in flight (`snd_una..snd_nxt`); the
-    /// others are always `TxSlot::default()` (never sent, nothing due), so
+    /// others are always `TxSlot::EMPTY` (never sent, nothing due), so
     /// a pass over all slots that looks only at sent or due ones sees
     /// exactly the frames in flight, without walking the sequence numbers.
     tx_slots: [TxSlot; SLOTS],
@@ -181,22 +195,31 @@ impl<'a> Radio<'a> {
         rx: &'a mut [u8],
     ) -> Result<Self, RadioError> {
         config.validate()?;
-        Self::validated(config, tx, rx)
+        Self::check_buffers(&config, tx.len(), rx.len())?;
+        Ok(Self::build(config, tx, rx))
     }
 
-    /// [`Radio::new`] for a configuration known to be valid
-    /// ([`RadioConfig::problem`] is `None`): the C API checks it without
-    /// the texts of [`RadioConfig::validate`].
-    pub(crate) fn validated(
-        config: RadioConfig,
-        tx: &'a mut [u8],
-        rx: &'a mut [u8],
-    ) -> Result<Self, RadioError> {
+    /// What [`Radio::new`] refuses in buffers of these lengths (for a
+    /// configuration known to be valid: the C API checks it without the
+    /// texts of [`RadioConfig::validate`]).
+    pub(crate) fn check_buffers(
+        config: &RadioConfig,
+        tx: usize,
+        rx: usize,
+    ) -> Result<(), RadioError> {
         let max_payload = config.max_payload();
-        if tx.len() < max_payload || rx.len() < max_payload {
+        if tx < max_payload || rx < max_payload {
             return Err(RadioError::BufferTooSmall);
         }
-        Ok(Radio {
+        Ok(())
+    }
+
+    /// [`Radio::new`] for what it accepts: infallible, so that the C API
+    /// can write it straight into its storage (no `Result` built on the
+    /// stack and copied).
+    pub(crate) fn build(config: RadioConfig, tx: &'a mut [u8], rx: &'a mut [u8]) -> Self {
+        let max_payload = config.max_payload();
+        Radio {
             cfg: config,
             max_payload,
             tx,
@@ -219,7 +242,7 @@ impl<'a> Radio<'a> {
             reset_due: None,
             snd_una: 0,
             snd_nxt: 0,
-            tx_slots: [TxSlot::default(); SLOTS],
+            tx_slots: [TxSlot::EMPTY; SLOTS],
             tx_order: Tick::default(),
             rtt: RttEstimator::new(config.rto_ms),
             peer_busy: false,
@@ -234,7 +257,7 @@ impl<'a> Radio<'a> {
             now: Tick::default(),
             events: [None; EVENTS],
             stats: RadioStats::default(),
-        })
+        }
     }
 
     /// Node: start opening a session (HELLO until HELLO_ACK, at most
@@ -448,7 +471,7 @@ impl<'a> Radio<'a> {
         self.hello_ack_due = false;
         self.snd_una = 0;
         self.snd_nxt = 0;
-        self.tx_slots = [TxSlot::default(); SLOTS];
+        self.tx_slots = [TxSlot::EMPTY; SLOTS];
         self.rtt.reset();
         self.peer_busy = false;
         self.rcv_nxt = 0;

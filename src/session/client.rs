@@ -114,8 +114,20 @@ impl<'a> Client<'a> {
     /// A disconnected client. Fails when a buffer is below its minimum or a
     /// config value is out of range.
     pub fn new(config: Config, buffers: Buffers<'a>) -> Result<Self, Error> {
-        check(&config, &buffers)?;
-        Ok(Client {
+        Self::check(&config, &buffers)?;
+        Ok(Self::build(config, buffers))
+    }
+
+    /// What [`Client::new`] refuses.
+    pub(crate) fn check(config: &Config, buffers: &Buffers<'_>) -> Result<(), Error> {
+        check(config, buffers)
+    }
+
+    /// [`Client::new`] for what [`Client::check`] accepted: infallible, so
+    /// that the C API can write it straight into its storage (no `Result`
+    /// built on the stack and copied).
+    pub(crate) fn build(config: Config, buffers: Buffers<'a>) -> Self {
+        Client {
             rx: Rx::new(buffers.rx),
             core: Core {
                 cfg: config,
@@ -125,7 +137,18 @@ impl<'a> Client<'a> {
                 conn: Connection::none(&config),
                 aliases: Aliases::new(buffers.aliases),
             },
-        })
+        }
+    }
+
+    /// Zero the free room of the client's fixed-capacity arrays, where it
+    /// lies. The C API calls it on the client it has just written into its
+    /// storage: a value moved there may carry, in room it does not use, the
+    /// bytes of the stack it was built on (see `src/ffi/handle.rs`).
+    #[cfg(feature = "ffi-min")]
+    pub(crate) fn clear_free_room(&mut self) {
+        for r in self.core.conn.requests.spare_capacity_mut() {
+            *r = core::mem::MaybeUninit::zeroed();
+        }
     }
 
     /// The configuration.

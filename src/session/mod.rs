@@ -37,6 +37,3 @@ pub use config::{Config, ConnectOptions};
 pub use error::Error;
 pub use event::{Awaited, Event, Loss, LostReason, Message, MessageStart};
 pub use stats::{Qos2Stats, Stats};
-
-#[cfg(feature = "ffi-min")]
-pub(crate) use event::broker_said;

@@ -23,7 +23,7 @@ pub use packet::{
     Connect, Disconnect, FixedHeader, Packet, PacketType, Publish, PublishFlags, PublishHead,
     SubAck, SubOptions, Subscribe, Subscription, Subscriptions, TopicFilters, Unsubscribe, Will,
 };
-pub use properties::{Properties, Property, PropertyIter};
+pub use properties::{Properties, Property, PropertyIter, PropertyKind, PropertyValue};
 pub use reason::ReasonCode;
 pub(crate) use short::{connack_v311_refusal, short_ack};
 pub use short::{pubrel, PINGREQ};

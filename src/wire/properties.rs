@@ -5,9 +5,13 @@
 //! values ([`Properties::List`]). Both compare equal when they hold the same
 //! properties in the same order.
 //!
-//! One table (section 2.2.2.2 of the 5.0 spec) gives each identifier its type
-//! and the packets that may carry it; decoding and encoding share it and the
-//! value checks, so what one accepts the other produces.
+//! One table (section 2.2.2.2 of the 5.0 spec) gives each identifier its
+//! kind and the packets that may carry it; decoding and encoding share it and
+//! the value checks, so what one accepts the other produces. Any binding
+//! (the C API, a driver, a script) builds a property from its identifier and
+//! a [`PropertyValue`] with [`Property::new`] and reads it back with
+//! [`Property::value`], [`PropertyKind::of`] saying which value an
+//! identifier takes.
 
 use super::rw::{Reader, Writer};
 use super::{check_topic_name, DecodeError, EncodeError, Version, MAX_VARINT};
@@ -66,16 +70,57 @@ pub struct PropertyIter<'a> {
     inner: Properties<'a>,
 }
 
+/// How a property's value is carried on the wire (5.0 spec, 1.5 and
+/// 2.2.2.2): each identifier has one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PropertyKind {
+    /// A byte (every byte property is a 0/1 flag).
+    Byte,
+    /// A two byte integer.
+    TwoByteInteger,
+    /// A four byte integer.
+    FourByteInteger,
+    /// A variable byte integer (at most 268,435,455).
+    VariableByteInteger,
+    /// A UTF-8 string.
+    String,
+    /// Binary data.
+    Binary,
+    /// A UTF-8 string pair: a user property's name and value.
+    StringPair,
+}
+
+/// A property's value by shape, whatever the property: what a binding (the
+/// C API, a driver, a script) builds a property from with
+/// [`Property::new`] and reads it as with [`Property::value`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PropertyValue<'a> {
+    /// The value of an integer property, whatever its width.
+    Integer(u32),
+    /// The value of a string property.
+    String(&'a str),
+    /// The value of a binary data property.
+    Binary(&'a [u8]),
+    /// A user property's name and value.
+    StringPair(&'a str, &'a str),
+}
+
+impl PropertyKind {
+    /// The kind of property `id`, `None` when MQTT 5.0 defines no property
+    /// with that identifier.
+    pub fn of(id: u8) -> Option<PropertyKind> {
+        rule(id).map(|(kind, _)| kind)
+    }
+}
+
 // ---- the table ----
 
-// Wire types.
-const BYTE: u8 = 1;
-const U16: u8 = 2;
-const U32: u8 = 3;
-const VARINT: u8 = 4;
-const STR: u8 = 5;
-const BIN: u8 = 6;
-const PAIR: u8 = 7;
+// Short names for the table.
+use PropertyKind::{
+    Binary as BIN, Byte as BYTE, FourByteInteger as U32, String as STR, StringPair as PAIR,
+    TwoByteInteger as U16, VariableByteInteger as VARINT,
+};
 
 /// Context of the will properties in CONNECT; other contexts are the packet
 /// type numbers, so a context is a bit index in the masks below.
@@ -108,33 +153,33 @@ const TOPIC_ALIAS: u8 = 0x23;
 const USER_PROPERTY: u8 = 0x26;
 const MAXIMUM_PACKET_SIZE: u8 = 0x27;
 
-/// Indexed by identifier: (wire type, packets that may carry it); type 0 is
-/// an unknown identifier.
-const TABLE: [(u8, u16); 0x2B] = {
-    let mut t = [(0u8, 0u16); 0x2B];
-    t[0x01] = (BYTE, PUBLISH | W);
-    t[0x02] = (U32, PUBLISH | W);
-    t[0x03] = (STR, PUBLISH | W);
-    t[0x08] = (STR, PUBLISH | W);
-    t[0x09] = (BIN, PUBLISH | W);
-    t[0x0B] = (VARINT, PUBLISH | SUBSCRIBE);
-    t[0x11] = (U32, CONNECT | CONNACK | DISCONNECT);
-    t[0x12] = (STR, CONNACK);
-    t[0x13] = (U16, CONNACK);
-    t[0x15] = (STR, CONNECT | CONNACK | AUTH);
-    t[0x16] = (BIN, CONNECT | CONNACK | AUTH);
-    t[0x17] = (BYTE, CONNECT);
-    t[0x18] = (U32, W);
-    t[0x19] = (BYTE, CONNECT);
-    t[0x1A] = (STR, CONNACK);
-    t[0x1C] = (STR, CONNACK | DISCONNECT);
-    t[0x1F] = (STR, CONNACK | ACKS | SUBACK | UNSUBACK | DISCONNECT | AUTH);
-    t[0x21] = (U16, CONNECT | CONNACK);
-    t[0x22] = (U16, CONNECT | CONNACK);
-    t[0x23] = (U16, PUBLISH);
-    t[0x24] = (BYTE, CONNACK);
-    t[0x25] = (BYTE, CONNACK);
-    t[0x26] = (
+/// Indexed by identifier: the kind and the packets that may carry it;
+/// `None` for an unknown identifier.
+const TABLE: [Option<(PropertyKind, u16)>; 0x2B] = {
+    let mut t: [Option<(PropertyKind, u16)>; 0x2B] = [None; 0x2B];
+    t[0x01] = Some((BYTE, PUBLISH | W));
+    t[0x02] = Some((U32, PUBLISH | W));
+    t[0x03] = Some((STR, PUBLISH | W));
+    t[0x08] = Some((STR, PUBLISH | W));
+    t[0x09] = Some((BIN, PUBLISH | W));
+    t[0x0B] = Some((VARINT, PUBLISH | SUBSCRIBE));
+    t[0x11] = Some((U32, CONNECT | CONNACK | DISCONNECT));
+    t[0x12] = Some((STR, CONNACK));
+    t[0x13] = Some((U16, CONNACK));
+    t[0x15] = Some((STR, CONNECT | CONNACK | AUTH));
+    t[0x16] = Some((BIN, CONNECT | CONNACK | AUTH));
+    t[0x17] = Some((BYTE, CONNECT));
+    t[0x18] = Some((U32, W));
+    t[0x19] = Some((BYTE, CONNECT));
+    t[0x1A] = Some((STR, CONNACK));
+    t[0x1C] = Some((STR, CONNACK | DISCONNECT));
+    t[0x1F] = Some((STR, CONNACK | ACKS | SUBACK | UNSUBACK | DISCONNECT | AUTH));
+    t[0x21] = Some((U16, CONNECT | CONNACK));
+    t[0x22] = Some((U16, CONNECT | CONNACK));
+    t[0x23] = Some((U16, PUBLISH));
+    t[0x24] = Some((BYTE, CONNACK));
+    t[0x25] = Some((BYTE, CONNACK));
+    t[0x26] = Some((
         PAIR,
         W | CONNECT
             | CONNACK
@@ -146,29 +191,16 @@ const TABLE: [(u8, u16); 0x2B] = {
             | UNSUBACK
             | DISCONNECT
             | AUTH,
-    );
-    t[0x27] = (U32, CONNECT | CONNACK);
-    t[0x28] = (BYTE, CONNACK);
-    t[0x29] = (BYTE, CONNACK);
-    t[0x2A] = (BYTE, CONNACK);
+    ));
+    t[0x27] = Some((U32, CONNECT | CONNACK));
+    t[0x28] = Some((BYTE, CONNACK));
+    t[0x29] = Some((BYTE, CONNACK));
+    t[0x2A] = Some((BYTE, CONNACK));
     t
 };
 
-fn rule(id: u8) -> Option<(u8, u16)> {
-    TABLE
-        .get(usize::from(id))
-        .copied()
-        .filter(|&(kind, _)| kind != 0)
-}
-
-/// A property value by wire shape, so that reading, checking and writing are
-/// written once rather than once per property.
-#[derive(Clone, Copy)]
-enum Val<'a> {
-    Int(u32),
-    Str(&'a str),
-    Bin(&'a [u8]),
-    Pair(&'a str, &'a str),
+fn rule(id: u8) -> Option<(PropertyKind, u16)> {
+    TABLE.get(usize::from(id)).copied().flatten()
 }
 
 impl<'a> Property<'a> {
@@ -179,7 +211,7 @@ impl<'a> Property<'a> {
 
     /// The identifier and the value by wire shape (two small matches: a
     /// table of identifiers and six value shapes, not 27 of both).
-    fn split(&self) -> (u8, Val<'a>) {
+    fn split(&self) -> (u8, PropertyValue<'a>) {
         use Property::*;
         let id = match *self {
             PayloadFormatIndicator(_) => 0x01,
@@ -218,24 +250,24 @@ impl<'a> Property<'a> {
             | RetainAvailable(v)
             | WildcardSubscriptionAvailable(v)
             | SubscriptionIdentifierAvailable(v)
-            | SharedSubscriptionAvailable(v) => Val::Int(v.into()),
+            | SharedSubscriptionAvailable(v) => PropertyValue::Integer(v.into()),
             ServerKeepAlive(v) | ReceiveMaximum(v) | TopicAliasMaximum(v) | TopicAlias(v) => {
-                Val::Int(v.into())
+                PropertyValue::Integer(v.into())
             }
             MessageExpiryInterval(v)
             | SubscriptionIdentifier(v)
             | SessionExpiryInterval(v)
             | WillDelayInterval(v)
-            | MaximumPacketSize(v) => Val::Int(v),
+            | MaximumPacketSize(v) => PropertyValue::Integer(v),
             ContentType(s)
             | ResponseTopic(s)
             | AssignedClientIdentifier(s)
             | AuthenticationMethod(s)
             | ResponseInformation(s)
             | ServerReference(s)
-            | ReasonString(s) => Val::Str(s),
-            CorrelationData(b) | AuthenticationData(b) => Val::Bin(b),
-            UserProperty(k, v) => Val::Pair(k, v),
+            | ReasonString(s) => PropertyValue::String(s),
+            CorrelationData(b) | AuthenticationData(b) => PropertyValue::Binary(b),
+            UserProperty(k, v) => PropertyValue::StringPair(k, v),
         };
         (id, v)
     }
@@ -244,10 +276,10 @@ impl<'a> Property<'a> {
     /// casts cannot truncate: the value was read with that type's width).
     /// Matched by value shape first: four small tables rather than one
     /// test of both per property.
-    fn join(id: u8, v: Val<'a>) -> Option<Self> {
+    fn join(id: u8, v: PropertyValue<'a>) -> Option<Self> {
         use Property::*;
         Some(match v {
-            Val::Int(v) => match id {
+            PropertyValue::Integer(v) => match id {
                 0x01 => PayloadFormatIndicator(v as u8),
                 0x02 => MessageExpiryInterval(v),
                 0x0B => SubscriptionIdentifier(v),
@@ -267,7 +299,7 @@ impl<'a> Property<'a> {
                 0x2A => SharedSubscriptionAvailable(v as u8),
                 _ => return None,
             },
-            Val::Str(s) => match id {
+            PropertyValue::String(s) => match id {
                 0x03 => ContentType(s),
                 0x08 => ResponseTopic(s),
                 0x12 => AssignedClientIdentifier(s),
@@ -277,75 +309,53 @@ impl<'a> Property<'a> {
                 0x1F => ReasonString(s),
                 _ => return None,
             },
-            Val::Bin(b) => match id {
+            PropertyValue::Binary(b) => match id {
                 0x09 => CorrelationData(b),
                 0x16 => AuthenticationData(b),
                 _ => return None,
             },
-            Val::Pair(k, v) if id == 0x26 => UserProperty(k, v),
-            Val::Pair(..) => return None,
+            PropertyValue::StringPair(k, v) if id == 0x26 => UserProperty(k, v),
+            PropertyValue::StringPair(..) => return None,
         })
     }
 }
 
-/// The C API's view (`src/ffi/property.rs`): a property as identifier,
-/// integer, and up to two byte strings, converted through the table above
-/// so that the C layer holds no list of properties of its own.
-#[cfg(feature = "ffi-min")]
 impl<'a> Property<'a> {
-    /// Wire type of a byte integer identifier (for [`Property::wire_type`]).
-    pub(crate) const BYTE: u8 = BYTE;
-    /// Wire type of a two byte integer identifier.
-    pub(crate) const U16: u8 = U16;
-    /// Wire type of a string identifier.
-    pub(crate) const STR: u8 = STR;
-    /// Wire type of a binary data identifier.
-    pub(crate) const BIN: u8 = BIN;
-    /// Wire type of a string pair (user property).
-    pub(crate) const PAIR: u8 = PAIR;
-
-    /// The wire type of identifier `id`, `None` when unknown.
-    pub(crate) fn wire_type(id: u8) -> Option<u8> {
-        rule(id).map(|(kind, _)| kind)
-    }
-
-    /// An integer property; `None` unless `id` is one (the caller has
-    /// checked that `v` fits its width).
-    pub(crate) fn from_int(id: u8, v: u32) -> Option<Self> {
-        Self::join(id, Val::Int(v))
-    }
-
-    /// A string property, or a user property named `s` when `value` is
-    /// given; `None` unless `id` is of that type.
-    pub(crate) fn from_text(id: u8, s: &'a str, value: Option<&'a str>) -> Option<Self> {
-        Self::join(
-            id,
-            match value {
-                Some(v) => Val::Pair(s, v),
-                None => Val::Str(s),
-            },
-        )
-    }
-
-    /// A binary data property; `None` unless `id` is one.
-    pub(crate) fn from_bin(id: u8, b: &'a [u8]) -> Option<Self> {
-        Self::join(id, Val::Bin(b))
-    }
-
-    /// Identifier, integer value (0 for the others), data (the name of a
-    /// user property) and the value of a user property.
-    pub(crate) fn c_parts(&self) -> (u8, u32, Option<&'a [u8]>, Option<&'a [u8]>) {
-        match self.split() {
-            (id, Val::Int(n)) => (id, n, None, None),
-            (id, Val::Str(s)) => (id, 0, Some(s.as_bytes()), None),
-            (id, Val::Bin(b)) => (id, 0, Some(b), None),
-            (id, Val::Pair(k, v)) => (id, 0, Some(k.as_bytes()), Some(v.as_bytes())),
+    /// The property with identifier `id` and `value`: the one way to build
+    /// a property from numbers and bytes (the C API, a binding, a
+    /// configuration). `None` when MQTT 5.0 defines no property `id`,
+    /// when `value` is not of its kind ([`PropertyKind::of`]: an integer
+    /// for an integer property, and so on), or when an integer is wider
+    /// than a byte or two byte integer property carries (above 255 or
+    /// 65535). The value's range (a receive maximum of 0, a subscription
+    /// identifier above 268,435,455) is checked with the packet's other
+    /// rules on encoding.
+    pub fn new(id: u8, value: PropertyValue<'a>) -> Option<Self> {
+        let wide = match (PropertyKind::of(id)?, value) {
+            (PropertyKind::Byte, PropertyValue::Integer(n)) => n > u8::MAX.into(),
+            (PropertyKind::TwoByteInteger, PropertyValue::Integer(n)) => n > u16::MAX.into(),
+            _ => false,
+        };
+        if wide {
+            return None;
         }
+        Self::join(id, value)
+    }
+
+    /// The value, by shape ([`Property::new`] in reverse).
+    pub fn value(&self) -> PropertyValue<'a> {
+        self.split().1
+    }
+
+    /// The kind of value the property carries.
+    pub fn kind(&self) -> PropertyKind {
+        // Every variant has an identifier in the table.
+        PropertyKind::of(self.id()).unwrap_or(PropertyKind::String)
     }
 }
 
 /// Read one property: identifier and value.
-fn read<'a>(r: &mut Reader<'a>) -> Result<(u8, Val<'a>), DecodeError> {
+fn read<'a>(r: &mut Reader<'a>) -> Result<(u8, PropertyValue<'a>), DecodeError> {
     // Identifiers are variable byte integers, but every known one is below
     // 0x80: a first byte with the high bit set is unknown either way.
     let id = r.u8()?;
@@ -353,31 +363,31 @@ fn read<'a>(r: &mut Reader<'a>) -> Result<(u8, Val<'a>), DecodeError> {
     Ok((
         id,
         match kind {
-            BYTE => Val::Int(r.u8()?.into()),
-            U16 => Val::Int(r.u16()?.into()),
-            U32 => Val::Int(r.u32()?),
-            VARINT => Val::Int(r.varint()?),
-            STR => Val::Str(r.str()?),
-            BIN => Val::Bin(r.bin()?),
-            _ => Val::Pair(r.str()?, r.str()?),
+            BYTE => PropertyValue::Integer(r.u8()?.into()),
+            U16 => PropertyValue::Integer(r.u16()?.into()),
+            U32 => PropertyValue::Integer(r.u32()?),
+            VARINT => PropertyValue::Integer(r.varint()?),
+            STR => PropertyValue::String(r.str()?),
+            BIN => PropertyValue::Binary(r.bin()?),
+            _ => PropertyValue::StringPair(r.str()?, r.str()?),
         },
     ))
 }
 
 /// Write one property: identifier and value.
-fn write(w: &mut Writer<'_>, id: u8, v: Val<'_>) -> Result<(), EncodeError> {
+fn write(w: &mut Writer<'_>, id: u8, v: PropertyValue<'_>) -> Result<(), EncodeError> {
     w.u8(id);
-    let kind = rule(id).map_or(0, |(k, _)| k);
+    let kind = rule(id).map_or(U32, |(k, _)| k);
     match v {
-        Val::Int(n) => match kind {
+        PropertyValue::Integer(n) => match kind {
             BYTE => w.u8(n as u8),
             U16 => w.u16(n as u16),
             VARINT => w.varint(n as usize)?,
             _ => w.u32(n),
         },
-        Val::Str(s) => w.str(s)?,
-        Val::Bin(b) => w.bin(b)?,
-        Val::Pair(k, v) => {
+        PropertyValue::String(s) => w.str(s)?,
+        PropertyValue::Binary(b) => w.bin(b)?,
+        PropertyValue::StringPair(k, v) => {
             w.str(k)?;
             w.str(v)?;
         }
@@ -397,7 +407,7 @@ impl Checker {
         Checker { ctx, seen: 0 }
     }
 
-    fn add(&mut self, id: u8, v: Val<'_>) -> Result<(), DecodeError> {
+    fn add(&mut self, id: u8, v: PropertyValue<'_>) -> Result<(), DecodeError> {
         let (kind, mask) = rule(id).ok_or(DecodeError::InvalidPropertyId(id))?;
         if mask & bit(self.ctx) == 0 {
             return Err(DecodeError::PropertyNotAllowed(id));
@@ -412,8 +422,8 @@ impl Checker {
         self.seen |= b;
         let ok = match v {
             // Every byte-valued property is a 0/1 flag, maximum QoS included.
-            Val::Int(n) if kind == BYTE => n <= 1,
-            Val::Int(n)
+            PropertyValue::Integer(n) if kind == BYTE => n <= 1,
+            PropertyValue::Integer(n)
                 if matches!(
                     id,
                     SUBSCRIPTION_ID | RECEIVE_MAXIMUM | TOPIC_ALIAS | MAXIMUM_PACKET_SIZE
@@ -424,7 +434,7 @@ impl Checker {
                 }
                 n != 0 && (id != SUBSCRIPTION_ID || n <= MAX_VARINT)
             }
-            Val::Str(s) if id == RESPONSE_TOPIC => check_topic_name(s).is_ok(),
+            PropertyValue::String(s) if id == RESPONSE_TOPIC => check_topic_name(s).is_ok(),
             _ => true,
         };
         if ok {
@@ -695,24 +705,76 @@ mod tests {
         for id in 0u8..=0xff {
             let v = match rule(id).map(|r| r.0) {
                 None => continue,
-                Some(STR) => Val::Str("x"),
-                Some(BIN) => Val::Bin(b"y"),
-                Some(PAIR) => Val::Pair("k", "v"),
-                Some(_) => Val::Int(1),
+                Some(STR) => PropertyValue::String("x"),
+                Some(BIN) => PropertyValue::Binary(b"y"),
+                Some(PAIR) => PropertyValue::StringPair("k", "v"),
+                Some(_) => PropertyValue::Integer(1),
             };
             let p = Property::join(id, v).unwrap();
             assert_eq!(p.id(), id);
         }
-        assert_eq!(TABLE.iter().filter(|r| r.0 != 0).count(), 27);
+        assert_eq!(TABLE.iter().flatten().count(), 27);
+    }
+
+    #[test]
+    fn new_builds_every_property_from_its_kind_and_value_reads_it_back() {
+        let mut known = 0;
+        for id in 0u8..=0xff {
+            let Some(kind) = PropertyKind::of(id) else {
+                assert_eq!(Property::new(id, PropertyValue::Integer(1)), None);
+                assert_eq!(Property::new(id, PropertyValue::String("x")), None);
+                continue;
+            };
+            known += 1;
+            let v = match kind {
+                PropertyKind::String => PropertyValue::String("x"),
+                PropertyKind::Binary => PropertyValue::Binary(b"y"),
+                PropertyKind::StringPair => PropertyValue::StringPair("k", "v"),
+                _ => PropertyValue::Integer(1),
+            };
+            let p = Property::new(id, v).unwrap();
+            assert_eq!((p.id(), p.kind(), p.value()), (id, kind, v));
+            // A value of another kind is refused.
+            let other = match v {
+                PropertyValue::Integer(_) => PropertyValue::Binary(b"1"),
+                _ => PropertyValue::Integer(1),
+            };
+            assert_eq!(Property::new(id, other), None);
+            // Integers up to the width of a byte or two bytes, no wider.
+            let max = match kind {
+                BYTE => u8::MAX.into(),
+                U16 => u16::MAX.into(),
+                _ => u32::MAX,
+            };
+            if matches!(v, PropertyValue::Integer(_)) {
+                assert!(Property::new(id, PropertyValue::Integer(max)).is_some());
+                if let Some(over) = max.checked_add(1) {
+                    assert_eq!(Property::new(id, PropertyValue::Integer(over)), None);
+                }
+            }
+        }
+        assert_eq!(known, 27);
+        assert_eq!(PropertyKind::of(0x26), Some(PropertyKind::StringPair));
+        assert_eq!(
+            Property::new(0x23, PropertyValue::Integer(7)),
+            Some(Property::TopicAlias(7))
+        );
+        assert_eq!(Property::new(0x24, PropertyValue::Integer(256)), None);
     }
 
     #[test]
     fn subscription_identifier_range() {
         let mut c = Checker::new(8);
-        assert!(c.add(SUBSCRIPTION_ID, Val::Int(MAX_VARINT + 1)).is_err());
+        assert!(c
+            .add(SUBSCRIPTION_ID, PropertyValue::Integer(MAX_VARINT + 1))
+            .is_err());
         let mut c = Checker::new(8);
-        assert!(c.add(SUBSCRIPTION_ID, Val::Int(MAX_VARINT)).is_ok());
+        assert!(c
+            .add(SUBSCRIPTION_ID, PropertyValue::Integer(MAX_VARINT))
+            .is_ok());
         let mut c = Checker::new(2);
-        assert!(c.add(MAXIMUM_PACKET_SIZE, Val::Int(u32::MAX)).is_ok());
+        assert!(c
+            .add(MAXIMUM_PACKET_SIZE, PropertyValue::Integer(u32::MAX))
+            .is_ok());
     }
 }

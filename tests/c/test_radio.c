@@ -30,7 +30,6 @@
  * past the ends. */
 typedef struct side {
     mqttas_radio *r;
-    void *storage;
     uint8_t *tx, *rx;
     mqttas_radio_config cfg;
     /* Events seen, in order: 'U' for up, '0'+reason for down. */
@@ -53,15 +52,13 @@ static side *side_new(const mqttas_radio_config *c, size_t bufs)
     side *s = calloc(1, sizeof *s);
     assert_non_null(s);
     s->cfg = *c;
-    s->storage = malloc(mqttas_radio_size());
+    s->r = malloc(mqttas_radio_size());
     s->tx = malloc(bufs);
     s->rx = malloc(bufs);
-    assert_non_null(s->storage);
+    assert_non_null(s->r);
     assert_non_null(s->tx);
     assert_non_null(s->rx);
-    assert_int_equal(mqttas_radio_init(s->storage, mqttas_radio_size(), c, s->tx, bufs, s->rx, bufs, &s->r),
-                     MQTTAS_OK);
-    assert_ptr_equal(s->r, s->storage);
+    assert_int_equal(mqttas_radio_init(s->r, mqttas_radio_size(), c, s->tx, bufs, s->rx, bufs), MQTTAS_OK);
     return s;
 }
 
@@ -71,7 +68,7 @@ static void side_free(side *s)
         return;
     }
     assert_int_equal(mqttas_radio_deinit(s->r), MQTTAS_OK);
-    free(s->storage);
+    free(s->r);
     free(s->tx);
     free(s->rx);
     free(s);
@@ -377,31 +374,28 @@ static void test_init_checks_every_argument(void **state)
     size_t size = mqttas_radio_size(), align = mqttas_radio_align();
     /* Room to misalign and to overlap. */
     uint8_t *mem = malloc(size + align + 4096);
-    uint8_t *storage = mem;
     uint8_t *tx = mem + size + align, *rx = tx + 1024;
-    mqttas_radio *r = (mqttas_radio *)(uintptr_t)0x1;
-    mqttas_radio *const unset = r;
+    mqttas_radio *r = (mqttas_radio *)mem;
+    bool up = false;
     mqttas_radio_config c = config(NODE, false, 9);
     char why[128];
     size_t why_len = 99;
     (void)state;
     assert_non_null(mem);
 
-    assert_int_equal(mqttas_radio_init(NULL, size, &c, tx, 1024, rx, 1024, &r), MQTTAS_ERR_NULL_POINTER);
-    assert_int_equal(mqttas_radio_init(storage, size, NULL, tx, 1024, rx, 1024, &r), MQTTAS_ERR_NULL_POINTER);
-    assert_int_equal(mqttas_radio_init(storage, size, &c, tx, 1024, rx, 1024, NULL), MQTTAS_ERR_NULL_POINTER);
-    assert_int_equal(mqttas_radio_init(storage, size - 1, &c, tx, 1024, rx, 1024, &r),
-                     MQTTAS_ERR_BUFFER_TOO_SMALL);
+    assert_int_equal(mqttas_radio_init(NULL, size, &c, tx, 1024, rx, 1024), MQTTAS_ERR_NULL_POINTER);
+    assert_int_equal(mqttas_radio_init(r, size, NULL, tx, 1024, rx, 1024), MQTTAS_ERR_NULL_POINTER);
+    assert_int_equal(mqttas_radio_init(r, size - 1, &c, tx, 1024, rx, 1024), MQTTAS_ERR_BUFFER_TOO_SMALL);
     if (align > 1) {
-        assert_int_equal(mqttas_radio_init(storage + 1, size, &c, tx, 1024, rx, 1024, &r), MQTTAS_ERR_MISALIGNED);
+        assert_int_equal(mqttas_radio_init((mqttas_radio *)(mem + 1), size, &c, tx, 1024, rx, 1024),
+                         MQTTAS_ERR_MISALIGNED);
     }
-    assert_int_equal(mqttas_radio_init(storage, size, &c, NULL, 1024, rx, 1024, &r), MQTTAS_ERR_NULL_POINTER);
-    assert_int_equal(mqttas_radio_init(storage, size, &c, tx, 1024, NULL, 1024, &r), MQTTAS_ERR_NULL_POINTER);
-    assert_int_equal(mqttas_radio_init(storage, size, &c, tx, 1024, tx + 1023, 1024, &r),
-                     MQTTAS_ERR_BUFFERS_OVERLAP);
-    assert_int_equal(mqttas_radio_init(storage, size, &c, storage + size - 1, 1024, rx, 1024, &r),
-                     MQTTAS_ERR_BUFFERS_OVERLAP);
-    assert_ptr_equal(r, unset);
+    assert_int_equal(mqttas_radio_init(r, size, &c, NULL, 1024, rx, 1024), MQTTAS_ERR_NULL_POINTER);
+    assert_int_equal(mqttas_radio_init(r, size, &c, tx, 1024, NULL, 1024), MQTTAS_ERR_NULL_POINTER);
+    assert_int_equal(mqttas_radio_init(r, size, &c, tx, 1024, tx + 1023, 1024), MQTTAS_ERR_BUFFERS_OVERLAP);
+    assert_int_equal(mqttas_radio_init(r, size, &c, mem + size - 1, 1024, rx, 1024), MQTTAS_ERR_BUFFERS_OVERLAP);
+    /* A refused init leaves no radio in the storage. */
+    assert_int_equal(mqttas_radio_is_up(r, &up), MQTTAS_ERR_NOT_INITIALIZED);
 
     /* Every value out of range, one at a time: refused before any buffer is
      * touched, and described in words naming the field. */
@@ -422,9 +416,8 @@ static void test_init_checks_every_argument(void **state)
             b.window = (uint8_t)bad[i].window;
             b.epoch = (uint16_t)bad[i].epoch;
             memset(tx, 0xAA, 1024);
-            assert_int_equal(mqttas_radio_init(storage, size, &b, tx, 1024, rx, 1024, &r),
-                             MQTTAS_ERR_INVALID_CONFIG);
-            assert_ptr_equal(r, unset);
+            assert_int_equal(mqttas_radio_init(r, size, &b, tx, 1024, rx, 1024), MQTTAS_ERR_INVALID_CONFIG);
+            assert_int_equal(mqttas_radio_is_up(r, &up), MQTTAS_ERR_NOT_INITIALIZED);
             assert_int_equal(tx[0], 0xAA);
             assert_int_equal(tx[1023], 0xAA);
             why_len = 0;
@@ -453,22 +446,22 @@ static void test_init_checks_every_argument(void **state)
     c.mtu = 32;
 
     /* Buffers must hold one frame's payload each: no less. */
-    assert_int_equal(mqttas_radio_init(storage, size, &c, NULL, 0, NULL, 0, &r), MQTTAS_ERR_BUFFER_TOO_SMALL);
-    assert_int_equal(mqttas_radio_init(storage, size, &c, tx, c.mtu - MQTTAS_RADIO_OVERHEAD - 1, rx, 1024, &r),
+    assert_int_equal(mqttas_radio_init(r, size, &c, NULL, 0, NULL, 0), MQTTAS_ERR_BUFFER_TOO_SMALL);
+    assert_int_equal(mqttas_radio_init(r, size, &c, tx, c.mtu - MQTTAS_RADIO_OVERHEAD - 1, rx, 1024),
                      MQTTAS_ERR_BUFFER_TOO_SMALL);
-    assert_int_equal(mqttas_radio_init(storage, size, &c, tx, 1024, rx, c.mtu - MQTTAS_RADIO_OVERHEAD - 1, &r),
+    assert_int_equal(mqttas_radio_init(r, size, &c, tx, 1024, rx, c.mtu - MQTTAS_RADIO_OVERHEAD - 1),
                      MQTTAS_ERR_BUFFER_TOO_SMALL);
-    assert_ptr_equal(r, unset);
-    assert_int_equal(mqttas_radio_init(storage, size, &c, tx, c.mtu - MQTTAS_RADIO_OVERHEAD, rx,
-                                       c.mtu - MQTTAS_RADIO_OVERHEAD, &r),
+    assert_int_equal(mqttas_radio_is_up(r, &up), MQTTAS_ERR_NOT_INITIALIZED);
+    assert_int_equal(mqttas_radio_init(r, size, &c, tx, c.mtu - MQTTAS_RADIO_OVERHEAD, rx,
+                                       c.mtu - MQTTAS_RADIO_OVERHEAD),
                      MQTTAS_OK);
     assert_int_equal(mqttas_radio_deinit(r), MQTTAS_OK);
 
-    /* Success: *out is the storage; the largest MTU works. */
+    /* The largest MTU works. */
     c.mtu = 255;
     c.window = 8;
-    assert_int_equal(mqttas_radio_init(storage, size, &c, tx, 1024, rx, 1024, &r), MQTTAS_OK);
-    assert_ptr_equal(r, storage);
+    assert_int_equal(mqttas_radio_init(r, size, &c, tx, 1024, rx, 1024), MQTTAS_OK);
+    assert_int_equal(mqttas_radio_is_up(r, &up), MQTTAS_OK);
     assert_int_equal(mqttas_radio_deinit(r), MQTTAS_OK);
     free(mem);
 }
@@ -575,8 +568,7 @@ static void test_not_initialized_and_null(void **state)
     assert_int_equal(mqttas_radio_deinit(s->r), MQTTAS_OK);
     assert_int_equal(mqttas_radio_open(s->r, 11), MQTTAS_ERR_NOT_INITIALIZED);
     assert_int_equal(mqttas_radio_deinit(s->r), MQTTAS_ERR_NOT_INITIALIZED);
-    assert_int_equal(mqttas_radio_init(s->storage, mqttas_radio_size(), &c, s->tx, 256, s->rx, 256, &s->r),
-                     MQTTAS_OK);
+    assert_int_equal(mqttas_radio_init(s->r, mqttas_radio_size(), &c, s->tx, 256, s->rx, 256), MQTTAS_OK);
     side_free(s);
     free(zeroed);
 }

@@ -9,87 +9,91 @@ import _mqttas as m
 def connected(**kw):
     c = m.Client(**kw)
     c.connect(0, "id")
-    assert c.take_tx(0).startswith(b"\x10")
-    assert c.feed(1, b"\x20\x02\x00\x00") == 4
-    assert c.next_event() == (m.CONNECTED, False, None)
+    assert c.poll_transmit(0).startswith(b"\x10")
+    assert c.handle_input(1, b"\x20\x02\x00\x00") == 4
+    assert c.poll_event() == (m.CONNECTED, False, None)
     return c
 
 
 def test_connect_bytes_and_states():
     c = m.Client(keep_alive=30)
     assert c.state() == m.STATE_DISCONNECTED
-    assert c.deadline() is None
+    assert c.poll_deadline() is None
     c.connect(100, "abc", user="u", password=b"p", will=("w/t", b"bye", 1, True, None))
     assert c.state() == m.STATE_CONNECTING
     # MQTT 3.1.1 CONNECT: clean session, will QoS 1 retained, user, password.
-    assert c.take_tx(100) == (
+    assert c.poll_transmit(100) == (
         b"\x10\x1f\x00\x04MQTT\x04\xee\x00\x1e\x00\x03abc\x00\x03w/t\x00\x03bye\x00\x01u\x00\x01p"
     )
-    assert c.take_tx(100) is None
-    assert c.deadline() == 100 + 10000  # response_time for CONNACK
-    c.feed(200, b"\x20\x02\x00\x00")
-    assert c.next_event() == (m.CONNECTED, False, None)
+    assert c.poll_transmit(100) is None
+    assert c.poll_deadline() == 100 + 10000  # response_time for CONNACK
+    c.handle_input(200, b"\x20\x02\x00\x00")
+    assert c.poll_event() == (m.CONNECTED, False, None)
     assert c.state() == m.STATE_CONNECTED
-    assert c.deadline() == 200 + 30000 // 4 - 100  # ping after keepalive/4 idle (last tx at 100)
+    assert c.poll_deadline() == 200 + 30000 // 4 - 100  # ping after keepalive/4 idle (last tx at 100)
 
 
 def test_refused_connection_is_a_lost_event_with_text():
     c = m.Client()
     c.connect(0, "x")
-    c.take_tx(0)
-    c.feed(1, b"\x20\x02\x00\x05")
-    ev = c.next_event()
+    c.poll_transmit(0)
+    c.handle_input(1, b"\x20\x02\x00\x05")
+    ev = c.poll_event()
     assert ev[0] == m.LOST and ev[1] == m.LOST_REFUSED and ev[2] == 5
-    assert "not authorised" in ev[3] and "CONNACK 5" in ev[3]
+    # Why, in the core's words, without "connection lost: ".
+    assert ev[3] == "broker refused the connection: not authorised (CONNACK 5)"
 
 
 def test_publish_qos1_roundtrip_and_events():
     c = connected()
     pid = c.publish(2, "a/b", b"hi", qos=1)
     assert pid == 1 and c.pending() == 1
-    assert c.take_tx(2) == b"\x32\x09\x00\x03a/b\x00\x01hi"
-    c.feed(3, b"\x40\x02\x00\x01")
-    assert c.next_event() == (m.PUBLISHED, 1, 0)
+    assert c.poll_transmit(2) == b"\x32\x09\x00\x03a/b\x00\x01hi"
+    c.handle_input(3, b"\x40\x02\x00\x01")
+    assert c.poll_event() == (m.PUBLISHED, 1, 0)
     assert c.pending() == 0
 
 
 def test_qos1_resent_after_link_loss_with_same_id_and_dup():
     c = m.Client(clean_init=False, clean=False)
     c.connect(0, "id")
-    c.take_tx(0)
-    c.feed(1, b"\x20\x02\x00\x00")
-    c.next_event()
+    c.poll_transmit(0)
+    c.handle_input(1, b"\x20\x02\x00\x00")
+    c.poll_event()
     pid = c.publish(2, "t", b"x", qos=1)
-    first = c.take_tx(2)
-    c.link_down(3)
-    ev = c.next_event()
+    first = c.poll_transmit(2)
+    c.handle_link_down(3)
+    ev = c.poll_event()
     assert ev[0] == m.LOST and ev[1] == m.LOST_LINK_DOWN
     c.connect(4, "id")
-    c.take_tx(4)
-    c.feed(5, b"\x20\x02\x01\x00")  # session present
-    c.next_event()
-    again = c.take_tx(6)
+    c.poll_transmit(4)
+    c.handle_input(5, b"\x20\x02\x01\x00")  # session present
+    c.poll_event()
+    assert c.stats() == {"republished": 0}
+    again = c.poll_transmit(6)
     assert again[0] == first[0] | 0x08  # DUP
     assert again[1:] == first[1:]  # same packet id, same message
     assert pid == 1
+    # The core counts what it sent again: nobody reads the bytes for it.
+    assert c.stats() == {"republished": 1}
 
 
 def test_inbound_messages_qos2_props_and_chunks():
     c = connected(rx_size=64)
-    c.feed(2, b"\x34\x08\x00\x01t\x00\x07hey")
-    assert c.next_event() == (m.MESSAGE, b"t", b"hey", 2, False, False, 7, None)
-    assert c.take_tx(2) == b"\x50\x02\x00\x07"  # PUBREC
+    c.handle_input(2, b"\x34\x08\x00\x01t\x00\x07hey")
+    assert c.poll_event() == (m.MESSAGE, b"t", b"hey", 2, False, False, 7, None)
+    assert c.poll_transmit(2) == b"\x50\x02\x00\x07"  # PUBREC
     big = b"\x30\x67\x00\x01t" + bytes(range(100))
-    n = c.feed(3, big)
+    n = c.handle_input(3, big)
     assert n == 64
     events = []
     rest = big[n:]
     while True:
-        ev = c.next_event()
+        ev = c.poll_event()
         if ev is None:
             if not rest:
                 break
-            k = c.feed(4, rest)
+            k = c.handle_input(4, rest)
             rest = rest[k:]
             continue
         events.append(ev)
@@ -101,18 +105,18 @@ def test_inbound_messages_qos2_props_and_chunks():
 def test_v5_properties_both_ways():
     c = m.Client(version=m.VERSION_5)
     c.connect(0, "id", properties={0x26: {"k": "v"}})
-    assert b"\x26\x00\x01k\x00\x01v" in c.take_tx(0)
+    assert b"\x26\x00\x01k\x00\x01v" in c.poll_transmit(0)
     # CONNACK with a topic alias maximum and a reason string.
-    c.feed(1, b"\x20\x0b\x00\x00\x08\x22\x00\x05\x1f\x00\x02ok")
-    assert c.next_event() == (m.CONNECTED, False, {0x22: 5, 0x1F: "ok"})
+    c.handle_input(1, b"\x20\x0b\x00\x00\x08\x22\x00\x05\x1f\x00\x02ok")
+    assert c.poll_event() == (m.CONNECTED, False, {0x22: 5, 0x1F: "ok"})
     c.publish(2, "t", b"x", qos=0, properties={0x09: b"\x00\x01", 0x26: [("a", "1"), ("b", "2")], 0x02: 60})
-    tx = c.take_tx(2)
+    tx = c.poll_transmit(2)
     assert b"\x09\x00\x02\x00\x01" in tx and b"\x26\x00\x01a\x00\x011" in tx and b"\x26\x00\x01b\x00\x012" in tx
     # Inbound PUBLISH with user properties and correlation data.
     props = b"\x26\x00\x01a\x00\x011\x26\x00\x01b\x00\x012\x09\x00\x01\xff"
     body = b"\x00\x01t" + bytes([len(props)]) + props + b"pl"
-    c.feed(3, bytes([0x30, len(body)]) + body)
-    ev = c.next_event()
+    c.handle_input(3, bytes([0x30, len(body)]) + body)
+    ev = c.poll_event()
     assert ev[:3] == (m.MESSAGE, b"t", b"pl")
     assert ev[7] == {0x26: {"a": "1", "b": "2"}, 0x09: b"\xff"}
 
@@ -147,12 +151,12 @@ def test_errors_are_valueerror_or_oserror_with_code():
 def test_timeout_declares_loss():
     c = connected(response_time_ms=500)
     c.subscribe(10, [("a/#", 1)])
-    c.take_tx(10)
-    assert c.deadline() == 510
-    c.timeout(509)
-    assert c.next_event() is None
-    c.timeout(510)
-    ev = c.next_event()
+    c.poll_transmit(10)
+    assert c.poll_deadline() == 510
+    c.handle_timeout(509)
+    assert c.poll_event() is None
+    c.handle_timeout(510)
+    ev = c.poll_event()
     assert ev[0] == m.LOST and ev[1] == m.LOST_TIMEOUT and "SubAck" in ev[3]
     assert c.state() == m.STATE_DISCONNECTED
 
@@ -161,27 +165,27 @@ def test_reconnect_policy_hold_down_backoff_bounce():
     r = m.Reconnect(hold_down_ms=100, tcp_attempts_before_bounce=2, backoff_base_ms=50,
                     backoff_cap_ms=80, jitter_percent=0, attempt_timeout_ms=1000, stable_ms=5,
                     seed=7)
-    assert r.action(0) == (m.ACTION_CONNECT, 0)  # first connection: at once
-    assert r.action(1) is None  # attempt under way
-    r.connected(5)
-    assert r.action(6) is None and r.deadline() is None
-    r.lost(10)  # up 5 ms: stable, a plain outage
-    assert r.action(10) == (m.ACTION_HOLD_DOWN, 110)
-    assert r.action(50) == (m.ACTION_WAIT, 110)
-    assert r.action(110) == (m.ACTION_CONNECT, 0)
-    r.attempt_failed(120)
-    assert r.action(120) == (m.ACTION_WAIT, 170)  # backoff base
-    assert r.action(170) == (m.ACTION_CONNECT, 0)
-    r.attempt_failed(171)
+    assert r.poll_action(0) == (m.ACTION_CONNECT, 0)  # first connection: at once
+    assert r.poll_action(1) is None  # attempt under way
+    r.handle_connected(5)
+    assert r.poll_action(6) is None and r.poll_deadline() is None
+    r.handle_lost(10)  # up 5 ms: stable, a plain outage
+    assert r.poll_action(10) == (m.ACTION_HOLD_DOWN, 110)
+    assert r.poll_action(50) == (m.ACTION_WAIT, 110)
+    assert r.poll_action(110) == (m.ACTION_CONNECT, 0)
+    r.handle_attempt_failed(120)
+    assert r.poll_action(120) == (m.ACTION_WAIT, 170)  # backoff base
+    assert r.poll_action(170) == (m.ACTION_CONNECT, 0)
+    r.handle_attempt_failed(171)
     # Second failure in a row: bounce the link, held down again.
-    assert r.action(171) == (m.ACTION_BOUNCE_LINK, 271)
-    assert r.action(271) == (m.ACTION_CONNECT, 0)
-    assert r.deadline() == 271 + 1000  # the attempt's time limit
+    assert r.poll_action(171) == (m.ACTION_BOUNCE_LINK, 271)
+    assert r.poll_action(271) == (m.ACTION_CONNECT, 0)
+    assert r.poll_deadline() == 271 + 1000  # the attempt's time limit
     # Timed out: a third failure; the backoff (50, 100, 200) stops at the cap.
-    assert r.action(1271) == (m.ACTION_WAIT, 1271 + 80)
-    r.connected(1400)
-    r.lost(1500, m.CAUSE_PLANNED)
-    assert r.action(1500) == (m.ACTION_CONNECT, 0)  # planned: no hold-down
+    assert r.poll_action(1271) == (m.ACTION_WAIT, 1271 + 80)
+    r.handle_connected(1400)
+    r.handle_lost(1500, m.CAUSE_PLANNED)
+    assert r.poll_action(1500) == (m.ACTION_CONNECT, 0)  # planned: no hold-down
     assert r.stats() == (1, 5, 3, 1, 1, 0, 0, 0)
 
 
@@ -189,35 +193,35 @@ def test_reconnect_policy_causes_from_lost_events():
     # The LOST event carries the core's cause; the policy takes it.
     c = m.Client(version=m.VERSION_311, rx_size=256, tx_size=256, store_size=256)
     c.connect(0, "x")
-    c.take_tx(0)
-    c.feed(1, bytes([0x20, 2, 0, 5]))  # CONNACK 5: not authorised
-    ev = c.next_event()
+    c.poll_transmit(0)
+    c.handle_input(1, bytes([0x20, 2, 0, 5]))  # CONNACK 5: not authorised
+    ev = c.poll_event()
     assert ev[0] == m.LOST and ev[1] == m.LOST_REFUSED and ev[4] == m.CAUSE_PERMANENT, ev
     r = m.Reconnect(hold_down_ms=100, backoff_base_ms=50, backoff_cap_ms=5000, jitter_percent=0,
                     stable_ms=1000, seed=1)
-    assert r.action(0) == (m.ACTION_CONNECT, 0)
-    r.attempt_failed(10, ev[4])
-    assert r.action(10) == (m.ACTION_WAIT, 5010), "permanent: the cap"
-    assert r.action(5010) == (m.ACTION_CONNECT, 0)
+    assert r.poll_action(0) == (m.ACTION_CONNECT, 0)
+    r.handle_attempt_failed(10, ev[4])
+    assert r.poll_action(10) == (m.ACTION_WAIT, 5010), "permanent: the cap"
+    assert r.poll_action(5010) == (m.ACTION_CONNECT, 0)
     # A connection lost 10 ms after CONNACK: one more failure, held down
     # for the grown backoff (50, 100, 200 ... past the 100 ms hold-down).
     waits = []
     t = 5010
     for _ in range(4):
-        r.connected(t)
-        r.lost(t + 10)
-        kind, until = r.action(t + 10)
+        r.handle_connected(t)
+        r.handle_lost(t + 10)
+        kind, until = r.poll_action(t + 10)
         assert kind == m.ACTION_HOLD_DOWN
         waits.append(until - (t + 10))
         t = until
-        assert r.action(t) == (m.ACTION_CONNECT, 0)
+        assert r.poll_action(t) == (m.ACTION_CONNECT, 0)
     assert waits == [100, 200, 400, 800], waits
-    r.attempt_failed(t, m.CAUSE_BACK_OFF)
-    assert r.action(t) == (m.ACTION_WAIT, t + 1600)
+    r.handle_attempt_failed(t, m.CAUSE_BACK_OFF)
+    assert r.poll_action(t) == (m.ACTION_WAIT, t + 1600)
     outages, attempts, failures, bounces, planned, unstable, back_offs, permanent = r.stats()
     assert (outages, unstable, back_offs, permanent) == (4, 4, 1, 1)
     with pytest.raises(ValueError):
-        r.lost(t, 9)  # not a cause
+        r.handle_lost(t, 9)  # not a cause
 
 
 def test_reconnect_policy_bad_values():
@@ -238,8 +242,8 @@ def test_inbound_qos2_table_and_its_figures():
     # Five QoS 2 messages before any PUBREL: three tracked, two untracked
     # (clean session), all delivered and acknowledged.
     for pid in range(1, 6):
-        c.feed(2, bytes([0x34, 6, 0, 1, 0x71, 0, pid, 0x78]))
-        ev = c.next_event()
+        c.handle_input(2, bytes([0x34, 6, 0, 1, 0x71, 0, pid, 0x78]))
+        ev = c.poll_event()
         assert ev[0] == m.MESSAGE and ev[6] == pid
-        assert c.take_tx(2) == bytes([0x50, 2, 0, pid])
+        assert c.poll_transmit(2) == bytes([0x50, 2, 0, pid])
     assert c.qos2_stats() == (5, 0, 2, 0)  # 3.1.1: no receive maximum to exceed

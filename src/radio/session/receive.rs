@@ -201,7 +201,7 @@ impl Radio<'_> {
                     candidate(slot);
                 }
                 freed = freed.saturating_add(usize::from(slot.len));
-                *slot = TxSlot::default();
+                *slot = TxSlot::EMPTY;
             } else {
                 let bit = sacks
                     .checked_shr(u32::from(seq.wrapping_sub(ack)))

@@ -190,7 +190,7 @@ impl Radio<'_> {
                 start,
                 len,
                 flags: RESEND,
-                ..TxSlot::default()
+                ..TxSlot::EMPTY
             };
         }
         self.tx_framed += usize::from(len);

@@ -74,7 +74,7 @@ static void events(void)
             completed++;
         } else if (ev.kind == MQTTAS_EVENT_CONNECTION_LOST) {
             char text[256];
-            mqttas_event_describe(&ev, text, sizeof text, NULL);
+            mqttas_event_describe(c, &ev, text, sizeof text, NULL);
             fprintf(stderr, "ours_pub: %s\n", text);
             exit(1);
         }

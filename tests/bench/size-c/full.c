@@ -51,7 +51,7 @@ int main(void)
         while (mqttas_poll_event(c, &ev) == MQTTAS_OK && ev.kind != MQTTAS_EVENT_NONE) {
             size_t cursor = 0;
             mqttas_property p;
-            (void)mqttas_event_describe(&ev, text, sizeof text, &len);
+            (void)mqttas_event_describe(c, &ev, text, sizeof text, &len);
             show(text);
             while (mqttas_property_next(ev.properties, ev.properties_len, &cursor, &p) == MQTTAS_OK
                    && p.id != 0) {

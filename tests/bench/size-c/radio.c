@@ -12,13 +12,13 @@ static uint8_t radio_tx[512], radio_rx[512];
 static mqttas_radio *radio_new(void)
 {
     mqttas_radio_config rc;
-    mqttas_radio *r = NULL;
+    mqttas_radio *r = (mqttas_radio *)(void *)radio_storage;
     if (mqttas_radio_size() > sizeof radio_storage) {
         return NULL;
     }
     mqttas_radio_config_default(&rc);
-    if (mqttas_radio_init(radio_storage, sizeof radio_storage, &rc, radio_tx, sizeof radio_tx,
-                          radio_rx, sizeof radio_rx, &r) != MQTTAS_OK) {
+    if (mqttas_radio_init(r, sizeof radio_storage, &rc, radio_tx, sizeof radio_tx, radio_rx,
+                          sizeof radio_rx) != MQTTAS_OK) {
         return NULL;
     }
     return r;

@@ -189,7 +189,7 @@ static void drain_events(void)
             out("\n");
             break;
         case MQTTAS_EVENT_CONNECTION_LOST:
-            mqttas_event_describe(&ev, text, sizeof text, NULL);
+            mqttas_event_describe(client, &ev, text, sizeof text, NULL);
             close_socket();
             out("lost why=%s\n", text);
             break;
@@ -198,7 +198,7 @@ static void drain_events(void)
             out("disconnected\n");
             break;
         default:
-            mqttas_event_describe(&ev, text, sizeof text, NULL);
+            mqttas_event_describe(client, &ev, text, sizeof text, NULL);
             out("event what=%s\n", text);
             break;
         }
