@@ -15,8 +15,8 @@ import sys
 
 import asyncio
 
+from ..compat import within_ms
 from ..options import no_ca_check
-from .astream import Stream
 
 _MP = sys.implementation.name == "micropython"
 
@@ -273,38 +273,52 @@ def error(e, where, params, handshake=False):
     return OSError(code, "TLS with %s failed: %s" % (where, why))
 
 
-class TLSStream(Stream):
-    """A TLS connection over asyncio streams; its failures come out as
-    OSError in words. (MicroPython finishes the handshake on the first
-    read or write, so its certificate errors arrive there.)"""
+class TLSStream:
+    """A TLS connection: the stream of a TLS socket (MicroPython: a
+    SockStream over it, waiting in asyncio's poller without the
+    asyncio.stream module) or of CPython's TLS transport; its failures come
+    out as OSError in words. (MicroPython finishes the handshake on the
+    first read or write, so its certificate errors arrive there.)"""
 
-    def __init__(self, reader, writer, where, params):
-        Stream.__init__(self, reader, writer)
+    def __init__(self, inner, where, params):
+        self._s = inner
         self._where = where
         self._params = params
         self._answered = False  # Bytes came: the handshake is over.
 
+    def _error(self, e):
+        return error(e, self._where, self._params, not self._answered)
+
     async def read(self, n):
         try:
-            data = await Stream.read(self, n)
+            data = await self._s.read(n)
         except (OSError, ValueError) as e:
-            raise error(e, self._where, self._params, not self._answered)
+            raise self._error(e)
         if data:
             self._answered = True
         return data
 
     def write(self, data):
-        # MicroPython's Stream.write() tries to send at once.
+        # The write is tried at once.
         try:
-            Stream.write(self, data)
+            self._s.write(data)
         except (OSError, ValueError) as e:
-            raise error(e, self._where, self._params, not self._answered)
+            raise self._error(e)
 
     async def drain(self):
         try:
-            await Stream.drain(self)
+            await self._s.drain()
         except (OSError, ValueError) as e:
-            raise error(e, self._where, self._params, not self._answered)
+            raise self._error(e)
+
+    def buffered(self):
+        return self._s.buffered()
+
+    def abort(self):
+        getattr(self._s, "abort", self._s.close)()
+
+    def close(self):
+        self._s.close()
 
 
 async def open_stream(host, port, params, timeout_ms):
@@ -314,16 +328,19 @@ async def open_stream(host, port, params, timeout_ms):
     where = "%s:%d" % (host, port)
     try:
         if _MP:
-            r, w = await asyncio.wait_for_ms(
-                asyncio.open_connection(host, port, ssl=ctx, server_hostname=name), timeout_ms)
+            from .socket import _connect
+
+            s = await within_ms(_connect(host, port, ctx, name), timeout_ms)
         else:
-            r, w = await asyncio.wait_for(
-                asyncio.open_connection(host, port, ssl=ctx, server_hostname=name), timeout_ms / 1000)
+            from .astream import Stream
+
+            r, w = await within_ms(asyncio.open_connection(host, port, ssl=ctx, server_hostname=name), timeout_ms)
+            s = Stream(r, w)
     except asyncio.TimeoutError:
         raise OSError(-1, "no TLS connection to %s within response_time" % (where,))
     except (OSError, ValueError) as e:
         raise error(e, where, params, True)
-    return TLSStream(r, w, where, params)
+    return TLSStream(s, where, params)
 
 
 # ---- TLS over any stream --------------------------------------------------
@@ -546,10 +563,7 @@ async def over(stream, params, host, timeout_ms=10000):
     where = "%s (over %s)" % (name, type(stream).__name__)
     t = (_PipeStream if _MP else _BioStream)(stream, ctx, name, where, params)
     try:
-        if _MP:
-            await asyncio.wait_for_ms(t.handshake(), timeout_ms)
-        else:
-            await asyncio.wait_for(t.handshake(), timeout_ms / 1000)
+        await within_ms(t.handshake(), timeout_ms)
     except asyncio.TimeoutError:
         stream.close()
         raise OSError(-1, "no TLS handshake with %s within response_time" % (where,))

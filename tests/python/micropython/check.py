@@ -238,6 +238,38 @@ async def compat_paths():
     return out
 
 
+async def probe():
+    # wan_ok()'s DNS probe on MicroPython: an answer within the time, none
+    # from a silent server; neither loads asyncio.stream nor asyncio.funcs
+    # (point 6 of issue 14: modules loaded that serve nothing).
+    import os
+    import socket
+    port = int(os.getenv("MQTTAS_CHECK_PORT"))
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    srv.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+    srv.setblocking(False)
+
+    async def answer():
+        while True:
+            try:
+                data, addr = srv.recvfrom(512)
+            except OSError:
+                await asyncio.sleep_ms(2)
+                continue
+            srv.sendto(data[:2] + bytes([data[2] | 0x80]) + data[3:], addr)
+            return
+
+    t = asyncio.create_task(answer())
+    link = SocketLink()
+    query = b"\x12\x34\x01\x00" + bytes(8)
+    answered = await link.dns_probe(("127.0.0.1", port), query, 2000)
+    await t
+    silent = await link.dns_probe(("127.0.0.1", port), query, 50)
+    srv.close()
+    return answered, silent, [m for m in ("asyncio.stream", "asyncio.funcs") if m in sys.modules]
+
+
+ok(asyncio.run(probe()) == (True, False, []), "dns_probe: answered, silent, no asyncio.stream/funcs")
 out = asyncio.run(compat_paths())
 ok(out["timeout"] and out["value"] == 42 and out.get("cancel"), "within_ms: timeout, value, cancel")
 ok(out["changes"] == ([(0, True), (1, True), (2, False)], 1) and out["changes_cancel"], "Changes")
