@@ -26,7 +26,7 @@ import sys
 import asyncio
 
 from . import compat
-from .compat import _mqttas, now, until, sleep_ms, wait_ms, spawn, Changes, Alarm
+from .compat import _mqttas, now, until, sleep_ms, within_ms, spawn, Changes, Alarm
 from .options import validate, defaults, eliza, _HOST  # noqa: F401  (eliza: mqtt_as's name)
 from .topics import check_name, check_filter
 from .links import default_link, default_client_id
@@ -51,6 +51,16 @@ _DNS_QUERY = b"$\x1a\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x06google\x0
 
 class MQTTException(Exception):
     pass
+
+
+async def _flush(conn):
+    # Send what is written, half-close, read until the broker closes.
+    await conn.drain()
+    eof = getattr(conn, "write_eof", None)
+    if eof is not None:
+        eof()
+    while await conn.read(256):
+        pass
 
 
 def __getattr__(name):
@@ -156,7 +166,7 @@ class MQTTClient:
     _lost_why = None
     _cause = 0  # What ended the last connection, for the policy (_mqttas.CAUSE_*).
     _why = None  # Its text.
-    _closing = None  # (Event set when done, stream): a graceful close under way.
+    _closing = None  # (task, stream): a graceful close under way (_linger).
     _chunk = None
     _told = False  # wifi_coro was last told True (callback interface).
     _closes = 0  # Calls of disconnect() and close(): a connection under way ends.
@@ -341,9 +351,10 @@ class MQTTClient:
             spawn(self._writer(conn, gen)),
         ]
 
-    def _teardown(self):
+    def _teardown(self, linger=True):
         # Stop this connection's tasks (never the one running this) and
-        # close its stream.
+        # close its stream (`linger`: gracefully when the core queued a
+        # last word; close() cannot wait for that).
         self._gen += 1
         cur = compat.current_task()
         for t in self._tasks:
@@ -366,22 +377,18 @@ class MQTTClient:
         conn = self._conn
         self._conn = None
         if conn is not None:
-            queued = None
-            # A write cut short leaves a packet half sent: nothing may
-            # follow it, so the stream is closed straight away.
-            if self._core.state() == _mqttas.STATE_DISCONNECTED and not self._writing:
-                queued = self._take_queued()
-            closing = None
-            if queued:
-                try:
-                    closing = (asyncio.Event(), conn)
-                    spawn(self._close_gracefully(conn, queued, closing[0]))
-                except RuntimeError:  # CPython: no running loop (close()).
-                    closing = None
-            self._closing = closing
-            if closing is None:
-                # After a write cut short, what waits to be sent goes too.
-                (getattr(conn, "abort", conn.close) if self._writing else conn.close)()
+            if self._writing:
+                # A write cut short leaves a packet half sent: nothing may
+                # follow it, nor what waits to be sent.
+                getattr(conn, "abort", conn.close)()
+            else:
+                queued = None
+                if linger and self._core.state() == _mqttas.STATE_DISCONNECTED:
+                    queued = self._take_queued()
+                if queued:
+                    self._closing = (spawn(self._linger(conn, queued)), conn)
+                else:
+                    conn.close()
         self._tell_excess()
         if self._core.state() != _mqttas.STATE_DISCONNECTED:
             self._core.handle_link_down(now())
@@ -410,17 +417,17 @@ class MQTTClient:
             self._beyond = st[1]
 
     def _take_queued(self):
-        # What the core queued before ending a connection itself.
+        # What the core queued before ending a connection itself (its tx
+        # buffer is bounded: this ends).
         core = self._core
         out = b""
-        for _ in range(8):
+        while True:
             data = core.poll_transmit(now())
             if data is None:
-                break
+                return out
             out += data
-        return out
 
-    async def _close_gracefully(self, conn, data, done):
+    async def _linger(self, conn, data):
         # The core ended a working connection itself (a planned close to
         # have withheld QoS 2 messages sent again, a protocol error): what
         # it queued last still goes out, above all the PUBCOMPs of the QoS 2
@@ -431,33 +438,15 @@ class MQTTClient:
         # messages awaiting PUBCOMP, and mosquitto 2.0 restored from its
         # persistence file sends such messages beyond its inflight limit
         # again as PUBLISHes: duplicates. As the C and Rust drivers do:
-        # send, half-close, read until the broker closes, at most 150 ms.
+        # send, half-close, read until the broker closes; the whole at most
+        # 150 ms (a link that cannot even take a few bytes is dead).
         try:
             conn.write(data)
-            await conn.drain()
-            eof = getattr(conn, "write_eof", None)
-            if eof is not None:
-                eof()
-            closed = asyncio.Event()
-
-            async def sink():
-                try:
-                    while await conn.read(1024):
-                        pass
-                except OSError:
-                    pass
-                closed.set()
-
-            t = spawn(sink())
-            await wait_ms(closed, 150)
-            try:
-                t.cancel()
-            except RuntimeError:
-                pass
-        except OSError:
+            await within_ms(_flush(conn), 150)
+        except (OSError, asyncio.TimeoutError):
             pass
-        conn.close()
-        done.set()
+        finally:
+            conn.close()
 
     async def _reader(self, conn, gen):
         why = "connection closed by the broker"
@@ -601,13 +590,12 @@ class MQTTClient:
         s = self._s
         self.dprint("Connecting to broker.")
         closes = self._closes
-        if self._closing is not None:
-            # The last connection's graceful close ends first (at worst
-            # cut short: a stream that cannot even drain is dead).
-            done, old = self._closing
+        c = self._closing
+        if c is not None:
+            # The last connection's graceful close ends first (within its
+            # 150 ms).
             self._closing = None
-            if not await wait_ms(done, 1000):
-                old.close()
+            await c[0]
         conn = await self._link.open(self._addr, s["ssl"], s["ssl_params"], s["response_time_ms"])
         if self._closes != closes:
             # disconnect() or close() came meanwhile: the client stays closed.
@@ -828,12 +816,18 @@ class MQTTClient:
         self._notify()
 
     def close(self):
+        # Synchronous: nothing is left to a task that may never run (the
+        # loop may end right after), so every stream is closed here.
         self._closes += 1
         self._has_connected = False
         self._isconnected = False
         self._told = False
+        c = self._closing
+        if c is not None:
+            self._closing = None
+            c[1].close()
         try:
-            self._teardown()
+            self._teardown(False)
             self._watch.wake()
             self._notify()
         except RuntimeError:  # CPython: the event loop has closed.
