@@ -59,6 +59,14 @@ def test_app_qos(broker, interp):
 
 
 @pytest.mark.parametrize("interp", INTERPRETERS)
+def test_app_config(interp):
+    # The config's checks and settings: the C module's on a firmware, the
+    # ctypes binding's on CPython, alike (no broker: nothing is sent).
+    p = launch(interp, "app_config.py", 1883)
+    assert passed(finish(p), p.returncode) == 52
+
+
+@pytest.mark.parametrize("interp", INTERPRETERS)
 def test_app_events(broker, interp):
     p = launch(interp, "app_events.py", broker.port)
     assert passed(finish(p), p.returncode) == 4

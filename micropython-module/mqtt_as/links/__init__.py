@@ -25,10 +25,11 @@
 
 
 def default_link(settings, log=None):
-    """The link config asks for: the LAN link when config['lan'] is set,
+    """The link the config asks for (`settings`: the core's object, with
+    its lan, ssid and wifi_pw): the LAN link when config['lan'] is set,
     else the WLAN link where MicroPython has network.WLAN, else the host
     socket link."""
-    lan = settings.get("lan")
+    lan = settings.lan
     if lan is not None:
         return _lan_link(lan, log)
     try:
@@ -38,7 +39,7 @@ def default_link(settings, log=None):
     if network is not None and hasattr(network, "WLAN"):
         from .wlan import WLANLink
 
-        return WLANLink(settings["ssid"], settings["wifi_pw"], log)
+        return WLANLink(settings.ssid, settings.wifi_pw, log)
     from .socket import SocketLink
 
     return SocketLink()
