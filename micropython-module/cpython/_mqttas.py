@@ -2,8 +2,9 @@
 
 The same interface as the MicroPython user C module (micropython-module/
 _mqttas.c), so the `mqtt_as` package runs unchanged on both. Like the C
-module it holds no protocol logic: it converts Python values to the C API's
-and back, and owns the client's buffers.
+module it holds no protocol logic: it converts mqtt_as's config dict and
+Python values to the C API's and back, hands the events to mqtt_as's
+callbacks and waiting commands, and owns the client's buffers.
 
 The shared library is found through the environment variable MQTTAS_LIB
 (a path to libmqttas.so), else in $CARGO_TARGET_DIR/{release,debug}, else
@@ -12,35 +13,56 @@ in the repository's target/{release,debug}. Build it with
 
 Interface (both implementations)
 --------------------------------
-Client(version=4, keep_alive=60, ping_interval_ms=0, response_time_ms=10000,
-       max_repubs=4, clean_init=True, clean=True, max_inflight=8,
-       receive_maximum=16, session_expiry=None, maximum_packet_size=0,
-       topic_alias_maximum=0, rx_size=1024, tx_size=1024, store_size=4096,
-       alias_size=0, qos2_ids=64, out_alias_size=0)
-    All keyword arguments. The buffers (rx_size, tx_size, store_size,
-    alias_size, out_alias_size bytes; qos2_ids inbound QoS 2 packet ids, at
-    least receive_maximum) belong to the object. out_alias_size: the
-    outbound topic alias table (5.0), needed to publish with 0x23.
+Client(config, sizes)
+    config: mqtt_as's config dict (mqtt_as/options.py documents the keys),
+    every key checked (a ValueError naming it; TypeError when not a dict),
+    keys left out taking mqtt_as's defaults; the CONNECT it describes is
+    tried once here, so what the core refuses is refused now. sizes: the
+    buffer defaults (rx, rx with 5.0, tx, store, inbound QoS 2 ids,
+    outbound topic aliases: mqtt_as.options BOARD_SIZES or HOST_SIZES) for
+    the keys rx_size, tx_size and store_size left out. The buffers belong
+    to the object. Attributes (read only, but cb): server, port, ssl,
+    ssl_params, mqttv5, mqttv5_con_props, clean, clean_init,
+    response_time_ms, read_n (bytes to ask of the stream at a time),
+    queue_len, dns_server, link, lan, ssid, wifi_pw, wifi_coro,
+    connect_coro, policy (the Reconnect the outage keys made), cb (the
+    message callback: subs_cb, settable), connack (None while a CONNECT
+    awaits its CONNACK, True once accepted, else the loss's text), disc
+    (DISCONNECT sent after disconnect()), topic_alias_maximum (the
+    broker's, from CONNACK).
 
 Every call that takes the time takes `now`: milliseconds from a monotonic
 clock, wrapping at 2**32 (mqtt_as keeps such a clock over ticks_ms()).
 
-    connect(now, client_id, user=None, password=None, will=None,
-            properties=None)       will: (topic, payload, qos, retain, props)
-    publish(now, topic, payload, qos=0, retain=False, properties=None) -> pid
-    subscribe(now, subscriptions, properties=None) -> pid
+    connect(now)                   the config's CONNECT
+    publish(now, topic, payload, qos=0, retain=False, properties=None)
+        -> None (QoS 0) or the slot [None, pid]: slot[0] becomes the
+           PUBACK/PUBCOMP reason code when pump() sees it
+    subscribe(now, subscriptions, properties=None) -> slot [None, pid]
         subscriptions: a list of (filter, qos) or
-        (filter, qos, no_local, retain_as_published, retain_handling)
-    unsubscribe(now, filters, properties=None) -> pid
+        (filter, qos, no_local, retain_as_published, retain_handling);
+        slot[0]: the codes (bytes), or False when the connection ended
+        first (ask again)
+    unsubscribe(now, filters, properties=None) -> slot, as subscribe
+    pump() -> None, or the text of a loss: takes every event, calls cb
+        (topic, msg, retained[, props with 5.0]) for messages (assembled
+        from pieces, or each piece to chunk_cb(topic, data, offset, total,
+        retained, props)), fills the slots, keeps connack, disc and the
+        loss's cause; a faulty callback is printed, not raised
+    take_cause() -> the outage policy's cause of the last loss (CAUSE_*),
+        CAUSE_OUTAGE from then on
+    settings() -> dict: the core's configuration, buffers and outage
+        policy the config made (keys as in the C API)
     ping(now)
     disconnect(now, reason=0, properties=None)
     auth(now, reason, properties=None)
     handle_input(now, data) -> number of bytes taken (offer the rest
                                    after events)
     handle_timeout(now)            call at the deadline
-    handle_link_down(now)
+    handle_link_down(now, why=None)  why: our words for the loss (pump()
+                                   returns them)
     poll_transmit(now) -> bytes to send, or None
-    poll_event() -> a tuple (below), or None
+    poll_event() -> a tuple (below), or None (pump() takes them all)
     poll_deadline() -> tick of the next handle_timeout() call, or None
     state() -> STATE_DISCONNECTED, STATE_CONNECTING or STATE_CONNECTED
     pending() -> QoS 1/2 publications not yet complete
@@ -381,6 +403,14 @@ if _assigned is not None:
 def version():
     """The library version, e.g. '0.1.0'."""
     return _lib.mqttas_version().decode()
+
+
+# The protocol features of the library loaded (mqttas_features() bits), as
+# the firmware's _mqttas.FEATURES names the knobs it was built with.
+_lib.mqttas_features.restype = ctypes.c_uint32
+_lib.mqttas_features.argtypes = []
+FEATURES = tuple(name for bit, name in ((1, "v5"), (2, "qos2"), (4, "radio"), (8, "radio-gateway"))
+                 if _lib.mqttas_features() & bit)
 
 
 def strerror(code):

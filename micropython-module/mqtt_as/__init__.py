@@ -29,7 +29,7 @@ import sys
 import asyncio
 
 from . import compat, options
-from .compat import _mqttas, now, until, sleep_ms, within_ms, spawn, Changes, Alarm
+from .compat import _mqttas, now, until, sleep_ms, within_ms, spawn, Changes, Alarm, need
 from .options import defaults, eliza  # noqa: F401  (eliza: mqtt_as's name)
 from .links import default_link, default_client_id
 
@@ -92,10 +92,18 @@ class MQTTClient:
 
     def __init__(self, config):
         if isinstance(config, dict):
-            if config.get("client_id") is None:
+            g = config.get
+            # What the firmware was built without: a ValueError naming the
+            # knob (the links' knobs: when the link is made).
+            if g("mqttv5"):
+                need("v5", "config['mqttv5']")
+            w = g("will")
+            if isinstance(w, (tuple, list)) and len(w) > 3 and w[3] == 2:
+                need("qos2", "config['will'] at qos 2")
+            if g("client_id") is None:
                 config = dict(config, client_id=default_client_id())
-            props = config.get("mqttv5_con_props")
-            if props is not None and config.get("mqttv5"):
+            props = g("mqttv5_con_props")
+            if props is not None and g("mqttv5"):
                 check_properties(props, "CONNECT", "config['mqttv5_con_props']")
         # Every key checked (ValueError naming it), the buffers made.
         core = self._core = _mqttas.Client(config, options.HOST_SIZES if options._HOST else options.BOARD_SIZES)
@@ -107,8 +115,12 @@ class MQTTClient:
             self.queue = MsgQueue(core.queue_len)
             core.cb = self.queue.put
         if core.ssl:
-            from .links.tls import check_params
+            try:
+                from .links.tls import check_params
+            except ImportError as e:
+                from .links import absent
 
+                raise absent(e, "tls", "config['ssl']")
             self._ssl = check_params(core.ssl_params, core.server)
         self._link = core.link or default_link(core, self.dprint)
         self._addr = None
@@ -661,6 +673,8 @@ class MQTTClient:
         # The core checks the topic (5.0: empty with a topic alias, which
         # stands for the topic it was set to), the message and the QoS
         # before anything is queued.
+        if qos == 2:
+            need("qos2", "qos=2")
         if self.mqttv5:
             check_properties(properties, "PUBLISH")
         else:
@@ -718,6 +732,8 @@ class MQTTClient:
             self.dprint("%r: interrupted by an outage: again", topic)
 
     async def subscribe(self, topic, qos=0, properties=None):
+        if qos == 2:
+            need("qos2", "qos=2")
         if self.mqttv5:
             check_properties(properties, "SUBSCRIBE")
         else:

@@ -1,8 +1,10 @@
 # The config dict's checks and what they make of it: the core's object
 # (_mqttas.Client) parses the config, so on a firmware it is the C module's
 # code and on CPython the ctypes binding's: both must say the same. No
-# broker is used (the port argument is only in the config).
-from common import MQTTClient, cfg, check, done
+# broker is used (the port argument is only in the config). A firmware
+# built without v5 or tls leaves out the checks that need them and says so
+# (app_errors.py checks that it refuses them).
+from common import MQTTClient, cfg, check, done, FEATURES, TLS, without
 
 from mqtt_as import options
 
@@ -46,7 +48,12 @@ MISTAKES = (
     ({"tx_size": 100, "will": ("w", "x" * 3000)}, "the CONNECT is larger than config['tx_size'] (100)"),
 )
 
+V5 = "v5" in FEATURES
+if not V5:
+    without("v5", "the 5.0 checks left out")
 for change, text in MISTAKES:
+    if change.get("mqttv5") and not V5:
+        continue
     try:
         MQTTClient(cfg(**change))
         got = "no error"
@@ -77,12 +84,13 @@ s = settings(hold_down=0.25, tcp_attempts=2, backoff_base=1, backoff_cap=4, jitt
 check((s["hold_down_ms"], s["tcp_attempts_before_bounce"], s["backoff_base_ms"], s["backoff_cap_ms"],
        s["jitter_percent"], s["attempt_timeout_ms"], s["seed"], s["response_time_ms"])
       == (250, 2, 1000, 4000, 0, 7000, 77, 1500), "outage policy %r" % (s,))
-props = {0x11: 3600, 0x21: 100, 0x22: 5, 0x27: 2048, 0x26: {"a": "b"}}
-s = settings(mqttv5=True, mqttv5_con_props=props, clean=False)
-check((s["session_expiry"], s["receive_maximum"], s["topic_alias_maximum"], s["maximum_packet_size"],
-       s["alias_size"], s["version"], s["clean"]) == (3600, 32, 5, 2048, 660, 5, False), "5.0 CONNECT properties")
-check(settings(mqttv5=True, clean=False)["session_expiry"] == 0xFFFFFFFF, "5.0 session kept across outages")
-check(settings(mqttv5=True)["session_expiry"] is None, "5.0 clean: no session expiry")
+if V5:
+    props = {0x11: 3600, 0x21: 100, 0x22: 5, 0x27: 2048, 0x26: {"a": "b"}}
+    s = settings(mqttv5=True, mqttv5_con_props=props, clean=False)
+    check((s["session_expiry"], s["receive_maximum"], s["topic_alias_maximum"], s["maximum_packet_size"],
+           s["alias_size"], s["version"], s["clean"]) == (3600, 32, 5, 2048, 660, 5, False), "5.0 CONNECT properties")
+    check(settings(mqttv5=True, clean=False)["session_expiry"] == 0xFFFFFFFF, "5.0 session kept across outages")
+    check(settings(mqttv5=True)["session_expiry"] is None, "5.0 clean: no session expiry")
 s = settings(rx_size=64, tx_size=100, store_size=0, max_inflight=3, max_packet_size=0)
 check((s["rx_size"], s["tx_size"], s["store_size"], s["max_inflight"], s["maximum_packet_size"])
       == (64, 100, 0, 3, 0), "sizes given")
@@ -91,9 +99,15 @@ rx, rx5, tx, store, qos2_ids, out_aliases = options.BOARD_SIZES
 s = settings()
 check((s["rx_size"], s["tx_size"], s["store_size"], s["qos2_ids"], s["out_alias_size"])
       == (rx, tx, store, qos2_ids, 0), "board sizes")
-s = settings(mqttv5=True)
-check((s["rx_size"], s["out_alias_size"]) == (rx5, out_aliases), "board sizes, 5.0")
+if V5:
+    s = settings(mqttv5=True)
+    check((s["rx_size"], s["out_alias_size"]) == (rx5, out_aliases), "board sizes, 5.0")
 check(settings(will=("w", "x" * 3000))["tx_size"] > 3000, "tx room for the CONNECT")
-c = MQTTClient(cfg(ssl=True, port=0, ssl_params={"cert_reqs": 0}))
-check(c.port == 8883 and c.server == "127.0.0.1" and c.mqttv5 is False, "port for TLS, attributes")
+if TLS:
+    c = MQTTClient(cfg(ssl=True, port=0, ssl_params={"cert_reqs": 0}))
+    check(c.port == 8883 and c.server == "127.0.0.1" and c.mqttv5 is False, "port for TLS, attributes")
+else:
+    without("tls", "the TLS port check left out")
+    c = MQTTClient(cfg(port=0))
+    check(c.port == 1883 and c.server == "127.0.0.1" and c.mqttv5 is False, "default port, attributes")
 done()
