@@ -28,6 +28,7 @@ mod inbound;
 mod outbound;
 mod qos2;
 mod rx;
+mod shift;
 mod stats;
 mod store;
 mod timer;

@@ -166,7 +166,7 @@ impl<'a> Store<'a> {
                     }
                     // Move the records down to the start of the buffer and
                     // try again.
-                    self.buf.copy_within(self.start..self.used, 0);
+                    super::shift::down(self.buf, self.start, self.used);
                     self.used -= self.start;
                     self.start = 0;
                 }
@@ -355,7 +355,7 @@ impl<'a> Store<'a> {
 
     fn cut(&mut self, at: usize, len: usize) {
         if at + len <= self.used {
-            self.buf.copy_within(at + len..self.used, at);
+            super::shift::down_to(self.buf, at, at + len, self.used);
             self.used -= len;
         }
     }
