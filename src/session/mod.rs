@@ -33,8 +33,11 @@ mod stats;
 mod store;
 mod timer;
 
+#[cfg(feature = "ffi-min")]
+pub(crate) use client::Next;
 pub use client::{Buffers, Client, State, MAX_PENDING_REQUESTS};
 pub use config::{Config, ConnectOptions};
 pub use error::Error;
 pub use event::{Awaited, Event, Loss, LostReason, Message, MessageStart};
+pub use outbound::{BorrowedPayload, Transmit};
 pub use stats::{Qos2Stats, Stats};
