@@ -23,13 +23,10 @@ use super::outbound::{BorrowedPayload, Stored, Transmit, Tx};
 use super::rx::Rx;
 use super::stats::{Qos2Stats, Stats};
 use super::store::Phase;
-use super::{Config, ConnectOptions, Error, Event};
+use super::{Config, ConfigError, ConnectOptions, Error, Event, Feature};
 
 /// QoS 2 is compiled in (cargo feature `qos2`).
 pub(super) const QOS2: bool = cfg!(feature = "qos2");
-
-/// What `Error::Unsupported` names for a QoS 2 request without the feature.
-const NO_QOS2: &str = "QoS 2 (cargo feature qos2)";
 
 /// SUBSCRIBE/UNSUBSCRIBE awaiting SUBACK/UNSUBACK at once.
 pub const MAX_PENDING_REQUESTS: usize = 8;
@@ -361,7 +358,7 @@ impl<'a> Client<'a> {
         }
         let limits = &c.conn.limits;
         if qos == QoS::ExactlyOnce && !QOS2 {
-            return Err(Error::Unsupported(NO_QOS2));
+            return Err(Error::Unsupported(Feature::Qos2));
         }
         if qos > limits.max_qos {
             return Err(Error::QoSNotSupported);
@@ -393,7 +390,7 @@ impl<'a> Client<'a> {
         self.settle(now);
         for s in subscriptions {
             if s.options.qos == QoS::ExactlyOnce && !QOS2 {
-                return Err(Error::Unsupported(NO_QOS2));
+                return Err(Error::Unsupported(Feature::Qos2));
             }
             check_topic_filter(s.filter)?;
         }
@@ -689,37 +686,33 @@ impl<'a> Client<'a> {
 /// Check a configuration and buffers for [`Client::new`].
 fn check(config: &Config, buffers: &Buffers<'_>) -> Result<(), Error> {
     if config.version.unsupported() {
-        return Err(Error::Unsupported("MQTT 5.0 (cargo feature v5)"));
+        return Err(Error::Unsupported(Feature::V5));
     }
     if buffers.rx.len() < MIN_BUFFER {
-        return Err(Error::InvalidConfig("receive buffer below 64 bytes"));
+        return Err(Error::InvalidConfig(ConfigError::RxBuffer));
     }
     if buffers.tx.len() < MIN_BUFFER {
-        return Err(Error::InvalidConfig("transmit buffer below 64 bytes"));
+        return Err(Error::InvalidConfig(ConfigError::TxBuffer));
     }
     if config.response_time_ms == 0 || config.response_time_ms > i32::MAX as u32 / 2 {
-        return Err(Error::InvalidConfig("response_time out of range"));
+        return Err(Error::InvalidConfig(ConfigError::ResponseTime));
     }
     if config.ping_interval_ms > i32::MAX as u32 / 2 {
-        return Err(Error::InvalidConfig("ping_interval out of range"));
+        return Err(Error::InvalidConfig(ConfigError::PingInterval));
     }
     if config.max_inflight == 0 {
-        return Err(Error::InvalidConfig("max_inflight must be at least 1"));
+        return Err(Error::InvalidConfig(ConfigError::MaxInflight));
     }
     if config.receive_maximum == 0 {
-        return Err(Error::InvalidConfig("receive_maximum must be at least 1"));
+        return Err(Error::InvalidConfig(ConfigError::ReceiveMaximum));
     }
     if QOS2 && buffers.inbound_qos2.len() < usize::from(config.receive_maximum) {
-        return Err(Error::InvalidConfig(
-            "inbound QoS 2 id table below receive_maximum ids",
-        ));
+        return Err(Error::InvalidConfig(ConfigError::InboundQos2));
     }
     if config.topic_alias_maximum > 0
         && (config.version != Version::V5 || buffers.aliases.len() < 8)
     {
-        return Err(Error::InvalidConfig(
-            "topic_alias_maximum needs MQTT 5.0 and an alias buffer",
-        ));
+        return Err(Error::InvalidConfig(ConfigError::TopicAliasMaximum));
     }
     Ok(())
 }
@@ -753,7 +746,7 @@ fn connect_properties<'p>(
     for p in options.properties {
         props
             .push(*p)
-            .map_err(|_| Error::InvalidConfig("too many CONNECT properties"))?;
+            .map_err(|_| Error::InvalidConfig(ConfigError::ConnectProperties))?;
     }
     Ok(props)
 }

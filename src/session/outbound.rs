@@ -11,7 +11,7 @@ use super::client::{Core, State, QOS2};
 use super::connection::Request;
 use super::event::Awaited;
 use super::store::{Phase, Record, Store};
-use super::Error;
+use super::{AliasError, Error};
 
 /// Properties besides the topic alias of a QoS 1/2 publication with one.
 const MAX_ALIASED_PROPERTIES: usize = 16;
@@ -225,9 +225,9 @@ impl Core<'_> {
         let max = self.session.server_alias_max;
         if alias > max {
             return Err(Error::TopicAlias(if max == 0 {
-                "the broker accepts no topic alias (Topic Alias Maximum 0 or absent)"
+                AliasError::NoneAllowed
             } else {
-                "above the broker's Topic Alias Maximum"
+                AliasError::AboveMaximum
             }));
         }
         // QoS 1/2: the other properties, without the alias.
@@ -235,21 +235,19 @@ impl Core<'_> {
         if qos != QoS::AtMostOnce {
             for p in properties {
                 if !matches!(p, Property::TopicAlias(_)) && others.push(*p).is_err() {
-                    return Err(Error::TopicAlias(
-                        "more than 16 other properties with a topic alias",
-                    ));
+                    return Err(Error::TopicAlias(AliasError::TooManyProperties));
                 }
             }
         }
         let aliases = &mut self.session.out_aliases;
         let range = if topic.is_empty() {
-            aliases.get(alias).ok_or(Error::TopicAlias(
-                "an empty topic with an alias that was never set with a topic",
-            ))?
+            aliases
+                .get(alias)
+                .ok_or(Error::TopicAlias(AliasError::NeverSet))?
         } else {
-            aliases.set(alias, topic).ok_or(Error::TopicAlias(
-                "no room in the outbound alias table (out_aliases)",
-            ))?
+            aliases
+                .set(alias, topic)
+                .ok_or(Error::TopicAlias(AliasError::TableFull))?
         };
         let v = self.cfg.version;
         let limit = self.conn.limits.max_packet;
