@@ -91,7 +91,9 @@ impl<'a> Tx<'a> {
     /// it (queued after a PUBLISH with a lent payload) down.
     pub fn settle(&mut self) {
         if self.out > 0 {
-            super::shift::down(self.buf, self.out, self.len);
+            if self.out < self.len {
+                super::shift::down(self.buf, self.out, self.len);
+            }
             self.len -= self.out;
             self.out = 0;
         }

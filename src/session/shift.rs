@@ -32,6 +32,24 @@ pub(super) fn down(buf: &mut [u8], from: usize, to: usize) {
     down_to(buf, 0, from, to);
 }
 
+/// Move `buf[from..to]` up by `by` bytes, to `buf[from + by..to + by]`.
+pub(super) fn up(buf: &mut [u8], from: usize, to: usize, by: usize) {
+    if by == 0 {
+        return;
+    }
+    let mut end = to;
+    while end > from {
+        let n = by.min(end - from);
+        let Some((lo, hi)) = buf.split_at_mut_checked(end) else {
+            return;
+        };
+        if let (Some(d), Some(s)) = (hi.get_mut(by - n..by), lo.get(end - n..end)) {
+            d.copy_from_slice(s);
+        }
+        end -= n;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -48,6 +66,23 @@ mod tests {
                         down_to(&mut a, at, from, to);
                         b.copy_within(from..to, at);
                         assert_eq!(a, b, "len {len} at {at} from {from} to {to}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn moves_up_like_copy_within() {
+        for len in 0..24usize {
+            for from in 0..=len {
+                for to in from..=len {
+                    for by in 0..=len - to {
+                        let mut a: std::vec::Vec<u8> = (0..len as u8).collect();
+                        let mut b = a.clone();
+                        up(&mut a, from, to, by);
+                        b.copy_within(from..to, from + by);
+                        assert_eq!(a, b, "len {len} from {from} to {to} by {by}");
                     }
                 }
             }

@@ -7,8 +7,10 @@
 //! id, properties) after the payload's token and length: the payload goes
 //! from the application's object to the link each time it is sent. After
 //! PUBREC only the header is kept (the broker owns the message; we still
-//! owe a PUBREL). Removal moves the later records down: stores are a few
-//! KiB, and order must be kept anyway.
+//! owe a PUBREL). Removal moves the shorter side: the later records down,
+//! or the earlier ones up (acknowledgements come mostly in order, so
+//! mostly nothing or a few headers move): stores are a few KiB, and order
+//! must be kept anyway.
 
 use super::{BorrowedPayload, Error};
 use crate::time::Tick;
@@ -386,16 +388,13 @@ impl<'a> Store<'a> {
         }
     }
 
-    /// Remove a record, moving the later ones down (nothing moves for the
-    /// first record).
+    /// Remove a record, moving the later ones down or the earlier ones up,
+    /// whichever are fewer bytes (nothing moves for the first record).
     pub fn remove(&mut self, r: &Record) {
         let old = self.header(r.at).map(|h| Phase::from_u8(h[6]));
         self.recount(old, None);
-        if r.at == self.start && r.len <= self.used - self.start {
-            self.start += r.len;
-        } else {
-            self.cut(r.at, r.len);
-        }
+        // The first record leaves by moving `start` (cut moves nothing).
+        self.cut(r.at, r.len);
     }
 
     /// Drop the PUBLISH of a record and keep its header (after PUBREC).
@@ -403,7 +402,10 @@ impl<'a> Store<'a> {
         if r.len <= HEADER {
             return;
         }
-        self.cut(r.at + HEADER, r.len - HEADER);
+        if self.cut(r.at + HEADER, r.len - HEADER) {
+            // The header came up with the records before it.
+            r.at += r.len - HEADER;
+        }
         r.len = HEADER;
         r.borrowed = false;
         if let Some(h) = self.header_mut(r.at) {
@@ -413,10 +415,21 @@ impl<'a> Store<'a> {
         }
     }
 
-    fn cut(&mut self, at: usize, len: usize) {
-        if at + len <= self.used {
+    /// Take out `buf[at..at + len]`, moving whichever side of it is
+    /// shorter: the bytes after it down, or those before it (from the
+    /// first record) up. True when those before moved, by `len`.
+    fn cut(&mut self, at: usize, len: usize) -> bool {
+        if at < self.start || at + len > self.used {
+            return false;
+        }
+        if at - self.start < self.used - (at + len) {
+            super::shift::up(self.buf, self.start, at, len);
+            self.start += len;
+            true
+        } else {
             super::shift::down_to(self.buf, at, at + len, self.used);
             self.used -= len;
+            false
         }
     }
 
@@ -497,11 +510,12 @@ mod tests {
         let mut r = s.find(2).unwrap();
         r.phase = Phase::AwaitAck;
         s.update(&r);
-        // PUBREC for the (new) first record: its PUBLISH goes.
+        // PUBREC for the (new) first record: its PUBLISH goes, its header
+        // moving up to where the PUBLISH ended (nothing else moves).
         s.drop_packet(&mut r);
         r.phase = Phase::RelUnsent;
         s.update(&r);
-        assert_eq!(s.first(), HEADER + 4);
+        assert_eq!(s.first(), 2 * (HEADER + 4) - HEADER);
         assert_eq!(s.find(2), Some(r));
         assert!(s.find(2).unwrap().qos2(&s));
         push(&mut s, 4, 4, &[0x32, 2, 0, 4]).unwrap();
@@ -519,6 +533,16 @@ mod tests {
         assert_eq!(s.packet(&s.find(4).unwrap()), &[0x32, 2, 0, 4]);
         assert_eq!((s.count(Phase::Unsent), s.count(Phase::RelUnsent)), (2, 1));
         assert_eq!(s.free(), 4);
+        // A record in the middle leaves by moving the shorter side: here
+        // the one record before it (up), not the one after.
+        let before: Vec<u16> = s.iter().map(|r| r.packet_id).collect();
+        assert_eq!(before, [2, 3, 4]);
+        s.remove(&s.find(3).unwrap());
+        assert_eq!(s.first(), HEADER + 4);
+        let after: Vec<(u16, usize)> = s.iter().map(|r| (r.packet_id, r.len)).collect();
+        assert_eq!(after, [(2, HEADER), (4, HEADER + 4)]);
+        assert_eq!(s.packet(&s.find(4).unwrap()), &[0x32, 2, 0, 4]);
+        push(&mut s, 3, 4, &[0x34, 2, 0, 3]).unwrap();
         // Emptied, the whole buffer is room again.
         for id in 2..=4 {
             s.remove(&s.find(id).unwrap());
