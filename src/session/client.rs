@@ -8,9 +8,8 @@ use heapless::Vec;
 
 use crate::time::Tick;
 use crate::wire::{
-    self, check_topic_filter, check_topic_name, Auth, Connect, Disconnect, Packet, Properties,
-    Property, QoS, ReasonCode, Subscribe, Subscription, Subscriptions, TopicFilters, Unsubscribe,
-    Version,
+    self, check_topic_filter, Auth, Connect, Disconnect, Packet, Properties, Property, QoS,
+    ReasonCode, Subscribe, Subscription, Subscriptions, TopicFilters, Unsubscribe, Version,
 };
 
 use super::aliases::Aliases;
@@ -352,10 +351,8 @@ impl<'a> Client<'a> {
         } else {
             None
         };
-        // An empty topic stands for an alias's.
-        if alias.is_none() || !topic.is_empty() {
-            check_topic_name(topic)?;
-        }
+        // (The topic is checked by the encoder, which writes nothing when
+        // it refuses it, and before an alias is set to it.)
         let limits = &c.conn.limits;
         if qos == QoS::ExactlyOnce && !QOS2 {
             return Err(Error::Unsupported(Feature::Qos2));

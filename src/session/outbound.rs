@@ -224,6 +224,11 @@ impl Core<'_> {
         retain: bool,
         properties: &[Property<'_>],
     ) -> Result<u16, Error> {
+        // An empty topic stands for the alias's; any other is checked
+        // before the alias is set to it.
+        if !topic.is_empty() {
+            wire::check_topic_name(topic)?;
+        }
         let max = self.session.server_alias_max;
         if alias > max {
             return Err(Error::TopicAlias(if max == 0 {
