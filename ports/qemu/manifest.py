@@ -1,7 +1,7 @@
 # Manifest for MicroPython's qemu port (e.g. BOARD=MPS2_AN500) with mqtt_as
 # frozen in. From ports/qemu of a MicroPython checkout (see README.md here):
 #
-#   make BOARD=MPS2_AN500 USER_C_MODULES=/path/to/mqttas/micropython-module \
+#   make BOARD=MPS2_AN500 USER_C_MODULES=/path/to/mqttas \
 #        FROZEN_MANIFEST=/path/to/mqttas/ports/qemu/manifest.py
 #
 # The qemu port builds without the _asyncio C module (MICROPY_PY_ASYNCIO is

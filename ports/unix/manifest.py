@@ -1,7 +1,7 @@
 # Manifest for MicroPython's unix port with mqtt_as frozen in. From
 # ports/unix of a MicroPython checkout (see micropython-module/README.md):
 #
-#   make USER_C_MODULES=/path/to/mqttas/micropython-module \
+#   make USER_C_MODULES=/path/to/mqttas \
 #        FROZEN_MANIFEST=/path/to/mqttas/ports/unix/manifest.py
 #
 # The unix port has no boards/manifest.py: what its standard variant
