@@ -10,25 +10,7 @@ mod sim;
 use mqttas::session::{Awaited, LostReason, State};
 use mqttas::wire::{Property, QoS};
 use mqttas::{Config, Error, Version};
-use sim::{config, v311, v5, Pair, Reply, Sizes, VERSIONS};
-
-/// Client PUBLISHes on connection `conn`: (id, dup, payload).
-fn publishes_on(p: &Pair, conn: u32) -> Vec<(Option<u16>, bool, Vec<u8>)> {
-    p.broker
-        .up_publishes()
-        .iter()
-        .filter(|(r, _)| r.conn == conn)
-        .map(|(_, p)| (p.id, p.dup, p.payload.clone()))
-        .collect()
-}
-
-fn kept(v: Version) -> Config {
-    Config {
-        clean_init: false,
-        clean: false,
-        ..config(v)
-    }
-}
+use sim::{config, kept, publishes_on, v311, v5, Pair, Reply, Sizes, VERSIONS};
 
 /// The buffers of issue 14's small client: rx 256, tx 300, store 600.
 fn small() -> Sizes {
