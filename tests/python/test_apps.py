@@ -157,6 +157,17 @@ def test_app_lend(interp):
     assert passed(out, p.returncode) == 7
 
 
+@pytest.mark.parametrize("interp", INTERPRETERS)
+def test_app_board(make_broker, interp):
+    # Issue 14: with a board's buffers (tx and store for headers, payloads
+    # lent) a 1 KiB message under a 200-byte topic goes out and comes back
+    # in pieces, and two QoS 1 ones are kept across an outage.
+    broker = make_broker(persistence=True)
+    p = launch(interp, "app_board.py", broker.port)
+    out = restarting(broker, p)
+    assert passed(out, p.returncode) == 6
+
+
 def close_after_connack(sock, index):
     # Every fourth connection lives a few milliseconds, so that some are
     # still up when their handlers start (and some are not).
