@@ -888,6 +888,13 @@ static mp_obj_t new_slot(mp_obj_t slots, uint16_t pid) {
     return slot;
 }
 
+// Payloads up to this size are copied where that is faster: a QoS 0 one
+// into tx when it fits (QoS 0 messages then queue up there, where only one
+// lent QoS 0 payload may wait at a time), and a lent one joined to its
+// head in one write (a copy of a few bytes costs less than a second write
+// and TCP segment). Larger ones go straight from their object.
+#define JOIN_MAX (256)
+
 static mp_obj_t client_publish(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
     enum { ARG_self, ARG_now, ARG_topic, ARG_payload, ARG_qos, ARG_retain, ARG_properties };
     static const mp_arg_t allowed[] = {
@@ -917,10 +924,21 @@ static mp_obj_t client_publish(size_t n_args, const mp_obj_t *pos, mp_map_t *kw)
     props_t props;
     props_from(&props, a[ARG_properties].u_obj);
     uint16_t pid = 0;
-    check(mqttas_publish_borrowed(self->client, get_now(a[ARG_now].u_obj), topic.buf, topic.len, payload.buf,
-        payload.len, qos, a[ARG_retain].u_bool, props.items, props.len, &pid));
+    uint32_t now = get_now(a[ARG_now].u_obj);
+    mqttas_result r = MQTTAS_ERR_TOO_LARGE;
+    if (!qos && payload.len <= JOIN_MAX) {
+        r = mqttas_publish(self->client, now, topic.buf, topic.len, payload.buf, payload.len, 0,
+            a[ARG_retain].u_bool, props.items, props.len, NULL);
+    }
+    if (r == MQTTAS_ERR_TOO_LARGE) {
+        r = mqttas_publish_borrowed(self->client, now, topic.buf, topic.len, payload.buf, payload.len, qos,
+            a[ARG_retain].u_bool, props.items, props.len, &pid);
+        if (r == MQTTAS_OK && !qos) {
+            self->lent0 = pay;
+        }
+    }
+    check(r);
     if (!qos) {
-        self->lent0 = pay;
         return mp_const_none;
     }
     mp_obj_dict_store(self->lent, MP_OBJ_NEW_SMALL_INT(pid), pay);
@@ -1106,11 +1124,6 @@ static mp_obj_t lent_payload(client_obj_t *self, const mqttas_iovec *h, const mq
     }
     return o;
 }
-
-// Lent payloads up to this size go out joined to their head, in one
-// write: a copy of a few bytes costs less than a second write (and a
-// second TCP segment); larger ones go straight from their object.
-#define JOIN_MAX (256)
 
 // -> None, the bytes to send, or (head, payload) for a PUBLISH whose
 // payload was lent (larger than JOIN_MAX): send the head, then the

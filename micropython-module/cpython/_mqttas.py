@@ -41,6 +41,8 @@ clock, wrapping at 2**32 (mqtt_as keeps such a clock over ticks_ms()).
            is lent, not copied into the core's buffers: kept here (bytes
            as given, anything else as bytes made once) until PUBLISHED
            (QoS 1/2) or, QoS 0, the next QoS 0 publish, loss or connect
+           (a QoS 0 payload of up to 256 bytes is copied into tx when it
+           fits)
     subscribe(now, subscriptions, properties=None) -> slot [None, pid]
         subscriptions: a list of (filter, qos) or
         (filter, qos, no_local, retain_as_published, retain_handling);
@@ -290,9 +292,11 @@ class _Str(ctypes.Structure):
     _fields_ = [("data", ctypes.c_char_p), ("len", ctypes.c_size_t)]
 
 
-# Lent payloads up to this size go out joined to their head, in one write
-# (a copy of a few bytes costs less than a second write); larger ones go
-# straight from their object.
+# Payloads up to this size are copied where that is faster: a QoS 0 one
+# into tx when it fits (QoS 0 messages then queue up there, where only one
+# lent QoS 0 payload may wait at a time), and a lent one joined to its head
+# in one write (a copy of a few bytes costs less than a second write).
+# Larger ones go straight from their object.
 _JOIN_MAX = 256
 
 
@@ -367,6 +371,12 @@ for _name, _args in (
     ("mqttas_get_qos2_stats", [_P, ctypes.POINTER(_Qos2Stats)]),
     ("mqttas_get_stats", [_P, ctypes.POINTER(_ClientStats)]),
     ("mqttas_connect", [_P, ctypes.c_uint32, ctypes.POINTER(_ConnectOptions)]),
+    (
+        "mqttas_publish",
+        [_P, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t, _u8p, ctypes.c_size_t,
+         ctypes.c_uint8, ctypes.c_bool, ctypes.POINTER(_Property), ctypes.c_size_t,
+         ctypes.POINTER(ctypes.c_uint16)],
+    ),
     (
         "mqttas_publish_borrowed",
         [_P, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t, _u8p, ctypes.c_size_t,
@@ -1052,10 +1062,18 @@ class Client:
             raise ValueError("qos must be 0, 1 or 2")
         props = _Props(properties)
         pid = ctypes.c_uint16(0)
-        _check(_lib.mqttas_publish_borrowed(self._client, now & 0xFFFFFFFF, t, len(t), _ptr(p), len(p),
-                                            qos, bool(retain), props.ptr(), props.len, ctypes.byref(pid)))
+        now &= 0xFFFFFFFF
+        r = ERR_TOO_LARGE
+        if not qos and len(p) <= _JOIN_MAX:
+            r = _lib.mqttas_publish(self._client, now, t, len(t), _ptr(p), len(p), 0, bool(retain),
+                                    props.ptr(), props.len, None)
+        if r == ERR_TOO_LARGE:
+            r = _lib.mqttas_publish_borrowed(self._client, now, t, len(t), _ptr(p), len(p), qos, bool(retain),
+                                             props.ptr(), props.len, ctypes.byref(pid))
+            if r == 0 and not qos:
+                self._lent0 = p
+        _check(r)
         if not qos:
-            self._lent0 = p
             return None
         self._lent[pid.value] = p
         return _slot(self._pubs, pid.value)

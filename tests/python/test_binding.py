@@ -212,6 +212,28 @@ def test_payloads_are_lent_not_copied():
     assert sent(c, 9).endswith(b"abc")
 
 
+def test_small_qos0_messages_queue_up_large_ones_are_lent_one_at_a_time():
+    # Up to 256 bytes a QoS 0 payload is copied into tx where it fits, so
+    # that QoS 0 messages queue up (one write for many); a larger one is
+    # lent, one at a time (the next waits for the first to be handed out).
+    c = connected(tx_size=1024)
+    for i in range(3):
+        c.publish(2, "t", b"%d" % i * 200)
+    assert sent(c, 2) == b"".join(b"\x30\xcb\x01\x00\x01t" + b"%d" % i * 200 for i in range(3))
+    big = b"x" * 2000
+    c.publish(3, "t", big)
+    with pytest.raises(OSError) as e:
+        c.publish(3, "t", big)
+    assert e.value.args[0] == m.ERR_TX_FULL
+    head, payload = c.poll_transmit(3)
+    assert payload is big
+    c.publish(3, "t", big)  # The first one handed out: room again.
+    # A small one whose head and payload do not fit tx is lent instead.
+    c = connected(tx_size=64)
+    c.publish(4, "t" * 40, b"y" * 100)
+    assert sent(c, 4) == b"\x30\x8e\x01\x00\x28" + b"t" * 40 + b"y" * 100
+
+
 def test_timeout_declares_loss():
     c = connected(response_time=0.5)
     c.subscribe(10, [("a/#", 1)])
