@@ -478,12 +478,15 @@ static bool send_all(app *a, const uint8_t *data, size_t len)
     return true;
 }
 
+/* Packets from this size on are sent as they are, not gathered. */
+#define GATHER_MAX 1024u
+
 /* Send everything the client has queued, in one send: each
  * mqttas_poll_transmit gives one packet (or the transmit buffer's
- * contents), valid only until the next call, so they are gathered here
- * (one larger than the gather buffer goes out alone). One send instead of
- * one per packet: fewer system calls, fewer segments, fewer wake-ups of
- * the broker. */
+ * contents), valid only until the next call, so small ones are gathered
+ * here; a large one goes out as it is, without copying. One send instead of
+ * one per packet: fewer system calls, fewer segments, fewer wake-ups of the
+ * broker. */
 static void flush(app *a)
 {
     static uint8_t out[4096];
@@ -492,13 +495,13 @@ static void flush(app *a)
     size_t len;
     while (a->fd >= 0 && mqttas_poll_transmit(a->c, now_ms(), &data, &len) == MQTTAS_OK &&
            len > 0) {
-        if (used + len > sizeof out) {
+        if (len >= GATHER_MAX || used + len > sizeof out) {
             if (!send_all(a, out, used)) {
                 return;
             }
             used = 0;
         }
-        if (len > sizeof out) {
+        if (len >= GATHER_MAX) {
             if (!send_all(a, data, len)) {
                 return;
             }
