@@ -16,30 +16,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 static int connected;
 static unsigned long completed;
-
-/* Nanoseconds this process has run on a CPU (Linux's scheduler clock, not
- * the coarse tick of getrusage), 0 where /proc/self/schedstat is missing. */
-static double cpu_ns(void)
-{
-    double ns = 0;
-    FILE *f = fopen("/proc/self/schedstat", "r");
-    if (f != NULL) {
-        if (fscanf(f, "%lf", &ns) != 1) {
-            ns = 0;
-        }
-        fclose(f);
-    }
-    return ns;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void on_connect(struct mosquitto *m, void *u, int rc)
 {

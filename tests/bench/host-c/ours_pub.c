@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "mqttas.h"
 
 static uint32_t now_ms(void)
@@ -29,28 +30,6 @@ static uint32_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
-}
-
-/* Nanoseconds this process has run on a CPU (Linux's scheduler clock, not
- * the coarse tick of getrusage), 0 where /proc/self/schedstat is missing. */
-static double cpu_ns(void)
-{
-    double ns = 0;
-    FILE *f = fopen("/proc/self/schedstat", "r");
-    if (f != NULL) {
-        if (fscanf(f, "%lf", &ns) != 1) {
-            ns = 0;
-        }
-        fclose(f);
-    }
-    return ns;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void die(const char *what, unsigned code)
