@@ -26,6 +26,19 @@
 // `mqttas_config.version` for MQTT 5.0.
 #define MQTTAS_VERSION_5 5
 
+// [`mqttas_features`] bit: MQTT 5.0 (cargo feature `v5`).
+#define MQTTAS_FEATURE_V5 1
+
+// [`mqttas_features`] bit: QoS 2 (cargo feature `qos2`).
+#define MQTTAS_FEATURE_QOS2 2
+
+// [`mqttas_features`] bit: packet radio, node side (cargo feature `radio`).
+#define MQTTAS_FEATURE_RADIO 4
+
+// [`mqttas_features`] bit: the radio's gateway side (cargo feature
+// `radio-gateway`).
+#define MQTTAS_FEATURE_RADIO_GATEWAY 8
+
 // Most properties one call takes (connect takes this many for CONNECT and
 // again for the will).
 #define MQTTAS_MAX_PROPERTIES 16
@@ -1309,6 +1322,12 @@ mqttas_result mqttas_lost_cause(const struct mqttas_client *client,
 mqttas_result mqttas_poll_deadline(const struct mqttas_client *client,
                                    bool *out_has,
                                    uint32_t *out_deadline);
+
+// The protocol features this build of the library has: `MQTTAS_FEATURE_*`
+// bits. Calls that need a feature the build leaves out return
+// `MQTTAS_ERR_UNSUPPORTED`; this says so before any call (a firmware
+// reports it as `_mqttas.FEATURES`).
+uint32_t mqttas_features(void);
 
 // Fill `*out` with the default configuration.
 //

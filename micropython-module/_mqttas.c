@@ -50,6 +50,23 @@
 
 #include "mqttas.h"
 
+// The features built in: micropython.mk / micropython.cmake give
+// -DMQTTAS_WITH_*=0|1 from the knobs (MQTTAS_FEATURES, see features.py
+// here) and build the library with the same ones; without them, all, as
+// the library's `ffi` feature has. `FEATURES` lists them for mqtt_as.
+#ifndef MQTTAS_WITH_V5
+#define MQTTAS_WITH_V5 (1)
+#endif
+#ifndef MQTTAS_WITH_QOS2
+#define MQTTAS_WITH_QOS2 (1)
+#endif
+#ifndef MQTTAS_WITH_RADIO
+#define MQTTAS_WITH_RADIO (1)
+#endif
+#ifndef MQTTAS_WITH_RADIO_GATEWAY
+#define MQTTAS_WITH_RADIO_GATEWAY (1)
+#endif
+
 typedef struct _client_obj_t {
     mp_obj_base_t base;
     // The client state, aligned inside `storage`.
@@ -122,6 +139,7 @@ typedef struct {
     size_t len;
 } props_t;
 
+#if MQTTAS_WITH_V5
 static mqttas_property *props_add(props_t *p) {
     if (p->len >= MQTTAS_MAX_PROPERTIES) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("too many properties (at most %d)"), MQTTAS_MAX_PROPERTIES);
@@ -142,11 +160,16 @@ static void props_pair(props_t *p, mp_obj_t name, mp_obj_t value) {
     q->data2_len = v.len;
 }
 
+#endif
+
 static void props_from(props_t *p, mp_obj_t obj) {
     p->len = 0;
     if (obj == mp_const_none) {
         return;
     }
+    #if !MQTTAS_WITH_V5
+    mp_raise_ValueError(MP_ERROR_TEXT("properties need MQTT 5.0, which this firmware is built without (knob v5)"));
+    #else
     if (!mp_obj_is_type(obj, &mp_type_dict)) {
         mp_raise_TypeError(MP_ERROR_TEXT("properties must be a dict keyed by property identifier"));
     }
@@ -188,10 +211,16 @@ static void props_from(props_t *p, mp_obj_t obj) {
             q->data_len = b.len;
         }
     }
+    #endif
 }
 
 // Raw 5.0 property bytes of an event to a dict, None when there are none.
 static mp_obj_t props_to(const uint8_t *raw, size_t len) {
+    #if !MQTTAS_WITH_V5
+    (void)raw;
+    (void)len;
+    return mp_const_none;
+    #else
     if (len == 0) {
         return mp_const_none;
     }
@@ -222,6 +251,7 @@ static mp_obj_t props_to(const uint8_t *raw, size_t len) {
         }
     }
     return d;
+    #endif
 }
 
 static uint8_t get_qos(mp_obj_t o) {
@@ -494,7 +524,9 @@ static mp_obj_t reason_call(size_t n_args, const mp_obj_t *args, bool auth) {
     props_from(&props, n_args > 3 ? args[3] : mp_const_none);
     uint32_t now = get_now(args[1]);
     if (auth) {
+        #if MQTTAS_WITH_V5
         check(mqttas_auth(self->client, now, reason, props.items, props.len));
+        #endif
     } else {
         check(mqttas_disconnect(self->client, now, reason, props.items, props.len));
     }
@@ -506,10 +538,12 @@ static mp_obj_t client_disconnect(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(client_disconnect_obj, 2, 4, client_disconnect);
 
+#if MQTTAS_WITH_V5
 static mp_obj_t client_auth(size_t n_args, const mp_obj_t *args) {
     return reason_call(n_args, args, true);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(client_auth_obj, 3, 4, client_auth);
+#endif
 
 static mp_obj_t client_handle_input(mp_obj_t self_in, mp_obj_t now, mp_obj_t data) {
     mp_buffer_info_t b = get_bytes(data);
@@ -688,7 +722,9 @@ static const mp_rom_map_elem_t client_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_unsubscribe), MP_ROM_PTR(&client_unsubscribe_obj) },
     { MP_ROM_QSTR(MP_QSTR_ping), MP_ROM_PTR(&client_ping_obj) },
     { MP_ROM_QSTR(MP_QSTR_disconnect), MP_ROM_PTR(&client_disconnect_obj) },
+    #if MQTTAS_WITH_V5
     { MP_ROM_QSTR(MP_QSTR_auth), MP_ROM_PTR(&client_auth_obj) },
+    #endif
     { MP_ROM_QSTR(MP_QSTR_handle_input), MP_ROM_PTR(&client_handle_input_obj) },
     { MP_ROM_QSTR(MP_QSTR_handle_timeout), MP_ROM_PTR(&client_handle_timeout_obj) },
     { MP_ROM_QSTR(MP_QSTR_handle_link_down), MP_ROM_PTR(&client_handle_link_down_obj) },
@@ -858,6 +894,8 @@ MP_DEFINE_CONST_OBJ_TYPE(
 
 // ---- Radio: the packet radio link (framing + ARQ) --------------------------
 
+#if MQTTAS_WITH_RADIO
+
 typedef struct _radio_obj_t {
     mp_obj_base_t base;
     // The radio state, aligned inside `storage`.
@@ -898,6 +936,11 @@ static mp_obj_t radio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     check(mqttas_radio_config_default(&c));
     c.node = (uint8_t)get_u32(a[ARG_node].u_obj, 0xFF, MP_QSTR_node);
     c.gateway = a[ARG_gateway].u_bool;
+    #if !MQTTAS_WITH_RADIO_GATEWAY
+    if (c.gateway) {
+        mp_raise_ValueError(MP_ERROR_TEXT("gateway=True needs the radio's gateway side, which this firmware is built without (knob radio-gateway)"));
+    }
+    #endif
     c.mtu = (uint16_t)get_u32(a[ARG_mtu].u_obj, 0xFFFF, MP_QSTR_mtu);
     c.window = (uint8_t)get_u32(a[ARG_window].u_obj, 0xFF, MP_QSTR_window);
     c.rto_ms = get_u32(a[ARG_rto_ms].u_obj, 0xFFFFFFFF, MP_QSTR_rto_ms);
@@ -1121,6 +1164,7 @@ static mp_obj_t mod_radio_frame_node(mp_obj_t frame) {
     return tuple(2, t);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mod_radio_frame_node_obj, mod_radio_frame_node);
+#endif // MQTTAS_WITH_RADIO
 
 static mp_obj_t mod_version(void) {
     const char *v = mqttas_version();
@@ -1134,12 +1178,39 @@ static mp_obj_t mod_strerror(mp_obj_t code) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mod_strerror_obj, mod_strerror);
 
+// FEATURES: the knobs built in that change this module and the library
+// (the links and TLS are the frozen package's modules).
+#if MQTTAS_WITH_RADIO_GATEWAY
+static const MP_DEFINE_STR_OBJ(feature_radio_gateway_obj, "radio-gateway");
+#endif
+static const mp_rom_obj_tuple_t features_obj = {
+    {&mp_type_tuple},
+    MQTTAS_WITH_V5 + MQTTAS_WITH_QOS2 + MQTTAS_WITH_RADIO + MQTTAS_WITH_RADIO_GATEWAY,
+    {
+        #if MQTTAS_WITH_V5
+        MP_ROM_QSTR(MP_QSTR_v5),
+        #endif
+        #if MQTTAS_WITH_QOS2
+        MP_ROM_QSTR(MP_QSTR_qos2),
+        #endif
+        #if MQTTAS_WITH_RADIO
+        MP_ROM_QSTR(MP_QSTR_radio),
+        #endif
+        #if MQTTAS_WITH_RADIO_GATEWAY
+        MP_ROM_PTR(&feature_radio_gateway_obj),
+        #endif
+    },
+};
+
 static const mp_rom_map_elem_t mod_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__mqttas) },
     { MP_ROM_QSTR(MP_QSTR_Client), MP_ROM_PTR(&type_client) },
     { MP_ROM_QSTR(MP_QSTR_Reconnect), MP_ROM_PTR(&type_reconnect) },
+    { MP_ROM_QSTR(MP_QSTR_FEATURES), MP_ROM_PTR(&features_obj) },
+    #if MQTTAS_WITH_RADIO
     { MP_ROM_QSTR(MP_QSTR_Radio), MP_ROM_PTR(&type_radio) },
     { MP_ROM_QSTR(MP_QSTR_radio_frame_node), MP_ROM_PTR(&mod_radio_frame_node_obj) },
+    #endif
     { MP_ROM_QSTR(MP_QSTR_ACTION_HOLD_DOWN), MP_ROM_INT(MQTTAS_RECONNECT_HOLD_DOWN) },
     { MP_ROM_QSTR(MP_QSTR_ACTION_CONNECT), MP_ROM_INT(MQTTAS_RECONNECT_CONNECT) },
     { MP_ROM_QSTR(MP_QSTR_ACTION_BOUNCE_LINK), MP_ROM_INT(MQTTAS_RECONNECT_BOUNCE_LINK) },
@@ -1190,7 +1261,9 @@ static const mp_rom_map_elem_t mod_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_VERSION_5), MP_ROM_INT(MQTTAS_VERSION_5) },
     { MP_ROM_QSTR(MP_QSTR_MAX_PROPERTIES), MP_ROM_INT(MQTTAS_MAX_PROPERTIES) },
     { MP_ROM_QSTR(MP_QSTR_MAX_SUBSCRIPTIONS), MP_ROM_INT(MQTTAS_MAX_SUBSCRIPTIONS) },
+    #if MQTTAS_WITH_RADIO
     { MP_ROM_QSTR(MP_QSTR_RADIO_OVERHEAD), MP_ROM_INT(MQTTAS_RADIO_OVERHEAD) },
+    #endif
 };
 static MP_DEFINE_CONST_DICT(mod_globals, mod_globals_table);
 

@@ -8,11 +8,15 @@
 #        FROZEN_MANIFEST=/path/to/mqttas/ports/<port>/manifest.py
 #
 # Builds the Rust core as a no_std static library for the chip with cargo
-# (`--no-default-features --features ffi`) and links it. The Rust target
-# follows IDF_TARGET (ESP-IDF) or PICO_PLATFORM (pico-sdk). Two environment
-# variables (read when CMake configures the build directory; the port's
-# make passes its command line's variables on in the environment too)
-# override the choices:
+# and links it. The Rust target follows IDF_TARGET (ESP-IDF) or
+# PICO_PLATFORM (pico-sdk). Environment variables (read when CMake
+# configures the build directory; the port's make passes its command
+# line's variables on in the environment too) make the choices:
+#   MQTTAS_FEATURES      the feature knobs, e.g. "v5 qos2 wlan tls"; unset,
+#                        `default` (micropython-module/features.py lists
+#                        them): the cargo features and the C module's
+#                        -DMQTTAS_WITH_* flags; the package's manifest.py
+#                        reads the same variable when it freezes modules
 #   MQTTAS_RUST_TARGET   the Rust target triple
 #   MQTTAS_CARGO         the cargo command, e.g. "cargo +esp" (Xtensa chips
 #                        use the `esp` toolchain from espup by default)
@@ -31,6 +35,28 @@ target_sources(usermod_mqttas INTERFACE ${CMAKE_CURRENT_LIST_DIR}/_mqttas.c)
 target_include_directories(usermod_mqttas INTERFACE ${MQTTAS_ROOT}/include)
 
 set(MQTTAS_CARGO_EXTRA "")
+
+# The feature knobs: an unknown one stops the configuration.
+if(NOT DEFINED MQTTAS_FEATURES AND DEFINED ENV{MQTTAS_FEATURES})
+    set(MQTTAS_FEATURES "$ENV{MQTTAS_FEATURES}")
+endif()
+if(NOT Python3_EXECUTABLE)
+    find_package(Python3 REQUIRED COMPONENTS Interpreter)
+endif()
+foreach(MQTTAS_WHAT cargo cflags)
+    execute_process(
+        COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/features.py ${MQTTAS_WHAT} "${MQTTAS_FEATURES}"
+        OUTPUT_VARIABLE MQTTAS_OUT OUTPUT_STRIP_TRAILING_WHITESPACE
+        ERROR_VARIABLE MQTTAS_ERR RESULT_VARIABLE MQTTAS_RC)
+    if(MQTTAS_RC)
+        message(FATAL_ERROR "_mqttas: ${MQTTAS_ERR}")
+    endif()
+    set(MQTTAS_${MQTTAS_WHAT} "${MQTTAS_OUT}")
+endforeach()
+separate_arguments(MQTTAS_DEFINES UNIX_COMMAND "${MQTTAS_cflags}")
+list(TRANSFORM MQTTAS_DEFINES REPLACE "^-D" "")
+target_compile_definitions(usermod_mqttas INTERFACE ${MQTTAS_DEFINES})
+message(STATUS "_mqttas: features ${MQTTAS_cargo}")
 if(NOT MQTTAS_RUST_TARGET AND DEFINED ENV{MQTTAS_RUST_TARGET})
     set(MQTTAS_RUST_TARGET $ENV{MQTTAS_RUST_TARGET})
 endif()
@@ -87,7 +113,7 @@ file(GLOB_RECURSE MQTTAS_SOURCES ${MQTTAS_ROOT}/src/*.rs)
 add_custom_command(
     OUTPUT ${MQTTAS_LIB}
     COMMAND ${MQTTAS_CARGO} rustc --quiet --manifest-path ${MQTTAS_ROOT}/Cargo.toml --release --lib
-            --no-default-features --features ffi --crate-type staticlib ${MQTTAS_CARGO_EXTRA}
+            --no-default-features --features ${MQTTAS_cargo} --crate-type staticlib ${MQTTAS_CARGO_EXTRA}
             --target ${MQTTAS_RUST_TARGET} --target-dir ${MQTTAS_TARGET_DIR}
     COMMAND ${CMAKE_C_COMPILER} -nostdlib -r -Wl,-z,noexecstack -o ${MQTTAS_OBJ}
             -Wl,--whole-archive ${MQTTAS_RUST_LIB} -Wl,--no-whole-archive

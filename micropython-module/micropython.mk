@@ -11,9 +11,15 @@
 # if given this directory). micropython-module/README.md gives the commands
 # per port. Builds the Rust core as a static library for the port's CPU
 # with cargo and links it:
-# no_std (`--no-default-features --features ffi`) for bare metal, with std
-# on a host (unix), where a no_std library would lack the unwinding
-# personality its precompiled core refers to. The Rust target is derived
+# no_std for bare metal, with std on a host (unix), where a no_std library
+# would lack the unwinding personality its precompiled core refers to.
+#
+# MQTTAS_FEATURES (on the make line or in the environment) picks the
+# features, e.g. MQTTAS_FEATURES="v5 qos2 wlan tls"; unset, `default`
+# (micropython-module/features.py lists the knobs): the cargo features, the
+# -DMQTTAS_WITH_* flags of _mqttas.c and the library functions it calls
+# come from it, and the package's manifest.py reads the same variable. The
+# Rust target is derived
 # from the port's -mcpu (the host triple when there is none);
 # MQTTAS_RUST_TARGET=... (on the make line or in the environment) chooses
 # it; install it with `rustup target add`. MQTTAS_CARGO overrides the
@@ -32,6 +38,21 @@ SRC_USERMOD_C += $(MQTTAS_MOD_DIR)/_mqttas.c
 CFLAGS_USERMOD += -I$(MQTTAS_ROOT)/include
 
 MQTTAS_LIB := $(BUILD)/mqttas/libmqttas.a
+
+# The knobs: an unknown one stops the build (features.py says which exist).
+MQTTAS_FEATURES_PY := $(or $(PYTHON),python3) $(MQTTAS_MOD_DIR)/features.py
+MQTTAS_CARGO_FEATURES := $(shell $(MQTTAS_FEATURES_PY) cargo "$(MQTTAS_FEATURES)")
+ifeq ($(MQTTAS_CARGO_FEATURES),)
+$(error _mqttas: MQTTAS_FEATURES="$(MQTTAS_FEATURES)": see the error above)
+endif
+CFLAGS_USERMOD += $(shell $(MQTTAS_FEATURES_PY) cflags "$(MQTTAS_FEATURES)")
+# A change of knobs rebuilds the library (and so the module's object).
+MQTTAS_STAMP := $(BUILD)/mqttas/features
+MQTTAS_STAMP_OLD := $(shell cat $(MQTTAS_STAMP) 2>/dev/null)
+ifneq ($(MQTTAS_STAMP_OLD),$(MQTTAS_CARGO_FEATURES))
+$(shell mkdir -p $(BUILD)/mqttas && echo '$(MQTTAS_CARGO_FEATURES)' > $(MQTTAS_STAMP))
+endif
+
 # Hosted ports (unix) take the std build and link what std needs.
 MQTTAS_HOSTED ?= $(if $(filter unix,$(notdir $(CURDIR))),1,0)
 ifeq ($(MQTTAS_HOSTED),1)
@@ -39,9 +60,9 @@ LIBS_USERMOD += $(MQTTAS_LIB) -lgcc_s -lutil -lrt -lpthread -lm -ldl
 else
 # Bare-metal ports put LDFLAGS before the objects on the link line, and some
 # (qemu) replace LIBS: naming the C module's calls with -u makes the linker
-# take them (and what they need) from the archive wherever it stands.
-MQTTAS_PAREN := (
-MQTTAS_SYMBOLS := $(shell grep -o 'mqttas_[a-z_]*$(MQTTAS_PAREN)' $(MQTTAS_MOD_DIR)/_mqttas.c | tr -d '$(MQTTAS_PAREN)' | sort -u)
+# take them (and what they need) from the archive wherever it stands. Only
+# the calls its #if blocks keep with these knobs.
+MQTTAS_SYMBOLS := $(shell $(MQTTAS_FEATURES_PY) symbols "$(MQTTAS_FEATURES)")
 LDFLAGS_USERMOD += $(addprefix -u ,$(MQTTAS_SYMBOLS)) $(MQTTAS_LIB)
 endif
 
@@ -57,7 +78,8 @@ MQTTAS_RUST_TARGET ?= $(strip \
     $(error _mqttas: no Rust target known for -mcpu=$(MQTTAS_CPU): set MQTTAS_RUST_TARGET))))),\
     $(shell rustc -vV | sed -n 's/^host: //p')))
 MQTTAS_CARGO ?= cargo
-MQTTAS_FEATURES = $(if $(filter 1,$(MQTTAS_HOSTED)),--features ffi,--no-default-features --features ffi)
+MQTTAS_CARGO_ARGS = --no-default-features --features $(if $(filter 1,$(MQTTAS_HOSTED)),std$(MQTTAS_COMMA))$(MQTTAS_CARGO_FEATURES)
+MQTTAS_COMMA := ,
 
 # Rules defined here must not become the port's default goal.
 MQTTAS_SAVED_GOAL := $(.DEFAULT_GOAL)
@@ -69,11 +91,11 @@ MQTTAS_RUST_LIB = $(abspath $(BUILD))/mqttas/target/$(MQTTAS_RUST_TARGET)/releas
 # than mqttas_* are made local. The LLVM bitcode that compiler_builtins'
 # objects carry goes (the linker drops it anyway; binutils' LLVM plugin
 # may choke on it).
-$(MQTTAS_LIB): $(MQTTAS_ROOT)/Cargo.toml $(MQTTAS_ROOT)/Cargo.lock $(shell find $(MQTTAS_ROOT)/src -name '*.rs')
-	$(ECHO) "CARGO libmqttas.a ($(MQTTAS_RUST_TARGET))"
+$(MQTTAS_LIB): $(MQTTAS_ROOT)/Cargo.toml $(MQTTAS_ROOT)/Cargo.lock $(shell find $(MQTTAS_ROOT)/src -name '*.rs') $(MQTTAS_STAMP)
+	$(ECHO) "CARGO libmqttas.a ($(MQTTAS_RUST_TARGET), features $(MQTTAS_CARGO_FEATURES))"
 	$(Q)mkdir -p $(@D)
 	$(Q)$(MQTTAS_CARGO) rustc --quiet --manifest-path $(MQTTAS_ROOT)/Cargo.toml --release --lib \
-		$(MQTTAS_FEATURES) --crate-type staticlib \
+		$(MQTTAS_CARGO_ARGS) --crate-type staticlib \
 		--target $(MQTTAS_RUST_TARGET) --target-dir $(abspath $(BUILD))/mqttas/target
 	$(Q)$(CC) -nostdlib -r -Wl,-z,noexecstack -o $(@D)/mqttas.o \
 		-Wl,--whole-archive $(MQTTAS_RUST_LIB) -Wl,--no-whole-archive

@@ -383,6 +383,14 @@ def version():
     return _lib.mqttas_version().decode()
 
 
+# The protocol features of the library loaded (mqttas_features() bits), as
+# the firmware's _mqttas.FEATURES names the knobs it was built with.
+_lib.mqttas_features.restype = ctypes.c_uint32
+_lib.mqttas_features.argtypes = []
+FEATURES = tuple(name for bit, name in ((1, "v5"), (2, "qos2"), (4, "radio"), (8, "radio-gateway"))
+                 if _lib.mqttas_features() & bit)
+
+
 def strerror(code):
     """The text of a mqttas result code."""
     return _lib.mqttas_strerror(code).decode()

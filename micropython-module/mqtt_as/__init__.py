@@ -26,7 +26,7 @@ import sys
 import asyncio
 
 from . import compat
-from .compat import _mqttas, now, until, sleep_ms, wait_ms, spawn, Changes, Alarm
+from .compat import _mqttas, now, until, sleep_ms, wait_ms, spawn, Changes, Alarm, need
 from .options import validate, defaults, eliza, _HOST  # noqa: F401  (eliza: mqtt_as's name)
 from .topics import check_name, check_filter
 from .links import default_link, default_client_id
@@ -83,6 +83,8 @@ _KEEP = ("response_time_ms", "ssl", "ssl_params", "will", "client_id", "user", "
 def _qos(qos):
     if isinstance(qos, bool) or not isinstance(qos, int) or not 0 <= qos <= 2:
         raise ValueError("qos must be 0, 1 or 2, got %r" % (qos,))
+    if qos == 2:
+        need("qos2", "qos=2")
     return qos
 
 

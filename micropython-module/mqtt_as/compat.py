@@ -24,6 +24,25 @@ except ImportError:
     sys.path.append(_pkg.rsplit("/", 1)[0] + "/cpython")
     import _mqttas  # noqa: F401
 
+# The features this _mqttas is built with (the firmware's knobs, see
+# micropython-module/features.py); a firmware from before the knobs has all.
+FEATURES = getattr(_mqttas, "FEATURES", ("v5", "qos2", "radio", "radio-gateway"))
+
+
+def missing(knob, what):
+    """The error for `what` (a config key, an argument) needing a knob the
+    firmware was built without."""
+    return ValueError("%s needs the feature '%s', which this firmware is built without: build it with"
+                      " MQTTAS_FEATURES including %s (micropython-module/README.md, \"Feature knobs\")"
+                      % (what, knob, knob))
+
+
+def need(knob, what):
+    """ValueError naming the knob unless _mqttas was built with it."""
+    if knob not in FEATURES:
+        raise missing(knob, what)
+
+
 # The core wants u32 milliseconds that wrap at 2**32. MicroPython's
 # ticks_ms() wraps sooner (2**30 on most ports), so keep our own counter
 # moved on by ticks_diff().

@@ -177,7 +177,26 @@ def validate(config):
                 if not isinstance(k, str):
                     raise _err("lan", "keys must be network.LAN's keyword argument names", k)
     s["lan"] = lan
+    _features(s)
     return s
+
+
+def _features(s):
+    """What the config asks for that the firmware was built without: a
+    ValueError naming the knob (the links: when the link is made)."""
+    from .compat import need
+
+    if s["mqttv5"]:
+        need("v5", "config['mqttv5']")
+    if s["will"] is not None and s["will"][3] == 2:
+        need("qos2", "config['will'] at qos 2")
+    if s["ssl"]:
+        try:
+            from .links.tls import open_stream  # noqa: F401  (there, or which knob)
+        except ImportError as e:
+            from .links import absent
+
+            raise absent(e, "tls", "config['ssl']")
 
 
 def _sizes(c, s):

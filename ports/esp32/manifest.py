@@ -10,4 +10,7 @@
 # "$(BOARD_DIR)/manifest.py" instead. Relative paths are resolved against
 # this file.
 include("$(PORT_DIR)/boards/manifest.py")
-include("../../micropython-module/manifest.py")  # the mqtt_as package
+# The features frozen (and built into _mqttas): MQTTAS_FEATURES on the
+# make line, e.g. MQTTAS_FEATURES="default tls"; unset, this board's
+# default set (micropython-module/README.md, "Feature knobs").
+include("../../micropython-module/manifest.py", links="wlan lan")  # mqtt_as, default links: wlan lan

@@ -10,4 +10,7 @@
 # pure-Python Task and TaskQueue that _asyncio replaces on other ports.
 include("$(MPY_DIR)/extmod/asyncio")
 package("asyncio", ("task.py",), base_path="$(MPY_DIR)/extmod", opt=3)
-include("../../micropython-module/manifest.py")  # the mqtt_as package
+# The features frozen (and built into _mqttas): MQTTAS_FEATURES on the
+# make line, e.g. MQTTAS_FEATURES="default tls"; unset, this board's
+# default set (micropython-module/README.md, "Feature knobs").
+include("../../micropython-module/manifest.py")  # mqtt_as, default links: the host socket link only

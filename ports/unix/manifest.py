@@ -10,4 +10,7 @@
 # file by MicroPython's manifest tool.
 include("$(PORT_DIR)/variants/manifest.py")  # mip, ssl (from micropython-lib)
 include("$(MPY_DIR)/extmod/asyncio")  # asyncio, which mqtt_as needs
-include("../../micropython-module/manifest.py")  # the mqtt_as package
+# The features frozen (and built into _mqttas): MQTTAS_FEATURES on the
+# make line, e.g. MQTTAS_FEATURES="default tls"; unset, this board's
+# default set (micropython-module/README.md, "Feature knobs").
+include("../../micropython-module/manifest.py")  # mqtt_as, default links: the host socket link only

@@ -13,6 +13,38 @@ pub const MQTTAS_VERSION_311: u8 = 4;
 /// `mqttas_config.version` for MQTT 5.0.
 pub const MQTTAS_VERSION_5: u8 = 5;
 
+/// [`mqttas_features`] bit: MQTT 5.0 (cargo feature `v5`).
+pub const MQTTAS_FEATURE_V5: u32 = 1;
+/// [`mqttas_features`] bit: QoS 2 (cargo feature `qos2`).
+pub const MQTTAS_FEATURE_QOS2: u32 = 2;
+/// [`mqttas_features`] bit: packet radio, node side (cargo feature `radio`).
+pub const MQTTAS_FEATURE_RADIO: u32 = 4;
+/// [`mqttas_features`] bit: the radio's gateway side (cargo feature
+/// `radio-gateway`).
+pub const MQTTAS_FEATURE_RADIO_GATEWAY: u32 = 8;
+
+/// The protocol features this build of the library has: `MQTTAS_FEATURE_*`
+/// bits. Calls that need a feature the build leaves out return
+/// `MQTTAS_ERR_UNSUPPORTED`; this says so before any call (a firmware
+/// reports it as `_mqttas.FEATURES`).
+#[no_mangle]
+pub extern "C" fn mqttas_features() -> u32 {
+    let mut f = 0;
+    if cfg!(feature = "v5") {
+        f |= MQTTAS_FEATURE_V5;
+    }
+    if cfg!(feature = "qos2") {
+        f |= MQTTAS_FEATURE_QOS2;
+    }
+    if cfg!(feature = "radio") {
+        f |= MQTTAS_FEATURE_RADIO;
+    }
+    if cfg!(feature = "radio-gateway") {
+        f |= MQTTAS_FEATURE_RADIO_GATEWAY;
+    }
+    f
+}
+
 /// Settings fixed for the life of a client. Fill it with
 /// `mqttas_config_default`, then change what you need; the defaults follow
 /// mqtt_as.

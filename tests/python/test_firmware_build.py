@@ -29,6 +29,7 @@ and thumbv8m.main-none-eabi. Cargo's output is kept under
 target/fw-harness/ between runs."""
 
 import importlib
+import importlib.util
 import os
 import pathlib
 import re
@@ -109,9 +110,9 @@ def defined(syms):
     return {n for n, (_, ndx, _) in syms.items() if ndx != "UND"}
 
 
-def make_lib(name, cc, prefix, cflags, hosted):
-    """Build libmqttas.a through micropython.mk as a make port would: the
-    port's variables, then the include."""
+def make_harness(name, cc, prefix, cflags, hosted):
+    """A Makefile that sets what a make port sets, then includes
+    micropython.mk; `make all` builds the library and prints the flags."""
     build = CACHE / name
     harness = build / "harness"
     harness.mkdir(parents=True, exist_ok=True)
@@ -120,17 +121,29 @@ def make_lib(name, cc, prefix, cflags, hosted):
         "ECHO := @echo\nQ := @\nMQTTAS_HOSTED := %d\nUSERMOD_DIR := %s\n"
         "all:\ninclude %s/micropython.mk\n"
         "all: $(MQTTAS_LIB)\n\t@echo 'LDFLAGS_USERMOD=$(LDFLAGS_USERMOD)'\n"
+        "\t@echo 'CFLAGS_USERMOD=$(CFLAGS_USERMOD)'\n"
         % (build / "out", cc, prefix, prefix, cflags, hosted, MODULE, MODULE))
-    out = run(["make", "-C", str(harness)], timeout=840)
+    return harness
+
+
+def make_lib(name, cc, prefix, cflags, hosted, features=None):
+    """Build libmqttas.a through micropython.mk as a make port would: the
+    port's variables, then the include; MQTTAS_FEATURES on the make line
+    when `features` is given. Returns the library, LDFLAGS_USERMOD and
+    CFLAGS_USERMOD."""
+    harness = make_harness(name, cc, prefix, cflags, hosted)
+    extra = [] if features is None else ["MQTTAS_FEATURES=" + features]
+    out = run(["make", "-C", str(harness)] + extra, timeout=840)
     ldflags = re.search(r"^LDFLAGS_USERMOD=(.*)$", out, re.M).group(1).split()
-    return build / "out" / "mqttas" / "libmqttas.a", ldflags
+    cflags_mod = re.search(r"^CFLAGS_USERMOD=(.*)$", out, re.M).group(1).split()
+    return CACHE / name / "out" / "mqttas" / "libmqttas.a", ldflags, cflags_mod
 
 
 @pytest.mark.timeout(900)
 def test_make_port_library_exports_only_mqttas_and_leaves_libc_alone(tmp_path):
     tools()
     cflags = "-mthumb -mcpu=cortex-m0plus"  # rp2040's, as a make port gives it
-    lib, ldflags = make_lib("mk-thumbv6m", ARM + "gcc", ARM, cflags, 0)
+    lib, ldflags, _ = make_lib("mk-thumbv6m", ARM + "gcc", ARM, cflags, 0)
     # Linked as a port links: objects, the module's -u list and the library,
     # then newlib and libgcc.
     (tmp_path / "main.c").write_text(MAIN_C)
@@ -155,10 +168,66 @@ def test_make_port_library_exports_only_mqttas_and_leaves_libc_alone(tmp_path):
 @pytest.mark.timeout(900)
 def test_make_hosted_library_exports_only_mqttas():
     tools()
-    lib, _ = make_lib("mk-host", "gcc", "", "", 1)
+    lib, _, _ = make_lib("mk-host", "gcc", "", "", 1)
     syms = symbols(lib, "readelf")
     others = sorted(defined(syms) - {n for n in syms if n.startswith("mqttas_")})
     assert others == [], "libmqttas.a (std) defines %d symbols besides mqttas_*: %s" % (len(others), others[:20])
+
+
+# --- the feature knobs (MQTTAS_FEATURES, micropython-module/features.py) ---
+
+FEATURES_PROBE = r"""
+#include <stdio.h>
+#include "mqttas.h"
+int main(void) { printf("%u\n", (unsigned)mqttas_features()); return 0; }
+"""
+
+
+def library_features(lib, tmp_path):
+    """mqttas_features() of a hosted libmqttas.a, linked into a program and run."""
+    (tmp_path / "probe.c").write_text(FEATURES_PROBE)
+    exe = tmp_path / "probe"
+    run(["gcc", "-I", str(ROOT / "include"), "-o", str(exe), str(tmp_path / "probe.c"), str(lib),
+         "-lgcc_s", "-lpthread", "-lm", "-ldl"])
+    return int(run([str(exe)]).strip())
+
+
+@pytest.mark.timeout(900)
+# The library always has the radio's node side (cargo feature ffi-min
+# brings it: bit 4); a firmware without the radio knob does not link it, as
+# the module makes no radio call (the -u list below).
+@pytest.mark.parametrize("features,bits,defines", [
+    ("socket", 4, "V5=0 QOS2=0 RADIO=0 RADIO_GATEWAY=0"),
+    (None, 1 | 2 | 4, "V5=1 QOS2=1 RADIO=0 RADIO_GATEWAY=0"),  # unset: default, v5 and qos2
+    ("default radio-gateway", 1 | 2 | 4 | 8, "V5=1 QOS2=1 RADIO=1 RADIO_GATEWAY=1"),
+], ids=["minimal", "default", "full"])
+def test_make_knobs_build_the_library_and_module_with_their_features(tmp_path, features, bits, defines):
+    tools()
+    lib, _, cflags = make_lib("mk-host-knobs", "gcc", "", "", 1, features)
+    # The same build directory for all three: a change of knobs rebuilds.
+    assert library_features(lib, tmp_path) == bits
+    assert [f for f in cflags if f.startswith("-DMQTTAS_WITH_")] == ["-DMQTTAS_WITH_" + d for d in defines.split()]
+
+
+@pytest.mark.timeout(900)
+def test_make_knobs_name_only_the_calls_the_module_makes():
+    tools()
+    cflags = "-mthumb -mcpu=cortex-m0plus"
+    _, minimal, _ = make_lib("mk-thumbv6m-knobs", ARM + "gcc", ARM, cflags, 0, "wlan")
+    _, full, _ = make_lib("mk-thumbv6m-knobs", ARM + "gcc", ARM, cflags, 0, "default radio-gateway")
+    named = lambda flags: {flags[i + 1] for i, f in enumerate(flags) if f == "-u"}
+    left_out = named(full) - named(minimal)
+    # Without radio no radio call, without v5 no AUTH and no property reading.
+    assert left_out == {n for n in named(full) if n.startswith("mqttas_radio_")} | {"mqttas_auth",
+                                                                                     "mqttas_property_next"}
+    assert "mqttas_publish" in named(minimal) and "mqttas_radio_init" in named(full)
+
+
+def test_make_unknown_knob_stops_the_build_naming_the_knobs():
+    harness = make_harness("mk-host-bad", "gcc", "", "", 1)
+    r = subprocess.run(["make", "-C", str(harness), "MQTTAS_FEATURES=v5 qos3"], capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "unknown knob 'qos3'" in r.stderr and "qos2" in r.stderr, r.stderr
 
 
 def cmake_project(tmp_path, platform, cflags, env=None, build=False):
@@ -187,13 +256,21 @@ target_link_libraries(fw mqttas_rust_lib m)
     shutil.rmtree(bdir / "CMakeFiles", ignore_errors=True)
     (bdir / "CMakeCache.txt").unlink(missing_ok=True)
     e = dict(os.environ)
-    for k in ("MQTTAS_RUST_TARGET", "MQTTAS_CARGO"):
+    for k in ("MQTTAS_RUST_TARGET", "MQTTAS_CARGO", "MQTTAS_FEATURES"):
         e.pop(k, None)
     e.update(env or {})
-    out = run(["cmake", "-S", str(src), "-B", str(bdir), "-G", "Unix Makefiles"], env=e)
+    r = subprocess.run(["cmake", "-S", str(src), "-B", str(bdir), "-G", "Unix Makefiles"], env=e,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise ConfigureError(r.stdout + r.stderr)
+    out = r.stdout + r.stderr
     if build:
         out += run(["cmake", "--build", str(bdir)], env=e, timeout=840)
     return out, bdir
+
+
+class ConfigureError(Exception):
+    pass
 
 
 def rust_target(out):
@@ -232,36 +309,74 @@ def test_cmake_target_choice_and_environment(tmp_path):
     assert rust_target(out) == "riscv32imc-unknown-none-elf"
 
 
+def test_cmake_knobs_from_the_environment(tmp_path):
+    tools()
+    out, _ = cmake_project(tmp_path, "rp2040", "-mcpu=cortex-m0plus -mthumb")
+    assert "_mqttas: features ffi-min,v5,qos2\n" in out, out
+    out, _ = cmake_project(tmp_path, "rp2040", "-mcpu=cortex-m0plus -mthumb", {"MQTTAS_FEATURES": "wlan radio"})
+    assert "_mqttas: features ffi-min,radio\n" in out, out
+    with pytest.raises(ConfigureError, match="unknown knob 'v4'"):
+        cmake_project(tmp_path, "rp2040", "-mcpu=cortex-m0plus -mthumb", {"MQTTAS_FEATURES": "v4"})
+
+
 # --- the board manifests ------------------------------------------------------
 
 PORTS = ROOT / "ports"
 
 
-def record(manifest):
-    """What a manifest asks for, run with stand-ins for the manifest API:
-    [("include", path), ("package", name, files, base_path), ...], with
-    relative paths made absolute against the manifest, as MicroPython's
-    manifest tool does, and $(VAR) left as written."""
+class Options:
+    """The manifest API's `options`: include()'s keyword arguments."""
+
+    def __init__(self, **kw):
+        self._kw = kw
+        self._defaults = {}
+
+    def defaults(self, **kw):
+        self._defaults = kw
+
+    def __getattr__(self, name):
+        return self._kw.get(name, self._defaults.get(name))
+
+
+def record(manifest, env=None, **options):
+    """What a manifest asks for, run with stand-ins for the manifest API, in
+    its own directory with `options` and the environment `env` (MQTTAS_FEATURES
+    unset otherwise), as MicroPython's manifest tool runs it:
+    [("include", path[, kwargs]), ("package", name, files, base_path), ...],
+    with relative paths made absolute against the manifest and $(VAR) left as
+    written."""
     calls = []
 
     def path(p):
         return p if p.startswith("$(") else str((manifest.parent / p).resolve())
 
     api = {
-        "include": lambda p, **kw: calls.append(("include", path(p))),
+        "include": lambda p, **kw: calls.append(("include", path(p)) + ((kw,) if kw else ())),
         "require": lambda name, **kw: calls.append(("require", name)),
         "package": lambda name, files=None, base_path=".", **kw: calls.append(
             ("package", name, tuple(files or ()), path(base_path))),
         "module": lambda name, base_path=".", **kw: calls.append(("module", name, path(base_path))),
         "freeze": lambda p, *a, **kw: calls.append(("freeze", path(p))),
-        "options": None,
+        "options": Options(**options),
         "metadata": lambda **kw: None,
     }
-    exec(compile(manifest.read_text(), str(manifest), "exec"), api)
+    saved_env = os.environ.pop("MQTTAS_FEATURES", None)
+    cwd = os.getcwd()
+    try:
+        os.environ.update(env or {})
+        os.chdir(manifest.parent)
+        exec(compile(manifest.read_text(), str(manifest), "exec"), api)
+    finally:
+        os.chdir(cwd)
+        os.environ.pop("MQTTAS_FEATURES", None)
+        if saved_env is not None:
+            os.environ["MQTTAS_FEATURES"] = saved_env
     return calls
 
 
 MODULE_MANIFEST = ("include", str(MODULE / "manifest.py"))
+# Each board's default links (its README says so too).
+LINKS = {"rp2": "wlan", "stm32": "wlan", "esp32": "wlan lan", "unix": None, "qemu": None}
 
 # Per port: what its board manifest must include besides the package, the
 # manifest the board (or port, or variant) uses when no FROZEN_MANIFEST is
@@ -279,8 +394,48 @@ OWN = {
 @pytest.mark.parametrize("port", sorted(OWN))
 def test_board_manifest_includes_the_boards_own_and_the_package(port):
     calls = record(PORTS / port / "manifest.py")
-    assert calls == OWN[port] + [MODULE_MANIFEST], calls
-    assert record(MODULE / "manifest.py") == [("package", "mqtt_as", (), str(MODULE))]
+    links = LINKS[port]
+    assert calls == OWN[port] + [MODULE_MANIFEST + (({"links": links},) if links else ())], calls
+
+
+BASE = ("__init__.py", "compat.py", "options.py", "validation.py", "topics.py", "msgqueue.py",
+        "links/__init__.py", "links/socket.py")
+
+
+@pytest.mark.parametrize("env,links,extra", [
+    (None, "wlan", ("properties.py", "links/wlan.py")),  # Pico W, Pyboard D: default
+    (None, "wlan lan", ("properties.py", "links/wlan.py", "links/lan.py")),  # ESP32: default
+    (None, None, ("properties.py",)),  # unix, qemu: default
+    ("wlan", "wlan", ("links/wlan.py",)),  # minimal
+    ("default tls", "wlan", ("properties.py", "links/tls.py", "links/astream.py", "links/wlan.py")),
+    ("socket radio-gateway failover", None,
+     ("links/failover.py", "links/radio.py", "links/radio_drivers.py", "links/udp_radio.py")),
+])
+def test_package_manifest_freezes_the_modules_of_the_knobs(env, links, extra):
+    kw = {"links": links} if links else {}
+    calls = record(MODULE / "manifest.py", {"MQTTAS_FEATURES": env} if env else None, **kw)
+    assert len(calls) == 1 and calls[0][:2] == ("package", "mqtt_as") and calls[0][3] == str(MODULE), calls
+    assert sorted(calls[0][2]) == sorted(BASE + extra)
+    # Every module it names exists, and every module of the package is some knob's.
+    assert all((MODULE / "mqtt_as" / f).is_file() for f in calls[0][2])
+
+
+def test_every_module_of_the_package_belongs_to_a_knob():
+    every = record(MODULE / "manifest.py", {"MQTTAS_FEATURES": " ".join(features().KNOBS)})[0][2]
+    on_disk = sorted(str(p.relative_to(MODULE / "mqtt_as")) for p in (MODULE / "mqtt_as").rglob("*.py"))
+    assert sorted(every) == on_disk
+
+
+def test_package_manifest_refuses_an_unknown_knob():
+    with pytest.raises(ValueError, match="unknown knob 'wifi'"):
+        record(MODULE / "manifest.py", {"MQTTAS_FEATURES": "v5 wifi"})
+
+
+def features():
+    spec = importlib.util.spec_from_file_location("mqttas_features", MODULE / "features.py")
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
 
 
 # With MQTTAS_MICROPYTHON_SRC naming a MicroPython checkout (micropython-lib

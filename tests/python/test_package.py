@@ -314,6 +314,14 @@ configs = {
     "tls": {"ssl": True, "ssl_params": {"cert_reqs": 0}},
     "will": {"will": ("mip/will", "gone", False, 1)},
 }
+if "v5" not in getattr(_mqttas, "FEATURES", ("v5",)):
+    # A firmware built without MQTT 5.0 refuses the config, naming the knob.
+    try:
+        MQTTClient(dict(base, **configs.pop("v5")))
+    except ValueError as e:
+        assert "'v5'" in str(e) and "MQTTAS_FEATURES" in str(e), e
+    else:
+        raise AssertionError("mqttv5 accepted by a firmware without v5")
 if "mqtt_as.links.failover" in MODULES:
     from mqtt_as.links.failover import FailoverLink
     from mqtt_as.links.socket import SocketLink
@@ -377,4 +385,8 @@ def test_mip_install_on_a_firmware_connects(server, broker, tmp_path):
     unit = MODULE / "package.json"
     mip_install(exe, "%s/%s" % (server, unit.name), target)
     out = run_installed(exe, target, unit, broker.port, True)
-    assert out.strip().splitlines()[-2:] == ["built default queue tls v5 will", "roundtrip installed by mip"], out
+    feats = subprocess.run([exe, "-c", "import _mqttas; print(*getattr(_mqttas, 'FEATURES', ('v5',)))"],
+                           capture_output=True, text=True, timeout=60).stdout.split()
+    # Without the v5 knob, the 5.0 config is refused (asserted in CLIENT).
+    built = "built default queue tls v5 will" if "v5" in feats else "built default queue tls will"
+    assert out.strip().splitlines()[-2:] == [built, "roundtrip installed by mip"], out

@@ -24,10 +24,24 @@
 # docs/links.md.
 
 
+def absent(e, name, what):
+    """For `raise absent(e, ...)` on an ImportError `e` of the link module
+    links/<name>.py: a firmware built without it (its knob `name` left out,
+    so the module is not frozen) is a ValueError naming the knob, where
+    `what` asked for it; any other ImportError (the module is there, but
+    something it imports is not) is `e` itself."""
+    if "links." + name not in str(e):
+        return e
+    from ..compat import missing
+
+    return missing(name, what)
+
+
 def default_link(settings, log=None):
     """The link config asks for: the LAN link when config['lan'] is set,
-    else the WLAN link where MicroPython has network.WLAN, else the host
-    socket link."""
+    else the WLAN link where MicroPython has network.WLAN (and the firmware
+    the wlan knob, or config['ssid'] asks for it), else the host socket
+    link."""
     lan = settings.get("lan")
     if lan is not None:
         return _lan_link(lan, log)
@@ -36,9 +50,16 @@ def default_link(settings, log=None):
     except ImportError:
         network = None
     if network is not None and hasattr(network, "WLAN"):
-        from .wlan import WLANLink
+        try:
+            from .wlan import WLANLink
 
-        return WLANLink(settings["ssid"], settings["wifi_pw"], log)
+            return WLANLink(settings["ssid"], settings["wifi_pw"], log)
+        except ImportError as e:
+            err = absent(e, "wlan", "config['ssid']")
+            if settings["ssid"] is not None or not isinstance(err, ValueError):
+                raise err
+            # A firmware without the Wi-Fi link, and no ssid: the board's
+            # network is brought up elsewhere.
     from .socket import SocketLink
 
     return SocketLink()
@@ -52,8 +73,10 @@ def _lan_link(lan, log):
         network = None
     if network is None or not (nic or hasattr(network, "LAN")):
         raise ValueError("config['lan'] needs a firmware with network.LAN (Ethernet); this one has none")
-    from .lan import LANLink
-
+    try:
+        from .lan import LANLink
+    except ImportError as e:
+        raise absent(e, "lan", "config['lan']")
     if nic:
         return LANLink(nic=lan, log=log)
     return LANLink(params=lan, log=log)

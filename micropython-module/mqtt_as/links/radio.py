@@ -39,7 +39,7 @@
 
 import asyncio
 
-from ..compat import _mqttas, now, until, sleep_ms, wait_ms, spawn, Changes
+from ..compat import _mqttas, now, until, sleep_ms, wait_ms, spawn, Changes, need
 
 
 # Why a session went down, in words for mqtt_as's log.
@@ -154,6 +154,7 @@ class RadioLink:
 
     def __init__(self, driver, node, mtu=32, window=4, rto_ms=400, max_retries=10, keepalive_ms=3000,
                  tx_size=1024, rx_size=1024, join_ms=10000, linger_ms=3000, log=None):
+        need("radio", "RadioLink")  # _mqttas.Radio
         self._driver = driver
         self._epoch = _random_epoch(0)
         self._radio = _mqttas.Radio(node, gateway=False, mtu=mtu, window=window, rto_ms=rto_ms,

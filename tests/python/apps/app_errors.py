@@ -3,7 +3,7 @@
 # that wants user "alice", password "secret".
 import sys
 
-from common import MQTTClient, asyncio, cfg, check, done, PORT
+from common import MQTTClient, asyncio, cfg, check, done, PORT, QOS, FEATURES, TLS, without
 
 AUTH_PORT = int(sys.argv[2])
 
@@ -32,8 +32,22 @@ async def main():
     check(raises(ValueError, "config['server'] is required", bad(server=None)), "no server")
     check(raises(ValueError, "unknown key", bad(keep_alive=5)), "unknown key")
     check(raises(ValueError, "qos must be 0, 1 or 2", bad(will=("w", "x", False, 7))), "bad will qos")
+    # What the firmware is built without is refused, naming its knob.
+    knob = "MQTTAS_FEATURES including "
+    if "v5" not in FEATURES:
+        without("v5", "mqttv5 refused")
+        check(raises(ValueError, knob + "v5", bad(mqttv5=True)), "mqttv5 without v5")
+    if 2 not in QOS:
+        without("qos2", "qos=2 refused")
+        check(raises(ValueError, knob + "qos2", bad(will=("w", "x", False, 2))), "will qos 2 without qos2")
+    if not TLS:
+        without("tls", "ssl refused")
+        check(raises(ValueError, knob + "tls", bad(ssl=True, ssl_params={"cert_reqs": 0})), "ssl without tls")
     c = MQTTClient(cfg())
     await c.connect()
+    if 2 not in QOS:
+        check(await araises(ValueError, knob + "qos2", c.publish("a", "x", qos=2)), "publish qos 2 without qos2")
+        check(await araises(ValueError, knob + "qos2", c.subscribe("a", 2)), "subscribe qos 2 without qos2")
     check(await araises(ValueError, "wildcard", c.publish("a/+", "x")), "wildcard in publish")
     check(await araises(ValueError, "qos must be 0, 1 or 2", c.publish("a", "x", qos=3)), "bad qos")
     check(await araises(ValueError, "'#' must be a whole level", c.subscribe("a/#/b", 1)), "bad filter")

@@ -7,6 +7,21 @@ import sys
 import asyncio
 
 from mqtt_as import MQTTClient, config
+from mqtt_as.compat import FEATURES
+
+# A firmware built without some features (its knobs: MQTTAS_FEATURES,
+# micropython-module/features.py): a program leaves out what needs them and
+# says so with a line "without <knob>: ...", which test_apps.py expects.
+QOS = (0, 1, 2) if "qos2" in FEATURES else (0, 1)
+try:
+    import mqtt_as.links.tls  # noqa: F401
+    TLS = True
+except ImportError:
+    TLS = False
+
+
+def without(knob, what):
+    print("without %s: %s" % (knob, what))
 
 PORT = int(sys.argv[1])
 _n = [0]

@@ -5,6 +5,7 @@
 VERSION_311 = 4
 VERSION_5 = 5
 STATE_DISCONNECTED = 0
+FEATURES = ("v5", "qos2", "radio", "radio-gateway")  # As a firmware built with every knob.
 
 
 class Client:
