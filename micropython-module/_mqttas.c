@@ -1,24 +1,25 @@
 /*
  * _mqttas: the mqttas C API (include/mqttas.h) as a MicroPython type.
  *
- * A thin wrapper: it converts MicroPython objects to the C API's values and
- * back, and owns the client's buffers on the GC heap. No I/O and no
- * protocol logic here; the asyncio side is the frozen `mqtt_as` package.
- * The same interface exists for CPython as micropython-module/cpython/
- * _mqttas.py (ctypes), whose docstring documents it in full:
+ * A thin layer: it parses mqtt_as's config dict into the C API's
+ * configuration (every key checked, a ValueError naming it), converts
+ * MicroPython objects to the C API's values and back, hands the core's
+ * events to mqtt_as's callbacks and waiting commands (pump), and owns the
+ * client's buffers on the GC heap. No I/O and no protocol logic here; the
+ * asyncio side is the frozen `mqtt_as` package. The same interface exists
+ * for CPython as micropython-module/cpython/_mqttas.py (ctypes), whose
+ * docstring documents it in full:
  *
- *   Client(**config)         version, keep_alive, ping_interval_ms,
- *                            response_time_ms, max_repubs, clean_init, clean,
- *                            max_inflight, receive_maximum, session_expiry,
- *                            maximum_packet_size, topic_alias_maximum,
- *                            rx_size, tx_size, store_size, alias_size, qos2_ids,
- *                            out_alias_size
- *   .connect(now, client_id, user=None, password=None, will=None, properties=None)
- *   .publish(now, topic, payload, qos=0, retain=False, properties=None) -> pid
- *   .subscribe(now, [(filter, qos[, no_local, rap, retain_handling]), ...], properties=None) -> pid
- *   .unsubscribe(now, [filter, ...], properties=None) -> pid
+ *   Client(config, sizes)    config: mqtt_as's dict; sizes: buffer defaults
+ *                            (rx, rx 5.0, tx, store, qos2 ids, out aliases)
+ *   .server .port .ssl .ssl_params .mqttv5 ... .policy .cb .connack .disc
+ *   .connect(now)
+ *   .publish(now, topic, payload, qos=0, retain=False, properties=None) -> None | [None, pid]
+ *   .subscribe(now, [(filter, qos[, no_local, rap, retain_handling]), ...], properties=None) -> [None, pid]
+ *   .unsubscribe(now, [filter, ...], properties=None) -> [None, pid]
+ *   .pump() -> None | the loss's text   .take_cause() -> CAUSE_*   .settings() -> dict
  *   .ping(now)  .disconnect(now, reason=0, properties=None)  .auth(now, reason, properties=None)
- *   .handle_input(now, data) -> taken   .handle_timeout(now)   .handle_link_down(now)
+ *   .handle_input(now, data) -> taken   .handle_timeout(now)   .handle_link_down(now, why=None)
  *   .poll_transmit(now) -> bytes | None   .poll_event() -> tuple | None
  *   .poll_deadline() -> int | None   .state()   .pending()   .assigned_client_id()
  *   .qos2_stats() -> (peak_unreleased, beyond_receive_maximum, untracked, withheld)
@@ -41,11 +42,13 @@
  * mqttas_strerror's text.
  */
 
+#include <stdarg.h>
 #include <string.h>
 
 #include "py/obj.h"
 #include "py/objint.h"
 #include "py/objstr.h"
+#include "py/objtuple.h"
 #include "py/runtime.h"
 
 #include "mqttas.h"
@@ -80,6 +83,50 @@ typedef struct _client_obj_t {
     uint8_t *aliases;
     uint16_t *qos2;
     uint8_t *out_aliases;
+    // What mqttas_client_init was given (init again after the trial CONNECT).
+    mqttas_config config;
+    mqttas_buffers bufs;
+    // What connect(now) sends: the config's client id, credentials (None
+    // when empty), will (topic, msg, retain, qos) and CONNECT properties.
+    mp_obj_t client_id;
+    mp_obj_t user;
+    mp_obj_t password;
+    mp_obj_t will;
+    mp_obj_t con_props;
+    // Settings the Python layer reads (attributes of the same names).
+    mp_obj_t server;
+    mp_obj_t ssl_params;
+    mp_obj_t dns_server;
+    mp_obj_t link;
+    mp_obj_t lan;
+    mp_obj_t ssid;
+    mp_obj_t wifi_pw;
+    mp_obj_t wifi_coro;
+    mp_obj_t connect_coro;
+    mp_obj_t policy;  // the Reconnect made from the outage keys
+    // Event dispatch (pump): the message callback (subs_cb, or what `cb`
+    // is set to) and chunk_cb; QoS 1/2 publications and subscribe or
+    // unsubscribe requests awaiting their acknowledgement, pid -> slot.
+    mp_obj_t cb;
+    mp_obj_t chunk_cb;
+    mp_obj_t pubs;
+    mp_obj_t reqs;
+    // None while a CONNECT awaits its CONNACK, True once accepted, else
+    // why the attempt ended (the LOST text).
+    mp_obj_t connack;
+    // The Python layer's words for a link going down (handle_link_down).
+    mp_obj_t down_why;
+    // A message arriving in pieces: [topic, total, retained, props,
+    // offset], and its bytes when assembled here (no chunk_cb).
+    mp_obj_t chunk;
+    vstr_t assembled;
+    uint32_t beyond;  // QoS 2 messages beyond our Receive Maximum, reported so far
+    uint16_t port;
+    uint16_t queue_len;
+    uint16_t alias_max;  // the broker's Topic Alias Maximum (CONNACK)
+    uint8_t cause;  // the outage policy's cause of the last loss, until taken
+    bool ssl;
+    bool disc;  // DISCONNECT handed out (after disconnect())
 } client_obj_t;
 
 // ---- errors ---------------------------------------------------------------
@@ -129,6 +176,15 @@ static uint32_t get_now(mp_obj_t o) {
 static mp_buffer_info_t get_bytes(mp_obj_t o) {
     mp_buffer_info_t b;
     mp_get_buffer_raise(o, &b, MP_BUFFER_READ);
+    return b;
+}
+
+// A str or bytes-like argument, or TypeError naming it.
+static mp_buffer_info_t get_text(mp_obj_t o, qstr name) {
+    mp_buffer_info_t b;
+    if (!mp_get_buffer(o, &b, MP_BUFFER_READ)) {
+        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%q must be str or bytes"), name);
+    }
     return b;
 }
 
@@ -278,139 +334,550 @@ static void *new_storage(size_t size, size_t align, uint8_t **block) {
     return (void *)(((uintptr_t)*block + align - 1) & ~(uintptr_t)(align - 1));
 }
 
-static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
-    enum {
-        ARG_version, ARG_keep_alive, ARG_ping_interval_ms, ARG_response_time_ms, ARG_max_repubs,
-        ARG_clean_init, ARG_clean, ARG_max_inflight, ARG_receive_maximum, ARG_session_expiry,
-        ARG_maximum_packet_size, ARG_topic_alias_maximum, ARG_rx_size, ARG_tx_size, ARG_store_size,
-        ARG_alias_size, ARG_qos2_ids, ARG_out_alias_size,
-    };
-    static const mp_arg_t allowed[] = {
-        { MP_QSTR_version, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(MQTTAS_VERSION_311)} },
-        { MP_QSTR_keep_alive, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(60)} },
-        { MP_QSTR_ping_interval_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(0)} },
-        { MP_QSTR_response_time_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(10000)} },
-        { MP_QSTR_max_repubs, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(4)} },
-        { MP_QSTR_clean_init, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = true} },
-        { MP_QSTR_clean, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = true} },
-        { MP_QSTR_max_inflight, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(8)} },
-        { MP_QSTR_receive_maximum, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(16)} },
-        { MP_QSTR_session_expiry, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_maximum_packet_size, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(0)} },
-        { MP_QSTR_topic_alias_maximum, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(0)} },
-        { MP_QSTR_rx_size, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 1024} },
-        { MP_QSTR_tx_size, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 1024} },
-        { MP_QSTR_store_size, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 4096} },
-        { MP_QSTR_alias_size, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
-        { MP_QSTR_qos2_ids, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 64} },
-        { MP_QSTR_out_alias_size, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
-    };
-    mp_arg_val_t a[MP_ARRAY_SIZE(allowed)];
-    mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed), allowed, a);
+// ---- the config dict ---------------------------------------------------------
+//
+// Client(config, sizes) takes mqtt_as's config dict: every key checked, a
+// mistake a ValueError naming it (TypeError for a config that is not a
+// dict). Keys left out take mqtt_as's defaults. Converting the values is
+// all that happens here; what they mean to MQTT the core checks (a trial
+// CONNECT when the client is made).
 
-    mqttas_config c;
-    check(mqttas_config_default(&c));
-    c.version = (uint8_t)get_u32(a[ARG_version].u_obj, 255, MP_QSTR_version);
-    c.keep_alive = (uint16_t)get_u32(a[ARG_keep_alive].u_obj, 0xFFFF, MP_QSTR_keep_alive);
-    c.ping_interval_ms = get_u32(a[ARG_ping_interval_ms].u_obj, 0xFFFFFFFF, MP_QSTR_ping_interval_ms);
-    c.response_time_ms = get_u32(a[ARG_response_time_ms].u_obj, 0xFFFFFFFF, MP_QSTR_response_time_ms);
-    c.max_repubs = (uint8_t)get_u32(a[ARG_max_repubs].u_obj, 255, MP_QSTR_max_repubs);
-    c.clean_init = a[ARG_clean_init].u_bool;
-    c.clean = a[ARG_clean].u_bool;
-    c.max_inflight = (uint16_t)get_u32(a[ARG_max_inflight].u_obj, 0xFFFF, MP_QSTR_max_inflight);
-    c.receive_maximum = (uint16_t)get_u32(a[ARG_receive_maximum].u_obj, 0xFFFF, MP_QSTR_receive_maximum);
-    if (a[ARG_session_expiry].u_obj != mp_const_none) {
-        c.has_session_expiry = true;
-        c.session_expiry = get_u32(a[ARG_session_expiry].u_obj, 0xFFFFFFFF, MP_QSTR_session_expiry);
+// The keys a config may hold: mqtt_as 0.8.3's and the extensions.
+static const uint16_t config_keys[] = {
+    MP_QSTR_client_id, MP_QSTR_server, MP_QSTR_port, MP_QSTR_user, MP_QSTR_password, MP_QSTR_keepalive,
+    MP_QSTR_ping_interval, MP_QSTR_ssl, MP_QSTR_ssl_params, MP_QSTR_response_time, MP_QSTR_clean_init,
+    MP_QSTR_clean, MP_QSTR_max_repubs, MP_QSTR_will, MP_QSTR_subs_cb, MP_QSTR_wifi_coro,
+    MP_QSTR_connect_coro, MP_QSTR_ssid, MP_QSTR_wifi_pw, MP_QSTR_queue_len, MP_QSTR_gateway,
+    MP_QSTR_mqttv5, MP_QSTR_mqttv5_con_props, MP_QSTR_chunk_cb, MP_QSTR_rx_size, MP_QSTR_tx_size,
+    MP_QSTR_store_size, MP_QSTR_max_inflight, MP_QSTR_max_packet_size, MP_QSTR_hold_down,
+    MP_QSTR_tcp_attempts, MP_QSTR_backoff_base, MP_QSTR_backoff_cap, MP_QSTR_jitter,
+    MP_QSTR_attempt_timeout, MP_QSTR_stable_time, MP_QSTR_reconnect_seed, MP_QSTR_dns_server,
+    MP_QSTR_link, MP_QSTR_lan,
+};
+
+// ValueError "config['key'] <what>, got <value>" (value MP_OBJ_NULL: no "got").
+static NORETURN void bad_key(mp_obj_t value, qstr key, const char *fmt, ...) {
+    vstr_t v;
+    mp_print_t p;
+    vstr_init_print(&v, 80, &p);
+    mp_printf(&p, "config['%q'] ", key);
+    va_list args;
+    va_start(args, fmt);
+    mp_vprintf(&p, fmt, args);
+    va_end(args);
+    if (value != MP_OBJ_NULL) {
+        mp_print_str(&p, ", got ");
+        mp_obj_print_helper(&p, value, PRINT_REPR);
     }
-    c.maximum_packet_size = get_u32(a[ARG_maximum_packet_size].u_obj, 0xFFFFFFFF, MP_QSTR_maximum_packet_size);
-    c.topic_alias_maximum = (uint16_t)get_u32(a[ARG_topic_alias_maximum].u_obj, 0xFFFF, MP_QSTR_topic_alias_maximum);
-
-    mp_int_t sizes[6] = {
-        a[ARG_rx_size].u_int, a[ARG_tx_size].u_int, a[ARG_store_size].u_int, a[ARG_alias_size].u_int,
-        a[ARG_qos2_ids].u_int, a[ARG_out_alias_size].u_int,
-    };
-    for (int i = 0; i < 6; i++) {
-        if (sizes[i] < 0) {
-            mp_raise_ValueError(MP_ERROR_TEXT("buffer sizes must not be negative"));
-        }
-    }
-
-    client_obj_t *self = mp_obj_malloc(client_obj_t, type);
-    size_t size = mqttas_client_size();
-    self->client = new_storage(size, mqttas_client_align(), &self->storage);
-    self->rx = sizes[0] ? m_new(uint8_t, sizes[0]) : NULL;
-    self->tx = sizes[1] ? m_new(uint8_t, sizes[1]) : NULL;
-    self->store = sizes[2] ? m_new(uint8_t, sizes[2]) : NULL;
-    self->aliases = sizes[3] ? m_new(uint8_t, sizes[3]) : NULL;
-    self->qos2 = sizes[4] ? m_new(uint16_t, sizes[4]) : NULL;
-    self->out_aliases = sizes[5] ? m_new(uint8_t, sizes[5]) : NULL;
-    mqttas_buffers bufs = {
-        .rx = self->rx, .rx_len = sizes[0], .tx = self->tx, .tx_len = sizes[1],
-        .store = self->store, .store_len = sizes[2], .aliases = self->aliases, .aliases_len = sizes[3],
-        .out_aliases = self->out_aliases, .out_aliases_len = sizes[5],
-        .inbound_qos2 = self->qos2, .inbound_qos2_len = sizes[4],
-    };
-    check(mqttas_client_init(self->client, size, &c, &bufs));
-    return MP_OBJ_FROM_PTR(self);
+    nlr_raise(mp_obj_new_exception_arg1(&mp_type_ValueError, mp_obj_new_str_from_vstr(&v)));
 }
 
-static mp_obj_t client_connect(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
-    enum { ARG_self, ARG_now, ARG_client_id, ARG_user, ARG_password, ARG_will, ARG_properties };
-    static const mp_arg_t allowed[] = {
-        { MP_QSTR_self, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_now, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_client_id, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_user, MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_password, MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_will, MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_properties, MP_ARG_OBJ, {.u_obj = mp_const_none} },
-    };
-    mp_arg_val_t a[MP_ARRAY_SIZE(allowed)];
-    mp_arg_parse_all(n_args, pos, kw, MP_ARRAY_SIZE(allowed), allowed, a);
-    client_obj_t *self = get_client(a[ARG_self].u_obj);
+// The value of `key`, or MP_OBJ_NULL when left out.
+static mp_obj_t cfg_get(mp_map_t *m, qstr key) {
+    mp_map_elem_t *e = mp_map_lookup(m, MP_OBJ_NEW_QSTR(key), MP_MAP_LOOKUP);
+    return e ? e->value : MP_OBJ_NULL;
+}
 
+// An int (not a bool) in lo..hi, whatever its size.
+static bool int_in(mp_obj_t v, mp_uint_t lo, mp_uint_t hi) {
+    return mp_obj_is_int(v)
+           && mp_obj_is_true(mp_binary_op(MP_BINARY_OP_MORE_EQUAL, v, mp_obj_new_int_from_uint(lo)))
+           && mp_obj_is_true(mp_binary_op(MP_BINARY_OP_LESS_EQUAL, v, mp_obj_new_int_from_uint(hi)));
+}
+
+static uint32_t cfg_int(mp_map_t *m, qstr key, uint32_t dflt, uint32_t lo, uint32_t hi) {
+    mp_obj_t v = cfg_get(m, key);
+    if (v == MP_OBJ_NULL) {
+        return dflt;
+    }
+    if (!int_in(v, lo, hi)) {
+        bad_key(v, key, "must be an integer in %u..%u", (unsigned)lo, (unsigned)hi);
+    }
+    return (uint32_t)mp_obj_get_int_truncated(v);
+}
+
+// A number of seconds in 0..hi (not 0 unless zero_ok), in milliseconds.
+static uint32_t cfg_ms(mp_map_t *m, qstr key, uint32_t dflt_ms, uint32_t hi, bool zero_ok) {
+    mp_obj_t v = cfg_get(m, key);
+    if (v == MP_OBJ_NULL) {
+        return dflt_ms;
+    }
+    if (int_in(v, zero_ok ? 0 : 1, hi)) {
+        return (uint32_t)mp_obj_get_int_truncated(v) * 1000;
+    }
+    #if MICROPY_PY_BUILTINS_FLOAT
+    if (mp_obj_is_float(v)) {
+        mp_float_t f = mp_obj_get_float(v);
+        if (f >= 0 && f <= hi && (zero_ok || f != 0)) {
+            return (uint32_t)(f * 1000);
+        }
+    }
+    #endif
+    bad_key(v, key, "must be a number of seconds in 0..%u%s", (unsigned)hi, zero_ok ? "" : ", not 0");
+}
+
+static bool cfg_bool(mp_map_t *m, qstr key, bool dflt) {
+    mp_obj_t v = cfg_get(m, key);
+    if (v == MP_OBJ_NULL) {
+        return dflt;
+    }
+    if (v != mp_const_true && v != mp_const_false && v != MP_OBJ_NEW_SMALL_INT(0) && v != MP_OBJ_NEW_SMALL_INT(1)) {
+        bad_key(v, key, "must be True or False");
+    }
+    return mp_obj_is_true(v);
+}
+
+// str or bytes (a bytearray copied), None allowed when none_ok; at most
+// 65535 bytes. (The core checks UTF-8 in the trial CONNECT.)
+static mp_obj_t cfg_text(mp_map_t *m, qstr key, mp_obj_t dflt, bool none_ok) {
+    mp_obj_t v = cfg_get(m, key);
+    if (v == MP_OBJ_NULL || (v == mp_const_none && none_ok)) {
+        return dflt;
+    }
+    if (mp_obj_is_type(v, &mp_type_bytearray)) {
+        mp_buffer_info_t b = get_bytes(v);
+        v = mp_obj_new_bytes(b.buf, b.len);
+    }
+    if (!mp_obj_is_str(v) && !mp_obj_is_type(v, &mp_type_bytes)) {
+        bad_key(v, key, "must be %sstr or bytes", none_ok ? "None, " : "");
+    }
+    if (get_bytes(v).len > 0xFFFF) {
+        bad_key(MP_OBJ_NULL, key, "is longer than 65535 bytes");
+    }
+    return v;
+}
+
+static mp_obj_t cfg_callable(mp_map_t *m, qstr key, mp_obj_t dflt, bool none_ok) {
+    mp_obj_t v = cfg_get(m, key);
+    if (v == MP_OBJ_NULL || (v == mp_const_none && none_ok)) {
+        return dflt;
+    }
+    if (!mp_obj_is_callable(v)) {
+        bad_key(v, key, "must be callable");
+    }
+    return v;
+}
+
+static size_t text_len(mp_obj_t o) {
+    return o == mp_const_none ? 0 : get_bytes(o).len;
+}
+
+// Buffer sizes: `sizes` is (rx, rx with 5.0, tx, store, qos2 ids, outbound
+// aliases), the Python layer's defaults for a host or a board.
+static size_t cfg_size(mp_map_t *m, qstr key, size_t dflt, uint32_t lo) {
+    mp_obj_t v = cfg_get(m, key);
+    return v == MP_OBJ_NULL || v == mp_const_none ? dflt : cfg_int(m, key, 0, lo, 1 << 30);
+}
+
+// An upper bound of the CONNECT packet's size, for the transmit buffer.
+static size_t connect_bound(client_obj_t *self, props_t *props) {
+    size_t n = 32 + text_len(self->client_id) + text_len(self->user) + text_len(self->password);
+    if (self->will != mp_const_none) {
+        mp_obj_t *w;
+        mp_obj_get_array_fixed_n(self->will, 4, &w);
+        n += 8 + text_len(w[0]) + text_len(w[1]);
+    }
+    for (size_t i = 0; i < props->len; i++) {
+        n += 5 + props->items[i].data_len + props->items[i].data2_len;
+    }
+    return n;
+}
+
+// config['will']: None or (topic, msg, retain=False, qos=0), as
+// (topic, msg, retain, qos).
+static mp_obj_t cfg_will(mp_map_t *m) {
+    mp_obj_t v = cfg_get(m, MP_QSTR_will);
+    if (v == MP_OBJ_NULL || v == mp_const_none) {
+        return mp_const_none;
+    }
+    size_t n = 0;
+    mp_obj_t *w = NULL;
+    if (mp_obj_is_type(v, &mp_type_tuple) || mp_obj_is_type(v, &mp_type_list)) {
+        mp_obj_get_array(v, &n, &w);
+    }
+    if (n < 2 || n > 4) {
+        bad_key(v, MP_QSTR_will, "must be None or (topic, msg, retain=False, qos=0)");
+    }
+    mp_obj_t t[4] = { w[0], w[1], n > 2 ? w[2] : mp_const_false, n > 3 ? w[3] : MP_OBJ_NEW_SMALL_INT(0) };
+    if (!mp_obj_is_str(t[0]) && !mp_obj_is_type(t[0], &mp_type_bytes)) {
+        bad_key(t[0], MP_QSTR_will, "topic must be str or bytes");
+    }
+    if (!mp_obj_is_str(t[1]) && !mp_obj_is_type(t[1], &mp_type_bytes)) {
+        if (!mp_obj_is_type(t[1], &mp_type_bytearray)) {
+            bad_key(t[1], MP_QSTR_will, "message must be str or bytes");
+        }
+        mp_buffer_info_t b = get_bytes(t[1]);
+        t[1] = mp_obj_new_bytes(b.buf, b.len);
+    }
+    if (t[2] != mp_const_true && t[2] != mp_const_false && t[2] != MP_OBJ_NEW_SMALL_INT(0)
+        && t[2] != MP_OBJ_NEW_SMALL_INT(1)) {
+        bad_key(t[2], MP_QSTR_will, "retain must be True or False");
+    }
+    if (!int_in(t[3], 0, 2)) {
+        bad_key(t[3], MP_QSTR_will, "qos must be 0, 1 or 2");
+    }
+    return mp_obj_new_tuple(4, t);
+}
+
+// The config's CONNECT properties, without the four the core sends from
+// its configuration (session expiry, receive maximum, topic alias
+// maximum, maximum packet size).
+static void connect_props(client_obj_t *self, props_t *p) {
+    props_from(p, self->con_props);
+    size_t n = 0;
+    for (size_t i = 0; i < p->len; i++) {
+        uint8_t id = p->items[i].id;
+        if (id != MQTTAS_PROP_SESSION_EXPIRY_INTERVAL && id != MQTTAS_PROP_RECEIVE_MAXIMUM
+            && id != MQTTAS_PROP_TOPIC_ALIAS_MAXIMUM && id != MQTTAS_PROP_MAXIMUM_PACKET_SIZE) {
+            p->items[n++] = p->items[i];
+        }
+    }
+    p->len = n;
+}
+
+// A CONNECT property's integer value, or `dflt`.
+static uint32_t con_prop(mp_obj_t props, uint8_t id, uint32_t dflt) {
+    if (props == mp_const_none) {
+        return dflt;
+    }
+    mp_map_elem_t *e = mp_map_lookup(mp_obj_dict_get_map(props), MP_OBJ_NEW_SMALL_INT(id), MP_MAP_LOOKUP);
+    return e ? get_u32(e->value, 0xFFFFFFFF, MP_QSTR_mqttv5_con_props) : dflt;
+}
+
+static mqttas_result client_send_connect(client_obj_t *self, uint32_t now, size_t upto);
+
+// Queue the CONNECT of the config: its client id, then (as `upto` grows)
+// the credentials, the will and the properties.
+static mqttas_result client_send_connect(client_obj_t *self, uint32_t now, size_t upto) {
     mqttas_connect_options o;
     memset(&o, 0, sizeof(o));
-    mp_buffer_info_t b = get_bytes(a[ARG_client_id].u_obj);
+    mp_buffer_info_t b = get_bytes(self->client_id);
     o.client_id = b.buf;
     o.client_id_len = b.len;
-    if (a[ARG_user].u_obj != mp_const_none) {
-        b = get_bytes(a[ARG_user].u_obj);
+    if (upto >= 1 && self->user != mp_const_none) {
+        b = get_bytes(self->user);
         o.username = b.buf;
         o.username_len = b.len;
+        if (self->password != mp_const_none) {
+            b = get_bytes(self->password);
+            o.password = b.buf;
+            o.password_len = b.len;
+        }
     }
-    if (a[ARG_password].u_obj != mp_const_none) {
-        b = get_bytes(a[ARG_password].u_obj);
-        o.password = b.buf;
-        o.password_len = b.len;
-    }
-    props_t props;
-    props_from(&props, a[ARG_properties].u_obj);
-    o.properties = props.items;
-    o.properties_len = props.len;
-    props_t will_props;
-    will_props.len = 0;
-    if (a[ARG_will].u_obj != mp_const_none) {
-        // (topic, payload, qos, retain, properties)
+    if (upto >= 2 && self->will != mp_const_none) {
         mp_obj_t *w;
-        mp_obj_get_array_fixed_n(a[ARG_will].u_obj, 5, &w);
+        mp_obj_get_array_fixed_n(self->will, 4, &w);
         b = get_bytes(w[0]);
         o.will_topic = b.buf;
         o.will_topic_len = b.len;
         b = get_bytes(w[1]);
         o.will_payload = b.buf;
         o.will_payload_len = b.len;
-        o.will_qos = get_qos(w[2]);
-        o.will_retain = mp_obj_is_true(w[3]);
-        props_from(&will_props, w[4]);
-        o.will_properties = will_props.items;
-        o.will_properties_len = will_props.len;
+        o.will_retain = mp_obj_is_true(w[2]);
+        o.will_qos = (uint8_t)MP_OBJ_SMALL_INT_VALUE(w[3]);
     }
-    check(mqttas_connect(self->client, get_now(a[ARG_now].u_obj), &o));
+    props_t props;
+    props.len = 0;
+    if (upto >= 3) {
+        connect_props(self, &props);
+    }
+    o.properties = props.items;
+    o.properties_len = props.len;
+    return mqttas_connect(self->client, now, &o);
+}
+
+static void client_init(client_obj_t *self) {
+    check(mqttas_client_init(self->client, mqttas_client_size(), &self->config, &self->bufs));
+}
+
+static void *alloc(size_t n) {
+    return n ? m_new(uint8_t, n) : NULL;
+}
+
+static mp_obj_t reconnect_new(const mqttas_reconnect_policy *p, uint32_t seed);
+
+// Client(config, sizes): see the top of this file and cpython/_mqttas.py.
+static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    mp_arg_check_num(n_args, n_kw, 2, 2, false);
+    if (!mp_obj_is_type(args[0], &mp_type_dict)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("MQTTClient needs a config dict (start from mqtt_as.config)"));
+    }
+    mp_map_t *m = mp_obj_dict_get_map(args[0]);
+    for (size_t i = 0; i < m->alloc; i++) {
+        if (!mp_map_slot_is_filled(m, i)) {
+            continue;
+        }
+        mp_obj_t k = m->table[i].key;
+        size_t j = 0;
+        while (j < MP_ARRAY_SIZE(config_keys) && !mp_obj_equal(k, MP_OBJ_NEW_QSTR(config_keys[j]))) {
+            j++;
+        }
+        if (j == MP_ARRAY_SIZE(config_keys)) {
+            vstr_t v;
+            mp_print_t p;
+            vstr_init_print(&v, 64, &p);
+            mp_print_str(&p, "config: unknown key ");
+            mp_obj_print_helper(&p, k, PRINT_REPR);
+            mp_print_str(&p, "; known keys: ");
+            for (j = 0; j < MP_ARRAY_SIZE(config_keys); j++) {
+                mp_printf(&p, j ? ", %q" : "%q", config_keys[j]);
+            }
+            nlr_raise(mp_obj_new_exception_arg1(&mp_type_ValueError, mp_obj_new_str_from_vstr(&v)));
+        }
+    }
+    mp_obj_t *sizes;
+    mp_obj_get_array_fixed_n(args[1], 6, &sizes);
+
+    client_obj_t *self = m_new0(client_obj_t, 1);
+    self->base.type = type;
+    self->server = cfg_text(m, MP_QSTR_server, mp_const_none, true);
+    if (self->server == mp_const_none || get_bytes(self->server).len == 0) {
+        bad_key(cfg_get(m, MP_QSTR_server), MP_QSTR_server, "is required: the broker's host name or IP address");
+    }
+    if (!mp_obj_is_str(self->server)) {
+        mp_buffer_info_t b = get_bytes(self->server);
+        self->server = mp_obj_new_str(b.buf, b.len);
+    }
+    self->ssl = cfg_bool(m, MP_QSTR_ssl, false);
+    self->port = (uint16_t)cfg_int(m, MP_QSTR_port, 0, 0, 0xFFFF);
+    if (self->port == 0) {
+        self->port = self->ssl ? 8883 : 1883;
+    }
+    mp_obj_t v = cfg_get(m, MP_QSTR_ssl_params);
+    if (v != MP_OBJ_NULL && !mp_obj_is_type(v, &mp_type_dict)) {
+        bad_key(v, MP_QSTR_ssl_params, "must be a dict");
+    }
+    self->ssl_params = v == MP_OBJ_NULL ? mp_obj_new_dict(0) : v;
+    self->client_id = cfg_text(m, MP_QSTR_client_id, MP_OBJ_NULL, false);
+    if (self->client_id == MP_OBJ_NULL) {
+        bad_key(MP_OBJ_NULL, MP_QSTR_client_id, "is required");
+    }
+    self->user = cfg_text(m, MP_QSTR_user, mp_const_none, true);
+    self->password = cfg_text(m, MP_QSTR_password, mp_const_none, true);
+    if (text_len(self->user) == 0) {
+        if (text_len(self->password) != 0) {
+            mp_raise_ValueError(MP_ERROR_TEXT("config['password'] is set but config['user'] is empty: a password needs a user"));
+        }
+        self->user = mp_const_none;
+    }
+    mqttas_config *c = &self->config;
+    check(mqttas_config_default(c));
+    c->keep_alive = (uint16_t)cfg_int(m, MP_QSTR_keepalive, 60, 0, 0xFFFF);
+    // mqtt_as: a given ping interval shorter than a quarter of the keep
+    // alive (20 s without one), else that quarter.
+    uint32_t ka_ms = (uint32_t)c->keep_alive * 1000;
+    uint32_t pi_dflt = ka_ms ? ka_ms / 4 : 20000;
+    uint32_t pi = cfg_ms(m, MP_QSTR_ping_interval, 0, 1000000, true);
+    c->ping_interval_ms = pi && pi < pi_dflt ? pi : pi_dflt;
+    uint32_t rt = cfg_ms(m, MP_QSTR_response_time, 10000, 1000000, false);
+    c->response_time_ms = rt;
+    c->clean_init = cfg_bool(m, MP_QSTR_clean_init, true);
+    c->clean = cfg_bool(m, MP_QSTR_clean, true);
+    c->max_repubs = (uint8_t)cfg_int(m, MP_QSTR_max_repubs, 4, 0, 255);
+    self->queue_len = (uint16_t)cfg_int(m, MP_QSTR_queue_len, 0, 0, 0xFFFF);
+    self->cb = cfg_callable(m, MP_QSTR_subs_cb, mp_const_none, false);
+    self->wifi_coro = cfg_callable(m, MP_QSTR_wifi_coro, mp_const_none, false);
+    self->connect_coro = cfg_callable(m, MP_QSTR_connect_coro, mp_const_none, false);
+    self->chunk_cb = cfg_callable(m, MP_QSTR_chunk_cb, mp_const_none, true);
+    self->ssid = cfg_text(m, MP_QSTR_ssid, mp_const_none, true);
+    self->wifi_pw = cfg_text(m, MP_QSTR_wifi_pw, mp_const_none, true);
+    v = cfg_get(m, MP_QSTR_gateway);
+    if (v != MP_OBJ_NULL && mp_obj_is_true(v)) {
+        bad_key(v, MP_QSTR_gateway, "is not supported by this mqtt_as (no ESP-NOW gateway): leave it False");
+    }
+    bool v5 = cfg_bool(m, MP_QSTR_mqttv5, false);
+    c->version = v5 ? MQTTAS_VERSION_5 : MQTTAS_VERSION_311;
+    v = cfg_get(m, MP_QSTR_mqttv5_con_props);
+    self->con_props = v == MP_OBJ_NULL ? mp_const_none : v;
+    if (self->con_props != mp_const_none) {
+        if (!v5) {
+            bad_key(v, MP_QSTR_mqttv5_con_props, "needs config['mqttv5'] = True");
+        }
+        if (!mp_obj_is_type(v, &mp_type_dict)) {
+            bad_key(v, MP_QSTR_mqttv5_con_props, "must be a dict keyed by property identifier");
+        }
+    }
+    self->will = cfg_will(m);
+    c->max_inflight = (uint16_t)cfg_int(m, MP_QSTR_max_inflight, 8, 1, 0xFFFF);
+    uint32_t max_packet = cfg_int(m, MP_QSTR_max_packet_size, 65536, 0, 268435460);
+
+    // What CONNECT properties set, the core sends itself.
+    mp_obj_t props = self->con_props;
+    uint32_t expiry = con_prop(props, MQTTAS_PROP_SESSION_EXPIRY_INTERVAL, 0);
+    if (props != mp_const_none && mp_map_lookup(mp_obj_dict_get_map(props),
+        MP_OBJ_NEW_SMALL_INT(MQTTAS_PROP_SESSION_EXPIRY_INTERVAL), MP_MAP_LOOKUP)) {
+        c->has_session_expiry = true;
+        c->session_expiry = expiry;
+    } else if (v5 && !c->clean) {
+        // Keep the session across outages, the first (clean) one too.
+        c->has_session_expiry = true;
+        c->session_expiry = 0xFFFFFFFF;
+    }
+    uint32_t rx_max = con_prop(props, MQTTAS_PROP_RECEIVE_MAXIMUM, 16);
+    c->receive_maximum = (uint16_t)(rx_max < 1 ? 1 : rx_max > 32 ? 32 : rx_max);
+    c->maximum_packet_size = con_prop(props, MQTTAS_PROP_MAXIMUM_PACKET_SIZE, max_packet);
+    c->topic_alias_maximum = (uint16_t)con_prop(props, MQTTAS_PROP_TOPIC_ALIAS_MAXIMUM, 0);
+
+    mqttas_reconnect_policy p;
+    check(mqttas_reconnect_policy_default(&p));
+    p.hold_down_ms = cfg_ms(m, MP_QSTR_hold_down, 1000, 3600, true);
+    p.tcp_attempts_before_bounce = (uint16_t)cfg_int(m, MP_QSTR_tcp_attempts, 3, 0, 0xFFFF);
+    p.backoff_base_ms = cfg_ms(m, MP_QSTR_backoff_base, 500, 3600, true);
+    p.backoff_cap_ms = cfg_ms(m, MP_QSTR_backoff_cap, 30000, 3600, true);
+    if (p.backoff_cap_ms < p.backoff_base_ms) {
+        bad_key(cfg_get(m, MP_QSTR_backoff_cap), MP_QSTR_backoff_cap, "must not be below config['backoff_base']");
+    }
+    p.jitter_percent = (uint8_t)cfg_int(m, MP_QSTR_jitter, 20, 0, 100);
+    p.attempt_timeout_ms = cfg_ms(m, MP_QSTR_attempt_timeout, 30000, 3600, true);
+    v = cfg_get(m, MP_QSTR_stable_time);
+    p.stable_ms = v == MP_OBJ_NULL || v == mp_const_none ? (ka_ms ? ka_ms : 60000)
+        : cfg_ms(m, MP_QSTR_stable_time, 0, 86400, true);
+    // The jitter's seed: given, else from the client id.
+    uint32_t seed = 0;
+    v = cfg_get(m, MP_QSTR_reconnect_seed);
+    if (v == MP_OBJ_NULL || v == mp_const_none) {
+        mp_buffer_info_t b = get_bytes(self->client_id);
+        for (size_t i = 0; i < b.len; i++) {
+            seed = seed * 31 + ((const uint8_t *)b.buf)[i];
+        }
+    } else if (mp_obj_is_int(v)) {
+        seed = (uint32_t)mp_obj_get_int_truncated(v);
+    } else {
+        bad_key(v, MP_QSTR_reconnect_seed, "must be None or an int");
+    }
+    self->policy = reconnect_new(&p, seed);
+
+    v = cfg_get(m, MP_QSTR_dns_server);
+    if (v == MP_OBJ_NULL) {
+        v = mp_obj_new_str("8.8.8.8", 7);
+    }
+    if (mp_obj_is_str(v)) {
+        mp_obj_t t[2] = { v, MP_OBJ_NEW_SMALL_INT(53) };
+        self->dns_server = mp_obj_new_tuple(2, t);
+    } else {
+        size_t n = 0;
+        mp_obj_t *t = NULL;
+        if (mp_obj_is_type(v, &mp_type_tuple)) {
+            mp_obj_get_array(v, &n, &t);
+        }
+        if (n != 2 || !mp_obj_is_str(t[0]) || !mp_obj_is_int(t[1])) {
+            bad_key(v, MP_QSTR_dns_server, "must be 'host' or ('host', port)");
+        }
+        self->dns_server = v;
+    }
+    v = cfg_get(m, MP_QSTR_link);
+    self->link = v == MP_OBJ_NULL ? mp_const_none : v;
+    v = cfg_get(m, MP_QSTR_lan);
+    self->lan = v == MP_OBJ_NULL || v == mp_const_false ? mp_const_none : v;
+    if (self->lan != mp_const_none) {
+        if (self->link != mp_const_none) {
+            bad_key(v, MP_QSTR_lan, "and config['link'] are both set: give one (a LAN link is links.lan.LANLink)");
+        }
+        bool ok = v == mp_const_true;
+        if (mp_obj_is_type(v, &mp_type_dict)) {
+            mp_map_t *kw = mp_obj_dict_get_map(v);
+            for (size_t i = 0; i < kw->alloc; i++) {
+                if (mp_map_slot_is_filled(kw, i) && !mp_obj_is_str(kw->table[i].key)) {
+                    bad_key(kw->table[i].key, MP_QSTR_lan, "keys must be network.LAN's keyword argument names");
+                }
+            }
+            ok = true;
+        } else if (!ok) {
+            // A ready interface: network.LAN, WIZNET5K, ...
+            mp_obj_t dest[2];
+            mp_load_method_maybe(v, MP_QSTR_isconnected, dest);
+            ok = dest[0] != MP_OBJ_NULL;
+            mp_load_method_maybe(v, MP_QSTR_active, dest);
+            ok = ok && dest[0] != MP_OBJ_NULL;
+        }
+        if (!ok) {
+            bad_key(v, MP_QSTR_lan, "must be None, True, a dict of network.LAN arguments or a network.LAN object");
+        }
+    }
+
+    // Buffers: as given, else the Python layer's defaults (with room for
+    // the CONNECT in tx).
+    props_t cprops;
+    connect_props(self, &cprops);
+    size_t rx = cfg_size(m, MP_QSTR_rx_size, mp_obj_get_int(sizes[v5 ? 1 : 0]), 64);
+    size_t tx_dflt = mp_obj_get_int(sizes[2]);
+    size_t bound = connect_bound(self, &cprops);
+    size_t tx = cfg_size(m, MP_QSTR_tx_size, bound > tx_dflt ? bound : tx_dflt, 64);
+    size_t store = cfg_size(m, MP_QSTR_store_size, mp_obj_get_int(sizes[3]), 0);
+    size_t qos2 = mp_obj_get_int(sizes[4]);
+    if (qos2 < c->receive_maximum) {
+        qos2 = c->receive_maximum;
+    }
+    size_t aliases = (size_t)c->topic_alias_maximum * 132;
+    size_t out_aliases = v5 ? mp_obj_get_int(sizes[5]) : 0;
+    mqttas_buffers *bf = &self->bufs;
+    self->client = new_storage(mqttas_client_size(), mqttas_client_align(), &self->storage);
+    bf->rx = self->rx = alloc(rx);
+    bf->rx_len = rx;
+    bf->tx = self->tx = alloc(tx);
+    bf->tx_len = tx;
+    bf->store = self->store = alloc(store);
+    bf->store_len = store;
+    bf->aliases_len = aliases > 16384 ? 16384 : aliases;
+    bf->aliases = self->aliases = alloc(bf->aliases_len);
+    bf->out_aliases = self->out_aliases = alloc(out_aliases);
+    bf->out_aliases_len = out_aliases;
+    bf->inbound_qos2 = self->qos2 = m_new(uint16_t, qos2);
+    bf->inbound_qos2_len = qos2;
+    client_init(self);
+
+    // A trial CONNECT: the core checks what it will send (UTF-8, NUL, the
+    // will's topic, the properties allowed, the size), then the client
+    // starts afresh. On a refusal, again part by part to name the key.
+    mqttas_result r = client_send_connect(self, 0, 3);
+    if (r != MQTTAS_OK) {
+        static const char *const parts[] = {
+            "config['client_id']", "config['user'] or config['password']", "config['will']",
+            "config['mqttv5_con_props']",
+        };
+        size_t upto = 0;
+        for (;; upto++) {
+            client_init(self);
+            r = client_send_connect(self, 0, upto);
+            if (r != MQTTAS_OK) {
+                break;
+            }
+        }
+        if (r == MQTTAS_ERR_TOO_LARGE) {
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("the CONNECT is larger than config['tx_size'] (%u): raise it"),
+                (unsigned)tx);
+        }
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s: %s"), parts[upto], mqttas_strerror(r));
+    }
+    client_init(self);
+    self->pubs = mp_obj_new_dict(0);
+    self->reqs = mp_obj_new_dict(0);
+    self->connack = mp_const_none;
+    self->down_why = MP_OBJ_NULL;
+    self->chunk = mp_const_none;
+    return MP_OBJ_FROM_PTR(self);
+}
+
+// connect(now): CONNECT with the config's client id, credentials, will and
+// properties; a new connection (connack None until the CONNACK).
+static mp_obj_t client_connect(mp_obj_t self_in, mp_obj_t now) {
+    client_obj_t *self = get_client(self_in);
+    check(client_send_connect(self, get_now(now), 3));
+    self->connack = mp_const_none;
+    self->disc = false;
+    self->chunk = mp_const_none;
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_KW(client_connect_obj, 3, client_connect);
+static MP_DEFINE_CONST_FUN_OBJ_2(client_connect_obj, client_connect);
+
+// [None, pid]: a command awaiting its acknowledgement, kept in `slots` by
+// pid until pump() puts the result in slot[0].
+static mp_obj_t new_slot(mp_obj_t slots, uint16_t pid) {
+    mp_obj_t t[2] = { mp_const_none, MP_OBJ_NEW_SMALL_INT(pid) };
+    mp_obj_t slot = mp_obj_new_list(2, t);
+    mp_obj_dict_store(slots, t[1], slot);
+    return slot;
+}
 
 static mp_obj_t client_publish(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
     enum { ARG_self, ARG_now, ARG_topic, ARG_payload, ARG_qos, ARG_retain, ARG_properties };
@@ -426,15 +893,15 @@ static mp_obj_t client_publish(size_t n_args, const mp_obj_t *pos, mp_map_t *kw)
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed)];
     mp_arg_parse_all(n_args, pos, kw, MP_ARRAY_SIZE(allowed), allowed, a);
     client_obj_t *self = get_client(a[ARG_self].u_obj);
-    mp_buffer_info_t topic = get_bytes(a[ARG_topic].u_obj);
-    mp_buffer_info_t payload = get_bytes(a[ARG_payload].u_obj);
+    mp_buffer_info_t topic = get_text(a[ARG_topic].u_obj, MP_QSTR_topic);
+    mp_buffer_info_t payload = get_text(a[ARG_payload].u_obj, MP_QSTR_payload);
     uint8_t qos = get_qos(a[ARG_qos].u_obj);
     props_t props;
     props_from(&props, a[ARG_properties].u_obj);
     uint16_t pid = 0;
     check(mqttas_publish(self->client, get_now(a[ARG_now].u_obj), topic.buf, topic.len, payload.buf,
         payload.len, qos, a[ARG_retain].u_bool, props.items, props.len, &pid));
-    return MP_OBJ_NEW_SMALL_INT(pid);
+    return qos ? new_slot(self->pubs, pid) : mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(client_publish_obj, 4, client_publish);
 
@@ -475,7 +942,7 @@ static mp_obj_t client_subscribe(size_t n_args, const mp_obj_t *pos, mp_map_t *k
     props_from(&props, a[ARG_properties].u_obj);
     uint16_t pid = 0;
     check(mqttas_subscribe(self->client, get_now(a[ARG_now].u_obj), subs, n, props.items, props.len, &pid));
-    return MP_OBJ_NEW_SMALL_INT(pid);
+    return new_slot(self->reqs, pid);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(client_subscribe_obj, 3, client_subscribe);
 
@@ -506,7 +973,7 @@ static mp_obj_t client_unsubscribe(size_t n_args, const mp_obj_t *pos, mp_map_t 
     props_from(&props, a[ARG_properties].u_obj);
     uint16_t pid = 0;
     check(mqttas_unsubscribe(self->client, get_now(a[ARG_now].u_obj), filters, n, props.items, props.len, &pid));
-    return MP_OBJ_NEW_SMALL_INT(pid);
+    return new_slot(self->reqs, pid);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(client_unsubscribe_obj, 3, client_unsubscribe);
 
@@ -559,11 +1026,14 @@ static mp_obj_t client_handle_timeout(mp_obj_t self_in, mp_obj_t now) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(client_handle_timeout_obj, client_handle_timeout);
 
-static mp_obj_t client_handle_link_down(mp_obj_t self_in, mp_obj_t now) {
-    check(mqttas_handle_link_down(get_client(self_in)->client, get_now(now)));
+// handle_link_down(now, why=None): `why` is the text of the loss it causes.
+static mp_obj_t client_handle_link_down(size_t n_args, const mp_obj_t *args) {
+    client_obj_t *self = get_client(args[0]);
+    self->down_why = n_args > 2 && args[2] != mp_const_none ? args[2] : MP_OBJ_NULL;
+    check(mqttas_handle_link_down(self->client, get_now(args[1])));
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(client_handle_link_down_obj, client_handle_link_down);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(client_handle_link_down_obj, 2, 3, client_handle_link_down);
 
 static mp_obj_t client_poll_transmit(mp_obj_t self_in, mp_obj_t now) {
     const uint8_t *data = NULL;
@@ -715,6 +1185,287 @@ static mp_obj_t client_poll_event(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(client_poll_event_obj, client_poll_event);
 
+// ---- event dispatch ---------------------------------------------------------
+//
+// pump() takes every event (poll_event's tuples) and does what mqtt_as does
+// with it: messages to the callback (a faulty one printed, not raised),
+// large ones in pieces to chunk_cb or assembled, acknowledgements into the
+// slot the command returned, the CONNACK and the loss into `connack`.
+// Returns the text of a lost connection, else None: the Python layer acts
+// on it (reconnection).
+
+// Call f(*args); an Exception it raises is printed (a faulty callback must
+// not stop the reader), anything else (a cancellation) goes on.
+static void call_safely(mp_obj_t f, size_t n, const mp_obj_t *args) {
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_call_function_n_kw(f, n, 0, args);
+        nlr_pop();
+        return;
+    }
+    mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
+    if (!mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(mp_obj_get_type(exc)), MP_OBJ_FROM_PTR(&mp_type_Exception))) {
+        nlr_jump(nlr.ret_val);
+    }
+    mp_obj_print_exception(&mp_plat_print, exc);
+}
+
+// cb(topic, msg, retained) in 3.1.1, with the properties in 5.0.
+static void deliver(client_obj_t *self, mp_obj_t topic, mp_obj_t msg, mp_obj_t retained, mp_obj_t props) {
+    if (self->cb == mp_const_none) {
+        return;
+    }
+    mp_obj_t a[4] = { topic, msg, retained, props };
+    call_safely(self->cb, self->config.version == MQTTAS_VERSION_5 ? 4 : 3, a);
+}
+
+// slot = slots.pop(pid); slot[0] = result.
+static void resolve(mp_obj_t slots, mp_obj_t pid, mp_obj_t result) {
+    mp_map_elem_t *e = mp_map_lookup(mp_obj_dict_get_map(slots), pid, MP_MAP_LOOKUP_REMOVE_IF_FOUND);
+    if (e != NULL) {
+        mp_obj_subscr(e->value, MP_OBJ_NEW_SMALL_INT(0), result);
+    }
+}
+
+static void drop_assembled(client_obj_t *self) {
+    if (self->assembled.buf != NULL) {
+        vstr_clear(&self->assembled);
+        self->assembled.buf = NULL;
+    }
+}
+
+// A connection ended: subscribe and unsubscribe requests in flight are
+// asked again on the next one (False), a message in pieces is dropped, and
+// a 5.0 broker beyond our Receive Maximum is reported once per connection
+// (mosquitto 2.0.11 is, for QoS 2), as the C and Rust clients do.
+static void ended(client_obj_t *self) {
+    mp_map_t *reqs = mp_obj_dict_get_map(self->reqs);
+    for (size_t i = 0; i < reqs->alloc; i++) {
+        if (mp_map_slot_is_filled(reqs, i)) {
+            mp_obj_subscr(reqs->table[i].value, MP_OBJ_NEW_SMALL_INT(0), mp_const_false);
+        }
+    }
+    self->reqs = mp_obj_new_dict(0);
+    self->chunk = mp_const_none;
+    drop_assembled(self);
+    if (self->config.version != MQTTAS_VERSION_5) {
+        return;
+    }
+    mqttas_qos2_stats st;
+    check(mqttas_get_qos2_stats(self->client, &st));
+    if (st.beyond_receive_maximum > self->beyond) {
+        mp_printf(&mp_plat_print,
+            "mqtt_as: the broker exceeded our Receive Maximum (%u): up to %u unreleased QoS 2 messages, %u beyond it\n",
+            (unsigned)self->config.receive_maximum, (unsigned)st.peak_unreleased,
+            (unsigned)(st.beyond_receive_maximum - self->beyond));
+        self->beyond = st.beyond_receive_maximum;
+    }
+}
+
+static mp_obj_t client_poll_event(mp_obj_t self_in);
+
+static mp_obj_t client_pump(mp_obj_t self_in) {
+    client_obj_t *self = get_client(self_in);
+    mp_obj_t lost = mp_const_none;
+    for (;;) {
+        mp_obj_t ev = client_poll_event(self_in);
+        if (ev == mp_const_none) {
+            return lost;
+        }
+        size_t n;
+        mp_obj_t *e;
+        mp_obj_tuple_get(ev, &n, &e);
+        mp_obj_t *c = NULL;
+        if (self->chunk != mp_const_none) {
+            mp_obj_get_array_fixed_n(self->chunk, 5, &c);
+        }
+        switch (MP_OBJ_SMALL_INT_VALUE(e[0])) {
+            case MQTTAS_EVENT_MESSAGE:
+                deliver(self, e[1], e[2], e[4], e[7]);
+                break;
+            case MQTTAS_EVENT_MESSAGE_START: {
+                // [topic, total, retained, props, offset]
+                mp_obj_t t[5] = { e[1], e[2], e[4], e[7], MP_OBJ_NEW_SMALL_INT(0) };
+                self->chunk = mp_obj_new_list(5, t);
+                drop_assembled(self);
+                if (self->chunk_cb == mp_const_none) {
+                    vstr_init(&self->assembled, mp_obj_get_int(e[2]) + 1);
+                }
+                break;
+            }
+            case MQTTAS_EVENT_MESSAGE_CHUNK: {
+                if (c == NULL) {
+                    break;
+                }
+                mp_buffer_info_t b = get_bytes(e[1]);
+                if (self->chunk_cb == mp_const_none) {
+                    if (self->assembled.buf != NULL) {
+                        vstr_add_strn(&self->assembled, b.buf, b.len);
+                    }
+                    break;
+                }
+                // chunk_cb(topic, data, offset, total, retained, props)
+                mp_obj_t a[6] = { c[0], e[1], c[4], c[1], c[2], c[3] };
+                call_safely(self->chunk_cb, 6, a);
+                c[4] = mp_obj_new_int_from_uint(mp_obj_get_int(c[4]) + b.len);
+                break;
+            }
+            case MQTTAS_EVENT_MESSAGE_END:
+                self->chunk = mp_const_none;
+                if (c != NULL && self->assembled.buf != NULL) {
+                    mp_obj_t msg = mp_obj_new_bytes_from_vstr(&self->assembled);
+                    self->assembled.buf = NULL;
+                    deliver(self, c[0], msg, c[2], c[3]);
+                }
+                break;
+            case MQTTAS_EVENT_MESSAGE_SKIPPED: {
+                // Above max_packet_size from a 3.1.1 broker: never assembled.
+                mp_buffer_info_t t = get_bytes(e[1]);
+                mp_printf(&mp_plat_print, "mqtt_as: message on '%.*s' skipped: %u bytes, above max_packet_size (%u)\n",
+                    (int)t.len, (const char *)t.buf, (unsigned)mp_obj_get_int(e[2]), (unsigned)mp_obj_get_int(e[3]));
+                break;
+            }
+            case MQTTAS_EVENT_PUBLISHED:
+                resolve(self->pubs, e[1], e[2]);
+                break;
+            case MQTTAS_EVENT_SUBSCRIBED:
+            case MQTTAS_EVENT_UNSUBSCRIBED:
+                resolve(self->reqs, e[1], e[2]);
+                break;
+            case MQTTAS_EVENT_CONNECTED: {
+                self->connack = mp_const_true;
+                self->cause = MQTTAS_RECONNECT_CAUSE_OUTAGE;
+                self->alias_max = 0;
+                if (e[2] != mp_const_none) {
+                    mp_map_elem_t *a = mp_map_lookup(mp_obj_dict_get_map(e[2]),
+                        MP_OBJ_NEW_SMALL_INT(MQTTAS_PROP_TOPIC_ALIAS_MAXIMUM), MP_MAP_LOOKUP);
+                    self->alias_max = a ? (uint16_t)mp_obj_get_int(a->value) : 0;
+                }
+                break;
+            }
+            case MQTTAS_EVENT_CONNECTION_LOST:
+                // The core reads the refusal or DISCONNECT code for the
+                // outage policy: an outage, back off, permanent, or planned
+                // (it closed a working link to have QoS 2 messages it could
+                // not track sent again).
+                self->cause = (uint8_t)MP_OBJ_SMALL_INT_VALUE(e[4]);
+                lost = e[3];
+                if (self->down_why != MP_OBJ_NULL && MP_OBJ_SMALL_INT_VALUE(e[1]) == MQTTAS_LOST_LINK_DOWN) {
+                    lost = self->down_why;
+                }
+                self->down_why = MP_OBJ_NULL;
+                if (self->connack == mp_const_none) {
+                    self->connack = lost;
+                }
+                ended(self);
+                break;
+            case MQTTAS_EVENT_DISCONNECTED:
+                self->disc = true;
+                ended(self);
+                break;
+            default:  // AUTH: mqtt_as has no enhanced authentication.
+                break;
+        }
+    }
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(client_pump_obj, client_pump);
+
+// take_cause(): the outage policy's cause of the last loss (CAUSE_*), and
+// CAUSE_OUTAGE from now on until the next loss.
+static mp_obj_t client_take_cause(mp_obj_t self_in) {
+    client_obj_t *self = get_client(self_in);
+    mp_obj_t c = MP_OBJ_NEW_SMALL_INT(self->cause);
+    self->cause = MQTTAS_RECONNECT_CAUSE_OUTAGE;
+    return c;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(client_take_cause_obj, client_take_cause);
+
+static void store_uint(mp_obj_t d, qstr k, uint32_t v) {
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(k), mp_obj_new_int_from_uint(v));
+}
+
+typedef struct _reconnect_obj_t reconnect_obj_t;
+static const mqttas_reconnect_policy *reconnect_policy(mp_obj_t o, uint32_t *seed);
+
+// settings() -> dict: what the config made of the core's configuration,
+// buffers and outage policy (keys as in the C API).
+static mp_obj_t client_settings(mp_obj_t self_in) {
+    client_obj_t *self = get_client(self_in);
+    const mqttas_config *c = &self->config;
+    const mqttas_buffers *b = &self->bufs;
+    uint32_t seed = 0;
+    const mqttas_reconnect_policy *p = reconnect_policy(self->policy, &seed);
+    mp_obj_t d = mp_obj_new_dict(0);
+    const struct {
+        uint16_t key;
+        uint32_t value;
+    } items[] = {
+        { MP_QSTR_version, c->version }, { MP_QSTR_keep_alive, c->keep_alive },
+        { MP_QSTR_ping_interval_ms, c->ping_interval_ms }, { MP_QSTR_response_time_ms, c->response_time_ms },
+        { MP_QSTR_max_repubs, c->max_repubs }, { MP_QSTR_max_inflight, c->max_inflight },
+        { MP_QSTR_receive_maximum, c->receive_maximum }, { MP_QSTR_maximum_packet_size, c->maximum_packet_size },
+        { MP_QSTR_topic_alias_maximum, c->topic_alias_maximum }, { MP_QSTR_rx_size, b->rx_len },
+        { MP_QSTR_tx_size, b->tx_len }, { MP_QSTR_store_size, b->store_len }, { MP_QSTR_alias_size, b->aliases_len },
+        { MP_QSTR_qos2_ids, b->inbound_qos2_len }, { MP_QSTR_out_alias_size, b->out_aliases_len },
+        { MP_QSTR_hold_down_ms, p->hold_down_ms }, { MP_QSTR_tcp_attempts_before_bounce, p->tcp_attempts_before_bounce },
+        { MP_QSTR_backoff_base_ms, p->backoff_base_ms }, { MP_QSTR_backoff_cap_ms, p->backoff_cap_ms },
+        { MP_QSTR_jitter_percent, p->jitter_percent }, { MP_QSTR_attempt_timeout_ms, p->attempt_timeout_ms },
+        { MP_QSTR_stable_ms, p->stable_ms }, { MP_QSTR_seed, seed },
+    };
+    for (size_t i = 0; i < MP_ARRAY_SIZE(items); i++) {
+        store_uint(d, items[i].key, items[i].value);
+    }
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_clean_init), mp_obj_new_bool(c->clean_init));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_clean), mp_obj_new_bool(c->clean));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_session_expiry),
+        c->has_session_expiry ? mp_obj_new_int_from_uint(c->session_expiry) : mp_const_none);
+    return d;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(client_settings_obj, client_settings);
+
+// The settings the Python layer reads, the dispatch state, and `cb` (the
+// message callback) to set.
+static void client_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
+    client_obj_t *self = get_client(self_in);
+    if (dest[0] != MP_OBJ_NULL) {
+        if (attr == MP_QSTR_cb && dest[1] != MP_OBJ_NULL) {
+            self->cb = dest[1];
+            dest[0] = MP_OBJ_NULL;  // stored
+        }
+        return;
+    }
+    mp_obj_t v;
+    switch (attr) {
+        case MP_QSTR_server: v = self->server; break;
+        case MP_QSTR_port: v = MP_OBJ_NEW_SMALL_INT(self->port); break;
+        case MP_QSTR_ssl: v = mp_obj_new_bool(self->ssl); break;
+        case MP_QSTR_ssl_params: v = self->ssl_params; break;
+        case MP_QSTR_mqttv5: v = mp_obj_new_bool(self->config.version == MQTTAS_VERSION_5); break;
+        case MP_QSTR_mqttv5_con_props: v = self->con_props; break;
+        case MP_QSTR_clean: v = mp_obj_new_bool(self->config.clean); break;
+        case MP_QSTR_clean_init: v = mp_obj_new_bool(self->config.clean_init); break;
+        case MP_QSTR_response_time_ms: v = mp_obj_new_int_from_uint(self->config.response_time_ms); break;
+        case MP_QSTR_read_n: v = MP_OBJ_NEW_SMALL_INT(self->bufs.rx_len < 4096 ? self->bufs.rx_len : 4096); break;
+        case MP_QSTR_queue_len: v = MP_OBJ_NEW_SMALL_INT(self->queue_len); break;
+        case MP_QSTR_dns_server: v = self->dns_server; break;
+        case MP_QSTR_link: v = self->link; break;
+        case MP_QSTR_lan: v = self->lan; break;
+        case MP_QSTR_ssid: v = self->ssid; break;
+        case MP_QSTR_wifi_pw: v = self->wifi_pw; break;
+        case MP_QSTR_wifi_coro: v = self->wifi_coro; break;
+        case MP_QSTR_connect_coro: v = self->connect_coro; break;
+        case MP_QSTR_policy: v = self->policy; break;
+        case MP_QSTR_cb: v = self->cb; break;
+        case MP_QSTR_connack: v = self->connack; break;
+        case MP_QSTR_disc: v = mp_obj_new_bool(self->disc); break;
+        case MP_QSTR_topic_alias_maximum: v = MP_OBJ_NEW_SMALL_INT(self->alias_max); break;
+        default:
+            dest[1] = MP_OBJ_SENTINEL;  // a method: look in locals_dict
+            return;
+    }
+    dest[0] = v;
+}
+
 static const mp_rom_map_elem_t client_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_connect), MP_ROM_PTR(&client_connect_obj) },
     { MP_ROM_QSTR(MP_QSTR_publish), MP_ROM_PTR(&client_publish_obj) },
@@ -736,6 +1487,9 @@ static const mp_rom_map_elem_t client_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_qos2_stats), MP_ROM_PTR(&client_qos2_stats_obj) },
     { MP_ROM_QSTR(MP_QSTR_stats), MP_ROM_PTR(&client_stats_obj) },
     { MP_ROM_QSTR(MP_QSTR_assigned_client_id), MP_ROM_PTR(&client_assigned_client_id_obj) },
+    { MP_ROM_QSTR(MP_QSTR_pump), MP_ROM_PTR(&client_pump_obj) },
+    { MP_ROM_QSTR(MP_QSTR_take_cause), MP_ROM_PTR(&client_take_cause_obj) },
+    { MP_ROM_QSTR(MP_QSTR_settings), MP_ROM_PTR(&client_settings_obj) },
 };
 static MP_DEFINE_CONST_DICT(client_locals, client_locals_table);
 
@@ -744,17 +1498,21 @@ MP_DEFINE_CONST_OBJ_TYPE(
     MP_QSTR_Client,
     MP_TYPE_FLAG_NONE,
     make_new, client_make_new,
+    attr, client_attr,
     locals_dict, &client_locals
     );
 
 // ---- Reconnect: the outage policy -----------------------------------------
 
-typedef struct _reconnect_obj_t {
+struct _reconnect_obj_t {
     mp_obj_base_t base;
     // The machine, aligned inside `storage` (a GC block kept alive here).
     mqttas_reconnect *r;
     uint8_t *storage;
-} reconnect_obj_t;
+    // What it was made with (Client.settings()).
+    mqttas_reconnect_policy policy;
+    uint32_t seed;
+};
 
 extern const mp_obj_type_t type_reconnect;
 
@@ -801,12 +1559,23 @@ static mp_obj_t reconnect_make_new(const mp_obj_type_t *type, size_t n_args, siz
     if (a[ARG_stable_ms].u_obj != mp_const_none) {
         p.stable_ms = get_u32(a[ARG_stable_ms].u_obj, 0xFFFFFFFF, MP_QSTR_stable_ms);
     }
-    uint32_t seed = get_now(a[ARG_seed].u_obj);  // Any int, truncated to 32 bits.
-    reconnect_obj_t *self = mp_obj_malloc(reconnect_obj_t, type);
+    return reconnect_new(&p, get_now(a[ARG_seed].u_obj));  // A seed: any int, truncated to 32 bits.
+}
+
+static mp_obj_t reconnect_new(const mqttas_reconnect_policy *p, uint32_t seed) {
+    reconnect_obj_t *self = mp_obj_malloc(reconnect_obj_t, &type_reconnect);
     size_t size = mqttas_reconnect_size();
     self->r = new_storage(size, mqttas_reconnect_align(), &self->storage);
-    check(mqttas_reconnect_init(self->r, size, &p, seed));
+    self->policy = *p;
+    self->seed = seed;
+    check(mqttas_reconnect_init(self->r, size, p, seed));
     return MP_OBJ_FROM_PTR(self);
+}
+
+static const mqttas_reconnect_policy *reconnect_policy(mp_obj_t o, uint32_t *seed) {
+    reconnect_obj_t *self = MP_OBJ_TO_PTR(o);
+    *seed = self->seed;
+    return &self->policy;
 }
 
 static mqttas_reconnect *get_reconnect(mp_obj_t o) {

@@ -62,7 +62,7 @@ NATIVE = {
 
 # The package's files (relative to mqtt_as/): always, then per knob.
 BASE_MODULES = (
-    "__init__.py", "compat.py", "options.py", "validation.py", "topics.py", "msgqueue.py",
+    "__init__.py", "compat.py", "options.py", "msgqueue.py",
     "links/__init__.py", "links/socket.py",
 )
 MODULES = {

@@ -2,8 +2,9 @@
 
 The same interface as the MicroPython user C module (micropython-module/
 _mqttas.c), so the `mqtt_as` package runs unchanged on both. Like the C
-module it holds no protocol logic: it converts Python values to the C API's
-and back, and owns the client's buffers.
+module it holds no protocol logic: it converts mqtt_as's config dict and
+Python values to the C API's and back, hands the events to mqtt_as's
+callbacks and waiting commands, and owns the client's buffers.
 
 The shared library is found through the environment variable MQTTAS_LIB
 (a path to libmqttas.so), else in $CARGO_TARGET_DIR/{release,debug}, else
@@ -12,35 +13,56 @@ in the repository's target/{release,debug}. Build it with
 
 Interface (both implementations)
 --------------------------------
-Client(version=4, keep_alive=60, ping_interval_ms=0, response_time_ms=10000,
-       max_repubs=4, clean_init=True, clean=True, max_inflight=8,
-       receive_maximum=16, session_expiry=None, maximum_packet_size=0,
-       topic_alias_maximum=0, rx_size=1024, tx_size=1024, store_size=4096,
-       alias_size=0, qos2_ids=64, out_alias_size=0)
-    All keyword arguments. The buffers (rx_size, tx_size, store_size,
-    alias_size, out_alias_size bytes; qos2_ids inbound QoS 2 packet ids, at
-    least receive_maximum) belong to the object. out_alias_size: the
-    outbound topic alias table (5.0), needed to publish with 0x23.
+Client(config, sizes)
+    config: mqtt_as's config dict (mqtt_as/options.py documents the keys),
+    every key checked (a ValueError naming it; TypeError when not a dict),
+    keys left out taking mqtt_as's defaults; the CONNECT it describes is
+    tried once here, so what the core refuses is refused now. sizes: the
+    buffer defaults (rx, rx with 5.0, tx, store, inbound QoS 2 ids,
+    outbound topic aliases: mqtt_as.options BOARD_SIZES or HOST_SIZES) for
+    the keys rx_size, tx_size and store_size left out. The buffers belong
+    to the object. Attributes (read only, but cb): server, port, ssl,
+    ssl_params, mqttv5, mqttv5_con_props, clean, clean_init,
+    response_time_ms, read_n (bytes to ask of the stream at a time),
+    queue_len, dns_server, link, lan, ssid, wifi_pw, wifi_coro,
+    connect_coro, policy (the Reconnect the outage keys made), cb (the
+    message callback: subs_cb, settable), connack (None while a CONNECT
+    awaits its CONNACK, True once accepted, else the loss's text), disc
+    (DISCONNECT sent after disconnect()), topic_alias_maximum (the
+    broker's, from CONNACK).
 
 Every call that takes the time takes `now`: milliseconds from a monotonic
 clock, wrapping at 2**32 (mqtt_as keeps such a clock over ticks_ms()).
 
-    connect(now, client_id, user=None, password=None, will=None,
-            properties=None)       will: (topic, payload, qos, retain, props)
-    publish(now, topic, payload, qos=0, retain=False, properties=None) -> pid
-    subscribe(now, subscriptions, properties=None) -> pid
+    connect(now)                   the config's CONNECT
+    publish(now, topic, payload, qos=0, retain=False, properties=None)
+        -> None (QoS 0) or the slot [None, pid]: slot[0] becomes the
+           PUBACK/PUBCOMP reason code when pump() sees it
+    subscribe(now, subscriptions, properties=None) -> slot [None, pid]
         subscriptions: a list of (filter, qos) or
-        (filter, qos, no_local, retain_as_published, retain_handling)
-    unsubscribe(now, filters, properties=None) -> pid
+        (filter, qos, no_local, retain_as_published, retain_handling);
+        slot[0]: the codes (bytes), or False when the connection ended
+        first (ask again)
+    unsubscribe(now, filters, properties=None) -> slot, as subscribe
+    pump() -> None, or the text of a loss: takes every event, calls cb
+        (topic, msg, retained[, props with 5.0]) for messages (assembled
+        from pieces, or each piece to chunk_cb(topic, data, offset, total,
+        retained, props)), fills the slots, keeps connack, disc and the
+        loss's cause; a faulty callback is printed, not raised
+    take_cause() -> the outage policy's cause of the last loss (CAUSE_*),
+        CAUSE_OUTAGE from then on
+    settings() -> dict: the core's configuration, buffers and outage
+        policy the config made (keys as in the C API)
     ping(now)
     disconnect(now, reason=0, properties=None)
     auth(now, reason, properties=None)
     handle_input(now, data) -> number of bytes taken (offer the rest
                                    after events)
     handle_timeout(now)            call at the deadline
-    handle_link_down(now)
+    handle_link_down(now, why=None)  why: our words for the loss (pump()
+                                   returns them)
     poll_transmit(now) -> bytes to send, or None
-    poll_event() -> a tuple (below), or None
+    poll_event() -> a tuple (below), or None (pump() takes them all)
     poll_deadline() -> tick of the next handle_timeout() call, or None
     state() -> STATE_DISCONNECTED, STATE_CONNECTING or STATE_CONNECTED
     pending() -> QoS 1/2 publications not yet complete
@@ -445,6 +467,7 @@ class _Props:
                         items.append(self._pair(k, v))
                 else:
                     items.append(self._one(pid, value))
+        self.items = items
         self.len = len(items)
         self.array = (_Property * max(1, len(items)))(*items) if items else None
 
@@ -491,6 +514,14 @@ def _props_out(ptr, n):
     return out
 
 
+def _slot(slots, pid):
+    # [None, pid]: a command awaiting its acknowledgement, kept in `slots`
+    # by pid until pump() puts the result in slot[0].
+    slot = [None, pid]
+    slots[pid] = slot
+    return slot
+
+
 def _storage(size, align):
     """(buffer, aligned pointer): `size` bytes aligned to `align` for a
     client, radio or outage policy (mqttas_*_size() and _align())."""
@@ -503,125 +534,499 @@ def _at(ptr, n):
     return ctypes.string_at(ptr, n) if n else b""
 
 
-class Client:
-    """An MQTT session over buffers this object owns. See the module doc."""
+# The keys a config may hold: mqtt_as 0.8.3's and the extensions.
+_KEYS = (
+    "client_id", "server", "port", "user", "password", "keepalive", "ping_interval", "ssl", "ssl_params",
+    "response_time", "clean_init", "clean", "max_repubs", "will", "subs_cb", "wifi_coro", "connect_coro",
+    "ssid", "wifi_pw", "queue_len", "gateway", "mqttv5", "mqttv5_con_props", "chunk_cb", "rx_size",
+    "tx_size", "store_size", "max_inflight", "max_packet_size", "hold_down", "tcp_attempts",
+    "backoff_base", "backoff_cap", "jitter", "attempt_timeout", "stable_time", "reconnect_seed",
+    "dns_server", "link", "lan",
+)
+_MISSING = object()
+# CONNECT properties the core sends itself, from its configuration.
+_FROM_CONFIG = (0x11, 0x21, 0x22, 0x27)
 
-    def __init__(
-        self,
-        version=VERSION_311,
-        keep_alive=60,
-        ping_interval_ms=0,
-        response_time_ms=10000,
-        max_repubs=4,
-        clean_init=True,
-        clean=True,
-        max_inflight=8,
-        receive_maximum=16,
-        session_expiry=None,
-        maximum_packet_size=0,
-        topic_alias_maximum=0,
-        rx_size=1024,
-        tx_size=1024,
-        store_size=4096,
-        alias_size=0,
-        qos2_ids=64,
-        out_alias_size=0,
-    ):
+
+def _bad(key, what, value=_MISSING):
+    got = "" if value is _MISSING else ", got %r" % (value,)
+    return ValueError("config['%s'] %s%s" % (key, what, got))
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+class _Cfg:
+    # The config dict's values, checked as the C module checks them.
+    def __init__(self, config):
+        self.c = config
+
+    def get(self, key):
+        return self.c.get(key, _MISSING)
+
+    def int(self, key, dflt, lo, hi):
+        v = self.get(key)
+        if v is _MISSING:
+            return dflt
+        if not _is_int(v) or not lo <= v <= hi:
+            raise _bad(key, "must be an integer in %d..%d" % (lo, hi), v)
+        return v
+
+    def ms(self, key, dflt_ms, hi, zero_ok):
+        v = self.get(key)
+        if v is _MISSING:
+            return dflt_ms
+        if _is_int(v) and (1 if not zero_ok else 0) <= v <= hi:
+            return v * 1000
+        if isinstance(v, float) and 0 <= v <= hi and (zero_ok or v != 0):
+            return int(v * 1000)
+        raise _bad(key, "must be a number of seconds in 0..%d%s" % (hi, "" if zero_ok else ", not 0"), v)
+
+    def bool(self, key, dflt):
+        v = self.get(key)
+        if v is _MISSING:
+            return dflt
+        if v not in (True, False) or not isinstance(v, (bool, int)):
+            raise _bad(key, "must be True or False", v)
+        return bool(v)
+
+    def text(self, key, dflt, none_ok):
+        v = self.get(key)
+        if v is _MISSING or (v is None and none_ok):
+            return dflt
+        if isinstance(v, bytearray):
+            v = bytes(v)
+        if not isinstance(v, (str, bytes)):
+            raise _bad(key, "must be %sstr or bytes" % ("None, " if none_ok else ""), v)
+        if len(_bytes(v, key)) > 0xFFFF:
+            raise _bad(key, "is longer than 65535 bytes")
+        return v
+
+    def callable(self, key, dflt, none_ok):
+        v = self.get(key)
+        if v is _MISSING or (v is None and none_ok):
+            return dflt
+        if not callable(v):
+            raise _bad(key, "must be callable", v)
+        return v
+
+    def size(self, key, dflt, lo):
+        v = self.get(key)
+        return dflt if v is _MISSING or v is None else self.int(key, 0, lo, 1 << 30)
+
+
+def _will(v):
+    if v is _MISSING or v is None:
+        return None
+    if not isinstance(v, (tuple, list)) or not 2 <= len(v) <= 4:
+        raise _bad("will", "must be None or (topic, msg, retain=False, qos=0)", v)
+    t = list(v) + [False, 0][len(v) - 2:]
+    if not isinstance(t[0], (str, bytes)):
+        raise _bad("will", "topic must be str or bytes", t[0])
+    if isinstance(t[1], bytearray):
+        t[1] = bytes(t[1])
+    if not isinstance(t[1], (str, bytes)):
+        raise _bad("will", "message must be str or bytes", t[1])
+    if t[2] not in (True, False) or not isinstance(t[2], (bool, int)):
+        raise _bad("will", "retain must be True or False", t[2])
+    if not _is_int(t[3]) or not 0 <= t[3] <= 2:
+        raise _bad("will", "qos must be 0, 1 or 2", t[3])
+    return tuple(t)
+
+
+def _text_len(v):
+    return 0 if v is None else len(_bytes(v, "text"))
+
+
+def _call_safely(f, *args):
+    # A faulty callback is printed, not raised (it must not stop the reader).
+    try:
+        f(*args)
+    except Exception as e:
+        import traceback
+
+        traceback.print_exception(type(e), e, e.__traceback__)
+
+
+class Client:
+    """An MQTT session over buffers this object owns, made from an mqtt_as
+    config dict. See the module doc."""
+
+    def __init__(self, config, sizes):
+        if not isinstance(config, dict):
+            raise TypeError("MQTTClient needs a config dict (start from mqtt_as.config)")
+        for k in config:
+            if k not in _KEYS:
+                raise ValueError("config: unknown key %r; known keys: %s" % (k, ", ".join(_KEYS)))
+        g = _Cfg(config)
+        rx_b, rx5_b, tx_b, store_b, qos2_b, out_b = sizes
+        server = g.text("server", None, True)
+        if server is None or not server:
+            v = g.get("server")
+            raise _bad("server", "is required: the broker's host name or IP address", v)
+        self.server = server if isinstance(server, str) else server.decode()
+        self.ssl = g.bool("ssl", False)
+        self.port = g.int("port", 0, 0, 0xFFFF) or (8883 if self.ssl else 1883)
+        v = g.get("ssl_params")
+        if v is not _MISSING and not isinstance(v, dict):
+            raise _bad("ssl_params", "must be a dict", v)
+        self.ssl_params = {} if v is _MISSING else v
+        self._id = g.text("client_id", None, False)
+        if self._id is None:
+            raise _bad("client_id", "is required")
+        self._user = g.text("user", None, True)
+        self._password = g.text("password", None, True)
+        if not _text_len(self._user):
+            if _text_len(self._password):
+                raise ValueError("config['password'] is set but config['user'] is empty: a password needs a user")
+            self._user = None
         c = _Config()
         _lib.mqttas_config_default(ctypes.byref(c))
-        ranges = (
-            ("version", version, 0xFF),
-            ("keep_alive", keep_alive, 0xFFFF),
-            ("ping_interval_ms", ping_interval_ms, 0xFFFFFFFF),
-            ("response_time_ms", response_time_ms, 0xFFFFFFFF),
-            ("max_repubs", max_repubs, 0xFF),
-            ("max_inflight", max_inflight, 0xFFFF),
-            ("receive_maximum", receive_maximum, 0xFFFF),
-            ("maximum_packet_size", maximum_packet_size, 0xFFFFFFFF),
-            ("topic_alias_maximum", topic_alias_maximum, 0xFFFF),
-        )
-        for name, v, top in ranges:
-            if not isinstance(v, int) or not 0 <= v <= top:
-                raise ValueError("%s must be an integer in 0..%d" % (name, top))
-            setattr(c, name, v)
-        c.clean_init = bool(clean_init)
-        c.clean = bool(clean)
-        if session_expiry is not None:
-            if not isinstance(session_expiry, int) or not 0 <= session_expiry <= 0xFFFFFFFF:
-                raise ValueError("session_expiry must be None or an integer in 0..4294967295")
+        c.keep_alive = g.int("keepalive", 60, 0, 0xFFFF)
+        # mqtt_as: a given ping interval shorter than a quarter of the keep
+        # alive (20 s without one), else that quarter.
+        ka_ms = c.keep_alive * 1000
+        pi_dflt = ka_ms // 4 if ka_ms else 20000
+        pi = g.ms("ping_interval", 0, 1000000, True)
+        c.ping_interval_ms = pi if pi and pi < pi_dflt else pi_dflt
+        c.response_time_ms = g.ms("response_time", 10000, 1000000, False)
+        c.clean_init = g.bool("clean_init", True)
+        c.clean = g.bool("clean", True)
+        c.max_repubs = g.int("max_repubs", 4, 0, 255)
+        self.queue_len = g.int("queue_len", 0, 0, 0xFFFF)
+        self.cb = g.callable("subs_cb", None, False)
+        self.wifi_coro = g.callable("wifi_coro", None, False)
+        self.connect_coro = g.callable("connect_coro", None, False)
+        self._chunk_cb = g.callable("chunk_cb", None, True)
+        self.ssid = g.text("ssid", None, True)
+        self.wifi_pw = g.text("wifi_pw", None, True)
+        v = g.get("gateway")
+        if v is not _MISSING and v:
+            raise _bad("gateway", "is not supported by this mqtt_as (no ESP-NOW gateway): leave it False", v)
+        v5 = g.bool("mqttv5", False)
+        c.version = VERSION_5 if v5 else VERSION_311
+        v = g.get("mqttv5_con_props")
+        props = None if v is _MISSING else v
+        if props is not None:
+            if not v5:
+                raise _bad("mqttv5_con_props", "needs config['mqttv5'] = True", v)
+            if not isinstance(props, dict):
+                raise _bad("mqttv5_con_props", "must be a dict keyed by property identifier", v)
+        self.mqttv5_con_props = props
+        self._will = _will(g.get("will"))
+        c.max_inflight = g.int("max_inflight", 8, 1, 0xFFFF)
+        max_packet = g.int("max_packet_size", 65536, 0, 268435460)
+        # What CONNECT properties set, the core sends itself.
+        props = props or {}
+        if 0x11 in props:
             c.has_session_expiry = True
-            c.session_expiry = session_expiry
-        for name, v in (("rx_size", rx_size), ("tx_size", tx_size), ("store_size", store_size),
-                        ("alias_size", alias_size), ("qos2_ids", qos2_ids),
-                        ("out_alias_size", out_alias_size)):
-            if not isinstance(v, int) or v < 0:
-                raise ValueError("%s must be a non-negative integer" % name)
+            c.session_expiry = props[0x11]
+        elif v5 and not c.clean:
+            # Keep the session across outages, the first (clean) one too.
+            c.has_session_expiry = True
+            c.session_expiry = 0xFFFFFFFF
+        c.receive_maximum = min(32, max(1, props.get(0x21, 16)))
+        c.maximum_packet_size = props.get(0x27, max_packet)
+        c.topic_alias_maximum = props.get(0x22, 0)
+
+        p = _Policy()
+        _lib.mqttas_reconnect_policy_default(ctypes.byref(p))
+        p.hold_down_ms = g.ms("hold_down", 1000, 3600, True)
+        p.tcp_attempts_before_bounce = g.int("tcp_attempts", 3, 0, 0xFFFF)
+        p.backoff_base_ms = g.ms("backoff_base", 500, 3600, True)
+        p.backoff_cap_ms = g.ms("backoff_cap", 30000, 3600, True)
+        if p.backoff_cap_ms < p.backoff_base_ms:
+            raise _bad("backoff_cap", "must not be below config['backoff_base']", g.get("backoff_cap"))
+        p.jitter_percent = g.int("jitter", 20, 0, 100)
+        p.attempt_timeout_ms = g.ms("attempt_timeout", 30000, 3600, True)
+        v = g.get("stable_time")
+        p.stable_ms = (ka_ms or 60000) if v is _MISSING or v is None else g.ms("stable_time", 0, 86400, True)
+        # The jitter's seed: given, else from the client id.
+        v = g.get("reconnect_seed")
+        if v is _MISSING or v is None:
+            seed = 0
+            for b in _bytes(self._id, "client_id"):
+                seed = (seed * 31 + b) & 0xFFFFFFFF
+        elif _is_int(v):
+            seed = v & 0xFFFFFFFF
+        else:
+            raise _bad("reconnect_seed", "must be None or an int", v)
+        self.policy = Reconnect._made(p, seed)
+
+        v = g.get("dns_server")
+        if v is _MISSING:
+            v = "8.8.8.8"
+        if isinstance(v, str):
+            v = (v, 53)
+        elif not (isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) and _is_int(v[1])):
+            raise _bad("dns_server", "must be 'host' or ('host', port)", v)
+        self.dns_server = v
+        v = g.get("link")
+        self.link = None if v is _MISSING else v
+        v = g.get("lan")
+        self.lan = None if v is _MISSING or v is False else v
+        if self.lan is not None:
+            if self.link is not None:
+                raise _bad("lan", "and config['link'] are both set: give one (a LAN link is links.lan.LANLink)", v)
+            if isinstance(v, dict):
+                for k in v:
+                    if not isinstance(k, str):
+                        raise _bad("lan", "keys must be network.LAN's keyword argument names", k)
+            elif not (v is True or (hasattr(v, "isconnected") and hasattr(v, "active"))):
+                raise _bad("lan", "must be None, True, a dict of network.LAN arguments or a network.LAN object", v)
+
+        # Buffers: as given, else the Python layer's defaults (with room for
+        # the CONNECT in tx).
+        bound = 32 + _text_len(self._id) + _text_len(self._user) + _text_len(self._password)
+        if self._will is not None:
+            bound += 8 + _text_len(self._will[0]) + _text_len(self._will[1])
+        for prop in _Props(self._con_props()).items:
+            bound += 5 + prop.data_len + prop.data2_len
+        rx = g.size("rx_size", rx5_b if v5 else rx_b, 64)
+        tx = g.size("tx_size", max(bound, tx_b), 64)
+        store = g.size("store_size", store_b, 0)
+        qos2 = max(qos2_b, c.receive_maximum)
+        aliases = min(16384, c.topic_alias_maximum * 132)
+        out_aliases = out_b if v5 else 0
+        self._config = c
         size = _lib.mqttas_client_size()
         self._storage, self._client = _storage(size, _lib.mqttas_client_align())
-        self._rx = (ctypes.c_uint8 * max(rx_size, 1))()
-        self._tx = (ctypes.c_uint8 * max(tx_size, 1))()
-        self._store = (ctypes.c_uint8 * max(store_size, 1))()
-        self._aliases = (ctypes.c_uint8 * max(alias_size, 1))()
-        self._qos2 = (ctypes.c_uint16 * max(qos2_ids, 1))()
-        self._out_aliases = (ctypes.c_uint8 * max(out_alias_size, 1))()
+        self._rx = (ctypes.c_uint8 * max(rx, 1))()
+        self._tx = (ctypes.c_uint8 * max(tx, 1))()
+        self._store = (ctypes.c_uint8 * max(store, 1))()
+        self._aliases = (ctypes.c_uint8 * max(aliases, 1))()
+        self._qos2 = (ctypes.c_uint16 * max(qos2, 1))()
+        self._out_aliases = (ctypes.c_uint8 * max(out_aliases, 1))()
         bufs = []
-        for buf, n in ((self._rx, rx_size), (self._tx, tx_size), (self._store, store_size),
-                       (self._aliases, alias_size)):
+        for buf, n in ((self._rx, rx), (self._tx, tx), (self._store, store), (self._aliases, aliases)):
             bufs += [ctypes.cast(buf, _u8p) if n else None, n]
+        bufs += [ctypes.cast(self._out_aliases, _u8p) if out_aliases else None, out_aliases]
+        bufs += [ctypes.cast(self._qos2, ctypes.POINTER(ctypes.c_uint16)), qos2]
+        self._bufs = _Buffers(*bufs)
         self._live = False
-        bufs += [ctypes.cast(self._out_aliases, _u8p) if out_alias_size else None, out_alias_size]
-        bufs += [ctypes.cast(self._qos2, ctypes.POINTER(ctypes.c_uint16)) if qos2_ids else None, qos2_ids]
-        _check(_lib.mqttas_client_init(self._client, size, ctypes.byref(c), ctypes.byref(_Buffers(*bufs))))
-        self._live = True
         self._event = _Event()
         self._text = ctypes.create_string_buffer(512)
+        self._init()
+        # A trial CONNECT: the core checks what it will send (UTF-8, NUL,
+        # the will's topic, the properties allowed, the size), then the
+        # client starts afresh. On a refusal, again part by part to name
+        # the key.
+        r = self._send_connect(0, 3)
+        if r:
+            upto = 0
+            while True:
+                self._init()
+                r = self._send_connect(0, upto)
+                if r:
+                    break
+                upto += 1
+            if r == ERR_TOO_LARGE:
+                raise ValueError("the CONNECT is larger than config['tx_size'] (%d): raise it" % tx)
+            parts = ("config['client_id']", "config['user'] or config['password']", "config['will']",
+                     "config['mqttv5_con_props']")
+            raise ValueError("%s: %s" % (parts[upto], strerror(r)))
+        self._init()
+        self._pubs = {}
+        self._reqs = {}
+        self.connack = None
+        self.disc = False
+        self.topic_alias_maximum = 0
+        self._down_why = None
+        self._chunk = None
+        self._assembled = None
+        self._beyond = 0
+        self._cause = CAUSE_OUTAGE
+
+    def _init(self):
+        if self._live:
+            _lib.mqttas_client_deinit(self._client)
+            self._live = False
+        _check(_lib.mqttas_client_init(self._client, _lib.mqttas_client_size(), ctypes.byref(self._config),
+                                       ctypes.byref(self._bufs)))
+        self._live = True
 
     def __del__(self):
         if getattr(self, "_live", False):
             _lib.mqttas_client_deinit(self._client)
             self._live = False
 
-    def connect(self, now, client_id, user=None, password=None, will=None, properties=None):
+    @property
+    def mqttv5(self):
+        return self._config.version == VERSION_5
+
+    @property
+    def clean(self):
+        return self._config.clean
+
+    @property
+    def clean_init(self):
+        return self._config.clean_init
+
+    @property
+    def response_time_ms(self):
+        return self._config.response_time_ms
+
+    @property
+    def read_n(self):
+        return min(self._bufs.rx_len, 4096)
+
+    def _con_props(self):
+        props = self.mqttv5_con_props
+        if not props:
+            return None
+        return {k: v for k, v in props.items() if k not in _FROM_CONFIG}
+
+    def _send_connect(self, now, upto):
+        # Queue the CONNECT of the config: its client id, then (as `upto`
+        # grows) the credentials, the will and the properties. The result
+        # code.
         o = _ConnectOptions()
         keep = []
 
-        def text(v, what):
-            b = _bytes(v, what)
+        def text(v):
+            b = _bytes(v, "text")
             keep.append(b)
             return b, len(b)
 
-        o.client_id, o.client_id_len = text(client_id, "client_id")
-        if user is not None:
-            o.username, o.username_len = text(user, "user")
-        if password is not None:
-            b, n = text(password, "password")
-            o.password, o.password_len = _ptr(b), n
-        props = _Props(properties)
-        o.properties, o.properties_len = props.ptr(), props.len
-        will_props = _Props(None)
-        if will is not None:
-            topic, payload, qos, retain, wprops = will
-            o.will_topic, o.will_topic_len = text(topic, "will topic")
-            b, n = text(payload, "will message")
+        o.client_id, o.client_id_len = text(self._id)
+        if upto >= 1 and self._user is not None:
+            o.username, o.username_len = text(self._user)
+            if self._password is not None:
+                b, n = text(self._password)
+                o.password, o.password_len = _ptr(b), n
+        if upto >= 2 and self._will is not None:
+            topic, payload, retain, qos = self._will
+            o.will_topic, o.will_topic_len = text(topic)
+            b, n = text(payload)
             o.will_payload, o.will_payload_len = _ptr(b), n
-            if not isinstance(qos, int) or not 0 <= qos <= 2:
-                raise ValueError("will qos must be 0, 1 or 2")
             o.will_qos = qos
             o.will_retain = bool(retain)
-            will_props = _Props(wprops)
-            o.will_properties, o.will_properties_len = will_props.ptr(), will_props.len
-        _check(_lib.mqttas_connect(self._client, now & 0xFFFFFFFF, ctypes.byref(o)))
+        props = _Props(self._con_props() if upto >= 3 else None)
+        o.properties, o.properties_len = props.ptr(), props.len
+        return _lib.mqttas_connect(self._client, now & 0xFFFFFFFF, ctypes.byref(o))
+
+    def connect(self, now):
+        _check(self._send_connect(now, 3))
+        self.connack = None
+        self.disc = False
+        self._chunk = None
+
+    def settings(self):
+        c = self._config
+        b = self._bufs
+        p = self.policy._policy
+        return {
+            "version": c.version, "keep_alive": c.keep_alive, "ping_interval_ms": c.ping_interval_ms,
+            "response_time_ms": c.response_time_ms, "max_repubs": c.max_repubs, "max_inflight": c.max_inflight,
+            "receive_maximum": c.receive_maximum, "maximum_packet_size": c.maximum_packet_size,
+            "topic_alias_maximum": c.topic_alias_maximum, "rx_size": b.rx_len, "tx_size": b.tx_len,
+            "store_size": b.store_len, "alias_size": b.aliases_len, "qos2_ids": b.inbound_qos2_len,
+            "out_alias_size": b.out_aliases_len, "hold_down_ms": p.hold_down_ms,
+            "tcp_attempts_before_bounce": p.tcp_attempts_before_bounce, "backoff_base_ms": p.backoff_base_ms,
+            "backoff_cap_ms": p.backoff_cap_ms, "jitter_percent": p.jitter_percent,
+            "attempt_timeout_ms": p.attempt_timeout_ms, "stable_ms": p.stable_ms, "seed": self.policy._seed,
+            "clean_init": bool(c.clean_init), "clean": bool(c.clean),
+            "session_expiry": c.session_expiry if c.has_session_expiry else None,
+        }
+
+    # ---- event dispatch (pump), as the C module does it ------------------
+
+    def _deliver(self, topic, msg, retained, props):
+        if self.cb is not None:
+            if self.mqttv5:
+                _call_safely(self.cb, topic, msg, retained, props)
+            else:
+                _call_safely(self.cb, topic, msg, retained)
+
+    def _ended(self):
+        # A connection ended: requests in flight are asked again (False), a
+        # message in pieces is dropped, a 5.0 broker beyond our Receive
+        # Maximum is reported once per connection.
+        for slot in self._reqs.values():
+            slot[0] = False
+        self._reqs = {}
+        self._chunk = None
+        self._assembled = None
+        if not self.mqttv5:
+            return
+        st = self.qos2_stats()
+        if st[1] > self._beyond:
+            print("mqtt_as: the broker exceeded our Receive Maximum (%d): up to %d unreleased QoS 2 messages, %d beyond it"
+                  % (self._config.receive_maximum, st[0], st[1] - self._beyond))
+            self._beyond = st[1]
+
+    def pump(self):
+        lost = None
+        while True:
+            e = self.poll_event()
+            if e is None:
+                return lost
+            k = e[0]
+            c = self._chunk
+            if k == MESSAGE:
+                self._deliver(e[1], e[2], e[4], e[7])
+            elif k == MSG_START:
+                self._chunk = [e[1], e[2], e[4], e[7], 0]
+                self._assembled = bytearray() if self._chunk_cb is None else None
+            elif k == MSG_CHUNK:
+                if c is None:
+                    continue
+                if self._chunk_cb is None:
+                    if self._assembled is not None:
+                        self._assembled += e[1]
+                    continue
+                _call_safely(self._chunk_cb, c[0], e[1], c[4], c[1], c[2], c[3])
+                c[4] += len(e[1])
+            elif k == MSG_END:
+                self._chunk = None
+                if c is not None and self._assembled is not None:
+                    msg = bytes(self._assembled)
+                    self._assembled = None
+                    self._deliver(c[0], msg, c[2], c[3])
+            elif k == MSG_SKIPPED:
+                print("mqtt_as: message on '%s' skipped: %d bytes, above max_packet_size (%d)"
+                      % (e[1].decode("utf-8", "replace"), e[2], e[3]))
+            elif k == PUBLISHED:
+                slot = self._pubs.pop(e[1], None)
+                if slot is not None:
+                    slot[0] = e[2]
+            elif k in (SUBSCRIBED, UNSUBSCRIBED):
+                slot = self._reqs.pop(e[1], None)
+                if slot is not None:
+                    slot[0] = e[2]
+            elif k == CONNECTED:
+                self.connack = True
+                self._cause = CAUSE_OUTAGE
+                self.topic_alias_maximum = (e[2] or {}).get(0x22, 0)
+            elif k == LOST:
+                self._cause = e[4]
+                lost = e[3]
+                if self._down_why is not None and e[1] == LOST_LINK_DOWN:
+                    lost = self._down_why
+                self._down_why = None
+                if self.connack is None:
+                    self.connack = lost
+                self._ended()
+            elif k == DISCONNECTED:
+                self.disc = True
+                self._ended()
+
+    def take_cause(self):
+        c = self._cause
+        self._cause = CAUSE_OUTAGE
+        return c
 
     def publish(self, now, topic, payload, qos=0, retain=False, properties=None):
         t = _bytes(topic, "topic")
-        p = _bytes(payload, "message")
+        p = _bytes(payload, "payload")
         if not isinstance(qos, int) or not 0 <= qos <= 2:
             raise ValueError("qos must be 0, 1 or 2")
         props = _Props(properties)
         pid = ctypes.c_uint16(0)
         _check(_lib.mqttas_publish(self._client, now & 0xFFFFFFFF, t, len(t), _ptr(p), len(p),
                                    qos, bool(retain), props.ptr(), props.len, ctypes.byref(pid)))
-        return pid.value
+        return _slot(self._pubs, pid.value) if qos else None
 
     def subscribe(self, now, subscriptions, properties=None):
         subs = []
@@ -641,7 +1046,7 @@ class Client:
         pid = ctypes.c_uint16(0)
         _check(_lib.mqttas_subscribe(self._client, now & 0xFFFFFFFF, arr, len(subs), props.ptr(),
                                      props.len, ctypes.byref(pid)))
-        return pid.value
+        return _slot(self._reqs, pid.value)
 
     def unsubscribe(self, now, filters, properties=None):
         items = []
@@ -653,7 +1058,7 @@ class Client:
         pid = ctypes.c_uint16(0)
         _check(_lib.mqttas_unsubscribe(self._client, now & 0xFFFFFFFF, arr, len(items), props.ptr(),
                                        props.len, ctypes.byref(pid)))
-        return pid.value
+        return _slot(self._reqs, pid.value)
 
     def ping(self, now):
         _check(_lib.mqttas_ping(self._client, now & 0xFFFFFFFF))
@@ -675,7 +1080,8 @@ class Client:
     def handle_timeout(self, now):
         _check(_lib.mqttas_handle_timeout(self._client, now & 0xFFFFFFFF))
 
-    def handle_link_down(self, now):
+    def handle_link_down(self, now, why=None):
+        self._down_why = why
         _check(_lib.mqttas_handle_link_down(self._client, now & 0xFFFFFFFF))
 
     def poll_transmit(self, now):
@@ -859,11 +1265,23 @@ class Reconnect:
             if v < 0 or v > top:
                 raise ValueError("%s out of range" % name)
             setattr(p, name, v)
+        self._init(p, int(seed) & 0xFFFFFFFF)
+
+    @classmethod
+    def _made(cls, policy, seed):
+        # The one a Client makes from its config.
+        r = cls.__new__(cls)
+        r._init(policy, seed)
+        return r
+
+    def _init(self, p, seed):
+        self._policy = p
+        self._seed = seed
         size = _lib.mqttas_reconnect_size()
         self._storage, self._r = _storage(size, _lib.mqttas_reconnect_align())
         self._a = _Action()
         self._live = False
-        _check(_lib.mqttas_reconnect_init(self._r, size, ctypes.byref(p), int(seed) & 0xFFFFFFFF))
+        _check(_lib.mqttas_reconnect_init(self._r, size, ctypes.byref(p), seed))
         self._live = True
 
     def __del__(self):

@@ -1,9 +1,10 @@
-# options.py: the `config` dict of mqtt_as and its defaults; its checks
-# are in validation.py.
+# options.py: the `config` dict of mqtt_as and its defaults.
 #
 # MicroPython- and CPython-compatible. The dict stays a dict (programs
 # written for mqtt_as 0.8.3 fill it in place); MQTTClient checks every key
-# when it is constructed, so a mistake is reported before anything is sent.
+# when it is constructed (the core's object, _mqttas.Client, does: a
+# ValueError naming the key), so a mistake is reported before anything is
+# sent. Keys left out take the defaults below.
 #
 # The keys (defaults in brackets):
 #
@@ -148,7 +149,6 @@
 
 import sys
 
-# A host (CPython, or MicroPython's unix port) has RAM to spare.
 _HOST = sys.implementation.name != "micropython" or sys.platform in ("linux", "darwin", "win32")
 
 
@@ -189,8 +189,9 @@ def defaults(client_id):
     }
 
 
-# Buffer sizes on a board (rx, rx with mqttv5, tx, store), in bytes: the
-# client's largest use of RAM, so sized from what mqtt_as programs do.
+# Buffer sizes on a board (rx, rx with mqttv5, tx, store, inbound QoS 2
+# ids, outbound topic aliases), in bytes (ids: 2 bytes each): the client's
+# largest use of RAM, so sized from what mqtt_as programs do.
 # - rx: the largest packet taken whole. In 3.1.1 the broker sends nothing
 #   longer than 5 bytes but PUBLISH, and a PUBLISH larger than rx arrives
 #   in pieces (assembled for subs_cb): 256 holds its head with a topic of
@@ -205,68 +206,11 @@ def defaults(client_id):
 #   publish() awaits its acknowledgement, so each publishing coroutine has
 #   one message in the store: two such 1 KiB messages (a coroutine waits
 #   while the store is full).
-BOARD_SIZES = (256, 1024, 1280, 2560)
-
-# Extensions and their defaults: a program for mqtt_as 0.8.3 has none of them.
-# None: a size from the settings (the host's, or BOARD_SIZES).
-EXTRA = {
-    "chunk_cb": None,
-    "rx_size": None,
-    "tx_size": None,
-    "store_size": None,
-    "max_inflight": 8,
-    "max_packet_size": 65536,
-    "hold_down": 1,
-    "tcp_attempts": 3,
-    "backoff_base": 0.5,
-    "backoff_cap": 30,
-    "jitter": 20,
-    "attempt_timeout": 30,
-    "stable_time": None,
-    "reconnect_seed": None,
-    "dns_server": "8.8.8.8",
-    "link": None,
-    "lan": None,
-}
-
-
-def validate(config):
-    """Check a config dict; return a new dict of settings, normalised
-    (strings as bytes, times in milliseconds). Raises ValueError naming the
-    key and what it must be. (The checks are in validation.py, loaded for
-    the call and then dropped from memory.)"""
-    from . import validation
-
-    try:
-        return validation.validate(config)
-    finally:
-        drop("mqtt_as.validation")
-
-
-def drop(name):
-    """Forget a module of this package (imported again when next needed),
-    so that the garbage collector can free it."""
-    sys.modules.pop(name, None)
-    parent, attr = name.rsplit(".", 1)
-    pkg = sys.modules.get(parent)
-    if pkg is not None:
-        try:
-            delattr(pkg, attr)  # The reference an import leaves on the package.
-        except (AttributeError, KeyError):
-            pass
-
-
-# The broker's certificate is verified unless ssl_params say cert_reqs=
-# ssl.CERT_NONE. CPython verifies against the system's CAs when no CA is
-# given; MicroPython has no CA store, so there a CA must be given.
-NO_CA = ("config['ssl_params']: the broker's certificate is verified by default, and MicroPython has no "
-         "CA store: give 'cadata' or 'cafile' (the CA that signed the broker's certificate, PEM or DER), "
-         "or 'cert_reqs': ssl.CERT_NONE to connect without verifying it")
-
-
-def no_ca_check(p):
-    """ValueError(NO_CA) on MicroPython when verification is on (the
-    default) and no CA is given."""
-    if (sys.implementation.name == "micropython" and p.get("cert_reqs", 2) != 0
-            and "cadata" not in p and "cafile" not in p):
-        raise ValueError(NO_CA)
+# - Inbound QoS 2 messages tracked until released: at least the receive
+#   maximum, more for brokers beyond it (mosquitto 2.0.11 sends up to 153
+#   against 16).
+# - 5.0: the topics of the application's topic aliases (publish with
+#   0x23), so that an alias can be sent on any connection.
+BOARD_SIZES = (256, 1024, 1280, 2560, 64, 512)
+# A host (CPython, or MicroPython's unix port) has RAM to spare.
+HOST_SIZES = (16384, 16384, 65536, 262144, 256, 4096)

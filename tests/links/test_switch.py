@@ -245,7 +245,7 @@ def test_failover_when_the_broker_is_unreachable_through_a_working_link(make_bro
     check_delivery(sub.lines(wait=1.0), n)
     assert fo.name == "wifi" and fo.switches == 1
     assert lan.kinds() == ["up", "down", "up", "down"], lan.calls  # Hold-down, up, 2 attempts, bounce.
-    outages, attempts, failures, bounces, planned = c._policy.stats()[:5]
-    assert bounces == 1 and failures == 2, c._policy.stats()
+    outages, attempts, failures, bounces, planned = c._core.policy.stats()[:5]
+    assert bounces == 1 and failures == 2, c._core.policy.stats()
     assert [s for s, _ in states] == [True, False, True], states
     assert wait_until(lambda: wifi_cable.connections() == 0, 5)

@@ -227,6 +227,8 @@ cases = [
 ]
 for p, params in cases:
     print("RESULT", asyncio.run(attempt(p, params)))
+# TLS and its timeouts need neither asyncio.stream nor asyncio.funcs.
+print("LOADED", [m for m in ("asyncio.stream", "asyncio.funcs") if m in sys.modules])
 # TLS over a stream that is not a TLS socket: tls.TLSLink over plain TCP.
 for p, params in cases[:5]:
     print("RESULT", asyncio.run(attempt(p, params, TLSLink(SocketLink()))))
@@ -255,6 +257,7 @@ def test_ssl_params_under_micropython(tls_broker, pki, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     results = [l[7:] for l in r.stdout.splitlines() if l.startswith("RESULT ")]
     assert len(results) == 14, r.stdout + r.stderr
+    assert "LOADED []" in r.stdout.splitlines(), r.stdout
     assert results[0] == "connack True", results
     assert results[1] == "connack True", results
     assert results[2].startswith("OSError TLS with 127.0.0.1:%d failed: the broker's certificate could not be verified"

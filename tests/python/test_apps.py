@@ -90,6 +90,18 @@ def test_app_qos(broker, interp):
 
 
 @pytest.mark.parametrize("interp", INTERPRETERS)
+def test_app_config(interp):
+    # The config's checks and settings: the C module's on a firmware, the
+    # ctypes binding's on CPython, alike (no broker: nothing is sent).
+    p = launch(interp, "app_config.py", 1883)
+    out = finish(p)
+    # Without v5 its 6 checks are left out; without tls the TLS port is not
+    # checked (the default port is, in its place).
+    assert passed(out, p.returncode) == 52 - 6 * ("v5" in lacking(interp))
+    told(out, lacking(interp) & {"v5", "tls"})
+
+
+@pytest.mark.parametrize("interp", INTERPRETERS)
 def test_app_events(broker, interp):
     p = launch(interp, "app_events.py", broker.port)
     out = finish(p)

@@ -5,10 +5,21 @@ import pytest
 
 import _mqttas as m
 
+# Buffer defaults: (rx, rx with 5.0, tx, store, inbound QoS 2 ids, outbound
+# topic aliases), as mqtt_as.options gives them.
+SIZES = (1024, 1024, 1024, 4096, 64, 1024)
+
+
+def client(**config):
+    """A Client from an mqtt_as config (server and client id filled in)."""
+    c = {"server": "x", "client_id": "id"}
+    c.update(config)
+    return m.Client(c, SIZES)
+
 
 def connected(**kw):
-    c = m.Client(**kw)
-    c.connect(0, "id")
+    c = client(**kw)
+    c.connect(0)
     assert c.poll_transmit(0).startswith(b"\x10")
     assert c.handle_input(1, b"\x20\x02\x00\x00") == 4
     assert c.poll_event() == (m.CONNECTED, False, None)
@@ -16,10 +27,10 @@ def connected(**kw):
 
 
 def test_connect_bytes_and_states():
-    c = m.Client(keep_alive=30)
+    c = client(keepalive=30, client_id="abc", user="u", password=b"p", will=("w/t", b"bye", True, 1))
     assert c.state() == m.STATE_DISCONNECTED
     assert c.poll_deadline() is None
-    c.connect(100, "abc", user="u", password=b"p", will=("w/t", b"bye", 1, True, None))
+    c.connect(100)
     assert c.state() == m.STATE_CONNECTING
     # MQTT 3.1.1 CONNECT: clean session, will QoS 1 retained, user, password.
     assert c.poll_transmit(100) == (
@@ -34,8 +45,8 @@ def test_connect_bytes_and_states():
 
 
 def test_refused_connection_is_a_lost_event_with_text():
-    c = m.Client()
-    c.connect(0, "x")
+    c = client()
+    c.connect(0)
     c.poll_transmit(0)
     c.handle_input(1, b"\x20\x02\x00\x05")
     ev = c.poll_event()
@@ -46,8 +57,8 @@ def test_refused_connection_is_a_lost_event_with_text():
 
 def test_publish_qos1_roundtrip_and_events():
     c = connected()
-    pid = c.publish(2, "a/b", b"hi", qos=1)
-    assert pid == 1 and c.pending() == 1
+    slot = c.publish(2, "a/b", b"hi", qos=1)
+    assert slot == [None, 1] and c.pending() == 1
     assert c.poll_transmit(2) == b"\x32\x09\x00\x03a/b\x00\x01hi"
     c.handle_input(3, b"\x40\x02\x00\x01")
     assert c.poll_event() == (m.PUBLISHED, 1, 0)
@@ -55,17 +66,17 @@ def test_publish_qos1_roundtrip_and_events():
 
 
 def test_qos1_resent_after_link_loss_with_same_id_and_dup():
-    c = m.Client(clean_init=False, clean=False)
-    c.connect(0, "id")
+    c = client(clean_init=False, clean=False)
+    c.connect(0)
     c.poll_transmit(0)
     c.handle_input(1, b"\x20\x02\x00\x00")
     c.poll_event()
-    pid = c.publish(2, "t", b"x", qos=1)
+    pid = c.publish(2, "t", b"x", qos=1)[1]
     first = c.poll_transmit(2)
     c.handle_link_down(3)
     ev = c.poll_event()
     assert ev[0] == m.LOST and ev[1] == m.LOST_LINK_DOWN
-    c.connect(4, "id")
+    c.connect(4)
     c.poll_transmit(4)
     c.handle_input(5, b"\x20\x02\x01\x00")  # session present
     c.poll_event()
@@ -103,8 +114,8 @@ def test_inbound_messages_qos2_props_and_chunks():
 
 
 def test_v5_properties_both_ways():
-    c = m.Client(version=m.VERSION_5)
-    c.connect(0, "id", properties={0x26: {"k": "v"}})
+    c = client(mqttv5=True, mqttv5_con_props={0x26: {"k": "v"}})
+    c.connect(0)
     assert b"\x26\x00\x01k\x00\x01v" in c.poll_transmit(0)
     # CONNACK with a topic alias maximum and a reason string.
     c.handle_input(1, b"\x20\x0b\x00\x00\x08\x22\x00\x05\x1f\x00\x02ok")
@@ -122,7 +133,7 @@ def test_v5_properties_both_ways():
 
 
 def test_errors_are_valueerror_or_oserror_with_code():
-    c = m.Client()
+    c = client()
     with pytest.raises(OSError) as e:
         c.publish(0, "t", b"x", qos=0)
     assert e.value.args[0] == m.ERR_NOT_CONNECTED and type(e.value) is OSError
@@ -136,10 +147,12 @@ def test_errors_are_valueerror_or_oserror_with_code():
         c.publish(2, "a", b"x", qos=3)
     with pytest.raises(ValueError, match="not available in this MQTT version"):
         c.publish(2, "a", b"x", properties={0x02: 5})
-    with pytest.raises(ValueError, match="invalid configuration"):
-        m.Client(rx_size=10)
+    with pytest.raises(ValueError, match=r"config\['rx_size'\] must be an integer in 64"):
+        client(rx_size=10)
+    with pytest.raises(TypeError, match="payload must be str or bytes"):
+        c.publish(2, "a", 5)
     with pytest.raises(OSError) as e:
-        c.connect(3, "again")
+        c.connect(3)
     assert e.value.args[0] == m.ERR_ALREADY_CONNECTED
     # Store full: a result to wait on, not a failure.
     c.publish(3, "a", b"x" * 20, qos=1)
@@ -149,7 +162,7 @@ def test_errors_are_valueerror_or_oserror_with_code():
 
 
 def test_timeout_declares_loss():
-    c = connected(response_time_ms=500)
+    c = connected(response_time=0.5)
     c.subscribe(10, [("a/#", 1)])
     c.poll_transmit(10)
     assert c.poll_deadline() == 510
@@ -191,8 +204,8 @@ def test_reconnect_policy_hold_down_backoff_bounce():
 
 def test_reconnect_policy_causes_from_lost_events():
     # The LOST event carries the core's cause; the policy takes it.
-    c = m.Client(version=m.VERSION_311, rx_size=256, tx_size=256, store_size=256)
-    c.connect(0, "x")
+    c = client(rx_size=256, tx_size=256, store_size=256)
+    c.connect(0)
     c.poll_transmit(0)
     c.handle_input(1, bytes([0x20, 2, 0, 5]))  # CONNACK 5: not authorised
     ev = c.poll_event()
@@ -235,15 +248,119 @@ def test_reconnect_policy_bad_values():
 
 def test_inbound_qos2_table_and_its_figures():
     # At least receive_maximum ids (issue 12, defect 1).
-    with pytest.raises(ValueError):
-        m.Client(receive_maximum=8, qos2_ids=4)
-    c = connected(receive_maximum=2, qos2_ids=3)
+    assert m.Client({"server": "x", "client_id": "i", "mqttv5": True, "mqttv5_con_props": {0x21: 8}},
+                    SIZES[:4] + (4, 0)).settings()["qos2_ids"] == 8
+    # 5.0, receive maximum 2, room for 3 ids.
+    c = m.Client({"server": "x", "client_id": "id", "mqttv5": True, "mqttv5_con_props": {0x21: 2}},
+                 SIZES[:4] + (3, 0))
+    c.connect(0)
+    c.poll_transmit(0)
+    c.handle_input(1, b"\x20\x03\x00\x00\x00")
+    c.poll_event()
     assert c.qos2_stats() == (0, 0, 0, 0)
     # Five QoS 2 messages before any PUBREL: three tracked, two untracked
-    # (clean session), all delivered and acknowledged.
+    # (clean session), all delivered and acknowledged; three came beyond
+    # the receive maximum.
     for pid in range(1, 6):
-        c.handle_input(2, bytes([0x34, 6, 0, 1, 0x71, 0, pid, 0x78]))
+        c.handle_input(2, bytes([0x34, 7, 0, 1, 0x71, 0, pid, 0, 0x78]))
         ev = c.poll_event()
         assert ev[0] == m.MESSAGE and ev[6] == pid
-        assert c.poll_transmit(2) == bytes([0x50, 2, 0, pid])
-    assert c.qos2_stats() == (5, 0, 2, 0)  # 3.1.1: no receive maximum to exceed
+        assert c.poll_transmit(2)[:4] == bytes([0x50, 2, 0, pid])
+    assert c.qos2_stats() == (5, 3, 2, 0)
+
+
+# ---- pump(): the events as mqtt_as acts on them ------------------------------
+
+
+def test_pump_delivers_messages_and_resolves_slots(capsys):
+    got = []
+    c = connected(rx_size=64, subs_cb=lambda *a: got.append(a))
+    c.handle_input(2, b"\x30\x06\x00\x01thi!")
+    assert c.pump() is None and got == [(b"t", b"hi!", False)]  # 3.1.1: no properties
+    # Larger than rx: assembled, then delivered whole.
+    big = b"\x31\x67\x00\x01t" + bytes(range(100))
+    rest = big
+    while rest:
+        rest = rest[c.handle_input(3, rest):]
+        c.pump()
+    assert got[-1] == (b"t", bytes(range(100)), True)
+    # A command's slot: its acknowledgement in slot[0].
+    pub = c.publish(4, "a", b"x", qos=1)
+    sub = c.subscribe(4, [("s/#", 1)])
+    assert c.publish(4, "a", b"x", qos=0) is None
+    while c.poll_transmit(4):
+        pass
+    c.handle_input(5, b"\x40\x02\x00" + bytes([pub[1]]) + b"\x90\x03\x00" + bytes([sub[1]]) + b"\x01")
+    assert c.pump() is None
+    assert pub == [0, pub[1]] and sub == [b"\x01", sub[1]]
+    # A faulty callback is printed, not raised.
+    c.cb = lambda *a: 1 / 0
+    c.handle_input(6, b"\x30\x04\x00\x01tx")
+    assert c.pump() is None
+    assert "ZeroDivisionError" in capsys.readouterr().err
+
+
+def test_pump_gives_pieces_to_chunk_cb_and_skips_above_max_packet_size(capsys):
+    pieces = []
+    c = connected(rx_size=64, max_packet_size=1000, chunk_cb=lambda *a: pieces.append(a))
+    big = b"\x30\x67\x00\x01t" + bytes(range(100))
+    rest = big
+    while rest:
+        rest = rest[c.handle_input(3, rest):]
+        c.pump()
+    assert b"".join(p[1] for p in pieces) == bytes(range(100))
+    # (topic, data, offset, total, retained, properties)
+    assert [p[2] for p in pieces] == [sum(len(q[1]) for q in pieces[:i]) for i in range(len(pieces))]
+    assert all(p[0] == b"t" and p[3] == 100 and p[4] is False and p[5] is None for p in pieces)
+    # 3.1.1 cannot tell the broker its maximum: a larger message is skipped.
+    body = b"\x00\x01t" + b"x" * 1200
+    rest = b"\x30" + bytes([len(body) & 0x7F | 0x80, len(body) >> 7]) + body
+    while rest:
+        rest = rest[c.handle_input(4, rest):]
+        c.pump()
+    assert "mqtt_as: message on 't' skipped: 1206 bytes, above max_packet_size (1000)" in capsys.readouterr().out
+
+
+def test_pump_reports_a_loss_and_ends_requests():
+    c = connected(response_time=0.5)
+    sub = c.subscribe(10, [("a/#", 1)])
+    c.poll_transmit(10)
+    c.handle_link_down(11, "link failed: reset")  # Our words for the loss.
+    assert c.pump() == "link failed: reset"
+    assert sub[0] is False  # Asked again on the next connection.
+    assert c.take_cause() == m.CAUSE_OUTAGE
+    # A refused CONNECT: connack is the loss's text, the cause permanent.
+    c.connect(20)
+    assert c.connack is None
+    c.poll_transmit(20)
+    c.handle_input(21, b"\x20\x02\x00\x05")
+    why = c.pump()
+    assert why == c.connack == "broker refused the connection: not authorised (CONNACK 5)"
+    assert c.take_cause() == m.CAUSE_PERMANENT and c.take_cause() == m.CAUSE_OUTAGE
+    c.connect(30)
+    c.poll_transmit(30)
+    c.handle_input(31, b"\x20\x02\x00\x00")
+    assert c.pump() is None and c.connack is True and not c.disc
+    c.disconnect(32)
+    c.pump()
+    assert not c.disc  # Not yet handed out.
+    c.poll_transmit(32)
+    assert c.pump() is None and c.disc
+
+
+def test_pump_v5_alias_maximum_and_receive_maximum_excess(capsys):
+    got = []
+    c = client(mqttv5=True, mqttv5_con_props={0x21: 1}, subs_cb=lambda *a: got.append(a))
+    c.connect(0)
+    c.poll_transmit(0)
+    c.handle_input(1, b"\x20\x06\x00\x00\x03\x22\x00\x07")
+    assert c.pump() is None and c.connack is True and c.topic_alias_maximum == 7
+    for pid in (1, 2):
+        c.handle_input(2, bytes([0x34, 7, 0, 1, 0x71, 0, pid, 0, 0x78]))
+        c.poll_transmit(2)
+    c.pump()
+    assert got == [(b"q", b"x", False, None)] * 2  # 5.0: with the properties
+    c.handle_link_down(3)
+    assert c.pump() == "link down"
+    out = capsys.readouterr().out
+    assert "the broker exceeded our Receive Maximum (1): up to 2 unreleased QoS 2 messages, 1 beyond it" in out

@@ -1,5 +1,7 @@
 """The config dict: defaults as mqtt_as 0.8.3 has them, and every mistake
-reported by MQTTClient(config) with the key's name, before any I/O."""
+reported by MQTTClient(config) with the key's name, before any I/O (the
+core's object, _mqttas.Client, checks it: here the ctypes binding's; the
+firmware's C module runs the same checks in apps/app_config.py)."""
 
 import asyncio
 
@@ -8,7 +10,6 @@ import pytest
 import mqtt_as
 from mqtt_as import MQTTClient, config
 from mqtt_as import options
-from mqtt_as.options import validate
 from conftest import make_cfg, mosquitto_pub, run
 
 
@@ -17,6 +18,12 @@ def good(**kw):
     c["server"] = "127.0.0.1"
     c.update(kw)
     return c
+
+
+def settings(cfg):
+    """What the config made of the core's configuration, buffers and outage
+    policy."""
+    return MQTTClient(cfg)._core.settings()
 
 
 def test_module_attributes_and_defaults():
@@ -88,24 +95,38 @@ def test_not_a_dict():
 
 def test_missing_keys_take_defaults():
     c = MQTTClient({"server": "localhost"})
-    assert c.port == 1883 and c._s["client_id"]
-    assert validate({"server": "localhost"})["keepalive"] == 60
+    s = c._core.settings()
+    assert c.port == 1883 and c.server == "localhost" and s["keep_alive"] == 60 and s["max_repubs"] == 4
+    assert s["hold_down_ms"] == 1000 and s["backoff_cap_ms"] == 30000 and s["jitter_percent"] == 20
 
 
 def test_ping_interval_follows_mqtt_as():
-    assert validate(good(keepalive=60, ping_interval=0))["ping_interval_ms"] == 15000
-    assert validate(good(keepalive=60, ping_interval=5))["ping_interval_ms"] == 5000
-    assert validate(good(keepalive=60, ping_interval=100))["ping_interval_ms"] == 15000
-    assert validate(good(keepalive=0, ping_interval=0))["ping_interval_ms"] == 20000
+    assert settings(good(keepalive=60, ping_interval=0))["ping_interval_ms"] == 15000
+    assert settings(good(keepalive=60, ping_interval=5))["ping_interval_ms"] == 5000
+    assert settings(good(keepalive=60, ping_interval=100))["ping_interval_ms"] == 15000
+    assert settings(good(keepalive=0, ping_interval=0))["ping_interval_ms"] == 20000
 
 
 def test_stable_time_follows_the_keepalive():
     # A connection that lived through a keep alive period resets the
     # backoff; one lost sooner counts as a failed attempt.
-    assert validate(good(keepalive=60))["stable_ms"] == 60000
-    assert validate(good(keepalive=5))["stable_ms"] == 5000
-    assert validate(good(keepalive=0))["stable_ms"] == 60000
-    assert validate(good(keepalive=5, stable_time=0.5))["stable_ms"] == 500
+    assert settings(good(keepalive=60))["stable_ms"] == 60000
+    assert settings(good(keepalive=5))["stable_ms"] == 5000
+    assert settings(good(keepalive=0))["stable_ms"] == 60000
+    assert settings(good(keepalive=5, stable_time=0.5))["stable_ms"] == 500
+
+
+def test_connect_properties_set_the_core_configuration():
+    # 0x11, 0x21, 0x22, 0x27 go to the core's configuration (it sends
+    # them); 5.0 with clean=False keeps the session across outages.
+    props = {0x11: 3600, 0x21: 100, 0x22: 5, 0x27: 2048, 0x26: {"a": "b"}}
+    s = settings(good(mqttv5=True, mqttv5_con_props=props, clean=False))
+    assert (s["session_expiry"], s["receive_maximum"], s["topic_alias_maximum"], s["maximum_packet_size"]) \
+        == (3600, 32, 5, 2048)
+    assert s["alias_size"] == 5 * 132 and s["version"] == 5 and s["clean"] is False
+    s = settings(good(mqttv5=True, clean=False))
+    assert s["session_expiry"] == 0xFFFFFFFF and s["receive_maximum"] == 16
+    assert settings(good(mqttv5=True))["session_expiry"] is None
 
 
 def board(monkeypatch):
@@ -116,16 +137,20 @@ def board(monkeypatch):
 
 def test_board_buffer_defaults(monkeypatch):
     board(monkeypatch)
-    rx, rx5, tx, store = options.BOARD_SIZES
-    s = validate(good())
-    assert (s["rx_size"], s["tx_size"], s["store_size"]) == (rx, tx, store)
-    assert validate(good(mqttv5=True))["rx_size"] == rx5
+    rx, rx5, tx, store, qos2_ids, out_aliases = options.BOARD_SIZES
+    s = settings(good())
+    assert (s["rx_size"], s["tx_size"], s["store_size"], s["qos2_ids"], s["out_alias_size"]) \
+        == (rx, tx, store, qos2_ids, 0)
+    s = settings(good(mqttv5=True))
+    assert (s["rx_size"], s["out_alias_size"]) == (rx5, out_aliases)
     # A CONNECT larger than the default transmit buffer raises it...
-    assert validate(good(will=("w", "x" * 3000)))["tx_size"] > 3000
+    assert settings(good(will=("w", "x" * 3000)))["tx_size"] > 3000
     props = {0x26: {"k" * 800: "v" * 800}}
-    assert validate(good(mqttv5=True, mqttv5_con_props=props))["tx_size"] > 1600
-    # ...but not one given.
-    assert validate(good(tx_size=100, rx_size=64, store_size=0))["tx_size"] == 100
+    assert settings(good(mqttv5=True, mqttv5_con_props=props))["tx_size"] > 1600
+    # ...but not one given, which must then hold it.
+    assert settings(good(tx_size=100, rx_size=64, store_size=0))["tx_size"] == 100
+    with pytest.raises(ValueError, match=r"the CONNECT is larger than config\['tx_size'\] \(100\)"):
+        MQTTClient(good(tx_size=100, will=("w", "x" * 3000)))
 
 
 @pytest.mark.parametrize("v5", [False, True])

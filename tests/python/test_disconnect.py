@@ -118,3 +118,48 @@ def test_disconnect_sets_no_down_event_when_the_broker_closes_first(broker):
     assert link.seen == ["eof before the drain ended"], link.seen
     assert not c.down.is_set(), "client.down set by disconnect()"
     assert not c._keeping, "disconnect() left _keep_connected running"
+
+
+class Recording:
+    """A stream that records whether it was closed."""
+
+    def __init__(self, stream):
+        self._s = stream
+        self.closed = False
+
+    def __getattr__(self, name):
+        return getattr(self._s, name)
+
+    def close(self):
+        self.closed = True
+        self._s.close()
+
+
+class RecordingLink(SocketLink):
+    def __init__(self):
+        self.streams = []
+
+    async def open(self, addr, ssl=False, ssl_params=None, timeout_ms=10000):
+        s = Recording(await SocketLink.open(self, addr, ssl, ssl_params, timeout_ms))
+        self.streams.append(s)
+        return s
+
+
+def test_close_closes_the_stream_before_it_returns(broker):
+    # Issue 14, point 6: close() is synchronous, and the loop may end right
+    # after it; a graceful close left to a task (here of the DISCONNECT a
+    # disconnect() under way has queued) may then never run, leaving the
+    # connection open.
+    link = RecordingLink()
+
+    async def main():
+        c = MQTTClient(make_cfg(broker, link=link))
+        await c.connect()
+        t = asyncio.create_task(c.disconnect())
+        await asyncio.sleep(0)  # disconnect() has queued DISCONNECT and waits.
+        c.close()
+        closed = link.streams[-1].closed
+        await t
+        return closed
+
+    assert run(main()), "close() returned with the connection's stream still open"

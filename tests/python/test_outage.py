@@ -54,7 +54,7 @@ def test_hold_down_then_backoff_then_link_bounce(broker):
                 break
             await asyncio.sleep(0.01)
         assert c.isconnected(), "reconnected after the broker came back"
-        outages, attempts, failures, bounces, planned = c._policy.stats()[:5]
+        outages, attempts, failures, bounces, planned = c._core.policy.stats()[:5]
         await c.disconnect()
         return t_stop, outages, attempts, failures, bounces, planned
 

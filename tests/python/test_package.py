@@ -139,7 +139,7 @@ def imports_of(name, source=None):
             add(target, node)
             for a in node.names:
                 sub = target + "." + a.name
-                if sub in MODULES:  # `from . import validation`: a module
+                if sub in MODULES:  # `from . import options`: a module
                     add(sub, node)
         elif isinstance(node, ast.Call):
             f = node.func
@@ -189,9 +189,9 @@ def unit_files(unit):
 # modules, as the analysis resolves against the source tree.
 FORMS = """
 import gc
-import mqtt_as.topics
+import mqtt_as.msgqueue
 from .. import options
-from ..validation import validate
+from ..properties import check
 from . import wlan, lan
 import sys as _s
 
@@ -212,7 +212,7 @@ def g(name):
 
 def test_the_graph_sees_every_form_of_import():
     found = set(imports_of("mqtt_as.links.socket", FORMS))
-    assert found == {"mqtt_as", "mqtt_as.topics", "mqtt_as.options", "mqtt_as.validation", "mqtt_as.links",
+    assert found == {"mqtt_as", "mqtt_as.msgqueue", "mqtt_as.options", "mqtt_as.properties", "mqtt_as.links",
                      "mqtt_as.links.wlan", "mqtt_as.links.lan", "mqtt_as.links.tls", "mqtt_as.links.astream",
                      "mqtt_as.msgqueue", "mqtt_as.properties"}, sorted(found)
 

@@ -201,3 +201,66 @@ def test_nothing_is_written_after_a_write_cut_short():
     assert lost, lines
     assert any("0x81" in l or "malformed" in l or "protocol" in l for l in lines), lines
     assert link.writes_after_cut == [], link.writes_after_cut
+
+
+def test_a_graceful_close_whose_drain_stalls_ends_within_its_bound():
+    # Issue 14, point 6: when the core ends a connection itself (here a
+    # second CONNACK, a protocol error: DISCONNECT 0x82 queued), its last
+    # word is sent by a graceful close, which must end even when the stream
+    # never takes it: its drain was once awaited without a bound, a task
+    # left hanging for good.
+    from fakebroker import RawBroker
+    from mqttwire import connack
+
+    def script(conn):
+        conn.handshake()
+        conn.expect(8)  # SUBSCRIBE: connected for sure.
+        conn.send(connack(True))  # A second CONNACK.
+        while True:
+            conn.read()
+
+    b = RawBroker(script).start()
+    cut = []
+
+    class Stalling:
+        def __init__(self, s):
+            self._s = s
+            self._disc = False
+
+        def __getattr__(self, name):
+            return getattr(self._s, name)
+
+        def write(self, data):
+            self._disc = self._disc or data[0] >> 4 == 14
+            self._s.write(data)
+
+        async def drain(self):
+            if self._disc:  # The DISCONNECT never leaves.
+                try:
+                    await asyncio.sleep(3600)
+                except asyncio.CancelledError:
+                    cut.append(time.monotonic())
+                    raise
+            await self._s.drain()
+
+    class Link(SocketLink):
+        async def open(self, addr, ssl=False, ssl_params=None, timeout_ms=10000):
+            return Stalling(await SocketLink.open(self, addr, ssl, ssl_params, timeout_ms))
+
+    client = MQTTClient(cfg_for(b, mqttv5=True, link=Link()))
+
+    async def main():
+        await client.connect()
+        asyncio.create_task(client.subscribe("a", 1))
+        t0 = time.monotonic()
+        while not cut and time.monotonic() - t0 < 10:
+            await asyncio.sleep(0.02)
+        was_cut = bool(cut)  # (Before the loop's end cancels what is left.)
+        client.close()
+        return was_cut
+
+    try:
+        was_cut = run(main())
+    finally:
+        b.stop()
+    assert was_cut, "the graceful close's drain of the DISCONNECT was never cut short"

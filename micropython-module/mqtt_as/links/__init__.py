@@ -38,11 +38,12 @@ def absent(e, name, what):
 
 
 def default_link(settings, log=None):
-    """The link config asks for: the LAN link when config['lan'] is set,
+    """The link the config asks for (`settings`: the core's object, with
+    its lan, ssid and wifi_pw): the LAN link when config['lan'] is set,
     else the WLAN link where MicroPython has network.WLAN (and the firmware
     the wlan knob, or config['ssid'] asks for it), else the host socket
     link."""
-    lan = settings.get("lan")
+    lan = settings.lan
     if lan is not None:
         return _lan_link(lan, log)
     try:
@@ -53,10 +54,10 @@ def default_link(settings, log=None):
         try:
             from .wlan import WLANLink
 
-            return WLANLink(settings["ssid"], settings["wifi_pw"], log)
+            return WLANLink(settings.ssid, settings.wifi_pw, log)
         except ImportError as e:
             err = absent(e, "wlan", "config['ssid']")
-            if settings["ssid"] is not None or not isinstance(err, ValueError):
+            if settings.ssid is not None or not isinstance(err, ValueError):
                 raise err
             # A firmware without the Wi-Fi link, and no ssid: the board's
             # network is brought up elsewhere.

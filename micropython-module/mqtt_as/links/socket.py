@@ -73,8 +73,10 @@ class SockStream:
                 pass
 
 
-def _connect(host, port):  # async, MicroPython
-    # asyncio.open_connection() without the asyncio.stream module.
+def _connect(host, port, ctx=None, name=None):  # async, MicroPython
+    # asyncio.open_connection() without the asyncio.stream module; with an
+    # SSL context, TLS over the socket as asyncio does it (the handshake
+    # runs within the first reads and writes).
     from errno import EINPROGRESS
 
     ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
@@ -86,6 +88,9 @@ def _connect(host, port):  # async, MicroPython
         except OSError as e:
             if e.errno != EINPROGRESS:
                 raise
+        if ctx is not None:
+            s = ctx.wrap_socket(s, server_hostname=name, do_handshake_on_connect=False)
+            s.setblocking(False)
         yield core._io_queue.queue_write(s)
     except BaseException:  # Also a timeout's cancellation: no socket left open.
         s.close()
@@ -124,21 +129,12 @@ class SocketLink:
             from .tls import open_stream  # ssl_params, verification: tls.py.
 
             return await open_stream(host, port, ssl_params or {}, timeout_ms)
-        if _MP:
-            # asyncio's poller (core._io_queue) is what asyncio.stream uses;
-            # should a MicroPython lack it, take asyncio's streams.
-            own = getattr(core, "_io_queue", None) is not None
-            try:
-                if own:
-                    return await within_ms(_connect(host, port), timeout_ms)
-                r, w = await asyncio.wait_for_ms(asyncio.open_connection(host, port), timeout_ms)
-            except asyncio.TimeoutError:
-                raise OSError(-1, "no TCP connection to %s:%d within response_time" % (host, port))
-        else:
-            try:
-                r, w = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_ms / 1000)
-            except asyncio.TimeoutError:
-                raise OSError(-1, "no TCP connection to %s:%d within response_time" % (host, port))
+        try:
+            if _MP:
+                return await within_ms(_connect(host, port), timeout_ms)
+            r, w = await within_ms(asyncio.open_connection(host, port), timeout_ms)
+        except asyncio.TimeoutError:
+            raise OSError(-1, "no TCP connection to %s:%d within response_time" % (host, port))
         from .astream import Stream
 
         return Stream(r, w)
@@ -154,11 +150,11 @@ class SocketLink:
             s.connect(ai[-1])
             s.send(packet)
             if _MP:
-                reader = asyncio.StreamReader(s)
-                data = await asyncio.wait_for_ms(reader.read(512), timeout_ms)
+                # Waits in asyncio's poller (SockStream.read): neither the
+                # asyncio.stream nor the asyncio.funcs module is loaded.
+                data = await within_ms(SockStream(s).read(512), timeout_ms)
             else:
-                loop = asyncio.get_running_loop()
-                data = await asyncio.wait_for(loop.sock_recv(s, 512), timeout_ms / 1000)
+                data = await within_ms(asyncio.get_running_loop().sock_recv(s, 512), timeout_ms)
         except (OSError, asyncio.TimeoutError):
             return False
         finally:

@@ -7,7 +7,7 @@
 # name (server_hostname, by default config['server']) must match, against
 # the CA given in cadata or cafile, or, on CPython without one, the
 # system's CAs. MicroPython has no CA store: there a CA must be given
-# (options.NO_CA says so when the client is made). ssl_params 'cert_reqs':
+# (NO_CA says so when the client is made). ssl_params 'cert_reqs':
 # ssl.CERT_NONE turns verification off (mqtt_as 0.8.3's default, kept
 # only on request).
 
@@ -15,10 +15,68 @@ import sys
 
 import asyncio
 
-from ..options import no_ca_check
-from .astream import Stream
+from ..compat import within_ms
 
 _MP = sys.implementation.name == "micropython"
+
+# The broker's certificate is verified unless ssl_params say cert_reqs=
+# ssl.CERT_NONE. CPython verifies against the system's CAs when no CA is
+# given; MicroPython has no CA store, so there a CA must be given.
+NO_CA = ("config['ssl_params']: the broker's certificate is verified by default, and MicroPython has no "
+         "CA store: give 'cadata' or 'cafile' (the CA that signed the broker's certificate, PEM or DER), "
+         "or 'cert_reqs': ssl.CERT_NONE to connect without verifying it")
+
+
+def no_ca_check(p):
+    """ValueError(NO_CA) on MicroPython when verification is on (the
+    default) and no CA is given."""
+    if _MP and p.get("cert_reqs", 2) != 0 and "cadata" not in p and "cafile" not in p:
+        raise ValueError(NO_CA)
+
+
+def _bad(what, value):
+    return ValueError("config['ssl_params'] %s, got %r" % (what, value))
+
+
+# ssl_params keys: mqtt_as's (MicroPython's ssl.wrap_socket's), and the file
+# names CPython's ssl takes, accepted on both.
+_SSL_DATA = ("cadata", "cert", "key")
+_SSL_FILES = ("cafile", "certfile", "keyfile")
+
+
+def check_params(p, server):
+    """ssl_params checked when the client is made (config['ssl']), with
+    server_hostname defaulting to `server` (the name sent in SNI and
+    checked against the broker's certificate)."""
+    known = _SSL_DATA + _SSL_FILES + ("server_hostname", "cert_reqs", "server_side", "do_handshake")
+    for k in p:
+        if k not in known:
+            raise ValueError("config['ssl_params']: unknown key %r; known keys: %s" % (k, ", ".join(sorted(known))))
+    out = dict(p)
+    for k in _SSL_DATA:
+        if k in p and not isinstance(p[k], (bytes, bytearray, str)):
+            raise _bad("%r must be bytes (PEM or DER) or a file name" % k, p[k])
+    for k in _SSL_FILES + ("server_hostname",):
+        if k in p and not isinstance(p[k], str):
+            raise _bad("%r must be a str" % k, p[k])
+    if "cert_reqs" in p and p["cert_reqs"] not in (0, 1, 2):
+        raise _bad("'cert_reqs' must be ssl.CERT_NONE, CERT_OPTIONAL or CERT_REQUIRED", p["cert_reqs"])
+    if p.get("server_side"):
+        raise _bad("'server_side' must be False: this is a client", p["server_side"])
+    for a, b in (("cadata", "cafile"), ("cert", "certfile"), ("key", "keyfile")):
+        if a in p and b in p:
+            raise ValueError("config['ssl_params'] has both %r and %r: give one" % (a, b))
+    has_cert = "cert" in p or "certfile" in p
+    has_key = "key" in p or "keyfile" in p
+    # A certfile alone may hold the key too (CPython's load_cert_chain).
+    if "cert" in p and not has_key:
+        raise ValueError("config['ssl_params']: 'cert' needs its 'key'")
+    if has_key and not has_cert:
+        raise ValueError("config['ssl_params']: 'key' needs its 'cert'")
+    if not out.get("server_hostname"):
+        out["server_hostname"] = server
+    no_ca_check(out)
+    return out
 
 
 def _read(name):
@@ -273,38 +331,52 @@ def error(e, where, params, handshake=False):
     return OSError(code, "TLS with %s failed: %s" % (where, why))
 
 
-class TLSStream(Stream):
-    """A TLS connection over asyncio streams; its failures come out as
-    OSError in words. (MicroPython finishes the handshake on the first
-    read or write, so its certificate errors arrive there.)"""
+class TLSStream:
+    """A TLS connection: the stream of a TLS socket (MicroPython: a
+    SockStream over it, waiting in asyncio's poller without the
+    asyncio.stream module) or of CPython's TLS transport; its failures come
+    out as OSError in words. (MicroPython finishes the handshake on the
+    first read or write, so its certificate errors arrive there.)"""
 
-    def __init__(self, reader, writer, where, params):
-        Stream.__init__(self, reader, writer)
+    def __init__(self, inner, where, params):
+        self._s = inner
         self._where = where
         self._params = params
         self._answered = False  # Bytes came: the handshake is over.
 
+    def _error(self, e):
+        return error(e, self._where, self._params, not self._answered)
+
     async def read(self, n):
         try:
-            data = await Stream.read(self, n)
+            data = await self._s.read(n)
         except (OSError, ValueError) as e:
-            raise error(e, self._where, self._params, not self._answered)
+            raise self._error(e)
         if data:
             self._answered = True
         return data
 
     def write(self, data):
-        # MicroPython's Stream.write() tries to send at once.
+        # The write is tried at once.
         try:
-            Stream.write(self, data)
+            self._s.write(data)
         except (OSError, ValueError) as e:
-            raise error(e, self._where, self._params, not self._answered)
+            raise self._error(e)
 
     async def drain(self):
         try:
-            await Stream.drain(self)
+            await self._s.drain()
         except (OSError, ValueError) as e:
-            raise error(e, self._where, self._params, not self._answered)
+            raise self._error(e)
+
+    def buffered(self):
+        return self._s.buffered()
+
+    def abort(self):
+        getattr(self._s, "abort", self._s.close)()
+
+    def close(self):
+        self._s.close()
 
 
 async def open_stream(host, port, params, timeout_ms):
@@ -314,16 +386,19 @@ async def open_stream(host, port, params, timeout_ms):
     where = "%s:%d" % (host, port)
     try:
         if _MP:
-            r, w = await asyncio.wait_for_ms(
-                asyncio.open_connection(host, port, ssl=ctx, server_hostname=name), timeout_ms)
+            from .socket import _connect
+
+            s = await within_ms(_connect(host, port, ctx, name), timeout_ms)
         else:
-            r, w = await asyncio.wait_for(
-                asyncio.open_connection(host, port, ssl=ctx, server_hostname=name), timeout_ms / 1000)
+            from .astream import Stream
+
+            r, w = await within_ms(asyncio.open_connection(host, port, ssl=ctx, server_hostname=name), timeout_ms)
+            s = Stream(r, w)
     except asyncio.TimeoutError:
         raise OSError(-1, "no TLS connection to %s within response_time" % (where,))
     except (OSError, ValueError) as e:
         raise error(e, where, params, True)
-    return TLSStream(r, w, where, params)
+    return TLSStream(s, where, params)
 
 
 # ---- TLS over any stream --------------------------------------------------
@@ -546,10 +621,7 @@ async def over(stream, params, host, timeout_ms=10000):
     where = "%s (over %s)" % (name, type(stream).__name__)
     t = (_PipeStream if _MP else _BioStream)(stream, ctx, name, where, params)
     try:
-        if _MP:
-            await asyncio.wait_for_ms(t.handshake(), timeout_ms)
-        else:
-            await asyncio.wait_for(t.handshake(), timeout_ms / 1000)
+        await within_ms(t.handshake(), timeout_ms)
     except asyncio.TimeoutError:
         stream.close()
         raise OSError(-1, "no TLS handshake with %s within response_time" % (where,))

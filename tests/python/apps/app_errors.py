@@ -50,7 +50,7 @@ async def main():
         check(await araises(ValueError, knob + "qos2", c.subscribe("a", 2)), "subscribe qos 2 without qos2")
     check(await araises(ValueError, "wildcard", c.publish("a/+", "x")), "wildcard in publish")
     check(await araises(ValueError, "qos must be 0, 1 or 2", c.publish("a", "x", qos=3)), "bad qos")
-    check(await araises(ValueError, "'#' must be a whole level", c.subscribe("a/#/b", 1)), "bad filter")
+    check(await araises(ValueError, "topic filter 'a/#/b': invalid topic (wildcard in a topic name, misplaced wildcard", c.subscribe("a/#/b", 1)), "bad filter")
     check(c.isconnected(), "still connected")
     await c.disconnect()
 
