@@ -575,6 +575,16 @@ fn commands_that_need_a_connection_are_refused_without_one() {
             "not connected",
             &ctx,
         );
+        // A bad topic is said to be bad, connected or not.
+        let r = p.publish("a/#", b"x", QoS::AtMostOnce);
+        refused(
+            &mut p,
+            &before,
+            r,
+            Error::Encode(EncodeError::InvalidTopic),
+            "invalid topic",
+            &ctx,
+        );
         let r = p.subscribe("t", QoS::AtMostOnce);
         refused(
             &mut p,

@@ -367,6 +367,10 @@ impl<'a> Client<'a> {
             return Err(Error::Encode(wire::EncodeError::NotInVersion));
         }
         if qos == QoS::AtMostOnce && c.conn.state != State::Connected {
+            // Nothing will be encoded: a bad topic is still said to be bad.
+            if !(topic.is_empty() && alias.is_some()) {
+                wire::check_topic_name(topic)?;
+            }
             return Err(Error::NotConnected);
         }
         match alias {
