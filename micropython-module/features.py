@@ -14,7 +14,7 @@ MQTTAS_FEATURES is `default`. The knobs:
     v5             MQTT 5.0 (cargo feature v5; the C module's property
                    conversions; mqtt_as/properties.py)
     qos2           QoS 2 (cargo feature qos2)
-    tls            TLS over any link (mqtt_as/links/tls.py, astream.py)
+    tls            TLS over any link (mqtt_as/links/tls.py)
     wlan           the Wi-Fi link (links/wlan.py)
     lan            the Ethernet link (links/lan.py)
     failover       several links in turn (links/failover.py)
@@ -67,12 +67,15 @@ BASE_MODULES = (
 )
 MODULES = {
     "v5": ("properties.py",),
-    "tls": ("links/tls.py", "links/astream.py"),
+    "tls": ("links/tls.py",),
     "wlan": ("links/wlan.py",),
     "lan": ("links/lan.py",),
     "failover": ("links/failover.py",),
     "radio": ("links/radio.py", "links/radio_drivers.py", "links/udp_radio.py"),
 }
+
+# The package's files that only CPython imports: never frozen.
+CPYTHON_ONLY = ("links/astream.py",)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
