@@ -4,6 +4,7 @@
 
 import sys
 import socket
+from errno import EAGAIN
 
 import asyncio
 
@@ -21,17 +22,42 @@ class SockStream:
     This spares loading the asyncio.stream module: about 1 KiB of RAM on a
     board, 1.8 KiB on the 64-bit unix port."""
 
+    _more = False  # The last read filled its buffer: more may be waiting.
+
     def __init__(self, s):
         self._s = s
         self._out = b""  # Written, not yet sent: _out[_off:].
         self._off = 0
+        # One call per read: recv() (a TLS socket's returns None when
+        # nothing waits); read() would call again until it has n bytes, so
+        # every short read cost a second, failing, call. (A socket without
+        # recv, axTLS's: read().)
+        self._recv = getattr(s, "recv", None) or s.read
+
+    def _take(self, n):
+        # What the socket has, at most n bytes, in one call; None if nothing.
+        try:
+            return self._recv(n)
+        except OSError as e:
+            if e.errno == EAGAIN:
+                return None
+            raise
 
     def read(self, n):  # async
-        s = self._s
-        while True:
-            yield core._io_queue.queue_read(s)
-            data = s.read(n)
+        # After a read that filled its buffer more bytes are likely
+        # waiting: take them without a round through the poller first (a
+        # read that finds nothing costs one failed call, and then waits
+        # there as usual).
+        if self._more:
+            data = self._take(n)
             if data is not None:
+                self._more = len(data) == n
+                return data
+        while True:
+            yield core._io_queue.queue_read(self._s)
+            data = self._take(n)
+            if data is not None:
+                self._more = len(data) == n
                 return data
 
     def write(self, data):
@@ -82,6 +108,15 @@ def _connect(host, port, ctx=None, name=None):  # async, MicroPython
     ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
     s = socket.socket(ai[0], ai[1], ai[2])
     try:
+        # TCP_NODELAY, as asyncio sets it on CPython: MQTT's flow is
+        # request and response, and with Nagle's algorithm a packet written
+        # in two pieces waits for the broker's delayed ACK (40 ms on Linux)
+        # before its second piece leaves. The unix port lacks the constants:
+        # Linux's and the BSDs' numbers. Where the option is not, nothing.
+        try:
+            s.setsockopt(getattr(socket, "IPPROTO_TCP", 6), getattr(socket, "TCP_NODELAY", 1), 1)
+        except OSError:
+            pass
         s.setblocking(False)
         try:
             s.connect(ai[-1])
