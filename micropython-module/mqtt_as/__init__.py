@@ -287,7 +287,8 @@ class MQTTClient:
 
     async def _reader(self, conn, gen):
         why = "connection closed by the broker"
-        n = self._core.read_n
+        core = self._core
+        n = core.read_n
         try:
             while gen == self._gen:
                 data = await conn.read(n)
@@ -295,16 +296,23 @@ class MQTTClient:
                     return
                 if not data:
                     break
-                self._last_rx = now()
-                await self._feed(data, gen)
+                t = self._last_rx = now()
+                # Mostly the core takes it all at once: then neither a
+                # coroutine nor a memoryview is made for it (on MicroPython
+                # both are heap, per read).
+                k = core.handle_input(t, data)
+                self._pump()
+                if k < len(data):
+                    await self._feed(memoryview(data)[k:], gen)
         except OSError as e:
             why = "link failed: %s" % (e,)
         if gen == self._gen:
             self._link_lost(why)
 
     async def _feed(self, data, gen):
+        # The rest of `data` (a memoryview) that the core did not take at
+        # once.
         core = self._core
-        data = memoryview(data)
         stuck = 0
         while data and gen == self._gen:
             n = core.handle_input(now(), data)
