@@ -1,12 +1,13 @@
 """Counts the system calls of a traced bench run between its marks.
 
     strace -f -qq -o TRACE python bench.py SIDE PORT QOS N ...
-    python syscalls.py TRACE PORT N
+    python syscalls.py TRACE PORT N [--all]
 
 TRACE is strace's output (-f: every thread, one line per call, a call
 split over two lines by another thread's counted once). Only the calls
 between bench.py's two marks count (the timed publishing, not the start-up
-and connection). Prints one line of figures per message, N messages:
+and connection). Prints one line of figures per message, N messages (--all: every call of the trace, for a program without
+the marks: then its start-up and connection count too):
   calls     every system call
   sends     send/sendto/sendmsg/write on the socket to the broker (PORT)
   B/send    bytes per such send (what the calls returned)
@@ -27,9 +28,9 @@ RECVS = ("recv", "recvfrom", "recvmsg", "read")
 WAITS = ("select", "pselect6", "poll", "ppoll", "epoll_wait", "epoll_pwait", "epoll_pwait2")
 
 
-def count(lines, port):
+def count(lines, port, everything=False):
     sock = set()
-    inside = False
+    inside = everything
     calls = sends = sent = recvs = waits = futex = 0
     pending = {}  # pid -> (name, fd) of a call left <unfinished ...>
     for line in lines:
@@ -75,7 +76,7 @@ def count(lines, port):
 def main():
     path, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     with open(path) as f:
-        calls, sends, sent, recvs, waits, futex = count(f, port)
+        calls, sends, sent, recvs, waits, futex = count(f, port, sys.argv[4:] == ["--all"])
     if not calls:
         raise SystemExit("%s: no calls between the marks" % path)
     print("calls=%.2f sends=%.2f bytes_per_send=%.1f recvs=%.2f wakeups=%.2f futex=%.2f"
