@@ -189,6 +189,10 @@ enum mqttas_result
   // topic before it was set with one, or no room in `out_aliases`. (An
   // alias of 0 is `MQTTAS_ERR_INVALID_PROPERTY`.)
   MQTTAS_ERR_TOPIC_ALIAS = 10,
+  // `mqttas_poll_transmit` when the next packet is a PUBLISH whose
+  // payload was lent (`mqttas_publish_borrowed`): it is left queued;
+  // take it with `mqttas_poll_transmit_vectored`.
+  MQTTAS_ERR_USE_VECTORED = 11,
   // Not connected: QoS 0 publish, subscribe, unsubscribe, ping,
   // disconnect and auth need a connection (QoS 1/2 publish does not).
   MQTTAS_ERR_NOT_CONNECTED = 100,
@@ -839,6 +843,15 @@ typedef struct mqttas_str {
   size_t len;
 } mqttas_str;
 
+// A run of bytes, as POSIX's `struct iovec` (with `const` bytes): for
+// `mqttas_poll_transmit_vectored`.
+typedef struct mqttas_iovec {
+  // The first byte.
+  const uint8_t *base;
+  // Bytes at `base`.
+  size_t len;
+} mqttas_iovec;
+
 // An event from `mqttas_poll_event`.
 //
 // Which fields are set depends on `kind` (see `mqttas_event_kind`); the
@@ -1138,6 +1151,46 @@ mqttas_result mqttas_publish(struct mqttas_client *client,
                              size_t properties_len,
                              uint16_t *out_packet_id);
 
+// `mqttas_publish` with a payload the caller lends rather than has
+// copied: only the PUBLISH's head (fixed header, topic, packet id,
+// properties) goes to the transmit buffer (QoS 0) or the store (QoS 1/2),
+// and `mqttas_poll_transmit_vectored` hands out `payload` itself after
+// the head each time the PUBLISH goes out. A message of any size then
+// needs only room for its head in `tx` or `store`. A client given lent
+// payloads must take its bytes with `mqttas_poll_transmit_vectored`
+// (`mqttas_poll_transmit` returns `MQTTAS_ERR_USE_VECTORED` for them).
+//
+// The caller keeps the `payload_len` bytes at `payload` valid and
+// unchanged until the client is done with them:
+// - QoS 1/2: until the `MQTTAS_EVENT_PUBLISHED` with the packet id given
+//   in `*out_packet_id` (the store keeps the message across connections
+//   and sends it again, with DUP, from these bytes), or
+//   `mqttas_client_deinit`;
+// - QoS 0: until `mqttas_poll_transmit_vectored` hands it out, the next
+//   `MQTTAS_EVENT_CONNECTION_LOST` (the client drops it unsent when the
+//   connection is lost) or the next `mqttas_connect`, whichever comes
+//   first. One QoS 0 payload is lent at a time: while it is, another QoS 0
+//   `mqttas_publish_borrowed` returns `MQTTAS_ERR_TX_FULL`, so one that
+//   succeeds means that no earlier QoS 0 payload is lent any more.
+//
+// `topic` and `properties` are copied; everything else is as for
+// `mqttas_publish`.
+//
+// # Safety
+// As for `mqttas_publish`, and `payload` stays valid and unchanged for
+// the time given above.
+mqttas_result mqttas_publish_borrowed(struct mqttas_client *client,
+                                      uint32_t now,
+                                      const char *topic,
+                                      size_t topic_len,
+                                      const uint8_t *payload,
+                                      size_t payload_len,
+                                      uint8_t qos,
+                                      bool retain,
+                                      const struct mqttas_property *properties,
+                                      size_t properties_len,
+                                      uint16_t *out_packet_id);
+
 // Queue SUBSCRIBE for `subscriptions_len` filters (1 to
 // `MQTTAS_MAX_SUBSCRIPTIONS`); `*out_packet_id` (may be NULL) receives its
 // packet id, reported again by `MQTTAS_EVENT_SUBSCRIBED`. Everything is
@@ -1246,6 +1299,24 @@ mqttas_result mqttas_poll_transmit(struct mqttas_client *client,
                                    uint32_t now,
                                    const uint8_t **out_data,
                                    size_t *out_len);
+
+// The next bytes to send, as runs of bytes to send one after the other:
+// `out[0]`, then (when `*out_count` is 2) `out[1]`, the payload lent to
+// `mqttas_publish_borrowed` (its own pointer and length, which may be 0)
+// for the PUBLISH whose head ends `out[0]`. `*out_count` is 0 when there
+// is nothing to send. `out[0]` borrows from the client and is valid until
+// the next call that takes the client. Send them all, in order (or report
+// the link down), then call again until there is nothing. A client that
+// is never given lent payloads may use it too: `*out_count` is then never
+// 2.
+//
+// # Safety
+// `client` as for every call; `out` points to two writable
+// `mqttas_iovec`; `out_count` writable.
+mqttas_result mqttas_poll_transmit_vectored(struct mqttas_client *client,
+                                            uint32_t now,
+                                            struct mqttas_iovec *out,
+                                            size_t *out_count);
 
 // The next event into `*out`: `out->kind` is `MQTTAS_EVENT_NONE` when
 // there is none. The pointers in `*out` borrow from the client and are

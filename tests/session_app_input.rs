@@ -11,7 +11,7 @@
 #[path = "sim/mod.rs"]
 mod sim;
 
-use mqttas::session::{Buffers, ConnectOptions, State};
+use mqttas::session::{Buffers, ConfigError, ConnectOptions, State};
 use mqttas::wire::{EncodeError, Property, QoS, ReasonCode, SubOptions, Subscription, Will};
 use mqttas::{Client, Config, Error, Version};
 use sim::{config, Pair, Sizes, VERSIONS};
@@ -575,6 +575,16 @@ fn commands_that_need_a_connection_are_refused_without_one() {
             "not connected",
             &ctx,
         );
+        // A bad topic is said to be bad, connected or not.
+        let r = p.publish("a/#", b"x", QoS::AtMostOnce);
+        refused(
+            &mut p,
+            &before,
+            r,
+            Error::Encode(EncodeError::InvalidTopic),
+            "invalid topic",
+            &ctx,
+        );
         let r = p.subscribe("t", QoS::AtMostOnce);
         refused(
             &mut p,
@@ -734,7 +744,7 @@ fn invalid_connect_options_are_refused() {
     };
     let before = snapshot(&mut p);
     let r = p.client.connect(p.now, &opts);
-    let want = Error::InvalidConfig("too many CONNECT properties");
+    let want = Error::InvalidConfig(ConfigError::ConnectProperties);
     refused(
         &mut p,
         &before,

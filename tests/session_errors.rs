@@ -9,15 +9,7 @@ mod sim;
 use mqttas::session::{LostReason, State};
 use mqttas::wire::{DecodeError, QoS};
 use mqttas::{Config, Version};
-use sim::{config, Pair, Pkt, Reply, Rng, Sizes, VERSIONS};
-
-fn kept(v: Version) -> Config {
-    Config {
-        clean_init: false,
-        clean: false,
-        ..config(v)
-    }
-}
+use sim::{config, kept, Pair, Pkt, Reply, Rng, Sizes, VERSIONS};
 
 /// Bytes no broker may send, with the error each one is.
 fn malformed() -> Vec<(&'static str, Vec<u8>, Option<DecodeError>)> {

@@ -8,17 +8,7 @@ mod sim;
 use mqttas::session::{Awaited, LostReason, State};
 use mqttas::wire::{PacketType, Property, QoS};
 use mqttas::{Config, Error, Version};
-use sim::{config, v311, v5, Pair, Pkt, Reply, Sizes, VERSIONS};
-
-/// Client PUBLISHes on connection `conn`: (id, dup, payload).
-fn publishes_on(p: &Pair, conn: u32) -> Vec<(Option<u16>, bool, Vec<u8>)> {
-    p.broker
-        .up_publishes()
-        .iter()
-        .filter(|(r, _)| r.conn == conn)
-        .map(|(_, p)| (p.id, p.dup, p.payload.clone()))
-        .collect()
-}
+use sim::{config, kept, publishes_on, v311, v5, Pair, Pkt, Reply, Sizes, VERSIONS};
 
 /// The client's count of republications is the number of PUBLISH packets
 /// with DUP the broker received; returns it.
@@ -43,14 +33,6 @@ fn pubrels_on(p: &Pair, conn: u32) -> Vec<u16> {
             _ => None,
         })
         .collect()
-}
-
-fn kept(v: Version) -> Config {
-    Config {
-        clean_init: false,
-        clean: false,
-        ..config(v)
-    }
 }
 
 #[test]

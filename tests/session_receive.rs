@@ -8,15 +8,9 @@ mod sim;
 use mqttas::session::{LostReason, Qos2Stats, State};
 use mqttas::wire::{DecodeError, Packet, PacketType, Properties, Property, Publish, QoS};
 use mqttas::{Config, Version};
-use sim::{config, v311, v5, Cut, Delivered, Dir, Ev, Pair, Pkt, Reply, Rng, Sizes, VERSIONS};
-
-fn kept(v: Version) -> Config {
-    Config {
-        clean_init: false,
-        clean: false,
-        ..config(v)
-    }
-}
+use sim::{
+    config, kept, v311, v5, Cut, Delivered, Dir, Ev, Pair, Pkt, Reply, Rng, Sizes, VERSIONS,
+};
 
 /// (kind, id) of the client's acks on connection `conn`.
 fn acks_on(p: &Pair, conn: u32) -> Vec<(PacketType, u16)> {

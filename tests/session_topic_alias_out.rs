@@ -188,7 +188,7 @@ fn bad_aliases_are_refused_before_anything_is_sent() {
         .publish_with(topic, b"x", qos, false, props)
     {
         Err(Error::TopicAlias(why)) => assert!(
-            why.contains(what),
+            why.description().contains(what),
             "{topic:?} {props:?}: {why:?} does not say {what:?}"
         ),
         r => panic!("{topic:?} {props:?} {qos:?}: {r:?}"),

@@ -1,6 +1,8 @@
 /* The mqttas C API in brief: connect, subscribe, publish at QoS 1, receive
  * the message back, disconnect. Usage: example [HOST [PORT]]. */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,7 @@ static int handle_events(mqttas_client *c)
 int main(int argc, char **argv)
 {
     static uint8_t rx[1024], tx[1024], store[4096];
+    static uint8_t gather[4096]; /* the largest packet: tx or store, whichever is larger */
     static uint16_t qos2[16]; /* inbound QoS 2 ids: at least the receive maximum */
     mqttas_buffers bufs = {0};
     mqttas_client *c = malloc(mqttas_client_size());
@@ -56,7 +59,7 @@ int main(int argc, char **argv)
     struct sockaddr_in addr = {0};
     const uint8_t *out;
     size_t out_len;
-    int fd, done = 0;
+    int fd, done = 0, one = 1;
 
     mqttas_config_default(&cfg);
     bufs.rx = rx;
@@ -78,6 +81,8 @@ int main(int argc, char **argv)
         perror("connect");
         return 1;
     }
+    /* Small packets, each awaited by the other side: no Nagle delay. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     opts.client_id = "mqttas-example";
     opts.client_id_len = strlen(opts.client_id);
     mqttas_connect(c, now_ms(), &opts);
@@ -89,11 +94,21 @@ int main(int argc, char **argv)
         uint32_t deadline;
         int timeout = -1;
         ssize_t n;
-        /* 1. Send what the client queued (valid until the next call). */
+        size_t used = 0;
+        /* 1. Send what the client queued: one packet per call, valid until
+         * the next call, so gather them and send once. */
         while (mqttas_poll_transmit(c, now_ms(), &out, &out_len) == MQTTAS_OK && out_len > 0) {
-            if (send(fd, out, out_len, MSG_NOSIGNAL) != (ssize_t)out_len) {
-                mqttas_handle_link_down(c, now_ms());
+            if (used + out_len > sizeof gather) {
+                if (send(fd, gather, used, MSG_NOSIGNAL) != (ssize_t)used) {
+                    mqttas_handle_link_down(c, now_ms());
+                }
+                used = 0;
             }
+            memcpy(gather + used, out, out_len);
+            used += out_len;
+        }
+        if (used > 0 && send(fd, gather, used, MSG_NOSIGNAL) != (ssize_t)used) {
+            mqttas_handle_link_down(c, now_ms());
         }
         /* 2. Wait for bytes or the next deadline (wrapping difference). */
         mqttas_poll_deadline(c, &has_deadline, &deadline);

@@ -8,6 +8,12 @@
  * and jitter; with -c the session survives, so nothing is lost at QoS 1
  * and 2); shuts down cleanly (DISCONNECT) on SIGINT or SIGTERM.
  *
+ * Payloads are lent to the library (mqttas_publish_borrowed), not copied:
+ * each lives in its own heap block from publication until the library is
+ * done with it (QoS 1/2: MQTTAS_EVENT_PUBLISHED; QoS 0: handed out by
+ * mqttas_poll_transmit_vectored, or the connection lost), and the bytes go
+ * from there to the socket. -C copies them instead (mqttas_publish).
+ *
  *   mqttas_client -m sub -t test/# -q 2 -n 100 -c      print 100 messages
  *   mqttas_client -m pub -t test/a -q 1 -n 100 -c      publish "1".."100"
  *
@@ -51,6 +57,7 @@ typedef struct options {
     uint8_t version;
     bool persistent;
     bool retain;
+    bool copy;
     bool verbose;
     unsigned long count;
     unsigned long delay_ms;
@@ -81,6 +88,8 @@ static void usage(FILE *f)
             "               0 with sub: run until a signal\n"
             "  -c           persistent session (clean session false): survive restarts\n"
             "  -r           publish with the retain flag\n"
+            "  -C           copy payloads into the library (mqttas_publish) rather than\n"
+            "               lend them (mqttas_publish_borrowed)\n"
             "  -V 4|5       MQTT 3.1.1 (4, default) or 5.0 (5)\n"
             "  -k SECONDS   keep alive (60)\n"
             "  -d MS        delay between publications (0)\n"
@@ -138,7 +147,7 @@ static int parse_options(int argc, char **argv, options *o)
     mqttas_reconnect_policy_default(&o->policy);
     snprintf(default_id, sizeof default_id, "mqttas-%ld", (long)getpid());
     o->client_id = default_id;
-    while ((ch = getopt(argc, argv, "m:h:p:i:t:q:n:crV:k:d:S:M:Q:A:T:R:O:vW:H:B:b:X:j:U:")) != -1) {
+    while ((ch = getopt(argc, argv, "m:h:p:i:t:q:n:crCV:k:d:S:M:Q:A:T:R:O:vW:H:B:b:X:j:U:")) != -1) {
         switch (ch) {
         case 'm':
             if (strcmp(optarg, "pub") == 0) {
@@ -166,6 +175,7 @@ static int parse_options(int argc, char **argv, options *o)
             break;
         case 'c': o->persistent = true; break;
         case 'r': o->retain = true; break;
+        case 'C': o->copy = true; break;
         case 'V':
             if (parse_ulong(optarg, 5, &v) != 0 || (v != 4 && v != 5)) {
                 return -1;
@@ -400,6 +410,12 @@ typedef struct app {
     unsigned long next_seq;  /* next number to publish, from 1 */
     uint32_t next_publish_at;
     unsigned long completed; /* QoS 1/2 acknowledged (or QoS 0 sent) */
+    /* Payloads lent to the library: QoS 1/2 by packet id, and QoS 0. */
+    uint8_t **lent;
+    uint8_t *lent_qos0;
+    /* Bytes taken from the library and not sent yet (see take()). */
+    uint8_t out[4096];
+    size_t out_used;
     /* Subscriber: which numbers were seen, per topic of up to 8 topics. */
     char *topics[8];
     uint8_t *seen[8];
@@ -415,6 +431,7 @@ static void link_close(app *a)
         close(a->fd);
         a->fd = -1;
     }
+    a->out_used = 0; /* never sent on another connection */
     a->connected = false;
 }
 
@@ -452,6 +469,13 @@ static void link_close_gracefully(app *a)
     link_close(a);
 }
 
+/* The lent QoS 0 payload is ours again. */
+static void release_qos0(app *a)
+{
+    free(a->lent_qos0);
+    a->lent_qos0 = NULL;
+}
+
 /* The link failed: tell the client (a CONNECTION_LOST event follows). */
 static void link_failed(app *a)
 {
@@ -459,25 +483,76 @@ static void link_failed(app *a)
     link_close(a);
 }
 
-/* Send everything the client has queued. */
+/* Send len bytes; false when the link failed. */
+static bool send_all(app *a, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(a->fd, data, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            logf_("send failed: %s", n < 0 ? strerror(errno) : "closed");
+            return false;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* Packets from this size on are sent as they are, not gathered. */
+#define GATHER_MAX 1024u
+
+/* Take what the client has queued (its bytes, and after a PUBLISH's head
+ * the payload we lent it) into the gather buffer a->out, without sending
+ * unless the buffer is full: each mqttas_poll_transmit_vectored gives one
+ * packet, valid only until the next call, so small ones are copied; one of
+ * GATHER_MAX bytes or more goes out as it is, from where it lies. Returns
+ * false when the link failed. */
+static bool take(app *a)
+{
+    mqttas_iovec v[2];
+    size_t n;
+    while (a->fd >= 0 && mqttas_poll_transmit_vectored(a->c, now_ms(), v, &n) == MQTTAS_OK &&
+           n > 0) {
+        size_t total = v[0].len + (n == 2 ? v[1].len : 0);
+        bool ok = true;
+        if (total >= GATHER_MAX || a->out_used + total > sizeof a->out) {
+            ok = send_all(a, a->out, a->out_used);
+            a->out_used = 0;
+        }
+        if (ok && total >= GATHER_MAX) {
+            ok = send_all(a, v[0].base, v[0].len) && (n < 2 || send_all(a, v[1].base, v[1].len));
+        } else if (ok) {
+            memcpy(a->out + a->out_used, v[0].base, v[0].len);
+            a->out_used += v[0].len;
+            if (n == 2) {
+                memcpy(a->out + a->out_used, v[1].base, v[1].len);
+                a->out_used += v[1].len;
+            }
+        }
+        if (n == 2 && v[1].base == a->lent_qos0) {
+            /* Handed out (copied or sent): the library is done with it. */
+            release_qos0(a);
+        }
+        if (!ok) {
+            link_failed(a);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Send everything the client has queued, in one send: fewer system calls,
+ * fewer segments, fewer wake-ups of the broker than one send per packet. */
 static void flush(app *a)
 {
-    const uint8_t *data;
-    size_t len;
-    while (a->fd >= 0 && mqttas_poll_transmit(a->c, now_ms(), &data, &len) == MQTTAS_OK &&
-           len > 0) {
-        while (len > 0) {
-            ssize_t n = send(a->fd, data, len, MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            if (n <= 0) {
-                logf_("send failed: %s", n < 0 ? strerror(errno) : "closed");
-                link_failed(a);
-                return;
-            }
-            data += n;
-            len -= (size_t)n;
+    if (take(a) && a->fd >= 0 && a->out_used > 0) {
+        bool ok = send_all(a, a->out, a->out_used);
+        a->out_used = 0;
+        if (!ok) {
+            link_failed(a);
         }
     }
 }
@@ -501,6 +576,8 @@ static void try_connect(app *a)
     o.client_id = a->opt.client_id;
     o.client_id_len = strlen(a->opt.client_id);
     r = mqttas_connect(a->c, now, &o);
+    /* A QoS 0 message still queued is dropped by a connect. */
+    release_qos0(a);
     if (r != MQTTAS_OK) {
         logf_("connect: %s", mqttas_strerror(r));
         link_close(a);
@@ -632,10 +709,15 @@ static void handle_events(app *a)
                 mqttas_event_describe(a->c, &ev, text, sizeof text, NULL);
                 logf_("%s", text);
             }
+            /* Its payload is ours again. */
+            free(a->lent[ev.packet_id]);
+            a->lent[ev.packet_id] = NULL;
             a->completed++;
             break;
         case MQTTAS_EVENT_CONNECTION_LOST: {
             mqttas_reconnect_cause cause = MQTTAS_RECONNECT_CAUSE_OUTAGE;
+            /* A QoS 0 message not yet sent is dropped: its payload is ours. */
+            release_qos0(a);
             /* What the client queued last (PUBCOMPs for released QoS 2
              * messages, a 5.0 DISCONNECT with its reason) still goes out
              * on a link that works. */
@@ -674,29 +756,67 @@ static void handle_events(app *a)
     }
 }
 
-/* Publish what the delay and the store allow. */
+/* Publish a copy of `payload` lent to the library: it stays in its heap
+ * block until the library is done with it. */
+static mqttas_result publish_lent(app *a, uint32_t now, const char *payload, size_t n)
+{
+    uint16_t id = 0;
+    uint8_t *p = malloc(n ? n : 1);
+    mqttas_result r;
+    if (p == NULL) {
+        return MQTTAS_ERR_STORE_FULL; /* wait and retry */
+    }
+    memcpy(p, payload, n);
+    r = mqttas_publish_borrowed(a->c, now, a->opt.topic, strlen(a->opt.topic), p, n, a->opt.qos,
+                                a->opt.retain, NULL, 0, &id);
+    if (r != MQTTAS_OK) {
+        free(p);
+    } else if (a->opt.qos == 0) {
+        /* Accepted: the library lends out no earlier QoS 0 payload. */
+        release_qos0(a);
+        a->lent_qos0 = p;
+    } else {
+        free(a->lent[id]); /* none: ids are not reused while in use */
+        a->lent[id] = p;
+    }
+    return r;
+}
+
+/* Publish what the delay and the store allow, then send it all at once. */
 static void publish_more(app *a)
 {
     char payload[24];
+    bool taken = false; /* the client's queue was taken since the last publish */
     while (a->next_seq <= a->opt.count && !a->disconnecting) {
         uint32_t now = now_ms();
         mqttas_result r;
         int n;
         if (a->opt.delay_ms > 0 && ms_until(a->next_publish_at, now) > 0) {
-            return;
+            break;
         }
         /* QoS 0 needs a connection; QoS 1/2 go to the store regardless. */
         if (a->opt.qos == 0 && !a->connected) {
-            return;
+            break;
         }
         n = snprintf(payload, sizeof payload, "%lu", a->next_seq);
-        r = mqttas_publish(a->c, now, a->opt.topic, strlen(a->opt.topic),
-                           (const uint8_t *)payload, (size_t)n, a->opt.qos, a->opt.retain, NULL,
-                           0, NULL);
+        if (a->opt.copy) {
+            r = mqttas_publish(a->c, now, a->opt.topic, strlen(a->opt.topic),
+                               (const uint8_t *)payload, (size_t)n, a->opt.qos, a->opt.retain,
+                               NULL, 0, NULL);
+        } else {
+            r = publish_lent(a, now, payload, (size_t)n);
+        }
+        if (r == MQTTAS_ERR_TX_FULL && !taken && a->fd >= 0) {
+            /* The transmit buffer is full, or (lent) a QoS 0 payload is
+             * still to be handed out: take them and try again. */
+            taken = take(a);
+            if (taken) {
+                continue;
+            }
+        }
         if (r == MQTTAS_ERR_STORE_FULL || r == MQTTAS_ERR_TX_FULL || r == MQTTAS_ERR_NOT_CONNECTED) {
             /* Wait: for acknowledgements, for the link, or to send. */
-            flush(a);
-            return;
+            break;
         }
         if (r != MQTTAS_OK) {
             logf_("publish: %s", mqttas_strerror(r));
@@ -704,29 +824,35 @@ static void publish_more(app *a)
             a->exit_code = 1;
             return;
         }
+        taken = false;
         if (a->opt.qos == 0) {
             a->completed++;
         }
         a->next_seq++;
         a->next_publish_at = now + (uint32_t)a->opt.delay_ms;
-        flush(a);
     }
+    flush(a);
 }
 
-/* Feed received bytes; the client may take fewer while events wait. */
-static void receive(app *a)
+/* Bytes read from the socket at once. */
+#define READ_CHUNK 4096
+
+/* Feed what the socket has; the client may take fewer while events wait.
+ * Returns true when a read filled the whole buffer, so more bytes are
+ * probably waiting: read again before sleeping in poll(). */
+static bool receive(app *a)
 {
-    uint8_t buf[4096];
+    uint8_t buf[READ_CHUNK];
     ssize_t n = recv(a->fd, buf, sizeof buf, MSG_DONTWAIT);
     size_t off = 0;
     int stalled = 0;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-        return;
+        return false;
     }
     if (n <= 0) {
         logf_("link lost: %s", n < 0 ? strerror(errno) : "closed by the broker");
         link_failed(a);
-        return;
+        return false;
     }
     while (off < (size_t)n && !a->finished) {
         size_t used = 0;
@@ -738,7 +864,7 @@ static void receive(app *a)
              * this connection rather than spin. */
             logf_("receive buffer stuck: dropping the connection");
             link_failed(a);
-            return;
+            return false;
         }
         if (used > 0) {
             stalled = 0;
@@ -747,9 +873,10 @@ static void receive(app *a)
         handle_events(a);
         flush(a);
         if (a->fd < 0) {
-            break; /* the connection ended: the rest is void */
+            return false; /* the connection ended: the rest is void */
         }
     }
+    return (size_t)n == sizeof buf;
 }
 
 /* Do what the outage policy says now. */
@@ -789,6 +916,7 @@ static void run(app *a)
 {
     uint64_t give_up = a->opt.timeout_s ? mono_ms() + a->opt.timeout_s * 1000u : 0;
     bool stopping = false;
+    bool more_input = false; /* the last read filled its buffer */
     a->next_seq = 1;
     a->next_publish_at = now_ms();
     while (!a->finished) {
@@ -857,20 +985,25 @@ static void run(app *a)
             int32_t left = ms_until(a->next_publish_at, now);
             timeout = left < 0 ? 0 : (left < timeout ? left : timeout);
         }
-        if (a->fd >= 0) {
-            p.fd = a->fd;
-            p.events = POLLIN;
-            p.revents = 0;
-            nfds = 1;
-        }
-        rc = poll(nfds ? &p : NULL, (nfds_t)nfds, timeout);
-        if (rc < 0 && errno != EINTR) {
-            logf_("poll: %s", strerror(errno));
-            a->exit_code = 1;
-            break;
-        }
-        if (rc > 0 && a->fd >= 0 && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
-            receive(a);
+        if (a->fd >= 0 && more_input) {
+            /* Bytes are known to be waiting: no poll() round. */
+            more_input = receive(a);
+        } else {
+            if (a->fd >= 0) {
+                p.fd = a->fd;
+                p.events = POLLIN;
+                p.revents = 0;
+                nfds = 1;
+            }
+            rc = poll(nfds ? &p : NULL, (nfds_t)nfds, timeout);
+            if (rc < 0 && errno != EINTR) {
+                logf_("poll: %s", strerror(errno));
+                a->exit_code = 1;
+                break;
+            }
+            if (rc > 0 && a->fd >= 0 && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
+                more_input = receive(a);
+            }
         }
         mqttas_handle_timeout(a->c, now_ms());
     }
@@ -918,6 +1051,7 @@ int main(int argc, char **argv)
     rx_len = a.opt.max_packet > 4096 ? a.opt.max_packet : 4096;
     a.c = malloc(mqttas_client_size());
     a.rc = malloc(mqttas_reconnect_size());
+    a.lent = calloc(65536, sizeof *a.lent);
     rx = malloc(rx_len);
     tx = malloc(4096);
     store = malloc(a.opt.store_size ? a.opt.store_size : 1);
@@ -926,7 +1060,8 @@ int main(int argc, char **argv)
         /* Each alias: 5 bytes of record and its topic (short ones here). */
         aliases = malloc(a.opt.alias_max * ALIAS_BYTES);
     }
-    if (a.c == NULL || a.rc == NULL || rx == NULL || tx == NULL || store == NULL || qos2 == NULL ||
+    if (a.c == NULL || a.rc == NULL || a.lent == NULL || rx == NULL || tx == NULL ||
+        store == NULL || qos2 == NULL ||
         (a.opt.alias_max > 0 && aliases == NULL)) {
         fprintf(stderr, "out of memory\n");
         return 1;
@@ -1010,6 +1145,12 @@ int main(int argc, char **argv)
     }
     mqttas_client_deinit(a.c);
     mqttas_reconnect_deinit(a.rc);
+    /* The library is done with every payload lent to it. */
+    for (i = 0; i < 65536; i++) {
+        free(a.lent[i]);
+    }
+    free(a.lent);
+    release_qos0(&a);
     for (i = 0; i < 8; i++) {
         free(a.topics[i]);
         free(a.seen[i]);

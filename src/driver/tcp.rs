@@ -83,20 +83,61 @@ pub struct TcpDriver<'a> {
     reconnect: Option<Reconnect>,
 }
 
-/// A TCP connection as a [`Transport`]: closing it shuts the socket down
-/// and drops it.
-struct Tcp(Option<TcpStream>);
+/// A TCP connection as a [`Transport`]: what [`Transport::send`] is given
+/// is gathered and written in one call at [`Transport::flush`] (the pump
+/// flushes after each batch), so the packets of a batch leave in one
+/// segment; closing it shuts the socket down and drops it.
+struct Tcp {
+    stream: Option<TcpStream>,
+    /// Bytes sent but not yet written.
+    out: Vec<u8>,
+    /// The socket's read timeout as last set, to set it only when it must
+    /// change.
+    read_timeout: Option<Duration>,
+}
+
+/// Gathered bytes written before the batch is over once they reach this.
+const WRITE_GATHER: usize = 16 * 1024;
+
+impl Tcp {
+    fn new(stream: TcpStream) -> Self {
+        Tcp {
+            stream: Some(stream),
+            out: Vec::new(),
+            read_timeout: None,
+        }
+    }
+}
+
+/// The read timeout to set for a wait of `wanted` when `current` is set,
+/// or `None` to keep `current`. A read may return earlier than the caller
+/// asked (the caller then reads again), never later: `current` is kept
+/// while it is between half of `wanted` and `wanted`; otherwise the largest
+/// power of two milliseconds not above `wanted` is set, so that a wait that
+/// shrinks by a millisecond at each pass does not cost a system call each
+/// time.
+fn read_timeout_for(current: Option<Duration>, wanted: Duration) -> Option<Duration> {
+    // Zero means "block forever" to std: wait at least 1 ms.
+    let wanted = wanted.max(Duration::from_millis(1));
+    if current.is_some_and(|c| c <= wanted && c.saturating_mul(2) >= wanted) {
+        return None;
+    }
+    let ms = u64::try_from(wanted.as_millis()).unwrap_or(u64::MAX);
+    Some(Duration::from_millis(1u64 << (63 - ms.leading_zeros())))
+}
 
 impl Transport for Tcp {
     type Error = io::Error;
 
     fn receive(&mut self, buf: &mut [u8], wait_ms: u32) -> Result<Received, io::Error> {
-        let Some(stream) = self.0.as_mut() else {
+        let Some(stream) = self.stream.as_mut() else {
             return Ok(Received::Closed);
         };
-        // A zero read timeout means "block forever" to std: wait at least 1 ms.
-        let wait = Duration::from_millis(u64::from(wait_ms.max(1)));
-        stream.set_read_timeout(Some(wait))?;
+        let wanted = Duration::from_millis(u64::from(wait_ms));
+        if let Some(t) = read_timeout_for(self.read_timeout, wanted) {
+            stream.set_read_timeout(Some(t))?;
+            self.read_timeout = Some(t);
+        }
         match stream.read(buf) {
             Ok(0) => Ok(Received::Closed),
             Ok(n) => Ok(Received::Bytes(n)),
@@ -115,21 +156,37 @@ impl Transport for Tcp {
     }
 
     fn send(&mut self, bytes: &[u8]) -> Result<(), io::Error> {
-        match self.0.as_mut() {
-            Some(stream) => stream.write_all(bytes),
-            None => Err(io::ErrorKind::NotConnected.into()),
+        if self.stream.is_none() {
+            return Err(io::ErrorKind::NotConnected.into());
         }
+        self.out.extend_from_slice(bytes);
+        if self.out.len() >= WRITE_GATHER {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), io::Error> {
+        let result = match self.stream.as_mut() {
+            Some(stream) => stream.write_all(&self.out),
+            None if self.out.is_empty() => Ok(()),
+            None => Err(io::ErrorKind::NotConnected.into()),
+        };
+        self.out.clear();
+        result
     }
 
     fn close(&mut self) {
-        if let Some(mut stream) = self.0.take() {
+        self.out.clear();
+        if let Some(mut stream) = self.stream.take() {
             let _ = stream.shutdown(Shutdown::Write);
             drain(&mut stream, CLOSE_DRAIN);
         }
     }
 
     fn abort(&mut self) {
-        if let Some(stream) = self.0.take() {
+        self.out.clear();
+        if let Some(stream) = self.stream.take() {
             let _ = stream.shutdown(Shutdown::Both);
         }
     }
@@ -339,7 +396,7 @@ impl<'a> TcpDriver<'a> {
         // MQTT packets are small and each is awaited: no Nagle delay.
         stream.set_nodelay(true)?;
         stream.set_write_timeout(Some(patience))?;
-        Ok(self.driver.open(Tcp(Some(stream)), options)?)
+        Ok(self.driver.open(Tcp::new(stream), options)?)
     }
 
     /// Drop the TCP connection without DISCONNECT, as a crash or a lost
@@ -534,4 +591,66 @@ fn drain(stream: &mut TcpStream, budget: Duration) {
 /// clock, so that clients started together still spread their retries.
 fn seed_from(now: u32) -> u32 {
     std::process::id().rotate_left(16) ^ now ^ 0x5bd1_e995
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn sends_are_gathered_until_flush() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut tcp = Tcp::new(TcpStream::connect(listener.local_addr().unwrap()).unwrap());
+        let (mut peer, _) = listener.accept().unwrap();
+        tcp.send(b"abc").unwrap();
+        tcp.send(b"def").unwrap();
+        // Nothing written yet (loopback delivers a write before it returns).
+        peer.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 16];
+        let early = peer.read(&mut buf);
+        assert!(
+            matches!(&early, Err(e) if e.kind() == io::ErrorKind::WouldBlock),
+            "bytes reached the peer before the flush: {early:?}"
+        );
+        tcp.flush().unwrap();
+        peer.set_nonblocking(false).unwrap();
+        peer.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut got = Vec::new();
+        while got.len() < 6 {
+            let n = peer.read(&mut buf).unwrap();
+            assert!(n > 0, "closed early");
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, b"abcdef");
+        tcp.abort();
+        assert!(tcp.send(b"x").is_err());
+    }
+
+    #[test]
+    fn read_timeout_changes_only_when_it_must_and_never_waits_longer() {
+        let ms = Duration::from_millis;
+        // Nothing set yet: the largest power of two not above the wait.
+        assert_eq!(read_timeout_for(None, ms(1000)), Some(ms(512)));
+        assert_eq!(read_timeout_for(None, ms(0)), Some(ms(1)));
+        assert_eq!(read_timeout_for(None, ms(1)), Some(ms(1)));
+        // Kept while between half the wait and the wait.
+        assert_eq!(read_timeout_for(Some(ms(512)), ms(999)), None);
+        assert_eq!(read_timeout_for(Some(ms(512)), ms(512)), None);
+        assert_eq!(read_timeout_for(Some(ms(512)), ms(1024)), None);
+        // Longer than the wait: shortened; far shorter: lengthened.
+        assert_eq!(read_timeout_for(Some(ms(512)), ms(511)), Some(ms(256)));
+        assert_eq!(read_timeout_for(Some(ms(512)), ms(1025)), Some(ms(1024)));
+        for wanted in 0..3000u64 {
+            for current in [None, Some(ms(1)), Some(ms(512)), Some(ms(2048))] {
+                let set = read_timeout_for(current, ms(wanted)).or(current).unwrap();
+                assert!(
+                    set <= ms(wanted.max(1)),
+                    "{set:?} for a wait of {wanted} ms"
+                );
+                assert!(set.saturating_mul(2) >= ms(wanted.max(1)));
+            }
+        }
+    }
 }

@@ -15,7 +15,9 @@ use super::property::{self, mqttas_property};
 use super::reconnect::mqttas_reconnect_cause;
 use super::text::{describe_into, CBuf};
 use crate::reconnect::Cause;
-use crate::session::{Buffers, Client, Config, ConnectOptions, Event, LostReason, State};
+use crate::session::{
+    BorrowedPayload, Buffers, Client, Config, ConnectOptions, Event, LostReason, Next, State,
+};
 use crate::text::Sink;
 use crate::wire::{Property, ReasonCode, SubOptions, Subscription, Will};
 
@@ -526,6 +528,107 @@ pub unsafe extern "C" fn mqttas_publish(
     properties_len: usize,
     out_packet_id: *mut u16,
 ) -> mqttas_result {
+    let lend = false;
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        publish(
+            client,
+            now,
+            topic,
+            topic_len,
+            payload,
+            payload_len,
+            qos,
+            retain,
+            properties,
+            properties_len,
+            out_packet_id,
+            lend,
+        )
+    }
+}
+
+/// `mqttas_publish` with a payload the caller lends rather than has
+/// copied: only the PUBLISH's head (fixed header, topic, packet id,
+/// properties) goes to the transmit buffer (QoS 0) or the store (QoS 1/2),
+/// and `mqttas_poll_transmit_vectored` hands out `payload` itself after
+/// the head each time the PUBLISH goes out. A message of any size then
+/// needs only room for its head in `tx` or `store`. A client given lent
+/// payloads must take its bytes with `mqttas_poll_transmit_vectored`
+/// (`mqttas_poll_transmit` returns `MQTTAS_ERR_USE_VECTORED` for them).
+///
+/// The caller keeps the `payload_len` bytes at `payload` valid and
+/// unchanged until the client is done with them:
+/// - QoS 1/2: until the `MQTTAS_EVENT_PUBLISHED` with the packet id given
+///   in `*out_packet_id` (the store keeps the message across connections
+///   and sends it again, with DUP, from these bytes), or
+///   `mqttas_client_deinit`;
+/// - QoS 0: until `mqttas_poll_transmit_vectored` hands it out, the next
+///   `MQTTAS_EVENT_CONNECTION_LOST` (the client drops it unsent when the
+///   connection is lost) or the next `mqttas_connect`, whichever comes
+///   first. One QoS 0 payload is lent at a time: while it is, another QoS 0
+///   `mqttas_publish_borrowed` returns `MQTTAS_ERR_TX_FULL`, so one that
+///   succeeds means that no earlier QoS 0 payload is lent any more.
+///
+/// `topic` and `properties` are copied; everything else is as for
+/// `mqttas_publish`.
+///
+/// # Safety
+/// As for `mqttas_publish`, and `payload` stays valid and unchanged for
+/// the time given above.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_publish_borrowed(
+    client: *mut mqttas_client,
+    now: u32,
+    topic: *const c_char,
+    topic_len: usize,
+    payload: *const u8,
+    payload_len: usize,
+    qos: u8,
+    retain: bool,
+    properties: *const mqttas_property,
+    properties_len: usize,
+    out_packet_id: *mut u16,
+) -> mqttas_result {
+    let lend = true;
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        publish(
+            client,
+            now,
+            topic,
+            topic_len,
+            payload,
+            payload_len,
+            qos,
+            retain,
+            properties,
+            properties_len,
+            out_packet_id,
+            lend,
+        )
+    }
+}
+
+/// `mqttas_publish`, or with `lend` `mqttas_publish_borrowed`.
+///
+/// # Safety
+/// As for `mqttas_publish_borrowed`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn publish(
+    client: *mut mqttas_client,
+    now: u32,
+    topic: *const c_char,
+    topic_len: usize,
+    payload: *const u8,
+    payload_len: usize,
+    qos: u8,
+    retain: bool,
+    properties: *const mqttas_property,
+    properties_len: usize,
+    out_packet_id: *mut u16,
+    lend: bool,
+) -> mqttas_result {
     let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
         // SAFETY: `topic` is valid for `topic_len` bytes, as the caller
         // promised.
@@ -545,7 +648,16 @@ pub unsafe extern "C" fn mqttas_publish(
             list = unsafe { property::list(properties, properties_len) }?;
             &list
         };
-        let id = c.publish(now, topic, payload, qos, retain, props)?;
+        let id = if lend {
+            // The pointer is the payload's token: handed back as it is.
+            let lent = BorrowedPayload {
+                token: payload.as_ptr() as usize,
+                len: payload.len(),
+            };
+            c.publish_borrowed(now, topic, lent, qos, retain, props)?
+        } else {
+            c.publish(now, topic, payload, qos, retain, props)?
+        };
         // SAFETY: `out_packet_id` is NULL or writable, as the caller promised.
         unsafe { put_packet_id(out_packet_id, id) };
         Ok(())
@@ -806,16 +918,86 @@ pub unsafe extern "C" fn mqttas_poll_transmit(
         let d = unsafe { args::out(out_data) }?;
         // SAFETY: `out_len` is writable, as the caller promised.
         let n = unsafe { args::out(out_len) }?;
-        match c.poll_transmit(now) {
-            Some(b) if !b.is_empty() => {
-                d.put(b.as_ptr());
-                n.put(b.len());
+        let (data, len, r) = match c.transmit(now, false) {
+            Next::Send(t) => (t.head.as_ptr(), t.head.len(), Ok(())),
+            Next::Nothing => (ptr::null(), 0, Ok(())),
+            Next::Lent => (ptr::null(), 0, Err(MQTTAS_ERR_USE_VECTORED)),
+        };
+        d.put(data);
+        n.put(len);
+        r
+    };
+    // SAFETY: `client` as the caller promised.
+    unsafe { with(client, run) }
+}
+
+/// A run of bytes, as POSIX's `struct iovec` (with `const` bytes): for
+/// `mqttas_poll_transmit_vectored`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct mqttas_iovec {
+    /// The first byte.
+    pub base: *const u8,
+    /// Bytes at `base`.
+    pub len: usize,
+}
+
+/// The next bytes to send, as runs of bytes to send one after the other:
+/// `out[0]`, then (when `*out_count` is 2) `out[1]`, the payload lent to
+/// `mqttas_publish_borrowed` (its own pointer and length, which may be 0)
+/// for the PUBLISH whose head ends `out[0]`. `*out_count` is 0 when there
+/// is nothing to send. `out[0]` borrows from the client and is valid until
+/// the next call that takes the client. Send them all, in order (or report
+/// the link down), then call again until there is nothing. A client that
+/// is never given lent payloads may use it too: `*out_count` is then never
+/// 2.
+///
+/// # Safety
+/// `client` as for every call; `out` points to two writable
+/// `mqttas_iovec`; `out_count` writable.
+#[no_mangle]
+pub unsafe extern "C" fn mqttas_poll_transmit_vectored(
+    client: *mut mqttas_client,
+    now: u32,
+    out: *mut mqttas_iovec,
+    out_count: *mut usize,
+) -> mqttas_result {
+    let run = |c: &mut Client<'static>| -> Result<(), mqttas_result> {
+        // SAFETY: `out` points to two writable iovecs, as the caller
+        // promised.
+        let v = unsafe { args::out(out) }?;
+        // SAFETY: as above: the second of the two.
+        let v1 = unsafe { args::out(out.wrapping_add(1)) }?;
+        // SAFETY: `out_count` is writable, as the caller promised.
+        let n = unsafe { args::out(out_count) }?;
+        let none = mqttas_iovec {
+            base: ptr::null(),
+            len: 0,
+        };
+        let (count, head, payload) = match c.poll_transmit_vectored(now) {
+            Some(t) => {
+                let head = mqttas_iovec {
+                    base: t.head.as_ptr(),
+                    len: t.head.len(),
+                };
+                match t.payload {
+                    // The token is the caller's pointer.
+                    Some(p) => (
+                        2,
+                        head,
+                        mqttas_iovec {
+                            base: p.token as *const u8,
+                            len: p.len,
+                        },
+                    ),
+                    None => (1, head, none),
+                }
             }
-            _ => {
-                d.put(ptr::null());
-                n.put(0);
-            }
-        }
+            None => (0, none, none),
+        };
+        v.put(head);
+        v1.put(payload);
+        n.put(count);
         Ok(())
     };
     // SAFETY: `client` as the caller promised.

@@ -45,6 +45,10 @@ pub enum mqttas_result {
     /// topic before it was set with one, or no room in `out_aliases`. (An
     /// alias of 0 is `MQTTAS_ERR_INVALID_PROPERTY`.)
     MQTTAS_ERR_TOPIC_ALIAS = 10,
+    /// `mqttas_poll_transmit` when the next packet is a PUBLISH whose
+    /// payload was lent (`mqttas_publish_borrowed`): it is left queued;
+    /// take it with `mqttas_poll_transmit_vectored`.
+    MQTTAS_ERR_USE_VECTORED = 11,
     /// Not connected: QoS 0 publish, subscribe, unsubscribe, ping,
     /// disconnect and auth need a connection (QoS 1/2 publish does not).
     MQTTAS_ERR_NOT_CONNECTED = 100,
@@ -187,6 +191,7 @@ super::text::c_texts!(
         (MQTTAS_ERR_BUFFERS_OVERLAP, "buffers overlap: give the client distinct buffers"),
         (MQTTAS_ERR_UNKNOWN_PROPERTY, "unknown MQTT 5.0 property identifier"),
         (MQTTAS_ERR_TOPIC_ALIAS, "topic alias refused: above the broker's Topic Alias Maximum (0 when it gave none), used with an empty topic before it was set with one, or no room in out_aliases"),
+        (MQTTAS_ERR_USE_VECTORED, "the next packet has a borrowed payload: take it with mqttas_poll_transmit_vectored"),
         (MQTTAS_ERR_NOT_CONNECTED, "not connected"),
         (MQTTAS_ERR_ALREADY_CONNECTED, "already connected or connecting"),
         (MQTTAS_ERR_STORE_FULL, "message store full: wait for a publication to complete"),
@@ -234,9 +239,9 @@ mod tests {
                 assert_ne!(a, b);
             }
         }
-        assert_eq!(TEXTS.keys.len(), 34);
+        assert_eq!(TEXTS.keys.len(), 35);
         // One text per code and the fallback, each NUL-terminated.
-        assert_eq!(TEXTS.blob.iter().filter(|&&b| b == 0).count(), 35);
+        assert_eq!(TEXTS.blob.iter().filter(|&&b| b == 0).count(), 36);
         let text = |c: u32| {
             // SAFETY: the texts are static and NUL-terminated.
             unsafe { core::ffi::CStr::from_ptr(mqttas_strerror(c)) }

@@ -70,7 +70,7 @@ impl<'a> Aliases<'a> {
             if self.buf.get(start..end) == Some(topic.as_bytes()) {
                 return Some((start, end));
             }
-            self.buf.copy_within(end..self.used, at);
+            super::shift::down_to(self.buf, at, end, self.used);
             self.used -= end - at;
         }
         let len = topic.len();

@@ -8,9 +8,8 @@ use heapless::Vec;
 
 use crate::time::Tick;
 use crate::wire::{
-    self, check_topic_filter, check_topic_name, Auth, Connect, Disconnect, Packet, Properties,
-    Property, QoS, ReasonCode, Subscribe, Subscription, Subscriptions, TopicFilters, Unsubscribe,
-    Version,
+    self, check_topic_filter, Auth, Connect, Disconnect, Packet, Properties, Property, QoS,
+    ReasonCode, Subscribe, Subscription, Subscriptions, TopicFilters, Unsubscribe, Version,
 };
 
 use super::aliases::Aliases;
@@ -19,17 +18,14 @@ use super::desc::Desc;
 use super::durable::Durable;
 use super::event::{Awaited, LostReason};
 use super::inbound::Step;
-use super::outbound::{Stored, Tx};
+use super::outbound::{BorrowedPayload, Stored, Transmit, Tx};
 use super::rx::Rx;
 use super::stats::{Qos2Stats, Stats};
 use super::store::Phase;
-use super::{Config, ConnectOptions, Error, Event};
+use super::{Config, ConfigError, ConnectOptions, Error, Event, Feature};
 
 /// QoS 2 is compiled in (cargo feature `qos2`).
 pub(super) const QOS2: bool = cfg!(feature = "qos2");
-
-/// What `Error::Unsupported` names for a QoS 2 request without the feature.
-const NO_QOS2: &str = "QoS 2 (cargo feature qos2)";
 
 /// SUBSCRIBE/UNSUBSCRIBE awaiting SUBACK/UNSUBACK at once.
 pub const MAX_PENDING_REQUESTS: usize = 8;
@@ -75,6 +71,16 @@ pub struct Buffers<'a> {
     /// against 16: 256 covers it); see [`Qos2Stats`] for what happens when
     /// it is full.
     pub inbound_qos2: &'a mut [u16],
+}
+
+/// What [`Client::transmit`] found to send.
+pub(crate) enum Next<'a> {
+    /// These bytes.
+    Send(Transmit<'a>),
+    /// Nothing now.
+    Nothing,
+    /// A packet with a lent payload, left queued for `poll_transmit_vectored`.
+    Lent,
 }
 
 /// Smallest receive and transmit buffers.
@@ -201,11 +207,7 @@ impl<'a> Client<'a> {
     /// Drop what the previous call handed out, and take the time.
     fn settle(&mut self, now: Tick) {
         self.rx.settle();
-        let tx = &mut self.core.tx;
-        if tx.out {
-            tx.len = 0;
-            tx.out = false;
-        }
+        self.core.tx.settle();
         self.core.now = now;
     }
 
@@ -246,7 +248,7 @@ impl<'a> Client<'a> {
             properties: Properties::List(&props),
         });
         // A new connection starts from nothing but the durable session.
-        c.tx.len = 0;
+        c.tx.clear();
         c.tx_write(&packet)?;
         self.rx.clear();
         let c = &mut self.core;
@@ -286,6 +288,57 @@ impl<'a> Client<'a> {
         retain: bool,
         properties: &[Property<'_>],
     ) -> Result<u16, Error> {
+        self.publish_any(now, topic, payload, None, qos, retain, properties)
+    }
+
+    /// [`Client::publish`] with a payload the application lends rather
+    /// than has copied: only the PUBLISH's head (fixed header, topic,
+    /// packet id, properties) goes to the transmit buffer (QoS 0) or the
+    /// store (QoS 1/2, with the payload's token and length), and
+    /// [`Client::poll_transmit_vectored`] asks for the payload by its token
+    /// each time the PUBLISH goes out, straight from the application's
+    /// object to the link. A message of any size then needs only room for
+    /// its head; a client that lends payloads must take its bytes with
+    /// [`Client::poll_transmit_vectored`].
+    ///
+    /// The application keeps the payload's bytes, unchanged, until the
+    /// client is done with them:
+    /// - QoS 1/2: until the [`Event::Published`] with the packet id
+    ///   returned here (the store keeps the message across connections,
+    ///   and sends it again, with DUP, from the same bytes);
+    /// - QoS 0: until `poll_transmit_vectored` hands it out, the next
+    ///   [`Event::ConnectionLost`] (the client drops it unsent when the
+    ///   connection is lost) or the next [`Client::connect`], whichever
+    ///   comes first. At most one QoS 0 payload is lent at a time: while
+    ///   it is, another QoS 0 `publish_borrowed` is [`Error::TxFull`]; so a
+    ///   QoS 0 `publish_borrowed` that succeeds means that no earlier QoS 0
+    ///   payload is lent any more.
+    ///
+    /// Everything else is as for [`Client::publish`].
+    pub fn publish_borrowed(
+        &mut self,
+        now: u32,
+        topic: &str,
+        payload: BorrowedPayload,
+        qos: QoS,
+        retain: bool,
+        properties: &[Property<'_>],
+    ) -> Result<u16, Error> {
+        self.publish_any(now, topic, &[], Some(payload), qos, retain, properties)
+    }
+
+    /// [`Client::publish`] with `payload`, or with the payload `lent`.
+    #[allow(clippy::too_many_arguments)]
+    fn publish_any(
+        &mut self,
+        now: u32,
+        topic: &str,
+        payload: &[u8],
+        lent: Option<BorrowedPayload>,
+        qos: QoS,
+        retain: bool,
+        properties: &[Property<'_>],
+    ) -> Result<u16, Error> {
         self.settle(Tick::from(now));
         let c = &mut self.core;
         let v = c.cfg.version;
@@ -298,13 +351,11 @@ impl<'a> Client<'a> {
         } else {
             None
         };
-        // An empty topic stands for an alias's.
-        if alias.is_none() || !topic.is_empty() {
-            check_topic_name(topic)?;
-        }
+        // (The topic is checked by the encoder, which writes nothing when
+        // it refuses it, and before an alias is set to it.)
         let limits = &c.conn.limits;
         if qos == QoS::ExactlyOnce && !QOS2 {
-            return Err(Error::Unsupported(NO_QOS2));
+            return Err(Error::Unsupported(Feature::Qos2));
         }
         if qos > limits.max_qos {
             return Err(Error::QoSNotSupported);
@@ -316,11 +367,15 @@ impl<'a> Client<'a> {
             return Err(Error::Encode(wire::EncodeError::NotInVersion));
         }
         if qos == QoS::AtMostOnce && c.conn.state != State::Connected {
+            // Nothing will be encoded: a bad topic is still said to be bad.
+            if !(topic.is_empty() && alias.is_some()) {
+                wire::check_topic_name(topic)?;
+            }
             return Err(Error::NotConnected);
         }
         match alias {
-            Some(alias) => c.publish_aliased(alias, topic, payload, qos, retain, properties),
-            None => c.publish_as_given(topic, payload, qos, retain, properties),
+            Some(alias) => c.publish_aliased(alias, topic, payload, lent, qos, retain, properties),
+            None => c.publish_as_given(topic, payload, lent, qos, retain, properties),
         }
     }
 
@@ -336,7 +391,7 @@ impl<'a> Client<'a> {
         self.settle(now);
         for s in subscriptions {
             if s.options.qos == QoS::ExactlyOnce && !QOS2 {
-                return Err(Error::Unsupported(NO_QOS2));
+                return Err(Error::Unsupported(Feature::Qos2));
             }
             check_topic_filter(s.filter)?;
         }
@@ -451,7 +506,7 @@ impl<'a> Client<'a> {
         let now = Tick::from(now);
         self.settle(now);
         if let Some(reason) = self.core.expire_timers(now) {
-            self.core.tx.len = 0;
+            self.core.tx.clear();
             self.go_down(Some(reason), false);
         }
     }
@@ -461,35 +516,79 @@ impl<'a> Client<'a> {
     pub fn handle_link_down(&mut self, now: u32) {
         self.settle(Tick::from(now));
         if self.core.conn.state != State::Disconnected {
-            self.core.tx.len = 0;
+            self.core.tx.clear();
             self.go_down(Some(LostReason::LinkDown), false);
         }
     }
 
     /// Next bytes to send, valid until the next call into the client. The
     /// caller must send them all (or report the link down).
+    ///
+    /// For a client that publishes only with copied payloads: when the next
+    /// packet has a lent payload ([`Client::publish_borrowed`]) this
+    /// returns `None` and leaves it queued; take it with
+    /// [`Client::poll_transmit_vectored`].
     pub fn poll_transmit(&mut self, now: u32) -> Option<&[u8]> {
+        match self.transmit(now, false) {
+            Next::Send(t) => Some(t.head),
+            Next::Nothing | Next::Lent => None,
+        }
+    }
+
+    /// Next bytes to send: the client's bytes in [`Transmit::head`], then
+    /// those of the payload [`Transmit::payload`] names, if any, which the
+    /// application lent to [`Client::publish_borrowed`]. The caller must
+    /// send them all, in that order (or report the link down). The head is
+    /// valid until the next call into the client.
+    pub fn poll_transmit_vectored(&mut self, now: u32) -> Option<Transmit<'_>> {
+        match self.transmit(now, true) {
+            Next::Send(t) => Some(t),
+            Next::Nothing | Next::Lent => None,
+        }
+    }
+
+    /// The next bytes to send; one with a lent payload only if `vectored`.
+    pub(crate) fn transmit(&mut self, now: u32, vectored: bool) -> Next<'_> {
         let now = Tick::from(now);
         self.settle(now);
         let c = &mut self.core;
         if c.tx.len > 0 {
-            c.tx.out = true;
+            if c.tx.lent.is_some() && !vectored {
+                return Next::Lent;
+            }
             c.conn.last_tx = now;
-            return c.tx.buf.get(..c.tx.len);
+            return Next::Send(c.tx.take());
         }
         if c.conn.state != State::Connected {
-            return None;
+            return Next::Nothing;
         }
+        let whole = |head| {
+            Next::Send(Transmit {
+                head,
+                payload: None,
+            })
+        };
         if c.conn.ping == Ping::Queued {
             c.conn.ping = Ping::Outstanding(now);
             c.conn.last_tx = now;
-            return Some(&wire::PINGREQ);
+            return whole(&wire::PINGREQ);
         }
-        let next = c.next_stored(now)?;
-        c.conn.last_tx = now;
+        let Some(next) = c.next_stored(now, vectored) else {
+            return Next::Nothing;
+        };
+        if !matches!(next, Stored::Lent) {
+            c.conn.last_tx = now;
+        }
         match next {
-            Stored::Publish(r) => Some(c.session.store.packet(&r)),
-            Stored::PubRel => Some(&c.tx.scratch),
+            Stored::Publish(r) => {
+                let store = &c.session.store;
+                Next::Send(Transmit {
+                    head: store.packet(&r),
+                    payload: store.lent(&r),
+                })
+            }
+            Stored::PubRel => whole(&c.tx.scratch),
+            Stored::Lent => Next::Lent,
         }
     }
 
@@ -528,7 +627,10 @@ impl<'a> Client<'a> {
     /// The broker broke the protocol: queue a 5.0 DISCONNECT with the reason
     /// code, drop the connection and report why.
     pub(super) fn fail(&mut self, reason: LostReason) -> Step {
-        // Acknowledgements already queued still go out before DISCONNECT.
+        // Acknowledgements already queued still go out before DISCONNECT;
+        // a QoS 0 message whose payload is lent does not (the application
+        // takes its payload back with the event).
+        self.core.tx.drop_lent();
         self.go_down(None, false);
         let code = match reason {
             LostReason::Protocol(e) => Some(e.reason_code()),
@@ -544,7 +646,7 @@ impl<'a> Client<'a> {
             if self.core.tx_write(&d).is_err() {
                 // No room after the queued bytes: DISCONNECT alone (the
                 // buffer is at least 64 bytes).
-                self.core.tx.len = 0;
+                self.core.tx.clear();
                 let _ = self.core.tx_write(&d);
             }
         }
@@ -585,37 +687,33 @@ impl<'a> Client<'a> {
 /// Check a configuration and buffers for [`Client::new`].
 fn check(config: &Config, buffers: &Buffers<'_>) -> Result<(), Error> {
     if config.version.unsupported() {
-        return Err(Error::Unsupported("MQTT 5.0 (cargo feature v5)"));
+        return Err(Error::Unsupported(Feature::V5));
     }
     if buffers.rx.len() < MIN_BUFFER {
-        return Err(Error::InvalidConfig("receive buffer below 64 bytes"));
+        return Err(Error::InvalidConfig(ConfigError::RxBuffer));
     }
     if buffers.tx.len() < MIN_BUFFER {
-        return Err(Error::InvalidConfig("transmit buffer below 64 bytes"));
+        return Err(Error::InvalidConfig(ConfigError::TxBuffer));
     }
     if config.response_time_ms == 0 || config.response_time_ms > i32::MAX as u32 / 2 {
-        return Err(Error::InvalidConfig("response_time out of range"));
+        return Err(Error::InvalidConfig(ConfigError::ResponseTime));
     }
     if config.ping_interval_ms > i32::MAX as u32 / 2 {
-        return Err(Error::InvalidConfig("ping_interval out of range"));
+        return Err(Error::InvalidConfig(ConfigError::PingInterval));
     }
     if config.max_inflight == 0 {
-        return Err(Error::InvalidConfig("max_inflight must be at least 1"));
+        return Err(Error::InvalidConfig(ConfigError::MaxInflight));
     }
     if config.receive_maximum == 0 {
-        return Err(Error::InvalidConfig("receive_maximum must be at least 1"));
+        return Err(Error::InvalidConfig(ConfigError::ReceiveMaximum));
     }
     if QOS2 && buffers.inbound_qos2.len() < usize::from(config.receive_maximum) {
-        return Err(Error::InvalidConfig(
-            "inbound QoS 2 id table below receive_maximum ids",
-        ));
+        return Err(Error::InvalidConfig(ConfigError::InboundQos2));
     }
     if config.topic_alias_maximum > 0
         && (config.version != Version::V5 || buffers.aliases.len() < 8)
     {
-        return Err(Error::InvalidConfig(
-            "topic_alias_maximum needs MQTT 5.0 and an alias buffer",
-        ));
+        return Err(Error::InvalidConfig(ConfigError::TopicAliasMaximum));
     }
     Ok(())
 }
@@ -649,7 +747,7 @@ fn connect_properties<'p>(
     for p in options.properties {
         props
             .push(*p)
-            .map_err(|_| Error::InvalidConfig("too many CONNECT properties"))?;
+            .map_err(|_| Error::InvalidConfig(ConfigError::ConnectProperties))?;
     }
     Ok(props)
 }

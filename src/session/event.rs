@@ -196,6 +196,11 @@ impl Loss<'_> {
 /// What a broker's DISCONNECT or CONNACK says besides its code: `: "reason
 /// string"; server reference: HOST`, each only when present.
 pub(crate) fn broker_said(properties: &Properties<'_>, s: &mut dyn Sink) {
+    if !cfg!(feature = "v5") {
+        // Only 5.0 brokers say anything (and a build without it reads no
+        // properties).
+        return;
+    }
     if let Some(why) = properties.reason_string() {
         s.str(": \"");
         s.str(why);

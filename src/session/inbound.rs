@@ -570,7 +570,16 @@ impl Core<'_> {
         else {
             return Ok(None);
         };
-        let request = requests.swap_remove(i);
+        // `swap_remove` by hand: heapless's moves the last request with a
+        // `memmove`, which nothing else in the client needs.
+        let Some(request) = requests.get(i).copied() else {
+            return Ok(None);
+        };
+        if let Some(last) = requests.pop() {
+            if let Some(slot) = requests.get_mut(i) {
+                *slot = last;
+            }
+        }
         let sub = kind == Awaited::SubAck;
         // One code per filter (a 3.1.1 UNSUBACK has none).
         let coded = sub || self.cfg.version.is_v5();

@@ -28,12 +28,16 @@ mod inbound;
 mod outbound;
 mod qos2;
 mod rx;
+mod shift;
 mod stats;
 mod store;
 mod timer;
 
+#[cfg(feature = "ffi-min")]
+pub(crate) use client::Next;
 pub use client::{Buffers, Client, State, MAX_PENDING_REQUESTS};
 pub use config::{Config, ConnectOptions};
-pub use error::Error;
+pub use error::{AliasError, ConfigError, Error, Feature};
 pub use event::{Awaited, Event, Loss, LostReason, Message, MessageStart};
+pub use outbound::{BorrowedPayload, Transmit};
 pub use stats::{Qos2Stats, Stats};

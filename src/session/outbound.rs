@@ -11,18 +11,47 @@ use super::client::{Core, State, QOS2};
 use super::connection::Request;
 use super::event::Awaited;
 use super::store::{Phase, Record, Store};
-use super::Error;
+use super::{AliasError, Error};
 
 /// Properties besides the topic alias of a QoS 1/2 publication with one.
 const MAX_ALIASED_PROPERTIES: usize = 16;
+
+/// A payload the application lends to the client instead of having it
+/// copied ([`super::Client::publish_borrowed`]): `len` bytes that the
+/// application keeps, unchanged, under `token` (any value it likes: an
+/// index, a pointer) until the client is done with them.
+/// [`super::Client::poll_transmit_vectored`] asks for them by token each
+/// time the PUBLISH goes out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BorrowedPayload {
+    /// The application's name for the payload.
+    pub token: usize,
+    /// Its length in bytes.
+    pub len: usize,
+}
+
+/// Bytes to send, from [`super::Client::poll_transmit_vectored`]: `head`,
+/// then, if given, the lent payload's bytes, in that order and all of
+/// them (one packet may span both).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transmit<'a> {
+    /// Bytes of the client's, valid until the next call into it.
+    pub head: &'a [u8],
+    /// The payload of a PUBLISH whose head ends `head`: the application's
+    /// bytes under this token.
+    pub payload: Option<BorrowedPayload>,
+}
 
 /// The transmit buffer: control packets and QoS 0 publications.
 pub(super) struct Tx<'a> {
     pub buf: &'a mut [u8],
     pub len: usize,
-    /// The buffer was handed out by `poll_transmit`: empty it at the next
-    /// call.
-    pub out: bool,
+    /// Bytes at the start of the buffer handed out by `poll_transmit`:
+    /// dropped at the next call.
+    pub out: usize,
+    /// A QoS 0 PUBLISH whose payload is lent: its head is at this range of
+    /// the buffer, and the payload goes out after it. One at a time.
+    pub lent: Option<(usize, usize, BorrowedPayload)>,
     /// A PUBREL from the store, written here to be handed out.
     pub scratch: [u8; 4],
 }
@@ -32,7 +61,8 @@ impl<'a> Tx<'a> {
         Tx {
             buf,
             len: 0,
-            out: false,
+            out: 0,
+            lent: None,
             scratch: [0; 4],
         }
     }
@@ -41,19 +71,78 @@ impl<'a> Tx<'a> {
         self.buf.len().saturating_sub(self.len)
     }
 
-    /// Encode a packet at the end of the buffer; writes nothing when it
-    /// does not fit or is above `limit` bytes (0: no limit).
-    pub fn write(&mut self, v: Version, packet: &Packet<'_>, limit: u32) -> Result<(), Error> {
+    /// Drop everything queued (a lent payload is the application's again).
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.out = 0;
+        self.lent = None;
+    }
+
+    /// Drop a QoS 0 PUBLISH with a lent payload and what was queued after
+    /// it, keeping what came before: the connection is over, and the
+    /// application is told so (it may reuse the payload from then on).
+    pub fn drop_lent(&mut self) {
+        if let Some((start, _, _)) = self.lent.take() {
+            self.len = start;
+        }
+    }
+
+    /// Drop what the last `poll_transmit` handed out, moving what follows
+    /// it (queued after a PUBLISH with a lent payload) down.
+    pub fn settle(&mut self) {
+        if self.out > 0 {
+            if self.out < self.len {
+                super::shift::down(self.buf, self.out, self.len);
+            }
+            self.len -= self.out;
+            self.out = 0;
+        }
+    }
+
+    /// Hand out what is queued: up to the end of a lent payload's head (and
+    /// that payload), else everything.
+    pub fn take(&mut self) -> Transmit<'_> {
+        let (end, payload) = match self.lent.take() {
+            Some((_, end, p)) => (end, Some(p)),
+            None => (self.len, None),
+        };
+        self.out = end;
+        Transmit {
+            head: self.buf.get(..end).unwrap_or(&[]),
+            payload,
+        }
+    }
+
+    /// Encode a packet at the end of the buffer, followed on the wire by
+    /// the payload `lent`, if given (a QoS 0 PUBLISH whose `payload` is
+    /// empty); writes nothing when it does not fit or is above `limit`
+    /// bytes (0: no limit).
+    pub fn write(
+        &mut self,
+        v: Version,
+        packet: &Packet<'_>,
+        limit: u32,
+        lent: Option<BorrowedPayload>,
+    ) -> Result<(), Error> {
         let capacity = self.buf.len();
+        let extra = lent.map_or(0, |p| p.len);
+        if lent.is_some() && self.lent.is_some() {
+            // One lent QoS 0 payload at a time: the first goes out first.
+            return Err(Error::TxFull);
+        }
         let out = self.buf.get_mut(self.len..).unwrap_or(&mut []);
-        match packet.encode_from_client(v, out) {
+        match packet.encode_from_client(v, out, extra) {
             Ok(n) => {
-                check_server_size(limit, n)?;
+                check_server_size(limit, n.saturating_add(extra))?;
+                let start = self.len;
                 self.len += n;
+                if let Some(p) = lent {
+                    self.lent = Some((start, self.len, p));
+                }
                 Ok(())
             }
             Err(wire::EncodeError::BufferTooSmall { needed }) => {
-                check_server_size(limit, needed)?;
+                check_server_size(limit, needed.saturating_add(extra))?;
                 Err(if needed <= capacity {
                     Error::TxFull
                 } else {
@@ -67,25 +156,30 @@ impl<'a> Tx<'a> {
 
 /// A packet from the store to send.
 pub(super) enum Stored {
-    /// A PUBLISH, sent from the store itself.
+    /// A PUBLISH, sent from the store itself (and the payload the
+    /// application lent, if it did).
     Publish(Record),
     /// A PUBREL, written to the scratch buffer.
     PubRel,
+    /// A PUBLISH with a lent payload, left queued for a caller that cannot
+    /// send one (`poll_transmit` rather than `poll_transmit_vectored`).
+    Lent,
 }
 
 impl Core<'_> {
     /// Encode a packet at the end of the transmit buffer, without a size
     /// limit.
     pub(super) fn tx_write(&mut self, packet: &Packet<'_>) -> Result<(), Error> {
-        self.tx.write(self.cfg.version, packet, 0)
+        self.tx.write(self.cfg.version, packet, 0, None)
     }
 
     /// A PUBLISH as the application gave it: QoS 0 to the transmit
-    /// buffer, QoS 1/2 to the store.
+    /// buffer, QoS 1/2 to the store; `payload` empty when `lent`.
     pub(super) fn publish_as_given(
         &mut self,
         topic: &str,
         payload: &[u8],
+        lent: Option<BorrowedPayload>,
         qos: QoS,
         retain: bool,
         properties: &[Property<'_>],
@@ -102,7 +196,7 @@ impl Core<'_> {
         });
         let limit = self.conn.limits.max_packet;
         let Some(id) = packet_id else {
-            self.tx.write(self.cfg.version, &packet, limit)?;
+            self.tx.write(self.cfg.version, &packet, limit, lent)?;
             return Ok(0);
         };
         store_publish(
@@ -111,6 +205,7 @@ impl Core<'_> {
             limit,
             id,
             &packet,
+            lent,
         )?;
         self.session.next_packet_id = id;
         Ok(id)
@@ -118,21 +213,28 @@ impl Core<'_> {
 
     /// A 5.0 PUBLISH with a topic alias (see [`super::Client::publish`]):
     /// what is sent is valid on the connection it is sent on.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn publish_aliased(
         &mut self,
         alias: u16,
         topic: &str,
         payload: &[u8],
+        lent: Option<BorrowedPayload>,
         qos: QoS,
         retain: bool,
         properties: &[Property<'_>],
     ) -> Result<u16, Error> {
+        // An empty topic stands for the alias's; any other is checked
+        // before the alias is set to it.
+        if !topic.is_empty() {
+            wire::check_topic_name(topic)?;
+        }
         let max = self.session.server_alias_max;
         if alias > max {
             return Err(Error::TopicAlias(if max == 0 {
-                "the broker accepts no topic alias (Topic Alias Maximum 0 or absent)"
+                AliasError::NoneAllowed
             } else {
-                "above the broker's Topic Alias Maximum"
+                AliasError::AboveMaximum
             }));
         }
         // QoS 1/2: the other properties, without the alias.
@@ -140,21 +242,19 @@ impl Core<'_> {
         if qos != QoS::AtMostOnce {
             for p in properties {
                 if !matches!(p, Property::TopicAlias(_)) && others.push(*p).is_err() {
-                    return Err(Error::TopicAlias(
-                        "more than 16 other properties with a topic alias",
-                    ));
+                    return Err(Error::TopicAlias(AliasError::TooManyProperties));
                 }
             }
         }
         let aliases = &mut self.session.out_aliases;
         let range = if topic.is_empty() {
-            aliases.get(alias).ok_or(Error::TopicAlias(
-                "an empty topic with an alias that was never set with a topic",
-            ))?
+            aliases
+                .get(alias)
+                .ok_or(Error::TopicAlias(AliasError::NeverSet))?
         } else {
-            aliases.set(alias, topic).ok_or(Error::TopicAlias(
-                "no room in the outbound alias table (out_aliases)",
-            ))?
+            aliases
+                .set(alias, topic)
+                .ok_or(Error::TopicAlias(AliasError::TableFull))?
         };
         let v = self.cfg.version;
         let limit = self.conn.limits.max_packet;
@@ -171,7 +271,7 @@ impl Core<'_> {
                 properties: Properties::List(properties),
                 payload,
             });
-            self.tx.write(v, &packet, limit)?;
+            self.tx.write(v, &packet, limit, lent)?;
             aliases.mark_synced(alias);
             return Ok(0);
         }
@@ -186,7 +286,7 @@ impl Core<'_> {
             properties: Properties::List(&others),
             payload,
         });
-        store_publish(&mut s.store, v, limit, id, &packet)?;
+        store_publish(&mut s.store, v, limit, id, &packet, lent)?;
         s.next_packet_id = id;
         Ok(id)
     }
@@ -223,8 +323,9 @@ impl Core<'_> {
         Ok(id)
     }
 
-    /// The next stored packet to send, marked as sent.
-    pub(super) fn next_stored(&mut self, now: Tick) -> Option<Stored> {
+    /// The next stored packet to send, marked as sent; a PUBLISH with a
+    /// lent payload only if `vectored` (else left queued: [`Stored::Lent`]).
+    pub(super) fn next_stored(&mut self, now: Tick, vectored: bool) -> Option<Stored> {
         let window = if self.cfg.version.is_v5() {
             self.cfg.max_inflight.min(self.conn.receive_max)
         } else {
@@ -252,12 +353,15 @@ impl Core<'_> {
                 return Some(Stored::PubRel);
             }
             let limit = self.conn.limits.max_packet;
-            if limit != 0 && store.packet(&r).len() > limit as usize {
+            if limit != 0 && store.wire_len(&r) > limit as usize {
                 // This connection's broker can never take it.
                 r.phase = Phase::Done;
                 r.reason = ReasonCode::PACKET_TOO_LARGE.0;
                 store.update(&r);
                 continue;
+            }
+            if r.borrowed && !vectored {
+                return Some(Stored::Lent);
             }
             store.set_dup(&r, r.sent_once);
             if r.sent_once {
@@ -273,18 +377,22 @@ impl Core<'_> {
     }
 }
 
-/// Copy a QoS 1/2 PUBLISH into the store as packet `id`, unless it is above
-/// the broker's maximum packet size `limit` (0: none).
+/// Copy a QoS 1/2 PUBLISH into the store as packet `id` (its head alone
+/// when its payload is `lent`), unless it is above the broker's maximum
+/// packet size `limit` (0: none).
 fn store_publish(
     store: &mut Store<'_>,
     v: Version,
     limit: u32,
     id: u16,
     packet: &Packet<'_>,
+    lent: Option<BorrowedPayload>,
 ) -> Result<(), Error> {
+    let extra = lent.map_or(0, |p| p.len);
     store.push(
         id,
-        |buf| packet.encode_from_client(v, buf),
+        lent,
+        |buf| packet.encode_from_client(v, buf, extra),
         |len| check_server_size(limit, len),
     )
 }

@@ -47,7 +47,7 @@ impl<'a> Rx<'a> {
     /// how many fit.
     pub fn fill(&mut self, data: &[u8]) -> usize {
         if self.start > 0 {
-            self.buf.copy_within(self.start..self.len, 0);
+            super::shift::down(self.buf, self.start, self.len);
             self.len -= self.start;
             self.start = 0;
         }

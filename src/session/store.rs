@@ -1,12 +1,18 @@
 //! Store of outbound QoS 1/2 publications, in a caller-owned byte buffer.
 //!
-//! Records sit back to back in sending order: a fixed header, then the whole
-//! encoded PUBLISH, so a (re)transmission is a slice of the store and needs no
-//! copy. After PUBREC only the header is kept (the broker owns the message;
-//! we still owe a PUBREL). Removal moves the later records down: stores are a
-//! few KiB, and order must be kept anyway.
+//! Records sit back to back in sending order: a fixed header, then the
+//! encoded PUBLISH, so a (re)transmission is a slice of the store and needs
+//! no copy. A PUBLISH whose payload the application lends
+//! ([`BorrowedPayload`]) is kept as its head (fixed header, topic, packet
+//! id, properties) after the payload's token and length: the payload goes
+//! from the application's object to the link each time it is sent. After
+//! PUBREC only the header is kept (the broker owns the message; we still
+//! owe a PUBREL). Removal moves the shorter side: the later records down,
+//! or the earlier ones up (acknowledgements come mostly in order, so
+//! mostly nothing or a few headers move): stores are a few KiB, and order
+//! must be kept anyway.
 
-use super::Error;
+use super::{BorrowedPayload, Error};
 use crate::time::Tick;
 use crate::wire::{EncodeError, PublishFlags, QoS};
 
@@ -54,6 +60,13 @@ pub(crate) const HEADER: usize = 14;
 /// Record flag: the PUBLISH has been sent at least once (so resends set DUP).
 const SENT_ONCE: u8 = 1;
 
+/// Record flag: the payload is lent ([`LENT`] bytes after the header say
+/// whose and how long), not stored.
+const BORROWED: u8 = 2;
+
+/// Bytes of a lent payload's token (a `usize`) and length (`u32`).
+const LENT: usize = core::mem::size_of::<usize>() + 4;
+
 /// A record's header, decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Record {
@@ -64,6 +77,8 @@ pub(crate) struct Record {
     pub packet_id: u16,
     pub phase: Phase,
     pub sent_once: bool,
+    /// The payload is lent ([`Store::lent`]).
+    pub borrowed: bool,
     pub repubs: u8,
     pub reason: u8,
     pub sent_at: Tick,
@@ -141,23 +156,30 @@ impl<'a> Store<'a> {
     }
 
     /// Append a record for the packet `encode` writes into the room it is
-    /// given (failing with `BufferTooSmall` when the room is short);
-    /// `accept` vets the packet's length first. Stores nothing on error.
+    /// given (failing with `BufferTooSmall` when the room is short), with
+    /// its payload `lent` by the application if given (then `encode` writes
+    /// the head alone); `accept` vets the packet's length on the wire
+    /// first. Stores nothing on error.
     pub fn push(
         &mut self,
         packet_id: u16,
+        lent: Option<BorrowedPayload>,
         encode: impl Fn(&mut [u8]) -> Result<usize, EncodeError>,
         accept: impl Fn(usize) -> Result<(), Error>,
     ) -> Result<(), Error> {
+        let (extra, lent_len) = match lent {
+            Some(p) => (LENT, p.len),
+            None => (0, 0),
+        };
         let len = loop {
-            match encode(self.room()) {
+            match encode(self.room(extra)) {
                 Ok(len) => {
-                    accept(len)?;
+                    accept(len.saturating_add(lent_len))?;
                     break len;
                 }
                 Err(EncodeError::BufferTooSmall { needed }) => {
-                    accept(needed)?;
-                    let total = HEADER + needed;
+                    accept(needed.saturating_add(lent_len))?;
+                    let total = HEADER + extra + needed;
                     if total > self.buf.len() {
                         return Err(Error::TooLarge);
                     }
@@ -166,7 +188,7 @@ impl<'a> Store<'a> {
                     }
                     // Move the records down to the start of the buffer and
                     // try again.
-                    self.buf.copy_within(self.start..self.used, 0);
+                    super::shift::down(self.buf, self.start, self.used);
                     self.used -= self.start;
                     self.start = 0;
                 }
@@ -181,18 +203,30 @@ impl<'a> Store<'a> {
         else {
             return Err(Error::StoreFull);
         };
-        let total = HEADER + len;
+        let total = HEADER + extra + len;
         let [l0, l1, l2, l3] = (total as u32).to_le_bytes();
         let [i0, i1] = packet_id.to_le_bytes();
-        *head = [l0, l1, l2, l3, i0, i1, 0, 0, 0, 0, 0, 0, 0, 0];
+        let flags = if lent.is_some() { BORROWED } else { 0 };
+        *head = [l0, l1, l2, l3, i0, i1, 0, flags, 0, 0, 0, 0, 0, 0];
+        if let Some(p) = lent {
+            let mut w = [0u8; LENT];
+            let (token, n) = w.split_at_mut(LENT - 4);
+            token.copy_from_slice(&p.token.to_le_bytes());
+            n.copy_from_slice(&(p.len as u32).to_le_bytes());
+            if let Some(dst) = self.buf.get_mut(at + HEADER..at + HEADER + LENT) {
+                dst.copy_from_slice(&w);
+            }
+        }
         self.used += total;
         self.recount(None, Some(Phase::Unsent));
         Ok(())
     }
 
-    /// The free room for a new record's packet.
-    fn room(&mut self) -> &mut [u8] {
-        self.buf.get_mut(self.used + HEADER..).unwrap_or(&mut [])
+    /// The free room for a new record's packet, after `extra` bytes.
+    fn room(&mut self, extra: usize) -> &mut [u8] {
+        self.buf
+            .get_mut(self.used + HEADER + extra..)
+            .unwrap_or(&mut [])
     }
 
     /// Offset of the first record.
@@ -215,6 +249,7 @@ impl<'a> Store<'a> {
             packet_id: u16::from_le_bytes([i0, i1]),
             phase: Phase::from_u8(phase),
             sent_once: flags & SENT_ONCE != 0,
+            borrowed: flags & BORROWED != 0,
             repubs,
             reason,
             sent_at: Tick::from_millis(u32::from_le_bytes([s0, s1, s2, s3])),
@@ -294,9 +329,33 @@ impl<'a> Store<'a> {
         self.find_by(Phase::ANY, Some(packet_id))
     }
 
-    /// The encoded PUBLISH of a record (empty after PUBREC).
+    /// The encoded PUBLISH of a record, without its payload if lent
+    /// (empty after PUBREC).
     pub fn packet(&self, r: &Record) -> &[u8] {
-        self.buf.get(r.at + HEADER..r.at + r.len).unwrap_or(&[])
+        let lent = if r.borrowed { LENT } else { 0 };
+        self.buf
+            .get(r.at + HEADER + lent..r.at + r.len)
+            .unwrap_or(&[])
+    }
+
+    /// The payload the application lent for a record's PUBLISH, if it did
+    /// (none after PUBREC).
+    pub fn lent(&self, r: &Record) -> Option<BorrowedPayload> {
+        if !r.borrowed {
+            return None;
+        }
+        let at = r.at + HEADER;
+        let w = self.buf.get(at..at + LENT)?;
+        let (token, n) = w.split_at(LENT - 4);
+        Some(BorrowedPayload {
+            token: usize::from_le_bytes(token.try_into().ok()?),
+            len: u32::from_le_bytes(n.try_into().ok()?) as usize,
+        })
+    }
+
+    /// Bytes of a record's PUBLISH on the wire, its lent payload included.
+    pub fn wire_len(&self, r: &Record) -> usize {
+        self.packet(r).len() + self.lent(r).map_or(0, |p| p.len)
     }
 
     /// Write back the mutable fields of a record.
@@ -307,7 +366,7 @@ impl<'a> Store<'a> {
         let old = Phase::from_u8(h[6]);
         let [s0, s1, s2, s3] = r.sent_at.millis().to_le_bytes();
         h[6] = r.phase as u8;
-        h[7] = if r.sent_once { SENT_ONCE } else { 0 };
+        h[7] = if r.sent_once { SENT_ONCE } else { 0 } | if r.borrowed { BORROWED } else { 0 };
         h[8] = r.repubs;
         h[9] = r.reason;
         h[10] = s0;
@@ -321,23 +380,21 @@ impl<'a> Store<'a> {
 
     /// Set or clear the DUP flag of a record's PUBLISH.
     pub fn set_dup(&mut self, r: &Record, dup: bool) {
-        if r.len > HEADER {
-            if let Some(first) = self.buf.get_mut(r.at + HEADER) {
+        let at = r.at + HEADER + if r.borrowed { LENT } else { 0 };
+        if r.len > at - r.at {
+            if let Some(first) = self.buf.get_mut(at) {
                 PublishFlags::set_dup(first, dup);
             }
         }
     }
 
-    /// Remove a record, moving the later ones down (nothing moves for the
-    /// first record).
+    /// Remove a record, moving the later ones down or the earlier ones up,
+    /// whichever are fewer bytes (nothing moves for the first record).
     pub fn remove(&mut self, r: &Record) {
         let old = self.header(r.at).map(|h| Phase::from_u8(h[6]));
         self.recount(old, None);
-        if r.at == self.start && r.len <= self.used - self.start {
-            self.start += r.len;
-        } else {
-            self.cut(r.at, r.len);
-        }
+        // The first record leaves by moving `start` (cut moves nothing).
+        self.cut(r.at, r.len);
     }
 
     /// Drop the PUBLISH of a record and keep its header (after PUBREC).
@@ -345,18 +402,34 @@ impl<'a> Store<'a> {
         if r.len <= HEADER {
             return;
         }
-        self.cut(r.at + HEADER, r.len - HEADER);
+        if self.cut(r.at + HEADER, r.len - HEADER) {
+            // The header came up with the records before it.
+            r.at += r.len - HEADER;
+        }
         r.len = HEADER;
+        r.borrowed = false;
         if let Some(h) = self.header_mut(r.at) {
             let [l0, l1, l2, l3] = (HEADER as u32).to_le_bytes();
             (h[0], h[1], h[2], h[3]) = (l0, l1, l2, l3);
+            h[7] &= !BORROWED;
         }
     }
 
-    fn cut(&mut self, at: usize, len: usize) {
-        if at + len <= self.used {
-            self.buf.copy_within(at + len..self.used, at);
+    /// Take out `buf[at..at + len]`, moving whichever side of it is
+    /// shorter: the bytes after it down, or those before it (from the
+    /// first record) up. True when those before moved, by `len`.
+    fn cut(&mut self, at: usize, len: usize) -> bool {
+        if at < self.start || at + len > self.used {
+            return false;
+        }
+        if at - self.start < self.used - (at + len) {
+            super::shift::up(self.buf, self.start, at, len);
+            self.start += len;
+            true
+        } else {
+            super::shift::down_to(self.buf, at, at + len, self.used);
             self.used -= len;
+            false
         }
     }
 
@@ -383,7 +456,7 @@ mod tests {
             b[..bytes.len()].copy_from_slice(bytes);
             Ok(len)
         };
-        s.push(id, encode, |_| Ok(()))
+        s.push(id, None, encode, |_| Ok(()))
     }
 
     #[test]
@@ -437,11 +510,12 @@ mod tests {
         let mut r = s.find(2).unwrap();
         r.phase = Phase::AwaitAck;
         s.update(&r);
-        // PUBREC for the (new) first record: its PUBLISH goes.
+        // PUBREC for the (new) first record: its PUBLISH goes, its header
+        // moving up to where the PUBLISH ended (nothing else moves).
         s.drop_packet(&mut r);
         r.phase = Phase::RelUnsent;
         s.update(&r);
-        assert_eq!(s.first(), HEADER + 4);
+        assert_eq!(s.first(), 2 * (HEADER + 4) - HEADER);
         assert_eq!(s.find(2), Some(r));
         assert!(s.find(2).unwrap().qos2(&s));
         push(&mut s, 4, 4, &[0x32, 2, 0, 4]).unwrap();
@@ -459,6 +533,16 @@ mod tests {
         assert_eq!(s.packet(&s.find(4).unwrap()), &[0x32, 2, 0, 4]);
         assert_eq!((s.count(Phase::Unsent), s.count(Phase::RelUnsent)), (2, 1));
         assert_eq!(s.free(), 4);
+        // A record in the middle leaves by moving the shorter side: here
+        // the one record before it (up), not the one after.
+        let before: Vec<u16> = s.iter().map(|r| r.packet_id).collect();
+        assert_eq!(before, [2, 3, 4]);
+        s.remove(&s.find(3).unwrap());
+        assert_eq!(s.first(), HEADER + 4);
+        let after: Vec<(u16, usize)> = s.iter().map(|r| (r.packet_id, r.len)).collect();
+        assert_eq!(after, [(2, HEADER), (4, HEADER + 4)]);
+        assert_eq!(s.packet(&s.find(4).unwrap()), &[0x32, 2, 0, 4]);
+        push(&mut s, 3, 4, &[0x34, 2, 0, 3]).unwrap();
         // Emptied, the whole buffer is room again.
         for id in 2..=4 {
             s.remove(&s.find(id).unwrap());

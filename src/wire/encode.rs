@@ -62,12 +62,25 @@ pub(crate) fn encoded_len<const ALL: bool>(p: &Packet<'_>, v: Version) -> Result
 
 /// Validate and measure once, then write once; nothing is written when
 /// `out` is too short.
-pub(crate) fn encode<const ALL: bool>(p: &Packet<'_>, v: Version, out: &mut [u8]) -> Result<usize> {
+///
+/// `extra`: bytes of payload that follow what is written, counted in the
+/// remaining length but left to the caller (a PUBLISH whose payload stays
+/// where the application keeps it; 0 for every other packet). The result
+/// and `BufferTooSmall` count only the bytes written here.
+pub(crate) fn encode<const ALL: bool>(
+    p: &Packet<'_>,
+    v: Version,
+    out: &mut [u8],
+    extra: usize,
+) -> Result<usize> {
     if v.unsupported() {
         return Err(EncodeError::NotInVersion);
     }
-    let rl = remaining_len::<ALL>(p, v)?;
-    let needed = 1 + varint_len(rl) + rl;
+    let rl = remaining_len::<ALL>(p, v)?.saturating_add(extra);
+    if rl > MAX_VARINT as usize {
+        return Err(EncodeError::PacketTooLarge);
+    }
+    let needed = 1 + varint_len(rl) + rl - extra;
     let Some(out) = out.get_mut(..needed) else {
         return Err(EncodeError::BufferTooSmall { needed });
     };

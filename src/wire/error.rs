@@ -106,8 +106,32 @@ impl DecodeError {
         }
     }
 
-    /// A short sentence for logs and exceptions.
+    /// A short sentence for logs and exceptions. A build without MQTT 5.0
+    /// (cargo feature `v5`), where the rules of 5.0 properties and topic
+    /// aliases cannot be broken, carries none of their texts.
     pub fn description(&self) -> &'static str {
+        self.description_in(cfg!(feature = "v5"))
+    }
+
+    /// The errors only MQTT 5.0 defines: its properties and topic aliases.
+    fn v5_only(&self) -> bool {
+        matches!(
+            self,
+            DecodeError::InvalidPropertyId(_)
+                | DecodeError::PropertyNotAllowed(_)
+                | DecodeError::DuplicateProperty(_)
+                | DecodeError::InvalidPropertyValue(_)
+                | DecodeError::InvalidTopicAlias
+                | DecodeError::UnknownTopicAlias
+        )
+    }
+
+    /// [`DecodeError::description`] in a build with (`v5`) or without MQTT
+    /// 5.0.
+    fn description_in(&self, v5: bool) -> &'static str {
+        if !v5 && self.v5_only() {
+            return "MQTT 5.0 rule broken";
+        }
         match self {
             DecodeError::MalformedVarInt => "malformed variable byte integer",
             DecodeError::InvalidPacketType(_) => "invalid packet type",
@@ -248,3 +272,32 @@ impl fmt::Display for EncodeError {
 impl std::error::Error for DecodeError {}
 #[cfg(feature = "std")]
 impl std::error::Error for EncodeError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_build_without_v5_has_no_texts_of_5_0_rules() {
+        let all = [
+            DecodeError::Truncated,
+            DecodeError::EmptyTopic,
+            DecodeError::InvalidReasonCode(3),
+            DecodeError::InvalidPropertyId(0x30),
+            DecodeError::PropertyNotAllowed(1),
+            DecodeError::DuplicateProperty(1),
+            DecodeError::InvalidPropertyValue(0x21),
+            DecodeError::InvalidTopicAlias,
+            DecodeError::UnknownTopicAlias,
+        ];
+        for e in all {
+            let without = e.description_in(false);
+            if e.v5_only() {
+                assert_eq!(without, "MQTT 5.0 rule broken", "{e:?}");
+                assert_ne!(e.description_in(true), without, "{e:?}");
+            } else {
+                assert_eq!(without, e.description_in(true), "{e:?}");
+            }
+        }
+    }
+}

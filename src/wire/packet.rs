@@ -463,18 +463,24 @@ impl Packet<'_> {
     /// form (reason code and properties left out when success and empty).
     /// DUP is written as 0 on a QoS 0 PUBLISH, as the spec requires.
     pub fn encode(&self, version: Version, out: &mut [u8]) -> Result<usize, EncodeError> {
-        en::encode::<true>(self, version, out)
+        en::encode::<true>(self, version, out, 0)
     }
 
     /// [`Packet::encode`] for the packets a client sends: CONNACK, SUBACK,
     /// UNSUBACK and PINGRESP are refused ([`EncodeError::NotInVersion`]),
     /// so the session's firmware carries no writer for them.
+    ///
+    /// `extra` bytes of payload follow what is written: counted in the
+    /// remaining length, written by whoever holds them (a PUBLISH with
+    /// an empty `payload` whose payload the application lends; 0
+    /// otherwise). The length returned, or needed, is what is written here.
     pub(crate) fn encode_from_client(
         &self,
         version: Version,
         out: &mut [u8],
+        extra: usize,
     ) -> Result<usize, EncodeError> {
-        en::encode::<false>(self, version, out)
+        en::encode::<false>(self, version, out, extra)
     }
 
     /// The packet type.

@@ -138,9 +138,29 @@ impl ReasonCode {
         self.0 < 0x80
     }
 
-    /// Text of a MQTT 5.0 reason code.
+    /// Text of a MQTT 5.0 reason code. A build without MQTT 5.0 (cargo
+    /// feature `v5`) knows only the codes 3.1.1 has besides its CONNACK
+    /// return codes (success, the granted QoS and SUBACK's failure 0x80),
+    /// and carries none of the other texts.
     pub fn description(self) -> &'static str {
-        text5(self.0).unwrap_or("unknown reason code")
+        self.description_in(cfg!(feature = "v5"))
+    }
+
+    /// [`ReasonCode::description`] in a build with (`v5`) or without MQTT
+    /// 5.0.
+    fn description_in(self, v5: bool) -> &'static str {
+        let text = if v5 {
+            text5(self.0)
+        } else {
+            match self.0 {
+                0x00 => Some("success"),
+                0x01 => Some("granted QoS 1"),
+                0x02 => Some("granted QoS 2"),
+                0x80 => Some("unspecified error"),
+                _ => None,
+            }
+        };
+        text.unwrap_or("unknown reason code")
     }
 
     /// Text of a MQTT 3.1.1 CONNACK return code.
@@ -202,5 +222,17 @@ mod tests {
         assert_eq!(ReasonCode(0xff).description(), "unknown reason code");
         let known = (0..=255u8).filter(|&c| text5(c).is_some()).count();
         assert_eq!(known, 43);
+    }
+
+    #[test]
+    fn a_build_without_v5_knows_the_codes_of_3_1_1() {
+        for c in 0..=255u8 {
+            let code = ReasonCode(c);
+            let want = match c {
+                0x00 | 0x01 | 0x02 | 0x80 => code.description_in(true),
+                _ => "unknown reason code",
+            };
+            assert_eq!(code.description_in(false), want, "{c:#04x}");
+        }
     }
 }

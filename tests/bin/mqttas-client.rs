@@ -337,7 +337,9 @@ fn main() -> ExitCode {
                 }
             }
         }
-        // Publish what the delay and the store allow.
+        // Publish what the delay and the store allow, then send the batch
+        // at once (one write, not one per message).
+        let mut flushed = false;
         while o.publish && next_seq <= o.count && !disconnecting {
             if o.delay_ms > 0 && Instant::now() < next_publish_at {
                 break;
@@ -347,17 +349,29 @@ fn main() -> ExitCode {
                 break;
             }
             let payload = next_seq.to_string();
-            match driver.publish(&o.topic, payload.as_bytes(), o.qos, o.retain, &[]) {
+            let now = driver.now();
+            match driver.client_mut().publish(
+                now,
+                &o.topic,
+                payload.as_bytes(),
+                o.qos,
+                o.retain,
+                &[],
+            ) {
                 Ok(_) => {
+                    flushed = false;
                     if o.qos == QoS::AtMostOnce {
                         completed += 1;
                     }
                     next_seq += 1;
                     next_publish_at = Instant::now() + Duration::from_millis(o.delay_ms);
                 }
-                Err(mqttas::driver::Error::Client(
-                    Error::StoreFull | Error::TxFull | Error::NotConnected,
-                )) => break,
+                // Send what the transmit buffer holds and try again.
+                Err(Error::TxFull) if !flushed && driver.is_link_up() => {
+                    driver.flush();
+                    flushed = true;
+                }
+                Err(Error::StoreFull | Error::TxFull | Error::NotConnected) => break,
                 Err(e) => {
                     log(&format!("publish: {e}"));
                     exit = 1;
@@ -365,6 +379,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        driver.flush();
         if exit != 0 {
             break;
         }

@@ -319,6 +319,7 @@ static void test_result_codes_are_fixed(void **state)
         {MQTTAS_ERR_BUFFERS_OVERLAP, 8},
         {MQTTAS_ERR_UNKNOWN_PROPERTY, 9},
         {MQTTAS_ERR_TOPIC_ALIAS, 10},
+        {MQTTAS_ERR_USE_VECTORED, 11},
         {MQTTAS_ERR_NOT_CONNECTED, 100},
         {MQTTAS_ERR_ALREADY_CONNECTED, 101},
         {MQTTAS_ERR_STORE_FULL, 102},
@@ -356,7 +357,7 @@ static void test_result_codes_are_fixed(void **state)
         }
     }
     assert_string_equal(mqttas_strerror(MQTTAS_OK), "success");
-    assert_string_equal(mqttas_strerror(11), "unknown result code");
+    assert_string_equal(mqttas_strerror(12), "unknown result code");
     assert_string_equal(mqttas_strerror(0xFFFFFFFFu), "unknown result code");
 
     assert_int_equal(MQTTAS_EVENT_NONE, 0);
@@ -382,7 +383,7 @@ static void test_result_classes(void **state)
     static const mqttas_result bad[] = {
         MQTTAS_ERR_NULL_POINTER, MQTTAS_ERR_INVALID_UTF8,  MQTTAS_ERR_TOPIC_ALIAS,
         MQTTAS_ERR_TOO_LARGE,    MQTTAS_ERR_INVALID_CONFIG, MQTTAS_ERR_STRING_TOO_LONG,
-        MQTTAS_ERR_INVALID_TOPIC, MQTTAS_ERR_ENCODE_OTHER,
+        MQTTAS_ERR_INVALID_TOPIC, MQTTAS_ERR_ENCODE_OTHER,   MQTTAS_ERR_USE_VECTORED,
     };
     static const mqttas_result not_bad[] = {
         MQTTAS_OK,
@@ -1940,6 +1941,325 @@ static void test_event_describe_buffers(void **state)
     fixture_free(f);
 }
 
+/* ---- payloads lent by the caller (mqttas_publish_borrowed) ---- */
+
+/* Everything the client wants to send now, through
+ * mqttas_poll_transmit_vectored, concatenated into out; *lent counts the
+ * payloads handed back (if lent is not NULL). */
+static size_t drain_iov(mqttas_client *c, uint32_t now, uint8_t *out, size_t cap, int *lent)
+{
+    size_t total = 0;
+    for (;;) {
+        mqttas_iovec v[2];
+        size_t n = 99, i;
+        memset(v, 0xA5, sizeof v);
+        assert_int_equal(mqttas_poll_transmit_vectored(c, now, v, &n), MQTTAS_OK);
+        if (n == 0) {
+            assert_null(v[0].base);
+            assert_int_equal(v[0].len, 0);
+            return total;
+        }
+        assert_true(n <= 2);
+        if (n == 1) {
+            assert_null(v[1].base);
+            assert_int_equal(v[1].len, 0);
+        } else if (lent != NULL) {
+            (*lent)++;
+        }
+        for (i = 0; i < n; i++) {
+            assert_true(total + v[i].len <= cap);
+            if (v[i].len > 0) {
+                memcpy(out + total, v[i].base, v[i].len);
+            }
+            total += v[i].len;
+        }
+    }
+}
+
+static uint16_t publish_lent(mqttas_client *c, uint32_t now, const char *topic,
+                             const uint8_t *payload, size_t len, uint8_t qos)
+{
+    uint16_t id = 0xFFFF;
+    assert_int_equal(mqttas_publish_borrowed(c, now, topic, strlen(topic), payload, len, qos,
+                                              false, NULL, 0, &id),
+                     MQTTAS_OK);
+    return id;
+}
+
+/* A 200-byte topic and 1 KiB payloads in heap buffers (ASan and valgrind
+ * see a read after free). */
+static char *long_topic(void)
+{
+    char *t = malloc(201);
+    size_t i;
+    assert_non_null(t);
+    for (i = 0; i < 200; i++) {
+        t[i] = (char)('a' + i % 26);
+    }
+    t[200] = '\0';
+    return t;
+}
+
+static uint8_t *payload_of(size_t n, uint8_t seed)
+{
+    uint8_t *p = malloc(n);
+    size_t i;
+    assert_non_null(p);
+    for (i = 0; i < n; i++) {
+        p[i] = (uint8_t)(i * 31u) ^ seed;
+    }
+    return p;
+}
+
+/* The PUBLISH of 1 KiB under the 200-byte topic with packet id `id` (0 for
+ * QoS 0): its head into out, returns the head's length. */
+static size_t publish_head(uint8_t *out, uint8_t first, const char *topic, uint16_t id)
+{
+    size_t rl = 2 + 200 + (id ? 2u : 0u) + 1024, n = 0;
+    out[n++] = first;
+    out[n++] = (uint8_t)(0x80 | (rl & 0x7F));
+    out[n++] = (uint8_t)(rl >> 7);
+    out[n++] = 0;
+    out[n++] = 200;
+    memcpy(out + n, topic, 200);
+    n += 200;
+    if (id) {
+        out[n++] = (uint8_t)(id >> 8);
+        out[n++] = (uint8_t)id;
+    }
+    return n;
+}
+
+/* Issue 14's small client: rx 256, tx 300, store 600 send a 1 KiB message
+ * under a 200-byte topic at QoS 0, 1 and 2 from the caller's own bytes, and
+ * keep two QoS 1 messages across an outage. */
+static void test_borrowed_small_buffers(void **state)
+{
+    fixture *f = fixture_new(MQTTAS_VERSION_311, 256, 300, 600);
+    mqttas_client *c = f->c;
+    mqttas_connect_options o = options_for("c1");
+    mqttas_event ev;
+    char *topic = long_topic();
+    uint8_t *a = payload_of(1024, 1), *b = payload_of(1024, 2), *z = payload_of(1024, 3);
+    uint8_t *got = malloc(4096), want[4096];
+    const uint8_t *d = (const uint8_t *)"x";
+    size_t n = 99, len, h, pending;
+    uint16_t pa, pb, id;
+    int lent = 0;
+    (void)state;
+    assert_non_null(got);
+    f->cfg.clean_init = false;
+    f->cfg.clean = false;
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+    assert_int_equal(mqttas_connect(c, 0, &o), MQTTAS_OK);
+    (void)drain_iov(c, 0, got, 4096, NULL);
+    feed(c, 1, BYTES(0x20, 2, 0, 0));
+    next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
+
+    /* Copied, 1 KiB fits neither tx nor the store. */
+    assert_int_equal(mqttas_publish(c, 2, topic, 200, a, 1024, 1, false, NULL, 0, NULL),
+                     MQTTAS_ERR_TOO_LARGE);
+    assert_int_equal(mqttas_publish(c, 2, topic, 200, a, 1024, 0, false, NULL, 0, NULL),
+                     MQTTAS_ERR_TOO_LARGE);
+
+    /* QoS 0: the head in tx, the payload from `z`; one at a time. */
+    assert_int_equal(publish_lent(c, 2, topic, z, 1024, 0), 0);
+    assert_int_equal(mqttas_publish_borrowed(c, 2, topic, 200, a, 1024, 0, false, NULL, 0, NULL),
+                     MQTTAS_ERR_TX_FULL);
+    /* mqttas_poll_transmit cannot send it and leaves it queued. */
+    assert_int_equal(mqttas_poll_transmit(c, 2, &d, &n), MQTTAS_ERR_USE_VECTORED);
+    assert_null(d);
+    assert_int_equal(n, 0);
+    len = drain_iov(c, 2, got, 4096, &lent);
+    h = publish_head(want, 0x30, topic, 0);
+    memcpy(want + h, z, 1024);
+    assert_int_equal(len, h + 1024);
+    assert_memory_equal(got, want, len);
+    assert_int_equal(lent, 1);
+    /* Handed out: the caller may reuse it. */
+    free(z);
+    z = NULL;
+
+    /* Two QoS 1 messages, unacknowledged when the link drops. */
+    pa = publish_lent(c, 3, topic, a, 1024, 1);
+    pb = publish_lent(c, 3, topic, b, 1024, 1);
+    assert_int_equal(mqttas_pending_publications(c, &pending), MQTTAS_OK);
+    assert_int_equal(pending, 2);
+    len = drain_iov(c, 3, got, 4096, &lent);
+    h = publish_head(want, 0x32, topic, pa);
+    memcpy(want + h, a, 1024);
+    h += 1024;
+    h += publish_head(want + h, 0x32, topic, pb);
+    memcpy(want + h, b, 1024);
+    h += 1024;
+    assert_int_equal(len, h);
+    assert_memory_equal(got, want, len);
+    assert_int_equal(lent, 3);
+    assert_int_equal(mqttas_handle_link_down(c, 4), MQTTAS_OK);
+    next_event(c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
+    expect_no_tx(c, 4);
+
+    /* Reconnect: both again with DUP, from the same bytes. */
+    assert_int_equal(mqttas_connect(c, 100, &o), MQTTAS_OK);
+    (void)drain_iov(c, 100, got, 4096, NULL);
+    feed(c, 101, BYTES(0x20, 2, 1, 0));
+    next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
+    assert_true(ev.session_present);
+    len = drain_iov(c, 101, got, 4096, &lent);
+    want[0] = 0x3A;
+    want[3 + 2 + 200 + 2 + 1024] = 0x3A;
+    assert_int_equal(len, h);
+    assert_memory_equal(got, want, len);
+    assert_int_equal(lent, 5);
+    feed(c, 102, BYTES(0x40, 2, (uint8_t)(pa >> 8), (uint8_t)pa));
+    next_event(c, &ev, MQTTAS_EVENT_PUBLISHED);
+    assert_int_equal(ev.packet_id, pa);
+    /* Published: `a` is the caller's again; nothing asks for it. */
+    free(a);
+    a = NULL;
+    expect_no_event(c);
+
+    /* QoS 2 from `a`'s old room: PUBREC, then no payload again, even
+     * across an outage. */
+    a = payload_of(1024, 4);
+    id = publish_lent(c, 103, topic, a, 1024, 2);
+    len = drain_iov(c, 103, got, 4096, &lent);
+    assert_int_equal(len, 3 + 200 + 2 + 2 + 1024);
+    assert_int_equal(got[0], 0x34);
+    assert_memory_equal(got + len - 1024, a, 1024);
+    assert_int_equal(lent, 6);
+    feed(c, 104, BYTES(0x50, 2, (uint8_t)(id >> 8), (uint8_t)id));
+    expect_no_event(c);
+    len = drain_iov(c, 104, got, 4096, &lent);
+    assert_int_equal(len, 4);
+    assert_memory_equal(got, ((const uint8_t[]){0x62, 2, (uint8_t)(id >> 8), (uint8_t)id}), 4);
+    assert_int_equal(mqttas_handle_link_down(c, 105), MQTTAS_OK);
+    next_event(c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
+    assert_int_equal(mqttas_connect(c, 200, &o), MQTTAS_OK);
+    (void)drain_iov(c, 200, got, 4096, NULL);
+    feed(c, 201, BYTES(0x20, 2, 1, 0));
+    next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
+    len = drain_iov(c, 201, got, 4096, &lent);
+    /* `b` again (still unacknowledged), then the PUBREL. */
+    assert_int_equal(len, 3 + 200 + 2 + 2 + 1024 + 4);
+    assert_memory_equal(got + 3 + 200 + 2 + 2, b, 1024);
+    assert_int_equal(got[len - 4], 0x62);
+    assert_int_equal(lent, 7);
+    feed(c, 202, BYTES(0x40, 2, (uint8_t)(pb >> 8), (uint8_t)pb, 0x70, 2, (uint8_t)(id >> 8),
+                       (uint8_t)id));
+    next_event(c, &ev, MQTTAS_EVENT_PUBLISHED);
+    assert_int_equal(ev.packet_id, pb);
+    free(b);
+    b = NULL;
+    next_event(c, &ev, MQTTAS_EVENT_PUBLISHED);
+    assert_int_equal(ev.packet_id, id);
+    free(a);
+    a = NULL;
+    assert_int_equal(mqttas_pending_publications(c, &pending), MQTTAS_OK);
+    assert_int_equal(pending, 0);
+    expect_no_tx(c, 203);
+    free(topic);
+    free(got);
+    fixture_free(f);
+}
+
+/* A 1 KiB message under a 200-byte topic into rx 256: delivered in chunks. */
+static void test_small_rx_takes_1_kib_under_a_200_byte_topic(void **state)
+{
+    fixture *f = fixture_new(MQTTAS_VERSION_311, 256, 300, 600);
+    mqttas_client *c = f->c;
+    char *topic = long_topic();
+    uint8_t *pkt = malloc(3 + 200 + 2 + 2 + 1024), *body = payload_of(1024, 5);
+    uint8_t got[1024];
+    size_t h, off = 0, got_len = 0, accepted, total;
+    mqttas_event ev;
+    int starts = 0, ends = 0, rounds = 0;
+    (void)state;
+    assert_non_null(pkt);
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+    connect_311(c, 0);
+    h = publish_head(pkt, 0x32, topic, 7);
+    memcpy(pkt + h, body, 1024);
+    total = h + 1024;
+    while (off < total || ends == 0) {
+        assert_int_equal(mqttas_handle_input(c, 1, pkt + off, total - off, &accepted), MQTTAS_OK);
+        off += accepted;
+        for (;;) {
+            assert_int_equal(mqttas_poll_event(c, &ev), MQTTAS_OK);
+            if (ev.kind == MQTTAS_EVENT_NONE) {
+                break;
+            }
+            if (ev.kind == MQTTAS_EVENT_MESSAGE_START) {
+                starts++;
+                assert_int_equal(ev.total_len, 1024);
+                assert_int_equal(ev.topic_len, 200);
+                assert_memory_equal(ev.topic, topic, 200);
+            } else if (ev.kind == MQTTAS_EVENT_MESSAGE_CHUNK) {
+                assert_true(got_len + ev.payload_len <= sizeof got);
+                memcpy(got + got_len, ev.payload, ev.payload_len);
+                got_len += ev.payload_len;
+            } else {
+                assert_int_equal(ev.kind, MQTTAS_EVENT_MESSAGE_END);
+                ends++;
+            }
+        }
+        assert_true(++rounds < 100);
+    }
+    assert_int_equal(starts, 1);
+    assert_int_equal(got_len, 1024);
+    assert_memory_equal(got, body, 1024);
+    expect_tx(c, 2, BYTES(0x40, 2, 0, 7));
+    free(pkt);
+    free(body);
+    free(topic);
+    fixture_free(f);
+}
+
+/* The QoS 0 payload is the caller's again once the connection is lost,
+ * even when the client leaves acknowledgements queued to go out (a 5.0
+ * protocol error); the vectored call checks its arguments. */
+static void test_borrowed_qos0_dropped_on_loss(void **state)
+{
+    fixture *f = fixture_new(MQTTAS_VERSION_5, 256, 256, 1024);
+    mqttas_client *c = f->c;
+    mqttas_connect_options o = options_for("c1");
+    mqttas_event ev;
+    uint8_t *z = payload_of(16, 6);
+    uint8_t got[256];
+    mqttas_iovec v[2];
+    size_t n;
+    int lent = 0;
+    (void)state;
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+    assert_int_equal(mqttas_connect(c, 0, &o), MQTTAS_OK);
+    (void)drain_iov(c, 0, got, sizeof got, NULL);
+    feed(c, 1, BYTES(0x20, 3, 0, 0, 0));
+    next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
+
+    assert_int_equal(mqttas_poll_transmit_vectored(c, 2, NULL, &n), MQTTAS_ERR_NULL_POINTER);
+    assert_int_equal(mqttas_poll_transmit_vectored(c, 2, v, NULL), MQTTAS_ERR_NULL_POINTER);
+    assert_int_equal(mqttas_publish_borrowed(c, 2, "t", 1, NULL, 3, 0, false, NULL, 0, NULL),
+                     MQTTAS_ERR_NULL_POINTER);
+
+    /* A QoS 1 message from the broker (PUBACK queued), then a lent QoS 0
+     * message, then a second CONNACK: a protocol error. */
+    feed(c, 3, BYTES(0x32, 7, 0, 1, 'x', 0, 5, 0, 'm'));
+    next_event(c, &ev, MQTTAS_EVENT_MESSAGE);
+    assert_int_equal(publish_lent(c, 4, "t", z, 16, 0), 0);
+    feed(c, 5, BYTES(0x20, 3, 0, 0, 0));
+    next_event(c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
+    assert_int_equal(ev.lost, MQTTAS_LOST_PROTOCOL);
+    /* The caller has `z` back. */
+    free(z);
+    /* The PUBACK and the DISCONNECT still go; the QoS 0 message does not. */
+    n = drain_iov(c, 6, got, sizeof got, &lent);
+    assert_int_equal(lent, 0);
+    assert_int_equal(n, 4 + 3);
+    assert_memory_equal(got, ((const uint8_t[]){0x40, 2, 0, 5, 0xE0, 1, 0x82}), n);
+    next_event(c, &ev, MQTTAS_EVENT_NONE);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1968,6 +2288,9 @@ int main(void)
         cmocka_unit_test(test_inbound_qos2_table),
         cmocka_unit_test(test_outbound_topic_alias),
         cmocka_unit_test(test_event_describe_buffers),
+        cmocka_unit_test(test_borrowed_small_buffers),
+        cmocka_unit_test(test_small_rx_takes_1_kib_under_a_200_byte_topic),
+        cmocka_unit_test(test_borrowed_qos0_dropped_on_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

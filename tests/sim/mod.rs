@@ -47,5 +47,24 @@ pub fn config(version: Version) -> Config {
     }
 }
 
+/// The config of `version` whose session outlives every connection.
+pub fn kept(version: Version) -> Config {
+    Config {
+        clean_init: false,
+        clean: false,
+        ..config(version)
+    }
+}
+
+/// Client PUBLISHes on connection `conn`: (id, dup, payload).
+pub fn publishes_on(p: &pair::Pair, conn: u32) -> Vec<(Option<u16>, bool, Vec<u8>)> {
+    p.broker
+        .up_publishes()
+        .iter()
+        .filter(|(r, _)| r.conn == conn)
+        .map(|(_, p)| (p.id, p.dup, p.payload.clone()))
+        .collect()
+}
+
 /// Both protocol versions, for tests that run once per version.
 pub const VERSIONS: [Version; 2] = [Version::V311, Version::V5];

@@ -8,8 +8,17 @@
 //! of `poll_transmit`, offers received bytes again after taking events when
 //! `handle_input` took fewer, calls `handle_timeout` when `poll_deadline`
 //! is due, and closes the link after `ConnectionLost` or `Disconnected`.
+//!
+//! It takes the client's bytes with `poll_transmit_vectored`, so it can
+//! lend payloads ([`Pair::publish_borrowed`]): it keeps each lent payload
+//! until the client is done with it, as the documented caller must (QoS
+//! 1/2 until `Published`, QoS 0 until handed out or `ConnectionLost` or
+//! the next connect), and fails the test if the client asks for one it is
+//! done with.
 
-use mqttas::session::{Buffers, ConnectOptions, LostReason, State};
+use std::collections::HashMap;
+
+use mqttas::session::{BorrowedPayload, Buffers, ConnectOptions, LostReason, State};
 use mqttas::time::Tick;
 use mqttas::wire::{Property, QoS, SubOptions, Subscription};
 use mqttas::{Client, Config, Error};
@@ -80,6 +89,15 @@ pub struct Pair {
     ended: bool,
     /// Index of the first event not yet returned by `take_events`.
     fresh: usize,
+    /// Payloads lent to the client, by token, until it is done with them.
+    pub lent: HashMap<usize, Vec<u8>>,
+    /// The token of each QoS 1/2 publication with a lent payload.
+    lent_ids: HashMap<u16, usize>,
+    /// The lent QoS 0 payload, if any.
+    lent_qos0: Option<usize>,
+    next_token: usize,
+    /// Lent payloads the client asked for (each time it sent one).
+    pub lent_sent: usize,
 }
 
 fn leak(n: usize) -> &'static mut [u8] {
@@ -118,6 +136,11 @@ impl Pair {
             short_inputs: 0,
             ended: true,
             fresh: 0,
+            lent: HashMap::new(),
+            lent_ids: HashMap::new(),
+            lent_qos0: None,
+            next_token: 1,
+            lent_sent: 0,
         }
     }
 
@@ -141,6 +164,8 @@ impl Pair {
             self.ended = false;
         }
         let r = self.client.connect(self.now, opts);
+        // A connect drops a QoS 0 message still queued.
+        self.release_qos0();
         self.pump();
         r
     }
@@ -181,8 +206,38 @@ impl Pair {
         }
         self.drain_events();
         // Whatever the client still had to send is lost with the link.
-        while let Some(b) = self.client.poll_transmit(self.now) {
+        while let Some(b) = self.transmit_one() {
             self.discarded_tx += b.len();
+        }
+    }
+
+    /// The next bytes the client sends, its head and the payload it lent
+    /// assembled, or `None`.
+    pub fn transmit_one(&mut self) -> Option<Vec<u8>> {
+        let t = self.client.poll_transmit_vectored(self.now)?;
+        let mut bytes = t.head.to_vec();
+        assert!(!bytes.is_empty(), "poll_transmit_vectored: an empty head");
+        if let Some(p) = t.payload {
+            let payload = self.lent.get(&p.token).unwrap_or_else(|| {
+                panic!(
+                    "the client asked for lent payload {} it is done with",
+                    p.token
+                )
+            });
+            assert_eq!(payload.len(), p.len, "length of lent payload {}", p.token);
+            bytes.extend_from_slice(payload);
+            self.lent_sent += 1;
+            if self.lent_qos0 == Some(p.token) {
+                // Handed out: the client is done with it.
+                self.release_qos0();
+            }
+        }
+        Some(bytes)
+    }
+
+    fn release_qos0(&mut self) {
+        if let Some(t) = self.lent_qos0.take() {
+            self.lent.remove(&t);
         }
     }
 
@@ -194,17 +249,15 @@ impl Pair {
         for _ in 0..1_000_000 {
             let mut progress = false;
 
-            while let Some(b) = self.client.poll_transmit(self.now) {
-                assert!(!b.is_empty(), "poll_transmit returned an empty slice");
+            while let Some(bytes) = self.transmit_one() {
                 progress = true;
                 if self.link_up {
-                    let bytes = b.to_vec();
                     self.broker.receive(&bytes);
                     if self.broker.cut_requested {
                         self.cut();
                     }
                 } else {
-                    self.discarded_tx += b.len();
+                    self.discarded_tx += bytes.len();
                 }
             }
 
@@ -249,13 +302,25 @@ impl Pair {
         panic!("pump: client and broker never went quiet");
     }
 
-    fn drain_events(&mut self) -> bool {
+    /// Take every event; after `ConnectionLost` or `Disconnected` send
+    /// what the client still has and close the link.
+    pub fn drain_events(&mut self) -> bool {
         let mut got = false;
         let mut end = false;
         let mut guard = 0;
         while let Some(e) = self.client.poll_event() {
             let ev = Ev::from_event(&e);
             end |= ev.ends_link();
+            match ev {
+                Ev::Published { packet_id, .. } => {
+                    if let Some(t) = self.lent_ids.remove(&packet_id) {
+                        self.lent.remove(&t);
+                    }
+                }
+                // The client drops a QoS 0 message still queued.
+                Ev::ConnectionLost(_) => self.release_qos0(),
+                _ => {}
+            }
             let seq = self.broker.next_seq();
             self.events.push(EvRecord { seq, t: self.t, ev });
             got = true;
@@ -267,8 +332,7 @@ impl Pair {
             if self.link_up {
                 // The last bytes (a 5.0 DISCONNECT) go out, then the
                 // driver closes the link as the event asks.
-                while let Some(b) = self.client.poll_transmit(self.now) {
-                    let bytes = b.to_vec();
+                while let Some(bytes) = self.transmit_one() {
                     self.broker.receive(&bytes);
                 }
                 self.link_up = false;
@@ -373,6 +437,51 @@ impl Pair {
     ) -> Result<u16, Error> {
         self.client
             .publish(self.now, topic, payload, qos, retain, props)
+    }
+
+    /// Publish with a payload lent to the client rather than copied; the
+    /// pair keeps it until the client is done with it.
+    pub fn publish_borrowed(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+    ) -> Result<u16, Error> {
+        self.publish_borrowed_with(topic, payload, qos, false, &[])
+    }
+
+    /// [`Pair::publish_borrowed`] with retain and properties.
+    pub fn publish_borrowed_with(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        props: &[Property<'_>],
+    ) -> Result<u16, Error> {
+        let token = self.next_token;
+        self.next_token += 1;
+        let lent = BorrowedPayload {
+            token,
+            len: payload.len(),
+        };
+        let r = self
+            .client
+            .publish_borrowed(self.now, topic, lent, qos, retain, props);
+        if let Ok(id) = r {
+            self.lent.insert(token, payload.to_vec());
+            if qos == QoS::AtMostOnce {
+                // Accepted: no earlier QoS 0 payload is lent any more.
+                self.release_qos0();
+                self.lent_qos0 = Some(token);
+            } else {
+                assert!(
+                    self.lent_ids.insert(id, token).is_none(),
+                    "packet id {id} handed out twice"
+                );
+            }
+        }
+        r
     }
 
     /// Subscribe to one filter.

@@ -339,10 +339,7 @@ impl Radio<'_> {
         {
             self.rx_len += first;
             self.rcv_nxt = self.rcv_nxt.wrapping_add(1);
-            self.rx_slots.rotate_left(1);
-            if let Some(last) = self.rx_slots.last_mut() {
-                *last = 0;
-            }
+            super::pop_front(&mut self.rx_slots, 0);
             let gap = self.max_payload.saturating_sub(first);
             if gap == 0 {
                 continue;

@@ -9,10 +9,9 @@ Each side publishes N messages as its users write it, with at most WINDOW
     (a publish returns at QoS 1/2 once the PUBACK/PUBCOMP is back), N in
     all;
   - paho: `client.publish(...)` (its network loop in paho's own thread, as
-    `loop_start()` runs it); with WINDOW 1 `wait_for_publish()` after each
-    one, with a larger window `max_inflight_messages_set(WINDOW)`, all N
-    published at once (paho queues what exceeds its window) and then every
-    one waited for.
+    `loop_start()` runs it) with `max_inflight_messages_set(WINDOW)`, at
+    most WINDOW unacknowledged: before each publication beyond them
+    `wait_for_publish()` on the oldest.
 For QoS 0 one QoS 1 message at the end stops the clock once the broker has
 acknowledged it. Prints "SIDE qos=Q n=N window=W seconds=S user_us_per_msg=U
 sys_us_per_msg=K msgs_per_s=R" (U, K: the process's CPU time in user space
@@ -77,6 +76,7 @@ def ours(port, qos, n, payload, window):
 
 def paho(port, qos, n, payload, window):
     import threading
+    from collections import deque
 
     import paho.mqtt.client as mqtt
 
@@ -91,17 +91,15 @@ def paho(port, qos, n, payload, window):
     mark("start")
     c0 = os.times()
     t0 = time.perf_counter()
-    if window == 1 or qos == 0:
-        for _ in range(n):
-            info = client.publish("bench/t", payload, qos=qos)
-            if qos > 0:
-                info.wait_for_publish(10)
-    else:
-        infos = [client.publish("bench/t", payload, qos=qos) for _ in range(n)]
-        for info in infos:
-            info.wait_for_publish(30)
-            if not info.is_published():
-                raise SystemExit("paho: a message was not acknowledged")
+    pending = deque()
+    for _ in range(n):
+        if qos > 0 and len(pending) >= window:
+            pending.popleft().wait_for_publish(10)
+        info = client.publish("bench/t", payload, qos=qos)
+        if qos > 0:
+            pending.append(info)
+    for info in pending:
+        info.wait_for_publish(10)
     if qos == 0:
         client.publish("bench/t", payload, qos=1).wait_for_publish(10)
     t1 = time.perf_counter()

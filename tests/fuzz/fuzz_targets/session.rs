@@ -22,14 +22,20 @@
 //!   version, in poll_transmit units; a 5.0 protocol error is followed by
 //!   DISCONNECT with the error's reason code;
 //! - `handle_input` never takes more than it was given, `poll_transmit`
-//!   never returns an empty slice.
+//!   never returns an empty slice;
+//! - a payload lent to `publish_borrowed` is asked for only while lent (QoS
+//!   1/2 until `Published`, QoS 0 until handed out, `ConnectionLost` or the
+//!   next connect), with its length, and only at the end of a PUBLISH head
+//!   that with it makes one whole packet carrying those bytes.
 #![no_main]
 
 use std::collections::BTreeSet;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use mqttas::session::{Buffers, ConnectOptions, LostReason, State};
+use std::collections::BTreeMap;
+
+use mqttas::session::{BorrowedPayload, Buffers, ConnectOptions, LostReason, State};
 use mqttas::wire::{
     decode, Ack, Auth, ConnAck, Disconnect, Packet, Properties, Property, Publish, QoS, ReasonCode,
     SubAck, SubOptions, Subscription, Version, Will,
@@ -69,6 +75,8 @@ enum Step {
         user: bool,
         props: bool,
     },
+    /// The payload is lent (`publish_borrowed`) when the top bit of
+    /// `len` is set, copied otherwise.
     Publish {
         topic: u8,
         len: u16,
@@ -241,6 +249,13 @@ struct Driver<'a> {
     unsubscribing: BTreeSet<u16>,
     /// A chunked message is being delivered: its QoS, packet id and DUP.
     in_chunk: Option<(QoS, u16, bool)>,
+    /// Payloads lent to the client, by token, while it may ask for them.
+    lent: BTreeMap<usize, Vec<u8>>,
+    /// The token of each QoS 1/2 publication with a lent payload.
+    lent_ids: BTreeMap<u16, usize>,
+    /// The lent QoS 0 payload, if any.
+    lent_qos0: Option<usize>,
+    next_token: usize,
 }
 
 fn remember(list: &mut Vec<u16>, id: u16) {
@@ -327,16 +342,35 @@ impl Driver<'_> {
         self.in_chunk = None;
     }
 
+    /// The QoS 0 payload is the application's again.
+    fn release_qos0(&mut self) {
+        if let Some(t) = self.lent_qos0.take() {
+            self.lent.remove(&t);
+        }
+    }
+
     /// Take what the client sends and check it is whole, valid packets.
     fn transmit(&mut self) -> bool {
         let mut any = false;
         for _ in 0..10_000 {
-            let Some(b) = self.client.poll_transmit(self.now) else {
+            let Some(t) = self.client.poll_transmit_vectored(self.now) else {
                 break;
             };
-            assert!(!b.is_empty(), "poll_transmit returned an empty slice");
+            assert!(!t.head.is_empty(), "poll_transmit returned an empty slice");
             any = true;
-            let bytes = b.to_vec();
+            let mut bytes = t.head.to_vec();
+            // Where the lent payload, if any, starts.
+            let lent_at = t.payload.map(|_| bytes.len());
+            if let Some(p) = t.payload {
+                let Some(body) = self.lent.get(&p.token) else {
+                    panic!("the client asked for lent payload {} it is done with", p.token);
+                };
+                assert_eq!(body.len(), p.len, "length of lent payload {}", p.token);
+                bytes.extend_from_slice(body);
+                if self.lent_qos0 == Some(p.token) {
+                    self.release_qos0();
+                }
+            }
             let mut at = 0;
             while at < bytes.len() {
                 let (p, n) = match decode(&bytes[at..], self.v) {
@@ -347,6 +381,16 @@ impl Driver<'_> {
                     ),
                 };
                 at += n;
+                if let (Some(from), true) = (lent_at, at == bytes.len()) {
+                    // The lent bytes are the whole payload of the last
+                    // packet, a PUBLISH whose head the client handed out
+                    // (both end the bytes: equal, they start together).
+                    let tail = &bytes[from..];
+                    assert!(
+                        matches!(&p, Packet::Publish(x) if x.payload == tail),
+                        "lent payload is not the payload of the last PUBLISH: {p:?}"
+                    );
+                }
                 self.sent(&p);
             }
         }
@@ -502,6 +546,9 @@ impl Driver<'_> {
                         self.outstanding.remove(&packet_id),
                         "Published {packet_id} for nothing outstanding"
                     );
+                    if let Some(t) = self.lent_ids.remove(&packet_id) {
+                        self.lent.remove(&t);
+                    }
                 }
                 Event::ConnectionLost(reason) => {
                     if let (LostReason::Protocol(e), Version::V5) = (reason, self.v) {
@@ -510,8 +557,11 @@ impl Driver<'_> {
                     assert!(!reason.to_string().is_empty());
                     self.connection_gone();
                     self.close_link();
+                    self.release_qos0();
                 }
                 Event::Disconnected => {
+                    // Everything queued before went out first.
+                    assert_eq!(self.lent_qos0, None, "Disconnected with a lent QoS 0 payload queued");
                     self.connection_gone();
                     self.close_link();
                 }
@@ -758,6 +808,7 @@ impl Driver<'_> {
                 self.close_link();
                 if self.client.connect(self.now, &opts).is_ok() {
                     self.link_up = true;
+                    self.release_qos0();
                 }
                 self.pump();
             }
@@ -768,18 +819,37 @@ impl Driver<'_> {
                 retain,
                 props,
             } => {
-                let payload = vec![0xA5u8; usize::from(*len) % 3000];
+                let lend = len & 0x8000 != 0;
+                let token = self.next_token;
+                self.next_token += 1;
+                let payload = vec![token as u8; usize::from(*len & 0x7fff) % 3000];
                 let p = [Property::UserProperty("k", "v")];
                 let q = qos(*q);
                 let before = self.client.pending_publications();
-                let r = self.client.publish(
-                    self.now,
-                    topic(*t),
-                    &payload,
-                    q,
-                    *retain,
-                    if *props { &p } else { &[] },
-                );
+                let props: &[Property<'_>] = if *props { &p } else { &[] };
+                let r = if lend {
+                    let lent = BorrowedPayload {
+                        token,
+                        len: payload.len(),
+                    };
+                    let r = self
+                        .client
+                        .publish_borrowed(self.now, topic(*t), lent, q, *retain, props);
+                    if let Ok(id) = r {
+                        if q == QoS::AtMostOnce {
+                            // Accepted: no earlier QoS 0 payload is lent.
+                            self.release_qos0();
+                            self.lent_qos0 = Some(token);
+                        } else {
+                            self.lent_ids.insert(id, token);
+                        }
+                        self.lent.insert(token, payload.clone());
+                    }
+                    r
+                } else {
+                    self.client
+                        .publish(self.now, topic(*t), &payload, q, *retain, props)
+                };
                 match r {
                     Ok(id) if q == QoS::AtMostOnce => assert_eq!(id, 0),
                     Ok(id) => {
@@ -1031,6 +1101,10 @@ fuzz_target!(|input: Input| {
         unsubscribing: BTreeSet::new(),
         expect_disconnect: None,
         in_chunk: None,
+        lent: BTreeMap::new(),
+        lent_ids: BTreeMap::new(),
+        lent_qos0: None,
+        next_token: 1,
     };
     for s in input.steps.iter().take(256) {
         d.step(s);
