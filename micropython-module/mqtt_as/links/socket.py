@@ -11,6 +11,7 @@ import asyncio
 from ..compat import within_ms
 
 _MP = sys.implementation.name == "micropython"
+_READ_MAX = 16384  # CPython: the most one read of the broker's socket asks for.
 if _MP:
     from asyncio import core
 
@@ -170,6 +171,12 @@ class SocketLink:
             r, w = await within_ms(asyncio.open_connection(host, port), timeout_ms)
         except asyncio.TimeoutError:
             raise OSError(-1, "no TCP connection to %s:%d within response_time" % (host, port))
+        # asyncio's transport asks recv() for up to 256 KiB: glibc maps a
+        # buffer that large with mmap and, once the few bytes of a packet
+        # are in, shrinks and unmaps it, three more system calls per read.
+        # 16 KiB (the host's receive buffer) comes from the heap.
+        if getattr(w.transport, "max_size", 0) > _READ_MAX:
+            w.transport.max_size = _READ_MAX
         from .astream import Stream
 
         return Stream(r, w)
