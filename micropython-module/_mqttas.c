@@ -20,7 +20,7 @@
  *   .pump() -> None | the loss's text   .take_cause() -> CAUSE_*   .settings() -> dict
  *   .ping(now)  .disconnect(now, reason=0, properties=None)  .auth(now, reason, properties=None)
  *   .handle_input(now, data) -> taken   .handle_timeout(now)   .handle_link_down(now, why=None)
- *   .poll_transmit(now) -> bytes | None   .poll_event() -> tuple | None
+ *   .poll_transmit(now) -> bytes | (head, payload) | None   .poll_event() -> tuple | None
  *   .poll_deadline() -> int | None   .state()   .pending()   .assigned_client_id()
  *   .qos2_stats() -> (peak_unreleased, beyond_receive_maximum, untracked, withheld)
  *   .stats() -> {"republished": n}
@@ -111,6 +111,12 @@ typedef struct _client_obj_t {
     mp_obj_t chunk_cb;
     mp_obj_t pubs;
     mp_obj_t reqs;
+    // Payloads lent to the core (mqttas_publish_borrowed), referenced here
+    // so that the collector keeps them while the core needs them: QoS 1/2
+    // by packet id until their PUBLISHED event, the last QoS 0 one until
+    // the next QoS 0 publication, the connection's loss or connect().
+    mp_obj_t lent;
+    mp_obj_t lent0;
     // None while a CONNECT awaits its CONNACK, True once accepted, else
     // why the attempt ended (the LOST text).
     mp_obj_t connack;
@@ -852,6 +858,8 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     client_init(self);
     self->pubs = mp_obj_new_dict(0);
     self->reqs = mp_obj_new_dict(0);
+    self->lent = mp_obj_new_dict(0);
+    self->lent0 = mp_const_none;
     self->connack = mp_const_none;
     self->down_why = MP_OBJ_NULL;
     self->chunk = mp_const_none;
@@ -866,6 +874,7 @@ static mp_obj_t client_connect(mp_obj_t self_in, mp_obj_t now) {
     self->connack = mp_const_none;
     self->disc = false;
     self->chunk = mp_const_none;
+    self->lent0 = mp_const_none;
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(client_connect_obj, client_connect);
@@ -878,6 +887,13 @@ static mp_obj_t new_slot(mp_obj_t slots, uint16_t pid) {
     mp_obj_dict_store(slots, t[1], slot);
     return slot;
 }
+
+// Payloads up to this size are copied where that is faster: a QoS 0 one
+// into tx when it fits (QoS 0 messages then queue up there, where only one
+// lent QoS 0 payload may wait at a time), and a lent one joined to its
+// head in one write (a copy of a few bytes costs less than a second write
+// and TCP segment). Larger ones go straight from their object.
+#define JOIN_MAX (256)
 
 static mp_obj_t client_publish(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
     enum { ARG_self, ARG_now, ARG_topic, ARG_payload, ARG_qos, ARG_retain, ARG_properties };
@@ -894,14 +910,39 @@ static mp_obj_t client_publish(size_t n_args, const mp_obj_t *pos, mp_map_t *kw)
     mp_arg_parse_all(n_args, pos, kw, MP_ARRAY_SIZE(allowed), allowed, a);
     client_obj_t *self = get_client(a[ARG_self].u_obj);
     mp_buffer_info_t topic = get_text(a[ARG_topic].u_obj, MP_QSTR_topic);
-    mp_buffer_info_t payload = get_text(a[ARG_payload].u_obj, MP_QSTR_payload);
+    // The payload is lent to the core, not copied into its buffers: bytes
+    // and str as they are (they cannot change); a mutable buffer
+    // (bytearray, memoryview) is copied once, as the message must stay
+    // what was published until acknowledged (resent with DUP).
+    mp_obj_t pay = a[ARG_payload].u_obj;
+    mp_buffer_info_t payload = get_text(pay, MP_QSTR_payload);
+    if (!mp_obj_is_str_or_bytes(pay)) {
+        pay = mp_obj_new_bytes(payload.buf, payload.len);
+        mp_get_buffer_raise(pay, &payload, MP_BUFFER_READ);
+    }
     uint8_t qos = get_qos(a[ARG_qos].u_obj);
     props_t props;
     props_from(&props, a[ARG_properties].u_obj);
     uint16_t pid = 0;
-    check(mqttas_publish(self->client, get_now(a[ARG_now].u_obj), topic.buf, topic.len, payload.buf,
-        payload.len, qos, a[ARG_retain].u_bool, props.items, props.len, &pid));
-    return qos ? new_slot(self->pubs, pid) : mp_const_none;
+    uint32_t now = get_now(a[ARG_now].u_obj);
+    mqttas_result r = MQTTAS_ERR_TOO_LARGE;
+    if (!qos && payload.len <= JOIN_MAX) {
+        r = mqttas_publish(self->client, now, topic.buf, topic.len, payload.buf, payload.len, 0,
+            a[ARG_retain].u_bool, props.items, props.len, NULL);
+    }
+    if (r == MQTTAS_ERR_TOO_LARGE) {
+        r = mqttas_publish_borrowed(self->client, now, topic.buf, topic.len, payload.buf, payload.len, qos,
+            a[ARG_retain].u_bool, props.items, props.len, &pid);
+        if (r == MQTTAS_OK && !qos) {
+            self->lent0 = pay;
+        }
+    }
+    check(r);
+    if (!qos) {
+        return mp_const_none;
+    }
+    mp_obj_dict_store(self->lent, MP_OBJ_NEW_SMALL_INT(pid), pay);
+    return new_slot(self->pubs, pid);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(client_publish_obj, 4, client_publish);
 
@@ -1035,12 +1076,79 @@ static mp_obj_t client_handle_link_down(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(client_handle_link_down_obj, 2, 3, client_handle_link_down);
 
+// The object lent for the payload `p` of the PUBLISH whose head ends `h`
+// (the packets before it in `h` are whole): QoS 0 the last one, else the
+// one kept under the packet id that follows the topic. As bytes (a str
+// through a memoryview over it).
+static mp_obj_t lent_payload(client_obj_t *self, const mqttas_iovec *h, const mqttas_iovec *p) {
+    const uint8_t *b = h->base;
+    size_t at = 0, i = 0;
+    for (;;) {
+        size_t rl = 0;
+        unsigned shift = 0;
+        for (i = at + 1; i < h->len && shift < 28; i++, shift += 7) {
+            rl |= (size_t)(b[i] & 0x7f) << shift;
+            if (!(b[i] & 0x80)) {
+                break;
+            }
+        }
+        i++;
+        if (i + rl >= h->len) {
+            break;
+        }
+        at = i + rl;
+    }
+    mp_obj_t o = MP_OBJ_NULL;
+    if ((b[at] >> 1) & 3) {
+        if (i + 2 <= h->len) {
+            i += 2 + ((size_t)b[i] << 8 | b[i + 1]);
+            if (i + 2 <= h->len) {
+                mp_map_elem_t *e = mp_map_lookup(mp_obj_dict_get_map(self->lent),
+                    MP_OBJ_NEW_SMALL_INT(b[i] << 8 | b[i + 1]), MP_MAP_LOOKUP);
+                o = e ? e->value : MP_OBJ_NULL;
+            }
+        }
+    } else {
+        o = self->lent0;
+    }
+    mp_buffer_info_t buf;
+    if (o == MP_OBJ_NULL || !mp_get_buffer(o, &buf, MP_BUFFER_READ) || buf.buf != p->base || buf.len != p->len) {
+        mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("a lent payload is not the one published"));
+    }
+    if (mp_obj_is_str(o)) {
+        #if MICROPY_PY_BUILTINS_MEMORYVIEW
+        return mp_obj_new_memoryview('B', buf.len, buf.buf);
+        #else
+        return mp_obj_new_bytes(buf.buf, buf.len);
+        #endif
+    }
+    return o;
+}
+
+// -> None, the bytes to send, or (head, payload) for a PUBLISH whose
+// payload was lent (larger than JOIN_MAX): send the head, then the
+// payload object itself.
 static mp_obj_t client_poll_transmit(mp_obj_t self_in, mp_obj_t now) {
-    const uint8_t *data = NULL;
-    size_t len = 0;
-    check(mqttas_poll_transmit(get_client(self_in)->client, get_now(now), &data, &len));
-    // A copy: the bytes borrow from the client only until its next call.
-    return len ? mp_obj_new_bytes(data, len) : mp_const_none;
+    client_obj_t *self = get_client(self_in);
+    mqttas_iovec v[2];
+    size_t n = 0;
+    check(mqttas_poll_transmit_vectored(self->client, get_now(now), v, &n));
+    if (!n) {
+        return mp_const_none;
+    }
+    if (n < 2 || v[1].len <= JOIN_MAX) {
+        // A copy: the head borrows from the client only until its next call.
+        size_t len = v[0].len + (n < 2 ? 0 : v[1].len);
+        vstr_t out;
+        vstr_init_len(&out, len);
+        memcpy(out.buf, v[0].base, v[0].len);
+        if (len > v[0].len) {
+            memcpy(out.buf + v[0].len, v[1].base, v[1].len);
+        }
+        return mp_obj_new_bytes_from_vstr(&out);
+    }
+    mp_obj_t t[2] = { mp_obj_new_bytes(v[0].base, v[0].len), lent_payload(self, &v[0], &v[1]) };
+    return mp_obj_new_tuple(2, t);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(client_poll_transmit_obj, client_poll_transmit);
 
@@ -1131,6 +1239,9 @@ static mp_obj_t client_poll_event(mp_obj_t self_in) {
             return tuple(2, t);
         }
         case MQTTAS_EVENT_PUBLISHED: {
+            // The core is done with the payload lent for it.
+            mp_map_lookup(mp_obj_dict_get_map(self->lent), MP_OBJ_NEW_SMALL_INT(e.packet_id),
+                MP_MAP_LOOKUP_REMOVE_IF_FOUND);
             mp_obj_t t[] = { k, MP_OBJ_NEW_SMALL_INT(e.packet_id), MP_OBJ_NEW_SMALL_INT(e.reason) };
             return tuple(3, t);
         }
@@ -1160,6 +1271,7 @@ static mp_obj_t client_poll_event(mp_obj_t self_in) {
             return tuple(6, t);
         }
         case MQTTAS_EVENT_CONNECTION_LOST: {
+            self->lent0 = mp_const_none;  // dropped unsent, if it was not sent
             char text[256];
             size_t len = 0;
             // Why, in the core's words (without "connection lost: "); a

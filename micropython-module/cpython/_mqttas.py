@@ -37,7 +37,12 @@ clock, wrapping at 2**32 (mqtt_as keeps such a clock over ticks_ms()).
     connect(now)                   the config's CONNECT
     publish(now, topic, payload, qos=0, retain=False, properties=None)
         -> None (QoS 0) or the slot [None, pid]: slot[0] becomes the
-           PUBACK/PUBCOMP reason code when pump() sees it
+           PUBACK/PUBCOMP reason code when pump() sees it. The payload
+           is lent, not copied into the core's buffers: kept here (bytes
+           as given, anything else as bytes made once) until PUBLISHED
+           (QoS 1/2) or, QoS 0, the next QoS 0 publish, loss or connect
+           (a QoS 0 payload of up to 256 bytes is copied into tx when it
+           fits)
     subscribe(now, subscriptions, properties=None) -> slot [None, pid]
         subscriptions: a list of (filter, qos) or
         (filter, qos, no_local, retain_as_published, retain_handling);
@@ -61,7 +66,11 @@ clock, wrapping at 2**32 (mqtt_as keeps such a clock over ticks_ms()).
     handle_timeout(now)            call at the deadline
     handle_link_down(now, why=None)  why: our words for the loss (pump()
                                    returns them)
-    poll_transmit(now) -> bytes to send, or None
+    poll_transmit(now) -> bytes to send, (head, payload) for a PUBLISH
+                                   whose lent payload is above 256 bytes
+                                   (send the head, then the payload
+                                   object; smaller ones come joined), or
+                                   None
     poll_event() -> a tuple (below), or None (pump() takes them all)
     poll_deadline() -> tick of the next handle_timeout() call, or None
     state() -> STATE_DISCONNECTED, STATE_CONNECTING or STATE_CONNECTED
@@ -283,6 +292,18 @@ class _Str(ctypes.Structure):
     _fields_ = [("data", ctypes.c_char_p), ("len", ctypes.c_size_t)]
 
 
+# Payloads up to this size are copied where that is faster: a QoS 0 one
+# into tx when it fits (QoS 0 messages then queue up there, where only one
+# lent QoS 0 payload may wait at a time), and a lent one joined to its head
+# in one write (a copy of a few bytes costs less than a second write).
+# Larger ones go straight from their object.
+_JOIN_MAX = 256
+
+
+class _Iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
 class _Event(ctypes.Structure):
     _fields_ = [
         ("kind", ctypes.c_uint32),
@@ -357,6 +378,12 @@ for _name, _args in (
          ctypes.POINTER(ctypes.c_uint16)],
     ),
     (
+        "mqttas_publish_borrowed",
+        [_P, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t, _u8p, ctypes.c_size_t,
+         ctypes.c_uint8, ctypes.c_bool, ctypes.POINTER(_Property), ctypes.c_size_t,
+         ctypes.POINTER(ctypes.c_uint16)],
+    ),
+    (
         "mqttas_subscribe",
         [_P, ctypes.c_uint32, ctypes.POINTER(_Subscription), ctypes.c_size_t,
          ctypes.POINTER(_Property), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint16)],
@@ -372,7 +399,7 @@ for _name, _args in (
     ("mqttas_handle_input", [_P, ctypes.c_uint32, _u8p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
     ("mqttas_handle_timeout", [_P, ctypes.c_uint32]),
     ("mqttas_handle_link_down", [_P, ctypes.c_uint32]),
-    ("mqttas_poll_transmit", [_P, ctypes.c_uint32, ctypes.POINTER(_u8p), ctypes.POINTER(ctypes.c_size_t)]),
+    ("mqttas_poll_transmit_vectored", [_P, ctypes.c_uint32, ctypes.POINTER(_Iovec), ctypes.POINTER(ctypes.c_size_t)]),
     ("mqttas_poll_event", [_P, ctypes.POINTER(_Event)]),
     ("mqttas_poll_deadline", [_P, ctypes.POINTER(ctypes.c_bool), ctypes.POINTER(ctypes.c_uint32)]),
     ("mqttas_config_default", [ctypes.POINTER(_Config)]),
@@ -829,6 +856,13 @@ class Client:
         self._init()
         self._pubs = {}
         self._reqs = {}
+        # Payloads lent to the core (mqttas_publish_borrowed), kept alive
+        # while it needs them: QoS 1/2 by packet id until PUBLISHED, the
+        # last QoS 0 one until the next, the connection's loss or connect().
+        self._lent = {}
+        self._lent0 = None
+        self._iov = (_Iovec * 2)()
+        self._iov_n = ctypes.c_size_t(0)
         self.connack = None
         self.disc = False
         self.topic_alias_maximum = 0
@@ -911,6 +945,7 @@ class Client:
         self.connack = None
         self.disc = False
         self._chunk = None
+        self._lent0 = None
 
     def settings(self):
         c = self._config
@@ -1019,14 +1054,29 @@ class Client:
 
     def publish(self, now, topic, payload, qos=0, retain=False, properties=None):
         t = _bytes(topic, "topic")
-        p = _bytes(payload, "payload")
+        # Lent to the core, not copied into its buffers: bytes as they are,
+        # anything else as bytes made once (a mutable buffer must not change
+        # the message before it is acknowledged).
+        p = payload if type(payload) is bytes else _bytes(payload, "payload")
         if not isinstance(qos, int) or not 0 <= qos <= 2:
             raise ValueError("qos must be 0, 1 or 2")
         props = _Props(properties)
         pid = ctypes.c_uint16(0)
-        _check(_lib.mqttas_publish(self._client, now & 0xFFFFFFFF, t, len(t), _ptr(p), len(p),
-                                   qos, bool(retain), props.ptr(), props.len, ctypes.byref(pid)))
-        return _slot(self._pubs, pid.value) if qos else None
+        now &= 0xFFFFFFFF
+        r = ERR_TOO_LARGE
+        if not qos and len(p) <= _JOIN_MAX:
+            r = _lib.mqttas_publish(self._client, now, t, len(t), _ptr(p), len(p), 0, bool(retain),
+                                    props.ptr(), props.len, None)
+        if r == ERR_TOO_LARGE:
+            r = _lib.mqttas_publish_borrowed(self._client, now, t, len(t), _ptr(p), len(p), qos, bool(retain),
+                                             props.ptr(), props.len, ctypes.byref(pid))
+            if r == 0 and not qos:
+                self._lent0 = p
+        _check(r)
+        if not qos:
+            return None
+        self._lent[pid.value] = p
+        return _slot(self._pubs, pid.value)
 
     def subscribe(self, now, subscriptions, properties=None):
         subs = []
@@ -1085,12 +1135,41 @@ class Client:
         _check(_lib.mqttas_handle_link_down(self._client, now & 0xFFFFFFFF))
 
     def poll_transmit(self, now):
-        p = _u8p()
-        n = ctypes.c_size_t(0)
-        _check(_lib.mqttas_poll_transmit(self._client, now & 0xFFFFFFFF, ctypes.byref(p), ctypes.byref(n)))
+        v = self._iov
+        n = self._iov_n
+        _check(_lib.mqttas_poll_transmit_vectored(self._client, now & 0xFFFFFFFF, v, ctypes.byref(n)))
         if not n.value:
             return None
-        return ctypes.string_at(p, n.value)
+        head = ctypes.string_at(v[0].base, v[0].len)
+        if n.value < 2:
+            return head
+        if v[1].len <= _JOIN_MAX:
+            return head + ctypes.string_at(v[1].base, v[1].len)
+        # The lent payload of the PUBLISH whose head ends `head` (packets
+        # before it are whole): QoS 0 the last one, else the one kept under
+        # the packet id that follows the topic.
+        at = 0
+        while True:
+            i = at + 1
+            rl = 0
+            shift = 0
+            while head[i] & 0x80:
+                rl |= (head[i] & 0x7F) << shift
+                shift += 7
+                i += 1
+            rl |= head[i] << shift
+            i += 1
+            if i + rl >= len(head):
+                break
+            at = i + rl
+        if head[at] & 6:
+            i += 2 + (head[i] << 8 | head[i + 1])
+            p = self._lent.get(head[i] << 8 | head[i + 1])
+        else:
+            p = self._lent0
+        if p is None or len(p) != v[1].len:
+            raise RuntimeError("a lent payload is not the one published")
+        return head, p
 
     def poll_deadline(self):
         has = ctypes.c_bool(False)
@@ -1146,6 +1225,7 @@ class Client:
         if k in (MSG_END, DISCONNECTED):
             return (k,)
         if k == PUBLISHED:
+            self._lent.pop(e.packet_id, None)  # the core is done with its payload
             return (k, e.packet_id, e.reason)
         if k in (SUBSCRIBED, UNSUBSCRIBED):
             return (k, e.packet_id, _at(e.codes, e.codes_len),
@@ -1155,6 +1235,7 @@ class Client:
         if k == MSG_SKIPPED:
             return (k, _at(e.topic, e.topic_len), e.total_len, e.limit, e.qos, e.packet_id)
         if k == LOST:
+            self._lent0 = None  # dropped unsent, if it was not sent
             # Why, in the core's words (without "connection lost: ").
             _lib.mqttas_lost_describe(self._client, self._text, len(self._text), None)
             cause = ctypes.c_uint32(CAUSE_OUTAGE)

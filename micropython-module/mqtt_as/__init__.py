@@ -268,6 +268,9 @@ class MQTTClient:
             data = core.poll_transmit(now())
             if data is None:
                 return out
+            if type(data) is tuple:  # A PUBLISH's head and its lent payload.
+                out += data[0]
+                data = data[1]
             out += data
 
     async def _linger(self, conn, data):
@@ -346,6 +349,12 @@ class MQTTClient:
                 data = core.poll_transmit(now())
                 if data is not None:
                     self._writing = True
+                    if type(data) is tuple:
+                        # A PUBLISH's head, then its payload straight from
+                        # the object publish() was given (lent to the core
+                        # until acknowledged: never copied into its store).
+                        conn.write(data[0])
+                        data = data[1]
                     conn.write(data)
                     await self._drain(conn, gen)
                     self._writing = False

@@ -85,14 +85,18 @@
 #                         the largest packet taken whole (host: CPython or
 #                         unix MicroPython). Larger messages arrive in
 #                         pieces, assembled (or given to chunk_cb).
-#   tx_size [board: 1280, more if the CONNECT needs it; host: 65536]
-#                         Transmit buffer: the largest QoS 0 publication
-#                         plus control packets. A larger QoS 0 message
-#                         raises ValueError.
-#   store_size [board: 2560; host: 262144]  QoS 1/2 messages awaiting
-#                         acknowledgement, kept across reconnections; when
-#                         full, publish() waits. A larger message raises
-#                         ValueError.
+#   tx_size [board: 256, more if the CONNECT needs it; host: 65536]
+#                         Transmit buffer: control packets and the head
+#                         (topic, properties) of a QoS 0 publication; its
+#                         payload goes from the object given to publish().
+#                         A larger head raises ValueError.
+#   store_size [board: 512; host: 262144]  QoS 1/2 messages awaiting
+#                         acknowledgement, kept across reconnections: each
+#                         as its head (about 30 bytes and the topic), the
+#                         payload object kept referenced, not copied, until
+#                         acknowledged (a bytearray or memoryview is copied
+#                         once to bytes). When full, publish() waits; a
+#                         larger head raises ValueError.
 #                         Why these board sizes: see BOARD_SIZES below.
 #   max_inflight [8]      QoS 1/2 publications on the wire at once.
 #   max_packet_size [65536]  Largest message packet accepted, in bytes
@@ -197,20 +201,22 @@ def defaults(client_id):
 #   in pieces (assembled for subs_cb): 256 holds its head with a topic of
 #   up to 240 bytes. In 5.0 CONNACK and the acknowledgements may carry
 #   properties (reason strings, user properties) and must fit whole: 1024.
-# - tx: control packets and each QoS 0 publication whole (QoS 1/2 ones are
-#   sent from the store): the mqtt_as docs advise designing for messages
-#   of about 1 KiB, so 1280 takes a 1 KiB payload with a topic of up to
-#   250 bytes; more when the CONNECT (the client id, credentials and will)
-#   would not fit.
-# - store: QoS 1/2 publications until acknowledged, kept across outages.
-#   publish() awaits its acknowledgement, so each publishing coroutine has
-#   one message in the store: two such 1 KiB messages (a coroutine waits
-#   while the store is full).
+# - tx: control packets and the head of each QoS 0 publication (QoS 1/2
+#   ones are sent from the store); payloads are lent, sent from the
+#   caller's object after the head, so a message of any size needs room
+#   for its head only: 256 takes a SUBSCRIBE or a PUBLISH head with a
+#   topic of up to about 240 bytes; more when the CONNECT (the client id,
+#   credentials and will) would not fit.
+# - store: QoS 1/2 publications until acknowledged, kept across outages,
+#   as their heads (a 14-byte record, the payload's token and length, the
+#   PUBLISH head): publish() awaits its acknowledgement, so each
+#   publishing coroutine has one message in the store; 512 keeps two with
+#   topics of up to about 220 bytes (a coroutine waits while it is full).
 # - Inbound QoS 2 messages tracked until released: at least the receive
 #   maximum, more for brokers beyond it (mosquitto 2.0.11 sends up to 153
 #   against 16).
 # - 5.0: the topics of the application's topic aliases (publish with
 #   0x23), so that an alias can be sent on any connection.
-BOARD_SIZES = (256, 1024, 1280, 2560, 64, 512)
+BOARD_SIZES = (256, 1024, 256, 512, 64, 512)
 # A host (CPython, or MicroPython's unix port) has RAM to spare.
 HOST_SIZES = (16384, 16384, 65536, 262144, 256, 4096)

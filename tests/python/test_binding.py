@@ -17,6 +17,16 @@ def client(**config):
     return m.Client(c, SIZES)
 
 
+def sent(c, now):
+    """The next bytes to send as one bytes: a PUBLISH's head and its lent
+    payload joined, as the link sends them one after the other."""
+    out = c.poll_transmit(now)
+    if type(out) is tuple:
+        head, payload = out
+        return head + bytes(payload)
+    return out
+
+
 def connected(**kw):
     c = client(**kw)
     c.connect(0)
@@ -59,7 +69,7 @@ def test_publish_qos1_roundtrip_and_events():
     c = connected()
     slot = c.publish(2, "a/b", b"hi", qos=1)
     assert slot == [None, 1] and c.pending() == 1
-    assert c.poll_transmit(2) == b"\x32\x09\x00\x03a/b\x00\x01hi"
+    assert sent(c, 2) == b"\x32\x09\x00\x03a/b\x00\x01hi"
     c.handle_input(3, b"\x40\x02\x00\x01")
     assert c.poll_event() == (m.PUBLISHED, 1, 0)
     assert c.pending() == 0
@@ -72,7 +82,7 @@ def test_qos1_resent_after_link_loss_with_same_id_and_dup():
     c.handle_input(1, b"\x20\x02\x00\x00")
     c.poll_event()
     pid = c.publish(2, "t", b"x", qos=1)[1]
-    first = c.poll_transmit(2)
+    first = sent(c, 2)
     c.handle_link_down(3)
     ev = c.poll_event()
     assert ev[0] == m.LOST and ev[1] == m.LOST_LINK_DOWN
@@ -81,7 +91,7 @@ def test_qos1_resent_after_link_loss_with_same_id_and_dup():
     c.handle_input(5, b"\x20\x02\x01\x00")  # session present
     c.poll_event()
     assert c.stats() == {"republished": 0}
-    again = c.poll_transmit(6)
+    again = sent(c, 6)
     assert again[0] == first[0] | 0x08  # DUP
     assert again[1:] == first[1:]  # same packet id, same message
     assert pid == 1
@@ -121,7 +131,7 @@ def test_v5_properties_both_ways():
     c.handle_input(1, b"\x20\x0b\x00\x00\x08\x22\x00\x05\x1f\x00\x02ok")
     assert c.poll_event() == (m.CONNECTED, False, {0x22: 5, 0x1F: "ok"})
     c.publish(2, "t", b"x", qos=0, properties={0x09: b"\x00\x01", 0x26: [("a", "1"), ("b", "2")], 0x02: 60})
-    tx = c.poll_transmit(2)
+    tx = sent(c, 2)
     assert b"\x09\x00\x02\x00\x01" in tx and b"\x26\x00\x01a\x00\x011" in tx and b"\x26\x00\x01b\x00\x012" in tx
     # Inbound PUBLISH with user properties and correlation data.
     props = b"\x26\x00\x01a\x00\x011\x26\x00\x01b\x00\x012\x09\x00\x01\xff"
@@ -142,7 +152,7 @@ def test_errors_are_valueerror_or_oserror_with_code():
     with pytest.raises(ValueError, match="wildcard"):
         c.publish(2, "a/+", b"x")
     with pytest.raises(ValueError, match="larger than the buffers"):
-        c.publish(2, "a", b"x" * 100, qos=1)
+        c.publish(2, "a" * 60, b"x", qos=1)  # its head does not fit
     with pytest.raises(ValueError):
         c.publish(2, "a", b"x", qos=3)
     with pytest.raises(ValueError, match="not available in this MQTT version"):
@@ -159,6 +169,69 @@ def test_errors_are_valueerror_or_oserror_with_code():
     with pytest.raises(OSError) as e:
         c.publish(3, "a", b"x" * 20, qos=1)
     assert e.value.args[0] == m.ERR_STORE_FULL
+
+
+def test_payloads_are_lent_not_copied():
+    # A store and a tx buffer of 64 bytes hold the heads only: the payload
+    # goes from the object given to publish() (never copied into them),
+    # the same object again when sent again, and is let go once done.
+    import sys
+    c = client(store_size=64, tx_size=64, clean_init=False, clean=False)
+    c.connect(0)
+    c.poll_transmit(0)
+    c.handle_input(1, b"\x20\x02\x00\x00")
+    c.poll_event()
+    big = bytes(range(256)) * 4
+    refs = sys.getrefcount(big)
+    pid = c.publish(2, "t", big, qos=1)[1]
+    head, payload = c.poll_transmit(2)
+    assert head == b"\x32\x85\x08\x00\x01t\x00" + bytes([pid]) and payload is big
+    del payload
+    c.handle_link_down(3)
+    assert c.poll_event()[0] == m.LOST
+    c.connect(4)
+    c.poll_transmit(4)
+    c.handle_input(5, b"\x20\x02\x01\x00")  # session present: sent again
+    c.poll_event()
+    head, payload = c.poll_transmit(6)
+    assert head[0] == 0x3A and payload is big  # DUP, from the same object
+    del payload
+    assert sys.getrefcount(big) > refs  # still lent
+    c.handle_input(7, b"\x40\x02\x00" + bytes([pid]))
+    assert c.poll_event() == (m.PUBLISHED, pid, 0)
+    assert sys.getrefcount(big) == refs  # let go after PUBACK
+    # QoS 0, larger than tx, after a subscription in the same batch.
+    c.subscribe(8, [("s", 0)])
+    c.publish(8, "q", big)
+    head, payload = c.poll_transmit(8)
+    assert head.startswith(b"\x82") and head.endswith(b"\x30\x83\x08\x00\x01q") and payload is big
+    # A mutable buffer is taken as it was when published.
+    buf = bytearray(b"abc")
+    c.publish(9, "t", buf, qos=1)
+    buf[:] = b"xyz"
+    assert sent(c, 9).endswith(b"abc")
+
+
+def test_small_qos0_messages_queue_up_large_ones_are_lent_one_at_a_time():
+    # Up to 256 bytes a QoS 0 payload is copied into tx where it fits, so
+    # that QoS 0 messages queue up (one write for many); a larger one is
+    # lent, one at a time (the next waits for the first to be handed out).
+    c = connected(tx_size=1024)
+    for i in range(3):
+        c.publish(2, "t", b"%d" % i * 200)
+    assert sent(c, 2) == b"".join(b"\x30\xcb\x01\x00\x01t" + b"%d" % i * 200 for i in range(3))
+    big = b"x" * 2000
+    c.publish(3, "t", big)
+    with pytest.raises(OSError) as e:
+        c.publish(3, "t", big)
+    assert e.value.args[0] == m.ERR_TX_FULL
+    head, payload = c.poll_transmit(3)
+    assert payload is big
+    c.publish(3, "t", big)  # The first one handed out: room again.
+    # A small one whose head and payload do not fit tx is lent instead.
+    c = connected(tx_size=64)
+    c.publish(4, "t" * 40, b"y" * 100)
+    assert sent(c, 4) == b"\x30\x8e\x01\x00\x28" + b"t" * 40 + b"y" * 100
 
 
 def test_timeout_declares_loss():

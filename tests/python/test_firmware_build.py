@@ -220,7 +220,7 @@ def test_make_knobs_name_only_the_calls_the_module_makes():
     # Without radio no radio call, without v5 no AUTH and no property reading.
     assert left_out == {n for n in named(full) if n.startswith("mqttas_radio_")} | {"mqttas_auth",
                                                                                      "mqttas_property_next"}
-    assert "mqttas_publish" in named(minimal) and "mqttas_radio_init" in named(full)
+    assert "mqttas_publish_borrowed" in named(minimal) and "mqttas_radio_init" in named(full)
 
 
 def test_make_unknown_knob_stops_the_build_naming_the_knobs():

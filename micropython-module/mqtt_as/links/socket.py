@@ -109,14 +109,12 @@ def _connect(host, port, ctx=None, name=None):  # async, MicroPython
     ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
     s = socket.socket(ai[0], ai[1], ai[2])
     try:
-        # TCP_NODELAY, as asyncio sets it on CPython: MQTT's flow is
-        # request and response, and with Nagle's algorithm a packet written
-        # in two pieces waits for the broker's delayed ACK (40 ms on Linux)
-        # before its second piece leaves. The unix port lacks the constants:
-        # Linux's and the BSDs' numbers. Where the option is not, nothing.
+        # A PUBLISH goes out as its head, then its payload (lent from the
+        # application's object): no waiting for the head's ACK (Nagle), as
+        # CPython's asyncio does. Linux's numbers where the port names none.
         try:
             s.setsockopt(getattr(socket, "IPPROTO_TCP", 6), getattr(socket, "TCP_NODELAY", 1), 1)
-        except OSError:
+        except (OSError, ValueError):
             pass
         s.setblocking(False)
         try:
