@@ -4,12 +4,14 @@
 
 import sys
 import socket
+from errno import EAGAIN
 
 import asyncio
 
 from ..compat import within_ms
 
 _MP = sys.implementation.name == "micropython"
+_READ_MAX = 16384  # CPython: the most one read of the broker's socket asks for.
 if _MP:
     from asyncio import core
 
@@ -21,17 +23,42 @@ class SockStream:
     This spares loading the asyncio.stream module: about 1 KiB of RAM on a
     board, 1.8 KiB on the 64-bit unix port."""
 
+    _more = False  # The last read filled its buffer: more may be waiting.
+
     def __init__(self, s):
         self._s = s
         self._out = b""  # Written, not yet sent: _out[_off:].
         self._off = 0
+        # One call per read: recv() (a TLS socket's returns None when
+        # nothing waits); read() would call again until it has n bytes, so
+        # every short read cost a second, failing, call. (A socket without
+        # recv, axTLS's: read().)
+        self._recv = getattr(s, "recv", None) or s.read
+
+    def _take(self, n):
+        # What the socket has, at most n bytes, in one call; None if nothing.
+        try:
+            return self._recv(n)
+        except OSError as e:
+            if e.errno == EAGAIN:
+                return None
+            raise
 
     def read(self, n):  # async
-        s = self._s
-        while True:
-            yield core._io_queue.queue_read(s)
-            data = s.read(n)
+        # After a read that filled its buffer more bytes are likely
+        # waiting: take them without a round through the poller first (a
+        # read that finds nothing costs one failed call, and then waits
+        # there as usual).
+        if self._more:
+            data = self._take(n)
             if data is not None:
+                self._more = len(data) == n
+                return data
+        while True:
+            yield core._io_queue.queue_read(self._s)
+            data = self._take(n)
+            if data is not None:
+                self._more = len(data) == n
                 return data
 
     def write(self, data):
@@ -142,6 +169,12 @@ class SocketLink:
             r, w = await within_ms(asyncio.open_connection(host, port), timeout_ms)
         except asyncio.TimeoutError:
             raise OSError(-1, "no TCP connection to %s:%d within response_time" % (host, port))
+        # asyncio's transport asks recv() for up to 256 KiB: glibc maps a
+        # buffer that large with mmap and, once the few bytes of a packet
+        # are in, shrinks and unmaps it, three more system calls per read.
+        # 16 KiB (the host's receive buffer) comes from the heap.
+        if getattr(w.transport, "max_size", 0) > _READ_MAX:
+            w.transport.max_size = _READ_MAX
         from .astream import Stream
 
         return Stream(r, w)
