@@ -599,6 +599,7 @@ mod tests {
     use std::net::TcpListener;
 
     #[test]
+    #[cfg_attr(miri, ignore = "real sockets: not under Miri's isolation")]
     fn sends_are_gathered_until_flush() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let mut tcp = Tcp::new(TcpStream::connect(listener.local_addr().unwrap()).unwrap());
