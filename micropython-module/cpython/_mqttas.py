@@ -865,6 +865,7 @@ class Client:
         self._iov_n = ctypes.c_size_t(0)
         self.connack = None
         self.disc = False
+        self.dispatched = False  # The last pump() took an event.
         self.topic_alias_maximum = 0
         self._down_why = None
         self._chunk = None
@@ -993,10 +994,12 @@ class Client:
 
     def pump(self):
         lost = None
+        self.dispatched = False
         while True:
             e = self.poll_event()
             if e is None:
                 return lost
+            self.dispatched = True
             k = e[0]
             c = self._chunk
             if k == MESSAGE:
