@@ -13,6 +13,7 @@
  *   Client(config, sizes)    config: mqtt_as's dict; sizes: buffer defaults
  *                            (rx, rx 5.0, tx, store, qos2 ids, out aliases)
  *   .server .port .ssl .ssl_params .mqttv5 ... .policy .cb .connack .disc
+ *   .dispatched (the last pump() took an event: a waiting task may go on)
  *   .connect(now)
  *   .publish(now, topic, payload, qos=0, retain=False, properties=None) -> None | [None, pid]
  *   .subscribe(now, [(filter, qos[, no_local, rap, retain_handling]), ...], properties=None) -> [None, pid]
@@ -133,6 +134,7 @@ typedef struct _client_obj_t {
     uint8_t cause;  // the outage policy's cause of the last loss, until taken
     bool ssl;
     bool disc;  // DISCONNECT handed out (after disconnect())
+    bool dispatched;  // the last pump() took an event
 } client_obj_t;
 
 // ---- errors ---------------------------------------------------------------
@@ -873,6 +875,7 @@ static mp_obj_t client_connect(mp_obj_t self_in, mp_obj_t now) {
     check(client_send_connect(self, get_now(now), 3));
     self->connack = mp_const_none;
     self->disc = false;
+    self->dispatched = false;
     self->chunk = mp_const_none;
     self->lent0 = mp_const_none;
     return mp_const_none;
@@ -1379,11 +1382,13 @@ static mp_obj_t client_poll_event(mp_obj_t self_in);
 static mp_obj_t client_pump(mp_obj_t self_in) {
     client_obj_t *self = get_client(self_in);
     mp_obj_t lost = mp_const_none;
+    self->dispatched = false;
     for (;;) {
         mp_obj_t ev = client_poll_event(self_in);
         if (ev == mp_const_none) {
             return lost;
         }
+        self->dispatched = true;
         size_t n;
         mp_obj_t *e;
         mp_obj_tuple_get(ev, &n, &e);
@@ -1570,6 +1575,7 @@ static void client_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         case MP_QSTR_cb: v = self->cb; break;
         case MP_QSTR_connack: v = self->connack; break;
         case MP_QSTR_disc: v = mp_obj_new_bool(self->disc); break;
+        case MP_QSTR_dispatched: v = mp_obj_new_bool(self->dispatched); break;
         case MP_QSTR_topic_alias_maximum: v = MP_OBJ_NEW_SMALL_INT(self->alias_max); break;
         default:
             dest[1] = MP_OBJ_SENTINEL;  // a method: look in locals_dict

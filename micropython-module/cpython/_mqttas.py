@@ -520,6 +520,9 @@ class _Props:
         return self.array
 
 
+_NO_PROPS = _Props(None)  # Shared: it holds nothing.
+
+
 def _props_out(ptr, n):
     """Raw 5.0 property bytes to a dict (None when there are none)."""
     if not n:
@@ -833,6 +836,14 @@ class Client:
         self._bufs = _Buffers(*bufs)
         self._live = False
         self._event = _Event()
+        # Made once: the per-message calls pass these (no byref or c_*
+        # object per call).
+        self._event_ref = ctypes.byref(self._event)
+        self._has = ctypes.c_bool(False)
+        self._deadline = ctypes.c_uint32(0)
+        self._deadline_refs = (ctypes.byref(self._has), ctypes.byref(self._deadline))
+        self._taken = ctypes.c_size_t(0)
+        self._taken_ref = ctypes.byref(self._taken)
         self._text = ctypes.create_string_buffer(512)
         self._init()
         # A trial CONNECT: the core checks what it will send (UTF-8, NUL,
@@ -863,8 +874,10 @@ class Client:
         self._lent0 = None
         self._iov = (_Iovec * 2)()
         self._iov_n = ctypes.c_size_t(0)
+        self._iov_n_ref = ctypes.byref(self._iov_n)
         self.connack = None
         self.disc = False
+        self.dispatched = False  # The last pump() took an event.
         self.topic_alias_maximum = 0
         self._down_why = None
         self._chunk = None
@@ -993,10 +1006,12 @@ class Client:
 
     def pump(self):
         lost = None
+        self.dispatched = False
         while True:
             e = self.poll_event()
             if e is None:
                 return lost
+            self.dispatched = True
             k = e[0]
             c = self._chunk
             if k == MESSAGE:
@@ -1060,7 +1075,7 @@ class Client:
         p = payload if type(payload) is bytes else _bytes(payload, "payload")
         if not isinstance(qos, int) or not 0 <= qos <= 2:
             raise ValueError("qos must be 0, 1 or 2")
-        props = _Props(properties)
+        props = _NO_PROPS if properties is None else _Props(properties)
         pid = ctypes.c_uint16(0)
         now &= 0xFFFFFFFF
         r = ERR_TOO_LARGE
@@ -1122,10 +1137,11 @@ class Client:
         _check(_lib.mqttas_auth(self._client, now & 0xFFFFFFFF, reason, props.ptr(), props.len))
 
     def handle_input(self, now, data):
-        b = bytes(data)
-        n = ctypes.c_size_t(0)
-        _check(_lib.mqttas_handle_input(self._client, now & 0xFFFFFFFF, _ptr(b), len(b), ctypes.byref(n)))
-        return n.value
+        b = data if type(data) is bytes else bytes(data)
+        r = _lib.mqttas_handle_input(self._client, now & 0xFFFFFFFF, _ptr(b), len(b), self._taken_ref)
+        if r:
+            _check(r)
+        return self._taken.value
 
     def handle_timeout(self, now):
         _check(_lib.mqttas_handle_timeout(self._client, now & 0xFFFFFFFF))
@@ -1137,7 +1153,9 @@ class Client:
     def poll_transmit(self, now):
         v = self._iov
         n = self._iov_n
-        _check(_lib.mqttas_poll_transmit_vectored(self._client, now & 0xFFFFFFFF, v, ctypes.byref(n)))
+        r = _lib.mqttas_poll_transmit_vectored(self._client, now & 0xFFFFFFFF, v, self._iov_n_ref)
+        if r:
+            _check(r)
         if not n.value:
             return None
         head = ctypes.string_at(v[0].base, v[0].len)
@@ -1172,10 +1190,11 @@ class Client:
         return head, p
 
     def poll_deadline(self):
-        has = ctypes.c_bool(False)
-        t = ctypes.c_uint32(0)
-        _check(_lib.mqttas_poll_deadline(self._client, ctypes.byref(has), ctypes.byref(t)))
-        return t.value if has.value else None
+        has, t = self._deadline_refs
+        r = _lib.mqttas_poll_deadline(self._client, has, t)
+        if r:
+            _check(r)
+        return self._deadline.value if self._has.value else None
 
     def state(self):
         s = ctypes.c_uint32(0)
@@ -1207,7 +1226,9 @@ class Client:
 
     def poll_event(self):
         e = self._event
-        _check(_lib.mqttas_poll_event(self._client, ctypes.byref(e)))
+        r = _lib.mqttas_poll_event(self._client, self._event_ref)
+        if r:
+            _check(r)
         k = e.kind
         if k == 0:
             return None

@@ -150,6 +150,8 @@ class MQTTClient:
     _closes = 0  # Calls of disconnect() and close(): a connection under way ends.
     _handler = None  # The connect_coro task of the current connection.
     _writing = False
+    _room = False  # A task waits for room in the core's buffers (_wait_room).
+    _resent = False  # Messages sent on an earlier connection may be sent again.
     _isconnected = False
     _in_connect = False
     _has_connected = False
@@ -177,11 +179,22 @@ class MQTTClient:
     async def _wait_change(self, ms=None):
         return await self._changes.wait(ms)
 
-    def _pump(self):
+    async def _wait_room(self, ms=None):
+        # Wait for room in the core's buffers, or for the writer to have
+        # sent: the writer's pump notifies then (else only when the core
+        # took an event).
+        self._room = True
+        return await self._changes.wait(ms)
+
+    def _pump(self, sent=False):
         """Let the core dispatch its events (messages to the callbacks,
         acknowledgements to their slots), act on a loss, then wake the
-        writer and the waiting tasks."""
-        why = self._core.pump()
+        writer and the waiting tasks. `sent`: the writer's pump after its
+        sends, which wakes the waiting tasks only when the core took an
+        event or a task waits for room (publish(), awaiting its PUBACK,
+        would only look and wait again)."""
+        core = self._core
+        why = core.pump()
         if why is not None:
             self._why = why
             if self._isconnected:
@@ -195,7 +208,9 @@ class MQTTClient:
         # woken first, it would find nothing and sleep, to be woken again
         # (CPython, QoS 1 one in flight: 4 event-loop rounds per message
         # instead of 3).
-        self._notify()
+        if not sent or core.dispatched or self._room or why is not None:
+            self._room = False  # All are woken: a room waiter sets it again.
+            self._notify()
         self._idle.wake()
 
     def _link_lost(self, why):
@@ -209,6 +224,7 @@ class MQTTClient:
         self._gen += 1
         gen = self._gen
         self._conn = conn
+        self._resent = self._ever_connected
         self._tasks = [
             spawn(self._reader(conn, gen)),
             spawn(self._writer(conn, gen)),
@@ -334,7 +350,7 @@ class MQTTClient:
             # acknowledgements, which the writer makes when it has sent
             # (and then notifies). Stuck only if nothing at all happens
             # for a while with no write under way.
-            if not await self._wait_change(core.response_time_ms) and not self._writing:
+            if not await self._wait_room(core.response_time_ms) and not self._writing:
                 stuck += 1
                 if stuck > 3:
                     raise OSError(-1, "receive buffer stuck")
@@ -358,15 +374,20 @@ class MQTTClient:
                     conn.write(data)
                     await self._drain(conn, gen)
                     self._writing = False
-                    if gen == self._gen:
-                        self._pump()
+                    # The next packet at once: the tasks waiting (for room,
+                    # for an acknowledgement) are woken by the pump below,
+                    # once all is sent (one pump per round, not per packet).
                     continue
-                # All sent: what the core sent again so far (mqtt_as's
-                # count of PUBLISH packets sent again with DUP).
-                self.REPUB_COUNT = core.stats()["republished"]
+                if self._resent:
+                    # All sent: what the core sent again so far (mqtt_as's
+                    # count of PUBLISH packets sent again with DUP). Only
+                    # messages sent on an earlier connection are sent
+                    # again: none are left once the store is empty.
+                    self.REPUB_COUNT = core.stats()["republished"]
+                    self._resent = core.pending() > 0
                 # Events first (the writer is awake, so _pump's wake-up of
                 # it does nothing).
-                self._pump()
+                self._pump(True)
                 last = await self._on_time(last)
         except OSError as e:
             self._writing = False
@@ -430,17 +451,19 @@ class MQTTClient:
             # loss is seen at most a quarter of it late.
             last = await self._on_time(last, min(rt - quiet, rt // 4 + 1))
 
-    async def _until(self, test, ms=None):
-        # Wait until test() is true; False when `ms` passes first.
+    async def _until(self, test, ms=None, room=False):
+        # Wait until test() is true; False when `ms` passes first. `room`:
+        # test() waits for the writer too (see _wait_room).
         t0 = now()
+        wait = self._wait_room if room else self._wait_change
         while not test():
             if ms is None:
-                await self._wait_change()
+                await wait()
             else:
                 left = ms - until(now(), t0)
                 if left <= 0:
                     return False
-                await self._wait_change(left)
+                await wait(left)
         return True
 
     # ---- connection -----------------------------------------------------
@@ -478,7 +501,7 @@ class MQTTClient:
         try:
             core.disconnect(now(), 0)
             self._pump()
-            await self._until(lambda: core.disc and not self._writing, core.response_time_ms)
+            await self._until(lambda: core.disc and not self._writing, core.response_time_ms, True)
         except OSError:
             pass
         self._teardown()
@@ -717,7 +740,7 @@ class MQTTClient:
                 if code == _mqttas.ERR_NOT_CONNECTED:  # QoS 0: sent on a connection only.
                     await self._reconnection()
                 elif code in (_mqttas.ERR_STORE_FULL, _mqttas.ERR_TX_FULL):
-                    await self._wait_change()  # A completion or a write frees room.
+                    await self._wait_room()  # A completion or a write frees room.
                 else:
                     raise
         self._pump()
@@ -744,7 +767,7 @@ class MQTTClient:
                     await self._reconnection()
                     continue
                 if code in (_mqttas.ERR_TOO_MANY_PENDING, _mqttas.ERR_TX_FULL):
-                    await self._wait_change()
+                    await self._wait_room()
                     continue
                 raise
             self._pump()

@@ -151,7 +151,10 @@ class Changes:
     On MicroPython the waiting tasks sit in a queue of asyncio's own, as
     asyncio.Event keeps them (the same four lines): neither the
     asyncio.event module (1.2 KiB on the unix port) nor an Event per
-    notification. Elsewhere an asyncio.Event, replaced at each notify()."""
+    notification. Elsewhere an asyncio.Event, replaced at each notify()
+    that has a task waiting in it (most have none: no Event is made then)."""
+
+    _waited = False  # Elsewhere: a task waits in the Event (or did).
 
     def __init__(self):
         self.n = 0
@@ -163,7 +166,8 @@ class Changes:
         if _QUEUES:
             while q.peek():
                 _core._task_queue.push(q.pop())
-        else:
+        elif self._waited:
+            self._waited = False
             self._q = asyncio.Event()
             q.set()
 
@@ -175,7 +179,11 @@ class Changes:
 
     async def wait(self, ms=None):
         """True when notified; False after `ms` (None: no limit)."""
-        w = self._park() if _QUEUES else self._q.wait()
+        if _QUEUES:
+            w = self._park()
+        else:
+            self._waited = True
+            w = self._q.wait()
         if ms is None:
             await w
             return True
@@ -229,6 +237,41 @@ class Alarm:
             self._task = None
             self._woken = True
             t.cancel()
+
+
+if not MICROPYTHON:
+
+    def _ring(f, woken):
+        if not f.done():
+            f.set_result(woken)
+
+    class Alarm:  # noqa: F811
+        """The Alarm on CPython: the sleeper awaits a future of the loop's
+        that wake() or its timer sets. No cancellation thrown into the
+        sleeper (and taken back) per wake-up, nor a sleep's future beside
+        the timer; a cancellation from elsewhere goes on as asked."""
+
+        def __init__(self):
+            self._task = None  # The sleeper's future.
+
+        async def sleep(self, ms=None):
+            """Sleep `ms` milliseconds (None: until woken); True when woken."""
+            loop = asyncio.get_running_loop()
+            f = self._task = loop.create_future()
+            h = None if ms is None else loop.call_later(ms / 1000, _ring, f, False)
+            try:
+                return await f
+            finally:
+                if self._task is f:
+                    self._task = None
+                if h is not None:
+                    h.cancel()
+
+        def wake(self):
+            f = self._task
+            if f is not None:
+                self._task = None
+                _ring(f, True)
 
 
 def spawn(coro):
