@@ -19,7 +19,10 @@ def test_session_resume(broker, port, version, kind, ours, paho, paho_factory, t
     cid = ours.client_id
     ours.disconnect()
     first = ours.connect(port, version, client_id=cid, clean=False, **extra)
-    assert first["sp"] in (("1" if kept else "0"), "-"), first.line
+    # A broker that keeps an ended clean session answers 1 here; amqtt does
+    # so as a rule but not always (seen 0, the spec's answer, on a loaded
+    # machine: its cleanup of the clean session races our next CONNECT).
+    assert first["sp"] in ((("1", "0") if kept else ("0",)) + ("-",)), first.line
     ours.subscribe(t1, 1)
     ours.subscribe(t2, 2)
     ours.disconnect()
