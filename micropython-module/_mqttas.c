@@ -83,18 +83,12 @@
 
 typedef struct _client_obj_t {
     mp_obj_base_t base;
-    // The client state, aligned inside `storage`.
+    // The client state, aligned inside `storage`, a GC block referenced
+    // here so that the collector keeps it while the client lives.
     mqttas_client *client;
-    // GC blocks: referenced here so that the collector keeps them while the
-    // client (which points into them) lives.
     uint8_t *storage;
-    uint8_t *rx;
-    uint8_t *tx;
-    uint8_t *store;
-    uint8_t *aliases;
-    uint16_t *qos2;
-    uint8_t *out_aliases;
-    // What mqttas_client_init was given (init again after the trial CONNECT).
+    // What mqttas_client_init was given (init again after the trial
+    // CONNECT). The buffers are GC blocks that `bufs` keeps alive.
     mqttas_config config;
     mqttas_buffers bufs;
     // What connect(now) sends: the config's client id, credentials (None
@@ -216,7 +210,7 @@ static uint32_t field_max(uint16_t at) {
 
 // ---- errors ---------------------------------------------------------------
 
-static void check(mqttas_result r) {
+static MP_NOINLINE void check(mqttas_result r) {
     if (r == MQTTAS_OK) {
         return;
     }
@@ -687,13 +681,15 @@ static void connect_props(client_obj_t *self, props_t *p) {
     p->len = n;
 }
 
-// A CONNECT property's integer value, or `dflt`.
-static uint32_t con_prop(mp_obj_t props, uint8_t id, uint32_t dflt) {
-    if (props == mp_const_none) {
-        return dflt;
+// A CONNECT property's integer value into `*v`; false (`*v` as it was)
+// when the config has none.
+static bool con_prop(mp_obj_t props, uint8_t id, uint32_t *v) {
+    mp_map_elem_t *e = props == mp_const_none ? NULL
+        : mp_map_lookup(mp_obj_dict_get_map(props), MP_OBJ_NEW_SMALL_INT(id), MP_MAP_LOOKUP);
+    if (e) {
+        *v = get_u32(e->value, 0xFFFFFFFF, MP_QSTR_mqttv5_con_props);
     }
-    mp_map_elem_t *e = mp_map_lookup(mp_obj_dict_get_map(props), MP_OBJ_NEW_SMALL_INT(id), MP_MAP_LOOKUP);
-    return e ? get_u32(e->value, 0xFFFFFFFF, MP_QSTR_mqttv5_con_props) : dflt;
+    return e != NULL;
 }
 
 static mqttas_result client_send_connect(client_obj_t *self, uint32_t now, size_t upto);
@@ -848,20 +844,19 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
 
     // What CONNECT properties set, the core sends itself.
     mp_obj_t props = self->con_props;
-    uint32_t expiry = con_prop(props, MQTTAS_PROP_SESSION_EXPIRY_INTERVAL, 0);
-    if (props != mp_const_none && mp_map_lookup(mp_obj_dict_get_map(props),
-        MP_OBJ_NEW_SMALL_INT(MQTTAS_PROP_SESSION_EXPIRY_INTERVAL), MP_MAP_LOOKUP)) {
-        c->has_session_expiry = true;
-        c->session_expiry = expiry;
-    } else if (v5 && !c->clean) {
+    c->has_session_expiry = con_prop(props, MQTTAS_PROP_SESSION_EXPIRY_INTERVAL, &c->session_expiry);
+    if (!c->has_session_expiry && v5 && !c->clean) {
         // Keep the session across outages, the first (clean) one too.
         c->has_session_expiry = true;
         c->session_expiry = 0xFFFFFFFF;
     }
-    uint32_t rx_max = con_prop(props, MQTTAS_PROP_RECEIVE_MAXIMUM, 16);
+    uint32_t rx_max = 16;
+    con_prop(props, MQTTAS_PROP_RECEIVE_MAXIMUM, &rx_max);
     c->receive_maximum = (uint16_t)(rx_max < 1 ? 1 : rx_max > 32 ? 32 : rx_max);
-    c->maximum_packet_size = con_prop(props, MQTTAS_PROP_MAXIMUM_PACKET_SIZE, c->maximum_packet_size);
-    c->topic_alias_maximum = (uint16_t)con_prop(props, MQTTAS_PROP_TOPIC_ALIAS_MAXIMUM, 0);
+    con_prop(props, MQTTAS_PROP_MAXIMUM_PACKET_SIZE, &c->maximum_packet_size);
+    uint32_t alias_max = 0;
+    con_prop(props, MQTTAS_PROP_TOPIC_ALIAS_MAXIMUM, &alias_max);
+    c->topic_alias_maximum = (uint16_t)alias_max;
 
     if (p->backoff_cap_ms < p->backoff_base_ms) {
         bad_key(cfg_get(m, MP_QSTR_backoff_cap), MP_QSTR_backoff_cap, MP_ERROR_TEXT("must not be below config['backoff_base']"));
@@ -947,17 +942,17 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     size_t out_aliases = v5 ? mp_obj_get_int(sizes[5]) : 0;
     mqttas_buffers *bf = &self->bufs;
     self->client = new_storage(mqttas_client_size(), mqttas_client_align(), &self->storage);
-    bf->rx = self->rx = alloc(rx);
+    bf->rx = alloc(rx);
     bf->rx_len = rx;
-    bf->tx = self->tx = alloc(tx);
+    bf->tx = alloc(tx);
     bf->tx_len = tx;
-    bf->store = self->store = alloc(store);
+    bf->store = alloc(store);
     bf->store_len = store;
     bf->aliases_len = aliases > 16384 ? 16384 : aliases;
-    bf->aliases = self->aliases = alloc(bf->aliases_len);
-    bf->out_aliases = self->out_aliases = alloc(out_aliases);
+    bf->aliases = alloc(bf->aliases_len);
+    bf->out_aliases = alloc(out_aliases);
     bf->out_aliases_len = out_aliases;
-    bf->inbound_qos2 = self->qos2 = m_new(uint16_t, qos2);
+    bf->inbound_qos2 = m_new(uint16_t, qos2);
     bf->inbound_qos2_len = qos2;
     client_init(self);
 
@@ -1789,24 +1784,23 @@ static mqttas_reconnect *get_reconnect(mp_obj_t o) {
     return ((reconnect_obj_t *)MP_OBJ_TO_PTR(o))->r;
 }
 
-// The optional cause of handle_lost() and handle_attempt_failed() (args[2]): CAUSE_OUTAGE
-// when left out; the library refuses unknown values.
-static uint32_t get_cause(size_t n_args, const mp_obj_t *args) {
-    return n_args > 2 ? get_u32(args[2], 0xFFFFFFFF, MP_QSTR_cause) : MQTTAS_RECONNECT_CAUSE_OUTAGE;
+// handle_lost(now, cause=CAUSE_OUTAGE) and handle_attempt_failed(now,
+// cause=CAUSE_OUTAGE): the library refuses unknown causes.
+static mp_obj_t reconnect_cause_call(size_t n_args, const mp_obj_t *args, bool lost) {
+    mqttas_reconnect *r = get_reconnect(args[0]);
+    uint32_t now = get_now(args[1]);
+    uint32_t cause = n_args > 2 ? get_u32(args[2], 0xFFFFFFFF, MP_QSTR_cause) : MQTTAS_RECONNECT_CAUSE_OUTAGE;
+    check(lost ? mqttas_reconnect_handle_lost(r, now, cause) : mqttas_reconnect_handle_attempt_failed(r, now, cause));
+    return mp_const_none;
 }
 
-// handle_lost(now, cause=CAUSE_OUTAGE)
 static mp_obj_t reconnect_handle_lost(size_t n_args, const mp_obj_t *args) {
-    check(mqttas_reconnect_handle_lost(get_reconnect(args[0]), get_now(args[1]), get_cause(n_args, args)));
-    return mp_const_none;
+    return reconnect_cause_call(n_args, args, true);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(reconnect_handle_lost_obj, 2, 3, reconnect_handle_lost);
 
-// handle_attempt_failed(now, cause=CAUSE_OUTAGE)
 static mp_obj_t reconnect_handle_attempt_failed(size_t n_args, const mp_obj_t *args) {
-    check(mqttas_reconnect_handle_attempt_failed(get_reconnect(args[0]), get_now(args[1]),
-        get_cause(n_args, args)));
-    return mp_const_none;
+    return reconnect_cause_call(n_args, args, false);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(reconnect_handle_attempt_failed_obj, 2, 3, reconnect_handle_attempt_failed);
 
@@ -1840,12 +1834,14 @@ static MP_DEFINE_CONST_FUN_OBJ_1(reconnect_poll_deadline_obj, reconnect_poll_dea
 static mp_obj_t reconnect_stats(mp_obj_t self_in) {
     mqttas_reconnect_stats st;
     check(mqttas_reconnect_get_stats(get_reconnect(self_in), &st));
-    mp_obj_t t[] = {
-        mp_obj_new_int_from_uint(st.outages), mp_obj_new_int_from_uint(st.attempts),
-        mp_obj_new_int_from_uint(st.failures), mp_obj_new_int_from_uint(st.bounces),
-        mp_obj_new_int_from_uint(st.planned), mp_obj_new_int_from_uint(st.unstable),
-        mp_obj_new_int_from_uint(st.back_offs), mp_obj_new_int_from_uint(st.permanent),
-    };
+    // Eight uint32_t counters in that order.
+    MP_STATIC_ASSERT(sizeof(st) == 8 * sizeof(uint32_t));
+    uint32_t n[8];
+    memcpy(n, &st, sizeof(n));
+    mp_obj_t t[8];
+    for (size_t i = 0; i < 8; i++) {
+        t[i] = mp_obj_new_int_from_uint(n[i]);
+    }
     return tuple(8, t);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(reconnect_stats_obj, reconnect_stats);
