@@ -1194,44 +1194,18 @@ static mp_obj_t client_handle_link_down(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(client_handle_link_down_obj, 2, 3, client_handle_link_down);
 
-// The object lent for the payload `p` of the PUBLISH whose head ends `h`
-// (the packets before it in `h` are whole): QoS 0 the last one, else the
-// one kept under the packet id that follows the topic. As bytes (a str
-// through a memoryview over it).
-static mp_obj_t lent_payload(client_obj_t *self, const mqttas_iovec *h, const mqttas_iovec *p) {
-    const uint8_t *b = h->base;
-    size_t at = 0, i = 0;
-    for (;;) {
-        size_t rl = 0;
-        unsigned shift = 0;
-        for (i = at + 1; i < h->len && shift < 28; i++, shift += 7) {
-            rl |= (size_t)(b[i] & 0x7f) << shift;
-            if (!(b[i] & 0x80)) {
-                break;
-            }
-        }
-        i++;
-        if (i + rl >= h->len) {
-            break;
-        }
-        at = i + rl;
-    }
-    mp_obj_t o = MP_OBJ_NULL;
-    if ((b[at] >> 1) & 3) {
-        if (i + 2 <= h->len) {
-            i += 2 + ((size_t)b[i] << 8 | b[i + 1]);
-            if (i + 2 <= h->len) {
-                mp_map_elem_t *e = mp_map_lookup(mp_obj_dict_get_map(self->lent),
-                    MP_OBJ_NEW_SMALL_INT(b[i] << 8 | b[i + 1]), MP_MAP_LOOKUP);
-                o = e ? e->value : MP_OBJ_NULL;
-            }
-        }
-    } else {
-        o = self->lent0;
-    }
+// The object lent for the payload `p`: the last QoS 0 one or one of those
+// kept by packet id (at most max_inflight), the one whose bytes `p` are.
+// As bytes (a str through a memoryview over it).
+static mp_obj_t lent_payload(client_obj_t *self, const mqttas_iovec *p) {
+    mp_map_t *kept = mp_obj_dict_get_map(self->lent);
+    mp_obj_t o = self->lent0;
     mp_buffer_info_t buf;
-    if (o == MP_OBJ_NULL || !mp_get_buffer(o, &buf, MP_BUFFER_READ) || buf.buf != p->base || buf.len != p->len) {
-        mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("a lent payload is not the one published"));
+    for (size_t i = 0; !mp_get_buffer(o, &buf, MP_BUFFER_READ) || buf.buf != p->base || buf.len != p->len; i++) {
+        if (i >= kept->alloc) {
+            mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("a lent payload is not the one published"));
+        }
+        o = mp_map_slot_is_filled(kept, i) ? kept->table[i].value : mp_const_none;
     }
     if (mp_obj_is_str(o)) {
         #if MICROPY_PY_BUILTINS_MEMORYVIEW
@@ -1265,7 +1239,7 @@ static mp_obj_t client_poll_transmit(mp_obj_t self_in, mp_obj_t now) {
         }
         return mp_obj_new_bytes_from_vstr(&out);
     }
-    mp_obj_t t[2] = { mp_obj_new_bytes(v[0].base, v[0].len), lent_payload(self, &v[0], &v[1]) };
+    mp_obj_t t[2] = { mp_obj_new_bytes(v[0].base, v[0].len), lent_payload(self, &v[1]) };
     return mp_obj_new_tuple(2, t);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(client_poll_transmit_obj, client_poll_transmit);
