@@ -1856,6 +1856,8 @@ typedef struct _radio_obj_t {
     size_t mtu;
 } radio_obj_t;
 
+#define RADIO_F(f) ((uint16_t)(offsetof(mqttas_radio_config, f) | F_SIZE(mqttas_radio_config, f) << 12))
+
 // Radio(node, gateway=False, mtu=32, window=4, rto_ms=400, max_retries=10,
 // keepalive_ms=3000, epoch=1, tx_size=1024, rx_size=1024)
 static mp_obj_t radio_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
@@ -1880,19 +1882,23 @@ static mp_obj_t radio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
 
     mqttas_radio_config c;
     check(mqttas_radio_config_default(&c));
-    c.node = (uint8_t)get_u32(a[ARG_node].u_obj, 0xFF, MP_QSTR_node);
+    // node, mtu ... epoch: integers that fit their fields.
+    static const uint16_t fields[] = {
+        RADIO_F(node), 0, RADIO_F(mtu), RADIO_F(window), RADIO_F(rto_ms), RADIO_F(max_retries),
+        RADIO_F(keepalive_ms), RADIO_F(epoch),
+    };
+    void *const bases[1] = { &c };
+    for (size_t i = 0; i < MP_ARRAY_SIZE(fields); i++) {
+        if (i != ARG_gateway) {
+            field_set(bases, fields[i], get_u32(a[i].u_obj, field_max(fields[i]), allowed[i].qst));
+        }
+    }
     c.gateway = a[ARG_gateway].u_bool;
     #if !MQTTAS_WITH_RADIO_GATEWAY
     if (c.gateway) {
         mp_raise_ValueError(MP_ERROR_TEXT("gateway=True needs the radio's gateway side, which this firmware is built without (knob radio-gateway)"));
     }
     #endif
-    c.mtu = (uint16_t)get_u32(a[ARG_mtu].u_obj, 0xFFFF, MP_QSTR_mtu);
-    c.window = (uint8_t)get_u32(a[ARG_window].u_obj, 0xFF, MP_QSTR_window);
-    c.rto_ms = get_u32(a[ARG_rto_ms].u_obj, 0xFFFFFFFF, MP_QSTR_rto_ms);
-    c.max_retries = (uint8_t)get_u32(a[ARG_max_retries].u_obj, 0xFF, MP_QSTR_max_retries);
-    c.keepalive_ms = get_u32(a[ARG_keepalive_ms].u_obj, 0xFFFFFFFF, MP_QSTR_keepalive_ms);
-    c.epoch = (uint16_t)get_u32(a[ARG_epoch].u_obj, 0xFFFF, MP_QSTR_epoch);
     mp_int_t tx_size = a[ARG_tx_size].u_int;
     mp_int_t rx_size = a[ARG_rx_size].u_int;
     if (tx_size < 0 || rx_size < 0) {
@@ -2015,27 +2021,11 @@ static mp_obj_t radio_poll_event(mp_obj_t self_in) {
     if (e.kind != MQTTAS_RADIO_EVENT_DOWN) {
         return mp_const_none;
     }
-    qstr why;
-    switch (e.reason) {
-        case MQTTAS_RADIO_DOWN_NO_ACK:
-            why = MP_QSTR_no_ack;
-            break;
-        case MQTTAS_RADIO_DOWN_SILENT:
-            why = MP_QSTR_silent;
-            break;
-        case MQTTAS_RADIO_DOWN_PEER_RESET:
-            why = MP_QSTR_peer_reset;
-            break;
-        case MQTTAS_RADIO_DOWN_PEER_RESTARTED:
-            why = MP_QSTR_peer_restarted;
-            break;
-        case MQTTAS_RADIO_DOWN_CLOSED:
-            why = MP_QSTR_closed;
-            break;
-        default: // Reasons newer than this module.
-            why = MP_QSTR_other;
-            break;
-    }
+    // By MQTTAS_RADIO_DOWN_*; reasons newer than this module are "other".
+    static const uint16_t reasons[] = {
+        MP_QSTR_other, MP_QSTR_no_ack, MP_QSTR_silent, MP_QSTR_peer_reset, MP_QSTR_peer_restarted, MP_QSTR_closed,
+    };
+    qstr why = (size_t)e.reason < MP_ARRAY_SIZE(reasons) ? reasons[e.reason] : MP_QSTR_other;
     mp_obj_t t[] = { MP_OBJ_NEW_QSTR(MP_QSTR_down), MP_OBJ_NEW_QSTR(why) };
     return tuple(2, t);
 }
@@ -2045,13 +2035,18 @@ static MP_DEFINE_CONST_FUN_OBJ_1(radio_poll_event_obj, radio_poll_event);
 static mp_obj_t radio_stats(mp_obj_t self_in) {
     mqttas_radio_stats st;
     check(mqttas_radio_get_stats(get_radio(self_in), &st));
-    mp_obj_t d = mp_obj_new_dict(6);
-    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_frames_sent), mp_obj_new_int_from_uint(st.frames_sent));
-    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_frames_received), mp_obj_new_int_from_uint(st.frames_received));
-    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_retransmissions), mp_obj_new_int_from_uint(st.retransmissions));
-    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_bad_crc), mp_obj_new_int_from_uint(st.bad_crc));
-    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_dropped), mp_obj_new_int_from_uint(st.dropped));
-    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_duplicates), mp_obj_new_int_from_uint(st.duplicates));
+    // Six uint32_t counters in this order.
+    static const uint16_t keys[] = {
+        MP_QSTR_frames_sent, MP_QSTR_frames_received, MP_QSTR_retransmissions, MP_QSTR_bad_crc, MP_QSTR_dropped,
+        MP_QSTR_duplicates,
+    };
+    MP_STATIC_ASSERT(sizeof(st) == sizeof(keys) * 2);
+    uint32_t n[MP_ARRAY_SIZE(keys)];
+    memcpy(n, &st, sizeof(n));
+    mp_obj_t d = mp_obj_new_dict(MP_ARRAY_SIZE(keys));
+    for (size_t i = 0; i < MP_ARRAY_SIZE(keys); i++) {
+        mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(keys[i]), mp_obj_new_int_from_uint(n[i]));
+    }
     return d;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(radio_stats_obj, radio_stats);
