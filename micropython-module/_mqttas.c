@@ -230,11 +230,12 @@ static MP_NOINLINE void check(mqttas_result r) {
 static void print_text(const mp_print_t *p, mp_rom_error_text_t fmt, va_list args) {
     #if MICROPY_ROM_TEXT_COMPRESSION && !defined(NO_QSTR)
     byte plain[MP_MAX_UNCOMPRESSED_TEXT_LEN + 1];
-    mp_decompress_rom_string(plain, fmt);
-    mp_vprintf(p, (const char *)plain, args);
-    #else
-    mp_vprintf(p, (const char *)fmt, args);
+    if (MP_IS_COMPRESSED_ROM_STRING(fmt)) {
+        mp_decompress_rom_string(plain, fmt);
+        fmt = (mp_rom_error_text_t)plain;
+    }
     #endif
+    mp_vprintf(p, (const char *)fmt, args);
 }
 
 static void printf_text(const mp_print_t *p, mp_rom_error_text_t fmt, ...) {
