@@ -2030,14 +2030,46 @@ static size_t publish_head(uint8_t *out, uint8_t first, const char *topic, uint1
     return n;
 }
 
+/* The lending tests' client: connect it at `now` with id "c1", reading the
+ * CONNECT through mqttas_poll_transmit_vectored, and accept it at now + 1
+ * with `session_present`. */
+static void connect_lending(fixture *f, uint32_t now, bool session_present)
+{
+    mqttas_connect_options o = options_for("c1");
+    mqttas_event ev;
+    uint8_t out[256];
+    const uint8_t sp = session_present ? 1 : 0;
+    assert_int_equal(mqttas_connect(f->c, now, &o), MQTTAS_OK);
+    (void)drain_iov(f->c, now, out, sizeof out, NULL);
+    if (f->cfg.version == MQTTAS_VERSION_5) {
+        feed(f->c, now + 1, BYTES(0x20, 3, sp, 0, 0));
+    } else {
+        feed(f->c, now + 1, BYTES(0x20, 2, sp, 0));
+    }
+    next_event(f->c, &ev, MQTTAS_EVENT_CONNECTED);
+    assert_int_equal(ev.session_present, session_present);
+}
+
+/* A client with these buffers whose session outlives its connections (if
+ * `persistent`), connected at 0 (connect_lending). */
+static fixture *lending_fixture(uint8_t version, size_t rx, size_t tx, size_t store,
+                                bool persistent)
+{
+    fixture *f = fixture_new(version, rx, tx, store);
+    f->cfg.clean_init = !persistent;
+    f->cfg.clean = !persistent;
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+    connect_lending(f, 0, false);
+    return f;
+}
+
 /* Issue 14's small client: rx 256, tx 300, store 600 send a 1 KiB message
  * under a 200-byte topic at QoS 0, 1 and 2 from the caller's own bytes, and
  * keep two QoS 1 messages across an outage. */
 static void test_borrowed_small_buffers(void **state)
 {
-    fixture *f = fixture_new(MQTTAS_VERSION_311, 256, 300, 600);
+    fixture *f = lending_fixture(MQTTAS_VERSION_311, 256, 300, 600, true);
     mqttas_client *c = f->c;
-    mqttas_connect_options o = options_for("c1");
     mqttas_event ev;
     char *topic = long_topic();
     uint8_t *a = payload_of(1024, 1), *b = payload_of(1024, 2), *z = payload_of(1024, 3);
@@ -2048,13 +2080,6 @@ static void test_borrowed_small_buffers(void **state)
     int lent = 0;
     (void)state;
     assert_non_null(got);
-    f->cfg.clean_init = false;
-    f->cfg.clean = false;
-    assert_int_equal(fixture_init(f), MQTTAS_OK);
-    assert_int_equal(mqttas_connect(c, 0, &o), MQTTAS_OK);
-    (void)drain_iov(c, 0, got, 4096, NULL);
-    feed(c, 1, BYTES(0x20, 2, 0, 0));
-    next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
 
     /* Copied, 1 KiB fits neither tx nor the store. */
     assert_int_equal(mqttas_publish(c, 2, topic, 200, a, 1024, 1, false, NULL, 0, NULL),
@@ -2100,11 +2125,7 @@ static void test_borrowed_small_buffers(void **state)
     expect_no_tx(c, 4);
 
     /* Reconnect: both again with DUP, from the same bytes. */
-    assert_int_equal(mqttas_connect(c, 100, &o), MQTTAS_OK);
-    (void)drain_iov(c, 100, got, 4096, NULL);
-    feed(c, 101, BYTES(0x20, 2, 1, 0));
-    next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
-    assert_true(ev.session_present);
+    connect_lending(f, 100, true);
     len = drain_iov(c, 101, got, 4096, &lent);
     want[0] = 0x3A;
     want[3 + 2 + 200 + 2 + 1024] = 0x3A;
@@ -2135,10 +2156,7 @@ static void test_borrowed_small_buffers(void **state)
     assert_memory_equal(got, ((const uint8_t[]){0x62, 2, (uint8_t)(id >> 8), (uint8_t)id}), 4);
     assert_int_equal(mqttas_handle_link_down(c, 105), MQTTAS_OK);
     next_event(c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
-    assert_int_equal(mqttas_connect(c, 200, &o), MQTTAS_OK);
-    (void)drain_iov(c, 200, got, 4096, NULL);
-    feed(c, 201, BYTES(0x20, 2, 1, 0));
-    next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
+    connect_lending(f, 200, true);
     len = drain_iov(c, 201, got, 4096, &lent);
     /* `b` again (still unacknowledged), then the PUBREL. */
     assert_int_equal(len, 3 + 200 + 2 + 2 + 1024 + 4);
@@ -2166,7 +2184,7 @@ static void test_borrowed_small_buffers(void **state)
 /* A 1 KiB message under a 200-byte topic into rx 256: delivered in chunks. */
 static void test_small_rx_takes_1_kib_under_a_200_byte_topic(void **state)
 {
-    fixture *f = fixture_new(MQTTAS_VERSION_311, 256, 300, 600);
+    fixture *f = lending_fixture(MQTTAS_VERSION_311, 256, 300, 600, false);
     mqttas_client *c = f->c;
     char *topic = long_topic();
     uint8_t *pkt = malloc(3 + 200 + 2 + 2 + 1024), *body = payload_of(1024, 5);
@@ -2176,8 +2194,6 @@ static void test_small_rx_takes_1_kib_under_a_200_byte_topic(void **state)
     int starts = 0, ends = 0, rounds = 0;
     (void)state;
     assert_non_null(pkt);
-    assert_int_equal(fixture_init(f), MQTTAS_OK);
-    connect_311(c, 0);
     h = publish_head(pkt, 0x32, topic, 7);
     memcpy(pkt + h, body, 1024);
     total = h + 1024;
@@ -2220,9 +2236,8 @@ static void test_small_rx_takes_1_kib_under_a_200_byte_topic(void **state)
  * protocol error); the vectored call checks its arguments. */
 static void test_borrowed_qos0_dropped_on_loss(void **state)
 {
-    fixture *f = fixture_new(MQTTAS_VERSION_5, 256, 256, 1024);
+    fixture *f = lending_fixture(MQTTAS_VERSION_5, 256, 256, 1024, false);
     mqttas_client *c = f->c;
-    mqttas_connect_options o = options_for("c1");
     mqttas_event ev;
     uint8_t *z = payload_of(16, 6);
     uint8_t got[256];
@@ -2230,11 +2245,6 @@ static void test_borrowed_qos0_dropped_on_loss(void **state)
     size_t n;
     int lent = 0;
     (void)state;
-    assert_int_equal(fixture_init(f), MQTTAS_OK);
-    assert_int_equal(mqttas_connect(c, 0, &o), MQTTAS_OK);
-    (void)drain_iov(c, 0, got, sizeof got, NULL);
-    feed(c, 1, BYTES(0x20, 3, 0, 0, 0));
-    next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
 
     assert_int_equal(mqttas_poll_transmit_vectored(c, 2, NULL, &n), MQTTAS_ERR_NULL_POINTER);
     assert_int_equal(mqttas_poll_transmit_vectored(c, 2, v, NULL), MQTTAS_ERR_NULL_POINTER);
