@@ -1633,6 +1633,60 @@ static void test_time_wraparound(void **state)
     fixture_free(f);
 }
 
+/* A message delivered in chunks (mqttas_handle_input of more than rx
+ * holds): its MESSAGE_START (pointers cleared, the topic and the event's
+ * description copied) and its payload assembled. */
+typedef struct chunked {
+    mqttas_event start;
+    char topic[256];
+    char text[320];
+    uint8_t payload[1024];
+    size_t payload_len;
+} chunked;
+
+/* Feed the PUBLISH `pkt` at `now`, taking the events as they come, until
+ * its MESSAGE_END: exactly one START and one END, the chunks in between.
+ * Each round takes input or finishes: never stuck. */
+static void feed_chunked(mqttas_client *c, uint32_t now, const uint8_t *pkt, size_t len,
+                         chunked *m)
+{
+    size_t off = 0, accepted;
+    mqttas_event ev;
+    int starts = 0, ends = 0, rounds = 0;
+    memset(m, 0, sizeof *m);
+    while (off < len || ends == 0) {
+        assert_int_equal(mqttas_handle_input(c, now, pkt + off, len - off, &accepted), MQTTAS_OK);
+        assert_true(accepted <= len - off);
+        off += accepted;
+        for (;;) {
+            assert_int_equal(mqttas_poll_event(c, &ev), MQTTAS_OK);
+            if (ev.kind == MQTTAS_EVENT_NONE) {
+                break;
+            }
+            if (ev.kind == MQTTAS_EVENT_MESSAGE_START) {
+                starts++;
+                assert_true(ev.topic_len < sizeof m->topic);
+                memcpy(m->topic, ev.topic, ev.topic_len);
+                assert_int_equal(mqttas_event_describe(c, &ev, m->text, sizeof m->text, NULL),
+                                 MQTTAS_OK);
+                m->start = ev;
+                m->start.topic = NULL;
+                m->start.properties = NULL;
+            } else if (ev.kind == MQTTAS_EVENT_MESSAGE_CHUNK) {
+                assert_true(m->payload_len + ev.payload_len <= sizeof m->payload);
+                memcpy(m->payload + m->payload_len, ev.payload, ev.payload_len);
+                m->payload_len += ev.payload_len;
+            } else {
+                assert_int_equal(ev.kind, MQTTAS_EVENT_MESSAGE_END);
+                ends++;
+            }
+        }
+        assert_true(++rounds < 100);
+    }
+    assert_int_equal(starts, 1);
+    assert_int_equal(ends, 1);
+}
+
 /* A message larger than the receive buffer arrives in chunks; input beyond
  * the buffer is refused until events are taken. */
 static void test_chunked_message(void **state)
@@ -1640,11 +1694,8 @@ static void test_chunked_message(void **state)
     fixture *f = fixture_new(MQTTAS_VERSION_311, 64, 256, 1024);
     mqttas_client *c = f->c;
     uint8_t pkt[3 + 2 + 3 + 2 + 200];
-    uint8_t got[200];
-    size_t off = 0, got_len = 0, accepted, i;
-    mqttas_event ev;
-    int starts = 0, ends = 0, rounds = 0;
-    char text[128];
+    size_t i;
+    chunked m;
     (void)state;
     assert_int_equal(fixture_init(f), MQTTAS_OK);
     connect_311(c, 0);
@@ -1661,40 +1712,14 @@ static void test_chunked_message(void **state)
     for (i = 0; i < 200; i++) {
         pkt[10 + i] = (uint8_t)i;
     }
-    while (off < sizeof pkt || ends == 0) {
-        assert_int_equal(mqttas_handle_input(c, 1, pkt + off, sizeof pkt - off, &accepted),
-                         MQTTAS_OK);
-        assert_true(accepted <= sizeof pkt - off);
-        off += accepted;
-        for (;;) {
-            assert_int_equal(mqttas_poll_event(c, &ev), MQTTAS_OK);
-            if (ev.kind == MQTTAS_EVENT_NONE) {
-                break;
-            }
-            if (ev.kind == MQTTAS_EVENT_MESSAGE_START) {
-                starts++;
-                assert_int_equal(ev.total_len, 200);
-                assert_int_equal(ev.packet_id, 9);
-                assert_int_equal(ev.qos, 1);
-                assert_memory_equal(ev.topic, "big", 3);
-                assert_int_equal(mqttas_event_describe(c, &ev, text, sizeof text, NULL), MQTTAS_OK);
-                assert_string_equal(text, "message on \"big\": 200 bytes in chunks, QoS 1");
-            } else if (ev.kind == MQTTAS_EVENT_MESSAGE_CHUNK) {
-                assert_true(got_len + ev.payload_len <= sizeof got);
-                memcpy(got + got_len, ev.payload, ev.payload_len);
-                got_len += ev.payload_len;
-            } else {
-                assert_int_equal(ev.kind, MQTTAS_EVENT_MESSAGE_END);
-                ends++;
-            }
-        }
-        /* Each round takes input or finishes: never stuck. */
-        assert_true(++rounds < 50);
-    }
-    assert_int_equal(starts, 1);
-    assert_int_equal(ends, 1);
-    assert_int_equal(got_len, 200);
-    assert_memory_equal(got, pkt + 10, 200);
+    feed_chunked(c, 1, pkt, sizeof pkt, &m);
+    assert_int_equal(m.start.total_len, 200);
+    assert_int_equal(m.start.packet_id, 9);
+    assert_int_equal(m.start.qos, 1);
+    assert_string_equal(m.topic, "big");
+    assert_string_equal(m.text, "message on \"big\": 200 bytes in chunks, QoS 1");
+    assert_int_equal(m.payload_len, 200);
+    assert_memory_equal(m.payload, pkt + 10, 200);
     expect_tx(c, 2, BYTES(0x40, 2, 0, 9));
     fixture_free(f);
 }
@@ -2185,46 +2210,21 @@ static void test_borrowed_small_buffers(void **state)
 static void test_small_rx_takes_1_kib_under_a_200_byte_topic(void **state)
 {
     fixture *f = lending_fixture(MQTTAS_VERSION_311, 256, 300, 600, false);
-    mqttas_client *c = f->c;
     char *topic = long_topic();
     uint8_t *pkt = malloc(3 + 200 + 2 + 2 + 1024), *body = payload_of(1024, 5);
-    uint8_t got[1024];
-    size_t h, off = 0, got_len = 0, accepted, total;
-    mqttas_event ev;
-    int starts = 0, ends = 0, rounds = 0;
+    size_t h;
+    chunked m;
     (void)state;
     assert_non_null(pkt);
     h = publish_head(pkt, 0x32, topic, 7);
     memcpy(pkt + h, body, 1024);
-    total = h + 1024;
-    while (off < total || ends == 0) {
-        assert_int_equal(mqttas_handle_input(c, 1, pkt + off, total - off, &accepted), MQTTAS_OK);
-        off += accepted;
-        for (;;) {
-            assert_int_equal(mqttas_poll_event(c, &ev), MQTTAS_OK);
-            if (ev.kind == MQTTAS_EVENT_NONE) {
-                break;
-            }
-            if (ev.kind == MQTTAS_EVENT_MESSAGE_START) {
-                starts++;
-                assert_int_equal(ev.total_len, 1024);
-                assert_int_equal(ev.topic_len, 200);
-                assert_memory_equal(ev.topic, topic, 200);
-            } else if (ev.kind == MQTTAS_EVENT_MESSAGE_CHUNK) {
-                assert_true(got_len + ev.payload_len <= sizeof got);
-                memcpy(got + got_len, ev.payload, ev.payload_len);
-                got_len += ev.payload_len;
-            } else {
-                assert_int_equal(ev.kind, MQTTAS_EVENT_MESSAGE_END);
-                ends++;
-            }
-        }
-        assert_true(++rounds < 100);
-    }
-    assert_int_equal(starts, 1);
-    assert_int_equal(got_len, 1024);
-    assert_memory_equal(got, body, 1024);
-    expect_tx(c, 2, BYTES(0x40, 2, 0, 7));
+    feed_chunked(f->c, 1, pkt, h + 1024, &m);
+    assert_int_equal(m.start.total_len, 1024);
+    assert_int_equal(m.start.topic_len, 200);
+    assert_string_equal(m.topic, topic);
+    assert_int_equal(m.payload_len, 1024);
+    assert_memory_equal(m.payload, body, 1024);
+    expect_tx(f->c, 2, BYTES(0x40, 2, 0, 7));
     free(pkt);
     free(body);
     free(topic);
