@@ -155,11 +155,12 @@ extern const mp_obj_type_t type_reconnect;
 
 // ---- fields -----------------------------------------------------------------
 //
-// The tables below (config keys, attributes, settings, Reconnect's
-// arguments) name a field of a client (CF) or of its outage policy (RF) in
-// 16 bits: the offset, the field's size (1, 2, 4 or 8 bytes), whether it
-// holds an object or a bool, and which of the two it is in. One loop over
-// a table then does what a line of code per field did.
+// The tables below (config keys, attributes, settings, Reconnect's and
+// Radio's arguments) name a field of a client (CF), of its outage policy
+// (RF) or of a radio's configuration (RADIO_F) in 16 bits: the offset, the
+// field's size (1, 2, 4 or 8 bytes), whether it holds an object or a bool,
+// and which of two bases it is in. One loop over a table then does what a
+// line of code per field did.
 #define F_OFFSET (0x7FF)
 #define F_OBJ (0x800)  // an mp_obj_t
 #define F_BOOL (0x4000)  // read as True or False
