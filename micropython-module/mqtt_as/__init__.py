@@ -36,11 +36,10 @@ from .links import default_link, default_client_id
 VERSION = (0, 8, 3)
 
 # mqtt_as 0.8.3 module attributes, kept for programs that read them.
-_PLATFORM = sys.platform
-ESP32 = _PLATFORM == "esp32"
-RP2 = _PLATFORM == "rp2"
-ESP8266 = _PLATFORM == "esp8266"
-PYBOARD = _PLATFORM == "pyboard"
+ESP32 = sys.platform == "esp32"
+RP2 = sys.platform == "rp2"
+ESP8266 = sys.platform == "esp8266"
+PYBOARD = sys.platform == "pyboard"
 IBUFSIZE = 50  # mqtt_as 0.8.3's; here config['rx_size'] sizes the receive buffer.
 MSG_BYTES = True  # Messages are always bytes here.
 
@@ -131,6 +130,12 @@ class MQTTClient:
         self._watch = Alarm()  # _keep_connected sleeps in it while connected.
         self._idle = Alarm()  # The writer sleeps in it: _pump() wakes it.
         self._last_rx = now()
+        # Set by every connection: in the instance from the start (as class
+        # attributes they would take a slot in the class too).
+        self._isconnected = self._in_connect = self._has_connected = self._ever_connected = False
+        self._told = False  # wifi_coro was last told True (callback interface).
+        self._writing = False
+        self._handler = None  # The connect_coro task of the current connection.
 
     def __getattr__(self, name):
         # server, port, mqttv5, mqttv5_con_props, topic_alias_maximum: the
@@ -146,16 +151,9 @@ class MQTTClient:
     _lock = None
     _why = None  # The text of the last loss.
     _closing = None  # (task, stream): a graceful close under way (_linger).
-    _told = False  # wifi_coro was last told True (callback interface).
     _closes = 0  # Calls of disconnect() and close(): a connection under way ends.
-    _handler = None  # The connect_coro task of the current connection.
-    _writing = False
-    _room = False  # A task waits for room in the core's buffers (_wait_room).
+    _room = False  # A task waits for room in the core's buffers (_wait_change).
     _resent = False  # Messages sent on an earlier connection may be sent again.
-    _isconnected = False
-    _in_connect = False
-    _has_connected = False
-    _ever_connected = False
     _keeping = False  # _keep_connected runs.
 
     @property
@@ -172,18 +170,12 @@ class MQTTClient:
 
     # ---- plumbing -------------------------------------------------------
 
-    def _notify(self):
-        # Wake every task waiting for something to change.
-        self._changes.notify()
-
-    async def _wait_change(self, ms=None):
-        return await self._changes.wait(ms)
-
-    async def _wait_room(self, ms=None):
-        # Wait for room in the core's buffers, or for the writer to have
-        # sent: the writer's pump notifies then (else only when the core
-        # took an event).
-        self._room = True
+    async def _wait_change(self, ms=None, room=False):
+        # Wait for a change (`room`: for room in the core's buffers, or for
+        # the writer to have sent: the writer's pump notifies then, else
+        # only when the core took an event); False after `ms`.
+        if room:
+            self._room = True
         return await self._changes.wait(ms)
 
     def _pump(self, sent=False):
@@ -209,8 +201,9 @@ class MQTTClient:
         # (CPython, QoS 1 one in flight: 4 event-loop rounds per message
         # instead of 3).
         if not sent or core.dispatched or self._room or why is not None:
-            self._room = False  # All are woken: a room waiter sets it again.
-            self._notify()
+            if self._room:
+                self._room = False  # All are woken: a room waiter sets it again.
+            self._changes.notify()
         self._idle.wake()
 
     def _link_lost(self, why):
@@ -224,7 +217,8 @@ class MQTTClient:
         self._gen += 1
         gen = self._gen
         self._conn = conn
-        self._resent = self._ever_connected
+        if self._ever_connected:
+            self._resent = True
         self._tasks = [
             spawn(self._reader(conn, gen)),
             spawn(self._writer(conn, gen)),
@@ -261,9 +255,18 @@ class MQTTClient:
                 # follow it, nor what waits to be sent.
                 getattr(conn, "abort", conn.close)()
             else:
-                queued = None
+                queued = b""
                 if linger and self._core.state() == _mqttas.STATE_DISCONNECTED:
-                    queued = self._take_queued()
+                    # What the core queued before ending the connection
+                    # itself (its tx buffer is bounded: this ends).
+                    while True:
+                        data = self._core.poll_transmit(now())
+                        if data is None:
+                            break
+                        if type(data) is tuple:  # A PUBLISH's head and its lent payload.
+                            queued += data[0]
+                            data = data[1]
+                        queued += data
                 if queued:
                     self._closing = (spawn(self._linger(conn, queued)), conn)
                 else:
@@ -274,20 +277,6 @@ class MQTTClient:
         core.handle_link_down(now())
         core.pump()
         self._writing = False
-
-    def _take_queued(self):
-        # What the core queued before ending a connection itself (its tx
-        # buffer is bounded: this ends).
-        core = self._core
-        out = b""
-        while True:
-            data = core.poll_transmit(now())
-            if data is None:
-                return out
-            if type(data) is tuple:  # A PUBLISH's head and its lent payload.
-                out += data[0]
-                data = data[1]
-            out += data
 
     async def _linger(self, conn, data):
         # The core ended a working connection itself (a planned close to
@@ -350,7 +339,7 @@ class MQTTClient:
             # acknowledgements, which the writer makes when it has sent
             # (and then notifies). Stuck only if nothing at all happens
             # for a while with no write under way.
-            if not await self._wait_room(core.response_time_ms) and not self._writing:
+            if not await self._wait_change(core.response_time_ms, True) and not self._writing:
                 stuck += 1
                 if stuck > 3:
                     raise OSError(-1, "receive buffer stuck")
@@ -453,17 +442,16 @@ class MQTTClient:
 
     async def _until(self, test, ms=None, room=False):
         # Wait until test() is true; False when `ms` passes first. `room`:
-        # test() waits for the writer too (see _wait_room).
+        # test() waits for the writer too (see _wait_change).
         t0 = now()
-        wait = self._wait_room if room else self._wait_change
         while not test():
             if ms is None:
-                await wait()
+                await self._wait_change(None, room)
             else:
                 left = ms - until(now(), t0)
                 if left <= 0:
                     return False
-                await wait(left)
+                await self._wait_change(left, room)
         return True
 
     # ---- connection -----------------------------------------------------
@@ -536,10 +524,10 @@ class MQTTClient:
             self._has_connected = True
             self._core.policy.handle_connected(now())
             if self._link.poll_ms is not None:
-                self._keep()
+                spawn(self._keep_connected())
         if self.queue is not None:
             self.up.set()
-        self._notify()
+        self._changes.notify()
 
     async def _tell_up(self, gen):
         # wifi_coro(True) and connect_coro for connection `gen`, unless it
@@ -557,12 +545,6 @@ class MQTTClient:
         if core.wifi_coro:
             await core.wifi_coro(True)
 
-    def _keep(self):
-        # Start _keep_connected unless it runs.
-        if not self._keeping:
-            self._keeping = True
-            spawn(self._keep_connected())
-
     async def _keep_connected(self):
         # Brings the connection back after every outage, as the core's
         # outage policy (_mqttas.Reconnect, the same one the C and Rust
@@ -570,7 +552,11 @@ class MQTTClient:
         # bounce the link after N failed attempts, back off with jitter and
         # a cap. Runs from an outage until connected again, and on links
         # that must be polled (poll_ms) from the first connect() until
-        # disconnect(): a task less in RAM while connected elsewhere.
+        # disconnect(): a task less in RAM while connected elsewhere. Ends
+        # at once when it runs already (started again meanwhile).
+        if self._keeping:
+            return
+        self._keeping = True
         try:
             core = self._core
             r = core.policy
@@ -663,18 +649,15 @@ class MQTTClient:
                 if self._core.wifi_coro:
                     spawn(self._core.wifi_coro(False))
             self._watch.wake()
-            self._keep()
-            self._notify()
-
-    async def _connection(self):
-        await self._until(lambda: self._isconnected)
+            spawn(self._keep_connected())
+            self._changes.notify()
 
     async def _reconnection(self):
         # The core is not connected: wait for the next connection (while the
         # loss is being noticed, for any change first).
         if self._isconnected:
             await self._wait_change()
-        await self._connection()
+        await self._until(lambda: self._isconnected)
 
     def isconnected(self):
         if self._in_connect:
@@ -692,7 +675,7 @@ class MQTTClient:
         self._told = False  # As mqtt_as: no wifi_coro(False) for disconnect().
         self._teardown()
         self._watch.wake()
-        self._notify()
+        self._changes.notify()
 
     def close(self):
         # Synchronous: nothing is left to a task that may never run (the
@@ -708,7 +691,7 @@ class MQTTClient:
         try:
             self._teardown(False)
             self._watch.wake()
-            self._notify()
+            self._changes.notify()
         except RuntimeError:  # CPython: the event loop has closed.
             pass
         self._link.close()
@@ -740,7 +723,7 @@ class MQTTClient:
                 if code == _mqttas.ERR_NOT_CONNECTED:  # QoS 0: sent on a connection only.
                     await self._reconnection()
                 elif code in (_mqttas.ERR_STORE_FULL, _mqttas.ERR_TX_FULL):
-                    await self._wait_room()  # A completion or a write frees room.
+                    await self._wait_change(None, True)  # A completion or a write frees room.
                 else:
                     raise
         self._pump()
@@ -756,7 +739,7 @@ class MQTTClient:
         # SUBSCRIBE or UNSUBSCRIBE of `topic` (the core checks the filter),
         # asked again after an outage until acknowledged.
         while True:
-            await self._connection()
+            await self._until(lambda: self._isconnected)
             try:
                 slot = make()
             except ValueError as e:
@@ -767,7 +750,7 @@ class MQTTClient:
                     await self._reconnection()
                     continue
                 if code in (_mqttas.ERR_TOO_MANY_PENDING, _mqttas.ERR_TX_FULL):
-                    await self._wait_room()
+                    await self._wait_change(None, True)
                     continue
                 raise
             self._pump()

@@ -113,28 +113,6 @@ else:
         return asyncio.wait_for(aw, ms / 1000)
 
 
-async def wait_ms(event, ms):
-    """Wait for `event` at most `ms` milliseconds; True if it was set."""
-    try:
-        await within_ms(event.wait(), ms)
-    except asyncio.TimeoutError:
-        return False
-    return True
-
-
-def print_exc(e):
-    """Print an exception with its traceback, on either Python."""
-    if MICROPYTHON:
-        sys.print_exception(e)
-    else:
-        import traceback
-
-        traceback.print_exception(type(e), e, e.__traceback__)
-
-
-_tasks = set()
-
-
 try:
     from asyncio import core as _core  # MicroPython's asyncio internals
 
@@ -145,8 +123,6 @@ except ImportError:
 
 class Changes:
     """Something changed: notify() wakes every task in wait() at once.
-    `n` counts the notifications, so comparing it tells whether anything
-    changed meanwhile.
 
     On MicroPython the waiting tasks sit in a queue of asyncio's own, as
     asyncio.Event keeps them (the same four lines): neither the
@@ -157,11 +133,9 @@ class Changes:
     _waited = False  # Elsewhere: a task waits in the Event (or did).
 
     def __init__(self):
-        self.n = 0
         self._q = _core.TaskQueue() if _QUEUES else asyncio.Event()
 
     def notify(self):
-        self.n += 1
         q = self._q
         if _QUEUES:
             while q.peek():
@@ -194,10 +168,6 @@ class Changes:
         return True
 
 
-# The longest sleep of an Alarm (it is woken, or sleeps again).
-_FOREVER = 1 << 28
-
-
 class Alarm:
     """A sleep that other tasks can end early (wake()): in RAM a task asleep
     costs less than one waiting for an Event with a timeout (asyncio's
@@ -216,7 +186,7 @@ class Alarm:
         self._task = t
         self._woken = False
         try:
-            await sleep_ms(_FOREVER if ms is None else ms)
+            await sleep_ms(1 << 28 if ms is None else ms)  # None: until woken (or for 3 days)
         except asyncio.CancelledError:
             if not self._woken:
                 raise
@@ -240,6 +210,7 @@ class Alarm:
 
 
 if not MICROPYTHON:
+    _tasks = set()  # spawn()'s
 
     def _ring(f, woken):
         if not f.done():

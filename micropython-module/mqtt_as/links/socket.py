@@ -23,22 +23,26 @@ class SockStream:
     This spares loading the asyncio.stream module: about 1 KiB of RAM on a
     board, 1.8 KiB on the 64-bit unix port."""
 
+    # Class attributes until set: no room in each stream's dict (RAM).
     _more = False  # The last read filled its buffer: more may be waiting.
+    _out = b""  # Written, not yet sent: _out[_off:].
+    _off = 0
 
     def __init__(self, s):
         self._s = s
-        self._out = b""  # Written, not yet sent: _out[_off:].
-        self._off = 0
-        # One call per read: recv() (a TLS socket's returns None when
-        # nothing waits); read() would call again until it has n bytes, so
-        # every short read cost a second, failing, call. (A socket without
-        # recv, axTLS's: read().)
-        self._recv = getattr(s, "recv", None) or s.read
 
     def _take(self, n):
         # What the socket has, at most n bytes, in one call; None if nothing.
+        # One call per read: recv() (a TLS socket's returns None when
+        # nothing waits); read() would call again until it has n bytes, so
+        # every short read costs a second, failing, call. axTLS's socket
+        # (ESP8266) has no recv(): read().
+        s = self._s
         try:
-            return self._recv(n)
+            try:
+                return s.recv(n)
+            except AttributeError:
+                return s.read(n)
         except OSError as e:
             if e.errno == EAGAIN:
                 return None
