@@ -23,14 +23,16 @@
 # on construction; large messages can be received in chunks (chunk_cb);
 # several user properties. See options.py for every config key.
 
-import gc
 import sys
 
 import asyncio
 
 from . import compat, options
-from .compat import _mqttas, now, until, sleep_ms, within_ms, spawn, Changes, Alarm, need
-from .options import defaults, eliza  # noqa: F401  (eliza: mqtt_as's name)
+# Only what the hot paths call is a global here (each global a slot in
+# this module's dict: RAM); the rest is compat.x.
+from .compat import _mqttas, now, until, spawn
+from .options import eliza  # mqtt_as's name
+
 from .links import default_link, default_client_id
 
 VERSION = (0, 8, 3)
@@ -43,8 +45,8 @@ PYBOARD = sys.platform == "pyboard"
 IBUFSIZE = 50  # mqtt_as 0.8.3's; here config['rx_size'] sizes the receive buffer.
 MSG_BYTES = True  # Messages are always bytes here.
 
-config = defaults(default_client_id())
-gc.collect()
+config = options.defaults(default_client_id())
+__import__("gc").collect()
 
 # The DNS query wan_ok() sends by default (www.google.com, A record).
 _DNS_QUERY = b"$\x1a\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x06google\x03com\x00\x00\x01\x00\x01"
@@ -95,10 +97,10 @@ class MQTTClient:
             # What the firmware was built without: a ValueError naming the
             # knob (the links' knobs: when the link is made).
             if g("mqttv5"):
-                need("v5", "config['mqttv5']")
+                compat.need("v5", "config['mqttv5']")
             w = g("will")
             if isinstance(w, (tuple, list)) and len(w) > 3 and w[3] == 2:
-                need("qos2", "config['will'] at qos 2")
+                compat.need("qos2", "config['will'] at qos 2")
             if g("client_id") is None:
                 config = dict(config, client_id=default_client_id())
             props = g("mqttv5_con_props")
@@ -125,10 +127,10 @@ class MQTTClient:
         self._addr = None
         self._conn = None
         self._gen = 0  # Connection generation: tasks of older ones stop.
-        self._tasks = []
-        self._changes = Changes()
-        self._watch = Alarm()  # _keep_connected sleeps in it while connected.
-        self._idle = Alarm()  # The writer sleeps in it: _pump() wakes it.
+        self._tasks = ()
+        self._changes = compat.Changes()
+        self._watch = compat.Alarm()  # _keep_connected sleeps in it while connected.
+        self._idle = compat.Alarm()  # The writer sleeps in it: _pump() wakes it.
         self._last_rx = now()
         # Set by every connection: in the instance from the start (as class
         # attributes they would take a slot in the class too).
@@ -219,24 +221,24 @@ class MQTTClient:
         self._conn = conn
         if self._ever_connected:
             self._resent = True
-        self._tasks = [
-            spawn(self._reader(conn, gen)),
-            spawn(self._writer(conn, gen)),
-        ]
+        self._tasks = (spawn(self._reader(conn, gen)), spawn(self._writer(conn, gen)))
 
     def _teardown(self, linger=True):
         # Stop this connection's tasks (never the one running this) and
         # close its stream (`linger`: gracefully when the core queued a
         # last word; close() cannot wait for that).
         self._gen += 1
-        cur = compat.current_task()
+        try:
+            cur = asyncio.current_task()
+        except RuntimeError:  # Not in a task (close() after the loop).
+            cur = None
         for t in self._tasks:
             if t is not cur:
                 try:
                     t.cancel()
                 except RuntimeError:  # CPython: the loop has closed.
                     pass
-        self._tasks = []
+        self._tasks = ()
         # The connect_coro of this connection ends with it: the next
         # connection runs it again (its subscriptions would otherwise wait
         # for that one too, and pile up while the link flaps).
@@ -293,7 +295,7 @@ class MQTTClient:
         # 150 ms (a link that cannot even take a few bytes is dead).
         try:
             conn.write(data)
-            await within_ms(_flush(conn), 150)
+            await compat.within_ms(_flush(conn), 150)
         except (OSError, asyncio.TimeoutError):
             pass
         finally:
@@ -399,7 +401,7 @@ class MQTTClient:
         core.handle_timeout(t)
         self._pump()
         if d == last:  # Due again at once: let the others run first.
-            await sleep_ms(10)
+            await compat.sleep_ms(10)
         return d
 
     async def _drain(self, conn, gen):
@@ -540,10 +542,14 @@ class MQTTClient:
             return
         self._told = True
         core = self._core
-        if core.connect_coro:
-            self._handler = spawn(core.connect_coro(self))
-        if core.wifi_coro:
-            await core.wifi_coro(True)
+        # (The default, eliza, does nothing: no task, which would stay in
+        # RAM, ended, until the connection ends.)
+        c = core.connect_coro
+        if c and c is not eliza:
+            self._handler = spawn(c(self))
+        c = core.wifi_coro
+        if c and c is not eliza:
+            await c(True)
 
     async def _keep_connected(self):
         # Brings the connection back after every outage, as the core's
@@ -586,7 +592,7 @@ class MQTTClient:
                     up = False
                 a = r.poll_action(now())
                 if a is None:  # Not expected: every attempt is reported at once.
-                    await sleep_ms(100)
+                    await compat.sleep_ms(100)
                     continue
                 kind, t = a
                 if kind in (_mqttas.ACTION_HOLD_DOWN, _mqttas.ACTION_BOUNCE_LINK):
@@ -596,9 +602,9 @@ class MQTTClient:
                                 until(t, now()))
                     await self._link.down()
                     link_up = False
-                    await sleep_ms(max(0, until(t, now())))
+                    await compat.sleep_ms(max(0, until(t, now())))
                 elif kind == _mqttas.ACTION_WAIT:
-                    await sleep_ms(max(0, until(t, now())))
+                    await compat.sleep_ms(max(0, until(t, now())))
                 elif kind == _mqttas.ACTION_CONNECT:
                     if not self._has_connected:
                         break
@@ -703,7 +709,7 @@ class MQTTClient:
         # stands for the topic it was set to), the message and the QoS
         # before anything is queued.
         if qos == 2:
-            need("qos2", "qos=2")
+            compat.need("qos2", "qos=2")
         if self.mqttv5:
             check_properties(properties, "PUBLISH")
         else:
@@ -762,7 +768,7 @@ class MQTTClient:
 
     async def subscribe(self, topic, qos=0, properties=None):
         if qos == 2:
-            need("qos2", "qos=2")
+            compat.need("qos2", "qos=2")
         if self.mqttv5:
             check_properties(properties, "SUBSCRIBE")
         else:

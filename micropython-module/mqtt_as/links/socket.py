@@ -2,16 +2,13 @@
 # whose network is always up (unix MicroPython, CPython). Also the base of
 # the WLAN link, which adds the interface.
 
-import sys
 import socket
 from errno import EAGAIN
 
 import asyncio
 
-from ..compat import within_ms
+from ..compat import within_ms, MICROPYTHON as _MP
 
-_MP = sys.implementation.name == "micropython"
-_READ_MAX = 16384  # CPython: the most one read of the broker's socket asks for.
 if _MP:
     from asyncio import core
 
@@ -177,8 +174,8 @@ class SocketLink:
         # buffer that large with mmap and, once the few bytes of a packet
         # are in, shrinks and unmaps it, three more system calls per read.
         # 16 KiB (the host's receive buffer) comes from the heap.
-        if getattr(w.transport, "max_size", 0) > _READ_MAX:
-            w.transport.max_size = _READ_MAX
+        if getattr(w.transport, "max_size", 0) > 16384:
+            w.transport.max_size = 16384
         from .astream import Stream
 
         return Stream(r, w)
