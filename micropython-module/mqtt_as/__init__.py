@@ -379,16 +379,21 @@ class MQTTClient:
                 # Events first (the writer is awake, so _pump's wake-up of
                 # it does nothing).
                 self._pump(True)
-                last = await self._on_time(last)
+                last, ms = self._on_time(last)
+                if ms != 0:
+                    await self._idle.sleep(ms)
         except OSError as e:
             self._writing = False
             if gen == self._gen:
                 self._link_lost("link failed while sending: %s" % (e,))
 
-    async def _on_time(self, last, most=None):
-        # Call the core's timeout when its deadline is due; else sleep until
-        # the deadline (at most `most` ms) or until _pump() wakes the
-        # sleeper. Returns the deadline handled, for the next call.
+    def _on_time(self, last, most=None):
+        # Call the core's timeout when its deadline is due. Returns the
+        # deadline handled (else `last`), for the next call, and how long
+        # the caller sleeps in self._idle (_pump() wakes it) before it
+        # looks again: until the deadline, at most `most` ms (None: until
+        # woken); 0: not at all. Not a coroutine: no frame in the sleeping
+        # writer's chain (RAM), none made per round.
         core = self._core
         d = core.poll_deadline()
         t = now()
@@ -396,13 +401,10 @@ class MQTTClient:
             ms = None if d is None else until(d, t)
             if most is not None and (ms is None or ms > most):
                 ms = most
-            await self._idle.sleep(ms)
-            return last
+            return last, ms
         core.handle_timeout(t)
         self._pump()
-        if d == last:  # Due again at once: let the others run first.
-            await compat.sleep_ms(10)
-        return d
+        return d, 10 if d == last else 0  # Due again at once: let the others run first.
 
     async def _drain(self, conn, gen):
         # While a drain waits (a full send buffer, a half-open link), the
@@ -440,7 +442,9 @@ class MQTTClient:
                 return
             # Looks at the progress four times per response_time: the
             # loss is seen at most a quarter of it late.
-            last = await self._on_time(last, min(rt - quiet, rt // 4 + 1))
+            last, ms = self._on_time(last, min(rt - quiet, rt // 4 + 1))
+            if ms != 0:
+                await self._idle.sleep(ms)
 
     async def _until(self, test, ms=None, room=False):
         # Wait until test() is true; False when `ms` passes first. `room`:
