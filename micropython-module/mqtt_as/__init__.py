@@ -52,10 +52,6 @@ __import__("gc").collect()
 _DNS_QUERY = b"$\x1a\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x06google\x03com\x00\x00\x01\x00\x01"
 
 
-class MQTTException(Exception):
-    pass
-
-
 async def _flush(conn):
     # Send what is written, half-close, read until the broker closes.
     await conn.drain()
@@ -67,6 +63,15 @@ async def _flush(conn):
 
 
 def __getattr__(name):
+    # mqtt_as 0.8.3's MQTTException (which nothing here raises): made when
+    # first asked for (a class costs RAM), once.
+    if name == "MQTTException":
+
+        class MQTTException(Exception):
+            pass
+
+        globals()[name] = MQTTException  # Found there from now on.
+        return MQTTException
     # mqtt_as 0.8.3 has MsgQueue in this module; loaded when first asked for.
     if name == "MsgQueue":
         from .msgqueue import MsgQueue

@@ -169,9 +169,10 @@ class Alarm:
     Alarm at a time. wake() cancels the sleep; a cancellation from elsewhere
     (a teardown, the end of asyncio.run) goes on as asked."""
 
-    def __init__(self):
-        self._task = None
-        self._woken = False
+    # Class attributes until first set: an Alarm never slept in has an
+    # empty dict (RAM).
+    _task = None
+    _woken = False
 
     async def sleep(self, ms=None):
         """Sleep `ms` milliseconds (None: until woken); True when woken."""
@@ -215,8 +216,7 @@ if not MICROPYTHON:
         sleeper (and taken back) per wake-up, nor a sleep's future beside
         the timer; a cancellation from elsewhere goes on as asked."""
 
-        def __init__(self):
-            self._task = None  # The sleeper's future.
+        _task = None  # The sleeper's future.
 
         async def sleep(self, ms=None):
             """Sleep `ms` milliseconds (None: until woken); True when woken."""

@@ -30,6 +30,8 @@ def raises(exc, text, f, *args):
 
 ok(sys.implementation.name == "micropython", "running on MicroPython")
 ok(mqtt_as.VERSION == (0, 8, 3), "VERSION")
+from mqtt_as import MQTTException  # noqa: E402  (made when first asked for)
+ok(issubclass(MQTTException, Exception) and mqtt_as.MQTTException is MQTTException, "MQTTException")
 ok(config["server"] is None and config["keepalive"] == 60, "defaults")
 ok(isinstance(config["client_id"], bytes), "client_id bytes")
 
