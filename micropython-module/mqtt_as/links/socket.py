@@ -28,36 +28,29 @@ class SockStream:
     def __init__(self, s):
         self._s = s
 
-    def _take(self, n):
-        # What the socket has, at most n bytes, in one call; None if nothing.
-        # One call per read: recv() (a TLS socket's returns None when
-        # nothing waits); read() would call again until it has n bytes, so
-        # every short read costs a second, failing, call. axTLS's socket
-        # (ESP8266) has no recv(): read().
-        s = self._s
-        try:
-            try:
-                return s.recv(n)
-            except AttributeError:
-                return s.read(n)
-        except OSError as e:
-            if e.errno == EAGAIN:
-                return None
-            raise
-
     def read(self, n):  # async
         # After a read that filled its buffer more bytes are likely
         # waiting: take them without a round through the poller first (a
         # read that finds nothing costs one failed call, and then waits
-        # there as usual).
-        if self._more:
-            data = self._take(n)
-            if data is not None:
-                self._more = len(data) == n
-                return data
+        # there as usual). Each look is one call: recv() (a TLS socket's
+        # returns None when nothing waits); read() would call again until
+        # it has n bytes, so every short read cost a second, failing, call.
+        # axTLS's socket (ESP8266) has no recv(): read().
+        s = self._s
+        wait = not self._more
         while True:
-            yield core._io_queue.queue_read(self._s)
-            data = self._take(n)
+            if wait:
+                yield core._io_queue.queue_read(s)
+            wait = True
+            try:
+                try:
+                    data = s.recv(n)
+                except AttributeError:
+                    data = s.read(n)
+            except OSError as e:
+                if e.errno != EAGAIN:
+                    raise
+                data = None
             if data is not None:
                 self._more = len(data) == n
                 return data
