@@ -23,36 +23,33 @@
 # on construction; large messages can be received in chunks (chunk_cb);
 # several user properties. See options.py for every config key.
 
-import gc
 import sys
 
 import asyncio
 
 from . import compat, options
-from .compat import _mqttas, now, until, sleep_ms, within_ms, spawn, Changes, Alarm, need
-from .options import defaults, eliza  # noqa: F401  (eliza: mqtt_as's name)
+# Only what the hot paths call is a global here (each global a slot in
+# this module's dict: RAM); the rest is compat.x.
+from .compat import _mqttas, now, until, spawn
+from .options import eliza  # mqtt_as's name
+
 from .links import default_link, default_client_id
 
 VERSION = (0, 8, 3)
 
 # mqtt_as 0.8.3 module attributes, kept for programs that read them.
-_PLATFORM = sys.platform
-ESP32 = _PLATFORM == "esp32"
-RP2 = _PLATFORM == "rp2"
-ESP8266 = _PLATFORM == "esp8266"
-PYBOARD = _PLATFORM == "pyboard"
+ESP32 = sys.platform == "esp32"
+RP2 = sys.platform == "rp2"
+ESP8266 = sys.platform == "esp8266"
+PYBOARD = sys.platform == "pyboard"
 IBUFSIZE = 50  # mqtt_as 0.8.3's; here config['rx_size'] sizes the receive buffer.
 MSG_BYTES = True  # Messages are always bytes here.
 
-config = defaults(default_client_id())
-gc.collect()
+config = options.defaults(default_client_id())
+__import__("gc").collect()
 
 # The DNS query wan_ok() sends by default (www.google.com, A record).
 _DNS_QUERY = b"$\x1a\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x06google\x03com\x00\x00\x01\x00\x01"
-
-
-class MQTTException(Exception):
-    pass
 
 
 async def _flush(conn):
@@ -66,6 +63,15 @@ async def _flush(conn):
 
 
 def __getattr__(name):
+    # mqtt_as 0.8.3's MQTTException (which nothing here raises): made when
+    # first asked for (a class costs RAM), once.
+    if name == "MQTTException":
+
+        class MQTTException(Exception):
+            pass
+
+        globals()[name] = MQTTException  # Found there from now on.
+        return MQTTException
     # mqtt_as 0.8.3 has MsgQueue in this module; loaded when first asked for.
     if name == "MsgQueue":
         from .msgqueue import MsgQueue
@@ -96,10 +102,10 @@ class MQTTClient:
             # What the firmware was built without: a ValueError naming the
             # knob (the links' knobs: when the link is made).
             if g("mqttv5"):
-                need("v5", "config['mqttv5']")
+                compat.need("v5", "config['mqttv5']")
             w = g("will")
             if isinstance(w, (tuple, list)) and len(w) > 3 and w[3] == 2:
-                need("qos2", "config['will'] at qos 2")
+                compat.need("qos2", "config['will'] at qos 2")
             if g("client_id") is None:
                 config = dict(config, client_id=default_client_id())
             props = g("mqttv5_con_props")
@@ -126,11 +132,17 @@ class MQTTClient:
         self._addr = None
         self._conn = None
         self._gen = 0  # Connection generation: tasks of older ones stop.
-        self._tasks = []
-        self._changes = Changes()
-        self._watch = Alarm()  # _keep_connected sleeps in it while connected.
-        self._idle = Alarm()  # The writer sleeps in it: _pump() wakes it.
+        self._tasks = ()
+        self._changes = compat.Changes()
+        self._watch = compat.Alarm()  # _keep_connected sleeps in it while connected.
+        self._idle = compat.Alarm()  # The writer sleeps in it: _pump() wakes it.
         self._last_rx = now()
+        # Set by every connection: in the instance from the start (as class
+        # attributes they would take a slot in the class too).
+        self._isconnected = self._in_connect = self._has_connected = self._ever_connected = False
+        self._told = False  # wifi_coro was last told True (callback interface).
+        self._writing = False
+        self._handler = None  # The connect_coro task of the current connection.
 
     def __getattr__(self, name):
         # server, port, mqttv5, mqttv5_con_props, topic_alias_maximum: the
@@ -146,16 +158,9 @@ class MQTTClient:
     _lock = None
     _why = None  # The text of the last loss.
     _closing = None  # (task, stream): a graceful close under way (_linger).
-    _told = False  # wifi_coro was last told True (callback interface).
     _closes = 0  # Calls of disconnect() and close(): a connection under way ends.
-    _handler = None  # The connect_coro task of the current connection.
-    _writing = False
-    _room = False  # A task waits for room in the core's buffers (_wait_room).
+    _room = False  # A task waits for room in the core's buffers (_wait_change).
     _resent = False  # Messages sent on an earlier connection may be sent again.
-    _isconnected = False
-    _in_connect = False
-    _has_connected = False
-    _ever_connected = False
     _keeping = False  # _keep_connected runs.
 
     @property
@@ -172,18 +177,12 @@ class MQTTClient:
 
     # ---- plumbing -------------------------------------------------------
 
-    def _notify(self):
-        # Wake every task waiting for something to change.
-        self._changes.notify()
-
-    async def _wait_change(self, ms=None):
-        return await self._changes.wait(ms)
-
-    async def _wait_room(self, ms=None):
-        # Wait for room in the core's buffers, or for the writer to have
-        # sent: the writer's pump notifies then (else only when the core
-        # took an event).
-        self._room = True
+    async def _wait_change(self, ms=None, room=False):
+        # Wait for a change (`room`: for room in the core's buffers, or for
+        # the writer to have sent: the writer's pump notifies then, else
+        # only when the core took an event); False after `ms`.
+        if room:
+            self._room = True
         return await self._changes.wait(ms)
 
     def _pump(self, sent=False):
@@ -209,8 +208,9 @@ class MQTTClient:
         # (CPython, QoS 1 one in flight: 4 event-loop rounds per message
         # instead of 3).
         if not sent or core.dispatched or self._room or why is not None:
-            self._room = False  # All are woken: a room waiter sets it again.
-            self._notify()
+            if self._room:
+                self._room = False  # All are woken: a room waiter sets it again.
+            self._changes.notify()
         self._idle.wake()
 
     def _link_lost(self, why):
@@ -224,25 +224,26 @@ class MQTTClient:
         self._gen += 1
         gen = self._gen
         self._conn = conn
-        self._resent = self._ever_connected
-        self._tasks = [
-            spawn(self._reader(conn, gen)),
-            spawn(self._writer(conn, gen)),
-        ]
+        if self._ever_connected:
+            self._resent = True
+        self._tasks = (spawn(self._reader(conn, gen)), spawn(self._writer(conn, gen)))
 
     def _teardown(self, linger=True):
         # Stop this connection's tasks (never the one running this) and
         # close its stream (`linger`: gracefully when the core queued a
         # last word; close() cannot wait for that).
         self._gen += 1
-        cur = compat.current_task()
+        try:
+            cur = asyncio.current_task()
+        except RuntimeError:  # Not in a task (close() after the loop).
+            cur = None
         for t in self._tasks:
             if t is not cur:
                 try:
                     t.cancel()
                 except RuntimeError:  # CPython: the loop has closed.
                     pass
-        self._tasks = []
+        self._tasks = ()
         # The connect_coro of this connection ends with it: the next
         # connection runs it again (its subscriptions would otherwise wait
         # for that one too, and pile up while the link flaps).
@@ -261,9 +262,18 @@ class MQTTClient:
                 # follow it, nor what waits to be sent.
                 getattr(conn, "abort", conn.close)()
             else:
-                queued = None
+                queued = b""
                 if linger and self._core.state() == _mqttas.STATE_DISCONNECTED:
-                    queued = self._take_queued()
+                    # What the core queued before ending the connection
+                    # itself (its tx buffer is bounded: this ends).
+                    while True:
+                        data = self._core.poll_transmit(now())
+                        if data is None:
+                            break
+                        if type(data) is tuple:  # A PUBLISH's head and its lent payload.
+                            queued += data[0]
+                            data = data[1]
+                        queued += data
                 if queued:
                     self._closing = (spawn(self._linger(conn, queued)), conn)
                 else:
@@ -274,20 +284,6 @@ class MQTTClient:
         core.handle_link_down(now())
         core.pump()
         self._writing = False
-
-    def _take_queued(self):
-        # What the core queued before ending a connection itself (its tx
-        # buffer is bounded: this ends).
-        core = self._core
-        out = b""
-        while True:
-            data = core.poll_transmit(now())
-            if data is None:
-                return out
-            if type(data) is tuple:  # A PUBLISH's head and its lent payload.
-                out += data[0]
-                data = data[1]
-            out += data
 
     async def _linger(self, conn, data):
         # The core ended a working connection itself (a planned close to
@@ -304,7 +300,7 @@ class MQTTClient:
         # 150 ms (a link that cannot even take a few bytes is dead).
         try:
             conn.write(data)
-            await within_ms(_flush(conn), 150)
+            await compat.within_ms(_flush(conn), 150)
         except (OSError, asyncio.TimeoutError):
             pass
         finally:
@@ -350,7 +346,7 @@ class MQTTClient:
             # acknowledgements, which the writer makes when it has sent
             # (and then notifies). Stuck only if nothing at all happens
             # for a while with no write under way.
-            if not await self._wait_room(core.response_time_ms) and not self._writing:
+            if not await self._wait_change(core.response_time_ms, True) and not self._writing:
                 stuck += 1
                 if stuck > 3:
                     raise OSError(-1, "receive buffer stuck")
@@ -388,16 +384,21 @@ class MQTTClient:
                 # Events first (the writer is awake, so _pump's wake-up of
                 # it does nothing).
                 self._pump(True)
-                last = await self._on_time(last)
+                last, ms = self._on_time(last)
+                if ms != 0:
+                    await self._idle.sleep(ms)
         except OSError as e:
             self._writing = False
             if gen == self._gen:
                 self._link_lost("link failed while sending: %s" % (e,))
 
-    async def _on_time(self, last, most=None):
-        # Call the core's timeout when its deadline is due; else sleep until
-        # the deadline (at most `most` ms) or until _pump() wakes the
-        # sleeper. Returns the deadline handled, for the next call.
+    def _on_time(self, last, most=None):
+        # Call the core's timeout when its deadline is due. Returns the
+        # deadline handled (else `last`), for the next call, and how long
+        # the caller sleeps in self._idle (_pump() wakes it) before it
+        # looks again: until the deadline, at most `most` ms (None: until
+        # woken); 0: not at all. Not a coroutine: no frame in the sleeping
+        # writer's chain (RAM), none made per round.
         core = self._core
         d = core.poll_deadline()
         t = now()
@@ -405,13 +406,10 @@ class MQTTClient:
             ms = None if d is None else until(d, t)
             if most is not None and (ms is None or ms > most):
                 ms = most
-            await self._idle.sleep(ms)
-            return last
+            return last, ms
         core.handle_timeout(t)
         self._pump()
-        if d == last:  # Due again at once: let the others run first.
-            await sleep_ms(10)
-        return d
+        return d, 10 if d == last else 0  # Due again at once: let the others run first.
 
     async def _drain(self, conn, gen):
         # While a drain waits (a full send buffer, a half-open link), the
@@ -449,21 +447,22 @@ class MQTTClient:
                 return
             # Looks at the progress four times per response_time: the
             # loss is seen at most a quarter of it late.
-            last = await self._on_time(last, min(rt - quiet, rt // 4 + 1))
+            last, ms = self._on_time(last, min(rt - quiet, rt // 4 + 1))
+            if ms != 0:
+                await self._idle.sleep(ms)
 
     async def _until(self, test, ms=None, room=False):
         # Wait until test() is true; False when `ms` passes first. `room`:
-        # test() waits for the writer too (see _wait_room).
+        # test() waits for the writer too (see _wait_change).
         t0 = now()
-        wait = self._wait_room if room else self._wait_change
         while not test():
             if ms is None:
-                await wait()
+                await self._wait_change(None, room)
             else:
                 left = ms - until(now(), t0)
                 if left <= 0:
                     return False
-                await wait(left)
+                await self._wait_change(left, room)
         return True
 
     # ---- connection -----------------------------------------------------
@@ -536,10 +535,10 @@ class MQTTClient:
             self._has_connected = True
             self._core.policy.handle_connected(now())
             if self._link.poll_ms is not None:
-                self._keep()
+                spawn(self._keep_connected())
         if self.queue is not None:
             self.up.set()
-        self._notify()
+        self._changes.notify()
 
     async def _tell_up(self, gen):
         # wifi_coro(True) and connect_coro for connection `gen`, unless it
@@ -552,16 +551,14 @@ class MQTTClient:
             return
         self._told = True
         core = self._core
-        if core.connect_coro:
-            self._handler = spawn(core.connect_coro(self))
-        if core.wifi_coro:
-            await core.wifi_coro(True)
-
-    def _keep(self):
-        # Start _keep_connected unless it runs.
-        if not self._keeping:
-            self._keeping = True
-            spawn(self._keep_connected())
+        # (The default, eliza, does nothing: no task, which would stay in
+        # RAM, ended, until the connection ends.)
+        c = core.connect_coro
+        if c and c is not eliza:
+            self._handler = spawn(c(self))
+        c = core.wifi_coro
+        if c and c is not eliza:
+            await c(True)
 
     async def _keep_connected(self):
         # Brings the connection back after every outage, as the core's
@@ -570,7 +567,11 @@ class MQTTClient:
         # bounce the link after N failed attempts, back off with jitter and
         # a cap. Runs from an outage until connected again, and on links
         # that must be polled (poll_ms) from the first connect() until
-        # disconnect(): a task less in RAM while connected elsewhere.
+        # disconnect(): a task less in RAM while connected elsewhere. Ends
+        # at once when it runs already (started again meanwhile).
+        if self._keeping:
+            return
+        self._keeping = True
         try:
             core = self._core
             r = core.policy
@@ -600,7 +601,7 @@ class MQTTClient:
                     up = False
                 a = r.poll_action(now())
                 if a is None:  # Not expected: every attempt is reported at once.
-                    await sleep_ms(100)
+                    await compat.sleep_ms(100)
                     continue
                 kind, t = a
                 if kind in (_mqttas.ACTION_HOLD_DOWN, _mqttas.ACTION_BOUNCE_LINK):
@@ -610,9 +611,9 @@ class MQTTClient:
                                 until(t, now()))
                     await self._link.down()
                     link_up = False
-                    await sleep_ms(max(0, until(t, now())))
+                    await compat.sleep_ms(max(0, until(t, now())))
                 elif kind == _mqttas.ACTION_WAIT:
-                    await sleep_ms(max(0, until(t, now())))
+                    await compat.sleep_ms(max(0, until(t, now())))
                 elif kind == _mqttas.ACTION_CONNECT:
                     if not self._has_connected:
                         break
@@ -663,18 +664,15 @@ class MQTTClient:
                 if self._core.wifi_coro:
                     spawn(self._core.wifi_coro(False))
             self._watch.wake()
-            self._keep()
-            self._notify()
-
-    async def _connection(self):
-        await self._until(lambda: self._isconnected)
+            spawn(self._keep_connected())
+            self._changes.notify()
 
     async def _reconnection(self):
         # The core is not connected: wait for the next connection (while the
         # loss is being noticed, for any change first).
         if self._isconnected:
             await self._wait_change()
-        await self._connection()
+        await self._until(lambda: self._isconnected)
 
     def isconnected(self):
         if self._in_connect:
@@ -692,7 +690,7 @@ class MQTTClient:
         self._told = False  # As mqtt_as: no wifi_coro(False) for disconnect().
         self._teardown()
         self._watch.wake()
-        self._notify()
+        self._changes.notify()
 
     def close(self):
         # Synchronous: nothing is left to a task that may never run (the
@@ -708,7 +706,7 @@ class MQTTClient:
         try:
             self._teardown(False)
             self._watch.wake()
-            self._notify()
+            self._changes.notify()
         except RuntimeError:  # CPython: the event loop has closed.
             pass
         self._link.close()
@@ -720,7 +718,7 @@ class MQTTClient:
         # stands for the topic it was set to), the message and the QoS
         # before anything is queued.
         if qos == 2:
-            need("qos2", "qos=2")
+            compat.need("qos2", "qos=2")
         if self.mqttv5:
             check_properties(properties, "PUBLISH")
         else:
@@ -740,7 +738,7 @@ class MQTTClient:
                 if code == _mqttas.ERR_NOT_CONNECTED:  # QoS 0: sent on a connection only.
                     await self._reconnection()
                 elif code in (_mqttas.ERR_STORE_FULL, _mqttas.ERR_TX_FULL):
-                    await self._wait_room()  # A completion or a write frees room.
+                    await self._wait_change(None, True)  # A completion or a write frees room.
                 else:
                     raise
         self._pump()
@@ -756,7 +754,7 @@ class MQTTClient:
         # SUBSCRIBE or UNSUBSCRIBE of `topic` (the core checks the filter),
         # asked again after an outage until acknowledged.
         while True:
-            await self._connection()
+            await self._until(lambda: self._isconnected)
             try:
                 slot = make()
             except ValueError as e:
@@ -767,7 +765,7 @@ class MQTTClient:
                     await self._reconnection()
                     continue
                 if code in (_mqttas.ERR_TOO_MANY_PENDING, _mqttas.ERR_TX_FULL):
-                    await self._wait_room()
+                    await self._wait_change(None, True)
                     continue
                 raise
             self._pump()
@@ -779,7 +777,7 @@ class MQTTClient:
 
     async def subscribe(self, topic, qos=0, properties=None):
         if qos == 2:
-            need("qos2", "qos=2")
+            compat.need("qos2", "qos=2")
         if self.mqttv5:
             check_properties(properties, "SUBSCRIBE")
         else:

@@ -1,13 +1,12 @@
 # compat.py: the few places where MicroPython and CPython differ: the
-# millisecond clock, asyncio's _ms helpers, printing an exception, and where
-# `_mqttas` comes from (built into the firmware, or the ctypes binding next
-# to this package on CPython).
-
-import sys
+# millisecond clock, asyncio's _ms helpers, and where `_mqttas` comes from
+# (built into the firmware, or the ctypes binding next to this package on
+# CPython). Each module global is a slot in this module's dict (RAM): what
+# is needed only once is not kept in one.
 
 import asyncio
 
-MICROPYTHON = sys.implementation.name == "micropython"
+MICROPYTHON = __import__("sys").implementation.name == "micropython"
 
 try:
     import _mqttas  # noqa: F401  (the firmware's C module)
@@ -20,6 +19,8 @@ except ImportError:
             " directory on rp2 and esp32): see micropython-module/README.md"
         )
     # CPython: micropython-module/cpython/_mqttas.py, beside this package.
+    import sys
+
     _pkg = __file__.replace("\\", "/").rsplit("/", 1)[0]
     sys.path.append(_pkg.rsplit("/", 1)[0] + "/cpython")
     import _mqttas  # noqa: F401
@@ -29,43 +30,34 @@ except ImportError:
 FEATURES = getattr(_mqttas, "FEATURES", ("v5", "qos2", "radio", "radio-gateway"))
 
 
-def missing(knob, what):
-    """The error for `what` (a config key, an argument) needing a knob the
-    firmware was built without."""
-    return ValueError("%s needs the feature '%s', which this firmware is built without: build it with"
-                      " MQTTAS_FEATURES including %s (micropython-module/README.md, \"Feature knobs\")"
-                      % (what, knob, knob))
-
-
 def need(knob, what):
     """ValueError naming the knob unless _mqttas was built with it."""
     if knob not in FEATURES:
+        from .links import missing
+
         raise missing(knob, what)
 
 
 # The core wants u32 milliseconds that wrap at 2**32. MicroPython's
 # ticks_ms() wraps sooner (2**30 on most ports), so keep our own counter
-# moved on by ticks_diff().
-try:
-    from time import ticks_ms, ticks_diff
+# moved on by ticks_diff(), in now()'s default arguments (fast to read).
+import time as _time
 
-    _last = ticks_ms()
-    _now = 0
+if hasattr(_time, "ticks_ms"):
 
-    def now():
-        """Milliseconds, wrapping at 2**32."""
-        global _last, _now
-        t = ticks_ms()
-        _now = (_now + ticks_diff(t, _last)) & 0xFFFFFFFF
-        _last = t
-        return _now
+    def now(_ms=_time.ticks_ms, _diff=_time.ticks_diff, _s=[_time.ticks_ms(), 0]):
+        """Milliseconds, wrapping at 2**32. (_s: the last ticks_ms() and
+        the count then.)"""
+        t = _ms()
+        n = _s[1] = (_s[1] + _diff(t, _s[0])) & 0xFFFFFFFF
+        _s[0] = t
+        return n
 
-except ImportError:
-    from time import monotonic
+else:
 
     def now():
         """Milliseconds, wrapping at 2**32."""
-        return int(monotonic() * 1000) & 0xFFFFFFFF
+        return int(_time.monotonic() * 1000) & 0xFFFFFFFF
 
 
 def until(deadline, t):
@@ -113,40 +105,17 @@ else:
         return asyncio.wait_for(aw, ms / 1000)
 
 
-async def wait_ms(event, ms):
-    """Wait for `event` at most `ms` milliseconds; True if it was set."""
-    try:
-        await within_ms(event.wait(), ms)
-    except asyncio.TimeoutError:
-        return False
-    return True
-
-
-def print_exc(e):
-    """Print an exception with its traceback, on either Python."""
-    if MICROPYTHON:
-        sys.print_exception(e)
-    else:
-        import traceback
-
-        traceback.print_exception(type(e), e, e.__traceback__)
-
-
-_tasks = set()
-
-
 try:
     from asyncio import core as _core  # MicroPython's asyncio internals
 
-    _QUEUES = MICROPYTHON and hasattr(_core, "TaskQueue") and hasattr(_core, "_task_queue")
+    if not (MICROPYTHON and hasattr(_core, "TaskQueue") and hasattr(_core, "_task_queue")):
+        _core = None
 except ImportError:
-    _QUEUES = False
+    _core = None
 
 
 class Changes:
     """Something changed: notify() wakes every task in wait() at once.
-    `n` counts the notifications, so comparing it tells whether anything
-    changed meanwhile.
 
     On MicroPython the waiting tasks sit in a queue of asyncio's own, as
     asyncio.Event keeps them (the same four lines): neither the
@@ -157,13 +126,11 @@ class Changes:
     _waited = False  # Elsewhere: a task waits in the Event (or did).
 
     def __init__(self):
-        self.n = 0
-        self._q = _core.TaskQueue() if _QUEUES else asyncio.Event()
+        self._q = _core.TaskQueue() if _core else asyncio.Event()
 
     def notify(self):
-        self.n += 1
         q = self._q
-        if _QUEUES:
+        if _core:
             while q.peek():
                 _core._task_queue.push(q.pop())
         elif self._waited:
@@ -179,7 +146,7 @@ class Changes:
 
     async def wait(self, ms=None):
         """True when notified; False after `ms` (None: no limit)."""
-        if _QUEUES:
+        if _core:
             w = self._park()
         else:
             self._waited = True
@@ -194,10 +161,6 @@ class Changes:
         return True
 
 
-# The longest sleep of an Alarm (it is woken, or sleeps again).
-_FOREVER = 1 << 28
-
-
 class Alarm:
     """A sleep that other tasks can end early (wake()): in RAM a task asleep
     costs less than one waiting for an Event with a timeout (asyncio's
@@ -206,17 +169,18 @@ class Alarm:
     Alarm at a time. wake() cancels the sleep; a cancellation from elsewhere
     (a teardown, the end of asyncio.run) goes on as asked."""
 
-    def __init__(self):
-        self._task = None
-        self._woken = False
+    # Class attributes until first set: an Alarm never slept in has an
+    # empty dict (RAM).
+    _task = None
+    _woken = False
 
     async def sleep(self, ms=None):
         """Sleep `ms` milliseconds (None: until woken); True when woken."""
-        t = current_task()
+        t = asyncio.current_task()
         self._task = t
         self._woken = False
         try:
-            await sleep_ms(_FOREVER if ms is None else ms)
+            await sleep_ms(1 << 28 if ms is None else ms)  # None: until woken (or for 3 days)
         except asyncio.CancelledError:
             if not self._woken:
                 raise
@@ -240,6 +204,7 @@ class Alarm:
 
 
 if not MICROPYTHON:
+    _tasks = set()  # spawn()'s
 
     def _ring(f, woken):
         if not f.done():
@@ -251,8 +216,7 @@ if not MICROPYTHON:
         sleeper (and taken back) per wake-up, nor a sleep's future beside
         the timer; a cancellation from elsewhere goes on as asked."""
 
-        def __init__(self):
-            self._task = None  # The sleeper's future.
+        _task = None  # The sleeper's future.
 
         async def sleep(self, ms=None):
             """Sleep `ms` milliseconds (None: until woken); True when woken."""
@@ -282,10 +246,3 @@ def spawn(coro):
         _tasks.add(t)
         t.add_done_callback(_tasks.discard)
     return t
-
-
-def current_task():
-    try:
-        return asyncio.current_task()
-    except RuntimeError:
-        return None

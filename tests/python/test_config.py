@@ -28,6 +28,9 @@ def settings(cfg):
 
 def test_module_attributes_and_defaults():
     assert mqtt_as.VERSION == (0, 8, 3)
+    from mqtt_as import MQTTException  # Made when first asked for, once.
+
+    assert issubclass(MQTTException, Exception) and mqtt_as.MQTTException is MQTTException
     assert MQTTClient.DEBUG is False and MQTTClient.REPUB_COUNT == 0
     expected = {
         "client_id", "server", "port", "user", "password", "keepalive", "ping_interval", "ssl",

@@ -197,6 +197,36 @@ def test_read_goes_to_the_poller_only_when_nothing_is_known_to_wait(monkeypatch)
         b.close()
 
 
+class AxTLSSocket(MPSocket):
+    """axTLS's socket (ESP8266): read() and write(), no recv()."""
+
+    recv = property(lambda self: self._no_recv())
+
+    def _no_recv(self):
+        raise AttributeError("recv")
+
+    def read(self, n):
+        try:
+            return self.s.recv(n) or b""
+        except BlockingIOError:
+            return None  # Nothing waits.
+
+
+def test_a_socket_without_recv_is_read_with_read(monkeypatch):
+    monkeypatch.setattr(links_socket, "core", Poller, raising=False)
+    a, b = pair()
+    try:
+        st = links_socket.SockStream(AxTLSSocket(a))
+        b.send(b"x" * 30)
+        assert step(st.read(100))[0] == b"x" * 30
+        b.send(b"y" * 5)
+        assert step(st.read(100))[0] == b"y" * 5
+        b.close()
+        assert step(st.read(100))[0] == b""  # The broker closed.
+    finally:
+        a.close()
+
+
 @pytest.mark.parametrize("constants", ["module", "unix-port"])
 def test_the_connection_has_tcp_nodelay(monkeypatch, constants):
     # MicroPython's unix port has neither socket.IPPROTO_TCP nor

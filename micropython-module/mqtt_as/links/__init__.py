@@ -32,9 +32,16 @@ def absent(e, name, what):
     something it imports is not) is `e` itself."""
     if "links." + name not in str(e):
         return e
-    from ..compat import missing
-
     return missing(name, what)
+
+
+def missing(knob, what):
+    """The error for `what` (a config key, an argument) needing a knob the
+    firmware was built without (here, not in compat: loaded always, it
+    would take a slot in each module's dict)."""
+    return ValueError("%s needs the feature '%s', which this firmware is built without: build it with"
+                      " MQTTAS_FEATURES including %s (micropython-module/README.md, \"Feature knobs\")"
+                      % (what, knob, knob))
 
 
 def default_link(settings, log=None):

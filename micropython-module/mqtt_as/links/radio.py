@@ -39,7 +39,7 @@
 
 import asyncio
 
-from ..compat import _mqttas, now, until, sleep_ms, wait_ms, spawn, Changes, need
+from ..compat import _mqttas, now, until, sleep_ms, within_ms, spawn, Changes, need
 
 
 # Why a session went down, in words for mqtt_as's log.
@@ -294,7 +294,10 @@ class RadioLink:
             if not self._wakeups:
                 wait = min(wait, poll)
             if wait > 0:
-                await wait_ms(self._wake, wait)
+                try:
+                    await within_ms(self._wake.wait(), wait)
+                except asyncio.TimeoutError:
+                    pass
             else:
                 await sleep_ms(0)
 

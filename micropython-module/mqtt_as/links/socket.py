@@ -2,16 +2,13 @@
 # whose network is always up (unix MicroPython, CPython). Also the base of
 # the WLAN link, which adds the interface.
 
-import sys
 import socket
 from errno import EAGAIN
 
 import asyncio
 
-from ..compat import within_ms
+from ..compat import within_ms, MICROPYTHON as _MP
 
-_MP = sys.implementation.name == "micropython"
-_READ_MAX = 16384  # CPython: the most one read of the broker's socket asks for.
 if _MP:
     from asyncio import core
 
@@ -23,40 +20,37 @@ class SockStream:
     This spares loading the asyncio.stream module: about 1 KiB of RAM on a
     board, 1.8 KiB on the 64-bit unix port."""
 
+    # Class attributes until set: no room in each stream's dict (RAM).
     _more = False  # The last read filled its buffer: more may be waiting.
+    _out = b""  # Written, not yet sent: _out[_off:].
+    _off = 0
 
     def __init__(self, s):
         self._s = s
-        self._out = b""  # Written, not yet sent: _out[_off:].
-        self._off = 0
-        # One call per read: recv() (a TLS socket's returns None when
-        # nothing waits); read() would call again until it has n bytes, so
-        # every short read cost a second, failing, call. (A socket without
-        # recv, axTLS's: read().)
-        self._recv = getattr(s, "recv", None) or s.read
-
-    def _take(self, n):
-        # What the socket has, at most n bytes, in one call; None if nothing.
-        try:
-            return self._recv(n)
-        except OSError as e:
-            if e.errno == EAGAIN:
-                return None
-            raise
 
     def read(self, n):  # async
         # After a read that filled its buffer more bytes are likely
         # waiting: take them without a round through the poller first (a
         # read that finds nothing costs one failed call, and then waits
-        # there as usual).
-        if self._more:
-            data = self._take(n)
-            if data is not None:
-                self._more = len(data) == n
-                return data
+        # there as usual). Each look is one call: recv() (a TLS socket's
+        # returns None when nothing waits); read() would call again until
+        # it has n bytes, so every short read cost a second, failing, call.
+        # axTLS's socket (ESP8266) has no recv(): read().
+        s = self._s
+        wait = not self._more
         while True:
-            yield core._io_queue.queue_read(self._s)
-            data = self._take(n)
+            if wait:
+                yield core._io_queue.queue_read(s)
+            wait = True
+            try:
+                try:
+                    data = s.recv(n)
+                except AttributeError:
+                    data = s.read(n)
+            except OSError as e:
+                if e.errno != EAGAIN:
+                    raise
+                data = None
             if data is not None:
                 self._more = len(data) == n
                 return data
@@ -173,8 +167,8 @@ class SocketLink:
         # buffer that large with mmap and, once the few bytes of a packet
         # are in, shrinks and unmaps it, three more system calls per read.
         # 16 KiB (the host's receive buffer) comes from the heap.
-        if getattr(w.transport, "max_size", 0) > _READ_MAX:
-            w.transport.max_size = _READ_MAX
+        if getattr(w.transport, "max_size", 0) > 16384:
+            w.transport.max_size = 16384
         from .astream import Stream
 
         return Stream(r, w)

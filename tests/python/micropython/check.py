@@ -30,6 +30,8 @@ def raises(exc, text, f, *args):
 
 ok(sys.implementation.name == "micropython", "running on MicroPython")
 ok(mqtt_as.VERSION == (0, 8, 3), "VERSION")
+from mqtt_as import MQTTException  # noqa: E402  (made when first asked for)
+ok(issubclass(MQTTException, Exception) and mqtt_as.MQTTException is MQTTException, "MQTTException")
 ok(config["server"] is None and config["keepalive"] == 60, "defaults")
 ok(isinstance(config["client_id"], bytes), "client_id bytes")
 
@@ -109,10 +111,9 @@ async def compat_paths():
     for i, ms in enumerate((None, 1000, 20)):
         asyncio.create_task(waiter(i, ms))
     await asyncio.sleep_ms(40)
-    n = c.n
     c.notify()
     await asyncio.sleep_ms(5)
-    out["changes"] = (sorted(res), c.n - n)
+    out["changes"] = sorted(res)
     t = asyncio.create_task(waiter(9, None))
     await asyncio.sleep_ms(5)
     t.cancel()
@@ -256,7 +257,7 @@ async def probe():
 ok(asyncio.run(probe()) == (True, False, []), "dns_probe: answered, silent, no asyncio.stream/funcs")
 out = asyncio.run(compat_paths())
 ok(out["timeout"] and out["value"] == 42 and out.get("cancel"), "within_ms: timeout, value, cancel")
-ok(out["changes"] == ([(0, True), (1, True), (2, False)], 1) and out["changes_cancel"], "Changes")
+ok(out["changes"] == [(0, True), (1, True), (2, False)] and out["changes_cancel"], "Changes")
 ok(out["alarm"] == [True, False, "cancelled"], "Alarm")
 ok(out["stream"] == (True, [b"hello", b"ping", b""]) and out["refused"], "SockStream")
 ok(out["cut"] == (True, 0, True), "SockStream: a drain cut short sends nothing twice %r" % (out["cut"],))
