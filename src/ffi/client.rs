@@ -648,16 +648,18 @@ unsafe fn publish(
             list = unsafe { property::list(properties, properties_len) }?;
             &list
         };
-        let id = if lend {
+        // One call for both (so that it is inlined here).
+        let (payload, lent) = if lend {
             // The pointer is the payload's token: handed back as it is.
             let lent = BorrowedPayload {
                 token: payload.as_ptr() as usize,
                 len: payload.len(),
             };
-            c.publish_borrowed(now, topic, lent, qos, retain, props)?
+            (&[][..], Some(lent))
         } else {
-            c.publish(now, topic, payload, qos, retain, props)?
+            (payload, None)
         };
+        let id = c.publish_any(now, topic, payload, lent, qos, retain, props)?;
         // SAFETY: `out_packet_id` is NULL or writable, as the caller promised.
         unsafe { put_packet_id(out_packet_id, id) };
         Ok(())

@@ -204,11 +204,22 @@ impl<'a> Client<'a> {
         store.total() - store.count(Phase::Done)
     }
 
-    /// Drop what the previous call handed out, and take the time.
+    /// Drop what the previous call handed out, and take the time. Every
+    /// call into the client begins here, mostly with nothing to drop.
+    #[inline(never)]
     fn settle(&mut self, now: Tick) {
+        self.core.now = now;
+        if self.rx.consume > 0 || self.core.tx.out > 0 {
+            self.drop_handed_out();
+        }
+    }
+
+    /// The work of [`Client::settle`], when there is some.
+    #[cold]
+    #[inline(never)]
+    fn drop_handed_out(&mut self) {
         self.rx.settle();
         self.core.tx.settle();
-        self.core.now = now;
     }
 
     /// Queue CONNECT; the link must be up. Clean session is `clean_init` on
@@ -329,7 +340,7 @@ impl<'a> Client<'a> {
 
     /// [`Client::publish`] with `payload`, or with the payload `lent`.
     #[allow(clippy::too_many_arguments)]
-    fn publish_any(
+    pub(crate) fn publish_any(
         &mut self,
         now: u32,
         topic: &str,
@@ -548,6 +559,7 @@ impl<'a> Client<'a> {
     }
 
     /// The next bytes to send; one with a lent payload only if `vectored`.
+    #[inline(always)]
     pub(crate) fn transmit(&mut self, now: u32, vectored: bool) -> Next<'_> {
         let now = Tick::from(now);
         self.settle(now);

@@ -393,8 +393,13 @@ impl<'a> Store<'a> {
     pub fn remove(&mut self, r: &Record) {
         let old = self.header(r.at).map(|h| Phase::from_u8(h[6]));
         self.recount(old, None);
-        // The first record leaves by moving `start` (cut moves nothing).
-        self.cut(r.at, r.len);
+        if r.at == self.start {
+            // The first record (the usual acknowledgement) leaves by
+            // moving `start`.
+            self.start += r.len;
+        } else {
+            self.cut(r.at, r.len);
+        }
     }
 
     /// Drop the PUBLISH of a record and keep its header (after PUBREC).
