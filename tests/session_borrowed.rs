@@ -29,6 +29,15 @@ fn payload(n: usize, seed: u8) -> Vec<u8> {
     (0..n).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect()
 }
 
+/// The payloads the broker received, in order.
+fn received(p: &Pair) -> Vec<Vec<u8>> {
+    p.broker
+        .received
+        .iter()
+        .map(|r| r.payload.clone())
+        .collect()
+}
+
 fn long_topic() -> String {
     let mut t = "t/".to_string();
     while t.len() < 200 {
@@ -147,9 +156,10 @@ fn small_client_keeps_two_qos1_messages_across_an_outage() {
 
 #[test]
 fn qos2_lent_payload_is_not_asked_for_after_pubrec() {
-    // After PUBREC the broker owns the message: across an outage only
-    // PUBREL goes again, and the payload is never asked for again; a
-    // QoS 2 message reaches the broker once.
+    // After PUBREC the broker owns the message: the payload is the
+    // application's again at once (poll_returned), long before PUBCOMP;
+    // across an outage only PUBREL goes again, and the payload is never
+    // asked for again; a QoS 2 message reaches the broker once.
     for v in VERSIONS {
         let mut p = Pair::new(kept(v));
         p.connect_ok();
@@ -159,6 +169,13 @@ fn qos2_lent_payload_is_not_asked_for_after_pubrec() {
             .unwrap();
         p.pump();
         assert_eq!(p.lent_sent, 1);
+        assert_eq!(
+            p.returned,
+            vec![id],
+            "{v:?}: payload not returned at PUBREC"
+        );
+        assert!(p.lent.is_empty());
+        assert!(p.published().is_empty());
         p.cut();
         p.broker.replies = Default::default();
         assert!(p.connect_ok());
@@ -187,11 +204,15 @@ fn qos2_lent_payload_resent_before_pubrec_with_dup() {
             .publish_borrowed("t/q2", &payload(50, 4), QoS::ExactlyOnce)
             .unwrap();
         p.pump();
+        // No PUBREC: the payload is still needed.
+        assert!(p.returned.is_empty());
+        assert_eq!(p.lent.len(), 1);
         p.cut();
         p.broker.replies = Default::default();
         assert!(p.connect_ok());
         p.pump();
         assert_eq!(publishes_on(&p, 2), vec![(Some(id), true, payload(50, 4))]);
+        assert_eq!(p.returned, vec![id], "{v:?}");
         assert_eq!(p.published(), vec![(id, 0)]);
         assert_eq!(p.broker.received.len(), 1, "{v:?}: exactly once");
         assert!(p.lent.is_empty());
@@ -313,14 +334,8 @@ fn one_lent_qos0_payload_at_a_time() {
     p.pump();
     p.publish_borrowed("t", b"second", QoS::AtMostOnce).unwrap();
     p.pump();
-    let got: Vec<Vec<u8>> = p
-        .broker
-        .received
-        .iter()
-        .map(|r| r.payload.clone())
-        .collect();
     assert_eq!(
-        got,
+        received(&p),
         vec![
             b"first".to_vec(),
             b"copied".to_vec(),
@@ -569,4 +584,53 @@ fn qos1_lent_messages_survive_repeated_outages_with_the_clock_wrapping() {
     got.sort();
     got.dedup();
     assert_eq!(got.len(), ids.len(), "every message arrived");
+}
+
+#[test]
+fn store_full_of_one_qos2_message_takes_another_after_pubrec() {
+    // After PUBREC the store keeps only what PUBREL needs: a store that one
+    // QoS 2 message filled takes another as large once PUBREC came (and
+    // not before); across an outage the first gets only PUBREL again, the
+    // second, which got no PUBREC, its PUBLISH with DUP.
+    for v in VERSIONS {
+        let sizes = sim::Sizes {
+            store: 200,
+            ..sim::Sizes::default()
+        };
+        let mut p = Pair::with(kept(v), sizes, 0);
+        p.connect_ok();
+        p.broker.replies.pubcomp = Reply::Drop;
+        let first = p
+            .publish("t/q2", &payload(150, 7), QoS::ExactlyOnce)
+            .unwrap();
+        assert_eq!(
+            p.publish("t/q2", &payload(150, 8), QoS::ExactlyOnce),
+            Err(Error::StoreFull),
+            "{v:?}"
+        );
+        p.pump();
+        assert!(p.published().is_empty());
+        p.broker.replies.pubrec = Reply::Drop;
+        let second = p
+            .publish("t/q2", &payload(150, 8), QoS::ExactlyOnce)
+            .unwrap_or_else(|e| panic!("{v:?}: store still full after PUBREC: {e:?}"));
+        p.pump();
+        p.cut();
+        p.broker.replies = Default::default();
+        assert!(p.connect_ok());
+        p.pump();
+        assert_eq!(
+            publishes_on(&p, 2),
+            vec![(Some(second), true, payload(150, 8))],
+            "{v:?}"
+        );
+        let mut done = p.published();
+        done.sort();
+        assert_eq!(done, vec![(first, 0), (second, 0)], "{v:?}");
+        assert_eq!(
+            received(&p),
+            vec![payload(150, 7), payload(150, 8)],
+            "{v:?}: each once"
+        );
+    }
 }

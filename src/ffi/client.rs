@@ -8,7 +8,7 @@ use heapless::Vec;
 
 use super::args;
 use super::config::{mqttas_config, mqttas_connect_options};
-use super::event::mqttas_event;
+use super::event::{mqttas_event, mqttas_event_kind::MQTTAS_EVENT_PAYLOAD_RETURNED};
 use super::handle::{self, Handle};
 use super::mqttas_result::{self, *};
 use super::property::{self, mqttas_property};
@@ -561,8 +561,9 @@ pub unsafe extern "C" fn mqttas_publish(
 /// unchanged until the client is done with them:
 /// - QoS 1/2: until the `MQTTAS_EVENT_PUBLISHED` with the packet id given
 ///   in `*out_packet_id` (the store keeps the message across connections
-///   and sends it again, with DUP, from these bytes), or
-///   `mqttas_client_deinit`;
+///   and sends it again, with DUP, from these bytes), for QoS 2 until the
+///   `MQTTAS_EVENT_PAYLOAD_RETURNED` with that id (PUBREC came) if that
+///   is sooner, or `mqttas_client_deinit`;
 /// - QoS 0: until `mqttas_poll_transmit_vectored` hands it out, the next
 ///   `MQTTAS_EVENT_CONNECTION_LOST` (the client drops it unsent when the
 ///   connection is lost) or the next `mqttas_connect`, whichever comes
@@ -1027,6 +1028,10 @@ pub unsafe extern "C" fn mqttas_poll_event(
                 s.lost = Some(why);
             }
             ev.fill(&e);
+        } else if let Some(id) = s.client.poll_returned() {
+            // Lent payloads returned at PUBREC, once no other event is left.
+            ev.kind = MQTTAS_EVENT_PAYLOAD_RETURNED;
+            ev.packet_id = id;
         }
         // What the broker said with its DISCONNECT or refusal.
         if matches!(

@@ -316,7 +316,9 @@ impl<'a> Client<'a> {
     /// client is done with them:
     /// - QoS 1/2: until the [`Event::Published`] with the packet id
     ///   returned here (the store keeps the message across connections,
-    ///   and sends it again, with DUP, from the same bytes);
+    ///   and sends it again, with DUP, from the same bytes), or for QoS 2
+    ///   until [`Client::poll_returned`] gives that id (PUBREC came), if
+    ///   that is sooner;
     /// - QoS 0: until `poll_transmit_vectored` hands it out, the next
     ///   [`Event::ConnectionLost`] (the client drops it unsent when the
     ///   connection is lost) or the next [`Client::connect`], whichever
@@ -602,6 +604,21 @@ impl<'a> Client<'a> {
             Stored::PubRel => whole(&c.tx.scratch),
             Stored::Lent => Next::Lent,
         }
+    }
+
+    /// The packet id of a QoS 2 publication whose lent payload
+    /// ([`Client::publish_borrowed`]) the client no longer needs, one per
+    /// call, oldest first; `None` when there is none. A PUBREC came for
+    /// it: the broker has the message, which is never sent again, so the
+    /// application may free or reuse the payload now rather than at the
+    /// [`Event::Published`] (after PUBCOMP) that still follows. Optional:
+    /// an application that never asks keeps each lent payload until
+    /// `Published`, as before.
+    pub fn poll_returned(&mut self) -> Option<u16> {
+        if !QOS2 {
+            return None;
+        }
+        self.core.session.store.take_returned()
     }
 
     /// Next event, borrowing from the client until the next call.
