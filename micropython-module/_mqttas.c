@@ -44,6 +44,7 @@
  */
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "py/obj.h"
@@ -53,6 +54,15 @@
 #include "py/runtime.h"
 
 #include "mqttas.h"
+
+#if MICROPY_ROM_TEXT_COMPRESSION && !defined(NO_QSTR)
+// MP_MAX_UNCOMPRESSED_TEXT_LEN, as py/objexcept.c takes it.
+#define MP_MATCH_COMPRESSED(...)
+#define MP_COMPRESSED_DATA(...)
+#include "genhdr/compressed.data.h"
+#undef MP_MATCH_COMPRESSED
+#undef MP_COMPRESSED_DATA
+#endif
 
 // The features built in: micropython.mk / micropython.cmake give
 // -DMQTTAS_WITH_*=0|1 from the knobs (MQTTAS_FEATURES, see features.py
@@ -73,18 +83,12 @@
 
 typedef struct _client_obj_t {
     mp_obj_base_t base;
-    // The client state, aligned inside `storage`.
+    // The client state, aligned inside `storage`, a GC block referenced
+    // here so that the collector keeps it while the client lives.
     mqttas_client *client;
-    // GC blocks: referenced here so that the collector keeps them while the
-    // client (which points into them) lives.
     uint8_t *storage;
-    uint8_t *rx;
-    uint8_t *tx;
-    uint8_t *store;
-    uint8_t *aliases;
-    uint16_t *qos2;
-    uint8_t *out_aliases;
-    // What mqttas_client_init was given (init again after the trial CONNECT).
+    // What mqttas_client_init was given (init again after the trial
+    // CONNECT). The buffers are GC blocks that `bufs` keeps alive.
     mqttas_config config;
     mqttas_buffers bufs;
     // What connect(now) sends: the config's client id, credentials (None
@@ -137,9 +141,77 @@ typedef struct _client_obj_t {
     bool dispatched;  // the last pump() took an event
 } client_obj_t;
 
+typedef struct _reconnect_obj_t {
+    mp_obj_base_t base;
+    // The machine, aligned inside `storage` (a GC block kept alive here).
+    mqttas_reconnect *r;
+    uint8_t *storage;
+    // What it was made with (Client.settings()).
+    mqttas_reconnect_policy policy;
+    uint32_t seed;
+} reconnect_obj_t;
+
+extern const mp_obj_type_t type_reconnect;
+
+// ---- fields -----------------------------------------------------------------
+//
+// The tables below (config keys, attributes, settings, Reconnect's and
+// Radio's arguments) name a field of a client (CF), of its outage policy
+// (RF) or of a radio's configuration (RADIO_F) in 16 bits: the offset, the
+// field's size (1, 2, 4 or 8 bytes), whether it holds an object or a bool,
+// and which of two bases it is in. One loop over a table then does what a
+// line of code per field did.
+#define F_OFFSET (0x7FF)
+#define F_OBJ (0x800)  // an mp_obj_t
+#define F_BOOL (0x4000)  // read as True or False
+#define F_POLICY (0x8000)  // in the reconnect_obj_t, else the client_obj_t
+#define F_SIZE(t, f) (sizeof(((t *)0)->f) == 1 ? 0 : sizeof(((t *)0)->f) == 2 ? 1 : sizeof(((t *)0)->f) == 4 ? 2 : 3)
+#define CF(f) ((uint16_t)(offsetof(client_obj_t, f) | F_SIZE(client_obj_t, f) << 12))
+#define RF(f) ((uint16_t)(offsetof(reconnect_obj_t, f) | F_SIZE(reconnect_obj_t, f) << 12 | F_POLICY))
+MP_STATIC_ASSERT(sizeof(client_obj_t) <= F_OFFSET && sizeof(reconnect_obj_t) <= F_OFFSET);
+
+static void *field(void *const *bases, uint16_t at) {
+    return (char *)bases[at >> 15] + (at & F_OFFSET);
+}
+
+static uint32_t field_get(void *const *bases, uint16_t at) {
+    void *p = field(bases, at);
+    switch ((at >> 12) & 3) {
+        case 0: return *(uint8_t *)p;
+        case 1: return *(uint16_t *)p;
+        case 2: return *(uint32_t *)p;
+        default: return (uint32_t)*(uint64_t *)p;
+    }
+}
+
+static void field_set(void *const *bases, uint16_t at, uint32_t v) {
+    void *p = field(bases, at);
+    switch ((at >> 12) & 3) {
+        case 0: *(uint8_t *)p = (uint8_t)v; break;
+        case 1: *(uint16_t *)p = (uint16_t)v; break;
+        case 2: *(uint32_t *)p = v; break;
+        default: *(uint64_t *)p = v; break;
+    }
+}
+
+// The field as an object: itself (F_OBJ), True or False (F_BOOL), an int.
+static mp_obj_t field_obj(void *const *bases, uint16_t at) {
+    if (at & F_OBJ) {
+        return *(mp_obj_t *)field(bases, at);
+    }
+    uint32_t v = field_get(bases, at);
+    return at & F_BOOL ? mp_obj_new_bool(v) : mp_obj_new_int_from_uint(v);
+}
+
+// The largest value a field of `at`'s size holds (8 bytes: 32 bits here).
+static uint32_t field_max(uint16_t at) {
+    unsigned size = (at >> 12) & 3;
+    return size >= 2 ? 0xFFFFFFFF : (1u << (8 << size)) - 1;
+}
+
 // ---- errors ---------------------------------------------------------------
 
-static void check(mqttas_result r) {
+static MP_NOINLINE void check(mqttas_result r) {
     if (r == MQTTAS_OK) {
         return;
     }
@@ -152,6 +224,26 @@ static void check(mqttas_result r) {
         mp_obj_new_str(text, strlen(text)),
     };
     nlr_raise(mp_obj_new_exception_args(&mp_type_OSError, 2, args));
+}
+
+// Texts are MP_ERROR_TEXT, compressed where the port compresses them:
+// mp_vprintf to `p` with a format so given.
+static void print_text(const mp_print_t *p, mp_rom_error_text_t fmt, va_list args) {
+    #if MICROPY_ROM_TEXT_COMPRESSION && !defined(NO_QSTR)
+    byte plain[MP_MAX_UNCOMPRESSED_TEXT_LEN + 1];
+    if (MP_IS_COMPRESSED_ROM_STRING(fmt)) {
+        mp_decompress_rom_string(plain, fmt);
+        fmt = (mp_rom_error_text_t)plain;
+    }
+    #endif
+    mp_vprintf(p, (const char *)fmt, args);
+}
+
+static void printf_text(const mp_print_t *p, mp_rom_error_text_t fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    print_text(p, fmt, args);
+    va_end(args);
 }
 
 // ---- arguments ------------------------------------------------------------
@@ -350,28 +442,81 @@ static void *new_storage(size_t size, size_t align, uint8_t **block) {
 // all that happens here; what they mean to MQTT the core checks (a trial
 // CONNECT when the client is made).
 
-// The keys a config may hold: mqtt_as 0.8.3's and the extensions.
-static const uint16_t config_keys[] = {
-    MP_QSTR_client_id, MP_QSTR_server, MP_QSTR_port, MP_QSTR_user, MP_QSTR_password, MP_QSTR_keepalive,
-    MP_QSTR_ping_interval, MP_QSTR_ssl, MP_QSTR_ssl_params, MP_QSTR_response_time, MP_QSTR_clean_init,
-    MP_QSTR_clean, MP_QSTR_max_repubs, MP_QSTR_will, MP_QSTR_subs_cb, MP_QSTR_wifi_coro,
-    MP_QSTR_connect_coro, MP_QSTR_ssid, MP_QSTR_wifi_pw, MP_QSTR_queue_len, MP_QSTR_gateway,
-    MP_QSTR_mqttv5, MP_QSTR_mqttv5_con_props, MP_QSTR_chunk_cb, MP_QSTR_rx_size, MP_QSTR_tx_size,
-    MP_QSTR_store_size, MP_QSTR_max_inflight, MP_QSTR_max_packet_size, MP_QSTR_hold_down,
-    MP_QSTR_tcp_attempts, MP_QSTR_backoff_base, MP_QSTR_backoff_cap, MP_QSTR_jitter,
-    MP_QSTR_attempt_timeout, MP_QSTR_stable_time, MP_QSTR_reconnect_seed, MP_QSTR_dns_server,
-    MP_QSTR_link, MP_QSTR_lan,
+// How each key's value is checked and stored: K_KEY ones are checked by
+// code of their own after the loop.
+enum { K_KEY, K_BOOL, K_INT, K_SEC, K_TEXT, K_CALL, K_DICT, K_ANY };
+#define NONE_OK (0x80)  // None is as if the key were left out
+
+// Ranges of K_INT (lo..hi) and K_SEC (0..hi seconds, not 0 when lo is 1).
+enum { R_U16, R_U8, R_INFLIGHT, R_PACKET, R_PERCENT, R_BUF, R_STORE, R_PING, R_RESPONSE, R_HOUR, R_DAY };
+static const struct {
+    uint32_t lo, hi;
+} cfg_ranges[] = {
+    { 0, 0xFFFF }, { 0, 255 }, { 1, 0xFFFF }, { 0, 268435460 }, { 0, 100 }, { 64, 1 << 30 }, { 0, 1 << 30 },
+    { 0, 1000000 }, { 1, 1000000 }, { 0, 3600 }, { 0, 86400 },
+};
+
+// The keys a config may hold (mqtt_as 0.8.3's and the extensions), in the
+// order the "known keys" of an unknown one lists them: where each value
+// goes and how it is checked. Left out, a value keeps the default set
+// before the loop (objects: None).
+static const struct {
+    uint16_t key;
+    uint16_t at;
+    uint8_t kind;
+    uint8_t range;
+} cfg_keys[] = {
+    { MP_QSTR_client_id, CF(client_id), K_TEXT, 0 },
+    { MP_QSTR_server, CF(server), K_TEXT | NONE_OK, 0 },
+    { MP_QSTR_port, CF(port), K_INT, R_U16 },
+    { MP_QSTR_user, CF(user), K_TEXT | NONE_OK, 0 },
+    { MP_QSTR_password, CF(password), K_TEXT | NONE_OK, 0 },
+    { MP_QSTR_keepalive, CF(config.keep_alive), K_INT, R_U16 },
+    { MP_QSTR_ping_interval, CF(config.ping_interval_ms), K_SEC, R_PING },
+    { MP_QSTR_ssl, CF(ssl), K_BOOL, 0 },
+    { MP_QSTR_ssl_params, CF(ssl_params), K_DICT, 0 },
+    { MP_QSTR_response_time, CF(config.response_time_ms), K_SEC, R_RESPONSE },
+    { MP_QSTR_clean_init, CF(config.clean_init), K_BOOL, 0 },
+    { MP_QSTR_clean, CF(config.clean), K_BOOL, 0 },
+    { MP_QSTR_max_repubs, CF(config.max_repubs), K_INT, R_U8 },
+    { MP_QSTR_will, 0, K_KEY, 0 },
+    { MP_QSTR_subs_cb, CF(cb), K_CALL, 0 },
+    { MP_QSTR_wifi_coro, CF(wifi_coro), K_CALL, 0 },
+    { MP_QSTR_connect_coro, CF(connect_coro), K_CALL, 0 },
+    { MP_QSTR_ssid, CF(ssid), K_TEXT | NONE_OK, 0 },
+    { MP_QSTR_wifi_pw, CF(wifi_pw), K_TEXT | NONE_OK, 0 },
+    { MP_QSTR_queue_len, CF(queue_len), K_INT, R_U16 },
+    { MP_QSTR_gateway, 0, K_KEY, 0 },
+    { MP_QSTR_mqttv5, CF(config.version), K_BOOL, 0 },  // 0 or 1 here, the version after the loop
+    { MP_QSTR_mqttv5_con_props, CF(con_props), K_ANY, 0 },
+    { MP_QSTR_chunk_cb, CF(chunk_cb), K_CALL | NONE_OK, 0 },
+    { MP_QSTR_rx_size, CF(bufs.rx_len), K_INT | NONE_OK, R_BUF },
+    { MP_QSTR_tx_size, CF(bufs.tx_len), K_INT | NONE_OK, R_BUF },
+    { MP_QSTR_store_size, CF(bufs.store_len), K_INT | NONE_OK, R_STORE },
+    { MP_QSTR_max_inflight, CF(config.max_inflight), K_INT, R_INFLIGHT },
+    { MP_QSTR_max_packet_size, CF(config.maximum_packet_size), K_INT, R_PACKET },
+    { MP_QSTR_hold_down, RF(policy.hold_down_ms), K_SEC, R_HOUR },
+    { MP_QSTR_tcp_attempts, RF(policy.tcp_attempts_before_bounce), K_INT, R_U16 },
+    { MP_QSTR_backoff_base, RF(policy.backoff_base_ms), K_SEC, R_HOUR },
+    { MP_QSTR_backoff_cap, RF(policy.backoff_cap_ms), K_SEC, R_HOUR },
+    { MP_QSTR_jitter, RF(policy.jitter_percent), K_INT, R_PERCENT },
+    { MP_QSTR_attempt_timeout, RF(policy.attempt_timeout_ms), K_SEC, R_HOUR },
+    { MP_QSTR_stable_time, RF(policy.stable_ms), K_SEC | NONE_OK, R_DAY },
+    { MP_QSTR_reconnect_seed, 0, K_KEY, 0 },
+    { MP_QSTR_dns_server, 0, K_KEY, 0 },
+    { MP_QSTR_link, CF(link), K_ANY, 0 },
+    { MP_QSTR_lan, 0, K_KEY, 0 },
 };
 
 // ValueError "config['key'] <what>, got <value>" (value MP_OBJ_NULL: no "got").
-static NORETURN void bad_key(mp_obj_t value, qstr key, const char *fmt, ...) {
+static NORETURN void bad_key(mp_obj_t value, qstr key, mp_rom_error_text_t fmt, ...) {
     vstr_t v;
     mp_print_t p;
     vstr_init_print(&v, 80, &p);
     mp_printf(&p, "config['%q'] ", key);
     va_list args;
     va_start(args, fmt);
-    mp_vprintf(&p, fmt, args);
+    print_text(&p, fmt, args);
     va_end(args);
     if (value != MP_OBJ_NULL) {
         mp_print_str(&p, ", got ");
@@ -393,88 +538,84 @@ static bool int_in(mp_obj_t v, mp_uint_t lo, mp_uint_t hi) {
            && mp_obj_is_true(mp_binary_op(MP_BINARY_OP_LESS_EQUAL, v, mp_obj_new_int_from_uint(hi)));
 }
 
-static uint32_t cfg_int(mp_map_t *m, qstr key, uint32_t dflt, uint32_t lo, uint32_t hi) {
-    mp_obj_t v = cfg_get(m, key);
-    if (v == MP_OBJ_NULL) {
-        return dflt;
-    }
-    if (!int_in(v, lo, hi)) {
-        bad_key(v, key, "must be an integer in %u..%u", (unsigned)lo, (unsigned)hi);
-    }
-    return (uint32_t)mp_obj_get_int_truncated(v);
+static bool is_bool(mp_obj_t v) {
+    return v == mp_const_true || v == mp_const_false || v == MP_OBJ_NEW_SMALL_INT(0) || v == MP_OBJ_NEW_SMALL_INT(1);
 }
 
-// A number of seconds in 0..hi (not 0 unless zero_ok), in milliseconds.
-static uint32_t cfg_ms(mp_map_t *m, qstr key, uint32_t dflt_ms, uint32_t hi, bool zero_ok) {
-    mp_obj_t v = cfg_get(m, key);
-    if (v == MP_OBJ_NULL) {
-        return dflt_ms;
-    }
-    if (int_in(v, zero_ok ? 0 : 1, hi)) {
-        return (uint32_t)mp_obj_get_int_truncated(v) * 1000;
-    }
-    #if MICROPY_PY_BUILTINS_FLOAT
-    if (mp_obj_is_float(v)) {
-        mp_float_t f = mp_obj_get_float(v);
-        if (f >= 0 && f <= hi && (zero_ok || f != 0)) {
-            return (uint32_t)(f * 1000);
+static bool is_text(mp_obj_t v) {
+    return mp_obj_is_str(v) || mp_obj_is_type(v, &mp_type_bytes);
+}
+
+// Every key of the table into the fields of `bases` (client, policy).
+static void cfg_parse(mp_map_t *m, void *const *bases) {
+    for (size_t i = 0; i < MP_ARRAY_SIZE(cfg_keys); i++) {
+        qstr key = cfg_keys[i].key;
+        unsigned kind = cfg_keys[i].kind & ~NONE_OK;
+        mp_obj_t v = cfg_get(m, key);
+        bool left_out = v == MP_OBJ_NULL || (v == mp_const_none && (cfg_keys[i].kind & NONE_OK));
+        if (kind == K_KEY) {
+            continue;
         }
+        if (kind >= K_TEXT) {
+            if (left_out) {
+                v = mp_const_none;
+            } else if (kind == K_TEXT) {
+                // str or bytes (a bytearray copied); at most 65535 bytes.
+                // (The core checks UTF-8 in the trial CONNECT.)
+                if (mp_obj_is_type(v, &mp_type_bytearray)) {
+                    mp_buffer_info_t b = get_bytes(v);
+                    v = mp_obj_new_bytes(b.buf, b.len);
+                }
+                if (!is_text(v)) {
+                    bad_key(v, key, MP_ERROR_TEXT("must be %sstr or bytes"), cfg_keys[i].kind & NONE_OK ? "None, " : "");
+                }
+                if (get_bytes(v).len > 0xFFFF) {
+                    bad_key(MP_OBJ_NULL, key, MP_ERROR_TEXT("is longer than 65535 bytes"));
+                }
+            } else if (kind == K_CALL && !mp_obj_is_callable(v)) {
+                bad_key(v, key, MP_ERROR_TEXT("must be callable"));
+            } else if (kind == K_DICT && !mp_obj_is_type(v, &mp_type_dict)) {
+                bad_key(v, key, MP_ERROR_TEXT("must be a dict"));
+            }
+            *(mp_obj_t *)field(bases, cfg_keys[i].at) = v;
+            continue;
+        }
+        if (left_out) {
+            continue;
+        }
+        uint32_t lo = cfg_ranges[cfg_keys[i].range].lo;
+        uint32_t hi = cfg_ranges[cfg_keys[i].range].hi;
+        uint32_t x = 0;
+        bool ok = true;
+        if (kind == K_BOOL) {
+            if (!is_bool(v)) {
+                bad_key(v, key, MP_ERROR_TEXT("must be True or False"));
+            }
+            x = mp_obj_is_true(v);
+        } else if (int_in(v, lo, hi)) {
+            x = (uint32_t)mp_obj_get_int_truncated(v) * (kind == K_SEC ? 1000 : 1);
+        } else {
+            ok = false;
+            #if MICROPY_PY_BUILTINS_FLOAT
+            if (kind == K_SEC && mp_obj_is_float(v)) {
+                mp_float_t f = mp_obj_get_float(v);
+                ok = f >= 0 && f <= hi && (lo == 0 || f != 0);
+                x = (uint32_t)(f * 1000);
+            }
+            #endif
+        }
+        if (!ok) {
+            if (kind == K_INT) {
+                bad_key(v, key, MP_ERROR_TEXT("must be an integer in %u..%u"), (unsigned)lo, (unsigned)hi);
+            }
+            bad_key(v, key, MP_ERROR_TEXT("must be a number of seconds in 0..%u%s"), (unsigned)hi, lo ? ", not 0" : "");
+        }
+        field_set(bases, cfg_keys[i].at, x);
     }
-    #endif
-    bad_key(v, key, "must be a number of seconds in 0..%u%s", (unsigned)hi, zero_ok ? "" : ", not 0");
-}
-
-static bool cfg_bool(mp_map_t *m, qstr key, bool dflt) {
-    mp_obj_t v = cfg_get(m, key);
-    if (v == MP_OBJ_NULL) {
-        return dflt;
-    }
-    if (v != mp_const_true && v != mp_const_false && v != MP_OBJ_NEW_SMALL_INT(0) && v != MP_OBJ_NEW_SMALL_INT(1)) {
-        bad_key(v, key, "must be True or False");
-    }
-    return mp_obj_is_true(v);
-}
-
-// str or bytes (a bytearray copied), None allowed when none_ok; at most
-// 65535 bytes. (The core checks UTF-8 in the trial CONNECT.)
-static mp_obj_t cfg_text(mp_map_t *m, qstr key, mp_obj_t dflt, bool none_ok) {
-    mp_obj_t v = cfg_get(m, key);
-    if (v == MP_OBJ_NULL || (v == mp_const_none && none_ok)) {
-        return dflt;
-    }
-    if (mp_obj_is_type(v, &mp_type_bytearray)) {
-        mp_buffer_info_t b = get_bytes(v);
-        v = mp_obj_new_bytes(b.buf, b.len);
-    }
-    if (!mp_obj_is_str(v) && !mp_obj_is_type(v, &mp_type_bytes)) {
-        bad_key(v, key, "must be %sstr or bytes", none_ok ? "None, " : "");
-    }
-    if (get_bytes(v).len > 0xFFFF) {
-        bad_key(MP_OBJ_NULL, key, "is longer than 65535 bytes");
-    }
-    return v;
-}
-
-static mp_obj_t cfg_callable(mp_map_t *m, qstr key, mp_obj_t dflt, bool none_ok) {
-    mp_obj_t v = cfg_get(m, key);
-    if (v == MP_OBJ_NULL || (v == mp_const_none && none_ok)) {
-        return dflt;
-    }
-    if (!mp_obj_is_callable(v)) {
-        bad_key(v, key, "must be callable");
-    }
-    return v;
 }
 
 static size_t text_len(mp_obj_t o) {
     return o == mp_const_none ? 0 : get_bytes(o).len;
-}
-
-// Buffer sizes: `sizes` is (rx, rx with 5.0, tx, store, qos2 ids, outbound
-// aliases), the Python layer's defaults for a host or a board.
-static size_t cfg_size(mp_map_t *m, qstr key, size_t dflt, uint32_t lo) {
-    mp_obj_t v = cfg_get(m, key);
-    return v == MP_OBJ_NULL || v == mp_const_none ? dflt : cfg_int(m, key, 0, lo, 1 << 30);
 }
 
 // An upper bound of the CONNECT packet's size, for the transmit buffer.
@@ -504,25 +645,24 @@ static mp_obj_t cfg_will(mp_map_t *m) {
         mp_obj_get_array(v, &n, &w);
     }
     if (n < 2 || n > 4) {
-        bad_key(v, MP_QSTR_will, "must be None or (topic, msg, retain=False, qos=0)");
+        bad_key(v, MP_QSTR_will, MP_ERROR_TEXT("must be None or (topic, msg, retain=False, qos=0)"));
     }
     mp_obj_t t[4] = { w[0], w[1], n > 2 ? w[2] : mp_const_false, n > 3 ? w[3] : MP_OBJ_NEW_SMALL_INT(0) };
-    if (!mp_obj_is_str(t[0]) && !mp_obj_is_type(t[0], &mp_type_bytes)) {
-        bad_key(t[0], MP_QSTR_will, "topic must be str or bytes");
+    if (!is_text(t[0])) {
+        bad_key(t[0], MP_QSTR_will, MP_ERROR_TEXT("topic must be str or bytes"));
     }
-    if (!mp_obj_is_str(t[1]) && !mp_obj_is_type(t[1], &mp_type_bytes)) {
+    if (!is_text(t[1])) {
         if (!mp_obj_is_type(t[1], &mp_type_bytearray)) {
-            bad_key(t[1], MP_QSTR_will, "message must be str or bytes");
+            bad_key(t[1], MP_QSTR_will, MP_ERROR_TEXT("message must be str or bytes"));
         }
         mp_buffer_info_t b = get_bytes(t[1]);
         t[1] = mp_obj_new_bytes(b.buf, b.len);
     }
-    if (t[2] != mp_const_true && t[2] != mp_const_false && t[2] != MP_OBJ_NEW_SMALL_INT(0)
-        && t[2] != MP_OBJ_NEW_SMALL_INT(1)) {
-        bad_key(t[2], MP_QSTR_will, "retain must be True or False");
+    if (!is_bool(t[2])) {
+        bad_key(t[2], MP_QSTR_will, MP_ERROR_TEXT("retain must be True or False"));
     }
     if (!int_in(t[3], 0, 2)) {
-        bad_key(t[3], MP_QSTR_will, "qos must be 0, 1 or 2");
+        bad_key(t[3], MP_QSTR_will, MP_ERROR_TEXT("qos must be 0, 1 or 2"));
     }
     return mp_obj_new_tuple(4, t);
 }
@@ -543,13 +683,15 @@ static void connect_props(client_obj_t *self, props_t *p) {
     p->len = n;
 }
 
-// A CONNECT property's integer value, or `dflt`.
-static uint32_t con_prop(mp_obj_t props, uint8_t id, uint32_t dflt) {
-    if (props == mp_const_none) {
-        return dflt;
+// A CONNECT property's integer value into `*v`; false (`*v` as it was)
+// when the config has none.
+static bool con_prop(mp_obj_t props, uint8_t id, uint32_t *v) {
+    mp_map_elem_t *e = props == mp_const_none ? NULL
+        : mp_map_lookup(mp_obj_dict_get_map(props), MP_OBJ_NEW_SMALL_INT(id), MP_MAP_LOOKUP);
+    if (e) {
+        *v = get_u32(e->value, 0xFFFFFFFF, MP_QSTR_mqttv5_con_props);
     }
-    mp_map_elem_t *e = mp_map_lookup(mp_obj_dict_get_map(props), MP_OBJ_NEW_SMALL_INT(id), MP_MAP_LOOKUP);
-    return e ? get_u32(e->value, 0xFFFFFFFF, MP_QSTR_mqttv5_con_props) : dflt;
+    return e != NULL;
 }
 
 static mqttas_result client_send_connect(client_obj_t *self, uint32_t now, size_t upto);
@@ -602,7 +744,14 @@ static void *alloc(size_t n) {
     return n ? m_new(uint8_t, n) : NULL;
 }
 
-static mp_obj_t reconnect_new(const mqttas_reconnect_policy *p, uint32_t seed);
+static reconnect_obj_t *reconnect_alloc(void);
+static mp_obj_t reconnect_start(reconnect_obj_t *self, uint32_t seed);
+
+// A size from the config, else `dflt`.
+#define SIZE_UNSET ((size_t)-1)
+static size_t size_or(size_t v, size_t dflt) {
+    return v == SIZE_UNSET ? dflt : v;
+}
 
 // Client(config, sizes): see the top of this file and cpython/_mqttas.py.
 static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
@@ -617,18 +766,18 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
         }
         mp_obj_t k = m->table[i].key;
         size_t j = 0;
-        while (j < MP_ARRAY_SIZE(config_keys) && !mp_obj_equal(k, MP_OBJ_NEW_QSTR(config_keys[j]))) {
+        while (j < MP_ARRAY_SIZE(cfg_keys) && !mp_obj_equal(k, MP_OBJ_NEW_QSTR(cfg_keys[j].key))) {
             j++;
         }
-        if (j == MP_ARRAY_SIZE(config_keys)) {
+        if (j == MP_ARRAY_SIZE(cfg_keys)) {
             vstr_t v;
             mp_print_t p;
             vstr_init_print(&v, 64, &p);
             mp_print_str(&p, "config: unknown key ");
             mp_obj_print_helper(&p, k, PRINT_REPR);
             mp_print_str(&p, "; known keys: ");
-            for (j = 0; j < MP_ARRAY_SIZE(config_keys); j++) {
-                mp_printf(&p, j ? ", %q" : "%q", config_keys[j]);
+            for (j = 0; j < MP_ARRAY_SIZE(cfg_keys); j++) {
+                mp_printf(&p, j ? ", %q" : "%q", cfg_keys[j].key);
             }
             nlr_raise(mp_obj_new_exception_arg1(&mp_type_ValueError, mp_obj_new_str_from_vstr(&v)));
         }
@@ -638,108 +787,85 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
 
     client_obj_t *self = m_new0(client_obj_t, 1);
     self->base.type = type;
-    self->server = cfg_text(m, MP_QSTR_server, mp_const_none, true);
+    reconnect_obj_t *rec = reconnect_alloc();
+    mqttas_config *c = &self->config;
+    mqttas_reconnect_policy *p = &rec->policy;
+    // Defaults: the core's where they are mqtt_as's, else these.
+    check(mqttas_config_default(c));
+    c->version = 0;
+    c->maximum_packet_size = 65536;
+    p->stable_ms = 0xFFFFFFFF;
+    self->bufs.rx_len = self->bufs.tx_len = self->bufs.store_len = SIZE_UNSET;
+    void *const bases[2] = { self, rec };
+    cfg_parse(m, bases);
+
     if (self->server == mp_const_none || get_bytes(self->server).len == 0) {
-        bad_key(cfg_get(m, MP_QSTR_server), MP_QSTR_server, "is required: the broker's host name or IP address");
+        bad_key(cfg_get(m, MP_QSTR_server), MP_QSTR_server, MP_ERROR_TEXT("is required: the broker's host name or IP address"));
     }
     if (!mp_obj_is_str(self->server)) {
         mp_buffer_info_t b = get_bytes(self->server);
         self->server = mp_obj_new_str(b.buf, b.len);
     }
-    self->ssl = cfg_bool(m, MP_QSTR_ssl, false);
-    self->port = (uint16_t)cfg_int(m, MP_QSTR_port, 0, 0, 0xFFFF);
     if (self->port == 0) {
         self->port = self->ssl ? 8883 : 1883;
     }
-    mp_obj_t v = cfg_get(m, MP_QSTR_ssl_params);
-    if (v != MP_OBJ_NULL && !mp_obj_is_type(v, &mp_type_dict)) {
-        bad_key(v, MP_QSTR_ssl_params, "must be a dict");
+    if (self->ssl_params == mp_const_none) {
+        self->ssl_params = mp_obj_new_dict(0);
     }
-    self->ssl_params = v == MP_OBJ_NULL ? mp_obj_new_dict(0) : v;
-    self->client_id = cfg_text(m, MP_QSTR_client_id, MP_OBJ_NULL, false);
-    if (self->client_id == MP_OBJ_NULL) {
-        bad_key(MP_OBJ_NULL, MP_QSTR_client_id, "is required");
+    if (self->client_id == mp_const_none) {
+        bad_key(MP_OBJ_NULL, MP_QSTR_client_id, MP_ERROR_TEXT("is required"));
     }
-    self->user = cfg_text(m, MP_QSTR_user, mp_const_none, true);
-    self->password = cfg_text(m, MP_QSTR_password, mp_const_none, true);
     if (text_len(self->user) == 0) {
         if (text_len(self->password) != 0) {
             mp_raise_ValueError(MP_ERROR_TEXT("config['password'] is set but config['user'] is empty: a password needs a user"));
         }
         self->user = mp_const_none;
     }
-    mqttas_config *c = &self->config;
-    check(mqttas_config_default(c));
-    c->keep_alive = (uint16_t)cfg_int(m, MP_QSTR_keepalive, 60, 0, 0xFFFF);
     // mqtt_as: a given ping interval shorter than a quarter of the keep
     // alive (20 s without one), else that quarter.
     uint32_t ka_ms = (uint32_t)c->keep_alive * 1000;
     uint32_t pi_dflt = ka_ms ? ka_ms / 4 : 20000;
-    uint32_t pi = cfg_ms(m, MP_QSTR_ping_interval, 0, 1000000, true);
+    uint32_t pi = c->ping_interval_ms;
     c->ping_interval_ms = pi && pi < pi_dflt ? pi : pi_dflt;
-    uint32_t rt = cfg_ms(m, MP_QSTR_response_time, 10000, 1000000, false);
-    c->response_time_ms = rt;
-    c->clean_init = cfg_bool(m, MP_QSTR_clean_init, true);
-    c->clean = cfg_bool(m, MP_QSTR_clean, true);
-    c->max_repubs = (uint8_t)cfg_int(m, MP_QSTR_max_repubs, 4, 0, 255);
-    self->queue_len = (uint16_t)cfg_int(m, MP_QSTR_queue_len, 0, 0, 0xFFFF);
-    self->cb = cfg_callable(m, MP_QSTR_subs_cb, mp_const_none, false);
-    self->wifi_coro = cfg_callable(m, MP_QSTR_wifi_coro, mp_const_none, false);
-    self->connect_coro = cfg_callable(m, MP_QSTR_connect_coro, mp_const_none, false);
-    self->chunk_cb = cfg_callable(m, MP_QSTR_chunk_cb, mp_const_none, true);
-    self->ssid = cfg_text(m, MP_QSTR_ssid, mp_const_none, true);
-    self->wifi_pw = cfg_text(m, MP_QSTR_wifi_pw, mp_const_none, true);
-    v = cfg_get(m, MP_QSTR_gateway);
+    mp_obj_t v = cfg_get(m, MP_QSTR_gateway);
     if (v != MP_OBJ_NULL && mp_obj_is_true(v)) {
-        bad_key(v, MP_QSTR_gateway, "is not supported by this mqtt_as (no ESP-NOW gateway): leave it False");
+        bad_key(v, MP_QSTR_gateway, MP_ERROR_TEXT("is not supported by this mqtt_as (no ESP-NOW gateway): leave it False"));
     }
-    bool v5 = cfg_bool(m, MP_QSTR_mqttv5, false);
+    bool v5 = c->version;
     c->version = v5 ? MQTTAS_VERSION_5 : MQTTAS_VERSION_311;
-    v = cfg_get(m, MP_QSTR_mqttv5_con_props);
-    self->con_props = v == MP_OBJ_NULL ? mp_const_none : v;
-    if (self->con_props != mp_const_none) {
+    v = self->con_props;
+    if (v != mp_const_none) {
         if (!v5) {
-            bad_key(v, MP_QSTR_mqttv5_con_props, "needs config['mqttv5'] = True");
+            bad_key(v, MP_QSTR_mqttv5_con_props, MP_ERROR_TEXT("needs config['mqttv5'] = True"));
         }
         if (!mp_obj_is_type(v, &mp_type_dict)) {
-            bad_key(v, MP_QSTR_mqttv5_con_props, "must be a dict keyed by property identifier");
+            bad_key(v, MP_QSTR_mqttv5_con_props, MP_ERROR_TEXT("must be a dict keyed by property identifier"));
         }
     }
     self->will = cfg_will(m);
-    c->max_inflight = (uint16_t)cfg_int(m, MP_QSTR_max_inflight, 8, 1, 0xFFFF);
-    uint32_t max_packet = cfg_int(m, MP_QSTR_max_packet_size, 65536, 0, 268435460);
 
     // What CONNECT properties set, the core sends itself.
     mp_obj_t props = self->con_props;
-    uint32_t expiry = con_prop(props, MQTTAS_PROP_SESSION_EXPIRY_INTERVAL, 0);
-    if (props != mp_const_none && mp_map_lookup(mp_obj_dict_get_map(props),
-        MP_OBJ_NEW_SMALL_INT(MQTTAS_PROP_SESSION_EXPIRY_INTERVAL), MP_MAP_LOOKUP)) {
-        c->has_session_expiry = true;
-        c->session_expiry = expiry;
-    } else if (v5 && !c->clean) {
+    c->has_session_expiry = con_prop(props, MQTTAS_PROP_SESSION_EXPIRY_INTERVAL, &c->session_expiry);
+    if (!c->has_session_expiry && v5 && !c->clean) {
         // Keep the session across outages, the first (clean) one too.
         c->has_session_expiry = true;
         c->session_expiry = 0xFFFFFFFF;
     }
-    uint32_t rx_max = con_prop(props, MQTTAS_PROP_RECEIVE_MAXIMUM, 16);
+    uint32_t rx_max = 16;
+    con_prop(props, MQTTAS_PROP_RECEIVE_MAXIMUM, &rx_max);
     c->receive_maximum = (uint16_t)(rx_max < 1 ? 1 : rx_max > 32 ? 32 : rx_max);
-    c->maximum_packet_size = con_prop(props, MQTTAS_PROP_MAXIMUM_PACKET_SIZE, max_packet);
-    c->topic_alias_maximum = (uint16_t)con_prop(props, MQTTAS_PROP_TOPIC_ALIAS_MAXIMUM, 0);
+    con_prop(props, MQTTAS_PROP_MAXIMUM_PACKET_SIZE, &c->maximum_packet_size);
+    uint32_t alias_max = 0;
+    con_prop(props, MQTTAS_PROP_TOPIC_ALIAS_MAXIMUM, &alias_max);
+    c->topic_alias_maximum = (uint16_t)alias_max;
 
-    mqttas_reconnect_policy p;
-    check(mqttas_reconnect_policy_default(&p));
-    p.hold_down_ms = cfg_ms(m, MP_QSTR_hold_down, 1000, 3600, true);
-    p.tcp_attempts_before_bounce = (uint16_t)cfg_int(m, MP_QSTR_tcp_attempts, 3, 0, 0xFFFF);
-    p.backoff_base_ms = cfg_ms(m, MP_QSTR_backoff_base, 500, 3600, true);
-    p.backoff_cap_ms = cfg_ms(m, MP_QSTR_backoff_cap, 30000, 3600, true);
-    if (p.backoff_cap_ms < p.backoff_base_ms) {
-        bad_key(cfg_get(m, MP_QSTR_backoff_cap), MP_QSTR_backoff_cap, "must not be below config['backoff_base']");
+    if (p->backoff_cap_ms < p->backoff_base_ms) {
+        bad_key(cfg_get(m, MP_QSTR_backoff_cap), MP_QSTR_backoff_cap, MP_ERROR_TEXT("must not be below config['backoff_base']"));
     }
-    p.jitter_percent = (uint8_t)cfg_int(m, MP_QSTR_jitter, 20, 0, 100);
-    p.attempt_timeout_ms = cfg_ms(m, MP_QSTR_attempt_timeout, 30000, 3600, true);
-    v = cfg_get(m, MP_QSTR_stable_time);
-    p.stable_ms = v == MP_OBJ_NULL || v == mp_const_none ? (ka_ms ? ka_ms : 60000)
-        : cfg_ms(m, MP_QSTR_stable_time, 0, 86400, true);
+    if (p->stable_ms == 0xFFFFFFFF) {
+        p->stable_ms = ka_ms ? ka_ms : 60000;
+    }
     // The jitter's seed: given, else from the client id.
     uint32_t seed = 0;
     v = cfg_get(m, MP_QSTR_reconnect_seed);
@@ -751,9 +877,9 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     } else if (mp_obj_is_int(v)) {
         seed = (uint32_t)mp_obj_get_int_truncated(v);
     } else {
-        bad_key(v, MP_QSTR_reconnect_seed, "must be None or an int");
+        bad_key(v, MP_QSTR_reconnect_seed, MP_ERROR_TEXT("must be None or an int"));
     }
-    self->policy = reconnect_new(&p, seed);
+    self->policy = reconnect_start(rec, seed);
 
     v = cfg_get(m, MP_QSTR_dns_server);
     if (v == MP_OBJ_NULL) {
@@ -769,24 +895,22 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
             mp_obj_get_array(v, &n, &t);
         }
         if (n != 2 || !mp_obj_is_str(t[0]) || !mp_obj_is_int(t[1])) {
-            bad_key(v, MP_QSTR_dns_server, "must be 'host' or ('host', port)");
+            bad_key(v, MP_QSTR_dns_server, MP_ERROR_TEXT("must be 'host' or ('host', port)"));
         }
         self->dns_server = v;
     }
-    v = cfg_get(m, MP_QSTR_link);
-    self->link = v == MP_OBJ_NULL ? mp_const_none : v;
     v = cfg_get(m, MP_QSTR_lan);
     self->lan = v == MP_OBJ_NULL || v == mp_const_false ? mp_const_none : v;
     if (self->lan != mp_const_none) {
         if (self->link != mp_const_none) {
-            bad_key(v, MP_QSTR_lan, "and config['link'] are both set: give one (a LAN link is links.lan.LANLink)");
+            bad_key(v, MP_QSTR_lan, MP_ERROR_TEXT("and config['link'] are both set: give one (a LAN link is links.lan.LANLink)"));
         }
         bool ok = v == mp_const_true;
         if (mp_obj_is_type(v, &mp_type_dict)) {
             mp_map_t *kw = mp_obj_dict_get_map(v);
             for (size_t i = 0; i < kw->alloc; i++) {
                 if (mp_map_slot_is_filled(kw, i) && !mp_obj_is_str(kw->table[i].key)) {
-                    bad_key(kw->table[i].key, MP_QSTR_lan, "keys must be network.LAN's keyword argument names");
+                    bad_key(kw->table[i].key, MP_QSTR_lan, MP_ERROR_TEXT("keys must be network.LAN's keyword argument names"));
                 }
             }
             ok = true;
@@ -799,7 +923,7 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
             ok = ok && dest[0] != MP_OBJ_NULL;
         }
         if (!ok) {
-            bad_key(v, MP_QSTR_lan, "must be None, True, a dict of network.LAN arguments or a network.LAN object");
+            bad_key(v, MP_QSTR_lan, MP_ERROR_TEXT("must be None, True, a dict of network.LAN arguments or a network.LAN object"));
         }
     }
 
@@ -807,11 +931,11 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     // the CONNECT in tx).
     props_t cprops;
     connect_props(self, &cprops);
-    size_t rx = cfg_size(m, MP_QSTR_rx_size, mp_obj_get_int(sizes[v5 ? 1 : 0]), 64);
+    size_t rx = size_or(self->bufs.rx_len, mp_obj_get_int(sizes[v5 ? 1 : 0]));
     size_t tx_dflt = mp_obj_get_int(sizes[2]);
     size_t bound = connect_bound(self, &cprops);
-    size_t tx = cfg_size(m, MP_QSTR_tx_size, bound > tx_dflt ? bound : tx_dflt, 64);
-    size_t store = cfg_size(m, MP_QSTR_store_size, mp_obj_get_int(sizes[3]), 0);
+    size_t tx = size_or(self->bufs.tx_len, bound > tx_dflt ? bound : tx_dflt);
+    size_t store = size_or(self->bufs.store_len, mp_obj_get_int(sizes[3]));
     size_t qos2 = mp_obj_get_int(sizes[4]);
     if (qos2 < c->receive_maximum) {
         qos2 = c->receive_maximum;
@@ -820,17 +944,17 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     size_t out_aliases = v5 ? mp_obj_get_int(sizes[5]) : 0;
     mqttas_buffers *bf = &self->bufs;
     self->client = new_storage(mqttas_client_size(), mqttas_client_align(), &self->storage);
-    bf->rx = self->rx = alloc(rx);
+    bf->rx = alloc(rx);
     bf->rx_len = rx;
-    bf->tx = self->tx = alloc(tx);
+    bf->tx = alloc(tx);
     bf->tx_len = tx;
-    bf->store = self->store = alloc(store);
+    bf->store = alloc(store);
     bf->store_len = store;
     bf->aliases_len = aliases > 16384 ? 16384 : aliases;
-    bf->aliases = self->aliases = alloc(bf->aliases_len);
-    bf->out_aliases = self->out_aliases = alloc(out_aliases);
+    bf->aliases = alloc(bf->aliases_len);
+    bf->out_aliases = alloc(out_aliases);
     bf->out_aliases_len = out_aliases;
-    bf->inbound_qos2 = self->qos2 = m_new(uint16_t, qos2);
+    bf->inbound_qos2 = m_new(uint16_t, qos2);
     bf->inbound_qos2_len = qos2;
     client_init(self);
 
@@ -949,32 +1073,45 @@ static mp_obj_t client_publish(size_t n_args, const mp_obj_t *pos, mp_map_t *kw)
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(client_publish_obj, 4, client_publish);
 
-static mp_obj_t client_subscribe(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
-    enum { ARG_self, ARG_now, ARG_subscriptions, ARG_properties };
-    static const mp_arg_t allowed[] = {
-        { MP_QSTR_self, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_now, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_subscriptions, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_properties, MP_ARG_OBJ, {.u_obj = mp_const_none} },
-    };
-    mp_arg_val_t a[MP_ARRAY_SIZE(allowed)];
-    mp_arg_parse_all(n_args, pos, kw, MP_ARRAY_SIZE(allowed), allowed, a);
-    client_obj_t *self = get_client(a[ARG_self].u_obj);
+// subscribe(now, [(filter, qos[, no_local, rap, retain_handling]), ...], properties=None)
+// and unsubscribe(now, [filter, ...], properties=None) -> [None, pid]
+static const mp_arg_t subscribe_args[] = {
+    { MP_QSTR_self, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
+    { MP_QSTR_now, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
+    { MP_QSTR_subscriptions, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
+    { MP_QSTR_properties, MP_ARG_OBJ, {.u_obj = mp_const_none} },
+};
+static const mp_arg_t unsubscribe_args[] = {
+    { MP_QSTR_self, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
+    { MP_QSTR_now, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
+    { MP_QSTR_filters, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
+    { MP_QSTR_properties, MP_ARG_OBJ, {.u_obj = mp_const_none} },
+};
+
+static mp_obj_t sub_call(size_t n_args, const mp_obj_t *pos, mp_map_t *kw, bool sub) {
+    mp_arg_val_t a[4];
+    mp_arg_parse_all(n_args, pos, kw, 4, sub ? subscribe_args : unsubscribe_args, a);
+    client_obj_t *self = get_client(a[0].u_obj);
     size_t n;
     mp_obj_t *items;
-    mp_obj_get_array(a[ARG_subscriptions].u_obj, &n, &items);
+    mp_obj_get_array(a[2].u_obj, &n, &items);
     if (n > MQTTAS_MAX_SUBSCRIPTIONS) {
         check(MQTTAS_ERR_TOO_MANY_ITEMS);
     }
     mqttas_subscription subs[MQTTAS_MAX_SUBSCRIPTIONS];
+    mqttas_str filters[MQTTAS_MAX_SUBSCRIPTIONS];
     for (size_t i = 0; i < n; i++) {
-        size_t m;
-        mp_obj_t *s;
-        mp_obj_get_array(items[i], &m, &s);
-        if (m < 1 || m > 5) {
-            mp_raise_ValueError(MP_ERROR_TEXT("a subscription is (filter, qos[, no_local, retain_as_published, retain_handling])"));
+        size_t m = 1;
+        mp_obj_t *s = &items[i];
+        if (sub) {
+            mp_obj_get_array(items[i], &m, &s);
+            if (m < 1 || m > 5) {
+                mp_raise_ValueError(MP_ERROR_TEXT("a subscription is (filter, qos[, no_local, retain_as_published, retain_handling])"));
+            }
         }
         mp_buffer_info_t f = get_bytes(s[0]);
+        filters[i].data = f.buf;
+        filters[i].len = f.len;
         subs[i].filter = f.buf;
         subs[i].filter_len = f.len;
         subs[i].qos = m > 1 ? get_qos(s[1]) : 0;
@@ -983,41 +1120,21 @@ static mp_obj_t client_subscribe(size_t n_args, const mp_obj_t *pos, mp_map_t *k
         subs[i].retain_handling = m > 4 ? (uint8_t)get_u32(s[4], 2, MP_QSTR_retain_handling) : 0;
     }
     props_t props;
-    props_from(&props, a[ARG_properties].u_obj);
+    props_from(&props, a[3].u_obj);
     uint16_t pid = 0;
-    check(mqttas_subscribe(self->client, get_now(a[ARG_now].u_obj), subs, n, props.items, props.len, &pid));
+    uint32_t now = get_now(a[1].u_obj);
+    check(sub ? mqttas_subscribe(self->client, now, subs, n, props.items, props.len, &pid)
+              : mqttas_unsubscribe(self->client, now, filters, n, props.items, props.len, &pid));
     return new_slot(self->reqs, pid);
+}
+
+static mp_obj_t client_subscribe(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
+    return sub_call(n_args, pos, kw, true);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(client_subscribe_obj, 3, client_subscribe);
 
 static mp_obj_t client_unsubscribe(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
-    enum { ARG_self, ARG_now, ARG_filters, ARG_properties };
-    static const mp_arg_t allowed[] = {
-        { MP_QSTR_self, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_now, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_filters, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_properties, MP_ARG_OBJ, {.u_obj = mp_const_none} },
-    };
-    mp_arg_val_t a[MP_ARRAY_SIZE(allowed)];
-    mp_arg_parse_all(n_args, pos, kw, MP_ARRAY_SIZE(allowed), allowed, a);
-    client_obj_t *self = get_client(a[ARG_self].u_obj);
-    size_t n;
-    mp_obj_t *items;
-    mp_obj_get_array(a[ARG_filters].u_obj, &n, &items);
-    if (n > MQTTAS_MAX_SUBSCRIPTIONS) {
-        check(MQTTAS_ERR_TOO_MANY_ITEMS);
-    }
-    mqttas_str filters[MQTTAS_MAX_SUBSCRIPTIONS];
-    for (size_t i = 0; i < n; i++) {
-        mp_buffer_info_t f = get_bytes(items[i]);
-        filters[i].data = f.buf;
-        filters[i].len = f.len;
-    }
-    props_t props;
-    props_from(&props, a[ARG_properties].u_obj);
-    uint16_t pid = 0;
-    check(mqttas_unsubscribe(self->client, get_now(a[ARG_now].u_obj), filters, n, props.items, props.len, &pid));
-    return new_slot(self->reqs, pid);
+    return sub_call(n_args, pos, kw, false);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(client_unsubscribe_obj, 3, client_unsubscribe);
 
@@ -1079,44 +1196,18 @@ static mp_obj_t client_handle_link_down(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(client_handle_link_down_obj, 2, 3, client_handle_link_down);
 
-// The object lent for the payload `p` of the PUBLISH whose head ends `h`
-// (the packets before it in `h` are whole): QoS 0 the last one, else the
-// one kept under the packet id that follows the topic. As bytes (a str
-// through a memoryview over it).
-static mp_obj_t lent_payload(client_obj_t *self, const mqttas_iovec *h, const mqttas_iovec *p) {
-    const uint8_t *b = h->base;
-    size_t at = 0, i = 0;
-    for (;;) {
-        size_t rl = 0;
-        unsigned shift = 0;
-        for (i = at + 1; i < h->len && shift < 28; i++, shift += 7) {
-            rl |= (size_t)(b[i] & 0x7f) << shift;
-            if (!(b[i] & 0x80)) {
-                break;
-            }
-        }
-        i++;
-        if (i + rl >= h->len) {
-            break;
-        }
-        at = i + rl;
-    }
-    mp_obj_t o = MP_OBJ_NULL;
-    if ((b[at] >> 1) & 3) {
-        if (i + 2 <= h->len) {
-            i += 2 + ((size_t)b[i] << 8 | b[i + 1]);
-            if (i + 2 <= h->len) {
-                mp_map_elem_t *e = mp_map_lookup(mp_obj_dict_get_map(self->lent),
-                    MP_OBJ_NEW_SMALL_INT(b[i] << 8 | b[i + 1]), MP_MAP_LOOKUP);
-                o = e ? e->value : MP_OBJ_NULL;
-            }
-        }
-    } else {
-        o = self->lent0;
-    }
+// The object lent for the payload `p`: the last QoS 0 one or one of those
+// kept by packet id (at most max_inflight), the one whose bytes `p` are.
+// As bytes (a str through a memoryview over it).
+static mp_obj_t lent_payload(client_obj_t *self, const mqttas_iovec *p) {
+    mp_map_t *kept = mp_obj_dict_get_map(self->lent);
+    mp_obj_t o = self->lent0;
     mp_buffer_info_t buf;
-    if (o == MP_OBJ_NULL || !mp_get_buffer(o, &buf, MP_BUFFER_READ) || buf.buf != p->base || buf.len != p->len) {
-        mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("a lent payload is not the one published"));
+    for (size_t i = 0; !mp_get_buffer(o, &buf, MP_BUFFER_READ) || buf.buf != p->base || buf.len != p->len; i++) {
+        if (i >= kept->alloc) {
+            mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("a lent payload is not the one published"));
+        }
+        o = mp_map_slot_is_filled(kept, i) ? kept->table[i].value : mp_const_none;
     }
     if (mp_obj_is_str(o)) {
         #if MICROPY_PY_BUILTINS_MEMORYVIEW
@@ -1150,7 +1241,7 @@ static mp_obj_t client_poll_transmit(mp_obj_t self_in, mp_obj_t now) {
         }
         return mp_obj_new_bytes_from_vstr(&out);
     }
-    mp_obj_t t[2] = { mp_obj_new_bytes(v[0].base, v[0].len), lent_payload(self, &v[0], &v[1]) };
+    mp_obj_t t[2] = { mp_obj_new_bytes(v[0].base, v[0].len), lent_payload(self, &v[1]) };
     return mp_obj_new_tuple(2, t);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(client_poll_transmit_obj, client_poll_transmit);
@@ -1369,8 +1460,8 @@ static void ended(client_obj_t *self) {
     mqttas_qos2_stats st;
     check(mqttas_get_qos2_stats(self->client, &st));
     if (st.beyond_receive_maximum > self->beyond) {
-        mp_printf(&mp_plat_print,
-            "mqtt_as: the broker exceeded our Receive Maximum (%u): up to %u unreleased QoS 2 messages, %u beyond it\n",
+        printf_text(&mp_plat_print,
+            MP_ERROR_TEXT("mqtt_as: the broker exceeded our Receive Maximum (%u): up to %u unreleased QoS 2 messages, %u beyond it\n"),
             (unsigned)self->config.receive_maximum, (unsigned)st.peak_unreleased,
             (unsigned)(st.beyond_receive_maximum - self->beyond));
         self->beyond = st.beyond_receive_maximum;
@@ -1438,7 +1529,7 @@ static mp_obj_t client_pump(mp_obj_t self_in) {
             case MQTTAS_EVENT_MESSAGE_SKIPPED: {
                 // Above max_packet_size from a 3.1.1 broker: never assembled.
                 mp_buffer_info_t t = get_bytes(e[1]);
-                mp_printf(&mp_plat_print, "mqtt_as: message on '%.*s' skipped: %u bytes, above max_packet_size (%u)\n",
+                printf_text(&mp_plat_print, MP_ERROR_TEXT("mqtt_as: message on '%.*s' skipped: %u bytes, above max_packet_size (%u)\n"),
                     (int)t.len, (const char *)t.buf, (unsigned)mp_obj_get_int(e[2]), (unsigned)mp_obj_get_int(e[3]));
                 break;
             }
@@ -1497,51 +1588,61 @@ static mp_obj_t client_take_cause(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(client_take_cause_obj, client_take_cause);
 
-static void store_uint(mp_obj_t d, qstr k, uint32_t v) {
-    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(k), mp_obj_new_int_from_uint(v));
-}
-
-typedef struct _reconnect_obj_t reconnect_obj_t;
-static const mqttas_reconnect_policy *reconnect_policy(mp_obj_t o, uint32_t *seed);
-
 // settings() -> dict: what the config made of the core's configuration,
 // buffers and outage policy (keys as in the C API).
+static const struct {
+    uint16_t key;
+    uint16_t at;
+} settings_table[] = {
+    { MP_QSTR_version, CF(config.version) }, { MP_QSTR_keep_alive, CF(config.keep_alive) },
+    { MP_QSTR_ping_interval_ms, CF(config.ping_interval_ms) }, { MP_QSTR_response_time_ms, CF(config.response_time_ms) },
+    { MP_QSTR_max_repubs, CF(config.max_repubs) }, { MP_QSTR_max_inflight, CF(config.max_inflight) },
+    { MP_QSTR_receive_maximum, CF(config.receive_maximum) },
+    { MP_QSTR_maximum_packet_size, CF(config.maximum_packet_size) },
+    { MP_QSTR_topic_alias_maximum, CF(config.topic_alias_maximum) },
+    { MP_QSTR_clean_init, CF(config.clean_init) | F_BOOL }, { MP_QSTR_clean, CF(config.clean) | F_BOOL },
+    { MP_QSTR_rx_size, CF(bufs.rx_len) }, { MP_QSTR_tx_size, CF(bufs.tx_len) },
+    { MP_QSTR_store_size, CF(bufs.store_len) }, { MP_QSTR_alias_size, CF(bufs.aliases_len) },
+    { MP_QSTR_qos2_ids, CF(bufs.inbound_qos2_len) }, { MP_QSTR_out_alias_size, CF(bufs.out_aliases_len) },
+    { MP_QSTR_hold_down_ms, RF(policy.hold_down_ms) },
+    { MP_QSTR_tcp_attempts_before_bounce, RF(policy.tcp_attempts_before_bounce) },
+    { MP_QSTR_backoff_base_ms, RF(policy.backoff_base_ms) }, { MP_QSTR_backoff_cap_ms, RF(policy.backoff_cap_ms) },
+    { MP_QSTR_jitter_percent, RF(policy.jitter_percent) }, { MP_QSTR_attempt_timeout_ms, RF(policy.attempt_timeout_ms) },
+    { MP_QSTR_stable_ms, RF(policy.stable_ms) }, { MP_QSTR_seed, RF(seed) },
+};
+
 static mp_obj_t client_settings(mp_obj_t self_in) {
     client_obj_t *self = get_client(self_in);
-    const mqttas_config *c = &self->config;
-    const mqttas_buffers *b = &self->bufs;
-    uint32_t seed = 0;
-    const mqttas_reconnect_policy *p = reconnect_policy(self->policy, &seed);
+    void *const bases[2] = { self, MP_OBJ_TO_PTR(self->policy) };
     mp_obj_t d = mp_obj_new_dict(0);
-    const struct {
-        uint16_t key;
-        uint32_t value;
-    } items[] = {
-        { MP_QSTR_version, c->version }, { MP_QSTR_keep_alive, c->keep_alive },
-        { MP_QSTR_ping_interval_ms, c->ping_interval_ms }, { MP_QSTR_response_time_ms, c->response_time_ms },
-        { MP_QSTR_max_repubs, c->max_repubs }, { MP_QSTR_max_inflight, c->max_inflight },
-        { MP_QSTR_receive_maximum, c->receive_maximum }, { MP_QSTR_maximum_packet_size, c->maximum_packet_size },
-        { MP_QSTR_topic_alias_maximum, c->topic_alias_maximum }, { MP_QSTR_rx_size, b->rx_len },
-        { MP_QSTR_tx_size, b->tx_len }, { MP_QSTR_store_size, b->store_len }, { MP_QSTR_alias_size, b->aliases_len },
-        { MP_QSTR_qos2_ids, b->inbound_qos2_len }, { MP_QSTR_out_alias_size, b->out_aliases_len },
-        { MP_QSTR_hold_down_ms, p->hold_down_ms }, { MP_QSTR_tcp_attempts_before_bounce, p->tcp_attempts_before_bounce },
-        { MP_QSTR_backoff_base_ms, p->backoff_base_ms }, { MP_QSTR_backoff_cap_ms, p->backoff_cap_ms },
-        { MP_QSTR_jitter_percent, p->jitter_percent }, { MP_QSTR_attempt_timeout_ms, p->attempt_timeout_ms },
-        { MP_QSTR_stable_ms, p->stable_ms }, { MP_QSTR_seed, seed },
-    };
-    for (size_t i = 0; i < MP_ARRAY_SIZE(items); i++) {
-        store_uint(d, items[i].key, items[i].value);
+    for (size_t i = 0; i < MP_ARRAY_SIZE(settings_table); i++) {
+        mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(settings_table[i].key), field_obj(bases, settings_table[i].at));
     }
-    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_clean_init), mp_obj_new_bool(c->clean_init));
-    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_clean), mp_obj_new_bool(c->clean));
+    const mqttas_config *c = &self->config;
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_session_expiry),
         c->has_session_expiry ? mp_obj_new_int_from_uint(c->session_expiry) : mp_const_none);
     return d;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(client_settings_obj, client_settings);
 
-// The settings the Python layer reads, the dispatch state, and `cb` (the
-// message callback) to set.
+// The settings the Python layer reads and the dispatch state (client_attr).
+static const struct {
+    uint16_t key;
+    uint16_t at;
+} attr_table[] = {
+    { MP_QSTR_server, CF(server) | F_OBJ }, { MP_QSTR_port, CF(port) }, { MP_QSTR_ssl, CF(ssl) | F_BOOL },
+    { MP_QSTR_ssl_params, CF(ssl_params) | F_OBJ }, { MP_QSTR_mqttv5_con_props, CF(con_props) | F_OBJ },
+    { MP_QSTR_clean, CF(config.clean) | F_BOOL }, { MP_QSTR_clean_init, CF(config.clean_init) | F_BOOL },
+    { MP_QSTR_response_time_ms, CF(config.response_time_ms) }, { MP_QSTR_queue_len, CF(queue_len) },
+    { MP_QSTR_dns_server, CF(dns_server) | F_OBJ }, { MP_QSTR_link, CF(link) | F_OBJ },
+    { MP_QSTR_lan, CF(lan) | F_OBJ }, { MP_QSTR_ssid, CF(ssid) | F_OBJ }, { MP_QSTR_wifi_pw, CF(wifi_pw) | F_OBJ },
+    { MP_QSTR_wifi_coro, CF(wifi_coro) | F_OBJ }, { MP_QSTR_connect_coro, CF(connect_coro) | F_OBJ },
+    { MP_QSTR_policy, CF(policy) | F_OBJ }, { MP_QSTR_cb, CF(cb) | F_OBJ }, { MP_QSTR_connack, CF(connack) | F_OBJ },
+    { MP_QSTR_disc, CF(disc) | F_BOOL }, { MP_QSTR_dispatched, CF(dispatched) | F_BOOL },
+    { MP_QSTR_topic_alias_maximum, CF(alias_max) },
+};
+
+// Those attributes, mqttv5 and read_n, and `cb` (the message callback) to set.
 static void client_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
     client_obj_t *self = get_client(self_in);
     if (dest[0] != MP_OBJ_NULL) {
@@ -1551,37 +1652,20 @@ static void client_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         }
         return;
     }
-    mp_obj_t v;
-    switch (attr) {
-        case MP_QSTR_server: v = self->server; break;
-        case MP_QSTR_port: v = MP_OBJ_NEW_SMALL_INT(self->port); break;
-        case MP_QSTR_ssl: v = mp_obj_new_bool(self->ssl); break;
-        case MP_QSTR_ssl_params: v = self->ssl_params; break;
-        case MP_QSTR_mqttv5: v = mp_obj_new_bool(self->config.version == MQTTAS_VERSION_5); break;
-        case MP_QSTR_mqttv5_con_props: v = self->con_props; break;
-        case MP_QSTR_clean: v = mp_obj_new_bool(self->config.clean); break;
-        case MP_QSTR_clean_init: v = mp_obj_new_bool(self->config.clean_init); break;
-        case MP_QSTR_response_time_ms: v = mp_obj_new_int_from_uint(self->config.response_time_ms); break;
-        case MP_QSTR_read_n: v = MP_OBJ_NEW_SMALL_INT(self->bufs.rx_len < 4096 ? self->bufs.rx_len : 4096); break;
-        case MP_QSTR_queue_len: v = MP_OBJ_NEW_SMALL_INT(self->queue_len); break;
-        case MP_QSTR_dns_server: v = self->dns_server; break;
-        case MP_QSTR_link: v = self->link; break;
-        case MP_QSTR_lan: v = self->lan; break;
-        case MP_QSTR_ssid: v = self->ssid; break;
-        case MP_QSTR_wifi_pw: v = self->wifi_pw; break;
-        case MP_QSTR_wifi_coro: v = self->wifi_coro; break;
-        case MP_QSTR_connect_coro: v = self->connect_coro; break;
-        case MP_QSTR_policy: v = self->policy; break;
-        case MP_QSTR_cb: v = self->cb; break;
-        case MP_QSTR_connack: v = self->connack; break;
-        case MP_QSTR_disc: v = mp_obj_new_bool(self->disc); break;
-        case MP_QSTR_dispatched: v = mp_obj_new_bool(self->dispatched); break;
-        case MP_QSTR_topic_alias_maximum: v = MP_OBJ_NEW_SMALL_INT(self->alias_max); break;
-        default:
-            dest[1] = MP_OBJ_SENTINEL;  // a method: look in locals_dict
+    void *const bases[1] = { self };
+    for (size_t i = 0; i < MP_ARRAY_SIZE(attr_table); i++) {
+        if (attr == attr_table[i].key) {
+            dest[0] = field_obj(bases, attr_table[i].at);
             return;
+        }
     }
-    dest[0] = v;
+    if (attr == MP_QSTR_mqttv5) {
+        dest[0] = mp_obj_new_bool(self->config.version == MQTTAS_VERSION_5);
+    } else if (attr == MP_QSTR_read_n) {
+        dest[0] = MP_OBJ_NEW_SMALL_INT(self->bufs.rx_len < 4096 ? self->bufs.rx_len : 4096);
+    } else {
+        dest[1] = MP_OBJ_SENTINEL;  // a method: look in locals_dict
+    }
 }
 
 static const mp_rom_map_elem_t client_locals_table[] = {
@@ -1622,102 +1706,77 @@ MP_DEFINE_CONST_OBJ_TYPE(
 
 // ---- Reconnect: the outage policy -----------------------------------------
 
-struct _reconnect_obj_t {
-    mp_obj_base_t base;
-    // The machine, aligned inside `storage` (a GC block kept alive here).
-    mqttas_reconnect *r;
-    uint8_t *storage;
-    // What it was made with (Client.settings()).
-    mqttas_reconnect_policy policy;
-    uint32_t seed;
-};
-
-extern const mp_obj_type_t type_reconnect;
-
 // Reconnect(hold_down_ms=, tcp_attempts_before_bounce=, backoff_base_ms=,
 // backoff_cap_ms=, jitter_percent=, attempt_timeout_ms=, stable_ms=, seed=0):
 // a keyword left out (or None) keeps the core's default.
+static const mp_arg_t reconnect_args[] = {
+    { MP_QSTR_hold_down_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+    { MP_QSTR_tcp_attempts_before_bounce, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+    { MP_QSTR_backoff_base_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+    { MP_QSTR_backoff_cap_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+    { MP_QSTR_jitter_percent, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+    { MP_QSTR_attempt_timeout_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+    { MP_QSTR_stable_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+    { MP_QSTR_seed, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(0)} },
+};
+// Where each but the seed goes.
+static const uint16_t reconnect_fields[] = {
+    RF(policy.hold_down_ms), RF(policy.tcp_attempts_before_bounce), RF(policy.backoff_base_ms),
+    RF(policy.backoff_cap_ms), RF(policy.jitter_percent), RF(policy.attempt_timeout_ms), RF(policy.stable_ms),
+};
+
 static mp_obj_t reconnect_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
-    enum {
-        ARG_hold_down_ms, ARG_tcp_attempts_before_bounce, ARG_backoff_base_ms, ARG_backoff_cap_ms,
-        ARG_jitter_percent, ARG_attempt_timeout_ms, ARG_stable_ms, ARG_seed,
-    };
-    static const mp_arg_t allowed[] = {
-        { MP_QSTR_hold_down_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_tcp_attempts_before_bounce, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_backoff_base_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_backoff_cap_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_jitter_percent, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_attempt_timeout_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_stable_ms, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_seed, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(0)} },
-    };
-    mp_arg_val_t a[MP_ARRAY_SIZE(allowed)];
-    mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed), allowed, a);
-    mqttas_reconnect_policy p;
-    check(mqttas_reconnect_policy_default(&p));
-    if (a[ARG_hold_down_ms].u_obj != mp_const_none) {
-        p.hold_down_ms = get_u32(a[ARG_hold_down_ms].u_obj, 0xFFFFFFFF, MP_QSTR_hold_down_ms);
+    (void)type;
+    mp_arg_val_t a[MP_ARRAY_SIZE(reconnect_args)];
+    mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(reconnect_args), reconnect_args, a);
+    reconnect_obj_t *self = reconnect_alloc();
+    void *const bases[2] = { NULL, self };
+    for (size_t i = 0; i < MP_ARRAY_SIZE(reconnect_fields); i++) {
+        uint16_t at = reconnect_fields[i];
+        if (a[i].u_obj != mp_const_none) {
+            field_set(bases, at, get_u32(a[i].u_obj, field_max(at), reconnect_args[i].qst));
+        }
     }
-    if (a[ARG_tcp_attempts_before_bounce].u_obj != mp_const_none) {
-        p.tcp_attempts_before_bounce = (uint16_t)get_u32(a[ARG_tcp_attempts_before_bounce].u_obj, 0xFFFF, MP_QSTR_tcp_attempts_before_bounce);
-    }
-    if (a[ARG_backoff_base_ms].u_obj != mp_const_none) {
-        p.backoff_base_ms = get_u32(a[ARG_backoff_base_ms].u_obj, 0xFFFFFFFF, MP_QSTR_backoff_base_ms);
-    }
-    if (a[ARG_backoff_cap_ms].u_obj != mp_const_none) {
-        p.backoff_cap_ms = get_u32(a[ARG_backoff_cap_ms].u_obj, 0xFFFFFFFF, MP_QSTR_backoff_cap_ms);
-    }
-    if (a[ARG_jitter_percent].u_obj != mp_const_none) {
-        p.jitter_percent = (uint8_t)get_u32(a[ARG_jitter_percent].u_obj, 0xFF, MP_QSTR_jitter_percent);
-    }
-    if (a[ARG_attempt_timeout_ms].u_obj != mp_const_none) {
-        p.attempt_timeout_ms = get_u32(a[ARG_attempt_timeout_ms].u_obj, 0xFFFFFFFF, MP_QSTR_attempt_timeout_ms);
-    }
-    if (a[ARG_stable_ms].u_obj != mp_const_none) {
-        p.stable_ms = get_u32(a[ARG_stable_ms].u_obj, 0xFFFFFFFF, MP_QSTR_stable_ms);
-    }
-    return reconnect_new(&p, get_now(a[ARG_seed].u_obj));  // A seed: any int, truncated to 32 bits.
+    // A seed: any int, truncated to 32 bits.
+    return reconnect_start(self, get_now(a[MP_ARRAY_SIZE(reconnect_fields)].u_obj));
 }
 
-static mp_obj_t reconnect_new(const mqttas_reconnect_policy *p, uint32_t seed) {
+// A Reconnect with the core's default policy, to change before starting.
+static reconnect_obj_t *reconnect_alloc(void) {
     reconnect_obj_t *self = mp_obj_malloc(reconnect_obj_t, &type_reconnect);
+    check(mqttas_reconnect_policy_default(&self->policy));
+    return self;
+}
+
+static mp_obj_t reconnect_start(reconnect_obj_t *self, uint32_t seed) {
     size_t size = mqttas_reconnect_size();
     self->r = new_storage(size, mqttas_reconnect_align(), &self->storage);
-    self->policy = *p;
     self->seed = seed;
-    check(mqttas_reconnect_init(self->r, size, p, seed));
+    check(mqttas_reconnect_init(self->r, size, &self->policy, seed));
     return MP_OBJ_FROM_PTR(self);
-}
-
-static const mqttas_reconnect_policy *reconnect_policy(mp_obj_t o, uint32_t *seed) {
-    reconnect_obj_t *self = MP_OBJ_TO_PTR(o);
-    *seed = self->seed;
-    return &self->policy;
 }
 
 static mqttas_reconnect *get_reconnect(mp_obj_t o) {
     return ((reconnect_obj_t *)MP_OBJ_TO_PTR(o))->r;
 }
 
-// The optional cause of handle_lost() and handle_attempt_failed() (args[2]): CAUSE_OUTAGE
-// when left out; the library refuses unknown values.
-static uint32_t get_cause(size_t n_args, const mp_obj_t *args) {
-    return n_args > 2 ? get_u32(args[2], 0xFFFFFFFF, MP_QSTR_cause) : MQTTAS_RECONNECT_CAUSE_OUTAGE;
+// handle_lost(now, cause=CAUSE_OUTAGE) and handle_attempt_failed(now,
+// cause=CAUSE_OUTAGE): the library refuses unknown causes.
+static mp_obj_t reconnect_cause_call(size_t n_args, const mp_obj_t *args, bool lost) {
+    mqttas_reconnect *r = get_reconnect(args[0]);
+    uint32_t now = get_now(args[1]);
+    uint32_t cause = n_args > 2 ? get_u32(args[2], 0xFFFFFFFF, MP_QSTR_cause) : MQTTAS_RECONNECT_CAUSE_OUTAGE;
+    check(lost ? mqttas_reconnect_handle_lost(r, now, cause) : mqttas_reconnect_handle_attempt_failed(r, now, cause));
+    return mp_const_none;
 }
 
-// handle_lost(now, cause=CAUSE_OUTAGE)
 static mp_obj_t reconnect_handle_lost(size_t n_args, const mp_obj_t *args) {
-    check(mqttas_reconnect_handle_lost(get_reconnect(args[0]), get_now(args[1]), get_cause(n_args, args)));
-    return mp_const_none;
+    return reconnect_cause_call(n_args, args, true);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(reconnect_handle_lost_obj, 2, 3, reconnect_handle_lost);
 
-// handle_attempt_failed(now, cause=CAUSE_OUTAGE)
 static mp_obj_t reconnect_handle_attempt_failed(size_t n_args, const mp_obj_t *args) {
-    check(mqttas_reconnect_handle_attempt_failed(get_reconnect(args[0]), get_now(args[1]),
-        get_cause(n_args, args)));
-    return mp_const_none;
+    return reconnect_cause_call(n_args, args, false);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(reconnect_handle_attempt_failed_obj, 2, 3, reconnect_handle_attempt_failed);
 
@@ -1751,12 +1810,14 @@ static MP_DEFINE_CONST_FUN_OBJ_1(reconnect_poll_deadline_obj, reconnect_poll_dea
 static mp_obj_t reconnect_stats(mp_obj_t self_in) {
     mqttas_reconnect_stats st;
     check(mqttas_reconnect_get_stats(get_reconnect(self_in), &st));
-    mp_obj_t t[] = {
-        mp_obj_new_int_from_uint(st.outages), mp_obj_new_int_from_uint(st.attempts),
-        mp_obj_new_int_from_uint(st.failures), mp_obj_new_int_from_uint(st.bounces),
-        mp_obj_new_int_from_uint(st.planned), mp_obj_new_int_from_uint(st.unstable),
-        mp_obj_new_int_from_uint(st.back_offs), mp_obj_new_int_from_uint(st.permanent),
-    };
+    // Eight uint32_t counters in that order.
+    MP_STATIC_ASSERT(sizeof(st) == 8 * sizeof(uint32_t));
+    uint32_t n[8];
+    memcpy(n, &st, sizeof(n));
+    mp_obj_t t[8];
+    for (size_t i = 0; i < 8; i++) {
+        t[i] = mp_obj_new_int_from_uint(n[i]);
+    }
     return tuple(8, t);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(reconnect_stats_obj, reconnect_stats);
@@ -1797,6 +1858,8 @@ typedef struct _radio_obj_t {
     size_t mtu;
 } radio_obj_t;
 
+#define RADIO_F(f) ((uint16_t)(offsetof(mqttas_radio_config, f) | F_SIZE(mqttas_radio_config, f) << 12))
+
 // Radio(node, gateway=False, mtu=32, window=4, rto_ms=400, max_retries=10,
 // keepalive_ms=3000, epoch=1, tx_size=1024, rx_size=1024)
 static mp_obj_t radio_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
@@ -1821,19 +1884,23 @@ static mp_obj_t radio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
 
     mqttas_radio_config c;
     check(mqttas_radio_config_default(&c));
-    c.node = (uint8_t)get_u32(a[ARG_node].u_obj, 0xFF, MP_QSTR_node);
+    // node, mtu ... epoch: integers that fit their fields.
+    static const uint16_t fields[] = {
+        RADIO_F(node), 0, RADIO_F(mtu), RADIO_F(window), RADIO_F(rto_ms), RADIO_F(max_retries),
+        RADIO_F(keepalive_ms), RADIO_F(epoch),
+    };
+    void *const bases[1] = { &c };
+    for (size_t i = 0; i < MP_ARRAY_SIZE(fields); i++) {
+        if (i != ARG_gateway) {
+            field_set(bases, fields[i], get_u32(a[i].u_obj, field_max(fields[i]), allowed[i].qst));
+        }
+    }
     c.gateway = a[ARG_gateway].u_bool;
     #if !MQTTAS_WITH_RADIO_GATEWAY
     if (c.gateway) {
         mp_raise_ValueError(MP_ERROR_TEXT("gateway=True needs the radio's gateway side, which this firmware is built without (knob radio-gateway)"));
     }
     #endif
-    c.mtu = (uint16_t)get_u32(a[ARG_mtu].u_obj, 0xFFFF, MP_QSTR_mtu);
-    c.window = (uint8_t)get_u32(a[ARG_window].u_obj, 0xFF, MP_QSTR_window);
-    c.rto_ms = get_u32(a[ARG_rto_ms].u_obj, 0xFFFFFFFF, MP_QSTR_rto_ms);
-    c.max_retries = (uint8_t)get_u32(a[ARG_max_retries].u_obj, 0xFF, MP_QSTR_max_retries);
-    c.keepalive_ms = get_u32(a[ARG_keepalive_ms].u_obj, 0xFFFFFFFF, MP_QSTR_keepalive_ms);
-    c.epoch = (uint16_t)get_u32(a[ARG_epoch].u_obj, 0xFFFF, MP_QSTR_epoch);
     mp_int_t tx_size = a[ARG_tx_size].u_int;
     mp_int_t rx_size = a[ARG_rx_size].u_int;
     if (tx_size < 0 || rx_size < 0) {
@@ -1956,27 +2023,11 @@ static mp_obj_t radio_poll_event(mp_obj_t self_in) {
     if (e.kind != MQTTAS_RADIO_EVENT_DOWN) {
         return mp_const_none;
     }
-    qstr why;
-    switch (e.reason) {
-        case MQTTAS_RADIO_DOWN_NO_ACK:
-            why = MP_QSTR_no_ack;
-            break;
-        case MQTTAS_RADIO_DOWN_SILENT:
-            why = MP_QSTR_silent;
-            break;
-        case MQTTAS_RADIO_DOWN_PEER_RESET:
-            why = MP_QSTR_peer_reset;
-            break;
-        case MQTTAS_RADIO_DOWN_PEER_RESTARTED:
-            why = MP_QSTR_peer_restarted;
-            break;
-        case MQTTAS_RADIO_DOWN_CLOSED:
-            why = MP_QSTR_closed;
-            break;
-        default: // Reasons newer than this module.
-            why = MP_QSTR_other;
-            break;
-    }
+    // By MQTTAS_RADIO_DOWN_*; reasons newer than this module are "other".
+    static const uint16_t reasons[] = {
+        MP_QSTR_other, MP_QSTR_no_ack, MP_QSTR_silent, MP_QSTR_peer_reset, MP_QSTR_peer_restarted, MP_QSTR_closed,
+    };
+    qstr why = (size_t)e.reason < MP_ARRAY_SIZE(reasons) ? reasons[e.reason] : MP_QSTR_other;
     mp_obj_t t[] = { MP_OBJ_NEW_QSTR(MP_QSTR_down), MP_OBJ_NEW_QSTR(why) };
     return tuple(2, t);
 }
@@ -1986,13 +2037,18 @@ static MP_DEFINE_CONST_FUN_OBJ_1(radio_poll_event_obj, radio_poll_event);
 static mp_obj_t radio_stats(mp_obj_t self_in) {
     mqttas_radio_stats st;
     check(mqttas_radio_get_stats(get_radio(self_in), &st));
-    mp_obj_t d = mp_obj_new_dict(6);
-    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_frames_sent), mp_obj_new_int_from_uint(st.frames_sent));
-    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_frames_received), mp_obj_new_int_from_uint(st.frames_received));
-    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_retransmissions), mp_obj_new_int_from_uint(st.retransmissions));
-    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_bad_crc), mp_obj_new_int_from_uint(st.bad_crc));
-    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_dropped), mp_obj_new_int_from_uint(st.dropped));
-    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_duplicates), mp_obj_new_int_from_uint(st.duplicates));
+    // Six uint32_t counters in this order.
+    static const uint16_t keys[] = {
+        MP_QSTR_frames_sent, MP_QSTR_frames_received, MP_QSTR_retransmissions, MP_QSTR_bad_crc, MP_QSTR_dropped,
+        MP_QSTR_duplicates,
+    };
+    MP_STATIC_ASSERT(sizeof(st) == sizeof(keys) * 2);
+    uint32_t n[MP_ARRAY_SIZE(keys)];
+    memcpy(n, &st, sizeof(n));
+    mp_obj_t d = mp_obj_new_dict(MP_ARRAY_SIZE(keys));
+    for (size_t i = 0; i < MP_ARRAY_SIZE(keys); i++) {
+        mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(keys[i]), mp_obj_new_int_from_uint(n[i]));
+    }
     return d;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(radio_stats_obj, radio_stats);

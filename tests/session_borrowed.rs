@@ -29,15 +29,6 @@ fn payload(n: usize, seed: u8) -> Vec<u8> {
     (0..n).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect()
 }
 
-/// The payloads the broker received, in order.
-fn received(p: &Pair) -> Vec<Vec<u8>> {
-    p.broker
-        .received
-        .iter()
-        .map(|r| r.payload.clone())
-        .collect()
-}
-
 fn long_topic() -> String {
     let mut t = "t/".to_string();
     while t.len() < 200 {
@@ -50,8 +41,7 @@ fn long_topic() -> String {
 #[test]
 fn qos0_1_2_lent_payloads_reach_the_broker_whole() {
     for v in VERSIONS {
-        let mut p = Pair::new(config(v));
-        p.connect_ok();
+        let mut p = Pair::connected(config(v));
         let ids: Vec<u16> = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce]
             .into_iter()
             .enumerate()
@@ -77,9 +67,7 @@ fn qos0_1_2_lent_payloads_reach_the_broker_whole() {
             ],
             "{v:?}"
         );
-        let mut done: Vec<u16> = p.published().iter().map(|x| x.0).collect();
-        done.sort();
-        assert_eq!(done, vec![ids[1], ids[2]], "{v:?}");
+        assert_eq!(p.published_ids(), vec![ids[1], ids[2]], "{v:?}");
         assert!(p.lent.is_empty(), "{v:?}: every lent payload given back");
         assert_eq!(p.lent_sent, 3, "{v:?}: each payload asked for once");
         assert_eq!(p.client.pending_publications(), 0);
@@ -134,10 +122,7 @@ fn small_client_keeps_two_qos1_messages_across_an_outage() {
         let (a, b) = (a.unwrap(), b.unwrap());
         p.pump();
         assert_eq!(p.client.pending_publications(), 2);
-        p.cut();
-        p.broker.replies = Default::default();
-        assert!(p.connect_ok(), "{v:?}: session present");
-        p.pump();
+        assert!(p.reconnect(), "{v:?}: session present");
         assert_eq!(
             publishes_on(&p, 2),
             vec![
@@ -146,9 +131,7 @@ fn small_client_keeps_two_qos1_messages_across_an_outage() {
             ],
             "{v:?}"
         );
-        let mut done: Vec<u16> = p.published().iter().map(|x| x.0).collect();
-        done.sort();
-        assert_eq!(done, vec![a.min(b), a.max(b)]);
+        assert_eq!(p.published_ids(), vec![a.min(b), a.max(b)]);
         assert!(p.lent.is_empty());
         assert_eq!(p.client.stats().republished, 2);
     }
@@ -161,8 +144,7 @@ fn qos2_lent_payload_is_not_asked_for_after_pubrec() {
     // across an outage only PUBREL goes again, and the payload is never
     // asked for again; a QoS 2 message reaches the broker once.
     for v in VERSIONS {
-        let mut p = Pair::new(kept(v));
-        p.connect_ok();
+        let mut p = Pair::connected(kept(v));
         p.broker.replies.pubcomp = Reply::Drop;
         let id = p
             .publish_borrowed("t/q2", &payload(300, 3), QoS::ExactlyOnce)
@@ -176,20 +158,11 @@ fn qos2_lent_payload_is_not_asked_for_after_pubrec() {
         );
         assert!(p.lent.is_empty());
         assert!(p.published().is_empty());
-        p.cut();
-        p.broker.replies = Default::default();
-        assert!(p.connect_ok());
-        p.pump();
+        assert!(p.reconnect());
         assert_eq!(p.lent_sent, 1, "{v:?}: payload asked for after PUBREC");
         assert!(publishes_on(&p, 2).is_empty());
         assert_eq!(p.published(), vec![(id, 0)]);
-        let q2: Vec<_> = p
-            .broker
-            .received
-            .iter()
-            .map(|r| r.payload.clone())
-            .collect();
-        assert_eq!(q2, vec![payload(300, 3)]);
+        assert_eq!(p.broker.payloads(), vec![payload(300, 3)]);
         assert!(p.lent.is_empty());
     }
 }
@@ -197,8 +170,7 @@ fn qos2_lent_payload_is_not_asked_for_after_pubrec() {
 #[test]
 fn qos2_lent_payload_resent_before_pubrec_with_dup() {
     for v in VERSIONS {
-        let mut p = Pair::new(kept(v));
-        p.connect_ok();
+        let mut p = Pair::connected(kept(v));
         p.broker.replies.pubrec = Reply::Drop;
         let id = p
             .publish_borrowed("t/q2", &payload(50, 4), QoS::ExactlyOnce)
@@ -207,10 +179,7 @@ fn qos2_lent_payload_resent_before_pubrec_with_dup() {
         // No PUBREC: the payload is still needed.
         assert!(p.returned.is_empty());
         assert_eq!(p.lent.len(), 1);
-        p.cut();
-        p.broker.replies = Default::default();
-        assert!(p.connect_ok());
-        p.pump();
+        assert!(p.reconnect());
         assert_eq!(publishes_on(&p, 2), vec![(Some(id), true, payload(50, 4))]);
         assert_eq!(p.returned, vec![id], "{v:?}");
         assert_eq!(p.published(), vec![(id, 0)]);
@@ -221,11 +190,10 @@ fn qos2_lent_payload_resent_before_pubrec_with_dup() {
 
 #[test]
 fn v311_republication_on_the_same_connection_sends_the_lent_bytes_again() {
-    let mut p = Pair::new(Config {
+    let mut p = Pair::connected(Config {
         max_repubs: 2,
         ..v311()
     });
-    p.connect_ok();
     p.broker.replies.puback = Reply::DropNext(2);
     let id = p
         .publish_borrowed("t", &payload(40, 5), QoS::AtLeastOnce)
@@ -247,18 +215,13 @@ fn v311_republication_on_the_same_connection_sends_the_lent_bytes_again() {
 #[test]
 fn lost_session_sends_lent_messages_again_as_new() {
     for v in VERSIONS {
-        let mut p = Pair::new(kept(v));
-        p.connect_ok();
+        let mut p = Pair::connected(kept(v));
         p.broker.replies.puback = Reply::Drop;
         let a = p
             .publish_borrowed("t", &payload(10, 6), QoS::AtLeastOnce)
             .unwrap();
         p.pump();
-        p.cut();
-        p.broker.replies = Default::default();
-        p.broker.session_present = Some(false);
-        assert!(!p.connect_ok());
-        p.pump();
+        assert!(!p.reconnect_with(|b| b.session_present = Some(false)));
         assert_eq!(publishes_on(&p, 2), vec![(Some(a), false, payload(10, 6))]);
         assert_eq!(p.published(), vec![(a, 0)]);
         assert!(p.lent.is_empty());
@@ -268,8 +231,7 @@ fn lost_session_sends_lent_messages_again_as_new() {
 #[test]
 fn lent_and_copied_messages_keep_their_order_across_an_outage() {
     for v in VERSIONS {
-        let mut p = Pair::new(kept(v));
-        p.connect_ok();
+        let mut p = Pair::connected(kept(v));
         p.broker.replies.puback = Reply::Drop;
         p.broker.replies.pubrec = Reply::Drop;
         let mut want = Vec::new();
@@ -289,20 +251,12 @@ fn lent_and_copied_messages_keep_their_order_across_an_outage() {
             want.push((Some(id), true, body));
         }
         p.pump();
-        p.cut();
-        p.broker.replies = Default::default();
-        assert!(p.connect_ok());
-        p.pump();
+        assert!(p.reconnect());
         assert_eq!(publishes_on(&p, 2), want, "{v:?}");
         assert_eq!(p.published().len(), 6);
         assert!(p.lent.is_empty());
         // Each arrived, QoS 2 ones once.
-        let mut got: Vec<Vec<u8>> = p
-            .broker
-            .received
-            .iter()
-            .map(|r| r.payload.clone())
-            .collect();
+        let mut got = p.broker.payloads();
         got.sort();
         got.dedup();
         let mut all: Vec<Vec<u8>> = want.into_iter().map(|w| w.2).collect();
@@ -320,8 +274,7 @@ fn lent_and_copied_messages_keep_their_order_across_an_outage() {
 
 #[test]
 fn one_lent_qos0_payload_at_a_time() {
-    let mut p = Pair::new(v311());
-    p.connect_ok();
+    let mut p = Pair::connected(v311());
     p.publish_borrowed("t", b"first", QoS::AtMostOnce).unwrap();
     // Not yet handed out: a second lent QoS 0 message waits.
     assert_eq!(
@@ -335,7 +288,7 @@ fn one_lent_qos0_payload_at_a_time() {
     p.publish_borrowed("t", b"second", QoS::AtMostOnce).unwrap();
     p.pump();
     assert_eq!(
-        received(&p),
+        p.broker.payloads(),
         vec![
             b"first".to_vec(),
             b"copied".to_vec(),
@@ -349,8 +302,7 @@ fn one_lent_qos0_payload_at_a_time() {
 #[test]
 fn packets_queued_after_a_lent_qos0_message_follow_it() {
     // A PUBACK queued behind a lent QoS 0 head goes out after the payload.
-    let mut p = Pair::new(v311());
-    p.connect_ok();
+    let mut p = Pair::connected(v311());
     p.subscribe("in", QoS::AtLeastOnce).unwrap();
     p.pump();
     p.publish_borrowed("t", &payload(64, 9), QoS::AtMostOnce)
@@ -366,8 +318,7 @@ fn packets_queued_after_a_lent_qos0_message_follow_it() {
 
 #[test]
 fn link_loss_drops_a_queued_lent_qos0_message() {
-    let mut p = Pair::new(v311());
-    p.connect_ok();
+    let mut p = Pair::connected(v311());
     p.publish_borrowed("t", b"never", QoS::AtMostOnce).unwrap();
     // The link goes before the writer runs: the message goes with it, and
     // the client never asks for the payload after ConnectionLost.
@@ -384,8 +335,7 @@ fn link_loss_drops_a_queued_lent_qos0_message() {
 
 #[test]
 fn v5_protocol_error_drops_a_queued_lent_qos0_message_but_sends_disconnect() {
-    let mut p = Pair::new(v5());
-    p.connect_ok();
+    let mut p = Pair::connected(v5());
     p.publish_borrowed("t", b"never", QoS::AtMostOnce).unwrap();
     // A second CONNACK arrives before the writer takes the message.
     p.broker.strict = false;
@@ -411,11 +361,10 @@ fn v5_protocol_error_drops_a_queued_lent_qos0_message_but_sends_disconnect() {
 
 #[test]
 fn timeout_drops_a_queued_lent_qos0_message() {
-    let mut p = Pair::new(Config {
+    let mut p = Pair::connected(Config {
         keep_alive: 10,
         ..v311()
     });
-    p.connect_ok();
     p.broker.replies.pingresp = Reply::Drop;
     // Let the client ping, then queue a QoS 0 message the writer never
     // takes before the PINGRESP timeout.
@@ -439,8 +388,7 @@ fn timeout_drops_a_queued_lent_qos0_message() {
 
 #[test]
 fn poll_transmit_leaves_a_lent_payload_for_poll_transmit_vectored() {
-    let mut p = Pair::new(v311());
-    p.connect_ok();
+    let mut p = Pair::connected(v311());
     let now = p.now;
     // QoS 0 in the transmit buffer, then QoS 1 from the store.
     p.publish_borrowed("t", b"zero", QoS::AtMostOnce).unwrap();
@@ -497,19 +445,14 @@ fn lent_payload_is_counted_against_the_limits() {
 
 #[test]
 fn stored_lent_message_above_a_new_brokers_limit_completes_unsent() {
-    let mut p = Pair::new(kept(Version::V5));
-    p.connect_ok();
+    let mut p = Pair::connected(kept(Version::V5));
     p.broker.replies.puback = Reply::Drop;
     let id = p
         .publish_borrowed("t", &payload(200, 1), QoS::AtLeastOnce)
         .unwrap();
     p.pump();
     assert_eq!(p.lent_sent, 1);
-    p.cut();
-    p.broker.replies = Default::default();
-    p.broker.connack_props = vec![Property::MaximumPacketSize(150)];
-    assert!(p.connect_ok());
-    p.pump();
+    assert!(p.reconnect_with(|b| b.connack_props = vec![Property::MaximumPacketSize(150)]));
     assert_eq!(p.published(), vec![(id, 0x95)]);
     assert_eq!(p.lent_sent, 1, "never sent to a broker that cannot take it");
     assert!(p.lent.is_empty());
@@ -564,23 +507,14 @@ fn qos1_lent_messages_survive_repeated_outages_with_the_clock_wrapping() {
         };
         p.pump();
         p.advance(3_000);
-        p.cut();
-        p.broker.replies = Default::default();
-        p.connect_ok();
+        p.reconnect();
         p.advance(3_000);
     }
     p.advance(60_000);
-    let mut done: Vec<u16> = p.published().iter().map(|x| x.0).collect();
-    done.sort();
     ids.sort();
-    assert_eq!(done, ids);
+    assert_eq!(p.published_ids(), ids);
     assert!(p.lent.is_empty());
-    let mut got: Vec<Vec<u8>> = p
-        .broker
-        .received
-        .iter()
-        .map(|r| r.payload.clone())
-        .collect();
+    let mut got = p.broker.payloads();
     got.sort();
     got.dedup();
     assert_eq!(got.len(), ids.len(), "every message arrived");
@@ -615,10 +549,7 @@ fn store_full_of_one_qos2_message_takes_another_after_pubrec() {
             .publish("t/q2", &payload(150, 8), QoS::ExactlyOnce)
             .unwrap_or_else(|e| panic!("{v:?}: store still full after PUBREC: {e:?}"));
         p.pump();
-        p.cut();
-        p.broker.replies = Default::default();
-        assert!(p.connect_ok());
-        p.pump();
+        assert!(p.reconnect());
         assert_eq!(
             publishes_on(&p, 2),
             vec![(Some(second), true, payload(150, 8))],
@@ -628,7 +559,7 @@ fn store_full_of_one_qos2_message_takes_another_after_pubrec() {
         done.sort();
         assert_eq!(done, vec![(first, 0), (second, 0)], "{v:?}");
         assert_eq!(
-            received(&p),
+            p.broker.payloads(),
             vec![payload(150, 7), payload(150, 8)],
             "{v:?}: each once"
         );

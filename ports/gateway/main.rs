@@ -31,13 +31,13 @@
 mod bridge;
 mod frame_io;
 mod poll;
+mod stop;
 
 use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -107,20 +107,6 @@ pub fn log(msg: std::fmt::Arguments) {
     let t = elapsed_ms();
     eprintln!("gateway {}.{:03}: {msg}", t / 1000, t % 1000);
 }
-
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_sig: i32) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
-extern "C" {
-    // From the C library every Rust program on Linux links with.
-    fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
-}
-
-const SIGINT: i32 = 2;
-const SIGTERM: i32 = 15;
 
 fn value<T: std::str::FromStr>(name: &str, v: Option<String>) -> Result<T, String> {
     let v = v.ok_or_else(|| format!("{name} needs a value"))?;
@@ -266,7 +252,7 @@ fn run(o: Opts) -> std::io::Result<()> {
     let mut poller = Poller::default();
     let mut frame = [0u8; 512];
     let mut next_stats = Tick::from(now()) + o.stats_ms;
-    while !STOP.load(Ordering::SeqCst) {
+    while !stop::requested() {
         let t = now();
         while let Some(n) = gw.io.recv(&mut frame)? {
             if let Some(f) = frame.get(..n) {
@@ -325,11 +311,7 @@ fn main() -> ExitCode {
             };
         }
     };
-    // SAFETY: installs a handler that only stores to an atomic.
-    unsafe {
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-    }
+    stop::install();
     match run(o) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -18,7 +18,6 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use mqttas::driver::{Clock, Storage, TcpDriver};
@@ -63,20 +62,9 @@ outage policy (mqttas::reconnect::Policy, defaults from Policy::default):
   -v           log every event to stderr
 Sub prints one line per message: TOPIC QOS DUP PAYLOAD.";
 
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_sig: i32) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
-extern "C" {
-    // From the C library every Rust program on Linux links with; no libc
-    // crate needed for two calls.
-    fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
-}
-
-const SIGINT: i32 = 2;
-const SIGTERM: i32 = 15;
+// SIGINT/SIGTERM handling, the gateway's: one copy for both host programs.
+#[path = "../../ports/gateway/stop.rs"]
+mod stop;
 
 struct Opts {
     host: String,
@@ -223,11 +211,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // SAFETY: the handler only stores to an atomic.
-    unsafe {
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-    }
+    stop::install();
     let clock = o.clock_start.map_or_else(Clock::new, Clock::starting_at);
     let name = o.client_id.clone();
     let log = |msg: &str| eprintln!("[{name} {:10}] {msg}", clock.now());
@@ -309,7 +293,7 @@ fn main() -> ExitCode {
             exit = 1;
             break;
         }
-        if STOP.load(Ordering::SeqCst) && !stopping {
+        if stop::requested() && !stopping {
             stopping = true;
             log("signal: shutting down");
             if driver.client().state() == State::Connected && !disconnecting {
@@ -583,7 +567,7 @@ fn main() -> ExitCode {
             q.withheld, o.qos2_ids
         ));
     }
-    let stopped = STOP.load(Ordering::SeqCst);
+    let stopped = stop::requested();
     if o.publish {
         let pending = driver.client().pending_publications();
         log(&format!(

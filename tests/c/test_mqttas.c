@@ -1634,6 +1634,60 @@ static void test_time_wraparound(void **state)
     fixture_free(f);
 }
 
+/* A message delivered in chunks (mqttas_handle_input of more than rx
+ * holds): its MESSAGE_START (pointers cleared, the topic and the event's
+ * description copied) and its payload assembled. */
+typedef struct chunked {
+    mqttas_event start;
+    char topic[256];
+    char text[320];
+    uint8_t payload[1024];
+    size_t payload_len;
+} chunked;
+
+/* Feed the PUBLISH `pkt` at `now`, taking the events as they come, until
+ * its MESSAGE_END: exactly one START and one END, the chunks in between.
+ * Each round takes input or finishes: never stuck. */
+static void feed_chunked(mqttas_client *c, uint32_t now, const uint8_t *pkt, size_t len,
+                         chunked *m)
+{
+    size_t off = 0, accepted;
+    mqttas_event ev;
+    int starts = 0, ends = 0, rounds = 0;
+    memset(m, 0, sizeof *m);
+    while (off < len || ends == 0) {
+        assert_int_equal(mqttas_handle_input(c, now, pkt + off, len - off, &accepted), MQTTAS_OK);
+        assert_true(accepted <= len - off);
+        off += accepted;
+        for (;;) {
+            assert_int_equal(mqttas_poll_event(c, &ev), MQTTAS_OK);
+            if (ev.kind == MQTTAS_EVENT_NONE) {
+                break;
+            }
+            if (ev.kind == MQTTAS_EVENT_MESSAGE_START) {
+                starts++;
+                assert_true(ev.topic_len < sizeof m->topic);
+                memcpy(m->topic, ev.topic, ev.topic_len);
+                assert_int_equal(mqttas_event_describe(c, &ev, m->text, sizeof m->text, NULL),
+                                 MQTTAS_OK);
+                m->start = ev;
+                m->start.topic = NULL;
+                m->start.properties = NULL;
+            } else if (ev.kind == MQTTAS_EVENT_MESSAGE_CHUNK) {
+                assert_true(m->payload_len + ev.payload_len <= sizeof m->payload);
+                memcpy(m->payload + m->payload_len, ev.payload, ev.payload_len);
+                m->payload_len += ev.payload_len;
+            } else {
+                assert_int_equal(ev.kind, MQTTAS_EVENT_MESSAGE_END);
+                ends++;
+            }
+        }
+        assert_true(++rounds < 100);
+    }
+    assert_int_equal(starts, 1);
+    assert_int_equal(ends, 1);
+}
+
 /* A message larger than the receive buffer arrives in chunks; input beyond
  * the buffer is refused until events are taken. */
 static void test_chunked_message(void **state)
@@ -1641,11 +1695,8 @@ static void test_chunked_message(void **state)
     fixture *f = fixture_new(MQTTAS_VERSION_311, 64, 256, 1024);
     mqttas_client *c = f->c;
     uint8_t pkt[3 + 2 + 3 + 2 + 200];
-    uint8_t got[200];
-    size_t off = 0, got_len = 0, accepted, i;
-    mqttas_event ev;
-    int starts = 0, ends = 0, rounds = 0;
-    char text[128];
+    size_t i;
+    chunked m;
     (void)state;
     assert_int_equal(fixture_init(f), MQTTAS_OK);
     connect_311(c, 0);
@@ -1662,40 +1713,14 @@ static void test_chunked_message(void **state)
     for (i = 0; i < 200; i++) {
         pkt[10 + i] = (uint8_t)i;
     }
-    while (off < sizeof pkt || ends == 0) {
-        assert_int_equal(mqttas_handle_input(c, 1, pkt + off, sizeof pkt - off, &accepted),
-                         MQTTAS_OK);
-        assert_true(accepted <= sizeof pkt - off);
-        off += accepted;
-        for (;;) {
-            assert_int_equal(mqttas_poll_event(c, &ev), MQTTAS_OK);
-            if (ev.kind == MQTTAS_EVENT_NONE) {
-                break;
-            }
-            if (ev.kind == MQTTAS_EVENT_MESSAGE_START) {
-                starts++;
-                assert_int_equal(ev.total_len, 200);
-                assert_int_equal(ev.packet_id, 9);
-                assert_int_equal(ev.qos, 1);
-                assert_memory_equal(ev.topic, "big", 3);
-                assert_int_equal(mqttas_event_describe(c, &ev, text, sizeof text, NULL), MQTTAS_OK);
-                assert_string_equal(text, "message on \"big\": 200 bytes in chunks, QoS 1");
-            } else if (ev.kind == MQTTAS_EVENT_MESSAGE_CHUNK) {
-                assert_true(got_len + ev.payload_len <= sizeof got);
-                memcpy(got + got_len, ev.payload, ev.payload_len);
-                got_len += ev.payload_len;
-            } else {
-                assert_int_equal(ev.kind, MQTTAS_EVENT_MESSAGE_END);
-                ends++;
-            }
-        }
-        /* Each round takes input or finishes: never stuck. */
-        assert_true(++rounds < 50);
-    }
-    assert_int_equal(starts, 1);
-    assert_int_equal(ends, 1);
-    assert_int_equal(got_len, 200);
-    assert_memory_equal(got, pkt + 10, 200);
+    feed_chunked(c, 1, pkt, sizeof pkt, &m);
+    assert_int_equal(m.start.total_len, 200);
+    assert_int_equal(m.start.packet_id, 9);
+    assert_int_equal(m.start.qos, 1);
+    assert_string_equal(m.topic, "big");
+    assert_string_equal(m.text, "message on \"big\": 200 bytes in chunks, QoS 1");
+    assert_int_equal(m.payload_len, 200);
+    assert_memory_equal(m.payload, pkt + 10, 200);
     expect_tx(c, 2, BYTES(0x40, 2, 0, 9));
     fixture_free(f);
 }
@@ -2031,14 +2056,46 @@ static size_t publish_head(uint8_t *out, uint8_t first, const char *topic, uint1
     return n;
 }
 
+/* The lending tests' client: connect it at `now` with id "c1", reading the
+ * CONNECT through mqttas_poll_transmit_vectored, and accept it at now + 1
+ * with `session_present`. */
+static void connect_lending(fixture *f, uint32_t now, bool session_present)
+{
+    mqttas_connect_options o = options_for("c1");
+    mqttas_event ev;
+    uint8_t out[256];
+    const uint8_t sp = session_present ? 1 : 0;
+    assert_int_equal(mqttas_connect(f->c, now, &o), MQTTAS_OK);
+    (void)drain_iov(f->c, now, out, sizeof out, NULL);
+    if (f->cfg.version == MQTTAS_VERSION_5) {
+        feed(f->c, now + 1, BYTES(0x20, 3, sp, 0, 0));
+    } else {
+        feed(f->c, now + 1, BYTES(0x20, 2, sp, 0));
+    }
+    next_event(f->c, &ev, MQTTAS_EVENT_CONNECTED);
+    assert_int_equal(ev.session_present, session_present);
+}
+
+/* A client with these buffers whose session outlives its connections (if
+ * `persistent`), connected at 0 (connect_lending). */
+static fixture *lending_fixture(uint8_t version, size_t rx, size_t tx, size_t store,
+                                bool persistent)
+{
+    fixture *f = fixture_new(version, rx, tx, store);
+    f->cfg.clean_init = !persistent;
+    f->cfg.clean = !persistent;
+    assert_int_equal(fixture_init(f), MQTTAS_OK);
+    connect_lending(f, 0, false);
+    return f;
+}
+
 /* Issue 14's small client: rx 256, tx 300, store 600 send a 1 KiB message
  * under a 200-byte topic at QoS 0, 1 and 2 from the caller's own bytes, and
  * keep two QoS 1 messages across an outage. */
 static void test_borrowed_small_buffers(void **state)
 {
-    fixture *f = fixture_new(MQTTAS_VERSION_311, 256, 300, 600);
+    fixture *f = lending_fixture(MQTTAS_VERSION_311, 256, 300, 600, true);
     mqttas_client *c = f->c;
-    mqttas_connect_options o = options_for("c1");
     mqttas_event ev;
     char *topic = long_topic();
     uint8_t *a = payload_of(1024, 1), *b = payload_of(1024, 2), *z = payload_of(1024, 3);
@@ -2049,13 +2106,6 @@ static void test_borrowed_small_buffers(void **state)
     int lent = 0;
     (void)state;
     assert_non_null(got);
-    f->cfg.clean_init = false;
-    f->cfg.clean = false;
-    assert_int_equal(fixture_init(f), MQTTAS_OK);
-    assert_int_equal(mqttas_connect(c, 0, &o), MQTTAS_OK);
-    (void)drain_iov(c, 0, got, 4096, NULL);
-    feed(c, 1, BYTES(0x20, 2, 0, 0));
-    next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
 
     /* Copied, 1 KiB fits neither tx nor the store. */
     assert_int_equal(mqttas_publish(c, 2, topic, 200, a, 1024, 1, false, NULL, 0, NULL),
@@ -2101,11 +2151,7 @@ static void test_borrowed_small_buffers(void **state)
     expect_no_tx(c, 4);
 
     /* Reconnect: both again with DUP, from the same bytes. */
-    assert_int_equal(mqttas_connect(c, 100, &o), MQTTAS_OK);
-    (void)drain_iov(c, 100, got, 4096, NULL);
-    feed(c, 101, BYTES(0x20, 2, 1, 0));
-    next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
-    assert_true(ev.session_present);
+    connect_lending(f, 100, true);
     len = drain_iov(c, 101, got, 4096, &lent);
     want[0] = 0x3A;
     want[3 + 2 + 200 + 2 + 1024] = 0x3A;
@@ -2141,10 +2187,7 @@ static void test_borrowed_small_buffers(void **state)
     assert_memory_equal(got, ((const uint8_t[]){0x62, 2, (uint8_t)(id >> 8), (uint8_t)id}), 4);
     assert_int_equal(mqttas_handle_link_down(c, 105), MQTTAS_OK);
     next_event(c, &ev, MQTTAS_EVENT_CONNECTION_LOST);
-    assert_int_equal(mqttas_connect(c, 200, &o), MQTTAS_OK);
-    (void)drain_iov(c, 200, got, 4096, NULL);
-    feed(c, 201, BYTES(0x20, 2, 1, 0));
-    next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
+    connect_lending(f, 200, true);
     len = drain_iov(c, 201, got, 4096, &lent);
     /* `b` again (still unacknowledged), then the PUBREL. */
     assert_int_equal(len, 3 + 200 + 2 + 2 + 1024 + 4);
@@ -2172,49 +2215,22 @@ static void test_borrowed_small_buffers(void **state)
 /* A 1 KiB message under a 200-byte topic into rx 256: delivered in chunks. */
 static void test_small_rx_takes_1_kib_under_a_200_byte_topic(void **state)
 {
-    fixture *f = fixture_new(MQTTAS_VERSION_311, 256, 300, 600);
-    mqttas_client *c = f->c;
+    fixture *f = lending_fixture(MQTTAS_VERSION_311, 256, 300, 600, false);
     char *topic = long_topic();
     uint8_t *pkt = malloc(3 + 200 + 2 + 2 + 1024), *body = payload_of(1024, 5);
-    uint8_t got[1024];
-    size_t h, off = 0, got_len = 0, accepted, total;
-    mqttas_event ev;
-    int starts = 0, ends = 0, rounds = 0;
+    size_t h;
+    chunked m;
     (void)state;
     assert_non_null(pkt);
-    assert_int_equal(fixture_init(f), MQTTAS_OK);
-    connect_311(c, 0);
     h = publish_head(pkt, 0x32, topic, 7);
     memcpy(pkt + h, body, 1024);
-    total = h + 1024;
-    while (off < total || ends == 0) {
-        assert_int_equal(mqttas_handle_input(c, 1, pkt + off, total - off, &accepted), MQTTAS_OK);
-        off += accepted;
-        for (;;) {
-            assert_int_equal(mqttas_poll_event(c, &ev), MQTTAS_OK);
-            if (ev.kind == MQTTAS_EVENT_NONE) {
-                break;
-            }
-            if (ev.kind == MQTTAS_EVENT_MESSAGE_START) {
-                starts++;
-                assert_int_equal(ev.total_len, 1024);
-                assert_int_equal(ev.topic_len, 200);
-                assert_memory_equal(ev.topic, topic, 200);
-            } else if (ev.kind == MQTTAS_EVENT_MESSAGE_CHUNK) {
-                assert_true(got_len + ev.payload_len <= sizeof got);
-                memcpy(got + got_len, ev.payload, ev.payload_len);
-                got_len += ev.payload_len;
-            } else {
-                assert_int_equal(ev.kind, MQTTAS_EVENT_MESSAGE_END);
-                ends++;
-            }
-        }
-        assert_true(++rounds < 100);
-    }
-    assert_int_equal(starts, 1);
-    assert_int_equal(got_len, 1024);
-    assert_memory_equal(got, body, 1024);
-    expect_tx(c, 2, BYTES(0x40, 2, 0, 7));
+    feed_chunked(f->c, 1, pkt, h + 1024, &m);
+    assert_int_equal(m.start.total_len, 1024);
+    assert_int_equal(m.start.topic_len, 200);
+    assert_string_equal(m.topic, topic);
+    assert_int_equal(m.payload_len, 1024);
+    assert_memory_equal(m.payload, body, 1024);
+    expect_tx(f->c, 2, BYTES(0x40, 2, 0, 7));
     free(pkt);
     free(body);
     free(topic);
@@ -2226,9 +2242,8 @@ static void test_small_rx_takes_1_kib_under_a_200_byte_topic(void **state)
  * protocol error); the vectored call checks its arguments. */
 static void test_borrowed_qos0_dropped_on_loss(void **state)
 {
-    fixture *f = fixture_new(MQTTAS_VERSION_5, 256, 256, 1024);
+    fixture *f = lending_fixture(MQTTAS_VERSION_5, 256, 256, 1024, false);
     mqttas_client *c = f->c;
-    mqttas_connect_options o = options_for("c1");
     mqttas_event ev;
     uint8_t *z = payload_of(16, 6);
     uint8_t got[256];
@@ -2236,11 +2251,6 @@ static void test_borrowed_qos0_dropped_on_loss(void **state)
     size_t n;
     int lent = 0;
     (void)state;
-    assert_int_equal(fixture_init(f), MQTTAS_OK);
-    assert_int_equal(mqttas_connect(c, 0, &o), MQTTAS_OK);
-    (void)drain_iov(c, 0, got, sizeof got, NULL);
-    feed(c, 1, BYTES(0x20, 3, 0, 0, 0));
-    next_event(c, &ev, MQTTAS_EVENT_CONNECTED);
 
     assert_int_equal(mqttas_poll_transmit_vectored(c, 2, NULL, &n), MQTTAS_ERR_NULL_POINTER);
     assert_int_equal(mqttas_poll_transmit_vectored(c, 2, v, NULL), MQTTAS_ERR_NULL_POINTER);

@@ -1008,6 +1008,11 @@ impl Broker {
             .collect()
     }
 
+    /// The payloads of the messages received, in order.
+    pub fn payloads(&self) -> Vec<Vec<u8>> {
+        self.received.iter().map(|r| r.payload.clone()).collect()
+    }
+
     /// Client packets of a kind the broker handled.
     pub fn up_of(&self, kind: mqttas::wire::PacketType) -> Vec<&Record> {
         self.up().filter(|r| r.pkt.kind() == Some(kind)).collect()

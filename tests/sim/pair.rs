@@ -113,6 +113,13 @@ impl Pair {
         Pair::with(config, Sizes::default(), 0)
     }
 
+    /// Default buffers, clock at 0, connected ([`connect_ok`](Self::connect_ok)).
+    pub fn connected(config: Config) -> Pair {
+        let mut p = Pair::new(config);
+        p.connect_ok();
+        p
+    }
+
     /// Given buffers and a clock starting at `start`.
     pub fn with(config: Config, sizes: Sizes, start: u32) -> Pair {
         let buffers = Buffers {
@@ -213,6 +220,24 @@ impl Pair {
         while let Some(b) = self.transmit_one() {
             self.discarded_tx += b.len();
         }
+    }
+
+    /// An outage that heals: [`cut`](Self::cut), give the broker back its
+    /// default replies, [`connect_ok`](Self::connect_ok) and pump. Returns
+    /// the session present flag.
+    pub fn reconnect(&mut self) -> bool {
+        self.reconnect_with(|_| {})
+    }
+
+    /// [`reconnect`](Self::reconnect), changing the broker with `change`
+    /// while the link is down (its CONNACK, say).
+    pub fn reconnect_with(&mut self, change: impl FnOnce(&mut Broker)) -> bool {
+        self.cut();
+        self.broker.replies = Default::default();
+        change(&mut self.broker);
+        let present = self.connect_ok();
+        self.pump();
+        present
     }
 
     /// The next bytes the client sends, its head and the payload it lent
@@ -555,6 +580,13 @@ impl Pair {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The packet ids of every Published event so far, sorted.
+    pub fn published_ids(&self) -> Vec<u16> {
+        let mut ids: Vec<u16> = self.published().iter().map(|x| x.0).collect();
+        ids.sort();
+        ids
     }
 
     /// Every Published event so far: (packet id, reason code).

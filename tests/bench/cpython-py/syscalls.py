@@ -20,7 +20,7 @@ as "calls=.. sends=.. bytes_per_send=.. recvs=.. wakeups=.. futex=..".
 import re
 import sys
 
-MARK = "/nonexistent/mqttas-bench-"
+from mark import MARK
 CALL = re.compile(r"^(\d+\s+)?(\w+)\((\d+)?")
 RET = re.compile(r"= (-?\d+)")
 SENDS = ("send", "sendto", "sendmsg", "write")
