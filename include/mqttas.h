@@ -324,6 +324,14 @@ enum mqttas_event_kind
   // `packet_id`. (A 5.0 broker is told the limit; a larger packet is a
   // protocol error, DISCONNECT 0x95.)
   MQTTAS_EVENT_MESSAGE_SKIPPED = 12,
+  // The payload lent to `mqttas_publish_borrowed` for the QoS 2
+  // publication `packet_id` is the caller's again: PUBREC came, the
+  // broker has the message and its PUBLISH is never sent again. Given
+  // once no other event is waiting; `MQTTAS_EVENT_PUBLISHED` still
+  // follows (after PUBCOMP), and comes alone when PUBCOMP came first.
+  // Only for lent payloads; a caller may ignore it and keep the payload
+  // until `MQTTAS_EVENT_PUBLISHED`.
+  MQTTAS_EVENT_PAYLOAD_RETURNED = 13,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1164,8 +1172,9 @@ mqttas_result mqttas_publish(struct mqttas_client *client,
 // unchanged until the client is done with them:
 // - QoS 1/2: until the `MQTTAS_EVENT_PUBLISHED` with the packet id given
 //   in `*out_packet_id` (the store keeps the message across connections
-//   and sends it again, with DUP, from these bytes), or
-//   `mqttas_client_deinit`;
+//   and sends it again, with DUP, from these bytes), for QoS 2 until the
+//   `MQTTAS_EVENT_PAYLOAD_RETURNED` with that id (PUBREC came) if that
+//   is sooner, or `mqttas_client_deinit`;
 // - QoS 0: until `mqttas_poll_transmit_vectored` hands it out, the next
 //   `MQTTAS_EVENT_CONNECTION_LOST` (the client drops it unsent when the
 //   connection is lost) or the next `mqttas_connect`, whichever comes

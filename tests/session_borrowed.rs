@@ -139,9 +139,10 @@ fn small_client_keeps_two_qos1_messages_across_an_outage() {
 
 #[test]
 fn qos2_lent_payload_is_not_asked_for_after_pubrec() {
-    // After PUBREC the broker owns the message: across an outage only
-    // PUBREL goes again, and the payload is never asked for again; a
-    // QoS 2 message reaches the broker once.
+    // After PUBREC the broker owns the message: the payload is the
+    // application's again at once (poll_returned), long before PUBCOMP;
+    // across an outage only PUBREL goes again, and the payload is never
+    // asked for again; a QoS 2 message reaches the broker once.
     for v in VERSIONS {
         let mut p = Pair::connected(kept(v));
         p.broker.replies.pubcomp = Reply::Drop;
@@ -150,6 +151,13 @@ fn qos2_lent_payload_is_not_asked_for_after_pubrec() {
             .unwrap();
         p.pump();
         assert_eq!(p.lent_sent, 1);
+        assert_eq!(
+            p.returned,
+            vec![id],
+            "{v:?}: payload not returned at PUBREC"
+        );
+        assert!(p.lent.is_empty());
+        assert!(p.published().is_empty());
         assert!(p.reconnect());
         assert_eq!(p.lent_sent, 1, "{v:?}: payload asked for after PUBREC");
         assert!(publishes_on(&p, 2).is_empty());
@@ -168,8 +176,12 @@ fn qos2_lent_payload_resent_before_pubrec_with_dup() {
             .publish_borrowed("t/q2", &payload(50, 4), QoS::ExactlyOnce)
             .unwrap();
         p.pump();
+        // No PUBREC: the payload is still needed.
+        assert!(p.returned.is_empty());
+        assert_eq!(p.lent.len(), 1);
         assert!(p.reconnect());
         assert_eq!(publishes_on(&p, 2), vec![(Some(id), true, payload(50, 4))]);
+        assert_eq!(p.returned, vec![id], "{v:?}");
         assert_eq!(p.published(), vec![(id, 0)]);
         assert_eq!(p.broker.received.len(), 1, "{v:?}: exactly once");
         assert!(p.lent.is_empty());
@@ -506,4 +518,50 @@ fn qos1_lent_messages_survive_repeated_outages_with_the_clock_wrapping() {
     got.sort();
     got.dedup();
     assert_eq!(got.len(), ids.len(), "every message arrived");
+}
+
+#[test]
+fn store_full_of_one_qos2_message_takes_another_after_pubrec() {
+    // After PUBREC the store keeps only what PUBREL needs: a store that one
+    // QoS 2 message filled takes another as large once PUBREC came (and
+    // not before); across an outage the first gets only PUBREL again, the
+    // second, which got no PUBREC, its PUBLISH with DUP.
+    for v in VERSIONS {
+        let sizes = sim::Sizes {
+            store: 200,
+            ..sim::Sizes::default()
+        };
+        let mut p = Pair::with(kept(v), sizes, 0);
+        p.connect_ok();
+        p.broker.replies.pubcomp = Reply::Drop;
+        let first = p
+            .publish("t/q2", &payload(150, 7), QoS::ExactlyOnce)
+            .unwrap();
+        assert_eq!(
+            p.publish("t/q2", &payload(150, 8), QoS::ExactlyOnce),
+            Err(Error::StoreFull),
+            "{v:?}"
+        );
+        p.pump();
+        assert!(p.published().is_empty());
+        p.broker.replies.pubrec = Reply::Drop;
+        let second = p
+            .publish("t/q2", &payload(150, 8), QoS::ExactlyOnce)
+            .unwrap_or_else(|e| panic!("{v:?}: store still full after PUBREC: {e:?}"));
+        p.pump();
+        assert!(p.reconnect());
+        assert_eq!(
+            publishes_on(&p, 2),
+            vec![(Some(second), true, payload(150, 8))],
+            "{v:?}"
+        );
+        let mut done = p.published();
+        done.sort();
+        assert_eq!(done, vec![(first, 0), (second, 0)], "{v:?}");
+        assert_eq!(
+            p.broker.payloads(),
+            vec![payload(150, 7), payload(150, 8)],
+            "{v:?}: each once"
+        );
+    }
 }

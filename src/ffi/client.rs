@@ -8,7 +8,7 @@ use heapless::Vec;
 
 use super::args;
 use super::config::{mqttas_config, mqttas_connect_options};
-use super::event::mqttas_event;
+use super::event::{mqttas_event, mqttas_event_kind::MQTTAS_EVENT_PAYLOAD_RETURNED};
 use super::handle::{self, Handle};
 use super::mqttas_result::{self, *};
 use super::property::{self, mqttas_property};
@@ -561,8 +561,9 @@ pub unsafe extern "C" fn mqttas_publish(
 /// unchanged until the client is done with them:
 /// - QoS 1/2: until the `MQTTAS_EVENT_PUBLISHED` with the packet id given
 ///   in `*out_packet_id` (the store keeps the message across connections
-///   and sends it again, with DUP, from these bytes), or
-///   `mqttas_client_deinit`;
+///   and sends it again, with DUP, from these bytes), for QoS 2 until the
+///   `MQTTAS_EVENT_PAYLOAD_RETURNED` with that id (PUBREC came) if that
+///   is sooner, or `mqttas_client_deinit`;
 /// - QoS 0: until `mqttas_poll_transmit_vectored` hands it out, the next
 ///   `MQTTAS_EVENT_CONNECTION_LOST` (the client drops it unsent when the
 ///   connection is lost) or the next `mqttas_connect`, whichever comes
@@ -648,16 +649,18 @@ unsafe fn publish(
             list = unsafe { property::list(properties, properties_len) }?;
             &list
         };
-        let id = if lend {
+        // One call for both (so that it is inlined here).
+        let (payload, lent) = if lend {
             // The pointer is the payload's token: handed back as it is.
             let lent = BorrowedPayload {
                 token: payload.as_ptr() as usize,
                 len: payload.len(),
             };
-            c.publish_borrowed(now, topic, lent, qos, retain, props)?
+            (&[][..], Some(lent))
         } else {
-            c.publish(now, topic, payload, qos, retain, props)?
+            (payload, None)
         };
+        let id = c.publish_any(now, topic, payload, lent, qos, retain, props)?;
         // SAFETY: `out_packet_id` is NULL or writable, as the caller promised.
         unsafe { put_packet_id(out_packet_id, id) };
         Ok(())
@@ -1025,6 +1028,10 @@ pub unsafe extern "C" fn mqttas_poll_event(
                 s.lost = Some(why);
             }
             ev.fill(&e);
+        } else if let Some(id) = s.client.poll_returned() {
+            // Lent payloads returned at PUBREC, once no other event is left.
+            ev.kind = MQTTAS_EVENT_PAYLOAD_RETURNED;
+            ev.packet_id = id;
         }
         // What the broker said with its DISCONNECT or refusal.
         if matches!(

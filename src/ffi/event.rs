@@ -52,6 +52,14 @@ pub enum mqttas_event_kind {
     /// `packet_id`. (A 5.0 broker is told the limit; a larger packet is a
     /// protocol error, DISCONNECT 0x95.)
     MQTTAS_EVENT_MESSAGE_SKIPPED = 12,
+    /// The payload lent to `mqttas_publish_borrowed` for the QoS 2
+    /// publication `packet_id` is the caller's again: PUBREC came, the
+    /// broker has the message and its PUBLISH is never sent again. Given
+    /// once no other event is waiting; `MQTTAS_EVENT_PUBLISHED` still
+    /// follows (after PUBCOMP), and comes alone when PUBCOMP came first.
+    /// Only for lent payloads; a caller may ignore it and keep the payload
+    /// until `MQTTAS_EVENT_PUBLISHED`.
+    MQTTAS_EVENT_PAYLOAD_RETURNED = 13,
 }
 
 /// Why the connection was lost (`mqttas_event.lost`). The numbers are fixed.
@@ -614,6 +622,11 @@ impl Fields {
                 lost(w);
             }
             x if x == k(MQTTAS_EVENT_DISCONNECTED) => w.str("disconnected: close the link"),
+            x if x == k(MQTTAS_EVENT_PAYLOAD_RETURNED) => {
+                w.str("payload of publication ");
+                w.dec(usize::from(self.packet_id));
+                w.str(" returned (PUBREC)");
+            }
             _ => w.str("unknown event"),
         }
     }
@@ -776,6 +789,19 @@ mod tests {
 
     fn describe(ev: &mqttas_event) -> std::string::String {
         describe_lost(ev, None)
+    }
+
+    #[test]
+    fn payload_returned_is_described() {
+        let ev = mqttas_event {
+            kind: MQTTAS_EVENT_PAYLOAD_RETURNED,
+            packet_id: 513,
+            ..mqttas_event::NONE
+        };
+        assert_eq!(
+            describe(&ev),
+            "payload of publication 513 returned (PUBREC)"
+        );
     }
 
     #[test]

@@ -204,11 +204,22 @@ impl<'a> Client<'a> {
         store.total() - store.count(Phase::Done)
     }
 
-    /// Drop what the previous call handed out, and take the time.
+    /// Drop what the previous call handed out, and take the time. Every
+    /// call into the client begins here, mostly with nothing to drop.
+    #[inline(never)]
     fn settle(&mut self, now: Tick) {
+        self.core.now = now;
+        if self.rx.consume > 0 || self.core.tx.out > 0 {
+            self.drop_handed_out();
+        }
+    }
+
+    /// The work of [`Client::settle`], when there is some.
+    #[cold]
+    #[inline(never)]
+    fn drop_handed_out(&mut self) {
         self.rx.settle();
         self.core.tx.settle();
-        self.core.now = now;
     }
 
     /// Queue CONNECT; the link must be up. Clean session is `clean_init` on
@@ -305,7 +316,9 @@ impl<'a> Client<'a> {
     /// client is done with them:
     /// - QoS 1/2: until the [`Event::Published`] with the packet id
     ///   returned here (the store keeps the message across connections,
-    ///   and sends it again, with DUP, from the same bytes);
+    ///   and sends it again, with DUP, from the same bytes), or for QoS 2
+    ///   until [`Client::poll_returned`] gives that id (PUBREC came), if
+    ///   that is sooner;
     /// - QoS 0: until `poll_transmit_vectored` hands it out, the next
     ///   [`Event::ConnectionLost`] (the client drops it unsent when the
     ///   connection is lost) or the next [`Client::connect`], whichever
@@ -329,7 +342,7 @@ impl<'a> Client<'a> {
 
     /// [`Client::publish`] with `payload`, or with the payload `lent`.
     #[allow(clippy::too_many_arguments)]
-    fn publish_any(
+    pub(crate) fn publish_any(
         &mut self,
         now: u32,
         topic: &str,
@@ -548,6 +561,7 @@ impl<'a> Client<'a> {
     }
 
     /// The next bytes to send; one with a lent payload only if `vectored`.
+    #[inline(always)]
     pub(crate) fn transmit(&mut self, now: u32, vectored: bool) -> Next<'_> {
         let now = Tick::from(now);
         self.settle(now);
@@ -590,6 +604,21 @@ impl<'a> Client<'a> {
             Stored::PubRel => whole(&c.tx.scratch),
             Stored::Lent => Next::Lent,
         }
+    }
+
+    /// The packet id of a QoS 2 publication whose lent payload
+    /// ([`Client::publish_borrowed`]) the client no longer needs, one per
+    /// call, oldest first; `None` when there is none. A PUBREC came for
+    /// it: the broker has the message, which is never sent again, so the
+    /// application may free or reuse the payload now rather than at the
+    /// [`Event::Published`] (after PUBCOMP) that still follows. Optional:
+    /// an application that never asks keeps each lent payload until
+    /// `Published`, as before.
+    pub fn poll_returned(&mut self) -> Option<u16> {
+        if !QOS2 {
+            return None;
+        }
+        self.core.session.store.take_returned()
     }
 
     /// Next event, borrowing from the client until the next call.

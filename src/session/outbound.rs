@@ -325,6 +325,7 @@ impl Core<'_> {
 
     /// The next stored packet to send, marked as sent; a PUBLISH with a
     /// lent payload only if `vectored` (else left queued: [`Stored::Lent`]).
+    #[inline(always)]
     pub(super) fn next_stored(&mut self, now: Tick, vectored: bool) -> Option<Stored> {
         let window = if self.cfg.version.is_v5() {
             self.cfg.max_inflight.min(self.conn.receive_max)

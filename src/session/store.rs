@@ -7,10 +7,11 @@
 //! id, properties) after the payload's token and length: the payload goes
 //! from the application's object to the link each time it is sent. After
 //! PUBREC only the header is kept (the broker owns the message; we still
-//! owe a PUBREL). Removal moves the shorter side: the later records down,
-//! or the earlier ones up (acknowledgements come mostly in order, so
-//! mostly nothing or a few headers move): stores are a few KiB, and order
-//! must be kept anyway.
+//! owe a PUBREL), and a lent payload is the application's again: the
+//! header says so until [`Store::take_returned`] has told it. Removal
+//! moves the shorter side: the later records down, or the earlier ones up
+//! (acknowledgements come mostly in order, so mostly nothing or a few
+//! headers move): stores are a few KiB, and order must be kept anyway.
 
 use super::{BorrowedPayload, Error};
 use crate::time::Tick;
@@ -64,6 +65,10 @@ const SENT_ONCE: u8 = 1;
 /// whose and how long), not stored.
 const BORROWED: u8 = 2;
 
+/// Record flag: the payload was lent and, after PUBREC, is the
+/// application's again; not yet told ([`Store::take_returned`]).
+const RETURNED: u8 = 4;
+
 /// Bytes of a lent payload's token (a `usize`) and length (`u32`).
 const LENT: usize = core::mem::size_of::<usize>() + 4;
 
@@ -110,6 +115,8 @@ pub(crate) struct Store<'a> {
     /// Records per phase, so the hot paths (every poll) walk the store only
     /// when it holds what they look for.
     counts: [u16; 5],
+    /// Records flagged [`RETURNED`].
+    returned: u16,
 }
 
 impl<'a> Store<'a> {
@@ -119,6 +126,7 @@ impl<'a> Store<'a> {
             start: 0,
             used: 0,
             counts: [0; 5],
+            returned: 0,
         }
     }
 
@@ -366,7 +374,14 @@ impl<'a> Store<'a> {
         let old = Phase::from_u8(h[6]);
         let [s0, s1, s2, s3] = r.sent_at.millis().to_le_bytes();
         h[6] = r.phase as u8;
-        h[7] = if r.sent_once { SENT_ONCE } else { 0 } | if r.borrowed { BORROWED } else { 0 };
+        let returned = if cfg!(feature = "qos2") {
+            h[7] & RETURNED
+        } else {
+            0
+        };
+        h[7] = returned
+            | if r.sent_once { SENT_ONCE } else { 0 }
+            | if r.borrowed { BORROWED } else { 0 };
         h[8] = r.repubs;
         h[9] = r.reason;
         h[10] = s0;
@@ -391,17 +406,31 @@ impl<'a> Store<'a> {
     /// Remove a record, moving the later ones down or the earlier ones up,
     /// whichever are fewer bytes (nothing moves for the first record).
     pub fn remove(&mut self, r: &Record) {
-        let old = self.header(r.at).map(|h| Phase::from_u8(h[6]));
-        self.recount(old, None);
-        // The first record leaves by moving `start` (cut moves nothing).
-        self.cut(r.at, r.len);
+        let Some(&[.., phase, flags, _, _, _, _, _, _]) = self.header(r.at) else {
+            return;
+        };
+        self.recount(Some(Phase::from_u8(phase)), None);
+        if cfg!(feature = "qos2") && flags & RETURNED != 0 {
+            self.returned = self.returned.saturating_sub(1);
+        }
+        if r.at == self.start {
+            // The first record (the usual acknowledgement) leaves by
+            // moving `start`.
+            self.start += r.len;
+        } else {
+            self.cut(r.at, r.len);
+        }
     }
 
-    /// Drop the PUBLISH of a record and keep its header (after PUBREC).
+    /// Drop the PUBLISH of a record and keep its header (after PUBREC); a
+    /// lent payload is flagged returned.
     pub fn drop_packet(&mut self, r: &mut Record) {
         if r.len <= HEADER {
             return;
         }
+        // (Only QoS 2 records come here.)
+        let returned = if r.borrowed { RETURNED } else { 0 };
+        self.returned = self.returned.saturating_add(u16::from(returned != 0));
         if self.cut(r.at + HEADER, r.len - HEADER) {
             // The header came up with the records before it.
             r.at += r.len - HEADER;
@@ -411,8 +440,28 @@ impl<'a> Store<'a> {
         if let Some(h) = self.header_mut(r.at) {
             let [l0, l1, l2, l3] = (HEADER as u32).to_le_bytes();
             (h[0], h[1], h[2], h[3]) = (l0, l1, l2, l3);
-            h[7] &= !BORROWED;
+            h[7] = h[7] & !BORROWED | returned;
         }
+    }
+
+    /// The packet id of the oldest record whose lent payload is the
+    /// application's again (after PUBREC) and not yet told, now told.
+    pub fn take_returned(&mut self) -> Option<u16> {
+        if self.returned == 0 {
+            return None;
+        }
+        let mut at = self.start;
+        while let Some(r) = self.record_at(at) {
+            at += r.len;
+            if let Some(h) = self.header_mut(r.at) {
+                if h[7] & RETURNED != 0 {
+                    h[7] &= !RETURNED;
+                    self.returned = self.returned.saturating_sub(1);
+                    return Some(r.packet_id);
+                }
+            }
+        }
+        None
     }
 
     /// Take out `buf[at..at + len]`, moving whichever side of it is
@@ -493,6 +542,57 @@ mod tests {
         assert_eq!(push(&mut s, 3, 200, &[]), Err(Error::TooLarge));
         assert_eq!(push(&mut s, 3, 101, &[]), Err(Error::StoreFull));
         assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    #[cfg(feature = "qos2")]
+    fn lent_payload_returned_at_pubrec_told_once() {
+        let mut mem = [0u8; 256];
+        let mut s = Store::new(&mut mem);
+        let lent = |id: u16| BorrowedPayload {
+            token: 0x1000 + usize::from(id),
+            len: 100,
+        };
+        for id in 1..=3u16 {
+            let [a, b] = id.to_be_bytes();
+            let head = [0x34, 104, 0, 1, b't', a, b];
+            s.push(
+                id,
+                Some(lent(id)),
+                |b| {
+                    let Some(b) = b.get_mut(..head.len()) else {
+                        return Err(EncodeError::BufferTooSmall { needed: head.len() });
+                    };
+                    b.copy_from_slice(&head);
+                    Ok(head.len())
+                },
+                |_| Ok(()),
+            )
+            .unwrap();
+        }
+        assert_eq!(s.take_returned(), None);
+        // PUBREC for 2, then 1: each returned once, oldest first, and the
+        // flag survives the record's updates.
+        for id in [2u16, 1] {
+            let mut r = s.find(id).unwrap();
+            assert_eq!(s.lent(&r), Some(lent(id)));
+            s.drop_packet(&mut r);
+            r.phase = Phase::RelUnsent;
+            s.update(&r);
+            assert_eq!(s.lent(&s.find(id).unwrap()), None);
+        }
+        let mut r = s.find(1).unwrap();
+        r.phase = Phase::AwaitComp;
+        s.update(&r);
+        assert_eq!(s.take_returned(), Some(1));
+        assert_eq!(s.take_returned(), Some(2));
+        assert_eq!(s.take_returned(), None);
+        // Removed before it was told: never told.
+        let mut r = s.find(3).unwrap();
+        s.drop_packet(&mut r);
+        s.remove(&s.find(3).unwrap());
+        assert_eq!(s.take_returned(), None);
+        assert_eq!(s.total(), 2);
     }
 
     #[test]

@@ -98,6 +98,9 @@ pub struct Pair {
     next_token: usize,
     /// Lent payloads the client asked for (each time it sent one).
     pub lent_sent: usize,
+    /// Packet ids of the QoS 2 publications whose lent payload the client
+    /// returned (`poll_returned`, after PUBREC), in order.
+    pub returned: Vec<u16>,
 }
 
 fn leak(n: usize) -> &'static mut [u8] {
@@ -148,6 +151,7 @@ impl Pair {
             lent_qos0: None,
             next_token: 1,
             lent_sent: 0,
+            returned: Vec::new(),
         }
     }
 
@@ -327,10 +331,26 @@ impl Pair {
         panic!("pump: client and broker never went quiet");
     }
 
+    /// Take back the lent payloads the client returned (QoS 2, PUBREC
+    /// came), as soon as it does: from then on it must never ask for them.
+    fn take_returned(&mut self) -> bool {
+        let mut got = false;
+        while let Some(id) = self.client.poll_returned() {
+            let t = self
+                .lent_ids
+                .remove(&id)
+                .unwrap_or_else(|| panic!("returned {id}: no lent payload outstanding"));
+            self.lent.remove(&t);
+            self.returned.push(id);
+            got = true;
+        }
+        got
+    }
+
     /// Take every event; after `ConnectionLost` or `Disconnected` send
     /// what the client still has and close the link.
     pub fn drain_events(&mut self) -> bool {
-        let mut got = false;
+        let mut got = self.take_returned();
         let mut end = false;
         let mut guard = 0;
         while let Some(e) = self.client.poll_event() {
@@ -352,6 +372,7 @@ impl Pair {
             guard += 1;
             assert!(guard < 1_000_000, "poll_event never returns None");
         }
+        got |= self.take_returned();
         if end {
             self.ended = true;
             if self.link_up {
