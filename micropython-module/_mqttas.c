@@ -1301,10 +1301,21 @@ static mp_obj_t tuple(size_t n, mp_obj_t *items) {
     return mp_obj_new_tuple(n, items);
 }
 
+// The payload lent for packet `pid` is the application's again.
+static void forget_lent(client_obj_t *self, uint16_t pid) {
+    mp_map_lookup(mp_obj_dict_get_map(self->lent), MP_OBJ_NEW_SMALL_INT(pid), MP_MAP_LOOKUP_REMOVE_IF_FOUND);
+}
+
 static mp_obj_t client_poll_event(mp_obj_t self_in) {
     client_obj_t *self = get_client(self_in);
     mqttas_event e;
     check(mqttas_poll_event(self->client, &e));
+    while (e.kind == MQTTAS_EVENT_PAYLOAD_RETURNED) {
+        // PUBREC came for a lent QoS 2 payload: the core never reads it
+        // again (PUBLISHED follows at PUBCOMP).
+        forget_lent(self, e.packet_id);
+        check(mqttas_poll_event(self->client, &e));
+    }
     mp_obj_t k = MP_OBJ_NEW_SMALL_INT(e.kind);
     switch (e.kind) {
         case MQTTAS_EVENT_NONE:
@@ -1334,8 +1345,7 @@ static mp_obj_t client_poll_event(mp_obj_t self_in) {
         }
         case MQTTAS_EVENT_PUBLISHED: {
             // The core is done with the payload lent for it.
-            mp_map_lookup(mp_obj_dict_get_map(self->lent), MP_OBJ_NEW_SMALL_INT(e.packet_id),
-                MP_MAP_LOOKUP_REMOVE_IF_FOUND);
+            forget_lent(self, e.packet_id);
             mp_obj_t t[] = { k, MP_OBJ_NEW_SMALL_INT(e.packet_id), MP_OBJ_NEW_SMALL_INT(e.reason) };
             return tuple(3, t);
         }

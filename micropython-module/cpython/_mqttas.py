@@ -150,6 +150,7 @@ AUTH = 9
 LOST = 10
 DISCONNECTED = 11
 MSG_SKIPPED = 12
+PAYLOAD_RETURNED = 13
 
 # Connection states (mqttas_conn_state).
 STATE_DISCONNECTED = 0
@@ -1230,6 +1231,14 @@ class Client:
         if r:
             _check(r)
         k = e.kind
+        while k == PAYLOAD_RETURNED:
+            # PUBREC came for a lent QoS 2 payload: the core never reads it
+            # again (PUBLISHED follows at PUBCOMP).
+            self._lent.pop(e.packet_id, None)
+            r = _lib.mqttas_poll_event(self._client, self._event_ref)
+            if r:
+                _check(r)
+            k = e.kind
         if k == 0:
             return None
         if k == CONNECTED:

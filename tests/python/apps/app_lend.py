@@ -6,7 +6,7 @@
 import gc
 import sys
 
-from common import cfg, check, done  # mqtt_as first: on CPython it finds _mqttas
+from common import cfg, check, done, without  # mqtt_as first: on CPython it finds _mqttas
 import _mqttas as m
 
 MP = sys.implementation.name == "micropython"
@@ -50,6 +50,28 @@ buf[:] = b"xyz"
 check(sent(c, 9).endswith(b"abc"), "a bytearray: as it was when published")
 c.handle_input(10, b"\x40\x02\x00\x02")
 c.pump()
+if "qos2" in m.FEATURES:
+    # QoS 2: let go at PUBREC, when only PUBREL is ever sent again, not
+    # at PUBCOMP.
+    two = bytes(range(200)) * 2
+    refs2 = None if MP else sys.getrefcount(two)
+    slot = c.publish(10, "t", two, qos=2)
+    head, payload = c.poll_transmit(10)
+    check(payload is two, "QoS 2: sent from the object")
+    payload = None
+    if not MP:
+        check(sys.getrefcount(two) > refs2, "QoS 2: lent until PUBREC")
+    c.handle_input(10, b"\x50\x02\x00\x03")  # PUBREC
+    c.pump()
+    check(sent(c, 10) == b"\x62\x02\x00\x03", "PUBREL after PUBREC")
+    if not MP:
+        check(sys.getrefcount(two) == refs2, "QoS 2: let go at PUBREC, before PUBCOMP")
+    check(slot[0] is None, "QoS 2: not yet published before PUBCOMP")
+    c.handle_input(10, b"\x70\x02\x00\x03")  # PUBCOMP
+    c.pump()
+    check(slot[0] == 0, "QoS 2: published at PUBCOMP")
+else:
+    without("qos2", "the QoS 2 payload let go at PUBREC")
 # Let go once done: 40 payloads of 2 KiB published and acknowledged leave
 # nothing behind (CPython: the reference counts; MicroPython: the heap).
 del payload, head, big
