@@ -374,13 +374,13 @@ for _name, _args in (
     ("mqttas_connect", [_P, ctypes.c_uint32, ctypes.POINTER(_ConnectOptions)]),
     (
         "mqttas_publish",
-        [_P, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t, _u8p, ctypes.c_size_t,
+        [_P, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t,
          ctypes.c_uint8, ctypes.c_bool, ctypes.POINTER(_Property), ctypes.c_size_t,
          ctypes.POINTER(ctypes.c_uint16)],
     ),
     (
         "mqttas_publish_borrowed",
-        [_P, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t, _u8p, ctypes.c_size_t,
+        [_P, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t,
          ctypes.c_uint8, ctypes.c_bool, ctypes.POINTER(_Property), ctypes.c_size_t,
          ctypes.POINTER(ctypes.c_uint16)],
     ),
@@ -397,7 +397,9 @@ for _name, _args in (
     ("mqttas_ping", [_P, ctypes.c_uint32]),
     ("mqttas_disconnect", [_P, ctypes.c_uint32, ctypes.c_uint8, ctypes.POINTER(_Property), ctypes.c_size_t]),
     ("mqttas_auth", [_P, ctypes.c_uint32, ctypes.c_uint8, ctypes.POINTER(_Property), ctypes.c_size_t]),
-    ("mqttas_handle_input", [_P, ctypes.c_uint32, _u8p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
+    # (Their bytes as c_char_p, the ABI's uint8_t pointer: bytes are passed
+    # as they are, not cast per call.)
+    ("mqttas_handle_input", [_P, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
     ("mqttas_handle_timeout", [_P, ctypes.c_uint32]),
     ("mqttas_handle_link_down", [_P, ctypes.c_uint32]),
     ("mqttas_poll_transmit_vectored", [_P, ctypes.c_uint32, ctypes.POINTER(_Iovec), ctypes.POINTER(ctypes.c_size_t)]),
@@ -845,6 +847,8 @@ class Client:
         self._deadline_refs = (ctypes.byref(self._has), ctypes.byref(self._deadline))
         self._taken = ctypes.c_size_t(0)
         self._taken_ref = ctypes.byref(self._taken)
+        self._pid = ctypes.c_uint16(0)  # publish()'s packet id
+        self._pid_ref = ctypes.byref(self._pid)
         self._text = ctypes.create_string_buffer(512)
         self._init()
         # A trial CONNECT: the core checks what it will send (UTF-8, NUL,
@@ -1077,22 +1081,23 @@ class Client:
         if not isinstance(qos, int) or not 0 <= qos <= 2:
             raise ValueError("qos must be 0, 1 or 2")
         props = _NO_PROPS if properties is None else _Props(properties)
-        pid = ctypes.c_uint16(0)
         now &= 0xFFFFFFFF
         r = ERR_TOO_LARGE
+        b = p or None
         if not qos and len(p) <= _JOIN_MAX:
-            r = _lib.mqttas_publish(self._client, now, t, len(t), _ptr(p), len(p), 0, bool(retain),
+            r = _lib.mqttas_publish(self._client, now, t, len(t), b, len(p), 0, bool(retain),
                                     props.ptr(), props.len, None)
         if r == ERR_TOO_LARGE:
-            r = _lib.mqttas_publish_borrowed(self._client, now, t, len(t), _ptr(p), len(p), qos, bool(retain),
-                                             props.ptr(), props.len, ctypes.byref(pid))
+            r = _lib.mqttas_publish_borrowed(self._client, now, t, len(t), b, len(p), qos, bool(retain),
+                                             props.ptr(), props.len, self._pid_ref)
             if r == 0 and not qos:
                 self._lent0 = p
         _check(r)
         if not qos:
             return None
-        self._lent[pid.value] = p
-        return _slot(self._pubs, pid.value)
+        pid = self._pid.value
+        self._lent[pid] = p
+        return _slot(self._pubs, pid)
 
     def subscribe(self, now, subscriptions, properties=None):
         subs = []
@@ -1139,7 +1144,7 @@ class Client:
 
     def handle_input(self, now, data):
         b = data if type(data) is bytes else bytes(data)
-        r = _lib.mqttas_handle_input(self._client, now & 0xFFFFFFFF, _ptr(b), len(b), self._taken_ref)
+        r = _lib.mqttas_handle_input(self._client, now & 0xFFFFFFFF, b or None, len(b), self._taken_ref)
         if r:
             _check(r)
         return self._taken.value
