@@ -413,12 +413,16 @@ for _name, _args in (
     _f = getattr(_lib, _name)
     _f.argtypes = _args
     _f.restype = _R
-# The polls, called several times per message, are given only ctypes objects
-# made once (the client's pointer, byref()s, the iovec array) and the time:
-# without argtypes, whose converters cost as much again as the call (the
-# time, a uint32_t, passes as a C int: the same 32 bits).
-for _name in ("mqttas_poll_event", "mqttas_poll_deadline", "mqttas_poll_transmit_vectored"):
+# The calls made per message are given ctypes objects (the client's
+# pointer, byref()s, the iovec array, c_size_t lengths, the _U8 and _BOOL
+# constants), bytes or None for the pointers, and the time: without
+# argtypes, whose converters cost as much again as the call (the time, a
+# uint32_t, passes as a C int: the same 32 bits).
+for _name in ("mqttas_poll_event", "mqttas_poll_deadline", "mqttas_poll_transmit_vectored", "mqttas_publish",
+              "mqttas_publish_borrowed", "mqttas_handle_input"):
     getattr(_lib, _name).argtypes = None
+_U8 = tuple(ctypes.c_uint8(i) for i in range(3))
+_BOOL = (ctypes.c_bool(False), ctypes.c_bool(True))
 _lib.mqttas_client_size.restype = ctypes.c_size_t
 _lib.mqttas_client_size.argtypes = []
 _lib.mqttas_client_align.restype = ctypes.c_size_t
@@ -505,6 +509,7 @@ class _Props:
                     items.append(self._one(pid, value))
         self.items = items
         self.len = len(items)
+        self.size = ctypes.c_size_t(len(items))  # (For the calls without argtypes.)
         self.array = (_Property * max(1, len(items)))(*items) if items else None
 
     def _data(self, v, what):
@@ -1090,12 +1095,15 @@ class Client:
         now &= 0xFFFFFFFF
         r = ERR_TOO_LARGE
         b = p or None
-        if not qos and len(p) <= _JOIN_MAX:
-            r = _lib.mqttas_publish(self._client, now, t, len(t), b, len(p), 0, bool(retain),
-                                    props.ptr(), props.len, None)
+        n = len(p)
+        tn = ctypes.c_size_t(len(t))
+        retain = _BOOL[1 if retain else 0]
+        if not qos and n <= _JOIN_MAX:
+            r = _lib.mqttas_publish(self._client, now, t, tn, b, ctypes.c_size_t(n), _U8[0], retain,
+                                    props.ptr(), props.size, None)
         if r == ERR_TOO_LARGE:
-            r = _lib.mqttas_publish_borrowed(self._client, now, t, len(t), b, len(p), qos, bool(retain),
-                                             props.ptr(), props.len, self._pid_ref)
+            r = _lib.mqttas_publish_borrowed(self._client, now, t, tn, b, ctypes.c_size_t(n), _U8[qos], retain,
+                                             props.ptr(), props.size, self._pid_ref)
             if r == 0 and not qos:
                 self._lent0 = p
         _check(r)
@@ -1150,7 +1158,8 @@ class Client:
 
     def handle_input(self, now, data):
         b = data if type(data) is bytes else bytes(data)
-        r = _lib.mqttas_handle_input(self._client, now & 0xFFFFFFFF, b or None, len(b), self._taken_ref)
+        r = _lib.mqttas_handle_input(self._client, now & 0xFFFFFFFF, b or None, ctypes.c_size_t(len(b)),
+                                     self._taken_ref)
         if r:
             _check(r)
         return self._taken.value
