@@ -740,11 +740,11 @@ class MQTTClient:
         # before anything is queued.
         if qos == 2:
             compat.need("qos2", "qos=2")
-        if self.mqttv5:
+        core = self._core
+        if core.mqttv5:
             check_properties(properties, "PUBLISH")
         else:
             properties = None  # 3.1.1 has none: ignored, as mqtt_as does.
-        core = self._core
         while True:
             try:
                 slot = core.publish(now(), topic, msg, qos, retain, properties)

@@ -60,8 +60,8 @@ class Stream:
     def write(self, data):
         self._w.write(data)
 
-    async def drain(self):
-        await self._w.drain()
+    def drain(self):
+        return self._w.drain()  # (Its coroutine: no frame of ours around it.)
 
     def buffered(self):
         """Bytes written and not yet handed to the network."""
