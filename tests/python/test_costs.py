@@ -12,7 +12,10 @@ notification made one, even with no task waiting), publish() woken twice
 the writer pumps once when all is sent and notifies then only when the
 core took an event or a task waits for room, a notification with no task
 waiting makes no Event, and REPUB_COUNT is read only while messages of
-an earlier connection may be sent again.
+an earlier connection may be sent again. Then (2faefaa) 2 pumps: the
+bytes go to the core in the transport's callback (links/astream.py
+hand()), and publish() only wakes the writer, which pumps after it sends
+(queuing a publication makes no event).
 Under load a round can split (a task preempted mid-round): the figures
 are the least of a few batches; in quiet they do not depend on timing."""
 
@@ -79,8 +82,9 @@ def costs_per_message(broker, monkeypatch):
 
 def test_publishing_one_after_another_costs(broker, monkeypatch):
     c = costs_per_message(broker, monkeypatch)
-    # Before: pump 4.0, events 4.0, woken 2.0, stats 1.0 in quiet.
+    # Before: pump 4.0, events 4.0, woken 2.0, stats 1.0 in quiet; at
+    # 2faefaa pump 3.0 (publish() pumped too).
     assert c["stats"] == 0, "stats() %.2f times per message (REPUB_COUNT needs none)" % c["stats"]
-    assert c["pump"] <= 3, "%.2f pumps per QoS 1 message (at most 3)" % c["pump"]
+    assert c["pump"] <= 2, "%.2f pumps per QoS 1 message (at most 2: the reader's, the writer's)" % c["pump"]
     assert c["woken"] <= 1, "publish() woken %.2f times per message (at most once)" % c["woken"]
     assert c["events"] <= 1, "%.2f asyncio.Events made per message (at most 1)" % c["events"]
