@@ -374,13 +374,13 @@ for _name, _args in (
     ("mqttas_connect", [_P, ctypes.c_uint32, ctypes.POINTER(_ConnectOptions)]),
     (
         "mqttas_publish",
-        [_P, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t, _u8p, ctypes.c_size_t,
+        [_P, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t,
          ctypes.c_uint8, ctypes.c_bool, ctypes.POINTER(_Property), ctypes.c_size_t,
          ctypes.POINTER(ctypes.c_uint16)],
     ),
     (
         "mqttas_publish_borrowed",
-        [_P, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t, _u8p, ctypes.c_size_t,
+        [_P, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t,
          ctypes.c_uint8, ctypes.c_bool, ctypes.POINTER(_Property), ctypes.c_size_t,
          ctypes.POINTER(ctypes.c_uint16)],
     ),
@@ -397,7 +397,9 @@ for _name, _args in (
     ("mqttas_ping", [_P, ctypes.c_uint32]),
     ("mqttas_disconnect", [_P, ctypes.c_uint32, ctypes.c_uint8, ctypes.POINTER(_Property), ctypes.c_size_t]),
     ("mqttas_auth", [_P, ctypes.c_uint32, ctypes.c_uint8, ctypes.POINTER(_Property), ctypes.c_size_t]),
-    ("mqttas_handle_input", [_P, ctypes.c_uint32, _u8p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
+    # (Their bytes as c_char_p, the ABI's uint8_t pointer: bytes are passed
+    # as they are, not cast per call.)
+    ("mqttas_handle_input", [_P, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
     ("mqttas_handle_timeout", [_P, ctypes.c_uint32]),
     ("mqttas_handle_link_down", [_P, ctypes.c_uint32]),
     ("mqttas_poll_transmit_vectored", [_P, ctypes.c_uint32, ctypes.POINTER(_Iovec), ctypes.POINTER(ctypes.c_size_t)]),
@@ -411,6 +413,16 @@ for _name, _args in (
     _f = getattr(_lib, _name)
     _f.argtypes = _args
     _f.restype = _R
+# The calls made per message are given ctypes objects (the client's
+# pointer, byref()s, the iovec array, c_size_t lengths, the _U8 and _BOOL
+# constants), bytes or None for the pointers, and the time: without
+# argtypes, whose converters cost as much again as the call (the time, a
+# uint32_t, passes as a C int: the same 32 bits).
+for _name in ("mqttas_poll_event", "mqttas_poll_deadline", "mqttas_poll_transmit_vectored", "mqttas_publish",
+              "mqttas_publish_borrowed", "mqttas_handle_input"):
+    getattr(_lib, _name).argtypes = None
+_U8 = tuple(ctypes.c_uint8(i) for i in range(3))
+_BOOL = (ctypes.c_bool(False), ctypes.c_bool(True))
 _lib.mqttas_client_size.restype = ctypes.c_size_t
 _lib.mqttas_client_size.argtypes = []
 _lib.mqttas_client_align.restype = ctypes.c_size_t
@@ -497,6 +509,7 @@ class _Props:
                     items.append(self._one(pid, value))
         self.items = items
         self.len = len(items)
+        self.size = ctypes.c_size_t(len(items))  # (For the calls without argtypes.)
         self.array = (_Property * max(1, len(items)))(*items) if items else None
 
     def _data(self, v, what):
@@ -845,6 +858,8 @@ class Client:
         self._deadline_refs = (ctypes.byref(self._has), ctypes.byref(self._deadline))
         self._taken = ctypes.c_size_t(0)
         self._taken_ref = ctypes.byref(self._taken)
+        self._pid = ctypes.c_uint16(0)  # publish()'s packet id
+        self._pid_ref = ctypes.byref(self._pid)
         self._text = ctypes.create_string_buffer(512)
         self._init()
         # A trial CONNECT: the core checks what it will send (UTF-8, NUL,
@@ -1077,22 +1092,26 @@ class Client:
         if not isinstance(qos, int) or not 0 <= qos <= 2:
             raise ValueError("qos must be 0, 1 or 2")
         props = _NO_PROPS if properties is None else _Props(properties)
-        pid = ctypes.c_uint16(0)
         now &= 0xFFFFFFFF
         r = ERR_TOO_LARGE
-        if not qos and len(p) <= _JOIN_MAX:
-            r = _lib.mqttas_publish(self._client, now, t, len(t), _ptr(p), len(p), 0, bool(retain),
-                                    props.ptr(), props.len, None)
+        b = p or None
+        n = len(p)
+        tn = ctypes.c_size_t(len(t))
+        retain = _BOOL[1 if retain else 0]
+        if not qos and n <= _JOIN_MAX:
+            r = _lib.mqttas_publish(self._client, now, t, tn, b, ctypes.c_size_t(n), _U8[0], retain,
+                                    props.ptr(), props.size, None)
         if r == ERR_TOO_LARGE:
-            r = _lib.mqttas_publish_borrowed(self._client, now, t, len(t), _ptr(p), len(p), qos, bool(retain),
-                                             props.ptr(), props.len, ctypes.byref(pid))
+            r = _lib.mqttas_publish_borrowed(self._client, now, t, tn, b, ctypes.c_size_t(n), _U8[qos], retain,
+                                             props.ptr(), props.size, self._pid_ref)
             if r == 0 and not qos:
                 self._lent0 = p
         _check(r)
         if not qos:
             return None
-        self._lent[pid.value] = p
-        return _slot(self._pubs, pid.value)
+        pid = self._pid.value
+        self._lent[pid] = p
+        return _slot(self._pubs, pid)
 
     def subscribe(self, now, subscriptions, properties=None):
         subs = []
@@ -1139,7 +1158,8 @@ class Client:
 
     def handle_input(self, now, data):
         b = data if type(data) is bytes else bytes(data)
-        r = _lib.mqttas_handle_input(self._client, now & 0xFFFFFFFF, _ptr(b), len(b), self._taken_ref)
+        r = _lib.mqttas_handle_input(self._client, now & 0xFFFFFFFF, b or None, ctypes.c_size_t(len(b)),
+                                     self._taken_ref)
         if r:
             _check(r)
         return self._taken.value

@@ -308,8 +308,23 @@ class MQTTClient:
 
     async def _reader(self, conn, gen):
         why = "connection closed by the broker"
-        core = self._core
-        n = core.read_n
+        n = self._core.read_n
+        hand = getattr(conn, "hand", None)
+        if hand is not None:
+            # CPython's asyncio streams: the bytes go to the core in the
+            # transport's callback, which wakes only the tasks the events
+            # concern (this task's event-loop round saved, per read), and
+            # the end of the stream is acted on there too; read() below
+            # returns what the core did not take, and an error.
+
+            def take(data):
+                if gen != self._gen:
+                    return None
+                if data:
+                    return self._take(data)
+                self._link_lost(why)
+
+            hand(take)
         try:
             while gen == self._gen:
                 data = await conn.read(n)
@@ -317,18 +332,24 @@ class MQTTClient:
                     return
                 if not data:
                     break
-                t = self._last_rx = now()
                 # Mostly the core takes it all at once: then neither a
                 # coroutine nor a memoryview is made for it (on MicroPython
                 # both are heap, per read).
-                k = core.handle_input(t, data)
-                self._pump()
+                k = self._take(data)
                 if k < len(data):
                     await self._feed(memoryview(data)[k:], gen)
         except OSError as e:
             why = "link failed: %s" % (e,)
         if gen == self._gen:
             self._link_lost(why)
+
+    def _take(self, data):
+        # Received bytes to the core, its events dispatched; how many it
+        # took.
+        t = self._last_rx = now()
+        k = self._core.handle_input(t, data)
+        self._pump()
+        return k
 
     async def _feed(self, data, gen):
         # The rest of `data` (a memoryview) that the core did not take at
@@ -719,11 +740,11 @@ class MQTTClient:
         # before anything is queued.
         if qos == 2:
             compat.need("qos2", "qos=2")
-        if self.mqttv5:
+        core = self._core
+        if core.mqttv5:
             check_properties(properties, "PUBLISH")
         else:
             properties = None  # 3.1.1 has none: ignored, as mqtt_as does.
-        core = self._core
         while True:
             try:
                 slot = core.publish(now(), topic, msg, qos, retain, properties)
@@ -741,7 +762,8 @@ class MQTTClient:
                     await self._wait_change(None, True)  # A completion or a write frees room.
                 else:
                     raise
-        self._pump()
+        # Queuing makes no event: the writer sends it, and pumps after.
+        self._idle.wake()
         if slot is None:
             return
         # Kept in the core's store across outages: only the acknowledgement

@@ -31,37 +31,54 @@ def within_ms(aw, ms):
     return asyncio.wait_for(aw, ms / 1000)
 
 
-class Changes:
-    """Something changed: notify() wakes every task in wait() at once. An
-    asyncio.Event, replaced at each notify() that has a task waiting in it
-    (most have none: no Event is made then)."""
-
-    _waited = False  # A task waits in the Event (or did).
-
-    def __init__(self):
-        self._q = asyncio.Event()
-
-    def notify(self):
-        if self._waited:
-            q = self._q
-            self._waited = False
-            self._q = asyncio.Event()
-            q.set()
-
-    async def wait(self, ms=None):
-        """True when notified; False after `ms` (None: no limit)."""
-        self._waited = True
-        w = self._q.wait()
-        try:
-            await (w if ms is None else within_ms(w, ms))
-        except asyncio.TimeoutError:
-            return False
-        return True
+def _loop(o):
+    """The running loop, kept in `o`: asyncio.get_running_loop() (and so
+    asyncio.Event.wait()) asks the kernel for the process id on every call,
+    a system call per wait. One loop runs in a thread at a time, so the
+    kept one, while it runs, is the caller's."""
+    loop = o._loop
+    if loop is None or not loop.is_running():
+        loop = o._loop = asyncio.get_running_loop()
+    return loop
 
 
 def _ring(f, woken):
     if not f.done():
         f.set_result(woken)
+
+
+class Changes:
+    """Something changed: notify() wakes every task in wait() at once. Each
+    waiting task awaits a future of the loop's that notify() or its timer
+    sets (no asyncio.Event: see _loop)."""
+
+    _loop = None
+    _w = None  # The waiting tasks' futures.
+
+    def notify(self):
+        w = self._w
+        if w:
+            self._w = None
+            for f in w:
+                _ring(f, True)
+
+    async def wait(self, ms=None):
+        """True when notified; False after `ms` (None: no limit)."""
+        loop = _loop(self)
+        f = loop.create_future()
+        w = self._w
+        if w is None:
+            w = self._w = []
+        w.append(f)
+        h = None if ms is None else loop.call_later(ms / 1000, _ring, f, False)
+        try:
+            return await f
+        finally:
+            if h is not None:
+                h.cancel()
+            w = self._w
+            if w is not None and f in w:  # Timed out or cancelled.
+                w.remove(f)
 
 
 class Alarm:
@@ -71,11 +88,12 @@ class Alarm:
     future beside the timer; a cancellation from elsewhere goes on as
     asked. One task sleeps in an Alarm at a time."""
 
+    _loop = None
     _task = None  # The sleeper's future.
 
     async def sleep(self, ms=None):
         """Sleep `ms` milliseconds (None: until woken); True when woken."""
-        loop = asyncio.get_running_loop()
+        loop = _loop(self)
         f = self._task = loop.create_future()
         h = None if ms is None else loop.call_later(ms / 1000, _ring, f, False)
         try:

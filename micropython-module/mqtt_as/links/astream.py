@@ -37,18 +37,62 @@ class Datagrams:
 class Stream:
     """The broker connection: one asyncio stream pair."""
 
+    _take = None  # hand()'s taker.
+    _paused = False  # Reading paused: the taker left bytes (read() resumes).
+
     def __init__(self, reader, writer):
         self._r = reader
         self._w = writer
 
     async def read(self, n):
+        if self._paused:
+            self._paused = False
+            self._w.transport.resume_reading()
         return await self._r.read(n)
+
+    def hand(self, take):
+        """From now on give the received bytes to take(data) in the
+        transport's callback (data_received: no task woken to read them)
+        instead of to read(), and the end of the stream as take(b"").
+        take returns how many bytes it took: the rest comes out of read(),
+        reading paused until read() is called again; None: it takes no
+        more (all goes to read() from then on). read() still returns the
+        end of the stream (b"") and raises its error."""
+        self._take = take
+        p = self._w.transport.get_protocol()
+        p.data_received = self._received
+        self._eof = p.eof_received
+        p.eof_received = self._ended
+
+    def _ended(self):
+        self._received(b"")  # (feeds nothing to the reader)
+        return self._eof()
+
+    def _received(self, data):
+        take = self._take
+        if take is not None:
+            try:
+                k = take(data)
+            except Exception as e:
+                # The error comes out of read(), as if read() had got the bytes.
+                self._take = None
+                self._r.set_exception(e)
+                return
+            if k is None or not data:
+                self._take = None
+            elif k >= len(data):
+                return
+            else:
+                data = data[k:]
+                self._paused = True
+                self._w.transport.pause_reading()
+        self._r.feed_data(data)
 
     def write(self, data):
         self._w.write(data)
 
-    async def drain(self):
-        await self._w.drain()
+    def drain(self):
+        return self._w.drain()  # (Its coroutine: no frame of ours around it.)
 
     def buffered(self):
         """Bytes written and not yet handed to the network."""
