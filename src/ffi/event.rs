@@ -766,6 +766,18 @@ mod tests {
         }
     }
 
+    /// Whether this build can lose a connection for `r`: one without MQTT
+    /// 5.0 or QoS 2 has no text for the losses only they bring.
+    fn possible(r: &LostReason) -> bool {
+        match r {
+            LostReason::Refused(Version::V5, _)
+            | LostReason::ServerDisconnect(_)
+            | LostReason::AliasTableFull => cfg!(feature = "v5"),
+            LostReason::ReceiveMaximumExceeded => cfg!(feature = "qos2"),
+            _ => true,
+        }
+    }
+
     /// The text of `ev`, with `lost` as the client's record of its last
     /// lost connection.
     fn describe_lost(ev: &mqttas_event, lost: Option<LostReason>) -> std::string::String {
@@ -846,7 +858,10 @@ mod tests {
                 LostReason::Refused(Version::V5, ReasonCode(c)),
                 LostReason::ServerDisconnect(ReasonCode(c)),
                 LostReason::Protocol(DecodeError::DuplicateProperty(c)),
-            ] {
+            ]
+            .into_iter()
+            .filter(possible)
+            {
                 assert_eq!(std::format!("{r}"), old_lost(r));
                 let ev = mqttas_event::from(&Event::ConnectionLost(r));
                 assert_eq!(
@@ -871,7 +886,10 @@ mod tests {
             LostReason::LinkDown,
             LostReason::ReceiveMaximumExceeded,
             LostReason::AliasTableFull,
-        ] {
+        ]
+        .into_iter()
+        .filter(possible)
+        {
             assert_eq!(std::format!("{r}"), old_lost(r));
         }
         let topic = b"a/\xffb\xc3";

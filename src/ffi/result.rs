@@ -182,27 +182,27 @@ super::text::c_texts!(
     TEXTS: [
         (MQTTAS_OK, "success"),
         (MQTTAS_ERR_NULL_POINTER, "a required pointer argument is NULL"),
-        (MQTTAS_ERR_BUFFER_TOO_SMALL, "buffer too small: give a larger storage or output buffer"),
-        (MQTTAS_ERR_MISALIGNED, "storage misaligned: align it to mqttas_*_align()"),
-        (MQTTAS_ERR_NOT_INITIALIZED, "not initialised: call mqttas_*_init first"),
-        (MQTTAS_ERR_INVALID_UTF8, "string argument is not valid UTF-8"),
+        (MQTTAS_ERR_BUFFER_TOO_SMALL, "storage or output buffer too small"),
+        (MQTTAS_ERR_MISALIGNED, "storage misaligned (see mqttas_*_align)"),
+        (MQTTAS_ERR_NOT_INITIALIZED, "not initialised (see mqttas_*_init)"),
+        (MQTTAS_ERR_INVALID_UTF8, "string is not UTF-8"),
         (MQTTAS_ERR_INVALID_ARGUMENT, "argument out of range"),
-        (MQTTAS_ERR_TOO_MANY_ITEMS, "too many subscriptions or properties in one call"),
-        (MQTTAS_ERR_BUFFERS_OVERLAP, "buffers overlap: give the client distinct buffers"),
-        (MQTTAS_ERR_UNKNOWN_PROPERTY, "unknown MQTT 5.0 property identifier"),
-        (MQTTAS_ERR_TOPIC_ALIAS, "topic alias refused: above the broker's Topic Alias Maximum (0 when it gave none), used with an empty topic before it was set with one, or no room in out_aliases"),
-        (MQTTAS_ERR_USE_VECTORED, "the next packet has a borrowed payload: take it with mqttas_poll_transmit_vectored"),
+        (MQTTAS_ERR_TOO_MANY_ITEMS, "too many subscriptions or properties"),
+        (MQTTAS_ERR_BUFFERS_OVERLAP, "buffers overlap"),
+        (MQTTAS_ERR_UNKNOWN_PROPERTY, "unknown property identifier"),
+        (MQTTAS_ERR_TOPIC_ALIAS, "topic alias refused: above the broker's maximum, not yet set, or no room in out_aliases"),
+        (MQTTAS_ERR_USE_VECTORED, "borrowed payload: use mqttas_poll_transmit_vectored"),
         (MQTTAS_ERR_NOT_CONNECTED, "not connected"),
         (MQTTAS_ERR_ALREADY_CONNECTED, "already connected or connecting"),
-        (MQTTAS_ERR_STORE_FULL, "message store full: wait for a publication to complete"),
-        (MQTTAS_ERR_TX_FULL, "transmit buffer full: send pending bytes first"),
-        (MQTTAS_ERR_TOO_MANY_PENDING, "too many subscribe/unsubscribe requests awaiting acknowledgement"),
-        (MQTTAS_ERR_TOO_LARGE, "packet larger than the buffers or the broker's maximum packet size"),
+        (MQTTAS_ERR_STORE_FULL, "message store full: wait for a publication"),
+        (MQTTAS_ERR_TX_FULL, "transmit buffer full: send first"),
+        (MQTTAS_ERR_TOO_MANY_PENDING, "too many (un)subscribes awaiting acknowledgement"),
+        (MQTTAS_ERR_TOO_LARGE, "packet larger than the buffers or the broker's maximum"),
         (MQTTAS_ERR_QOS_NOT_SUPPORTED, "QoS not supported by the broker"),
         (MQTTAS_ERR_RETAIN_NOT_SUPPORTED, "retain not supported by the broker"),
-        (MQTTAS_ERR_INVALID_CONFIG, "invalid configuration: a buffer below its minimum or a value out of range"),
-        (MQTTAS_ERR_UNSUPPORTED, "not supported by this build of the library (MQTT 5.0 or QoS 2 left out)"),
-        (MQTTAS_ERR_SESSION_OTHER, "the session refused the command"),
+        (MQTTAS_ERR_INVALID_CONFIG, "invalid configuration: a buffer or value out of range"),
+        (MQTTAS_ERR_UNSUPPORTED, "left out of this build (MQTT 5.0 or QoS 2)"),
+        (MQTTAS_ERR_SESSION_OTHER, "refused by the session"),
         (MQTTAS_ERR_STRING_TOO_LONG, "string longer than 65535 bytes"),
         (MQTTAS_ERR_PACKET_TOO_LARGE, "packet larger than MQTT allows"),
         (MQTTAS_ERR_EMPTY_TOPIC, "empty topic"),
@@ -214,7 +214,7 @@ super::text::c_texts!(
         (MQTTAS_ERR_INVALID_STRING, "string holds NUL"),
         (MQTTAS_ERR_INVALID_SUB_OPTIONS, "invalid subscription options"),
         (MQTTAS_ERR_INVALID_REASON_CODE, "reason code not allowed in this packet"),
-        (MQTTAS_ERR_ENCODE_OTHER, "the packet could not be encoded"),
+        (MQTTAS_ERR_ENCODE_OTHER, "packet could not be encoded"),
     ],
     "unknown result code"
 );
@@ -250,7 +250,7 @@ mod tests {
         };
         assert_eq!(text(0), "success");
         assert_eq!(text(1), "a required pointer argument is NULL");
-        assert_eq!(text(299), "the packet could not be encoded");
+        assert_eq!(text(299), "packet could not be encoded");
         assert_eq!(text(98), "unknown result code");
         assert_eq!(text(u32::MAX), "unknown result code");
         for &k in TEXTS.keys {

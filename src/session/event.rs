@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use super::client::QOS2;
 use crate::text::Sink;
 use crate::wire::{DecodeError, Properties, QoS, ReasonCode, Version};
 
@@ -119,22 +120,24 @@ impl LostReason {
     pub(crate) fn text(&self, s: &mut dyn Sink) {
         match self {
             LostReason::LinkDown => s.str("link down"),
-            LostReason::Refused(Version::V311, code) => {
-                s.str("broker refused the connection: ");
-                s.str(code.connack311_description());
-                s.str(" (CONNACK ");
-                s.dec(usize::from(code.0));
-                s.str(")");
-            }
-            LostReason::Refused(Version::V5, ReasonCode::UNSUPPORTED_PROTOCOL_VERSION) => {
+            // `is_v5()`: a build without MQTT 5.0 has no 5.0 refusals, nor
+            // their texts.
+            LostReason::Refused(v, ReasonCode::UNSUPPORTED_PROTOCOL_VERSION) if v.is_v5() => {
                 // Also what a 3.1.1 broker's "unacceptable protocol
                 // version" (CONNACK 1) to our 5.0 CONNECT is reported as.
                 s.str("broker does not support MQTT 5.0: connection refused, ");
                 ReasonCode::UNSUPPORTED_PROTOCOL_VERSION.text(s);
             }
-            LostReason::Refused(Version::V5, code) => {
+            LostReason::Refused(v, code) if v.is_v5() => {
                 s.str("broker refused the connection: ");
                 code.text(s);
+            }
+            LostReason::Refused(_, code) => {
+                s.str("broker refused the connection: ");
+                s.str(code.connack311_description());
+                s.str(" (CONNACK ");
+                s.dec(usize::from(code.0));
+                s.str(")");
             }
             LostReason::Timeout(what) => {
                 s.str("no ");
@@ -150,14 +153,20 @@ impl LostReason {
                 s.str("broker broke the protocol: ");
                 e.text(s);
             }
-            LostReason::ReceiveMaximumExceeded => {
+            LostReason::ReceiveMaximumExceeded if QOS2 => {
                 s.str("broker sent more unreleased QoS 2 messages than the client tracks; reconnecting so that the kept session sends the rest again")
             }
-            LostReason::AliasTableFull => s.str("topic alias table full"),
-            LostReason::ServerDisconnect(code) => {
+            LostReason::AliasTableFull if cfg!(feature = "v5") => {
+                s.str("topic alias table full")
+            }
+            LostReason::ServerDisconnect(code) if cfg!(feature = "v5") => {
                 s.str("broker closed the connection: ");
                 code.disconnect_text(s);
             }
+            // What a build without QoS 2 (the first) or MQTT 5.0 (the
+            // others) never loses a connection for: it carries none of
+            // their texts.
+            _ => s.str("connection closed"),
         }
     }
 

@@ -114,62 +114,98 @@ impl DecodeError {
     }
 
     /// The errors only MQTT 5.0 defines: its properties and topic aliases.
+    #[cfg(test)]
     fn v5_only(&self) -> bool {
-        matches!(
-            self,
-            DecodeError::InvalidPropertyId(_)
-                | DecodeError::PropertyNotAllowed(_)
-                | DecodeError::DuplicateProperty(_)
-                | DecodeError::InvalidPropertyValue(_)
-                | DecodeError::InvalidTopicAlias
-                | DecodeError::UnknownTopicAlias
-        )
+        self.index() >= BASE_TEXTS
+    }
+
+    /// The number of this error's text: those of 3.1.1 first, then the
+    /// [`BASE_TEXTS`]-th on those only MQTT 5.0 defines.
+    // The number (a byte table) and one blob of texts rather than a
+    // `match` of literals, each of which costs an address and a length in
+    // the code (see `crate::text::nth`).
+    fn index(&self) -> usize {
+        use DecodeError as D;
+        match self {
+            D::MalformedVarInt => 0,
+            D::InvalidPacketType(_) => 1,
+            D::InvalidFlags => 2,
+            D::Truncated => 3,
+            D::TrailingBytes => 4,
+            D::InvalidUtf8 => 5,
+            D::InvalidQoS => 6,
+            D::DupOnQos0 => 7,
+            D::PacketIdZero => 8,
+            D::InvalidTopic => 9,
+            D::EmptyTopic => 10,
+            D::InvalidConnAckFlags => 11,
+            D::UnexpectedSessionPresent => 12,
+            D::InvalidReasonCode(_) => 13,
+            D::EmptyFilterList => 14,
+            D::InvalidSubOptions => 15,
+            D::InvalidProtocolName => 16,
+            D::UnsupportedProtocolLevel(_) => 17,
+            D::InvalidConnectFlags => 18,
+            D::PacketTooLarge => 19,
+            D::UnexpectedPacket(_) => 20,
+            D::CodeCountMismatch => 21,
+            D::InvalidPropertyId(_) => 22,
+            D::PropertyNotAllowed(_) => 23,
+            D::DuplicateProperty(_) => 24,
+            D::InvalidPropertyValue(_) => 25,
+            D::InvalidTopicAlias => 26,
+            D::UnknownTopicAlias => 27,
+        }
     }
 
     /// [`DecodeError::description`] in a build with (`v5`) or without MQTT
     /// 5.0.
     fn description_in(&self, v5: bool) -> &'static str {
-        if !v5 && self.v5_only() {
-            return "MQTT 5.0 rule broken";
-        }
-        match self {
-            DecodeError::MalformedVarInt => "malformed variable byte integer",
-            DecodeError::InvalidPacketType(_) => "invalid packet type",
-            DecodeError::InvalidFlags => "invalid fixed header flags",
-            DecodeError::Truncated => "field runs past the end of the packet",
-            DecodeError::TrailingBytes => "bytes left over after the last field",
-            DecodeError::InvalidUtf8 => "string is not valid UTF-8 or holds U+0000",
-            DecodeError::InvalidQoS => "invalid QoS",
-            DecodeError::DupOnQos0 => "DUP flag set on a QoS 0 PUBLISH",
-            DecodeError::PacketIdZero => "packet identifier 0",
-            DecodeError::InvalidTopic => "invalid topic name",
-            DecodeError::EmptyTopic => "empty topic name without a topic alias",
-            DecodeError::InvalidConnAckFlags => "invalid CONNACK flags",
-            DecodeError::UnexpectedSessionPresent => {
-                "session present although a clean session was asked for"
-            }
-            DecodeError::InvalidReasonCode(_) => "reason code not allowed in this packet",
-            DecodeError::InvalidPropertyId(_) => "unknown property identifier",
-            DecodeError::PropertyNotAllowed(_) => "property not allowed in this packet",
-            DecodeError::DuplicateProperty(_) => "property given more than once",
-            DecodeError::InvalidPropertyValue(_) => "property value out of range",
-            DecodeError::InvalidTopicAlias => "invalid topic alias",
-            DecodeError::EmptyFilterList => "no topic filter",
-            DecodeError::InvalidSubOptions => "invalid subscription options",
-            DecodeError::InvalidProtocolName => "protocol name is not MQTT",
-            DecodeError::UnsupportedProtocolLevel(_) => "unsupported protocol level",
-            DecodeError::InvalidConnectFlags => "invalid CONNECT flags",
-            DecodeError::PacketTooLarge => "packet larger than the maximum packet size",
-            DecodeError::UnexpectedPacket(_) => "packet a server must not send",
-            DecodeError::CodeCountMismatch => {
-                "SUBACK/UNSUBACK codes are not one per topic filter of the request"
-            }
-            DecodeError::UnknownTopicAlias => {
-                "empty topic name with a topic alias not set on this connection"
-            }
+        const TEXTS: &str = concat!(
+            "malformed variable byte integer\0",
+            "invalid packet type\0",
+            "invalid fixed header flags\0",
+            "field runs past the end of the packet\0",
+            "bytes left over after the last field\0",
+            "string is not valid UTF-8 or holds U+0000\0",
+            "invalid QoS\0",
+            "DUP flag set on a QoS 0 PUBLISH\0",
+            "packet identifier 0\0",
+            "invalid topic name\0",
+            "empty topic name without a topic alias\0",
+            "invalid CONNACK flags\0",
+            "session present although a clean session was asked for\0",
+            "reason code not allowed in this packet\0",
+            "no topic filter\0",
+            "invalid subscription options\0",
+            "protocol name is not MQTT\0",
+            "unsupported protocol level\0",
+            "invalid CONNECT flags\0",
+            "packet larger than the maximum packet size\0",
+            "packet a server must not send\0",
+            "SUBACK/UNSUBACK codes are not one per topic filter of the request\0",
+        );
+        const TEXTS5: &str = concat!(
+            "unknown property identifier\0",
+            "property not allowed in this packet\0",
+            "property given more than once\0",
+            "property value out of range\0",
+            "invalid topic alias\0",
+            "empty topic name with a topic alias not set on this connection\0",
+        );
+        let i = self.index();
+        if i < BASE_TEXTS {
+            crate::text::nth(TEXTS, i)
+        } else if v5 {
+            crate::text::nth(TEXTS5, i - BASE_TEXTS)
+        } else {
+            "MQTT 5.0 rule broken"
         }
     }
 }
+
+/// How many [`DecodeError`] texts are not MQTT 5.0's alone.
+const BASE_TEXTS: usize = 22;
 
 impl DecodeError {
     /// The `Display` text: the description, then the value it concerns.
@@ -298,6 +334,62 @@ mod tests {
             } else {
                 assert_eq!(without, e.description_in(true), "{e:?}");
             }
+        }
+    }
+
+    #[test]
+    fn every_error_has_its_text() {
+        use DecodeError as D;
+        let all = [
+            (D::MalformedVarInt, "malformed variable byte integer"),
+            (D::InvalidPacketType(1), "invalid packet type"),
+            (D::InvalidFlags, "invalid fixed header flags"),
+            (D::Truncated, "field runs past the end of the packet"),
+            (D::TrailingBytes, "bytes left over after the last field"),
+            (D::InvalidUtf8, "string is not valid UTF-8 or holds U+0000"),
+            (D::InvalidQoS, "invalid QoS"),
+            (D::DupOnQos0, "DUP flag set on a QoS 0 PUBLISH"),
+            (D::PacketIdZero, "packet identifier 0"),
+            (D::InvalidTopic, "invalid topic name"),
+            (D::EmptyTopic, "empty topic name without a topic alias"),
+            (D::InvalidConnAckFlags, "invalid CONNACK flags"),
+            (
+                D::UnexpectedSessionPresent,
+                "session present although a clean session was asked for",
+            ),
+            (
+                D::InvalidReasonCode(1),
+                "reason code not allowed in this packet",
+            ),
+            (D::InvalidPropertyId(1), "unknown property identifier"),
+            (
+                D::PropertyNotAllowed(1),
+                "property not allowed in this packet",
+            ),
+            (D::DuplicateProperty(1), "property given more than once"),
+            (D::InvalidPropertyValue(1), "property value out of range"),
+            (D::InvalidTopicAlias, "invalid topic alias"),
+            (D::EmptyFilterList, "no topic filter"),
+            (D::InvalidSubOptions, "invalid subscription options"),
+            (D::InvalidProtocolName, "protocol name is not MQTT"),
+            (D::UnsupportedProtocolLevel(1), "unsupported protocol level"),
+            (D::InvalidConnectFlags, "invalid CONNECT flags"),
+            (
+                D::PacketTooLarge,
+                "packet larger than the maximum packet size",
+            ),
+            (D::UnexpectedPacket(1), "packet a server must not send"),
+            (
+                D::CodeCountMismatch,
+                "SUBACK/UNSUBACK codes are not one per topic filter of the request",
+            ),
+            (
+                D::UnknownTopicAlias,
+                "empty topic name with a topic alias not set on this connection",
+            ),
+        ];
+        for (e, text) in all {
+            assert_eq!(e.description_in(true), text, "{e:?}");
         }
     }
 }
