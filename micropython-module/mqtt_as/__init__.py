@@ -162,6 +162,8 @@ class MQTTClient:
     _room = False  # A task waits for room in the core's buffers (_wait_change).
     _resent = False  # Messages sent on an earlier connection may be sent again.
     _keeping = False  # _keep_connected runs.
+    _send = None  # The stream's write_now (_flush sends straight), else None.
+    _due = -1  # Until when the writer sleeps (None: until woken); -1: awake.
 
     @property
     def lock(self):
@@ -211,7 +213,56 @@ class MQTTClient:
             if self._room:
                 self._room = False  # All are woken: a room waiter sets it again.
             self._changes.notify()
-        self._idle.wake()
+        if not sent:
+            self._flush()
+
+    def _flush(self):
+        """What the core has to send: on a stream that sends at once
+        (MicroPython's SockStream: write_now), sent here, by the task that
+        made it, while the writer sleeps; the writer is woken only to drain
+        what the socket did not take, or when the core's deadline comes
+        before the one it sleeps until (MicroPython, QoS 1 one in flight:
+        2 scheduler rounds per message instead of 4). Elsewhere the writer
+        is woken to send."""
+        w = self._send
+        if w is None or self._writing:
+            self._idle.wake()
+            return
+        core = self._core
+        sent = False
+        while True:
+            data = core.poll_transmit(now())
+            if data is None:
+                break
+            sent = True
+            if type(data) is tuple:  # A PUBLISH's head and its lent payload.
+                w(data[0])
+                data = data[1]
+            if not w(data):
+                # The rest waits in the stream: the writer drains it.
+                self._writing = True
+                self._idle.wake()
+                return
+        if sent:
+            if self._resent:
+                self._count_resent()
+            if self._room:
+                self._room = False
+                self._changes.notify()
+        due = self._due
+        if due != -1:  # The writer sleeps until `due` (None: until woken).
+            d = core.poll_deadline()
+            if d is not None and (due is None or until(d, due) < 0):
+                self._idle.wake()
+
+    def _count_resent(self):
+        # All sent: what the core sent again so far (mqtt_as's count of
+        # PUBLISH packets sent again with DUP). Only messages sent on an
+        # earlier connection are sent again: none are left once the store
+        # is empty.
+        core = self._core
+        self.REPUB_COUNT = core.stats()["republished"]
+        self._resent = core.pending() > 0
 
     def _link_lost(self, why):
         # The stream failed or closed: tell the core (which reports the
@@ -224,6 +275,8 @@ class MQTTClient:
         self._gen += 1
         gen = self._gen
         self._conn = conn
+        self._send = getattr(conn, "write_now", None)
+        self._due = -1
         if self._ever_connected:
             self._resent = True
         self._tasks = (spawn(self._reader(conn, gen)), spawn(self._writer(conn, gen)))
@@ -255,7 +308,7 @@ class MQTTClient:
             except RuntimeError:
                 pass
         conn = self._conn
-        self._conn = None
+        self._conn = self._send = None
         if conn is not None:
             if self._writing:
                 # A write cut short leaves a packet half sent: nothing may
@@ -379,6 +432,10 @@ class MQTTClient:
         last = None
         try:
             while gen == self._gen:
+                if self._writing:  # _flush() left bytes in the stream.
+                    await self._drain(conn, gen)
+                    self._writing = False
+                    continue
                 data = core.poll_transmit(now())
                 if data is not None:
                     self._writing = True
@@ -396,18 +453,15 @@ class MQTTClient:
                     # once all is sent (one pump per round, not per packet).
                     continue
                 if self._resent:
-                    # All sent: what the core sent again so far (mqtt_as's
-                    # count of PUBLISH packets sent again with DUP). Only
-                    # messages sent on an earlier connection are sent
-                    # again: none are left once the store is empty.
-                    self.REPUB_COUNT = core.stats()["republished"]
-                    self._resent = core.pending() > 0
-                # Events first (the writer is awake, so _pump's wake-up of
-                # it does nothing).
+                    self._count_resent()
+                # Events first (the writer is awake: _pump does not wake it).
                 self._pump(True)
                 last, ms = self._on_time(last)
-                if ms != 0:
+                if ms != 0 and not self._writing:
+                    # _flush() wakes it when the deadline comes sooner.
+                    self._due = None if ms is None else (now() + ms) & 0xFFFFFFFF
                     await self._idle.sleep(ms)
+                    self._due = -1
         except OSError as e:
             self._writing = False
             if gen == self._gen:
@@ -762,8 +816,8 @@ class MQTTClient:
                     await self._wait_change(None, True)  # A completion or a write frees room.
                 else:
                     raise
-        # Queuing makes no event: the writer sends it, and pumps after.
-        self._idle.wake()
+        # Queuing makes no event: sent now (_flush), or by the writer.
+        self._flush()
         if slot is None:
             return
         # Kept in the core's store across outages: only the acknowledgement
