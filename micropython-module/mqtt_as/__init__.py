@@ -216,7 +216,7 @@ class MQTTClient:
         if not sent:
             self._flush()
 
-    def _flush(self):
+    def _flush(self, _now=now, _tuple=tuple):
         """What the core has to send: on a stream that sends at once
         (MicroPython's SockStream: write_now), sent here, by the task that
         made it, while the writer sleeps; the writer is woken only to drain
@@ -231,11 +231,11 @@ class MQTTClient:
         core = self._core
         sent = False
         while True:
-            data = core.poll_transmit(now())
+            data = core.poll_transmit(_now())
             if data is None:
                 break
             sent = True
-            if type(data) is tuple:  # A PUBLISH's head and its lent payload.
+            if type(data) is _tuple:  # A PUBLISH's head and its lent payload.
                 w(data[0])
                 data = data[1]
             if not w(data):
@@ -378,9 +378,13 @@ class MQTTClient:
                 self._link_lost(why)
 
             hand(take)
+        # Per read: locals, not lookups.
+        read = conn.read
+        give = self._take
+        ln = len
         try:
             while gen == self._gen:
-                data = await conn.read(n)
+                data = await read(n)
                 if gen != self._gen:
                     return
                 if not data:
@@ -388,8 +392,8 @@ class MQTTClient:
                 # Mostly the core takes it all at once: then neither a
                 # coroutine nor a memoryview is made for it (on MicroPython
                 # both are heap, per read).
-                k = self._take(data)
-                if k < len(data):
+                k = give(data)
+                if k < ln(data):
                     await self._feed(memoryview(data)[k:], gen)
         except OSError as e:
             why = "link failed: %s" % (e,)
@@ -821,8 +825,10 @@ class MQTTClient:
         if slot is None:
             return
         # Kept in the core's store across outages: only the acknowledgement
-        # ends this wait.
-        await self._until(lambda: slot[0] is not None)
+        # ends this wait (no closure nor frames around it: per message).
+        changes = self._changes
+        while slot[0] is None:
+            await changes.wait()
         if slot[0] >= 0x80:
             raise OSError(-1, "broker refused the publication to %r: reason code 0x%02x" % (topic, slot[0]))
 

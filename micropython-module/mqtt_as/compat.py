@@ -143,9 +143,17 @@ class Changes:
         self._q.push(t)
         t.data = self._q  # So that cancelling the task takes it off the queue.
         yield
+        return True
 
-    async def wait(self, ms=None):
-        """True when notified; False after `ms` (None: no limit)."""
+    def wait(self, ms=None):
+        """Awaitable: True when notified; False after `ms` (None: no
+        limit). On MicroPython without `ms` the waiting generator itself
+        (no coroutine around it: a frame less per wait)."""
+        if ms is None and _core:
+            return self._park()
+        return self._wait(ms)
+
+    async def _wait(self, ms):
         if _core:
             w = self._park()
         else:

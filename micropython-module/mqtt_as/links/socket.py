@@ -28,7 +28,7 @@ class SockStream:
     def __init__(self, s):
         self._s = s
 
-    def read(self, n):  # async
+    def read(self, n, _len=len):  # async (_len: a local, not a builtin looked up)
         # After a read that filled its buffer more bytes are likely
         # waiting: take them without a round through the poller first (a
         # read that finds nothing costs one failed call, and then waits
@@ -52,16 +52,16 @@ class SockStream:
                     raise
                 data = None
             if data is not None:
-                self._more = len(data) == n
+                self._more = _len(data) == n
                 return data
 
-    def write_now(self, data):
+    def write_now(self, data, _len=len):
         """write(), and True when all of `data` is sent (else the rest
         waits for drain()): the client sends straight from the task that
         queued the bytes, and wakes its writer only to drain."""
-        if self._off >= len(self._out):  # Nothing buffered.
+        if self._off >= _len(self._out):  # Nothing buffered.
             n = self._s.write(data)  # None: it would block.
-            if n == len(data):
+            if n == _len(data):
                 return True
             self._out = bytes(data[n or 0:])
         else:
