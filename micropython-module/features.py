@@ -32,10 +32,12 @@ package's manifest.py (the modules frozen), and tests/bench/footprint. Run
 by the build's python3 (and imported by the manifest tool): CPython only.
 
     python3 features.py knobs|cargo|cflags|modules|symbols [--links L] SPEC
+    python3 features.py cpython
 
 prints the knobs SPEC resolves to, the cargo features, the C flags, the
-package's files, or the mqttas_* functions _mqttas.c calls with them. An
-unknown knob is an error (exit status 2) naming the known ones.
+package's files, or the mqttas_* functions _mqttas.c calls with them; or
+the package's CPython-only files. An unknown knob is an error (exit status
+2) naming the known ones.
 """
 
 import os
@@ -74,8 +76,10 @@ MODULES = {
     "radio": ("links/radio.py", "links/radio_drivers.py", "links/udp_radio.py"),
 }
 
-# The package's files that only CPython imports: never frozen.
-CPYTHON_ONLY = ("links/astream.py",)
+# The package's files that only CPython imports (compat.py, links/socket.py
+# and links/tls.py take CPython's definitions from them): never frozen, and
+# in no mip unit (package.json and the others install onto MicroPython).
+CPYTHON_ONLY = ("cpython.py", "links/astream.py", "links/tls_cpython.py")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -185,8 +189,11 @@ def main(argv):
         i = args.index("--links")
         links = args[i + 1]
         del args[i:i + 2]
+    if args == ["cpython"]:
+        print(" ".join(CPYTHON_ONLY))
+        return 0
     if not args or args[0] not in ("knobs", "cargo", "cflags", "modules", "symbols") or len(args) > 2:
-        sys.stderr.write("usage: features.py knobs|cargo|cflags|modules|symbols [--links L] SPEC\n")
+        sys.stderr.write("usage: features.py knobs|cargo|cflags|modules|symbols [--links L] SPEC | cpython\n")
         return 2
     try:
         knobs = resolve(args[1] if len(args) > 1 else None, links)

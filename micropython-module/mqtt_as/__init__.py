@@ -162,7 +162,7 @@ class MQTTClient:
     _room = False  # A task waits for room in the core's buffers (_wait_change).
     _resent = False  # Messages sent on an earlier connection may be sent again.
     _keeping = False  # _keep_connected runs.
-    _send = None  # The stream's write_now (_flush sends straight), else None.
+    _send = None  # The stream's write_now (_transmit sends straight), else None.
     _due = -1  # Until when the writer sleeps (None: until woken); -1: awake.
 
     @property
@@ -214,9 +214,9 @@ class MQTTClient:
                 self._room = False  # All are woken: a room waiter sets it again.
             self._changes.notify()
         if not sent:
-            self._flush()
+            self._transmit()
 
-    def _flush(self, _now=now, _tuple=tuple):
+    def _transmit(self, _now=now, _tuple=tuple):
         """What the core has to send: on a stream that sends at once
         (MicroPython's SockStream: write_now), sent here, by the task that
         made it, while the writer sleeps; the writer is woken only to drain
@@ -436,7 +436,7 @@ class MQTTClient:
         last = None
         try:
             while gen == self._gen:
-                if self._writing:  # _flush() left bytes in the stream.
+                if self._writing:  # _transmit() left bytes in the stream.
                     await self._drain(conn, gen)
                     self._writing = False
                     continue
@@ -462,7 +462,7 @@ class MQTTClient:
                 self._pump(True)
                 last, ms = self._on_time(last)
                 if ms != 0 and not self._writing:
-                    # _flush() wakes it when the deadline comes sooner.
+                    # _transmit() wakes it when the deadline comes sooner.
                     self._due = None if ms is None else (now() + ms) & 0xFFFFFFFF
                     await self._idle.sleep(ms)
                     self._due = -1
@@ -820,8 +820,8 @@ class MQTTClient:
                     await self._wait_change(None, True)  # A completion or a write frees room.
                 else:
                     raise
-        # Queuing makes no event: sent now (_flush), or by the writer.
-        self._flush()
+        # Queuing makes no event: sent now (_transmit), or by the writer.
+        self._transmit()
         if slot is None:
             return
         # Kept in the core's store across outages: only the acknowledgement

@@ -15,7 +15,10 @@ waiting makes no Event, and REPUB_COUNT is read only while messages of
 an earlier connection may be sent again. Then (2faefaa) 2 pumps: the
 bytes go to the core in the transport's callback (links/astream.py
 hand()), and publish() only wakes the writer, which pumps after it sends
-(queuing a publication makes no event).
+(queuing a publication makes no event). And no running-loop lookups
+(asyncio.get_running_loop() and the one inside asyncio.Event.wait() each
+ask the kernel for the process id): before 2 per message (the writer's
+Alarm, publish()'s wait), now the loop is kept (mqtt_as/cpython.py).
 Under load a round can split (a task preempted mid-round): the figures
 are the least of a few batches; in quiet they do not depend on timing."""
 
@@ -36,6 +39,15 @@ def costs_per_message(broker, monkeypatch):
         def __init__(self, *a, **kw):
             made[0] += 1
             super().__init__(*a, **kw)
+
+    looked = [0]
+
+    def counting(f):
+        def g():
+            looked[0] += 1
+            return f()
+
+        return g
 
     async def main():
         client = MQTTClient(make_cfg(broker))
@@ -61,15 +73,19 @@ def costs_per_message(broker, monkeypatch):
 
         client._wait_change = waited
         monkeypatch.setattr(compat.asyncio, "Event", CountedEvent)
+        # Both ways to the running loop (asyncio.Event's mixin takes the
+        # second).
+        monkeypatch.setattr(asyncio, "get_running_loop", counting(asyncio.get_running_loop))
+        monkeypatch.setattr(asyncio.events, "_get_running_loop", counting(asyncio.events._get_running_loop))
         least = {}
         try:
             for _ in range(BATCHES):
-                made[0] = 0
+                made[0] = looked[0] = 0
                 for k in counts:
                     counts[k] = 0
                 for _ in range(N):
                     await client.publish("costs/t", b"x" * 32, qos=1)
-                now = dict(counts, events=made[0])
+                now = dict(counts, events=made[0], lookups=looked[0])
                 for k, v in now.items():
                     least[k] = min(least.get(k, v), v / N)
         finally:
@@ -88,3 +104,4 @@ def test_publishing_one_after_another_costs(broker, monkeypatch):
     assert c["pump"] <= 2, "%.2f pumps per QoS 1 message (at most 2: the reader's, the writer's)" % c["pump"]
     assert c["woken"] <= 1, "publish() woken %.2f times per message (at most once)" % c["woken"]
     assert c["events"] <= 1, "%.2f asyncio.Events made per message (at most 1)" % c["events"]
+    assert c["lookups"] == 0, "%.2f running-loop lookups per message (a getpid() each; none needed)" % c["lookups"]

@@ -46,9 +46,10 @@ def library(knobs):
 
 
 def package(knobs, dest):
-    """The package as the manifest freezes it for `knobs`, with the ctypes
-    binding beside it."""
-    for f in F.modules(knobs):
+    """The package as the manifest freezes it for `knobs`, with CPython's
+    stand-ins for the firmware beside it: the ctypes binding and the
+    package's CPython-only modules."""
+    for f in list(F.modules(knobs)) + list(F.CPYTHON_ONLY):
         (dest / "mqtt_as" / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(MODULE / "mqtt_as" / f, dest / "mqtt_as" / f)
     shutil.copytree(MODULE / "cpython", dest / "cpython")

@@ -7,7 +7,11 @@ imports, lazy ones inside functions, relative and absolute, and
 `__import__("mqtt_as." + name)` with `name` compared against literal names
 in the same function. A unit must be closed under that graph, hold the
 whole client (what `from mqtt_as import MQTTClient` can reach), and every
-module of the package must be in some unit.
+module of the package must be in some unit, except the CPython-only ones
+(features.py CPYTHON_ONLY: CPython's definitions, never frozen): those are
+in none, and the graph as MicroPython runs it (branches on `not
+MICROPYTHON`/`not _MP`, or the else of one on `MICROPYTHON`/`_MP`, left
+out) reaches none of them.
 
 Then the real `mip` (frozen into the MicroPython unix port from PyPI)
 installs each unit from a local HTTP server on 127.0.0.1 into an empty
@@ -21,6 +25,7 @@ receives its message back."""
 
 import ast
 import functools
+import importlib.util
 import http.server
 import json
 import os
@@ -60,6 +65,21 @@ def source_modules():
 
 
 MODULES = source_modules()
+
+
+def cpython_only():
+    """The dotted names of features.py's CPYTHON_ONLY files."""
+    spec = importlib.util.spec_from_file_location("mqttas_features", MODULE / "features.py")
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    paths = {PACKAGE + "/" + f for f in m.CPYTHON_ONLY}
+    return {name for name, path in MODULES.items() if path in paths}
+
+
+CPYTHON_ONLY = cpython_only()
+
+# The names of the flag that says the code runs on MicroPython.
+MP_FLAGS = ("MICROPYTHON", "_MP")
 
 
 def is_package(name):
@@ -118,9 +138,21 @@ def dynamic_import(call, tests, where):
     pytest.fail("%s: a dynamic import this test cannot follow: %s" % (where, ast.unparse(call)))
 
 
-def imports_of(name, source=None):
+def on_mp(test):
+    """True: the `if` with this test runs its body on MicroPython only
+    (`if _MP:`); False: on CPython only (`if not _MP:`); None: either."""
+    if isinstance(test, ast.Name) and test.id in MP_FLAGS:
+        return True
+    if (isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and isinstance(test.operand, ast.Name)
+            and test.operand.id in MP_FLAGS):
+        return False
+    return None
+
+
+def imports_of(name, source=None, cpython=True):
     """{imported module of the package: first line} for module `name` (its
-    file, or `source` standing in for it)."""
+    file, or `source` standing in for it). `cpython` False: as MicroPython
+    runs it, without the branches only CPython takes."""
     path = MODULE / MODULES[name]
     tree = ast.parse(path.read_text() if source is None else source, str(path))
     found = {}
@@ -149,10 +181,13 @@ def imports_of(name, source=None):
                     add(t, node)
         if isinstance(node, ast.If):
             visit(node.test, tests)
-            for child in node.body:
-                visit(child, tests + [node.test])
-            for child in node.orelse:
-                visit(child, tests)
+            mp = on_mp(node.test)
+            if cpython or mp is not False:
+                for child in node.body:
+                    visit(child, tests + [node.test])
+            if cpython or mp is not True:
+                for child in node.orelse:
+                    visit(child, tests)
             return
         for child in ast.iter_child_nodes(node):
             visit(child, tests)
@@ -162,17 +197,20 @@ def imports_of(name, source=None):
     return found
 
 
-GRAPH = {name: imports_of(name) for name in MODULES}
+# As MicroPython runs the package (mip installs onto MicroPython), and as
+# CPython does.
+GRAPH = {name: imports_of(name, cpython=False) for name in MODULES}
+CPYTHON_GRAPH = {name: imports_of(name) for name in MODULES}
 
 
-def closure(names):
+def closure(names, graph=GRAPH):
     seen, todo = set(), list(names)
     while todo:
         n = todo.pop()
         if n in seen:
             continue
         seen.add(n)
-        todo += [m for m in GRAPH.get(n, ()) if m not in seen]
+        todo += [m for m in graph.get(n, ()) if m not in seen]
     return seen
 
 
@@ -207,14 +245,24 @@ def g(name):
         return __import__("mqtt_as." + name, None, None, ("*",))
     if name == "MsgQueue":
         return None
+
+if not _MP:
+    from .tls_cpython import _Over
+if MICROPYTHON:
+    from .radio import RadioLink
+else:
+    from ..cpython import now
 """
 
 
 def test_the_graph_sees_every_form_of_import():
+    found = set(imports_of("mqtt_as.links.socket", FORMS, cpython=False))
+    common = {"mqtt_as", "mqtt_as.msgqueue", "mqtt_as.options", "mqtt_as.properties", "mqtt_as.links",
+              "mqtt_as.links.wlan", "mqtt_as.links.lan", "mqtt_as.links.tls", "mqtt_as.links.astream"}
+    assert found == common | {"mqtt_as.links.radio"}, sorted(found)
+    # CPython takes the other branches.
     found = set(imports_of("mqtt_as.links.socket", FORMS))
-    assert found == {"mqtt_as", "mqtt_as.msgqueue", "mqtt_as.options", "mqtt_as.properties", "mqtt_as.links",
-                     "mqtt_as.links.wlan", "mqtt_as.links.lan", "mqtt_as.links.tls", "mqtt_as.links.astream",
-                     "mqtt_as.msgqueue", "mqtt_as.properties"}, sorted(found)
+    assert found == common | {"mqtt_as.links.radio", "mqtt_as.links.tls_cpython", "mqtt_as.cpython"}, sorted(found)
 
 
 def test_the_graph_refuses_an_import_it_cannot_follow():
@@ -253,7 +301,18 @@ def test_every_module_is_in_a_unit():
     listed = set()
     for unit in UNITS:
         listed |= {t for t, _ in unit_files(unit)}
-    assert sorted(set(MODULES.values()) - listed) == [], "modules no mip unit installs"
+    cpython = {MODULES[m] for m in CPYTHON_ONLY}
+    assert sorted(set(MODULES.values()) - cpython - listed) == [], "modules no mip unit installs"
+    assert sorted(listed & cpython) == [], "CPython-only modules in a mip unit (for MicroPython)"
+
+
+def test_micropython_imports_no_cpython_only_module():
+    # Each is imported behind a test of the flag only: an import of one
+    # that MicroPython could reach would fail there (in no unit, not frozen).
+    reach = closure(set(MODULES) - CPYTHON_ONLY)
+    assert sorted(reach & CPYTHON_ONLY) == [], "CPython-only modules MicroPython can import"
+    # And CPython does import each (CPYTHON_ONLY names no stale file).
+    assert CPYTHON_ONLY and CPYTHON_ONLY <= closure({PACKAGE, PACKAGE + ".links.tls"}, CPYTHON_GRAPH)
 
 
 def test_package_json_is_the_client():

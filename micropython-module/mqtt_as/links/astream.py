@@ -1,6 +1,37 @@
 # links/astream.py: the broker connection over an asyncio (reader, writer)
 # pair: plain TCP and TLS on CPython. (MicroPython's streams, TCP and TLS,
 # are socket.SockStream, straight over the socket in asyncio's poller.)
+# CPython only: never frozen into a firmware (features.py CPYTHON_ONLY).
+
+import asyncio
+
+
+async def connect(host, port, ctx=None, name=None):
+    """TCP to host:port, with an SSL context TLS (`name`: the broker's name
+    for SNI and the certificate), as a Stream: links.socket's _connect on
+    CPython."""
+    if ctx is None:
+        r, w = await asyncio.open_connection(host, port)
+        # asyncio's transport asks recv() for up to 256 KiB: glibc maps a
+        # buffer that large with mmap and, once the few bytes of a packet
+        # are in, shrinks and unmaps it, three more system calls per read.
+        # 16 KiB (the host's receive buffer) comes from the heap.
+        if getattr(w.transport, "max_size", 0) > 16384:
+            w.transport.max_size = 16384
+    else:
+        r, w = await asyncio.open_connection(host, port, ssl=ctx, server_hostname=name)
+    return Stream(r, w)
+
+
+class Datagrams:
+    """A non-blocking (UDP) socket's reads in the loop: links.socket's
+    SockStream(s).read() on CPython."""
+
+    def __init__(self, s):
+        self._s = s
+
+    def read(self, n):
+        return asyncio.get_running_loop().sock_recv(self._s, n)
 
 
 class Stream:

@@ -9,9 +9,6 @@ import asyncio
 
 from ..compat import within_ms, MICROPYTHON as _MP
 
-if _MP:
-    from asyncio import core
-
 
 class SockStream:
     """MicroPython: the broker connection straight over a non-blocking
@@ -132,6 +129,16 @@ def _connect(host, port, ctx=None, name=None):  # async, MicroPython
     return SockStream(s)
 
 
+if _MP:
+    from asyncio import core
+
+    _open, _Datagrams = _connect, SockStream
+else:
+    # CPython: asyncio's streams and the loop's sock_recv (astream.py,
+    # never frozen into a firmware).
+    from .astream import connect as _open, Datagrams as _Datagrams
+
+
 class SocketLink:
     poll_ms = None
 
@@ -164,20 +171,9 @@ class SocketLink:
 
             return await open_stream(host, port, ssl_params or {}, timeout_ms)
         try:
-            if _MP:
-                return await within_ms(_connect(host, port), timeout_ms)
-            r, w = await within_ms(asyncio.open_connection(host, port), timeout_ms)
+            return await within_ms(_open(host, port), timeout_ms)
         except asyncio.TimeoutError:
             raise OSError(-1, "no TCP connection to %s:%d within response_time" % (host, port))
-        # asyncio's transport asks recv() for up to 256 KiB: glibc maps a
-        # buffer that large with mmap and, once the few bytes of a packet
-        # are in, shrinks and unmaps it, three more system calls per read.
-        # 16 KiB (the host's receive buffer) comes from the heap.
-        if getattr(w.transport, "max_size", 0) > 16384:
-            w.transport.max_size = 16384
-        from .astream import Stream
-
-        return Stream(r, w)
 
     async def dns_probe(self, server, packet, timeout_ms):
         """Send the DNS query `packet` to `server` (host, port) by UDP; True
@@ -189,12 +185,10 @@ class SocketLink:
             s.setblocking(False)
             s.connect(ai[-1])
             s.send(packet)
-            if _MP:
-                # Waits in asyncio's poller (SockStream.read): neither the
-                # asyncio.stream nor the asyncio.funcs module is loaded.
-                data = await within_ms(SockStream(s).read(512), timeout_ms)
-            else:
-                data = await within_ms(asyncio.get_running_loop().sock_recv(s, 512), timeout_ms)
+            # MicroPython: waits in asyncio's poller (SockStream.read):
+            # neither the asyncio.stream nor the asyncio.funcs module is
+            # loaded.
+            data = await within_ms(_Datagrams(s).read(512), timeout_ms)
         except (OSError, asyncio.TimeoutError):
             return False
         finally:

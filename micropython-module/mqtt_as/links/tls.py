@@ -11,6 +11,7 @@
 # ssl.CERT_NONE turns verification off (mqtt_as 0.8.3's default, kept
 # only on request).
 
+import io
 import sys
 
 import asyncio
@@ -127,19 +128,12 @@ def context(params):
                 raise ValueError("config['ssl_params']: cannot read %r (%s): %s" % (k, name, e))
     stage = ["ca"]  # What was being loaded, for the error.
     try:
-        if _MP:
-            try:
-                ctx = _context_mp(ssl, params, reqs, stage, False)
-            except ValueError:
-                # A build without PEM parsing (MBEDTLS_PEM_PARSE_C): DER.
-                stage[0] = "ca"
-                ctx = _context_mp(ssl, params, reqs, stage, True)
-        else:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False  # Before verify_mode may go to CERT_NONE.
-            ctx.verify_mode = reqs
-            _load_cpython(ctx, params, reqs, stage)
-            ctx.check_hostname = reqs == ssl.CERT_REQUIRED
+        try:
+            ctx = _make_context(ssl, params, reqs, stage, False)
+        except ValueError:
+            # A build without PEM parsing (MBEDTLS_PEM_PARSE_C): DER.
+            stage[0] = "ca"
+            ctx = _make_context(ssl, params, reqs, stage, True)
     except (OSError, ValueError) as e:
         raise ValueError("config['ssl_params']: %s" % (_load_error(e, stage[0]),))
     _cache[0] = params
@@ -174,8 +168,8 @@ def _pem_blocks(data, kind):
     return out
 
 
-def _context_mp(ssl, params, reqs, stage, der):
-    # mbedTLS takes PEM (when built with PEM parsing) or DER from memory;
+def _make_context(ssl, params, reqs, stage, der):
+    # MicroPython's (CPython's: tls_cpython.py). mbedTLS takes PEM (when built with PEM parsing) or DER from memory;
     # file names are read here. `der`: give it DER only.
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ca = params.get("cadata")
@@ -201,97 +195,24 @@ def _context_mp(ssl, params, reqs, stage, der):
     return ctx
 
 
-def _load_cpython(ctx, params, reqs, stage):
-    import ssl
-
-    ca = params.get("cadata")
-    if ca is not None and not isinstance(ca, str):
-        ca = bytes(ca)
-        if _is_pem(ca):  # CPython takes PEM as str, DER as bytes.
-            ca = ca.decode()
-    if ca is not None or "cafile" in params:
-        ctx.load_verify_locations(cafile=params.get("cafile"), cadata=ca)
-    elif reqs != ssl.CERT_NONE:
-        ctx.load_default_certs()
-    stage[0] = "cert"
-    cert = params.get("cert", params.get("certfile"))
-    if cert is None:
-        return
-    key = params.get("key", params.get("keyfile"))
-    if isinstance(cert, str) and not _is_pem(cert) and (key is None or isinstance(key, str) and not _is_pem(key)):
-        ctx.load_cert_chain(cert, key)
-        return
-    # MicroPython's way (bytes in memory): CPython loads a chain from files
-    # only, so write them, private to this user, for the moment of loading.
-    cert = _data(cert)
-    if not _is_pem(cert):
-        cert = ssl.DER_cert_to_PEM_cert(cert).encode()
-    key = None if key is None else _data(key)
-    labels = [None] if key is None or _is_pem(key) else ["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"]
-    err = None
-    for label in labels:
-        try:
-            _load_chain_files(ctx, cert, key if label is None else _der_to_pem(key, label))
-            return
-        except ssl.SSLError as e:
-            err = e
-    raise err
-
-
-def _der_to_pem(der, label):
-    import base64
-
-    b64 = base64.b64encode(der)
-    lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
-    return b"-----BEGIN %s-----\n%s\n-----END %s-----\n" % (label.encode(), b"\n".join(lines), label.encode())
-
-
-def _load_chain_files(ctx, cert, key):
-    import os
-    import tempfile
-
-    names = []
-    try:
-        for data in (cert, key):
-            if data is None:
-                names.append(None)
-                continue
-            fd, name = tempfile.mkstemp(suffix=".pem")
-            names.append(name)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-        ctx.load_cert_chain(names[0], names[1])
-    finally:
-        for name in names:
-            if name is not None:
-                os.unlink(name)
+# The errors of MicroPython's TLS (CPython's: tls_cpython.py).
 
 
 def _verify_failed(e):
-    if _MP:
-        # mbedTLS: ValueError with the verification's findings.
-        return isinstance(e, ValueError) or "VERIFY" in str(e)
-    import ssl
-
-    return isinstance(e, ssl.SSLCertVerificationError)
+    # mbedTLS: ValueError with the verification's findings.
+    return isinstance(e, ValueError) or "VERIFY" in str(e)
 
 
 def _is_tls_error(e):
-    if _MP:
-        # mbedTLS errors: negative codes below -256, or their text.
-        a = e.args[0] if e.args else None
-        return isinstance(e, ValueError) or (isinstance(a, int) and a < -256) or "SSL" in str(e)
-    import ssl
-
-    return isinstance(e, ssl.SSLError)
+    # mbedTLS errors: negative codes below -256, or their text.
+    a = e.args[0] if e.args else None
+    return isinstance(e, ValueError) or (isinstance(a, int) and a < -256) or "SSL" in str(e)
 
 
 def _closed(e):
     # The peer closed or reset the connection.
     import errno
 
-    if not _MP and isinstance(e, (ConnectionResetError, BrokenPipeError)):
-        return True  # Also asyncio's ConnectionResetError('Connection lost').
     a = e.args[0] if e.args else None
     # MicroPython's errno may lack EPIPE (32 on Linux and lwIP alike).
     return a in (getattr(errno, "ECONNRESET", 104), getattr(errno, "EPIPE", 32)) or "EOF" in str(e)
@@ -384,16 +305,10 @@ async def open_stream(host, port, params, timeout_ms):
     ctx = context(params)
     name = params.get("server_hostname") or host
     where = "%s:%d" % (host, port)
+    from .socket import _open
+
     try:
-        if _MP:
-            from .socket import _connect
-
-            s = await within_ms(_connect(host, port, ctx, name), timeout_ms)
-        else:
-            from .astream import Stream
-
-            r, w = await within_ms(asyncio.open_connection(host, port, ssl=ctx, server_hostname=name), timeout_ms)
-            s = Stream(r, w)
+        s = await within_ms(_open(host, port, ctx, name), timeout_ms)
     except asyncio.TimeoutError:
         raise OSError(-1, "no TLS connection to %s within response_time" % (where,))
     except (OSError, ValueError) as e:
@@ -404,114 +319,31 @@ async def open_stream(host, port, params, timeout_ms):
 # ---- TLS over any stream --------------------------------------------------
 
 
-class _BioStream:
-    # CPython: TLS by an SSLObject over memory buffers, moved to and from
-    # the inner stream by hand.
-    def __init__(self, inner, ctx, name, where, params):
-        import ssl
+class _Pipe(io.IOBase):
+    # MicroPython: the TLS object's "socket". Received bytes wait in
+    # rx; bytes TLS sends collect in tx. None means "would block".
+    def __init__(self):
+        self.rx = b""
+        self.tx = bytearray()
+        self.eof = False
 
-        self._ssl = ssl
-        self._inner = inner
-        self._in = ssl.MemoryBIO()
-        self._out = ssl.MemoryBIO()
-        self._obj = ctx.wrap_bio(self._in, self._out, server_hostname=name)
-        self._where = where
-        self._params = params
-        self._answered = False
+    def readinto(self, buf):
+        if not self.rx:
+            return 0 if self.eof else None
+        n = min(len(buf), len(self.rx))
+        buf[:n] = self.rx[:n]
+        self.rx = self.rx[n:]
+        return n
 
-    def _error(self, e):
-        return error(e, self._where, self._params, not self._answered)
+    def write(self, buf):
+        self.tx.extend(buf)
+        return len(buf)
 
-    async def _flush(self):
-        data = self._out.read()
-        if data:
-            self._inner.write(data)
-            await self._inner.drain()
-
-    async def _fill(self):
-        data = await self._inner.read(16384)
-        if data:
-            self._in.write(data)
-        else:
-            self._in.write_eof()
-
-    async def handshake(self):
-        try:
-            while True:
-                try:
-                    self._obj.do_handshake()
-                    break
-                except self._ssl.SSLWantReadError:
-                    await self._flush()
-                    await self._fill()
-            await self._flush()
-        except OSError as e:  # SSLError is one.
-            raise self._error(e)
-
-    async def read(self, n):
-        ssl = self._ssl
-        while True:
-            try:
-                data = self._obj.read(n)
-            except ssl.SSLWantReadError:
-                try:
-                    await self._flush()
-                    await self._fill()
-                except OSError as e:
-                    raise self._error(e)
-                continue
-            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                return b""
-            except ssl.SSLError as e:
-                raise self._error(e)
-            if data:
-                self._answered = True
-            return data
-
-    def write(self, data):
-        try:
-            self._obj.write(data)
-        except self._ssl.SSLError as e:
-            raise self._error(e)
-
-    async def drain(self):
-        try:
-            await self._flush()
-        except OSError as e:
-            raise self._error(e)
-
-    def close(self):
-        self._inner.close()
+    def ioctl(self, req, arg):
+        return 0
 
 
-if _MP:
-    import io
-
-    class _Pipe(io.IOBase):
-        # MicroPython: the TLS object's "socket". Received bytes wait in
-        # rx; bytes TLS sends collect in tx. None means "would block".
-        def __init__(self):
-            self.rx = b""
-            self.tx = bytearray()
-            self.eof = False
-
-        def readinto(self, buf):
-            if not self.rx:
-                return 0 if self.eof else None
-            n = min(len(buf), len(self.rx))
-            buf[:n] = self.rx[:n]
-            self.rx = self.rx[n:]
-            return n
-
-        def write(self, buf):
-            self.tx.extend(buf)
-            return len(buf)
-
-        def ioctl(self, req, arg):
-            return 0
-
-
-class _PipeStream:
+class _Over:
     # MicroPython: TLS by mbedTLS over a _Pipe, moved to and from the inner
     # stream by hand. mbedTLS runs the handshake within the first reads and
     # writes (MicroPython's TLS sockets have no handshake call of their
@@ -619,7 +451,7 @@ async def over(stream, params, host, timeout_ms=10000):
     ctx = context(params)
     name = params.get("server_hostname") or host
     where = "%s (over %s)" % (name, type(stream).__name__)
-    t = (_PipeStream if _MP else _BioStream)(stream, ctx, name, where, params)
+    t = _Over(stream, ctx, name, where, params)
     try:
         await within_ms(t.handshake(), timeout_ms)
     except asyncio.TimeoutError:
@@ -672,3 +504,9 @@ class TLSLink:
 
     async def dns_probe(self, server, packet, timeout_ms):
         return await self.inner.dns_probe(server, packet, timeout_ms)
+
+
+if not _MP:
+    # CPython's ssl where it differs (tls_cpython.py: never frozen into a
+    # firmware).
+    from .tls_cpython import _make_context, _verify_failed, _is_tls_error, _closed, _Over  # noqa: F811
