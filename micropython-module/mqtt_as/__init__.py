@@ -216,7 +216,7 @@ class MQTTClient:
         if not sent:
             self._transmit()
 
-    def _transmit(self, _now=now, _tuple=tuple):
+    def _transmit(self, _tuple=tuple):
         """What the core has to send: on a stream that sends at once
         (MicroPython's SockStream: write_now), sent here, by the task that
         made it, while the writer sleeps; the writer is woken only to drain
@@ -231,7 +231,7 @@ class MQTTClient:
         core = self._core
         sent = False
         while True:
-            data = core.poll_transmit(_now())
+            data = core.poll_transmit(now())
             if data is None:
                 break
             sent = True
@@ -244,8 +244,9 @@ class MQTTClient:
                 self._idle.wake()
                 return
         if sent:
-            if self._resent:
-                self._count_resent()
+            if self._resent:  # As the writer counts them (mqtt_as's REPUB_COUNT).
+                self.REPUB_COUNT = core.stats()["republished"]
+                self._resent = core.pending() > 0
             if self._room:
                 self._room = False
                 self._changes.notify()
@@ -255,14 +256,6 @@ class MQTTClient:
             if d is not None and (due is None or until(d, due) < 0):
                 self._idle.wake()
 
-    def _count_resent(self):
-        # All sent: what the core sent again so far (mqtt_as's count of
-        # PUBLISH packets sent again with DUP). Only messages sent on an
-        # earlier connection are sent again: none are left once the store
-        # is empty.
-        core = self._core
-        self.REPUB_COUNT = core.stats()["republished"]
-        self._resent = core.pending() > 0
 
     def _link_lost(self, why):
         # The stream failed or closed: tell the core (which reports the
@@ -378,13 +371,10 @@ class MQTTClient:
                 self._link_lost(why)
 
             hand(take)
-        # Per read: locals, not lookups.
-        read = conn.read
-        give = self._take
-        ln = len
+        ln = len  # Per read: a local, not a builtin looked up.
         try:
             while gen == self._gen:
-                data = await read(n)
+                data = await conn.read(n)
                 if gen != self._gen:
                     return
                 if not data:
@@ -392,7 +382,7 @@ class MQTTClient:
                 # Mostly the core takes it all at once: then neither a
                 # coroutine nor a memoryview is made for it (on MicroPython
                 # both are heap, per read).
-                k = give(data)
+                k = self._take(data)
                 if k < ln(data):
                     await self._feed(memoryview(data)[k:], gen)
         except OSError as e:
@@ -457,7 +447,12 @@ class MQTTClient:
                     # once all is sent (one pump per round, not per packet).
                     continue
                 if self._resent:
-                    self._count_resent()
+                    # All sent: what the core sent again so far (mqtt_as's
+                    # count of PUBLISH packets sent again with DUP). Only
+                    # messages sent on an earlier connection are sent
+                    # again: none are left once the store is empty.
+                    self.REPUB_COUNT = core.stats()["republished"]
+                    self._resent = core.pending() > 0
                 # Events first (the writer is awake: _pump does not wake it).
                 self._pump(True)
                 last, ms = self._on_time(last)

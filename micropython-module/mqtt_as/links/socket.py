@@ -25,7 +25,7 @@ class SockStream:
     def __init__(self, s):
         self._s = s
 
-    def read(self, n, _len=len):  # async (_len: a local, not a builtin looked up)
+    def read(self, n):  # async
         # After a read that filled its buffer more bytes are likely
         # waiting: take them without a round through the poller first (a
         # read that finds nothing costs one failed call, and then waits
@@ -49,7 +49,7 @@ class SockStream:
                     raise
                 data = None
             if data is not None:
-                self._more = _len(data) == n
+                self._more = len(data) == n
                 return data
 
     def write_now(self, data, _len=len):
