@@ -222,8 +222,8 @@ class MQTTClient:
         made it, while the writer sleeps; the writer is woken only to drain
         what the socket did not take, or when the core's deadline comes
         before the one it sleeps until (MicroPython, QoS 1 one in flight:
-        2 scheduler rounds per message instead of 4). Elsewhere the writer
-        is woken to send."""
+        3 scheduler rounds per message instead of 4, the writer asleep).
+        Elsewhere the writer is woken to send."""
         w = self._send
         if w is None or self._writing:
             self._idle.wake()
@@ -235,10 +235,18 @@ class MQTTClient:
             if data is None:
                 break
             sent = True
-            if type(data) is _tuple:  # A PUBLISH's head and its lent payload.
-                w(data[0])
-                data = data[1]
-            if not w(data):
+            try:
+                if type(data) is _tuple:  # A PUBLISH's head and its lent payload.
+                    w(data[0])
+                    data = data[1]
+                done = w(data)
+            except OSError as e:
+                # As in the writer: an outage (what was in flight is sent
+                # again on the next connection), never an error of the
+                # publish() or subscribe() that queued it.
+                self._link_lost("link failed while sending: %s" % (e,))
+                return
+            if not done:
                 # The rest waits in the stream: the writer drains it.
                 self._writing = True
                 self._idle.wake()
@@ -255,7 +263,6 @@ class MQTTClient:
             d = core.poll_deadline()
             if d is not None and (due is None or until(d, due) < 0):
                 self._idle.wake()
-
 
     def _link_lost(self, why):
         # The stream failed or closed: tell the core (which reports the

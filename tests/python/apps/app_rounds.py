@@ -5,7 +5,9 @@
 # publish() sends straight to the socket and the reader wakes only the
 # publish() awaiting its PUBACK: the writer sleeps throughout. Then large
 # messages through a socket whose send buffer is small: the socket takes
-# part, the writer drains the rest, all arrive whole. Prints
+# part, the writer drains the rest, all arrive whole. Last the socket
+# fails under publish(): an outage, publish() returns once the message is
+# sent on the next connection. Prints
 # "rounds=<least of the batches>"; CPython counts its rounds in
 # test_rounds.py (this program checks only the large messages there).
 import sys
@@ -65,6 +67,13 @@ async def main():
         await c.publish("app/rounds/big", bytes([65 + i]) * N, qos=1)
     await until(lambda: len(got) == 4 and got[-1][1] == N)
     check(got == [[65 + i, N] for i in range(4)], "large messages through a small send buffer arrive whole")
+    if sys.implementation.name == "micropython":
+        # The socket fails under publish(), which sends itself: an outage,
+        # not an error of publish(), whose message goes out on the next
+        # connection.
+        c._conn._s.close()
+        await c.publish("app/rounds/t", b"after", qos=1)
+        check(c.isconnected(), "a send that fails in publish() is an outage")
     await c.disconnect()
     done()
 
