@@ -1640,6 +1640,7 @@ static const struct {
     uint16_t key;
     uint16_t at;
 } attr_table[] = {
+    { MP_QSTR_dispatched, CF(dispatched) | F_BOOL },  // read per pump: first
     { MP_QSTR_server, CF(server) | F_OBJ }, { MP_QSTR_port, CF(port) }, { MP_QSTR_ssl, CF(ssl) | F_BOOL },
     { MP_QSTR_ssl_params, CF(ssl_params) | F_OBJ }, { MP_QSTR_mqttv5_con_props, CF(con_props) | F_OBJ },
     { MP_QSTR_clean, CF(config.clean) | F_BOOL }, { MP_QSTR_clean_init, CF(config.clean_init) | F_BOOL },
@@ -1648,7 +1649,7 @@ static const struct {
     { MP_QSTR_lan, CF(lan) | F_OBJ }, { MP_QSTR_ssid, CF(ssid) | F_OBJ }, { MP_QSTR_wifi_pw, CF(wifi_pw) | F_OBJ },
     { MP_QSTR_wifi_coro, CF(wifi_coro) | F_OBJ }, { MP_QSTR_connect_coro, CF(connect_coro) | F_OBJ },
     { MP_QSTR_policy, CF(policy) | F_OBJ }, { MP_QSTR_cb, CF(cb) | F_OBJ }, { MP_QSTR_connack, CF(connack) | F_OBJ },
-    { MP_QSTR_disc, CF(disc) | F_BOOL }, { MP_QSTR_dispatched, CF(dispatched) | F_BOOL },
+    { MP_QSTR_disc, CF(disc) | F_BOOL },
     { MP_QSTR_topic_alias_maximum, CF(alias_max) },
 };
 
@@ -1662,6 +1663,10 @@ static void client_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         }
         return;
     }
+    if (attr == MP_QSTR_mqttv5) {  // read per publish(): first
+        dest[0] = mp_obj_new_bool(self->config.version == MQTTAS_VERSION_5);
+        return;
+    }
     void *const bases[1] = { self };
     for (size_t i = 0; i < MP_ARRAY_SIZE(attr_table); i++) {
         if (attr == attr_table[i].key) {
@@ -1669,9 +1674,7 @@ static void client_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
             return;
         }
     }
-    if (attr == MP_QSTR_mqttv5) {
-        dest[0] = mp_obj_new_bool(self->config.version == MQTTAS_VERSION_5);
-    } else if (attr == MP_QSTR_read_n) {
+    if (attr == MP_QSTR_read_n) {
         dest[0] = MP_OBJ_NEW_SMALL_INT(self->bufs.rx_len < 4096 ? self->bufs.rx_len : 4096);
     } else {
         dest[1] = MP_OBJ_SENTINEL;  // a method: look in locals_dict
@@ -1679,8 +1682,13 @@ static void client_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
 }
 
 static const mp_rom_map_elem_t client_locals_table[] = {
-    { MP_ROM_QSTR(MP_QSTR_connect), MP_ROM_PTR(&client_connect_obj) },
+    // Called per message: first (a ROM dict is searched in order).
+    { MP_ROM_QSTR(MP_QSTR_poll_transmit), MP_ROM_PTR(&client_poll_transmit_obj) },
+    { MP_ROM_QSTR(MP_QSTR_pump), MP_ROM_PTR(&client_pump_obj) },
+    { MP_ROM_QSTR(MP_QSTR_handle_input), MP_ROM_PTR(&client_handle_input_obj) },
     { MP_ROM_QSTR(MP_QSTR_publish), MP_ROM_PTR(&client_publish_obj) },
+    { MP_ROM_QSTR(MP_QSTR_poll_deadline), MP_ROM_PTR(&client_poll_deadline_obj) },
+    { MP_ROM_QSTR(MP_QSTR_connect), MP_ROM_PTR(&client_connect_obj) },
     { MP_ROM_QSTR(MP_QSTR_subscribe), MP_ROM_PTR(&client_subscribe_obj) },
     { MP_ROM_QSTR(MP_QSTR_unsubscribe), MP_ROM_PTR(&client_unsubscribe_obj) },
     { MP_ROM_QSTR(MP_QSTR_ping), MP_ROM_PTR(&client_ping_obj) },
@@ -1688,18 +1696,14 @@ static const mp_rom_map_elem_t client_locals_table[] = {
     #if MQTTAS_WITH_V5
     { MP_ROM_QSTR(MP_QSTR_auth), MP_ROM_PTR(&client_auth_obj) },
     #endif
-    { MP_ROM_QSTR(MP_QSTR_handle_input), MP_ROM_PTR(&client_handle_input_obj) },
     { MP_ROM_QSTR(MP_QSTR_handle_timeout), MP_ROM_PTR(&client_handle_timeout_obj) },
     { MP_ROM_QSTR(MP_QSTR_handle_link_down), MP_ROM_PTR(&client_handle_link_down_obj) },
-    { MP_ROM_QSTR(MP_QSTR_poll_transmit), MP_ROM_PTR(&client_poll_transmit_obj) },
     { MP_ROM_QSTR(MP_QSTR_poll_event), MP_ROM_PTR(&client_poll_event_obj) },
-    { MP_ROM_QSTR(MP_QSTR_poll_deadline), MP_ROM_PTR(&client_poll_deadline_obj) },
     { MP_ROM_QSTR(MP_QSTR_state), MP_ROM_PTR(&client_state_obj) },
     { MP_ROM_QSTR(MP_QSTR_pending), MP_ROM_PTR(&client_pending_obj) },
     { MP_ROM_QSTR(MP_QSTR_qos2_stats), MP_ROM_PTR(&client_qos2_stats_obj) },
     { MP_ROM_QSTR(MP_QSTR_stats), MP_ROM_PTR(&client_stats_obj) },
     { MP_ROM_QSTR(MP_QSTR_assigned_client_id), MP_ROM_PTR(&client_assigned_client_id_obj) },
-    { MP_ROM_QSTR(MP_QSTR_pump), MP_ROM_PTR(&client_pump_obj) },
     { MP_ROM_QSTR(MP_QSTR_take_cause), MP_ROM_PTR(&client_take_cause_obj) },
     { MP_ROM_QSTR(MP_QSTR_settings), MP_ROM_PTR(&client_settings_obj) },
 };

@@ -162,6 +162,8 @@ class MQTTClient:
     _room = False  # A task waits for room in the core's buffers (_wait_change).
     _resent = False  # Messages sent on an earlier connection may be sent again.
     _keeping = False  # _keep_connected runs.
+    _send = None  # The stream's write_now (_transmit sends straight), else None.
+    _due = -1  # Until when the writer sleeps (None: until woken); -1: awake.
 
     @property
     def lock(self):
@@ -211,7 +213,56 @@ class MQTTClient:
             if self._room:
                 self._room = False  # All are woken: a room waiter sets it again.
             self._changes.notify()
-        self._idle.wake()
+        if not sent:
+            self._transmit()
+
+    def _transmit(self, _tuple=tuple):
+        """What the core has to send: on a stream that sends at once
+        (MicroPython's SockStream: write_now), sent here, by the task that
+        made it, while the writer sleeps; the writer is woken only to drain
+        what the socket did not take, or when the core's deadline comes
+        before the one it sleeps until (MicroPython, QoS 1 one in flight:
+        3 scheduler rounds per message instead of 4, the writer asleep).
+        Elsewhere the writer is woken to send."""
+        w = self._send
+        if w is None or self._writing:
+            self._idle.wake()
+            return
+        core = self._core
+        sent = False
+        while True:
+            data = core.poll_transmit(now())
+            if data is None:
+                break
+            sent = True
+            try:
+                if type(data) is _tuple:  # A PUBLISH's head and its lent payload.
+                    w(data[0])
+                    data = data[1]
+                done = w(data)
+            except OSError as e:
+                # As in the writer: an outage (what was in flight is sent
+                # again on the next connection), never an error of the
+                # publish() or subscribe() that queued it.
+                self._link_lost("link failed while sending: %s" % (e,))
+                return
+            if not done:
+                # The rest waits in the stream: the writer drains it.
+                self._writing = True
+                self._idle.wake()
+                return
+        if sent:
+            if self._resent:  # As the writer counts them (mqtt_as's REPUB_COUNT).
+                self.REPUB_COUNT = core.stats()["republished"]
+                self._resent = core.pending() > 0
+            if self._room:
+                self._room = False
+                self._changes.notify()
+        due = self._due
+        if due != -1:  # The writer sleeps until `due` (None: until woken).
+            d = core.poll_deadline()
+            if d is not None and (due is None or until(d, due) < 0):
+                self._idle.wake()
 
     def _link_lost(self, why):
         # The stream failed or closed: tell the core (which reports the
@@ -224,6 +275,8 @@ class MQTTClient:
         self._gen += 1
         gen = self._gen
         self._conn = conn
+        self._send = getattr(conn, "write_now", None)
+        self._due = -1
         if self._ever_connected:
             self._resent = True
         self._tasks = (spawn(self._reader(conn, gen)), spawn(self._writer(conn, gen)))
@@ -255,7 +308,7 @@ class MQTTClient:
             except RuntimeError:
                 pass
         conn = self._conn
-        self._conn = None
+        self._conn = self._send = None
         if conn is not None:
             if self._writing:
                 # A write cut short leaves a packet half sent: nothing may
@@ -325,6 +378,7 @@ class MQTTClient:
                 self._link_lost(why)
 
             hand(take)
+        ln = len  # Per read: a local, not a builtin looked up.
         try:
             while gen == self._gen:
                 data = await conn.read(n)
@@ -336,7 +390,7 @@ class MQTTClient:
                 # coroutine nor a memoryview is made for it (on MicroPython
                 # both are heap, per read).
                 k = self._take(data)
-                if k < len(data):
+                if k < ln(data):
                     await self._feed(memoryview(data)[k:], gen)
         except OSError as e:
             why = "link failed: %s" % (e,)
@@ -379,6 +433,10 @@ class MQTTClient:
         last = None
         try:
             while gen == self._gen:
+                if self._writing:  # _transmit() left bytes in the stream.
+                    await self._drain(conn, gen)
+                    self._writing = False
+                    continue
                 data = core.poll_transmit(now())
                 if data is not None:
                     self._writing = True
@@ -402,12 +460,14 @@ class MQTTClient:
                     # again: none are left once the store is empty.
                     self.REPUB_COUNT = core.stats()["republished"]
                     self._resent = core.pending() > 0
-                # Events first (the writer is awake, so _pump's wake-up of
-                # it does nothing).
+                # Events first (the writer is awake: _pump does not wake it).
                 self._pump(True)
                 last, ms = self._on_time(last)
-                if ms != 0:
+                if ms != 0 and not self._writing:
+                    # _transmit() wakes it when the deadline comes sooner.
+                    self._due = None if ms is None else (now() + ms) & 0xFFFFFFFF
                     await self._idle.sleep(ms)
+                    self._due = -1
         except OSError as e:
             self._writing = False
             if gen == self._gen:
@@ -762,13 +822,15 @@ class MQTTClient:
                     await self._wait_change(None, True)  # A completion or a write frees room.
                 else:
                     raise
-        # Queuing makes no event: the writer sends it, and pumps after.
-        self._idle.wake()
+        # Queuing makes no event: sent now (_transmit), or by the writer.
+        self._transmit()
         if slot is None:
             return
         # Kept in the core's store across outages: only the acknowledgement
-        # ends this wait.
-        await self._until(lambda: slot[0] is not None)
+        # ends this wait (no closure nor frames around it: per message).
+        changes = self._changes
+        while slot[0] is None:
+            await changes.wait()
         if slot[0] >= 0x80:
             raise OSError(-1, "broker refused the publication to %r: reason code 0x%02x" % (topic, slot[0]))
 

@@ -84,15 +84,19 @@ else:
             self._q.push(t)
             t.data = self._q  # So that cancelling the task takes it off the queue.
             yield
+            return True
 
-        async def wait(self, ms=None):
-            """True when notified; False after `ms` (None: no limit)."""
-            w = self._park()
+        def wait(self, ms=None):
+            """Awaitable: True when notified; False after `ms` (None: no
+            limit). Without `ms` the waiting generator itself (no coroutine
+            around it: a frame less per wait)."""
             if ms is None:
-                await w
-                return True
+                return self._park()
+            return self._wait(ms)
+
+        async def _wait(self, ms):
             try:
-                await within_ms(w, ms)
+                await within_ms(self._park(), ms)
             except asyncio.TimeoutError:
                 return False
             return True

@@ -194,3 +194,19 @@ def test_app_flap(interp):
     print(out)
     assert passed(out, p.returncode) == 5
     assert b.connections >= 2000 and not b.errors, (b.connections, b.errors)
+
+
+@pytest.mark.parametrize("interp", INTERPRETERS)
+def test_app_rounds(broker, interp):
+    # MicroPython: 4 scheduler rounds per QoS 1 message (the writer woken to
+    # send each publication, its drain yielding once more, woken again by
+    # each PUBACK), now 3: the reader's (whose wait IO ended, plus the
+    # poll asyncio makes without waiting after it) and the publishing
+    # task's, which sends itself. A loaded machine adds rounds: the least
+    # of 8 batches.
+    p = launch(interp, "app_rounds.py", broker.port)
+    out = finish(p)
+    assert "passed %d" % (2 if interp == "micropython" else 1) in out, out
+    if interp == "micropython":
+        rounds = float(out.split("rounds=")[1].split()[0])
+        assert rounds <= 3.0, out

@@ -52,15 +52,21 @@ class SockStream:
                 self._more = len(data) == n
                 return data
 
-    def write(self, data):
-        if not self.buffered():
+    def write_now(self, data, _len=len):
+        """write(), and True when all of `data` is sent (else the rest
+        waits for drain()): the client sends straight from the task that
+        queued the bytes, and wakes its writer only to drain."""
+        if self._off >= _len(self._out):  # Nothing buffered.
             n = self._s.write(data)  # None: it would block.
-            if n == len(data):
-                return
+            if n == _len(data):
+                return True
             self._out = bytes(data[n or 0:])
         else:
             self._out = self._out[self._off:] + data
         self._off = 0
+        return False
+
+    write = write_now
 
     def buffered(self):
         """Bytes written and not yet sent."""
