@@ -185,7 +185,7 @@ super::text::c_texts!(
         (MQTTAS_ERR_BUFFER_TOO_SMALL, "storage or output buffer too small"),
         (MQTTAS_ERR_MISALIGNED, "storage misaligned (see mqttas_*_align)"),
         (MQTTAS_ERR_NOT_INITIALIZED, "not initialised (see mqttas_*_init)"),
-        (MQTTAS_ERR_INVALID_UTF8, "string is not UTF-8"),
+        (MQTTAS_ERR_INVALID_UTF8, "string argument is not valid UTF-8"),
         (MQTTAS_ERR_INVALID_ARGUMENT, "argument out of range"),
         (MQTTAS_ERR_TOO_MANY_ITEMS, "too many subscriptions or properties"),
         (MQTTAS_ERR_BUFFERS_OVERLAP, "buffers overlap"),
