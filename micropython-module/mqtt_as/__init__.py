@@ -143,6 +143,9 @@ class MQTTClient:
         self._told = False  # wifi_coro was last told True (callback interface).
         self._writing = False
         self._handler = None  # The connect_coro task of the current connection.
+        self._send = None  # The stream's write_now (_transmit sends straight), else None.
+        self._due = -1  # Until when the writer sleeps (None: until woken); -1: awake.
+        self._keeping = False  # _keep_connected runs.
 
     def __getattr__(self, name):
         # server, port, mqttv5, mqttv5_con_props, topic_alias_maximum: the
@@ -161,9 +164,6 @@ class MQTTClient:
     _closes = 0  # Calls of disconnect() and close(): a connection under way ends.
     _room = False  # A task waits for room in the core's buffers (_wait_change).
     _resent = False  # Messages sent on an earlier connection may be sent again.
-    _keeping = False  # _keep_connected runs.
-    _send = None  # The stream's write_now (_transmit sends straight), else None.
-    _due = -1  # Until when the writer sleeps (None: until woken); -1: awake.
 
     @property
     def lock(self):
@@ -361,7 +361,17 @@ class MQTTClient:
 
     async def _reader(self, conn, gen):
         why = "connection closed by the broker"
-        n = self._core.read_n
+        core = self._core
+        n = core.read_n
+
+        def take(data):
+            # Received bytes to the core, its events dispatched; how many
+            # it took.
+            t = self._last_rx = now()
+            k = core.handle_input(t, data)
+            self._pump()
+            return k
+
         hand = getattr(conn, "hand", None)
         if hand is not None:
             # CPython's asyncio streams: the bytes go to the core in the
@@ -370,14 +380,14 @@ class MQTTClient:
             # the end of the stream is acted on there too; read() below
             # returns what the core did not take, and an error.
 
-            def take(data):
+            def given(data):
                 if gen != self._gen:
                     return None
                 if data:
-                    return self._take(data)
+                    return take(data)
                 self._link_lost(why)
 
-            hand(take)
+            hand(given)
         ln = len  # Per read: a local, not a builtin looked up.
         try:
             while gen == self._gen:
@@ -389,21 +399,13 @@ class MQTTClient:
                 # Mostly the core takes it all at once: then neither a
                 # coroutine nor a memoryview is made for it (on MicroPython
                 # both are heap, per read).
-                k = self._take(data)
+                k = take(data)
                 if k < ln(data):
                     await self._feed(memoryview(data)[k:], gen)
         except OSError as e:
             why = "link failed: %s" % (e,)
         if gen == self._gen:
             self._link_lost(why)
-
-    def _take(self, data):
-        # Received bytes to the core, its events dispatched; how many it
-        # took.
-        t = self._last_rx = now()
-        k = self._core.handle_input(t, data)
-        self._pump()
-        return k
 
     async def _feed(self, data, gen):
         # The rest of `data` (a memoryview) that the core did not take at
